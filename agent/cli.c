@@ -1,0 +1,117 @@
+/* cli.c -- shared pieces of scsms-agent's subcommands; see cli.h. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_common_option(struct cli_common *c, int opt, const char *arg)
+{
+    switch (opt) {
+    case CLI_OPT_STORE: c->store_dir = arg; return 1;
+    case CLI_OPT_KEY: c->key_path = arg; return 1;
+    case CLI_OPT_AUTHOR: c->author = arg; return 1;
+    default: return 0;
+    }
+}
+
+int cli_common_finish(struct cli_common *c, const char *usage)
+{
+    if (!c->store_dir)
+        c->store_dir = getenv("SCSMS_STORE");
+    if (!c->author)
+        c->author = getenv("SCSMS_AUTHOR");
+    if (!c->store_dir || !*c->store_dir) {
+        fprintf(stderr, "scsms-agent: no store given: use --store DIR or set SCSMS_STORE\n");
+        fprintf(stderr, "usage: %s\n", usage);
+        return CLI_USAGE;
+    }
+    return 0;
+}
+
+int cli_error(int code)
+{
+    fprintf(stderr, "scsms-agent: %s\n", scsms_errmsg());
+    if (code == SCSMS_ETAMPER)
+        return CLI_TAMPER;
+    return CLI_FAIL;
+}
+
+int cli_usage(const char *usage)
+{
+    fprintf(stderr, "usage: %s\n", usage);
+    return CLI_USAGE;
+}
+
+store_t *cli_open(const struct cli_common *c)
+{
+    struct store_options o = {.key_path = c->key_path};
+    store_t *s = NULL;
+    int rc = store_open(c->store_dir, &o, &s);
+    if (rc) {
+        cli_error(rc);
+        return NULL;
+    }
+    if (c->author && (rc = store_set_author(s, c->author))) {
+        cli_error(rc);
+        store_close(&s);
+    }
+    return s;
+}
+
+static int read_stream(FILE *f, const char *name, char **out, size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap + 1);
+    if (!buf)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    for (;;) {
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+        if (n > RECORD_MAX_BYTES) {
+            free(buf);
+            return scsms_fail(SCSMS_EINVAL, "JSON in %s is larger than the record limit of %u "
+                              "bytes", name, RECORD_MAX_BYTES);
+        }
+        if (n == cap) {
+            char *p = realloc(buf, cap * 2 + 1);
+            if (!p) {
+                free(buf);
+                return scsms_fail(SCSMS_ENOMEM, "out of memory");
+            }
+            buf = p;
+            cap *= 2;
+        }
+    }
+    if (ferror(f)) {
+        free(buf);
+        return scsms_fail(SCSMS_EIO, "cannot read %s", name);
+    }
+    buf[n] = 0;
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+int cli_read_json_arg(const char *arg, char **out, size_t *len)
+{
+    if (strcmp(arg, "-") == 0)
+        return read_stream(stdin, "standard input", out, len);
+    if (arg[0] == '@') {
+        FILE *f = fopen(arg + 1, "r");
+        if (!f)
+            return scsms_fail(SCSMS_ENOTFOUND, "cannot open '%s': %s", arg + 1, strerror(errno));
+        int rc = read_stream(f, arg + 1, out, len);
+        fclose(f);
+        return rc;
+    }
+    size_t n = strlen(arg);
+    if (n > RECORD_MAX_BYTES)
+        return scsms_fail(SCSMS_EINVAL, "JSON argument is larger than the record limit of %u bytes",
+                          RECORD_MAX_BYTES);
+    *out = strdup(arg);
+    *len = n;
+    return *out ? 0 : scsms_fail(SCSMS_ENOMEM, "out of memory");
+}

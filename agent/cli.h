@@ -1,0 +1,60 @@
+/* cli.h -- what every scsms-agent subcommand shares: options common to all
+ * (--store, --key, --author), opening the store, reporting errors.
+ *
+ * Exit codes, relied on by scripts:
+ *   0 success; 1 refused or failed (nothing was changed); 2 usage error;
+ *   3 integrity check failed (verify, restore of a bad backup).
+ */
+#ifndef SCSMS_AGENT_CLI_H
+#define SCSMS_AGENT_CLI_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "store.h"
+
+enum cli_exit { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_TAMPER = 3 };
+
+/* Options every subcommand accepts. */
+struct cli_common {
+    const char *store_dir; /* --store or $SCSMS_STORE */
+    const char *key_path;  /* --key; default DIR/keys/sign.key */
+    const char *author;    /* --author or $SCSMS_AUTHOR */
+};
+
+struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+/* The long options of struct cli_common, to append to a subcommand's own
+ * table: ids CLI_OPT_STORE, CLI_OPT_KEY, CLI_OPT_AUTHOR, 'h'. */
+enum { CLI_OPT_STORE = 1000, CLI_OPT_KEY, CLI_OPT_AUTHOR, CLI_OPT_FIRST_OWN };
+#define CLI_COMMON_OPTIONS                                              \
+    {"store", required_argument, NULL, CLI_OPT_STORE},                  \
+    {"key", required_argument, NULL, CLI_OPT_KEY},                      \
+    {"author", required_argument, NULL, CLI_OPT_AUTHOR},                \
+    {"help", no_argument, NULL, 'h'}
+
+/* Handle a common option c; returns 1 if it was one. */
+int cli_common_option(struct cli_common *c, int opt, const char *arg);
+
+/* Fill defaults from the environment; print usage when no store is known. */
+int cli_common_finish(struct cli_common *c, const char *usage);
+
+/* Open the store named by c; prints the error and returns NULL on failure. */
+store_t *cli_open(const struct cli_common *c);
+
+/* Print "scsms-agent: <current error message>" and return the exit code
+ * that fits the error code. */
+int cli_error(int code);
+
+/* Print a usage line to stderr and return CLI_USAGE. */
+int cli_usage(const char *usage);
+
+/* Read a JSON argument: literal text, "@FILE" or "-" for standard input.
+ * At most RECORD_MAX_BYTES. Caller frees *out. */
+int cli_read_json_arg(const char *arg, char **out, size_t *len);
+
+#endif

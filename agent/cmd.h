@@ -1,0 +1,18 @@
+/* cmd.h -- scsms-agent's subcommands: each takes its own argv (argv[0] is
+ * the subcommand name) and returns an exit code of enum cli_exit. */
+#ifndef SCSMS_AGENT_CMD_H
+#define SCSMS_AGENT_CMD_H
+
+#include "cli.h"
+
+int cmd_init(int argc, char **argv);
+int cmd_add(int argc, char **argv);
+int cmd_update(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+
+#endif

@@ -1,0 +1,367 @@
+/* cmd_records.c -- add, update, show, history, list. */
+#include "cmd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonpb.h"
+
+/* ------------------------------------------------------------ add/update */
+
+#define ADD_USAGE "scsms-agent add TYPE [--json JSON|@FILE|-] [--set FIELD=VALUE]... --store DIR"
+#define UPDATE_USAGE "scsms-agent update ID [--json JSON|@FILE|-] [--set FIELD=VALUE]... --store DIR"
+
+enum { OPT_JSON = CLI_OPT_FIRST_OWN, OPT_SET, OPT_FORMAT, OPT_TYPE, OPT_STATUS, OPT_VERSION };
+
+struct edit_args {
+    struct cli_common c;
+    const char *json;
+    const char **sets;
+    size_t n_sets;
+    const char *target; /* TYPE for add, ID for update */
+};
+
+static int parse_edit(int argc, char **argv, const char *usage, struct edit_args *a)
+{
+    static const struct option opts[] = {
+        {"json", required_argument, NULL, OPT_JSON},
+        {"set", required_argument, NULL, OPT_SET},
+        CLI_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    int opt;
+    a->sets = calloc((size_t)argc, sizeof *a->sets);
+    if (!a->sets)
+        return CLI_FAIL;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (cli_common_option(&a->c, opt, optarg))
+            continue;
+        if (opt == OPT_JSON)
+            a->json = optarg;
+        else if (opt == OPT_SET)
+            a->sets[a->n_sets++] = optarg;
+        else if (opt == 'h') {
+            printf("usage: %s\n", usage);
+            return -1;
+        } else
+            return cli_usage(usage);
+    }
+    if (optind != argc - 1)
+        return cli_usage(usage);
+    a->target = argv[optind];
+    if (!a->json && a->n_sets == 0) {
+        fprintf(stderr, "scsms-agent: give the record as --json or --set FIELD=VALUE\n");
+        return cli_usage(usage);
+    }
+    return cli_common_finish(&a->c, usage);
+}
+
+/* The JSON object the user gave: --json first, then each --set on top. */
+static int edit_object(const struct edit_args *a, const char *type_name, struct json_object **out)
+{
+    struct json_object *obj = NULL;
+    int rc;
+    if (a->json) {
+        char *text;
+        size_t len;
+        if ((rc = cli_read_json_arg(a->json, &text, &len)))
+            return rc;
+        rc = jsonpb_parse(text, len, &obj);
+        free(text);
+        if (rc)
+            return rc;
+        if (!json_object_is_type(obj, json_type_object)) {
+            json_object_put(obj);
+            return scsms_fail(SCSMS_EINVAL, "--json must be a JSON object");
+        }
+    } else if (!(obj = json_object_new_object())) {
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < a->n_sets; i++) {
+        char *eq = strchr(a->sets[i], '=');
+        if (!eq || eq == a->sets[i]) {
+            json_object_put(obj);
+            return scsms_fail(SCSMS_EINVAL, "--set '%s' must be FIELD=VALUE", a->sets[i]);
+        }
+        *eq = '\0';
+        rc = jsonpb_set_text(obj, type_name, a->sets[i], eq + 1);
+        *eq = '=';
+        if (rc) {
+            json_object_put(obj);
+            return rc;
+        }
+    }
+    *out = obj;
+    return 0;
+}
+
+int cmd_add(int argc, char **argv)
+{
+    struct edit_args a = {0};
+    struct json_object *obj = NULL;
+    Scsms__Record *rec = NULL;
+    char id[RECORD_MAX_ID + 1];
+    store_t *s = NULL;
+    int rc = parse_edit(argc, argv, ADD_USAGE, &a);
+    if (rc)
+        goto out;
+    rc = CLI_FAIL;
+    if (!record_type_by_name(a.target)) {
+        scsms_fail(SCSMS_EINVAL, "unknown record type '%.64s': use one of %s", a.target,
+                   record_type_names());
+        cli_error(SCSMS_EINVAL);
+        goto out;
+    }
+    int err = edit_object(&a, a.target, &obj);
+    if (err == 0 && json_object_object_get_ex(obj, "id", NULL))
+        err = scsms_fail(SCSMS_EINVAL, "field 'id' is given by the store: to change a record use "
+                         "'scsms-agent update ID'");
+    if (err == 0)
+        err = jsonpb_to_record(obj, a.target, &rec);
+    if (err) {
+        rc = cli_error(err);
+        goto out;
+    }
+    if (!(s = cli_open(&a.c)))
+        goto out;
+    if ((err = store_put(s, rec, id))) {
+        rc = cli_error(err);
+        goto out;
+    }
+    printf("%s\n", id);
+    rc = CLI_OK;
+out:
+    store_close(&s);
+    record_free(rec);
+    json_object_put(obj);
+    free(a.sets);
+    return rc < 0 ? CLI_OK : rc;
+}
+
+int cmd_update(int argc, char **argv)
+{
+    struct edit_args a = {0};
+    struct json_object *obj = NULL;
+    Scsms__Record *rec = NULL;
+    store_t *s = NULL;
+    int err, rc = parse_edit(argc, argv, UPDATE_USAGE, &a);
+    if (rc)
+        goto out;
+    rc = CLI_FAIL;
+    if (!(s = cli_open(&a.c)))
+        goto out;
+    if ((err = store_get(s, a.target, 0, &rec)) ||
+        (err = edit_object(&a, record_type_of(rec)->name, &obj)) || (err = jsonpb_merge(obj, &rec)) ||
+        (err = store_put(s, rec, NULL))) {
+        rc = cli_error(err);
+        goto out;
+    }
+    printf("%s version %u\n", a.target, rec->version + 1);
+    rc = CLI_OK;
+out:
+    store_close(&s);
+    record_free(rec);
+    json_object_put(obj);
+    free(a.sets);
+    return rc < 0 ? CLI_OK : rc;
+}
+
+/* ------------------------------------------------------------ output */
+
+static int print_json(const Scsms__Record *rec, void *ctx)
+{
+    int *first = ctx;
+    struct json_object *o = jsonpb_from_record(rec);
+    if (!o)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    if (first) {
+        printf("%s  %s", *first ? "" : ",\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        *first = 0;
+    } else {
+        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                                         JSON_C_TO_STRING_SPACED));
+    }
+    json_object_put(o);
+    return 0;
+}
+
+/* A short human summary: the body's first non-empty text field. */
+static const char *summary_of(const Scsms__Record *rec)
+{
+    const ProtobufCFieldDescriptor *bf =
+        protobuf_c_message_descriptor_get_field(&scsms__record__descriptor, rec->body_case);
+    const ProtobufCMessage *body = *(const ProtobufCMessage *const *)((const char *)rec + bf->offset);
+    static const char *prefer[] = {"title", "description", "scenario", "summary", "subject",
+                                   "course", "person", "area", "location", "name", "threatened",
+                                   "indicator", "equipment_id", "coverage", "boundaries", NULL};
+    for (const char **p = prefer; *p; p++) {
+        const ProtobufCFieldDescriptor *f =
+            protobuf_c_message_descriptor_get_field_by_name(body->descriptor, *p);
+        if (f && f->type == PROTOBUF_C_TYPE_STRING && f->label != PROTOBUF_C_LABEL_REPEATED) {
+            const char *v = *(char *const *)((const char *)body + f->offset);
+            if (v && *v)
+                return v;
+        }
+    }
+    return "";
+}
+
+static int print_row(const Scsms__Record *rec, void *ctx)
+{
+    (void)ctx;
+    printf("%-26s %-16s %-14s %3u  %-20s  %.48s\n", rec->id, record_type_of(rec)->name,
+           rec->status, rec->version, rec->updated_at, summary_of(rec));
+    return 0;
+}
+
+static void print_header(void)
+{
+    printf("%-26s %-16s %-14s %3s  %-20s  %s\n", "ID", "TYPE", "STATUS", "V", "UPDATED",
+           "SUMMARY");
+}
+
+/* RFC 4180 field: quoted when it holds a comma, quote or line break. */
+static void csv_field(const char *s, int last)
+{
+    if (strpbrk(s, ",\"\r\n")) {
+        putchar('"');
+        for (; *s; s++) {
+            if (*s == '"')
+                putchar('"');
+            putchar(*s);
+        }
+        putchar('"');
+    } else {
+        fputs(s, stdout);
+    }
+    putchar(last ? '\n' : ',');
+}
+
+static const char *const csv_columns[] = {"id", "type", "version", "status", "updated_at",
+                                          "author", "sensitivity", NULL};
+
+static int print_csv(const Scsms__Record *rec, void *ctx)
+{
+    (void)ctx;
+    struct json_object *o = jsonpb_from_record(rec), *v;
+    if (!o)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    for (const char *const *c = csv_columns; *c; c++) {
+        const char *text = json_object_object_get_ex(o, *c, &v) ? json_object_get_string(v) : "";
+        csv_field(text, c[1] == NULL);
+    }
+    json_object_put(o);
+    return 0;
+}
+
+/* ------------------------------------------------------------ show/history */
+
+#define SHOW_USAGE "scsms-agent show ID [--version N] --store DIR"
+#define HISTORY_USAGE "scsms-agent history ID [--format table|json] --store DIR"
+#define LIST_USAGE "scsms-agent list [--type TYPE] [--status STATUS] [--format table|json|csv] --store DIR"
+
+struct read_args {
+    struct cli_common c;
+    const char *format, *type, *status, *id;
+    unsigned version;
+};
+
+static int parse_read(int argc, char **argv, const char *usage, int want_id, struct read_args *a)
+{
+    static const struct option opts[] = {
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"type", required_argument, NULL, OPT_TYPE},
+        {"status", required_argument, NULL, OPT_STATUS},
+        {"version", required_argument, NULL, OPT_VERSION},
+        CLI_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    int opt;
+    char *end;
+    a->format = "table";
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (cli_common_option(&a->c, opt, optarg))
+            continue;
+        switch (opt) {
+        case OPT_FORMAT: a->format = optarg; break;
+        case OPT_TYPE: a->type = optarg; break;
+        case OPT_STATUS: a->status = optarg; break;
+        case OPT_VERSION:
+            a->version = (unsigned)strtoul(optarg, &end, 10);
+            if (*end || a->version == 0) {
+                fprintf(stderr, "scsms-agent: --version must be a number from 1\n");
+                return CLI_USAGE;
+            }
+            break;
+        case 'h': printf("usage: %s\n", usage); return -1;
+        default: return cli_usage(usage);
+        }
+    }
+    if (want_id != (optind == argc - 1) || optind < argc - 1)
+        return cli_usage(usage);
+    if (want_id)
+        a->id = argv[optind];
+    if (strcmp(a->format, "table") && strcmp(a->format, "json") && strcmp(a->format, "csv")) {
+        fprintf(stderr, "scsms-agent: --format must be table, json or csv\n");
+        return CLI_USAGE;
+    }
+    return cli_common_finish(&a->c, usage);
+}
+
+int cmd_show(int argc, char **argv)
+{
+    struct read_args a = {0};
+    Scsms__Record *rec = NULL;
+    int rc = parse_read(argc, argv, SHOW_USAGE, 1, &a);
+    if (rc)
+        return rc < 0 ? CLI_OK : rc;
+    store_t *s = cli_open(&a.c);
+    if (!s)
+        return CLI_FAIL;
+    int err = store_get(s, a.id, a.version, &rec);
+    rc = err ? cli_error(err) : print_json(rec, NULL);
+    record_free(rec);
+    store_close(&s);
+    return rc;
+}
+
+static int run_listing(struct read_args *a, int history)
+{
+    store_t *s = cli_open(&a->c);
+    int first = 1, err;
+    if (!s)
+        return CLI_FAIL;
+    int json = strcmp(a->format, "json") == 0, csv = strcmp(a->format, "csv") == 0;
+    if (a->type && !record_type_by_name(a->type)) {
+        store_close(&s);
+        return cli_error(scsms_fail(SCSMS_EINVAL, "unknown record type '%.64s': use one of %s",
+                                    a->type, record_type_names()));
+    }
+    store_visit_fn fn = json ? print_json : csv ? print_csv : print_row;
+    if (json)
+        printf("[\n");
+    else if (csv)
+        for (const char *const *c = csv_columns; *c; c++)
+            csv_field(*c, c[1] == NULL);
+    else
+        print_header();
+    struct store_filter f = {a->type, a->status};
+    err = history ? store_history(s, a->id, fn, json ? &first : NULL)
+                  : store_list(s, &f, fn, json ? &first : NULL);
+    if (json)
+        printf("%s]\n", first ? "" : "\n");
+    store_close(&s);
+    return err ? cli_error(err) : CLI_OK;
+}
+
+int cmd_history(int argc, char **argv)
+{
+    struct read_args a = {0};
+    int rc = parse_read(argc, argv, HISTORY_USAGE, 1, &a);
+    return rc ? (rc < 0 ? CLI_OK : rc) : run_listing(&a, 1);
+}
+
+int cmd_list(int argc, char **argv)
+{
+    struct read_args a = {0};
+    int rc = parse_read(argc, argv, LIST_USAGE, 0, &a);
+    return rc ? (rc < 0 ? CLI_OK : rc) : run_listing(&a, 0);
+}

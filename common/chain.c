@@ -1,0 +1,104 @@
+/* chain.c -- log entries and signed checkpoints; see chain.h. */
+#include "chain.h"
+#include "record.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void chain_entry_hash(const uint8_t *bytes, size_t len, uint8_t out[CRYPTO_HASH_LEN])
+{
+    crypto_sha256(bytes, len, out);
+}
+
+size_t chain_note(const char *owner, uint64_t seq, const uint8_t head[CRYPTO_HASH_LEN],
+                  char buf[CHAIN_NOTE_MAX])
+{
+    char hex[2 * CRYPTO_HASH_LEN + 1];
+    crypto_hex(head, CRYPTO_HASH_LEN, hex);
+    int n = snprintf(buf, CHAIN_NOTE_MAX, "scsms-checkpoint/v1\n%s\n%llu\n%s\n", owner,
+                     (unsigned long long)seq, hex);
+    return n > 0 && n < CHAIN_NOTE_MAX ? (size_t)n : 0;
+}
+
+int chain_entry_decode(const uint8_t *bytes, size_t len, Scsms__LogEntry **out)
+{
+    if (len > CHAIN_ENTRY_MAX)
+        return scsms_fail(SCSMS_ECORRUPT, "log entry of %zu bytes exceeds the limit", len);
+    Scsms__LogEntry *e = scsms__log_entry__unpack(NULL, len, bytes);
+    if (!e)
+        return scsms_fail(SCSMS_ECORRUPT, "bytes do not decode as a log entry");
+    const char *why = NULL;
+    if (!e->owner[0] || strlen(e->owner) > RECORD_MAX_ID)
+        why = "owner missing or too long";
+    else if (e->seq == 0)
+        why = "sequence 0";
+    else if (e->prev_hash.len != CRYPTO_HASH_LEN)
+        why = "previous hash is not 32 bytes";
+    else if (e->record.len == 0 || e->record.len > RECORD_MAX_BYTES)
+        why = "record missing or too large";
+    if (why) {
+        scsms__log_entry__free_unpacked(e, NULL);
+        return scsms_fail(SCSMS_ECORRUPT, "malformed log entry: %s", why);
+    }
+    *out = e;
+    return 0;
+}
+
+int chain_checkpoint_make(const crypto_key_t *key, const char *owner, uint64_t seq,
+                          const uint8_t head[CRYPTO_HASH_LEN], const char *signed_at,
+                          uint8_t **out, size_t *out_len)
+{
+    char note[CHAIN_NOTE_MAX];
+    uint8_t sig[CRYPTO_SIG_LEN], h[CRYPTO_HASH_LEN];
+    size_t nlen = chain_note(owner, seq, head, note);
+    if (nlen == 0)
+        return scsms_fail(SCSMS_EINVAL, "owner name too long for a checkpoint");
+    int rc = crypto_sign(key, note, nlen, sig);
+    if (rc)
+        return rc;
+    memcpy(h, head, sizeof h);
+    Scsms__Checkpoint cp = SCSMS__CHECKPOINT__INIT;
+    cp.owner = (char *)owner;
+    cp.seq = seq;
+    cp.head_hash.data = h;
+    cp.head_hash.len = sizeof h;
+    cp.signature.data = sig;
+    cp.signature.len = sizeof sig;
+    cp.signed_at = (char *)signed_at;
+    size_t len = scsms__checkpoint__get_packed_size(&cp);
+    uint8_t *buf = malloc(len);
+    if (!buf)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    scsms__checkpoint__pack(&cp, buf);
+    *out = buf;
+    *out_len = len;
+    return 0;
+}
+
+int chain_checkpoint_check(const uint8_t pub[CRYPTO_PUB_LEN], const uint8_t *bytes,
+                           size_t len, Scsms__Checkpoint **out)
+{
+    char note[CHAIN_NOTE_MAX];
+    if (len > 4096)
+        return scsms_fail(SCSMS_ECORRUPT, "checkpoint of %zu bytes is too large", len);
+    Scsms__Checkpoint *cp = scsms__checkpoint__unpack(NULL, len, bytes);
+    if (!cp)
+        return scsms_fail(SCSMS_ECORRUPT, "bytes do not decode as a checkpoint");
+    size_t nlen = 0;
+    if (cp->head_hash.len == CRYPTO_HASH_LEN && cp->seq > 0 && cp->owner[0])
+        nlen = chain_note(cp->owner, cp->seq, cp->head_hash.data, note);
+    if (nlen == 0) {
+        scsms__checkpoint__free_unpacked(cp, NULL);
+        return scsms_fail(SCSMS_ECORRUPT, "malformed checkpoint");
+    }
+    int rc = crypto_verify(pub, note, nlen, cp->signature.data, cp->signature.len);
+    if (rc) {
+        scsms__checkpoint__free_unpacked(cp, NULL);
+        return scsms_fail(rc == SCSMS_ETAMPER ? SCSMS_ETAMPER : rc,
+                          "checkpoint signature of %s at %llu does not verify",
+                          cp->owner, (unsigned long long)cp->seq);
+    }
+    *out = cp;
+    return 0;
+}

@@ -1,0 +1,407 @@
+/* record.c -- record types, lifecycles and validation; see record.h. */
+#include "record.h"
+#include "isotime.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define L(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define NONE ((const char *const[]){NULL})
+#define YEARS(n) ((uint32_t)(n) * 365u)
+#define SITE RECORD_BY_SITE
+#define HQ RECORD_BY_HQ
+#define PARTNER RECORD_BY_PARTNER
+
+/* One row per body in the Record oneof, in field-number order; the table is
+ * checked against the descriptor by tests/test_record.c. Retention defaults
+ * follow common practice for security evidence (customs expects AEO evidence
+ * kept several years); a record may set its own. */
+static const struct record_type types[] = {
+    {SCSMS__RECORD__BODY_SCOPE, "scope", "SCO", "4.1", L("draft", "current", "obsolete"),
+     L("boundaries"), NONE, YEARS(10), HQ},
+    {SCSMS__RECORD__BODY_POLICY, "policy", "POL", "4.2", L("draft", "current", "obsolete"),
+     L("title", "statement"), L("review_date"), YEARS(10), HQ},
+    {SCSMS__RECORD__BODY_ACKNOWLEDGEMENT, "acknowledgement", "ACK", "4.4.3", L("recorded"),
+     L("subject_id", "acknowledged_by"), NONE, YEARS(7), SITE | PARTNER},
+    {SCSMS__RECORD__BODY_RISK, "risk", "RSK", "4.3.1",
+     L("open", "in_treatment", "accepted", "closed"),
+     L("threat_category", "threatened", "likelihood", "consequence", "residual_likelihood",
+       "residual_consequence", "treatment"),
+     L("next_review_date"), YEARS(7), SITE | HQ},
+    {SCSMS__RECORD__BODY_LEGAL_REQUIREMENT, "legal_requirement", "LEG", "4.3.2",
+     L("current", "superseded"), L("source", "summary"), L("review_date"), YEARS(7), SITE | HQ},
+    {SCSMS__RECORD__BODY_OBJECTIVE, "objective", "OBJ", "4.3.3",
+     L("open", "achieved", "missed", "cancelled"), L("title", "indicator"), L("due_date"),
+     YEARS(7), SITE | HQ},
+    {SCSMS__RECORD__BODY_TARGET, "target", "TGT", "4.3.4",
+     L("open", "met", "missed", "cancelled"), L("description", "due_date"), L("due_date"),
+     YEARS(7), SITE | HQ},
+    {SCSMS__RECORD__BODY_PROGRAMME, "programme", "PRG", "4.3.5",
+     L("planned", "in_progress", "complete", "cancelled"), L("title"), NONE, YEARS(7),
+     SITE | HQ},
+    {SCSMS__RECORD__BODY_APPOINTMENT, "appointment", "APT", "4.4.1", L("active", "ended"),
+     L("person", "role"), L("clearance_expiry_date"), YEARS(7), SITE | HQ},
+    {SCSMS__RECORD__BODY_TRAINING, "training", "TRN", "4.4.2", L("completed", "failed"),
+     L("person", "course", "completed_date"), L("expiry_date"), YEARS(7), SITE},
+    {SCSMS__RECORD__BODY_COMMUNICATION, "communication", "COM", "4.4.3", L("recorded"),
+     L("kind", "subject"), NONE, YEARS(5), SITE | HQ},
+    {SCSMS__RECORD__BODY_DOCUMENT, "document", "DOC", "4.4.5",
+     L("draft", "current", "obsolete", "archived"), L("doc_id", "doc_version", "title"),
+     L("review_date"), YEARS(10), HQ},
+    {SCSMS__RECORD__BODY_PROCEDURE, "procedure", "PRC", "4.4.6",
+     L("draft", "in_effect", "withdrawn"), L("task_or_area", "control"), NONE, YEARS(7),
+     SITE | HQ},
+    {SCSMS__RECORD__BODY_EMERGENCY_PLAN, "emergency_plan", "EMP", "4.4.7",
+     L("draft", "current", "obsolete"), L("title", "person_in_charge"), L("review_date"),
+     YEARS(7), SITE | HQ},
+    {SCSMS__RECORD__BODY_DRILL, "drill", "DRL", "4.4.7", L("planned", "held", "cancelled"),
+     L("scenario", "planned_date"), L("planned_date"), YEARS(7), SITE},
+    {SCSMS__RECORD__BODY_MEASUREMENT, "measurement", "MEA", "4.5.1", L("recorded"),
+     L("indicator", "period_end_date"), NONE, YEARS(7), SITE | HQ},
+    {SCSMS__RECORD__BODY_EQUIPMENT, "equipment", "EQP", "4.5.1",
+     L("in_service", "out_of_calibration", "removed_from_use"),
+     L("equipment_id", "kind", "location"), L("next_calibration_date"), YEARS(7), SITE},
+    {SCSMS__RECORD__BODY_CALIBRATION, "calibration", "CAL", "4.5.1", L("recorded"),
+     L("performed_date", "result"), NONE, YEARS(7), SITE},
+    {SCSMS__RECORD__BODY_INSPECTION, "inspection", "INS", "4.5.1", L("recorded"),
+     L("area", "inspector", "inspected_date"), NONE, YEARS(7), SITE},
+    {SCSMS__RECORD__BODY_EVALUATION, "evaluation", "EVL", "4.5.2", L("recorded"),
+     L("subject", "evaluated_date", "result"), L("next_date"), YEARS(7), SITE | HQ},
+    {SCSMS__RECORD__BODY_INCIDENT, "incident", "INC", "4.5.3",
+     L("open", "investigating", "closed"), L("kind", "occurred_at", "location"), NONE,
+     YEARS(7), SITE},
+    {SCSMS__RECORD__BODY_NONCONFORMITY, "nonconformity", "NCR", "4.5.3", L("open", "closed"),
+     L("source", "description"), NONE, YEARS(7), SITE | HQ},
+    {SCSMS__RECORD__BODY_ACTION, "action", "ACT", "4.5.3",
+     L("open", "implemented", "verified_effective", "closed"),
+     L("kind", "description", "responsible", "due_date"), L("due_date"), YEARS(7), SITE | HQ},
+    {SCSMS__RECORD__BODY_AUDIT, "audit", "AUD", "4.5.5",
+     L("planned", "held", "reported", "cancelled"), L("planned_date", "audit_scope", "auditor"),
+     L("planned_date"), YEARS(7), SITE | HQ},
+    {SCSMS__RECORD__BODY_MANAGEMENT_REVIEW, "management_review", "MRV", "4.6", L("held"),
+     L("period_from_date", "period_to_date", "held_date"), NONE, YEARS(10), HQ},
+    {SCSMS__RECORD__BODY_PARTNER, "partner", "BPT", "ISO 28001 4.2", L("active", "inactive"),
+     L("partner_id", "name"), NONE, YEARS(7), HQ},
+    {SCSMS__RECORD__BODY_CERTIFICATE, "certificate", "CRT", "ISO 28001 4.2",
+     L("active", "withdrawn"), L("partner_id", "scheme", "number", "expiry_date"),
+     L("expiry_date"), YEARS(7), PARTNER | HQ},
+    {SCSMS__RECORD__BODY_DECLARATION, "declaration", "DOS", "ISO 28001 4.5",
+     L("submitted", "accepted", "rejected"),
+     L("partner_id", "coverage", "valid_from_date", "valid_to_date"), L("valid_to_date"),
+     YEARS(7), PARTNER},
+};
+
+#define N_TYPES (sizeof types / sizeof types[0])
+
+const struct record_type *record_types(size_t *count)
+{
+    *count = N_TYPES;
+    return types;
+}
+
+const struct record_type *record_type_by_name(const char *name)
+{
+    for (size_t i = 0; i < N_TYPES; i++)
+        if (strcmp(types[i].name, name) == 0)
+            return &types[i];
+    return NULL;
+}
+
+static const struct record_type *type_by_case(Scsms__Record__BodyCase c)
+{
+    for (size_t i = 0; i < N_TYPES; i++)
+        if (types[i].body_case == c)
+            return &types[i];
+    return NULL;
+}
+
+const struct record_type *record_type_of(const Scsms__Record *rec)
+{
+    return type_by_case(rec->body_case);
+}
+
+const char *record_type_names(void)
+{
+    static char buf[1024];
+    if (!buf[0]) {
+        size_t off = 0;
+        for (size_t i = 0; i < N_TYPES; i++)
+            off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%s", i ? ", " : "",
+                                    types[i].name);
+    }
+    return buf;
+}
+
+/* The body's field descriptor in the Record oneof. */
+static const ProtobufCFieldDescriptor *body_field(Scsms__Record__BodyCase c)
+{
+    return protobuf_c_message_descriptor_get_field(&scsms__record__descriptor, (unsigned)c);
+}
+
+static ProtobufCMessage **body_slot(Scsms__Record *rec)
+{
+    const ProtobufCFieldDescriptor *f = body_field(rec->body_case);
+    return (ProtobufCMessage **)((char *)rec + f->offset);
+}
+
+Scsms__Record *record_new(const struct record_type *type)
+{
+    Scsms__Record *rec = malloc(sizeof *rec);
+    if (!rec)
+        return NULL;
+    scsms__record__init(rec);
+    const ProtobufCMessageDescriptor *bd = body_field(type->body_case)->descriptor;
+    ProtobufCMessage *body = malloc(bd->sizeof_message);
+    if (!body) {
+        free(rec);
+        return NULL;
+    }
+    bd->message_init(body);
+    rec->body_case = type->body_case;
+    *body_slot(rec) = body;
+    return rec;
+}
+
+void record_free(Scsms__Record *rec)
+{
+    if (rec)
+        protobuf_c_message_free_unpacked(&rec->base, NULL);
+}
+
+int record_unpack(const uint8_t *data, size_t len, Scsms__Record **out)
+{
+    if (len > RECORD_MAX_BYTES)
+        return scsms_fail(SCSMS_ECORRUPT, "record of %zu bytes exceeds the limit of %u", len,
+                          RECORD_MAX_BYTES);
+    Scsms__Record *rec = scsms__record__unpack(NULL, len, data);
+    if (!rec)
+        return scsms_fail(SCSMS_ECORRUPT, "bytes do not decode as a record");
+    if (!record_type_of(rec)) {
+        record_free(rec);
+        return scsms_fail(SCSMS_ECORRUPT, "record has no known type");
+    }
+    *out = rec;
+    return 0;
+}
+
+int record_set_string(char **field, const char *text)
+{
+    char *copy = strdup(text);
+    if (!copy)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    if (*field && *field != protobuf_c_empty_string)
+        free(*field);
+    *field = copy;
+    return 0;
+}
+
+static int has_suffix(const char *s, const char *suffix)
+{
+    size_t ls = strlen(s), lx = strlen(suffix);
+    return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
+}
+
+/* Normalise one date or instant field in place. */
+static int normalise_time(char **field, const char *name)
+{
+    char buf[ISOTIME_INSTANT_LEN + 1];
+    int64_t v;
+    int rc;
+    if (!*field || !**field)
+        return 0;
+    if (has_suffix(name, "_date")) {
+        rc = isotime_parse_date(*field, &v);
+        if (rc == 0)
+            isotime_format_date(v, buf);
+    } else {
+        rc = isotime_parse_instant(*field, &v);
+        if (rc == 0)
+            isotime_format_instant(v, buf);
+    }
+    if (rc)
+        return scsms_fail_context(rc, "field '%s'", name);
+    return strcmp(buf, *field) == 0 ? 0 : record_set_string(field, buf);
+}
+
+static int check_string(const char *s, const char *name)
+{
+    size_t len = s ? strlen(s) : 0;
+    if (len > RECORD_MAX_FIELD)
+        return scsms_fail(SCSMS_EINVAL, "field '%s' is %zu bytes; the limit is %u", name, len,
+                          RECORD_MAX_FIELD);
+    return 0;
+}
+
+/* Walk every field of msg (recursing into sub-messages): size limits on
+ * strings and bytes, and date/instant normalisation by field-name suffix. */
+static int walk_fields(ProtobufCMessage *msg)
+{
+    const ProtobufCMessageDescriptor *d = msg->descriptor;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        char *p = (char *)msg + f->offset;
+        size_t n = 1;
+        int rc = 0;
+        if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+            if (*(uint32_t *)((char *)msg + f->quantifier_offset) != f->id)
+                continue;
+        }
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            n = *(size_t *)((char *)msg + f->quantifier_offset);
+            p = *(char **)p;
+        }
+        for (size_t k = 0; k < n && rc == 0; k++) {
+            if (f->type == PROTOBUF_C_TYPE_STRING) {
+                char **s = (char **)p + k;
+                rc = check_string(*s, f->name);
+                if (rc == 0 && f->label != PROTOBUF_C_LABEL_REPEATED &&
+                    (has_suffix(f->name, "_date") || has_suffix(f->name, "_at")))
+                    rc = normalise_time(s, f->name);
+            } else if (f->type == PROTOBUF_C_TYPE_BYTES) {
+                ProtobufCBinaryData *b = (ProtobufCBinaryData *)p + k;
+                if (b->len > RECORD_MAX_FIELD)
+                    rc = scsms_fail(SCSMS_EINVAL, "field '%s' is %zu bytes; the limit is %u",
+                                    f->name, b->len, RECORD_MAX_FIELD);
+            } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                ProtobufCMessage *sub = ((ProtobufCMessage **)p)[k];
+                if (sub)
+                    rc = walk_fields(sub);
+            }
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* True when a body field holds a non-default value. */
+static int field_is_set(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
+{
+    const char *p = (const char *)msg + f->offset;
+    if (f->label == PROTOBUF_C_LABEL_REPEATED)
+        return *(const size_t *)((const char *)msg + f->quantifier_offset) > 0;
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_STRING: return *(char *const *)p && **(char *const *)p;
+    case PROTOBUF_C_TYPE_BYTES: return ((const ProtobufCBinaryData *)p)->len > 0;
+    case PROTOBUF_C_TYPE_MESSAGE: return *(void *const *)p != NULL;
+    case PROTOBUF_C_TYPE_BOOL: return *(const protobuf_c_boolean *)p != 0;
+    case PROTOBUF_C_TYPE_DOUBLE: return *(const double *)p != 0;
+    case PROTOBUF_C_TYPE_FLOAT: return *(const float *)p != 0;
+    case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_FIXED64: case PROTOBUF_C_TYPE_SFIXED64:
+        return *(const uint64_t *)p != 0;
+    default: return *(const uint32_t *)p != 0;
+    }
+}
+
+static int check_scale(uint32_t v, const char *name)
+{
+    if (v < 1 || v > 5)
+        return scsms_fail(SCSMS_EINVAL, "field '%s' must be 1 to 5, got %u", name, v);
+    return 0;
+}
+
+/* Ranges that protobuf types alone do not express. */
+static int check_ranges(const Scsms__Record *rec)
+{
+    int rc = 0;
+    switch (rec->body_case) {
+    case SCSMS__RECORD__BODY_RISK: {
+        const Scsms__Risk *r = rec->risk;
+        if ((rc = check_scale(r->likelihood, "likelihood")) ||
+            (rc = check_scale(r->consequence, "consequence")) ||
+            (rc = check_scale(r->residual_likelihood, "residual_likelihood")) ||
+            (rc = check_scale(r->residual_consequence, "residual_consequence")))
+            return rc;
+        break;
+    }
+    case SCSMS__RECORD__BODY_INCIDENT:
+        if (rec->incident->severity)
+            rc = check_scale(rec->incident->severity, "severity");
+        break;
+    case SCSMS__RECORD__BODY_PROGRAMME:
+        if (rec->programme->progress_pct > 100)
+            rc = scsms_fail(SCSMS_EINVAL, "field 'progress_pct' must be 0 to 100, got %u",
+                            rec->programme->progress_pct);
+        break;
+    default:
+        break;
+    }
+    return rc;
+}
+
+static int check_status(Scsms__Record *rec, const struct record_type *t)
+{
+    char allowed[512];
+    size_t off = 0;
+    if (!rec->status || !*rec->status)
+        return record_set_string(&rec->status, t->statuses[0]);
+    for (const char *const *s = t->statuses; *s; s++) {
+        if (strcmp(*s, rec->status) == 0)
+            return 0;
+        off += (size_t)snprintf(allowed + off, sizeof allowed - off, "%s%s",
+                                s == t->statuses ? "" : ", ", *s);
+    }
+    return scsms_fail(SCSMS_EINVAL, "status '%.64s' is not valid for %s: use one of %s",
+                      rec->status, t->name, allowed);
+}
+
+static int check_required(const Scsms__Record *rec, const struct record_type *t)
+{
+    const ProtobufCMessage *body = *body_slot((Scsms__Record *)rec);
+    for (const char *const *name = t->required; *name; name++) {
+        const ProtobufCFieldDescriptor *f =
+            protobuf_c_message_descriptor_get_field_by_name(body->descriptor, *name);
+        if (f && !field_is_set(body, f))
+            return scsms_fail(SCSMS_EINVAL, "%s needs field '%s'", t->name, *name);
+    }
+    return 0;
+}
+
+static int check_links(const Scsms__Record *rec)
+{
+    for (size_t i = 0; i < rec->n_links; i++) {
+        const Scsms__Link *l = rec->links[i];
+        if (!l->rel[0] || !l->target[0])
+            return scsms_fail(SCSMS_EINVAL, "link %zu needs both 'rel' and 'target'", i + 1);
+        if (strlen(l->target) > RECORD_MAX_ID)
+            return scsms_fail(SCSMS_EINVAL, "link %zu: target id longer than %d", i + 1,
+                              RECORD_MAX_ID);
+    }
+    return 0;
+}
+
+int record_validate(Scsms__Record *rec)
+{
+    const struct record_type *t = record_type_of(rec);
+    int rc;
+    if (!t || !*body_slot(rec))
+        return scsms_fail(SCSMS_EINVAL, "record has no type: use one of %s",
+                          record_type_names());
+    if ((rc = walk_fields(&rec->base)) || (rc = check_status(rec, t)) ||
+        (rc = check_required(rec, t)) || (rc = check_ranges(rec)) || (rc = check_links(rec)))
+        return rc;
+    if (rec->sensitivity == SCSMS__SENSITIVITY__SENSITIVITY_UNSET)
+        rec->sensitivity = SCSMS__SENSITIVITY__INTERNAL;
+    if (rec->retention_days == 0)
+        rec->retention_days = t->retention_days;
+    return 0;
+}
+
+int record_due_day(const Scsms__Record *rec, int64_t *day_out)
+{
+    const struct record_type *t = record_type_of(rec);
+    *day_out = 0;
+    if (!t)
+        return 0;
+    const ProtobufCMessage *body = *body_slot((Scsms__Record *)rec);
+    for (const char *const *name = t->due_fields; *name; name++) {
+        const ProtobufCFieldDescriptor *f =
+            protobuf_c_message_descriptor_get_field_by_name(body->descriptor, *name);
+        const char *v = f ? *(char *const *)((const char *)body + f->offset) : NULL;
+        if (v && *v && isotime_parse_date(v, day_out) == 0)
+            return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,76 @@
+/* record.h -- the record model: types, lifecycles, validation.
+ *
+ * A record is a Scsms__Record envelope with one body (see proto/scsms.proto).
+ * Every Scsms__Record handled by scsms is heap-allocated with the system
+ * allocator, whether it came from record_unpack(), jsonpb_to_record() or
+ * record_new(), and is freed with record_free().
+ */
+#ifndef SCSMS_RECORD_H
+#define SCSMS_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "scsms.pb-c.h"
+
+#define RECORD_MAX_BYTES (1u << 20)     /* one packed record */
+#define RECORD_MAX_FIELD (64u * 1024)   /* one string or bytes field */
+#define RECORD_MAX_ID 128               /* id and owner length */
+
+/* Which identities may issue a type (DOMAIN.md rule 8). */
+enum record_issuer {
+    RECORD_BY_SITE = 1,
+    RECORD_BY_HQ = 2,
+    RECORD_BY_PARTNER = 4,
+};
+
+struct record_type {
+    Scsms__Record__BodyCase body_case; /* oneof field number */
+    const char *name;                  /* oneof field name: "incident" */
+    const char *code;                  /* id infix: "INC" */
+    const char *clause;                /* ISO 28000 clause it evidences */
+    const char *const *statuses;       /* NULL-terminated; [0] is the initial one */
+    const char *const *required;       /* body fields that must be set */
+    const char *const *due_fields;     /* first set one is the record's due date */
+    uint32_t retention_days;           /* default retention */
+    unsigned issuers;                  /* enum record_issuer bits */
+};
+
+/* All types, in field-number order, and their count. */
+const struct record_type *record_types(size_t *count);
+
+/* Look up by name ("risk") or by body case; NULL when unknown. */
+const struct record_type *record_type_by_name(const char *name);
+const struct record_type *record_type_of(const Scsms__Record *rec);
+
+/* "a, b, c" list of every type name, for error messages. Static storage. */
+const char *record_type_names(void);
+
+/* A new, empty record of the given type, body allocated. NULL on ENOMEM. */
+Scsms__Record *record_new(const struct record_type *type);
+
+/* Free a record and everything it owns. Accepts NULL. */
+void record_free(Scsms__Record *rec);
+
+/* Decode packed bytes. SCSMS_ECORRUPT when they are not a record. */
+int record_unpack(const uint8_t *data, size_t len, Scsms__Record **out) SCSMS_MUST_CHECK;
+
+/* Check a record as given by a user before the store assigns identity and
+ * time: known type, status valid for the type, required fields present,
+ * value ranges, field sizes; and normalise it in place: dates and instants
+ * to canonical UTC text, sensitivity and retention to their defaults,
+ * status to the type's initial one when empty. Returns 0, or SCSMS_EINVAL
+ * with a one-line message naming the field and what would be right. */
+int record_validate(Scsms__Record *rec) SCSMS_MUST_CHECK;
+
+/* The record's due day (days since the epoch) from its type's due fields:
+ * returns 1 and sets *day_out when it has one, 0 when not. Call on a
+ * validated record. */
+int record_due_day(const Scsms__Record *rec, int64_t *day_out);
+
+/* Replace a string field's value with a malloc'd copy of text, freeing the
+ * previous one unless it is the protobuf-c default. */
+int record_set_string(char **field, const char *text) SCSMS_MUST_CHECK;
+
+#endif

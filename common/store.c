@@ -1,0 +1,1215 @@
+/* store.c -- the LMDB store; see store.h for the layout and guarantees. */
+#include "store_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "chain.h"
+#include "isotime.h"
+#include "verify.h"
+
+#define FORMAT_VERSION "1"
+#define DEFAULT_MAP_SIZE ((size_t)64 << 20)
+#define MAX_GROW_STEP ((size_t)1 << 30)
+#define MAX_DBS 16
+
+/* ------------------------------------------------------------ helpers */
+
+void store_put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+void store_put_be64(uint8_t *p, uint64_t v)
+{
+    store_put_be32(p, (uint32_t)(v >> 32));
+    store_put_be32(p + 4, (uint32_t)v);
+}
+
+uint32_t store_get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+uint64_t store_get_be64(const uint8_t *p)
+{
+    return (uint64_t)store_get_be32(p) << 32 | store_get_be32(p + 4);
+}
+
+int store_lmdb_fail(int mrc, const char *what)
+{
+    switch (mrc) {
+    case MDB_NOTFOUND:
+        return scsms_fail(SCSMS_ENOTFOUND, "%s: not found", what);
+    case MDB_MAP_FULL:
+        return scsms_fail(SCSMS_EMAPFULL, "%s: store map full", what);
+    case MDB_CORRUPTED: case MDB_PAGE_NOTFOUND: case MDB_INVALID:
+    case MDB_VERSION_MISMATCH: case MDB_BAD_TXN:
+        return scsms_fail(SCSMS_ECORRUPT, "%s: store data file is damaged (%s); restore it from a backup",
+                          what, mdb_strerror(mrc));
+    case ENOSPC: case EFBIG: case EDQUOT:
+        return scsms_fail(SCSMS_ENOSPC, "%s: disk full; nothing of this change was stored", what);
+    case MDB_READERS_FULL:
+        return scsms_fail(SCSMS_EBUSY, "%s: too many processes reading the store", what);
+    default:
+        return scsms_fail(SCSMS_EIO, "%s: %s", what, mdb_strerror(mrc));
+    }
+}
+
+int store_txn_begin(store_t *s, unsigned flags, MDB_txn **txn)
+{
+    int mrc = mdb_txn_begin(s->env, NULL, flags, txn);
+    if (mrc == MDB_MAP_RESIZED) { /* another process grew the map: adopt its size */
+        mrc = mdb_env_set_mapsize(s->env, 0);
+        if (mrc == 0)
+            mrc = mdb_txn_begin(s->env, NULL, flags, txn);
+    }
+    return mrc ? store_lmdb_fail(mrc, "begin transaction") : 0;
+}
+
+void store_owner_decode(const MDB_val *v, struct store_owner_state *st)
+{
+    const uint8_t *p = v->mv_data;
+    st->idx = store_get_be32(p);
+    st->seq = store_get_be64(p + 4);
+    memcpy(st->head, p + 12, CRYPTO_HASH_LEN);
+}
+
+static void owner_encode(const struct store_owner_state *st, uint8_t buf[STORE_OWNER_LEN])
+{
+    store_put_be32(buf, st->idx);
+    store_put_be64(buf + 4, st->seq);
+    memcpy(buf + 12, st->head, CRYPTO_HASH_LEN);
+}
+
+static void log_key(uint32_t idx, uint64_t seq, uint8_t buf[STORE_LOGKEY_LEN])
+{
+    store_put_be32(buf, idx);
+    store_put_be64(buf + 4, seq);
+}
+
+size_t store_status_key(const Scsms__Record *rec, const char *id, uint8_t *buf)
+{
+    size_t sl = strlen(rec->status), il = strlen(id);
+    buf[0] = (uint8_t)rec->body_case;
+    memcpy(buf + 1, rec->status, sl);
+    buf[1 + sl] = 0;
+    memcpy(buf + 2 + sl, id, il);
+    return 2 + sl + il;
+}
+
+size_t store_due_key(int64_t day, const char *id, uint8_t *buf)
+{
+    size_t il = strlen(id);
+    /* offset so that days before 1970 still sort first as unsigned */
+    store_put_be32(buf, (uint32_t)(day + INT32_MAX));
+    memcpy(buf + 4, id, il);
+    return 4 + il;
+}
+
+static size_t versions_key(const char *id, uint32_t version, uint8_t *buf)
+{
+    size_t il = strlen(id);
+    memcpy(buf, id, il);
+    buf[il] = 0;
+    store_put_be32(buf + il + 1, version);
+    return il + 5;
+}
+
+static int valid_owner_name(const char *owner)
+{
+    size_t n = strlen(owner);
+    if (n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = owner[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+static int file_exists(const char *dir, const char *name, off_t *size)
+{
+    struct stat st;
+    char *p = path_join(dir, name);
+    int ok = p && stat(p, &st) == 0;
+    if (ok && size)
+        *size = st.st_size;
+    free(p);
+    return ok;
+}
+
+/* ------------------------------------------------------------ open/close */
+
+static int open_dbis(store_t *s, MDB_txn *txn, unsigned flags)
+{
+    static const char *names[] = {"meta", "owners", "log", "checkpoints",
+                                  "versions", "latest", "by_status", "by_due"};
+    MDB_dbi *dbis[] = {&s->meta, &s->owners, &s->log, &s->checkpoints,
+                       &s->versions, &s->latest, &s->by_status, &s->by_due};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        int mrc = mdb_dbi_open(txn, names[i], flags, dbis[i]);
+        if (mrc == MDB_NOTFOUND)
+            return scsms_fail(SCSMS_ECORRUPT, "store is missing its '%s' table: damaged or not "
+                              "an scsms store", names[i]);
+        if (mrc)
+            return store_lmdb_fail(mrc, "open table");
+    }
+    return 0;
+}
+
+static int env_open(store_t *s, size_t map_size, unsigned flags)
+{
+    int mrc = mdb_env_create(&s->env);
+    if (mrc == 0)
+        mrc = mdb_env_set_maxdbs(s->env, MAX_DBS);
+    if (mrc == 0)
+        mrc = mdb_env_set_mapsize(s->env, map_size ? map_size : DEFAULT_MAP_SIZE);
+    if (mrc == 0)
+        mrc = mdb_env_open(s->env, s->dir, flags, 0600);
+    if (mrc)
+        return store_lmdb_fail(mrc, "open store");
+    return 0;
+}
+
+/* LMDB maps the data file and would fault on pages past a truncated end:
+ * compare the file with the last page the meta page says is in use. */
+static int check_not_truncated(store_t *s)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    off_t size = 0;
+    if (mdb_env_info(s->env, &info) || mdb_env_stat(s->env, &st))
+        return scsms_fail(SCSMS_EIO, "cannot read the store's size");
+    file_exists(s->dir, "data.mdb", &size);
+    uint64_t need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    if ((uint64_t)size < need)
+        return scsms_fail(SCSMS_ECORRUPT, "store data file '%s/data.mdb' is truncated (%lld bytes "
+                          "of %llu); restore it from a backup", s->dir, (long long)size,
+                          (unsigned long long)need);
+    return 0;
+}
+
+static int meta_get(store_t *s, MDB_txn *txn, const char *name, MDB_val *out)
+{
+    MDB_val k = {strlen(name), (void *)name};
+    int mrc = mdb_get(txn, s->meta, &k, out);
+    if (mrc == MDB_NOTFOUND)
+        return scsms_fail(SCSMS_ECORRUPT, "store metadata '%s' is missing: damaged store", name);
+    return mrc ? store_lmdb_fail(mrc, "read metadata") : 0;
+}
+
+static int meta_put(store_t *s, MDB_txn *txn, const char *name, const void *v, size_t len)
+{
+    MDB_val k = {strlen(name), (void *)name}, d = {len, (void *)v};
+    int mrc = mdb_put(txn, s->meta, &k, &d, 0);
+    return mrc ? store_lmdb_fail(mrc, "write metadata") : 0;
+}
+
+static int load_meta(store_t *s, MDB_txn *txn)
+{
+    MDB_val v;
+    int rc;
+    if ((rc = meta_get(s, txn, "format", &v)))
+        return rc;
+    if (v.mv_size != 1 || memcmp(v.mv_data, FORMAT_VERSION, 1) != 0)
+        return scsms_fail(SCSMS_ECORRUPT, "store format %.*s is not supported (this is %s)",
+                          (int)(v.mv_size < 8 ? v.mv_size : 8), (char *)v.mv_data, FORMAT_VERSION);
+    if ((rc = meta_get(s, txn, "owner", &v)))
+        return rc;
+    if (v.mv_size == 0 || v.mv_size > RECORD_MAX_ID)
+        return scsms_fail(SCSMS_ECORRUPT, "store owner is malformed");
+    memcpy(s->owner, v.mv_data, v.mv_size);
+    s->owner[v.mv_size] = 0;
+    if ((rc = meta_get(s, txn, "role", &v)))
+        return rc;
+    if (v.mv_size != 1 || *(uint8_t *)v.mv_data < 1 || *(uint8_t *)v.mv_data > 3)
+        return scsms_fail(SCSMS_ECORRUPT, "store role is malformed");
+    s->role = (enum store_role) * (uint8_t *)v.mv_data;
+    if ((rc = meta_get(s, txn, "sign_pub", &v)))
+        return rc;
+    if (v.mv_size != CRYPTO_PUB_LEN)
+        return scsms_fail(SCSMS_ECORRUPT, "store public key is malformed");
+    memcpy(s->pub, v.mv_data, CRYPTO_PUB_LEN);
+    return 0;
+}
+
+static int load_key(store_t *s, const char *key_path)
+{
+    uint8_t pub[CRYPTO_PUB_LEN];
+    char *def = key_path ? NULL : path_join(s->dir, "keys/sign.key");
+    const char *path = key_path ? key_path : def;
+    if (!path)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    int rc = crypto_key_load(path, &s->key);
+    if (rc == 0) {
+        crypto_key_public(s->key, pub);
+        if (memcmp(pub, s->pub, CRYPTO_PUB_LEN) != 0) {
+            crypto_key_destroy(&s->key);
+            rc = scsms_fail(SCSMS_EKEY, "key '%s' is not the signing key of store '%s' (owner %s)",
+                            path, s->dir, s->owner);
+        }
+    }
+    free(def);
+    return rc;
+}
+
+static store_t *store_alloc(const char *dir)
+{
+    store_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->lock_fd = -1;
+    s->dir = strdup(dir);
+    if (!s->dir) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Every process holds scsms.lock shared while it has the store open, so
+ * restore (which takes it exclusively) never swaps a file under a reader. */
+static int take_lock(store_t *s, int op)
+{
+    char *p = path_join(s->dir, "scsms.lock");
+    if (!p)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    s->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    free(p);
+    if (s->lock_fd < 0)
+        return scsms_fail(SCSMS_EIO, "cannot open lock file in '%s': %s", s->dir, strerror(errno));
+    if (flock(s->lock_fd, op | LOCK_NB) != 0)
+        return scsms_fail(SCSMS_EBUSY, op == LOCK_EX ? "store '%s' is in use by another process: "
+                          "stop it first" : "store '%s' is being restored: try again when it ends",
+                          s->dir);
+    return 0;
+}
+
+int store_open(const char *dir, const struct store_options *opts, store_t **out)
+{
+    struct store_options none = {0};
+    MDB_txn *txn = NULL;
+    off_t size = 0;
+    int rc;
+    if (!opts)
+        opts = &none;
+    if (!file_exists(dir, "data.mdb", &size))
+        return scsms_fail(SCSMS_ENOTFOUND, "no store in '%s': run init first", dir);
+    if (size == 0)
+        return scsms_fail(SCSMS_ECORRUPT, "store data file '%s/data.mdb' is empty; restore it "
+                          "from a backup", dir);
+    store_t *s = store_alloc(dir);
+    if (!s)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    s->read_only = opts->read_only;
+    if (!s->read_only && (rc = take_lock(s, LOCK_SH)))
+        goto fail;
+    if ((rc = env_open(s, opts->map_size, s->read_only ? MDB_RDONLY | MDB_NOLOCK : 0)) ||
+        (rc = check_not_truncated(s)) || (rc = store_txn_begin(s, MDB_RDONLY, &txn)) ||
+        (rc = open_dbis(s, txn, 0)) || (rc = load_meta(s, txn)))
+        goto fail;
+    mdb_txn_commit(txn); /* keeps the dbi handles open for the environment */
+    txn = NULL;
+    if (!s->read_only || opts->key_path || file_exists(dir, "keys/sign.key", NULL))
+        if ((rc = load_key(s, opts->key_path)))
+            goto fail;
+    snprintf(s->author, sizeof s->author, "%s", s->owner);
+    *out = s;
+    return 0;
+fail:
+    if (txn)
+        mdb_txn_abort(txn);
+    store_close(&s);
+    return rc;
+}
+
+void store_close(store_t **sp)
+{
+    store_t *s = sp ? *sp : NULL;
+    if (!s)
+        return;
+    if (s->env)
+        mdb_env_close(s->env);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd);
+    crypto_key_destroy(&s->key);
+    free(s->dir);
+    free(s);
+    *sp = NULL;
+}
+
+const char *store_owner(const store_t *s) { return s->owner; }
+enum store_role store_role(const store_t *s) { return s->role; }
+const char *store_dir(const store_t *s) { return s->dir; }
+
+void store_public_key(const store_t *s, uint8_t pub[CRYPTO_PUB_LEN])
+{
+    memcpy(pub, s->pub, CRYPTO_PUB_LEN);
+}
+
+int store_set_author(store_t *s, const char *author)
+{
+    if (!author[0] || strlen(author) > RECORD_MAX_ID)
+        return scsms_fail(SCSMS_EINVAL, "author must be 1 to %d characters", RECORD_MAX_ID);
+    snprintf(s->author, sizeof s->author, "%s", author);
+    return 0;
+}
+
+/* ------------------------------------------------------------ create */
+
+static int write_public_key(const char *dir, const uint8_t pub[CRYPTO_PUB_LEN])
+{
+    char hex[2 * CRYPTO_PUB_LEN + 2];
+    char *p = path_join(dir, "keys/sign.pub");
+    FILE *f = p ? fopen(p, "wx") : NULL;
+    free(p);
+    if (!f)
+        return scsms_fail(SCSMS_EIO, "cannot write public key in '%s/keys'", dir);
+    crypto_hex(pub, CRYPTO_PUB_LEN, hex);
+    int ok = fprintf(f, "%s\n", hex) > 0;
+    ok = fclose(f) == 0 && ok;
+    return ok ? 0 : scsms_fail(SCSMS_EIO, "cannot write public key in '%s/keys'", dir);
+}
+
+static int init_meta(store_t *s, enum store_role role)
+{
+    MDB_txn *txn;
+    uint8_t r = (uint8_t)role, own[STORE_OWNER_LEN];
+    struct store_owner_state st = {0};
+    int rc = store_txn_begin(s, 0, &txn);
+    if (rc)
+        return rc;
+    MDB_val k = {strlen(s->owner), s->owner}, v = {sizeof own, own};
+    owner_encode(&st, own);
+    uint8_t next[4];
+    store_put_be32(next, 1);
+    int mrc = 0;
+    if ((rc = open_dbis(s, txn, MDB_CREATE)) ||
+        (rc = meta_put(s, txn, "format", FORMAT_VERSION, 1)) ||
+        (rc = meta_put(s, txn, "owner", s->owner, strlen(s->owner))) ||
+        (rc = meta_put(s, txn, "role", &r, 1)) ||
+        (rc = meta_put(s, txn, "sign_pub", s->pub, CRYPTO_PUB_LEN)) ||
+        (rc = meta_put(s, txn, "next_owner", next, sizeof next)) ||
+        (mrc = mdb_put(txn, s->owners, &k, &v, 0))) {
+        mdb_txn_abort(txn);
+        return mrc ? store_lmdb_fail(mrc, "create store") : rc;
+    }
+    mrc = mdb_txn_commit(txn);
+    return mrc ? store_lmdb_fail(mrc, "create store") : 0;
+}
+
+static void remove_partial(const char *dir, int made_dir)
+{
+    static const char *files[] = {"keys/sign.key", "keys/sign.pub", "data.mdb", "lock.mdb",
+                                  "scsms.lock"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char *p = path_join(dir, files[i]);
+        if (p)
+            unlink(p);
+        free(p);
+    }
+    char *k = path_join(dir, "keys");
+    if (k)
+        rmdir(k);
+    free(k);
+    if (made_dir)
+        rmdir(dir);
+}
+
+int store_create(const char *dir, const char *owner, enum store_role role,
+                 const struct store_options *opts)
+{
+    int made_dir = 0, rc;
+    store_t *s = NULL;
+    char *keys = NULL, *keyfile = NULL;
+    if (!valid_owner_name(owner))
+        return scsms_fail(SCSMS_EINVAL, "identity '%.64s' must be 1 to 64 letters, digits, '-', "
+                          "'_' or '.'", owner);
+    if (mkdir(dir, 0700) == 0)
+        made_dir = 1;
+    else if (errno != EEXIST)
+        return scsms_fail(SCSMS_EIO, "cannot create '%s': %s", dir, strerror(errno));
+    if (file_exists(dir, "data.mdb", NULL) || file_exists(dir, "keys/sign.key", NULL))
+        return scsms_fail(SCSMS_EEXIST, "'%s' already holds a store; choose another directory",
+                          dir);
+    keys = path_join(dir, "keys");
+    keyfile = path_join(dir, "keys/sign.key");
+    s = store_alloc(dir);
+    if (!keys || !keyfile || !s) {
+        rc = scsms_fail(SCSMS_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (mkdir(keys, 0700) != 0 && errno != EEXIST) {
+        rc = scsms_fail(SCSMS_EIO, "cannot create '%s': %s", keys, strerror(errno));
+        goto fail;
+    }
+    snprintf(s->owner, sizeof s->owner, "%s", owner);
+    if ((rc = crypto_key_generate(&s->key)) || (rc = crypto_key_save(s->key, keyfile)))
+        goto fail;
+    crypto_key_public(s->key, s->pub);
+    if ((rc = write_public_key(dir, s->pub)) ||
+        (rc = env_open(s, opts ? opts->map_size : 0, 0)) || (rc = init_meta(s, role)))
+        goto fail;
+    free(keys);
+    free(keyfile);
+    store_close(&s);
+    return 0;
+fail:
+    store_close(&s);
+    remove_partial(dir, made_dir);
+    free(keys);
+    free(keyfile);
+    return rc;
+}
+
+/* ------------------------------------------------------------ write path */
+
+/* Grow the map after MDB_MAP_FULL: double it (at most 1 GiB a step), but
+ * only when the disk has the room, so a full disk is reported rather than
+ * found out by a write failing half-way. */
+static int grow_map(store_t *s)
+{
+    MDB_envinfo info;
+    struct statvfs vfs;
+    if (mdb_env_info(s->env, &info) != 0)
+        return scsms_fail(SCSMS_EIO, "cannot read the store's map size");
+    size_t cur = info.me_mapsize;
+    size_t step = cur < MAX_GROW_STEP ? cur : MAX_GROW_STEP;
+    if (statvfs(s->dir, &vfs) != 0)
+        return scsms_fail(SCSMS_EIO, "cannot read free disk space of '%s': %s", s->dir,
+                          strerror(errno));
+    uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+    if (avail < step)
+        return scsms_fail(SCSMS_ENOSPC, "disk full: the store in '%s' needs %zu MiB more and the "
+                          "disk has %llu MiB free; free space, nothing was lost", s->dir,
+                          step >> 20, (unsigned long long)(avail >> 20));
+    int mrc = mdb_env_set_mapsize(s->env, cur + step);
+    return mrc ? store_lmdb_fail(mrc, "grow store map") : 0;
+}
+
+typedef int (*txn_body_fn)(store_t *s, MDB_txn *txn, void *ctx);
+
+/* Run body in one write transaction; on a full map, grow it and run the
+ * whole body again from the start, so the result is as if the map had
+ * always been large enough. */
+static int write_txn(store_t *s, txn_body_fn body, void *ctx)
+{
+    if (s->read_only || !s->key)
+        return scsms_fail(SCSMS_EPERM, "store '%s' is open read-only", s->dir);
+    for (;;) {
+        MDB_txn *txn;
+        int rc = store_txn_begin(s, 0, &txn);
+        if (rc)
+            return rc;
+        rc = body(s, txn, ctx);
+        if (rc == 0) {
+            int mrc = mdb_txn_commit(txn); /* frees txn whatever happens */
+            rc = mrc ? store_lmdb_fail(mrc, "commit") : 0;
+        } else {
+            mdb_txn_abort(txn);
+        }
+        if (rc != SCSMS_EMAPFULL)
+            return rc;
+        if ((rc = grow_map(s)))
+            return rc;
+    }
+}
+
+static int owner_load(store_t *s, MDB_txn *txn, const char *owner,
+                      struct store_owner_state *st)
+{
+    MDB_val k = {strlen(owner), (void *)owner}, v;
+    int mrc = mdb_get(txn, s->owners, &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        return scsms_fail(SCSMS_ECORRUPT, "store has no log for its owner %s: damaged store", owner);
+    if (mrc)
+        return store_lmdb_fail(mrc, "read log head");
+    if (v.mv_size != STORE_OWNER_LEN)
+        return scsms_fail(SCSMS_ECORRUPT, "log head of %s is malformed", owner);
+    store_owner_decode(&v, st);
+    return 0;
+}
+
+static int put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, const void *d, size_t dl,
+               unsigned flags, const char *what)
+{
+    MDB_val key = {kl, (void *)k}, val = {dl, (void *)d};
+    int mrc = mdb_put(txn, dbi, &key, &val, flags);
+    if (mrc == MDB_KEYEXIST)
+        return scsms_fail(SCSMS_ECORRUPT, "%s already present: the store's indices disagree "
+                          "with its log; run verify", what);
+    return mrc ? store_lmdb_fail(mrc, what) : 0;
+}
+
+static int del(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, const char *what)
+{
+    MDB_val key = {kl, (void *)k};
+    int mrc = mdb_del(txn, dbi, &key, NULL);
+    if (mrc == MDB_NOTFOUND)
+        return scsms_fail(SCSMS_ECORRUPT, "%s missing: the store's indices disagree with its "
+                          "log; run verify", what);
+    return mrc ? store_lmdb_fail(mrc, what) : 0;
+}
+
+/* The latest version of id in txn: its version and log key. */
+static int latest_get(store_t *s, MDB_txn *txn, const char *id, uint32_t *version,
+                      uint8_t ref[STORE_LOGKEY_LEN])
+{
+    MDB_val k = {strlen(id), (void *)id}, v;
+    int mrc = mdb_get(txn, s->latest, &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        return scsms_fail(SCSMS_ENOTFOUND, "no record '%.128s'", id);
+    if (mrc)
+        return store_lmdb_fail(mrc, "read record");
+    if (v.mv_size != STORE_LATEST_LEN)
+        return scsms_fail(SCSMS_ECORRUPT, "index entry of '%.128s' is malformed", id);
+    *version = store_get_be32(v.mv_data);
+    memcpy(ref, (uint8_t *)v.mv_data + 4, STORE_LOGKEY_LEN);
+    return 0;
+}
+
+/* Decode the record stored in the log entry at ref. Caller frees. */
+static int load_record(store_t *s, MDB_txn *txn, const uint8_t ref[STORE_LOGKEY_LEN],
+                       Scsms__Record **out)
+{
+    MDB_val k = {STORE_LOGKEY_LEN, (void *)ref}, v;
+    Scsms__LogEntry *e;
+    int mrc = mdb_get(txn, s->log, &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        return scsms_fail(SCSMS_ECORRUPT, "log entry %llu is missing; run verify",
+                          (unsigned long long)store_get_be64(ref + 4));
+    if (mrc)
+        return store_lmdb_fail(mrc, "read log");
+    int rc = chain_entry_decode(v.mv_data, v.mv_size, &e);
+    if (rc)
+        return scsms_fail_context(rc, "log entry %llu", (unsigned long long)store_get_be64(ref + 4));
+    rc = record_unpack(e->record.data, e->record.len, out);
+    scsms__log_entry__free_unpacked(e, NULL);
+    return rc;
+}
+
+struct pending {
+    Scsms__Record *rec;
+    char id[RECORD_MAX_ID + 1];
+};
+
+struct store_batch {
+    store_t *s;
+    struct pending *items;
+    size_t n, cap;
+    uint8_t *rbuf, *ebuf; /* scratch for the packed record and entry */
+    size_t rcap, ecap;
+};
+
+static int reserve(uint8_t **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 4096;
+    while (n < need)
+        n *= 2;
+    uint8_t *p = realloc(*buf, n);
+    if (!p)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    *buf = p;
+    *cap = n;
+    return 0;
+}
+
+/* Drop the index entries of the version being superseded. */
+static int unindex_old(store_t *s, MDB_txn *txn, const Scsms__Record *old, const char *id)
+{
+    uint8_t key[2 * RECORD_MAX_ID + 8];
+    int64_t day;
+    int rc = del(txn, s->by_status, key, store_status_key(old, id, key), "status index entry");
+    if (rc == 0 && record_due_day(old, &day))
+        rc = del(txn, s->by_due, key, store_due_key(day, id, key), "due index entry");
+    return rc;
+}
+
+/* Fill in what the store decides for an update, checking it is allowed. */
+static int prepare_update(store_t *s, MDB_txn *txn, const Scsms__Record *rec,
+                          const char *id, uint32_t *version, char *created)
+{
+    uint8_t ref[STORE_LOGKEY_LEN];
+    uint32_t v;
+    Scsms__Record *old = NULL;
+    int rc = latest_get(s, txn, id, &v, ref);
+    if (rc)
+        return rc;
+    if ((rc = load_record(s, txn, ref, &old)))
+        return rc;
+    if (old->body_case != rec->body_case)
+        rc = scsms_fail(SCSMS_EINVAL, "record '%s' is a %s; an update cannot make it a %s", id,
+                        record_type_of(old)->name, record_type_of(rec)->name);
+    else if (strcmp(old->owner, s->owner) != 0)
+        rc = scsms_fail(SCSMS_EPERM, "record '%s' belongs to %s; only %s can change it", id,
+                        old->owner, old->owner);
+    else
+        rc = unindex_old(s, txn, old, id);
+    if (rc == 0) {
+        *version = old->version + 1;
+        snprintf(created, ISOTIME_INSTANT_LEN + 1, "%s", old->created_at);
+    }
+    record_free(old);
+    return rc;
+}
+
+/* Append one record version: log entry, versions, latest, indices. */
+static int apply_one(store_t *s, MDB_txn *txn, store_batch_t *b, struct pending *p,
+                     struct store_owner_state *st, char *now)
+{
+    const struct record_type *t = record_type_of(p->rec);
+    char created[ISOTIME_INSTANT_LEN + 1];
+    uint32_t version = 1;
+    uint8_t lk[STORE_LOGKEY_LEN], latest[STORE_LATEST_LEN], key[2 * RECORD_MAX_ID + 8];
+    int64_t day;
+    int rc;
+
+    if (p->rec->id[0]) {
+        snprintf(p->id, sizeof p->id, "%s", p->rec->id);
+        if ((rc = prepare_update(s, txn, p->rec, p->id, &version, created)))
+            return rc;
+    } else {
+        /* owner-TYPE-seq: unique (seq is) and readable; owners are at
+         * most 64 characters, so it always fits */
+        char id[RECORD_MAX_ID + 64];
+        snprintf(id, sizeof id, "%s-%s-%06llu", s->owner, t->code, (unsigned long long)st->seq + 1);
+        memcpy(p->id, id, sizeof p->id - 1);
+        p->id[sizeof p->id - 1] = 0;
+        snprintf(created, sizeof created, "%s", now);
+    }
+
+    /* The envelope as stored: a shallow copy with the store's fields. */
+    Scsms__Record env = *p->rec;
+    env.id = p->id;
+    env.owner = s->owner;
+    env.version = version;
+    env.created_at = created;
+    env.updated_at = now;
+    env.author = s->author;
+    size_t rlen = scsms__record__get_packed_size(&env);
+    if (rlen > RECORD_MAX_BYTES)
+        return scsms_fail(SCSMS_EINVAL, "record is %zu bytes; the limit is %u", rlen,
+                          RECORD_MAX_BYTES);
+    if ((rc = reserve(&b->rbuf, &b->rcap, rlen)))
+        return rc;
+    scsms__record__pack(&env, b->rbuf);
+
+    Scsms__LogEntry e = SCSMS__LOG_ENTRY__INIT;
+    e.owner = s->owner;
+    e.seq = st->seq + 1;
+    e.prev_hash.data = st->head;
+    e.prev_hash.len = CRYPTO_HASH_LEN;
+    e.record.data = b->rbuf;
+    e.record.len = rlen;
+    size_t elen = scsms__log_entry__get_packed_size(&e);
+    if ((rc = reserve(&b->ebuf, &b->ecap, elen)))
+        return rc;
+    scsms__log_entry__pack(&e, b->ebuf);
+
+    log_key(st->idx, e.seq, lk);
+    store_put_be32(latest, version);
+    memcpy(latest + 4, lk, STORE_LOGKEY_LEN);
+    if ((rc = put(txn, s->log, lk, sizeof lk, b->ebuf, elen, MDB_NOOVERWRITE, "log entry")) ||
+        (rc = put(txn, s->versions, key, versions_key(p->id, version, key), lk, sizeof lk,
+                  MDB_NOOVERWRITE, "version index entry")) ||
+        (rc = put(txn, s->latest, p->id, strlen(p->id), latest, sizeof latest, 0,
+                  "latest index entry")) ||
+        (rc = put(txn, s->by_status, key, store_status_key(&env, p->id, key), "", 0, 0,
+                  "status index entry")))
+        return rc;
+    if (record_due_day(&env, &day) &&
+        (rc = put(txn, s->by_due, key, store_due_key(day, p->id, key), "", 0, 0,
+                  "due index entry")))
+        return rc;
+    chain_entry_hash(b->ebuf, elen, st->head);
+    st->seq = e.seq;
+    return 0;
+}
+
+static int put_checkpoint(store_t *s, MDB_txn *txn, const struct store_owner_state *st,
+                          const char *now)
+{
+    uint8_t *cp, lk[STORE_LOGKEY_LEN];
+    size_t len;
+    int rc = chain_checkpoint_make(s->key, s->owner, st->seq, st->head, now, &cp, &len);
+    if (rc)
+        return rc;
+    log_key(st->idx, st->seq, lk);
+    rc = put(txn, s->checkpoints, lk, sizeof lk, cp, len, 0, "checkpoint");
+    free(cp);
+    return rc;
+}
+
+static int batch_body(store_t *s, MDB_txn *txn, void *ctx)
+{
+    store_batch_t *b = ctx;
+    struct store_owner_state st;
+    char now[ISOTIME_INSTANT_LEN + 1];
+    uint8_t own[STORE_OWNER_LEN];
+    int rc = owner_load(s, txn, s->owner, &st);
+    if (rc)
+        return rc;
+    isotime_format_instant(isotime_now(), now);
+    for (size_t i = 0; i < b->n; i++)
+        if ((rc = apply_one(s, txn, b, &b->items[i], &st, now)))
+            return b->n > 1 ? scsms_fail_context(rc, "record %zu of %zu", i + 1, b->n) : rc;
+    owner_encode(&st, own);
+    if ((rc = put(txn, s->owners, s->owner, strlen(s->owner), own, sizeof own, 0, "log head")))
+        return rc;
+    return put_checkpoint(s, txn, &st, now);
+}
+
+int store_batch_new(store_t *s, store_batch_t **out)
+{
+    store_batch_t *b = calloc(1, sizeof *b);
+    if (!b)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    b->s = s;
+    *out = b;
+    return 0;
+}
+
+int store_batch_add(store_batch_t *b, Scsms__Record *rec)
+{
+    const struct record_type *t;
+    int rc = record_validate(rec);
+    if (rc)
+        return rc;
+    t = record_type_of(rec);
+    if (!(t->issuers & (1u << (b->s->role - 1))))
+        return scsms_fail(SCSMS_EPERM, "a %s cannot issue a %s record (rule 8): %s records come "
+                          "from %s", b->s->role == STORE_ROLE_SITE ? "site" :
+                          b->s->role == STORE_ROLE_HQ ? "head office" : "partner", t->name,
+                          t->name, t->issuers & RECORD_BY_HQ ? "head office" : "the sites");
+    if (strlen(rec->id) > RECORD_MAX_ID)
+        return scsms_fail(SCSMS_EINVAL, "id longer than %d characters", RECORD_MAX_ID);
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        struct pending *p = realloc(b->items, cap * sizeof *p);
+        if (!p)
+            return scsms_fail(SCSMS_ENOMEM, "out of memory");
+        b->items = p;
+        b->cap = cap;
+    }
+    b->items[b->n].rec = rec;
+    b->items[b->n].id[0] = 0;
+    b->n++;
+    return 0;
+}
+
+int store_batch_commit(store_batch_t *b)
+{
+    if (b->n == 0)
+        return 0;
+    return write_txn(b->s, batch_body, b);
+}
+
+size_t store_batch_count(const store_batch_t *b) { return b->n; }
+
+const char *store_batch_id(const store_batch_t *b, size_t i)
+{
+    return i < b->n ? b->items[i].id : NULL;
+}
+
+void store_batch_destroy(store_batch_t **bp)
+{
+    store_batch_t *b = bp ? *bp : NULL;
+    if (!b)
+        return;
+    free(b->items);
+    free(b->rbuf);
+    free(b->ebuf);
+    free(b);
+    *bp = NULL;
+}
+
+int store_put(store_t *s, Scsms__Record *rec, char *id_out)
+{
+    store_batch_t *b = NULL;
+    int rc = store_batch_new(s, &b);
+    if (rc)
+        return rc;
+    if ((rc = store_batch_add(b, rec)) == 0 && (rc = store_batch_commit(b)) == 0 && id_out)
+        snprintf(id_out, RECORD_MAX_ID + 1, "%s", store_batch_id(b, 0));
+    store_batch_destroy(&b);
+    return rc;
+}
+
+/* ------------------------------------------------------------ reads */
+
+int store_get(store_t *s, const char *id, uint32_t version, Scsms__Record **out)
+{
+    MDB_txn *txn;
+    uint8_t ref[STORE_LOGKEY_LEN], key[RECORD_MAX_ID + 8];
+    uint32_t latest;
+    if (strlen(id) > RECORD_MAX_ID)
+        return scsms_fail(SCSMS_ENOTFOUND, "no record '%.128s...'", id);
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    if ((rc = latest_get(s, txn, id, &latest, ref)) == 0 && version && version != latest) {
+        MDB_val k = {versions_key(id, version, key), key}, v;
+        int mrc = mdb_get(txn, s->versions, &k, &v);
+        if (mrc == MDB_NOTFOUND)
+            rc = scsms_fail(SCSMS_ENOTFOUND, "record '%s' has no version %u (latest is %u)", id,
+                            version, latest);
+        else if (mrc)
+            rc = store_lmdb_fail(mrc, "read version");
+        else if (v.mv_size != STORE_LOGKEY_LEN)
+            rc = scsms_fail(SCSMS_ECORRUPT, "version index of '%s' is malformed", id);
+        else
+            memcpy(ref, v.mv_data, STORE_LOGKEY_LEN);
+    }
+    if (rc == 0)
+        rc = load_record(s, txn, ref, out);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+/* Call fn on the record at ref, freeing it after. */
+static int visit_ref(store_t *s, MDB_txn *txn, const uint8_t *ref, store_visit_fn fn, void *ctx)
+{
+    Scsms__Record *rec;
+    int rc = load_record(s, txn, ref, &rec);
+    if (rc)
+        return rc;
+    rc = fn(rec, ctx);
+    record_free(rec);
+    return rc;
+}
+
+static int visit_latest(store_t *s, MDB_txn *txn, const char *id, size_t idlen,
+                        store_visit_fn fn, void *ctx)
+{
+    char buf[RECORD_MAX_ID + 1];
+    uint8_t ref[STORE_LOGKEY_LEN];
+    uint32_t v;
+    if (idlen > RECORD_MAX_ID)
+        return scsms_fail(SCSMS_ECORRUPT, "index holds an id longer than %d", RECORD_MAX_ID);
+    memcpy(buf, id, idlen);
+    buf[idlen] = 0;
+    int rc = latest_get(s, txn, buf, &v, ref);
+    if (rc == SCSMS_ENOTFOUND)
+        return scsms_fail(SCSMS_ECORRUPT, "index names '%s' but no such record; run verify", buf);
+    return rc ? rc : visit_ref(s, txn, ref, fn, ctx);
+}
+
+int store_history(store_t *s, const char *id, store_visit_fn fn, void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    uint8_t key[RECORD_MAX_ID + 8];
+    size_t il = strlen(id);
+    int found = 0;
+    if (il > RECORD_MAX_ID)
+        return scsms_fail(SCSMS_ENOTFOUND, "no record '%.128s...'", id);
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    int mrc = mdb_cursor_open(txn, s->versions, &cur);
+    if (mrc) {
+        mdb_txn_abort(txn);
+        return store_lmdb_fail(mrc, "read history");
+    }
+    MDB_val k = {versions_key(id, 0, key), key}, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && rc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != il + 5 || memcmp(k.mv_data, id, il + 1) != 0)
+            break;
+        if (v.mv_size != STORE_LOGKEY_LEN)
+            rc = scsms_fail(SCSMS_ECORRUPT, "version index of '%s' is malformed", id);
+        else
+            rc = visit_ref(s, txn, v.mv_data, fn, ctx);
+        found++;
+    }
+    if (rc == 0 && mrc && mrc != MDB_NOTFOUND)
+        rc = store_lmdb_fail(mrc, "read history");
+    if (rc == 0 && !found)
+        rc = scsms_fail(SCSMS_ENOTFOUND, "no record '%s'", id);
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+/* Scan dbi from the key prefix; for each key call fn with the id that
+ * starts at offset id_off. */
+static int scan_index(store_t *s, MDB_txn *txn, MDB_dbi dbi, const uint8_t *prefix,
+                      size_t plen, size_t id_off, const uint8_t *until, size_t ulen,
+                      store_visit_fn fn, void *ctx)
+{
+    MDB_cursor *cur;
+    int rc = 0, mrc = mdb_cursor_open(txn, dbi, &cur);
+    if (mrc)
+        return store_lmdb_fail(mrc, "scan index");
+    MDB_val k = {plen, (void *)prefix}, v;
+    mrc = mdb_cursor_get(cur, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST);
+    for (; mrc == 0 && rc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+            break;
+        if (until && memcmp(k.mv_data, until, k.mv_size < ulen ? k.mv_size : ulen) > 0)
+            break;
+        if (k.mv_size < id_off)
+            rc = scsms_fail(SCSMS_ECORRUPT, "malformed index key; run verify");
+        else
+            rc = visit_latest(s, txn, (const char *)k.mv_data + id_off, k.mv_size - id_off, fn,
+                              ctx);
+    }
+    mdb_cursor_close(cur);
+    if (rc == 0 && mrc && mrc != MDB_NOTFOUND)
+        rc = store_lmdb_fail(mrc, "scan index");
+    return rc;
+}
+
+/* Scan by_status under prefix; each key's id follows the status NUL. */
+static int scan_status(store_t *s, MDB_txn *txn, const uint8_t *prefix, size_t plen,
+                       store_visit_fn fn, void *ctx)
+{
+    MDB_cursor *cur;
+    int rc = 0, mrc = mdb_cursor_open(txn, s->by_status, &cur);
+    if (mrc)
+        return store_lmdb_fail(mrc, "scan index");
+    MDB_val k = {plen, (void *)prefix}, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && rc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+            break;
+        const uint8_t *nul = memchr((const uint8_t *)k.mv_data + 1, 0, k.mv_size - 1);
+        if (!nul)
+            rc = scsms_fail(SCSMS_ECORRUPT, "malformed status index key; run verify");
+        else
+            rc = visit_latest(s, txn, (const char *)nul + 1,
+                              k.mv_size - (size_t)(nul + 1 - (const uint8_t *)k.mv_data), fn, ctx);
+    }
+    mdb_cursor_close(cur);
+    if (rc == 0 && mrc && mrc != MDB_NOTFOUND)
+        rc = store_lmdb_fail(mrc, "scan index");
+    return rc;
+}
+
+int store_list(store_t *s, const struct store_filter *f, store_visit_fn fn, void *ctx)
+{
+    MDB_txn *txn;
+    uint8_t prefix[128];
+    size_t plen = 0;
+    const struct record_type *t = NULL;
+    if (f && f->type && !(t = record_type_by_name(f->type)))
+        return scsms_fail(SCSMS_EINVAL, "unknown record type '%.64s': use one of %s", f->type,
+                          record_type_names());
+    if (f && f->status && !t)
+        return scsms_fail(SCSMS_EINVAL, "a status filter needs a type");
+    if (t) {
+        prefix[plen++] = (uint8_t)t->body_case;
+        if (f->status) {
+            size_t sl = strlen(f->status);
+            if (sl > sizeof prefix - 2)
+                return scsms_fail(SCSMS_EINVAL, "status too long");
+            memcpy(prefix + plen, f->status, sl);
+            plen += sl;
+            prefix[plen++] = 0;
+        }
+    }
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    if (t)
+        rc = scan_status(s, txn, prefix, plen, fn, ctx);
+    else
+        rc = scan_index(s, txn, s->latest, NULL, 0, 0, NULL, 0, fn, ctx);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int store_due(store_t *s, int64_t until_day, store_visit_fn fn, void *ctx)
+{
+    MDB_txn *txn;
+    uint8_t until[4];
+    store_put_be32(until, (uint32_t)(until_day + INT32_MAX));
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    rc = scan_index(s, txn, s->by_due, NULL, 0, 4, until, sizeof until, fn, ctx);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int store_stats(store_t *s, struct store_stats *out)
+{
+    MDB_txn *txn;
+    MDB_stat st;
+    MDB_envinfo info;
+    struct store_owner_state own;
+    memset(out, 0, sizeof *out);
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    if ((rc = owner_load(s, txn, s->owner, &own)) == 0) {
+        out->head_seq = own.seq;
+        memcpy(out->head_hash, own.head, CRYPTO_HASH_LEN);
+        if (mdb_stat(txn, s->latest, &st) == 0)
+            out->records = st.ms_entries;
+        if (mdb_stat(txn, s->log, &st) == 0)
+            out->entries = st.ms_entries;
+        if (mdb_stat(txn, s->checkpoints, &st) == 0)
+            out->checkpoints = st.ms_entries;
+        if (mdb_env_info(s->env, &info) == 0 && mdb_env_stat(s->env, &st) == 0) {
+            out->map_size = info.me_mapsize;
+            out->map_used = (info.me_last_pgno + 1) * st.ms_psize;
+        }
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+/* ------------------------------------------------------------ backup */
+
+int store_backup(store_t *s, const char *dest)
+{
+    store_t *copy = NULL;
+    struct verify_report rep;
+    if (mkdir(dest, 0700) != 0 && errno != EEXIST)
+        return scsms_fail(SCSMS_EIO, "cannot create '%s': %s", dest, strerror(errno));
+    if (file_exists(dest, "data.mdb", NULL))
+        return scsms_fail(SCSMS_EEXIST, "'%s' already holds a backup; choose an empty directory",
+                          dest);
+    int mrc = mdb_env_copy2(s->env, dest, MDB_CP_COMPACT);
+    if (mrc) {
+        char *p = path_join(dest, "data.mdb");
+        if (p)
+            unlink(p);
+        free(p);
+        return store_lmdb_fail(mrc, "write backup");
+    }
+    /* Check the copy now rather than on the day it is needed. */
+    struct store_options ro = {.read_only = 1};
+    int rc = store_open(dest, &ro, &copy);
+    if (rc == 0) {
+        memcpy(copy->pub, s->pub, CRYPTO_PUB_LEN);
+        rc = verify_store(copy, &rep);
+        store_close(&copy);
+    }
+    return rc ? scsms_fail_context(rc, "backup in '%s' does not verify", dest) : 0;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    char buf[1 << 16];
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return scsms_fail(SCSMS_EIO, "cannot read '%s': %s", from, strerror(errno));
+    int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (out < 0) {
+        close(in);
+        return scsms_fail(SCSMS_EIO, "cannot write '%s': %s", to, strerror(errno));
+    }
+    ssize_t n;
+    int rc = 0;
+    while ((n = read(in, buf, sizeof buf)) > 0) {
+        if (write(out, buf, (size_t)n) != n) {
+            rc = scsms_fail(errno == ENOSPC ? SCSMS_ENOSPC : SCSMS_EIO, "cannot write '%s': %s",
+                            to, strerror(errno));
+            break;
+        }
+    }
+    if (n < 0 && rc == 0)
+        rc = scsms_fail(SCSMS_EIO, "cannot read '%s': %s", from, strerror(errno));
+    if (rc == 0 && fsync(out) != 0)
+        rc = scsms_fail(SCSMS_EIO, "cannot flush '%s': %s", to, strerror(errno));
+    close(in);
+    if (close(out) != 0 && rc == 0)
+        rc = scsms_fail(SCSMS_EIO, "cannot write '%s': %s", to, strerror(errno));
+    if (rc)
+        unlink(to);
+    return rc;
+}
+
+/* Verify the backup in src against the key of the store in dir. */
+static int check_backup(const char *dir, const char *src, const struct store_options *opts)
+{
+    store_t *b = NULL;
+    crypto_key_t *key = NULL;
+    uint8_t pub[CRYPTO_PUB_LEN];
+    struct verify_report rep;
+    char *def = opts && opts->key_path ? NULL : path_join(dir, "keys/sign.key");
+    const char *kp = def ? def : opts->key_path;
+    struct store_options ro = {.read_only = 1, .key_path = kp};
+    int rc = crypto_key_load(kp, &key);
+    free(def);
+    if (rc)
+        return rc;
+    crypto_key_public(key, pub);
+    crypto_key_destroy(&key);
+    if ((rc = store_open(src, &ro, &b)))
+        return scsms_fail_context(rc, "backup in '%s'", src);
+    if (memcmp(b->pub, pub, CRYPTO_PUB_LEN) != 0)
+        rc = scsms_fail(SCSMS_EKEY, "backup in '%s' belongs to %s, not to this store's key", src,
+                        b->owner);
+    else if ((rc = verify_store(b, &rep)))
+        rc = scsms_fail_context(rc, "backup in '%s' does not verify; nothing was replaced", src);
+    store_close(&b);
+    return rc;
+}
+
+int store_restore(const char *dir, const char *src, const struct store_options *opts)
+{
+    store_t *lk = store_alloc(dir);
+    char *from = path_join(src, "data.mdb"), *tmp = path_join(dir, "data.mdb.restore");
+    char *to = path_join(dir, "data.mdb"), *lock = path_join(dir, "lock.mdb");
+    int rc;
+    if (!lk || !from || !tmp || !to || !lock) {
+        rc = scsms_fail(SCSMS_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (!file_exists(src, "data.mdb", NULL)) {
+        rc = scsms_fail(SCSMS_ENOTFOUND, "no backup in '%s'", src);
+        goto out;
+    }
+    if ((rc = check_backup(dir, src, opts)) || (rc = take_lock(lk, LOCK_EX)))
+        goto out;
+    /* copy beside, then rename: the old store stays whole until the new
+     * one is complete on disk */
+    if ((rc = copy_file(from, tmp)))
+        goto out;
+    unlink(lock); /* stale reader table of the replaced file */
+    if (rename(tmp, to) != 0) {
+        rc = scsms_fail(SCSMS_EIO, "cannot replace '%s': %s", to, strerror(errno));
+        unlink(tmp);
+        goto out;
+    }
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+out:
+    store_close(&lk);
+    free(from);
+    free(tmp);
+    free(to);
+    free(lock);
+    return rc;
+}

@@ -1,0 +1,157 @@
+/* store.h -- a site's (or head office's) registers in one LMDB environment.
+ *
+ * Layout of a store directory:
+ *   data.mdb, lock.mdb   the LMDB environment
+ *   keys/sign.key        Ed25519 private key, mode 0600 (made by store_create)
+ *   keys/sign.pub        the public key, hex
+ *   scsms.lock           shared by every process using the store, taken
+ *                        exclusively by restore
+ *
+ * Named sub-databases (keys big-endian so cursors scan in order):
+ *   meta        "format", "owner", "role", "sign_pub", "next_owner"
+ *   owners      owner name -> owner index, head sequence, head hash
+ *   log         owner index | seq -> LogEntry bytes, exactly as hashed
+ *   checkpoints owner index | seq -> Checkpoint bytes (signed chain head)
+ *   versions    id NUL version -> owner index | seq
+ *   latest      id -> version | owner index | seq
+ *   by_status   body case | status NUL id -> ""
+ *   by_due      due day | id -> ""
+ *
+ * Every logical change (a record version, its indices, its log entry and
+ * the signed checkpoint over the new head) is one write transaction: all of
+ * it commits or none does. Commits are durable (fsync) unless the caller
+ * batches. The map grows on MDB_MAP_FULL after a free-disk check.
+ *
+ * All functions return 0 or a negative enum scsms_err with a message (see
+ * error.h). Records passed to callbacks are borrowed for the callback only.
+ */
+#ifndef SCSMS_STORE_H
+#define SCSMS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "error.h"
+#include "record.h"
+
+typedef struct store store_t;
+typedef struct store_batch store_batch_t;
+
+enum store_role {
+    STORE_ROLE_SITE = 1,
+    STORE_ROLE_HQ = 2,
+    STORE_ROLE_PARTNER = 3,
+};
+
+struct store_options {
+    size_t map_size;      /* initial map size in bytes; 0 = 64 MiB */
+    const char *key_path; /* private key; NULL = DIR/keys/sign.key */
+    int read_only;        /* open without write access (verify a backup) */
+};
+
+/* Create a new store in dir (created if missing; must not hold a store)
+ * for identity owner, with a fresh signing key. opts may be NULL. On
+ * failure nothing of a half-made store is left behind in dir. */
+int store_create(const char *dir, const char *owner, enum store_role role,
+                 const struct store_options *opts) SCSMS_MUST_CHECK;
+
+/* Open an existing store. Refused: a missing store (SCSMS_ENOTFOUND), a key
+ * that is not the store's (SCSMS_EKEY), a truncated or damaged data file
+ * (SCSMS_ECORRUPT). opts may be NULL. Caller closes with store_close(). */
+int store_open(const char *dir, const struct store_options *opts,
+               store_t **out) SCSMS_MUST_CHECK;
+
+/* Close and set *s to NULL. Accepts NULL. */
+void store_close(store_t **s);
+
+/* The store's identity (borrowed, lives as long as s), role and key. */
+const char *store_owner(const store_t *s);
+enum store_role store_role(const store_t *s);
+void store_public_key(const store_t *s, uint8_t pub[CRYPTO_PUB_LEN]);
+const char *store_dir(const store_t *s);
+
+/* Name recorded as author of the versions this process writes; the owner
+ * when never set. Copied. */
+int store_set_author(store_t *s, const char *author) SCSMS_MUST_CHECK;
+
+/* ---------------------------------------------------------------- writes */
+
+/* A batch collects records and commits them in one transaction under one
+ * signed checkpoint (group commit). Records are borrowed: each must stay
+ * alive and unchanged until commit or destroy. A record with an empty id
+ * is new; one with an id is the next version of that record. */
+int store_batch_new(store_t *s, store_batch_t **out) SCSMS_MUST_CHECK;
+
+/* Validate rec (normalising it in place, see record_validate()) and queue
+ * it. Also refuses a type this store's role may not issue (rule 8). */
+int store_batch_add(store_batch_t *b, Scsms__Record *rec) SCSMS_MUST_CHECK;
+
+/* Commit every queued record durably. On failure nothing of the batch is
+ * stored. Afterwards store_batch_id() gives each record's id. */
+int store_batch_commit(store_batch_t *b) SCSMS_MUST_CHECK;
+
+size_t store_batch_count(const store_batch_t *b);
+
+/* The id given to the i-th record by the last successful commit; borrowed,
+ * lives as long as the batch. */
+const char *store_batch_id(const store_batch_t *b, size_t i);
+
+/* Free the batch (not the records) and set *b to NULL. Accepts NULL. */
+void store_batch_destroy(store_batch_t **b);
+
+/* One record in its own durable transaction; the id is copied to id_out
+ * (RECORD_MAX_ID + 1 bytes) unless it is NULL. */
+int store_put(store_t *s, Scsms__Record *rec, char *id_out) SCSMS_MUST_CHECK;
+
+/* ----------------------------------------------------------------- reads */
+
+/* Callback for scans; a non-zero return stops the scan and is returned. */
+typedef int (*store_visit_fn)(const Scsms__Record *rec, void *ctx);
+
+/* Version `version` of record id (0 = latest). Caller frees with
+ * record_free(). SCSMS_ENOTFOUND when there is no such record or version. */
+int store_get(store_t *s, const char *id, uint32_t version,
+              Scsms__Record **out) SCSMS_MUST_CHECK;
+
+/* Every version of id, oldest first. SCSMS_ENOTFOUND when none. */
+int store_history(store_t *s, const char *id, store_visit_fn fn, void *ctx) SCSMS_MUST_CHECK;
+
+struct store_filter {
+    const char *type;   /* NULL = every type */
+    const char *status; /* NULL = every status; needs type */
+};
+
+/* The latest version of every record matching filter (may be NULL), by
+ * type then id. Uses the by_status index when a type is given. */
+int store_list(store_t *s, const struct store_filter *filter, store_visit_fn fn,
+               void *ctx) SCSMS_MUST_CHECK;
+
+/* Latest versions with a due day at or before until_day, soonest first. */
+int store_due(store_t *s, int64_t until_day, store_visit_fn fn, void *ctx) SCSMS_MUST_CHECK;
+
+struct store_stats {
+    uint64_t records;     /* distinct ids */
+    uint64_t entries;     /* log entries, all owners */
+    uint64_t checkpoints;
+    uint64_t head_seq;    /* this store's owner */
+    uint8_t head_hash[CRYPTO_HASH_LEN];
+    size_t map_size;
+    size_t map_used;
+};
+
+int store_stats(store_t *s, struct store_stats *out) SCSMS_MUST_CHECK;
+
+/* ---------------------------------------------------------------- backup */
+
+/* Online compacted copy into dest_dir (created if missing; must not hold a
+ * data.mdb), then verified. Writers may go on meanwhile. */
+int store_backup(store_t *s, const char *dest_dir) SCSMS_MUST_CHECK;
+
+/* Replace the store in dir by the backup in src_dir, only after the backup
+ * verifies in full against this store's key and owner; refused while
+ * another process has the store open (SCSMS_EBUSY). opts may be NULL. */
+int store_restore(const char *dir, const char *src_dir,
+                  const struct store_options *opts) SCSMS_MUST_CHECK;
+
+#endif

@@ -1,0 +1,52 @@
+/* store_internal.h -- what store.c shares with verify.c. Not for other
+ * modules: they use store.h. */
+#ifndef SCSMS_STORE_INTERNAL_H
+#define SCSMS_STORE_INTERNAL_H
+
+#include <lmdb.h>
+
+#include "store.h"
+
+#define STORE_LOGKEY_LEN 12 /* owner index (4) | seq (8) */
+#define STORE_OWNER_LEN 44  /* owner index (4) | head seq (8) | head hash (32) */
+#define STORE_LATEST_LEN 16 /* version (4) | log key (12) */
+
+struct store {
+    MDB_env *env;
+    MDB_dbi meta, owners, log, checkpoints, versions, latest, by_status, by_due;
+    char *dir;
+    char owner[RECORD_MAX_ID + 1];
+    char author[RECORD_MAX_ID + 1];
+    enum store_role role;
+    crypto_key_t *key; /* NULL when opened read-only without a key */
+    uint8_t pub[CRYPTO_PUB_LEN];
+    int lock_fd;
+    int read_only;
+};
+
+struct store_owner_state {
+    uint32_t idx;
+    uint64_t seq;
+    uint8_t head[CRYPTO_HASH_LEN];
+};
+
+/* Translate an LMDB return code (never 0) into scsms_fail(); what names the
+ * operation for the message. */
+int store_lmdb_fail(int mrc, const char *what);
+
+/* Begin a transaction, following a map another process has grown. */
+int store_txn_begin(store_t *s, unsigned flags, MDB_txn **txn);
+
+void store_put_be32(uint8_t *p, uint32_t v);
+void store_put_be64(uint8_t *p, uint64_t v);
+uint32_t store_get_be32(const uint8_t *p);
+uint64_t store_get_be64(const uint8_t *p);
+
+void store_owner_decode(const MDB_val *v, struct store_owner_state *st);
+
+/* by_status and by_due keys of a record; lengths returned. buf must hold
+ * 2 * RECORD_MAX_ID + 8 bytes. */
+size_t store_status_key(const Scsms__Record *rec, const char *id, uint8_t *buf);
+size_t store_due_key(int64_t day, const char *id, uint8_t *buf);
+
+#endif

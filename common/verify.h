@@ -1,0 +1,31 @@
+/* verify.h -- re-check everything a store claims.
+ *
+ * For every owner's log: entries numbered 1..head without gaps, each
+ * decoding, each linking to the SHA-256 of the one before, the last one
+ * matching the recorded head; every signed checkpoint valid under the
+ * owner's key and matching the entry it names, the head covered by one;
+ * every record's indices pointing at exactly its entry, and no index
+ * holding more than the log accounts for. The first failure is named.
+ */
+#ifndef SCSMS_VERIFY_H
+#define SCSMS_VERIFY_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "store.h"
+
+struct verify_report {
+    int code;             /* 0, or the failure's code */
+    char owner[RECORD_MAX_ID + 1]; /* whose log failed */
+    uint64_t seq;         /* the first bad entry; 0 when no entry is to blame */
+    char message[512];    /* one line: "entry 7 of SITE-A: ..." */
+    uint64_t owners, entries, checkpoints, records, due;
+};
+
+/* Walk the whole store in one read transaction (writers may go on). Returns
+ * 0 when everything holds; SCSMS_ETAMPER (or the error met) with rep naming
+ * the first bad entry otherwise. */
+int verify_store(store_t *s, struct verify_report *rep) SCSMS_MUST_CHECK;
+
+#endif
