@@ -210,7 +210,14 @@ static int normalise_time(char **field, const char *name)
     int rc;
     if (!*field || !**field)
         return 0;
-    if (has_suffix(name, "_date")) {
+    size_t len = strlen(*field);
+    int is_date = has_suffix(name, "_date");
+    /* Already canonical (the common case): parsing alone validates it. */
+    if (is_date && len == ISOTIME_DATE_LEN)
+        return isotime_parse_date(*field, &v) ? scsms_fail_context(SCSMS_EINVAL, "field '%s'", name) : 0;
+    if (!is_date && len == ISOTIME_INSTANT_LEN && (*field)[10] == 'T' && (*field)[19] == 'Z')
+        return isotime_parse_instant(*field, &v) ? scsms_fail_context(SCSMS_EINVAL, "field '%s'", name) : 0;
+    if (is_date) {
         rc = isotime_parse_date(*field, &v);
         if (rc == 0)
             isotime_format_date(v, buf);

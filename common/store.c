@@ -86,14 +86,14 @@ void store_owner_decode(const MDB_val *v, struct store_owner_state *st)
     memcpy(st->head, p + 12, CRYPTO_HASH_LEN);
 }
 
-static void owner_encode(const struct store_owner_state *st, uint8_t buf[STORE_OWNER_LEN])
+void store_owner_encode(const struct store_owner_state *st, uint8_t buf[STORE_OWNER_LEN])
 {
     store_put_be32(buf, st->idx);
     store_put_be64(buf + 4, st->seq);
     memcpy(buf + 12, st->head, CRYPTO_HASH_LEN);
 }
 
-static void log_key(uint32_t idx, uint64_t seq, uint8_t buf[STORE_LOGKEY_LEN])
+void store_log_key(uint32_t idx, uint64_t seq, uint8_t buf[STORE_LOGKEY_LEN])
 {
     store_put_be32(buf, idx);
     store_put_be64(buf + 4, seq);
@@ -118,7 +118,7 @@ size_t store_due_key(int64_t day, const char *id, uint8_t *buf)
     return 4 + il;
 }
 
-static size_t versions_key(const char *id, uint32_t version, uint8_t *buf)
+size_t store_versions_key(const char *id, uint32_t version, uint8_t *buf)
 {
     size_t il = strlen(id);
     memcpy(buf, id, il);
@@ -403,7 +403,7 @@ static int init_meta(store_t *s, enum store_role role)
     if (rc)
         return rc;
     MDB_val k = {strlen(s->owner), s->owner}, v = {sizeof own, own};
-    owner_encode(&st, own);
+    store_owner_encode(&st, own);
     uint8_t next[4];
     store_put_be32(next, 1);
     int mrc = 0;
@@ -510,12 +510,10 @@ static int grow_map(store_t *s)
     return mrc ? store_lmdb_fail(mrc, "grow store map") : 0;
 }
 
-typedef int (*txn_body_fn)(store_t *s, MDB_txn *txn, void *ctx);
-
 /* Run body in one write transaction; on a full map, grow it and run the
  * whole body again from the start, so the result is as if the map had
  * always been large enough. */
-static int write_txn(store_t *s, txn_body_fn body, void *ctx)
+int store_write_txn(store_t *s, store_txn_body_fn body, void *ctx)
 {
     if (s->read_only || !s->key)
         return scsms_fail(SCSMS_EPERM, "store '%s' is open read-only", s->dir);
@@ -538,7 +536,7 @@ static int write_txn(store_t *s, txn_body_fn body, void *ctx)
     }
 }
 
-static int owner_load(store_t *s, MDB_txn *txn, const char *owner,
+int store_owner_load(store_t *s, MDB_txn *txn, const char *owner,
                       struct store_owner_state *st)
 {
     MDB_val k = {strlen(owner), (void *)owner}, v;
@@ -553,29 +551,8 @@ static int owner_load(store_t *s, MDB_txn *txn, const char *owner,
     return 0;
 }
 
-static int put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, const void *d, size_t dl,
-               unsigned flags, const char *what)
-{
-    MDB_val key = {kl, (void *)k}, val = {dl, (void *)d};
-    int mrc = mdb_put(txn, dbi, &key, &val, flags);
-    if (mrc == MDB_KEYEXIST)
-        return scsms_fail(SCSMS_ECORRUPT, "%s already present: the store's indices disagree "
-                          "with its log; run verify", what);
-    return mrc ? store_lmdb_fail(mrc, what) : 0;
-}
-
-static int del(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, const char *what)
-{
-    MDB_val key = {kl, (void *)k};
-    int mrc = mdb_del(txn, dbi, &key, NULL);
-    if (mrc == MDB_NOTFOUND)
-        return scsms_fail(SCSMS_ECORRUPT, "%s missing: the store's indices disagree with its "
-                          "log; run verify", what);
-    return mrc ? store_lmdb_fail(mrc, what) : 0;
-}
-
 /* The latest version of id in txn: its version and log key. */
-static int latest_get(store_t *s, MDB_txn *txn, const char *id, uint32_t *version,
+int store_latest_get(store_t *s, MDB_txn *txn, const char *id, uint32_t *version,
                       uint8_t ref[STORE_LOGKEY_LEN])
 {
     MDB_val k = {strlen(id), (void *)id}, v;
@@ -592,7 +569,7 @@ static int latest_get(store_t *s, MDB_txn *txn, const char *id, uint32_t *versio
 }
 
 /* Decode the record stored in the log entry at ref. Caller frees. */
-static int load_record(store_t *s, MDB_txn *txn, const uint8_t ref[STORE_LOGKEY_LEN],
+int store_load_record(store_t *s, MDB_txn *txn, const uint8_t ref[STORE_LOGKEY_LEN],
                        Scsms__Record **out)
 {
     MDB_val k = {STORE_LOGKEY_LEN, (void *)ref}, v;
@@ -611,255 +588,6 @@ static int load_record(store_t *s, MDB_txn *txn, const uint8_t ref[STORE_LOGKEY_
     return rc;
 }
 
-struct pending {
-    Scsms__Record *rec;
-    char id[RECORD_MAX_ID + 1];
-};
-
-struct store_batch {
-    store_t *s;
-    struct pending *items;
-    size_t n, cap;
-    uint8_t *rbuf, *ebuf; /* scratch for the packed record and entry */
-    size_t rcap, ecap;
-};
-
-static int reserve(uint8_t **buf, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : 4096;
-    while (n < need)
-        n *= 2;
-    uint8_t *p = realloc(*buf, n);
-    if (!p)
-        return scsms_fail(SCSMS_ENOMEM, "out of memory");
-    *buf = p;
-    *cap = n;
-    return 0;
-}
-
-/* Drop the index entries of the version being superseded. */
-static int unindex_old(store_t *s, MDB_txn *txn, const Scsms__Record *old, const char *id)
-{
-    uint8_t key[2 * RECORD_MAX_ID + 8];
-    int64_t day;
-    int rc = del(txn, s->by_status, key, store_status_key(old, id, key), "status index entry");
-    if (rc == 0 && record_due_day(old, &day))
-        rc = del(txn, s->by_due, key, store_due_key(day, id, key), "due index entry");
-    return rc;
-}
-
-/* Fill in what the store decides for an update, checking it is allowed. */
-static int prepare_update(store_t *s, MDB_txn *txn, const Scsms__Record *rec,
-                          const char *id, uint32_t *version, char *created)
-{
-    uint8_t ref[STORE_LOGKEY_LEN];
-    uint32_t v;
-    Scsms__Record *old = NULL;
-    int rc = latest_get(s, txn, id, &v, ref);
-    if (rc)
-        return rc;
-    if ((rc = load_record(s, txn, ref, &old)))
-        return rc;
-    if (old->body_case != rec->body_case)
-        rc = scsms_fail(SCSMS_EINVAL, "record '%s' is a %s; an update cannot make it a %s", id,
-                        record_type_of(old)->name, record_type_of(rec)->name);
-    else if (strcmp(old->owner, s->owner) != 0)
-        rc = scsms_fail(SCSMS_EPERM, "record '%s' belongs to %s; only %s can change it", id,
-                        old->owner, old->owner);
-    else
-        rc = unindex_old(s, txn, old, id);
-    if (rc == 0) {
-        *version = old->version + 1;
-        snprintf(created, ISOTIME_INSTANT_LEN + 1, "%s", old->created_at);
-    }
-    record_free(old);
-    return rc;
-}
-
-/* Append one record version: log entry, versions, latest, indices. */
-static int apply_one(store_t *s, MDB_txn *txn, store_batch_t *b, struct pending *p,
-                     struct store_owner_state *st, char *now)
-{
-    const struct record_type *t = record_type_of(p->rec);
-    char created[ISOTIME_INSTANT_LEN + 1];
-    uint32_t version = 1;
-    uint8_t lk[STORE_LOGKEY_LEN], latest[STORE_LATEST_LEN], key[2 * RECORD_MAX_ID + 8];
-    int64_t day;
-    int rc;
-
-    if (p->rec->id[0]) {
-        snprintf(p->id, sizeof p->id, "%s", p->rec->id);
-        if ((rc = prepare_update(s, txn, p->rec, p->id, &version, created)))
-            return rc;
-    } else {
-        /* owner-TYPE-seq: unique (seq is) and readable; owners are at
-         * most 64 characters, so it always fits */
-        char id[RECORD_MAX_ID + 64];
-        snprintf(id, sizeof id, "%s-%s-%06llu", s->owner, t->code, (unsigned long long)st->seq + 1);
-        memcpy(p->id, id, sizeof p->id - 1);
-        p->id[sizeof p->id - 1] = 0;
-        snprintf(created, sizeof created, "%s", now);
-    }
-
-    /* The envelope as stored: a shallow copy with the store's fields. */
-    Scsms__Record env = *p->rec;
-    env.id = p->id;
-    env.owner = s->owner;
-    env.version = version;
-    env.created_at = created;
-    env.updated_at = now;
-    env.author = s->author;
-    size_t rlen = scsms__record__get_packed_size(&env);
-    if (rlen > RECORD_MAX_BYTES)
-        return scsms_fail(SCSMS_EINVAL, "record is %zu bytes; the limit is %u", rlen,
-                          RECORD_MAX_BYTES);
-    if ((rc = reserve(&b->rbuf, &b->rcap, rlen)))
-        return rc;
-    scsms__record__pack(&env, b->rbuf);
-
-    Scsms__LogEntry e = SCSMS__LOG_ENTRY__INIT;
-    e.owner = s->owner;
-    e.seq = st->seq + 1;
-    e.prev_hash.data = st->head;
-    e.prev_hash.len = CRYPTO_HASH_LEN;
-    e.record.data = b->rbuf;
-    e.record.len = rlen;
-    size_t elen = scsms__log_entry__get_packed_size(&e);
-    if ((rc = reserve(&b->ebuf, &b->ecap, elen)))
-        return rc;
-    scsms__log_entry__pack(&e, b->ebuf);
-
-    log_key(st->idx, e.seq, lk);
-    store_put_be32(latest, version);
-    memcpy(latest + 4, lk, STORE_LOGKEY_LEN);
-    if ((rc = put(txn, s->log, lk, sizeof lk, b->ebuf, elen, MDB_NOOVERWRITE, "log entry")) ||
-        (rc = put(txn, s->versions, key, versions_key(p->id, version, key), lk, sizeof lk,
-                  MDB_NOOVERWRITE, "version index entry")) ||
-        (rc = put(txn, s->latest, p->id, strlen(p->id), latest, sizeof latest, 0,
-                  "latest index entry")) ||
-        (rc = put(txn, s->by_status, key, store_status_key(&env, p->id, key), "", 0, 0,
-                  "status index entry")))
-        return rc;
-    if (record_due_day(&env, &day) &&
-        (rc = put(txn, s->by_due, key, store_due_key(day, p->id, key), "", 0, 0,
-                  "due index entry")))
-        return rc;
-    chain_entry_hash(b->ebuf, elen, st->head);
-    st->seq = e.seq;
-    return 0;
-}
-
-static int put_checkpoint(store_t *s, MDB_txn *txn, const struct store_owner_state *st,
-                          const char *now)
-{
-    uint8_t *cp, lk[STORE_LOGKEY_LEN];
-    size_t len;
-    int rc = chain_checkpoint_make(s->key, s->owner, st->seq, st->head, now, &cp, &len);
-    if (rc)
-        return rc;
-    log_key(st->idx, st->seq, lk);
-    rc = put(txn, s->checkpoints, lk, sizeof lk, cp, len, 0, "checkpoint");
-    free(cp);
-    return rc;
-}
-
-static int batch_body(store_t *s, MDB_txn *txn, void *ctx)
-{
-    store_batch_t *b = ctx;
-    struct store_owner_state st;
-    char now[ISOTIME_INSTANT_LEN + 1];
-    uint8_t own[STORE_OWNER_LEN];
-    int rc = owner_load(s, txn, s->owner, &st);
-    if (rc)
-        return rc;
-    isotime_format_instant(isotime_now(), now);
-    for (size_t i = 0; i < b->n; i++)
-        if ((rc = apply_one(s, txn, b, &b->items[i], &st, now)))
-            return b->n > 1 ? scsms_fail_context(rc, "record %zu of %zu", i + 1, b->n) : rc;
-    owner_encode(&st, own);
-    if ((rc = put(txn, s->owners, s->owner, strlen(s->owner), own, sizeof own, 0, "log head")))
-        return rc;
-    return put_checkpoint(s, txn, &st, now);
-}
-
-int store_batch_new(store_t *s, store_batch_t **out)
-{
-    store_batch_t *b = calloc(1, sizeof *b);
-    if (!b)
-        return scsms_fail(SCSMS_ENOMEM, "out of memory");
-    b->s = s;
-    *out = b;
-    return 0;
-}
-
-int store_batch_add(store_batch_t *b, Scsms__Record *rec)
-{
-    const struct record_type *t;
-    int rc = record_validate(rec);
-    if (rc)
-        return rc;
-    t = record_type_of(rec);
-    if (!(t->issuers & (1u << (b->s->role - 1))))
-        return scsms_fail(SCSMS_EPERM, "a %s cannot issue a %s record (rule 8): %s records come "
-                          "from %s", b->s->role == STORE_ROLE_SITE ? "site" :
-                          b->s->role == STORE_ROLE_HQ ? "head office" : "partner", t->name,
-                          t->name, t->issuers & RECORD_BY_HQ ? "head office" : "the sites");
-    if (strlen(rec->id) > RECORD_MAX_ID)
-        return scsms_fail(SCSMS_EINVAL, "id longer than %d characters", RECORD_MAX_ID);
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64;
-        struct pending *p = realloc(b->items, cap * sizeof *p);
-        if (!p)
-            return scsms_fail(SCSMS_ENOMEM, "out of memory");
-        b->items = p;
-        b->cap = cap;
-    }
-    b->items[b->n].rec = rec;
-    b->items[b->n].id[0] = 0;
-    b->n++;
-    return 0;
-}
-
-int store_batch_commit(store_batch_t *b)
-{
-    if (b->n == 0)
-        return 0;
-    return write_txn(b->s, batch_body, b);
-}
-
-size_t store_batch_count(const store_batch_t *b) { return b->n; }
-
-const char *store_batch_id(const store_batch_t *b, size_t i)
-{
-    return i < b->n ? b->items[i].id : NULL;
-}
-
-void store_batch_destroy(store_batch_t **bp)
-{
-    store_batch_t *b = bp ? *bp : NULL;
-    if (!b)
-        return;
-    free(b->items);
-    free(b->rbuf);
-    free(b->ebuf);
-    free(b);
-    *bp = NULL;
-}
-
-int store_put(store_t *s, Scsms__Record *rec, char *id_out)
-{
-    store_batch_t *b = NULL;
-    int rc = store_batch_new(s, &b);
-    if (rc)
-        return rc;
-    if ((rc = store_batch_add(b, rec)) == 0 && (rc = store_batch_commit(b)) == 0 && id_out)
-        snprintf(id_out, RECORD_MAX_ID + 1, "%s", store_batch_id(b, 0));
-    store_batch_destroy(&b);
-    return rc;
-}
-
 /* ------------------------------------------------------------ reads */
 
 int store_get(store_t *s, const char *id, uint32_t version, Scsms__Record **out)
@@ -872,8 +600,9 @@ int store_get(store_t *s, const char *id, uint32_t version, Scsms__Record **out)
     int rc = store_txn_begin(s, MDB_RDONLY, &txn);
     if (rc)
         return rc;
-    if ((rc = latest_get(s, txn, id, &latest, ref)) == 0 && version && version != latest) {
-        MDB_val k = {versions_key(id, version, key), key}, v;
+    if ((rc = store_latest_get(s, txn, id, &latest, ref)) == 0 && version && version != latest) {
+        /* superseded versions live in `versions` */
+        MDB_val k = {store_versions_key(id, version, key), key}, v;
         int mrc = mdb_get(txn, s->versions, &k, &v);
         if (mrc == MDB_NOTFOUND)
             rc = scsms_fail(SCSMS_ENOTFOUND, "record '%s' has no version %u (latest is %u)", id,
@@ -886,7 +615,7 @@ int store_get(store_t *s, const char *id, uint32_t version, Scsms__Record **out)
             memcpy(ref, v.mv_data, STORE_LOGKEY_LEN);
     }
     if (rc == 0)
-        rc = load_record(s, txn, ref, out);
+        rc = store_load_record(s, txn, ref, out);
     mdb_txn_abort(txn);
     return rc;
 }
@@ -895,7 +624,7 @@ int store_get(store_t *s, const char *id, uint32_t version, Scsms__Record **out)
 static int visit_ref(store_t *s, MDB_txn *txn, const uint8_t *ref, store_visit_fn fn, void *ctx)
 {
     Scsms__Record *rec;
-    int rc = load_record(s, txn, ref, &rec);
+    int rc = store_load_record(s, txn, ref, &rec);
     if (rc)
         return rc;
     rc = fn(rec, ctx);
@@ -913,7 +642,7 @@ static int visit_latest(store_t *s, MDB_txn *txn, const char *id, size_t idlen,
         return scsms_fail(SCSMS_ECORRUPT, "index holds an id longer than %d", RECORD_MAX_ID);
     memcpy(buf, id, idlen);
     buf[idlen] = 0;
-    int rc = latest_get(s, txn, buf, &v, ref);
+    int rc = store_latest_get(s, txn, buf, &v, ref);
     if (rc == SCSMS_ENOTFOUND)
         return scsms_fail(SCSMS_ECORRUPT, "index names '%s' but no such record; run verify", buf);
     return rc ? rc : visit_ref(s, txn, ref, fn, ctx);
@@ -936,7 +665,7 @@ int store_history(store_t *s, const char *id, store_visit_fn fn, void *ctx)
         mdb_txn_abort(txn);
         return store_lmdb_fail(mrc, "read history");
     }
-    MDB_val k = {versions_key(id, 0, key), key}, v;
+    MDB_val k = {store_versions_key(id, 0, key), key}, v;
     for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && rc == 0;
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         if (k.mv_size != il + 5 || memcmp(k.mv_data, id, il + 1) != 0)
@@ -949,9 +678,17 @@ int store_history(store_t *s, const char *id, store_visit_fn fn, void *ctx)
     }
     if (rc == 0 && mrc && mrc != MDB_NOTFOUND)
         rc = store_lmdb_fail(mrc, "read history");
-    if (rc == 0 && !found)
-        rc = scsms_fail(SCSMS_ENOTFOUND, "no record '%s'", id);
     mdb_cursor_close(cur);
+    if (rc == 0) { /* then the current version */
+        uint8_t ref[STORE_LOGKEY_LEN];
+        uint32_t latest;
+        rc = store_latest_get(s, txn, id, &latest, ref);
+        if (rc == SCSMS_ENOTFOUND && found)
+            rc = scsms_fail(SCSMS_ECORRUPT, "record '%s' has old versions but no current one; "
+                            "run verify", id);
+        if (rc == 0)
+            rc = visit_ref(s, txn, ref, fn, ctx);
+    }
     mdb_txn_abort(txn);
     return rc;
 }
@@ -1067,7 +804,7 @@ int store_stats(store_t *s, struct store_stats *out)
     int rc = store_txn_begin(s, MDB_RDONLY, &txn);
     if (rc)
         return rc;
-    if ((rc = owner_load(s, txn, s->owner, &own)) == 0) {
+    if ((rc = store_owner_load(s, txn, s->owner, &own)) == 0) {
         out->head_seq = own.seq;
         memcpy(out->head_hash, own.head, CRYPTO_HASH_LEN);
         if (mdb_stat(txn, s->latest, &st) == 0)

@@ -12,8 +12,8 @@
  *   owners      owner name -> owner index, head sequence, head hash
  *   log         owner index | seq -> LogEntry bytes, exactly as hashed
  *   checkpoints owner index | seq -> Checkpoint bytes (signed chain head)
- *   versions    id NUL version -> owner index | seq
- *   latest      id -> version | owner index | seq
+ *   latest      id -> version | owner index | seq   (the current version)
+ *   versions    id NUL version -> owner index | seq (superseded versions)
  *   by_status   body case | status NUL id -> ""
  *   by_due      due day | id -> ""
  *
@@ -83,12 +83,15 @@ int store_set_author(store_t *s, const char *author) SCSMS_MUST_CHECK;
  * is new; one with an id is the next version of that record. */
 int store_batch_new(store_t *s, store_batch_t **out) SCSMS_MUST_CHECK;
 
-/* Validate rec (normalising it in place, see record_validate()) and queue
- * it. Also refuses a type this store's role may not issue (rule 8). */
+/* Queue rec. The commit validates it (normalising it in place, see
+ * record_validate()) and refuses a type this store's role may not issue
+ * (rule 8); a failure there names the record's position in the batch. */
 int store_batch_add(store_batch_t *b, Scsms__Record *rec) SCSMS_MUST_CHECK;
 
-/* Commit every queued record durably. On failure nothing of the batch is
- * stored. Afterwards store_batch_id() gives each record's id. */
+/* Commit every queued record durably, in one transaction under one signed
+ * checkpoint. Large batches are validated and packed on a second thread
+ * while this one writes. On failure nothing of the batch is stored.
+ * Afterwards store_batch_id() gives each record's id. */
 int store_batch_commit(store_batch_t *b) SCSMS_MUST_CHECK;
 
 size_t store_batch_count(const store_batch_t *b);

@@ -43,6 +43,28 @@ uint32_t store_get_be32(const uint8_t *p);
 uint64_t store_get_be64(const uint8_t *p);
 
 void store_owner_decode(const MDB_val *v, struct store_owner_state *st);
+void store_owner_encode(const struct store_owner_state *st, uint8_t buf[STORE_OWNER_LEN]);
+void store_log_key(uint32_t idx, uint64_t seq, uint8_t buf[STORE_LOGKEY_LEN]);
+size_t store_versions_key(const char *id, uint32_t version, uint8_t *buf);
+
+/* The head of owner's log, read in txn. */
+int store_owner_load(store_t *s, MDB_txn *txn, const char *owner,
+                     struct store_owner_state *st);
+
+/* The current version of id and the log key of its entry. */
+int store_latest_get(store_t *s, MDB_txn *txn, const char *id, uint32_t *version,
+                     uint8_t ref[STORE_LOGKEY_LEN]);
+
+/* Decode the record in the log entry at ref. Caller frees with record_free. */
+int store_load_record(store_t *s, MDB_txn *txn, const uint8_t ref[STORE_LOGKEY_LEN],
+                      Scsms__Record **out);
+
+typedef int (*store_txn_body_fn)(store_t *s, MDB_txn *txn, void *ctx);
+
+/* Run body in one write transaction and commit it durably. On a full map
+ * the transaction is dropped, the map grown and body run again from the
+ * start, so body must derive everything from what it reads in txn. */
+int store_write_txn(store_t *s, store_txn_body_fn body, void *ctx);
 
 /* by_status and by_due keys of a record; lengths returned. buf must hold
  * 2 * RECORD_MAX_ID + 8 bytes. */

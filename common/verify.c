@@ -116,15 +116,6 @@ static int check_indices(struct walk *w, const Scsms__Record *rec, const uint8_t
     MDB_val k, v;
     if (il == 0 || il > RECORD_MAX_ID)
         return bad(w->rep, SCSMS_ETAMPER, w->owner, w->seq, "record id missing or too long");
-    memcpy(key, rec->id, il);
-    key[il] = 0;
-    store_put_be32(key + il + 1, rec->version);
-    k.mv_size = il + 5;
-    k.mv_data = key;
-    if (mdb_get(w->txn, w->s->versions, &k, &v) || v.mv_size != STORE_LOGKEY_LEN ||
-        memcmp(v.mv_data, lk, STORE_LOGKEY_LEN) != 0)
-        return bad(w->rep, SCSMS_ETAMPER, w->owner, w->seq,
-                   "version index does not point to this entry (%s v%u)", rec->id, rec->version);
     k.mv_size = il;
     k.mv_data = rec->id;
     if (mdb_get(w->txn, w->s->latest, &k, &v) || v.mv_size != STORE_LATEST_LEN)
@@ -135,8 +126,19 @@ static int check_indices(struct walk *w, const Scsms__Record *rec, const uint8_t
         return bad(w->rep, SCSMS_ETAMPER, w->owner, w->seq,
                    "latest index says %s is at version %u, older than this entry's %u", rec->id,
                    latest, rec->version);
-    if (latest > rec->version)
+    if (latest > rec->version) { /* superseded: must be in `versions` */
+        memcpy(key, rec->id, il);
+        key[il] = 0;
+        store_put_be32(key + il + 1, rec->version);
+        k.mv_size = il + 5;
+        k.mv_data = key;
+        if (mdb_get(w->txn, w->s->versions, &k, &v) || v.mv_size != STORE_LOGKEY_LEN ||
+            memcmp(v.mv_data, lk, STORE_LOGKEY_LEN) != 0)
+            return bad(w->rep, SCSMS_ETAMPER, w->owner, w->seq,
+                       "version index does not point to this entry (%s v%u)", rec->id,
+                       rec->version);
         return 0;
+    }
     if (memcmp((uint8_t *)v.mv_data + 4, lk, STORE_LOGKEY_LEN) != 0)
         return bad(w->rep, SCSMS_ETAMPER, w->owner, w->seq,
                    "latest index of %s points to another entry", rec->id);
@@ -252,7 +254,7 @@ static int check_counts(store_t *s, MDB_txn *txn, struct verify_report *rep)
         MDB_dbi dbi;
         const char *name;
         uint64_t want;
-    } t[] = {{s->log, "log", rep->entries},         {s->versions, "versions", rep->entries},
+    } t[] = {{s->log, "log", rep->entries},         {s->versions, "versions", rep->entries - rep->records},
              {s->latest, "latest", rep->records},   {s->by_status, "by_status", rep->records},
              {s->by_due, "by_due", rep->due},       {s->checkpoints, "checkpoints", rep->checkpoints}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {

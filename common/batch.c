@@ -1,0 +1,502 @@
+/* batch.c -- the store's write path: store_batch_* and store_put.
+ *
+ * A commit runs in one LMDB write transaction (store_write_txn). Each
+ * queued record becomes one log entry: validated, given its id, version and
+ * times, packed, chained to the previous entry by SHA-256, and written with
+ * its indices; one signed checkpoint covers the new head.
+ *
+ * Group commit uses both cores: for a large batch a packer thread
+ * validates and packs new records ahead of the writer, which only chains,
+ * hashes and puts. The writer never reads an item the packer has not
+ * released (under pack->mu), and the packer never touches LMDB.
+ */
+#include "store_internal.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain.h"
+#include "isotime.h"
+
+/* Below this many records a thread costs more than it saves. */
+#define PIPELINE_MIN 256
+
+struct item {
+    Scsms__Record *rec;          /* borrowed from the caller */
+    char id[RECORD_MAX_ID + 1];  /* given by the last commit */
+    uint8_t *packed;             /* a new record's bytes, from the packer */
+    size_t packed_len;
+    int rc;                      /* the packer's verdict on the record */
+    char *err;                   /* and its message (the packer's thread-local one) */
+};
+
+struct store_batch {
+    store_t *s;
+    struct item *items;
+    size_t n, cap;
+    uint8_t *rbuf, *ebuf;        /* the writer's scratch: updated record, entry */
+    size_t rcap, ecap;
+};
+
+/* What the packer shares with the writer during one run of the body. */
+struct packer {
+    store_batch_t *b;
+    uint64_t first_seq;          /* log sequence of item 0 */
+    const char *now;
+    int threaded;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t ready;                /* items [0, ready) are prepared; under mu */
+    int stop;                    /* the writer gave up; under mu */
+};
+
+static int reserve(uint8_t **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : need < 4096 ? need : 4096;
+    while (n < need)
+        n *= 2;
+    uint8_t *p = realloc(*buf, n);
+    if (!p)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    *buf = p;
+    *cap = n;
+    return 0;
+}
+
+static int put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, const void *d, size_t dl,
+               unsigned flags, const char *what)
+{
+    MDB_val key = {kl, (void *)k}, val = {dl, (void *)d};
+    int mrc = mdb_put(txn, dbi, &key, &val, flags);
+    if (mrc == MDB_KEYEXIST)
+        return scsms_fail(SCSMS_ECORRUPT, "%s already present: the store's indices disagree "
+                          "with its log; run verify", what);
+    return mrc ? store_lmdb_fail(mrc, what) : 0;
+}
+
+/* Put a new index key, appending when it sorts after every key already in
+ * the table. Bulk imports arrive one type at a time with rising ids, so
+ * this is the common case, and an appended key skips the tree search and
+ * leaves full pages behind. Otherwise (MDB_APPEND answers MDB_KEYEXIST for
+ * any key that does not sort last) it is an ordinary put. */
+static int put_index(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, const void *d,
+                     size_t dl, const char *what)
+{
+    MDB_val key = {kl, (void *)k}, val = {dl, (void *)d};
+    int mrc = mdb_put(txn, dbi, &key, &val, MDB_APPEND);
+    if (mrc == MDB_KEYEXIST)
+        return put(txn, dbi, k, kl, d, dl, 0, what);
+    return mrc ? store_lmdb_fail(mrc, what) : 0;
+}
+
+static int del(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, const char *what)
+{
+    MDB_val key = {kl, (void *)k};
+    int mrc = mdb_del(txn, dbi, &key, NULL);
+    if (mrc == MDB_NOTFOUND)
+        return scsms_fail(SCSMS_ECORRUPT, "%s missing: the store's indices disagree with its "
+                          "log; run verify", what);
+    return mrc ? store_lmdb_fail(mrc, what) : 0;
+}
+
+/* "OWNER-TYPE-000042": unique because the sequence is, and readable.
+ * Owners are at most 64 characters, so it always fits; written by hand
+ * because snprintf showed up in the bulk-add profile. */
+static void make_id(const char *owner, const char *code, uint64_t seq,
+                    char out[RECORD_MAX_ID + 1])
+{
+    char digits[24];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + seq % 10);
+        seq /= 10;
+    } while (seq);
+    while (n < 6)
+        digits[n++] = '0';
+    size_t ol = strlen(owner), cl = strlen(code);
+    memcpy(out, owner, ol);
+    out[ol] = '-';
+    memcpy(out + ol + 1, code, cl);
+    out[ol + 1 + cl] = '-';
+    char *d = out + ol + 2 + cl;
+    while (n)
+        *d++ = digits[--n];
+    *d = 0;
+}
+
+static const char *role_name(enum store_role r)
+{
+    return r == STORE_ROLE_SITE ? "site" : r == STORE_ROLE_HQ ? "head office" : "partner";
+}
+
+/* The checks that need no transaction: the record itself, and whether
+ * this store's role may issue its type (DOMAIN.md rule 8). */
+static int check_record(const store_t *s, Scsms__Record *rec)
+{
+    int rc = record_validate(rec);
+    if (rc)
+        return rc;
+    const struct record_type *t = record_type_of(rec);
+    if (!(t->issuers & (1u << (s->role - 1))))
+        return scsms_fail(SCSMS_EPERM, "a %s cannot issue %s records (rule 8): they come from %s",
+                          role_name(s->role), t->name,
+                          t->issuers & RECORD_BY_HQ ? "head office" : "the sites");
+    if (strlen(rec->id) > RECORD_MAX_ID)
+        return scsms_fail(SCSMS_EINVAL, "id longer than %d characters", RECORD_MAX_ID);
+    return 0;
+}
+
+/* Pack the envelope as stored: a shallow copy of rec with the store's
+ * fields. Returns the length, or 0 (with the error set) when too large. */
+static size_t pack_envelope(const store_t *s, const Scsms__Record *rec, const char *id,
+                            uint32_t version, const char *created, const char *now,
+                            uint8_t **buf, size_t *cap)
+{
+    Scsms__Record env = *rec;
+    env.id = (char *)id;
+    env.owner = (char *)s->owner;
+    env.version = version;
+    env.created_at = (char *)created;
+    env.updated_at = (char *)now;
+    env.author = (char *)s->author;
+    size_t len = scsms__record__get_packed_size(&env);
+    if (len > RECORD_MAX_BYTES) {
+        scsms_fail(SCSMS_EINVAL, "record is %zu bytes; the limit is %u", len, RECORD_MAX_BYTES);
+        return 0;
+    }
+    if (reserve(buf, cap, len))
+        return 0;
+    scsms__record__pack(&env, *buf);
+    return len;
+}
+
+/* Validate item i and, if it is a new record, give it its id and pack it.
+ * Runs on the packer thread, or on the writer for small batches. */
+static void prepare_item(struct packer *pk, size_t i)
+{
+    store_batch_t *b = pk->b;
+    struct item *it = &b->items[i];
+    free(it->packed);
+    free(it->err);
+    it->packed = NULL;
+    it->err = NULL;
+    it->rc = check_record(b->s, it->rec);
+    if (it->rc == 0 && !it->rec->id[0]) {
+        size_t cap = 0; /* so reserve() allocates exactly the record's size */
+        make_id(b->s->owner, record_type_of(it->rec)->code, pk->first_seq + i, it->id);
+        it->packed_len = pack_envelope(b->s, it->rec, it->id, 1, pk->now, pk->now, &it->packed,
+                                       &cap);
+        if (it->packed_len == 0)
+            it->rc = SCSMS_EINVAL;
+    }
+    if (it->rc)
+        it->err = strdup(scsms_errmsg());
+}
+
+static void *packer_main(void *arg)
+{
+    struct packer *pk = arg;
+    for (size_t i = 0; i < pk->b->n; i++) {
+        pthread_mutex_lock(&pk->mu);
+        int stop = pk->stop;
+        pthread_mutex_unlock(&pk->mu);
+        if (stop)
+            break;
+        prepare_item(pk, i);
+        pthread_mutex_lock(&pk->mu);
+        pk->ready = i + 1;
+        if (pk->ready % 32 == 0 || pk->ready == pk->b->n || pk->b->items[i].rc)
+            pthread_cond_signal(&pk->cv);
+        pthread_mutex_unlock(&pk->mu);
+    }
+    return NULL;
+}
+
+static void packer_start(struct packer *pk)
+{
+    pk->threaded = 0;
+    if (pk->b->n < PIPELINE_MIN)
+        return;
+    if (pthread_mutex_init(&pk->mu, NULL) != 0)
+        return;
+    if (pthread_cond_init(&pk->cv, NULL) != 0) {
+        pthread_mutex_destroy(&pk->mu);
+        return;
+    }
+    pk->ready = 0;
+    pk->stop = 0;
+    pk->threaded = pthread_create(&pk->thread, NULL, packer_main, pk) == 0;
+    if (!pk->threaded) { /* no thread: the writer prepares inline */
+        pthread_cond_destroy(&pk->cv);
+        pthread_mutex_destroy(&pk->mu);
+    }
+}
+
+/* Wait until item i is prepared (or prepare it here when not threaded). */
+static void packer_wait(struct packer *pk, size_t i)
+{
+    if (!pk->threaded) {
+        prepare_item(pk, i);
+        return;
+    }
+    pthread_mutex_lock(&pk->mu);
+    while (pk->ready <= i)
+        pthread_cond_wait(&pk->cv, &pk->mu);
+    pthread_mutex_unlock(&pk->mu);
+}
+
+static void packer_finish(struct packer *pk)
+{
+    if (!pk->threaded)
+        return;
+    pthread_mutex_lock(&pk->mu);
+    pk->stop = 1;
+    pthread_mutex_unlock(&pk->mu);
+    pthread_join(pk->thread, NULL);
+    pthread_cond_destroy(&pk->cv);
+    pthread_mutex_destroy(&pk->mu);
+    pk->threaded = 0;
+}
+
+/* Drop the index entries of the version being superseded. */
+static int unindex_old(store_t *s, MDB_txn *txn, const Scsms__Record *old, const char *id)
+{
+    uint8_t key[2 * RECORD_MAX_ID + 8];
+    int64_t day;
+    int rc = del(txn, s->by_status, key, store_status_key(old, id, key), "status index entry");
+    if (rc == 0 && record_due_day(old, &day))
+        rc = del(txn, s->by_due, key, store_due_key(day, id, key), "due index entry");
+    return rc;
+}
+
+/* Check that an update is allowed, decide its version and creation time,
+ * and move the superseded version from `latest` into `versions`. */
+static int prepare_update(store_t *s, MDB_txn *txn, const Scsms__Record *rec, const char *id,
+                          uint32_t *version, char *created)
+{
+    uint8_t ref[STORE_LOGKEY_LEN], key[RECORD_MAX_ID + 8];
+    uint32_t v;
+    Scsms__Record *old = NULL;
+    int rc = store_latest_get(s, txn, id, &v, ref);
+    if (rc)
+        return rc == SCSMS_ENOTFOUND ? scsms_fail(rc, "no record '%.128s' to update", id) : rc;
+    if ((rc = store_load_record(s, txn, ref, &old)))
+        return rc;
+    if (old->body_case != rec->body_case)
+        rc = scsms_fail(SCSMS_EINVAL, "record '%s' is a %s; an update cannot make it a %s", id,
+                        record_type_of(old)->name, record_type_of(rec)->name);
+    else if (strcmp(old->owner, s->owner) != 0)
+        rc = scsms_fail(SCSMS_EPERM, "record '%s' belongs to %s; only %s can change it", id,
+                        old->owner, old->owner);
+    else if (old->version != v)
+        rc = scsms_fail(SCSMS_ECORRUPT, "record '%s': latest index says version %u, its entry "
+                        "says %u; run verify", id, v, old->version);
+    else if ((rc = unindex_old(s, txn, old, id)) == 0)
+        rc = put(txn, s->versions, key, store_versions_key(id, v, key), ref, STORE_LOGKEY_LEN,
+                 MDB_NOOVERWRITE, "version index entry");
+    if (rc == 0) {
+        *version = old->version + 1;
+        snprintf(created, ISOTIME_INSTANT_LEN + 1, "%s", old->created_at);
+    }
+    record_free(old);
+    return rc;
+}
+
+/* Append item i as the next entry of the log, with its indices. */
+static int apply_item(store_t *s, MDB_txn *txn, store_batch_t *b, struct item *it,
+                      struct store_owner_state *st, const char *now, unsigned log_flags)
+{
+    uint8_t lk[STORE_LOGKEY_LEN], latest[STORE_LATEST_LEN], key[2 * RECORD_MAX_ID + 8];
+    const uint8_t *rbytes = it->packed;
+    size_t rlen = it->packed_len;
+    uint32_t version = 1;
+    int64_t day;
+    int rc;
+
+    if (it->rc)
+        return scsms_fail(it->rc, "%s", it->err ? it->err : scsms_strerror(it->rc));
+    if (it->rec->id[0]) {
+        char created[ISOTIME_INSTANT_LEN + 1];
+        snprintf(it->id, sizeof it->id, "%s", it->rec->id);
+        if ((rc = prepare_update(s, txn, it->rec, it->id, &version, created)))
+            return rc;
+        rlen = pack_envelope(s, it->rec, it->id, version, created, now, &b->rbuf, &b->rcap);
+        if (rlen == 0)
+            return SCSMS_EINVAL;
+        rbytes = b->rbuf;
+    }
+
+    Scsms__LogEntry e = SCSMS__LOG_ENTRY__INIT;
+    e.owner = s->owner;
+    e.seq = st->seq + 1;
+    e.prev_hash.data = st->head;
+    e.prev_hash.len = CRYPTO_HASH_LEN;
+    e.record.data = (uint8_t *)rbytes;
+    e.record.len = rlen;
+    size_t elen = scsms__log_entry__get_packed_size(&e);
+    if ((rc = reserve(&b->ebuf, &b->ecap, elen)))
+        return rc;
+    scsms__log_entry__pack(&e, b->ebuf);
+
+    store_log_key(st->idx, e.seq, lk);
+    store_put_be32(latest, version);
+    memcpy(latest + 4, lk, STORE_LOGKEY_LEN);
+    if ((rc = put(txn, s->log, lk, sizeof lk, b->ebuf, elen, log_flags, "log entry")) ||
+        (rc = put_index(txn, s->latest, it->id, strlen(it->id), latest, sizeof latest,
+                        "latest index entry")) ||
+        (rc = put_index(txn, s->by_status, key, store_status_key(it->rec, it->id, key), "", 0,
+                        "status index entry")))
+        return rc;
+    if (record_due_day(it->rec, &day) &&
+        (rc = put_index(txn, s->by_due, key, store_due_key(day, it->id, key), "", 0,
+                        "due index entry")))
+        return rc;
+    chain_entry_hash(b->ebuf, elen, st->head);
+    st->seq = e.seq;
+    return 0;
+}
+
+static int put_checkpoint(store_t *s, MDB_txn *txn, const struct store_owner_state *st,
+                          const char *now)
+{
+    uint8_t *cp, lk[STORE_LOGKEY_LEN];
+    size_t len;
+    int rc = chain_checkpoint_make(s->key, s->owner, st->seq, st->head, now, &cp, &len);
+    if (rc)
+        return rc;
+    store_log_key(st->idx, st->seq, lk);
+    rc = put(txn, s->checkpoints, lk, sizeof lk, cp, len, 0, "checkpoint");
+    free(cp);
+    return rc;
+}
+
+/* 1 when this owner's log is the last in the table, so its next entries
+ * can be appended; 0 when not; negative on error. MDB_APPEND also refuses
+ * a key that is not greater than the last, so it still guards the chain. */
+static int log_is_last(store_t *s, MDB_txn *txn, const struct store_owner_state *st)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int mrc = mdb_cursor_open(txn, s->log, &cur);
+    if (mrc)
+        return store_lmdb_fail(mrc, "read log");
+    mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    mdb_cursor_close(cur);
+    if (mrc == MDB_NOTFOUND)
+        return 1;
+    if (mrc)
+        return store_lmdb_fail(mrc, "read log");
+    return k.mv_size == STORE_LOGKEY_LEN && store_get_be32(k.mv_data) == st->idx &&
+           store_get_be64((uint8_t *)k.mv_data + 4) == st->seq;
+}
+
+static int batch_body(store_t *s, MDB_txn *txn, void *ctx)
+{
+    store_batch_t *b = ctx;
+    struct store_owner_state st;
+    char now[ISOTIME_INSTANT_LEN + 1];
+    uint8_t own[STORE_OWNER_LEN];
+    int rc = store_owner_load(s, txn, s->owner, &st);
+    if (rc)
+        return rc;
+    if ((rc = log_is_last(s, txn, &st)) < 0)
+        return rc;
+    /* appending fills pages fully and skips the search */
+    unsigned log_flags = rc == 1 ? MDB_APPEND : MDB_NOOVERWRITE;
+    isotime_format_instant(isotime_now(), now);
+
+    struct packer pk = {.b = b, .first_seq = st.seq + 1, .now = now};
+    packer_start(&pk);
+    rc = 0;
+    for (size_t i = 0; i < b->n && rc == 0; i++) {
+        packer_wait(&pk, i);
+        rc = apply_item(s, txn, b, &b->items[i], &st, now, log_flags);
+        if (rc && b->n > 1)
+            rc = scsms_fail_context(rc, "record %zu of %zu", i + 1, b->n);
+    }
+    packer_finish(&pk);
+    if (rc)
+        return rc;
+    store_owner_encode(&st, own);
+    if ((rc = put(txn, s->owners, s->owner, strlen(s->owner), own, sizeof own, 0, "log head")))
+        return rc;
+    return put_checkpoint(s, txn, &st, now);
+}
+
+int store_batch_new(store_t *s, store_batch_t **out)
+{
+    store_batch_t *b = calloc(1, sizeof *b);
+    if (!b)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    b->s = s;
+    *out = b;
+    return 0;
+}
+
+int store_batch_add(store_batch_t *b, Scsms__Record *rec)
+{
+    if (!record_type_of(rec))
+        return scsms_fail(SCSMS_EINVAL, "record has no type: use one of %s", record_type_names());
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        struct item *p = realloc(b->items, cap * sizeof *p);
+        if (!p)
+            return scsms_fail(SCSMS_ENOMEM, "out of memory");
+        b->items = p;
+        b->cap = cap;
+    }
+    memset(&b->items[b->n], 0, sizeof b->items[b->n]);
+    b->items[b->n].rec = rec;
+    b->n++;
+    return 0;
+}
+
+int store_batch_commit(store_batch_t *b)
+{
+    if (b->n == 0)
+        return 0;
+    return store_write_txn(b->s, batch_body, b);
+}
+
+size_t store_batch_count(const store_batch_t *b)
+{
+    return b->n;
+}
+
+const char *store_batch_id(const store_batch_t *b, size_t i)
+{
+    return i < b->n ? b->items[i].id : NULL;
+}
+
+void store_batch_destroy(store_batch_t **bp)
+{
+    store_batch_t *b = bp ? *bp : NULL;
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->items[i].packed);
+        free(b->items[i].err);
+    }
+    free(b->items);
+    free(b->rbuf);
+    free(b->ebuf);
+    free(b);
+    *bp = NULL;
+}
+
+int store_put(store_t *s, Scsms__Record *rec, char *id_out)
+{
+    store_batch_t *b = NULL;
+    int rc = store_batch_new(s, &b);
+    if (rc)
+        return rc;
+    if ((rc = store_batch_add(b, rec)) == 0 && (rc = store_batch_commit(b)) == 0 && id_out)
+        snprintf(id_out, RECORD_MAX_ID + 1, "%s", store_batch_id(b, 0));
+    store_batch_destroy(&b);
+    return rc;
+}
