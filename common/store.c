@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -487,6 +488,28 @@ fail:
 
 /* ------------------------------------------------------------ write path */
 
+/* LMDB reports a short write (what a full disk gives) as plain EIO; look
+ * at the disk and at this process's file-size limit to say which it was.
+ * Either way the transaction was aborted and nothing committed is lost. */
+static int commit_failed(store_t *s, int mrc)
+{
+    struct statvfs vfs;
+    struct rlimit lim;
+    off_t size = 0;
+    if (mrc != EIO)
+        return store_lmdb_fail(mrc, "commit");
+    file_exists(s->dir, "data.mdb", &size);
+    if (statvfs(s->dir, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < ((uint64_t)1 << 20))
+        return store_lmdb_fail(ENOSPC, "commit");
+    if (getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
+        (uint64_t)size + ((uint64_t)1 << 20) > (uint64_t)lim.rlim_cur)
+        return scsms_fail(SCSMS_ENOSPC, "commit: disk full (file size limit of %llu bytes "
+                          "reached); nothing of this change was stored",
+                          (unsigned long long)lim.rlim_cur);
+    return scsms_fail(SCSMS_EIO, "commit: write to '%s/data.mdb' failed; nothing of this "
+                      "change was stored", s->dir);
+}
+
 /* Grow the map after MDB_MAP_FULL: double it (at most 1 GiB a step), but
  * only when the disk has the room, so a full disk is reported rather than
  * found out by a write failing half-way. */
@@ -525,7 +548,7 @@ int store_write_txn(store_t *s, store_txn_body_fn body, void *ctx)
         rc = body(s, txn, ctx);
         if (rc == 0) {
             int mrc = mdb_txn_commit(txn); /* frees txn whatever happens */
-            rc = mrc ? store_lmdb_fail(mrc, "commit") : 0;
+            rc = mrc ? commit_failed(s, mrc) : 0;
         } else {
             mdb_txn_abort(txn);
         }
@@ -888,26 +911,19 @@ static int copy_file(const char *from, const char *to)
 static int check_backup(const char *dir, const char *src, const struct store_options *opts)
 {
     store_t *b = NULL;
-    crypto_key_t *key = NULL;
-    uint8_t pub[CRYPTO_PUB_LEN];
     struct verify_report rep;
     char *def = opts && opts->key_path ? NULL : path_join(dir, "keys/sign.key");
-    const char *kp = def ? def : opts->key_path;
-    struct store_options ro = {.read_only = 1, .key_path = kp};
-    int rc = crypto_key_load(kp, &key);
-    free(def);
-    if (rc)
-        return rc;
-    crypto_key_public(key, pub);
-    crypto_key_destroy(&key);
-    if ((rc = store_open(src, &ro, &b)))
-        return scsms_fail_context(rc, "backup in '%s'", src);
-    if (memcmp(b->pub, pub, CRYPTO_PUB_LEN) != 0)
-        rc = scsms_fail(SCSMS_EKEY, "backup in '%s' belongs to %s, not to this store's key", src,
-                        b->owner);
+    struct store_options ro = {.read_only = 1, .key_path = def ? def : opts->key_path};
+    int rc = store_open(src, &ro, &b);
+    if (rc == SCSMS_EKEY)
+        rc = scsms_fail(SCSMS_EKEY, "backup in '%s' was not made by this store's key; nothing "
+                        "was replaced", src);
+    else if (rc)
+        rc = scsms_fail_context(rc, "backup in '%s'", src);
     else if ((rc = verify_store(b, &rep)))
         rc = scsms_fail_context(rc, "backup in '%s' does not verify; nothing was replaced", src);
     store_close(&b);
+    free(def);
     return rc;
 }
 

@@ -1,0 +1,601 @@
+/* test_store.c -- the LMDB store: create/open, keys, writes and reads,
+ * rules at write time, map growth, full disk, damaged files, backup and
+ * restore. */
+#include "testutil.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "isotime.h"
+#include "jsonpb.h"
+#include "store.h"
+#include "verify.h"
+
+static Scsms__Record *rec_json(const char *json)
+{
+    struct json_object *o = NULL;
+    Scsms__Record *r = NULL;
+    ck_assert_int_eq(jsonpb_parse(json, strlen(json), &o), 0);
+    ck_assert_msg(jsonpb_to_record(o, NULL, &r) == 0, "%s", scsms_errmsg());
+    json_object_put(o);
+    return r;
+}
+
+static Scsms__Record *incident(unsigned i)
+{
+    char json[512];
+    snprintf(json, sizeof json,
+             "{\"type\":\"incident\",\"kind\":\"near_miss\",\"occurred_at\":"
+             "\"2026-10-%02uT08:00:00Z\",\"location\":\"Gate %u\",\"severity\":%u}",
+             1 + i % 28, i, 1 + i % 5);
+    return rec_json(json);
+}
+
+static Scsms__Record *risk(const char *review)
+{
+    char json[512];
+    snprintf(json, sizeof json,
+             "{\"type\":\"risk\",\"threat_category\":\"natural_events\",\"threatened\":\"yard\","
+             "\"likelihood\":3,\"consequence\":4,\"residual_likelihood\":2,"
+             "\"residual_consequence\":2,\"treatment\":\"reduce\",\"next_review_date\":\"%s\"}",
+             review);
+    return rec_json(json);
+}
+
+static char *new_store(const char *tag, const char *owner, size_t map)
+{
+    char *dir = tu_tmpdir(tag);
+    char *sd = tu_path(dir, "store");
+    struct store_options o = {.map_size = map};
+    ck_assert_msg(store_create(sd, owner, STORE_ROLE_SITE, &o) == 0, "%s", scsms_errmsg());
+    free(dir);
+    return sd;
+}
+
+static void drop_store(char *sd)
+{
+    char *parent = strdup(sd);
+    *strrchr(parent, '/') = 0;
+    tu_rmdir(parent);
+    free(parent);
+    free(sd);
+}
+
+static store_t *open_ok(const char *sd, size_t map)
+{
+    store_t *s = NULL;
+    struct store_options o = {.map_size = map};
+    ck_assert_msg(store_open(sd, &o, &s) == 0, "%s", scsms_errmsg());
+    return s;
+}
+
+static void add_incidents(store_t *s, unsigned n, unsigned batch)
+{
+    for (unsigned done = 0; done < n;) {
+        unsigned m = n - done < batch ? n - done : batch;
+        Scsms__Record **r = calloc(m, sizeof *r);
+        store_batch_t *b = NULL;
+        ck_assert_int_eq(store_batch_new(s, &b), 0);
+        for (unsigned i = 0; i < m; i++) {
+            r[i] = incident(done + i);
+            ck_assert_int_eq(store_batch_add(b, r[i]), 0);
+        }
+        ck_assert_msg(store_batch_commit(b) == 0, "%s", scsms_errmsg());
+        store_batch_destroy(&b);
+        for (unsigned i = 0; i < m; i++)
+            record_free(r[i]);
+        free(r);
+        done += m;
+    }
+}
+
+static uint64_t entries(store_t *s)
+{
+    struct store_stats st;
+    ck_assert_int_eq(store_stats(s, &st), 0);
+    return st.entries;
+}
+
+static void verify_ok(store_t *s, uint64_t want_entries)
+{
+    struct verify_report rep;
+    ck_assert_msg(verify_store(s, &rep) == 0, "%s", scsms_errmsg());
+    ck_assert_uint_eq(rep.entries, want_entries);
+}
+
+static int count_cb(const Scsms__Record *r, void *ctx)
+{
+    (void)r;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* ------------------------------------------------------------ open */
+
+START_TEST(create_then_open)
+{
+    char *sd = new_store("create", "SITE-A", 0);
+    store_t *s = open_ok(sd, 0);
+    struct stat st;
+    char *key = tu_path(sd, "keys/sign.key");
+    ck_assert_str_eq(store_owner(s), "SITE-A");
+    ck_assert_int_eq(store_role(s), STORE_ROLE_SITE);
+    ck_assert_int_eq(stat(key, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    ck_assert_int_eq(store_create(sd, "SITE-A", STORE_ROLE_SITE, NULL), SCSMS_EEXIST);
+    store_close(&s);
+    ck_assert_ptr_null(s);
+    free(key);
+    drop_store(sd);
+}
+END_TEST
+
+START_TEST(bad_identity_refused)
+{
+    char *dir = tu_tmpdir("badid");
+    char *sd = tu_path(dir, "store");
+    ck_assert_int_eq(store_create(sd, "has space", STORE_ROLE_SITE, NULL), SCSMS_EINVAL);
+    ck_assert_int_ne(access(sd, F_OK), 0); /* nothing left behind */
+    free(sd);
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(missing_store_refused)
+{
+    store_t *s = NULL;
+    ck_assert_int_eq(store_open("/nonexistent/scsms", NULL, &s), SCSMS_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "run init"));
+    ck_assert_ptr_null(s);
+}
+END_TEST
+
+START_TEST(wrong_key_refused)
+{
+    char *a = new_store("keya", "SITE-A", 0), *b = new_store("keyb", "SITE-B", 0);
+    char *bkey = tu_path(b, "keys/sign.key");
+    struct store_options o = {.key_path = bkey};
+    store_t *s = NULL;
+    ck_assert_int_eq(store_open(a, &o, &s), SCSMS_EKEY);
+    ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "not the signing key"));
+    ck_assert_ptr_null(s);
+    free(bkey);
+    drop_store(a);
+    drop_store(b);
+}
+END_TEST
+
+/* ------------------------------------------------------------ writes/reads */
+
+START_TEST(put_get_update_history)
+{
+    char *sd = new_store("rw", "SITE-A", 0);
+    store_t *s = open_ok(sd, 0);
+    char id[RECORD_MAX_ID + 1];
+    Scsms__Record *r = incident(1), *got = NULL;
+    ck_assert_int_eq(store_put(s, r, id), 0);
+    ck_assert_str_eq(id, "SITE-A-INC-000001");
+    ck_assert_int_eq(store_get(s, id, 0, &got), 0);
+    ck_assert_str_eq(got->owner, "SITE-A");
+    ck_assert_uint_eq(got->version, 1);
+    ck_assert_str_eq(got->status, "open");
+    ck_assert_str_eq(got->incident->location, "Gate 1");
+    /* update: the next version, created_at kept */
+    ck_assert_int_eq(record_set_string(&got->status, "closed"), 0);
+    ck_assert_int_eq(store_put(s, got, NULL), 0);
+    Scsms__Record *v2 = NULL, *v1 = NULL;
+    ck_assert_int_eq(store_get(s, id, 0, &v2), 0);
+    ck_assert_uint_eq(v2->version, 2);
+    ck_assert_str_eq(v2->status, "closed");
+    ck_assert_str_eq(v2->created_at, got->created_at);
+    ck_assert_int_eq(store_get(s, id, 1, &v1), 0);
+    ck_assert_str_eq(v1->status, "open");
+    Scsms__Record *none = NULL;
+    ck_assert_int_eq(store_get(s, id, 3, &none), SCSMS_ENOTFOUND);
+    ck_assert_int_eq(store_get(s, "SITE-A-INC-999999", 0, &none), SCSMS_ENOTFOUND);
+    int n = 0;
+    ck_assert_int_eq(store_history(s, id, count_cb, &n), 0);
+    ck_assert_int_eq(n, 2);
+    verify_ok(s, 2);
+    record_free(r);
+    record_free(got);
+    record_free(v1);
+    record_free(v2);
+    store_close(&s);
+    drop_store(sd);
+}
+END_TEST
+
+START_TEST(update_cannot_change_type)
+{
+    char *sd = new_store("type", "SITE-A", 0);
+    store_t *s = open_ok(sd, 0);
+    char id[RECORD_MAX_ID + 1];
+    Scsms__Record *r = incident(1), *k = risk("2027-01-01");
+    ck_assert_int_eq(store_put(s, r, id), 0);
+    ck_assert_int_eq(record_set_string(&k->id, id), 0);
+    ck_assert_int_eq(store_put(s, k, NULL), SCSMS_EINVAL);
+    ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "cannot make it a risk"));
+    ck_assert_uint_eq(entries(s), 1);
+    ck_assert_int_eq(record_set_string(&k->id, "SITE-A-RSK-424242"), 0);
+    ck_assert_int_eq(store_put(s, k, NULL), SCSMS_ENOTFOUND);
+    ck_assert_uint_eq(entries(s), 1);
+    verify_ok(s, 1);
+    record_free(r);
+    record_free(k);
+    store_close(&s);
+    drop_store(sd);
+}
+END_TEST
+
+START_TEST(list_by_type_and_status)
+{
+    char *sd = new_store("list", "SITE-A", 0);
+    store_t *s = open_ok(sd, 0);
+    add_incidents(s, 3, 3);
+    Scsms__Record *r1 = risk("2027-01-01"), *r2 = risk("2027-02-01"), *c = NULL;
+    ck_assert_int_eq(store_put(s, r1, NULL), 0);
+    ck_assert_int_eq(store_put(s, r2, NULL), 0);
+    ck_assert_int_eq(store_get(s, "SITE-A-INC-000002", 0, &c), 0);
+    ck_assert_int_eq(record_set_string(&c->status, "closed"), 0);
+    ck_assert_int_eq(store_put(s, c, NULL), 0);
+    int all = 0, inc = 0, closed = 0, open = 0, risks = 0;
+    struct store_filter fi = {"incident", NULL}, fc = {"incident", "closed"},
+                        fo = {"incident", "open"}, fr = {"risk", NULL};
+    ck_assert_int_eq(store_list(s, NULL, count_cb, &all), 0);
+    ck_assert_int_eq(store_list(s, &fi, count_cb, &inc), 0);
+    ck_assert_int_eq(store_list(s, &fc, count_cb, &closed), 0);
+    ck_assert_int_eq(store_list(s, &fo, count_cb, &open), 0);
+    ck_assert_int_eq(store_list(s, &fr, count_cb, &risks), 0);
+    ck_assert_int_eq(all, 5);
+    ck_assert_int_eq(inc, 3);
+    ck_assert_int_eq(closed, 1);
+    ck_assert_int_eq(open, 2);
+    ck_assert_int_eq(risks, 2);
+    struct store_filter bad = {"nonsense", NULL};
+    ck_assert_int_eq(store_list(s, &bad, count_cb, &all), SCSMS_EINVAL);
+    record_free(r1);
+    record_free(r2);
+    record_free(c);
+    store_close(&s);
+    drop_store(sd);
+}
+END_TEST
+
+struct due_seen {
+    int n;
+    char dates[8][16];
+};
+
+static int due_cb(const Scsms__Record *r, void *ctx)
+{
+    struct due_seen *d = ctx;
+    if (d->n < 8)
+        snprintf(d->dates[d->n], sizeof d->dates[0], "%s", r->risk->next_review_date);
+    d->n++;
+    return 0;
+}
+
+START_TEST(due_index_follows_updates)
+{
+    char *sd = new_store("due", "SITE-A", 0);
+    store_t *s = open_ok(sd, 0);
+    Scsms__Record *a = risk("2026-03-01"), *b = risk("2026-01-10"), *c = risk("2027-01-01");
+    char ida[RECORD_MAX_ID + 1];
+    ck_assert_int_eq(store_put(s, a, ida), 0);
+    ck_assert_int_eq(store_put(s, b, NULL), 0);
+    ck_assert_int_eq(store_put(s, c, NULL), 0);
+    int64_t until;
+    ck_assert_int_eq(isotime_parse_date("2026-06-30", &until), 0);
+    struct due_seen d = {0};
+    ck_assert_int_eq(store_due(s, until, due_cb, &d), 0);
+    ck_assert_int_eq(d.n, 2);
+    ck_assert_str_eq(d.dates[0], "2026-01-10"); /* soonest first */
+    ck_assert_str_eq(d.dates[1], "2026-03-01");
+    /* reviewing risk a moves it out of the window */
+    Scsms__Record *cur = NULL;
+    ck_assert_int_eq(store_get(s, ida, 0, &cur), 0);
+    ck_assert_int_eq(record_set_string(&cur->risk->next_review_date, "2026-12-01"), 0);
+    ck_assert_int_eq(store_put(s, cur, NULL), 0);
+    memset(&d, 0, sizeof d);
+    ck_assert_int_eq(store_due(s, until, due_cb, &d), 0);
+    ck_assert_int_eq(d.n, 1);
+    ck_assert_str_eq(d.dates[0], "2026-01-10");
+    verify_ok(s, 4);
+    record_free(a);
+    record_free(b);
+    record_free(c);
+    record_free(cur);
+    store_close(&s);
+    drop_store(sd);
+}
+END_TEST
+
+START_TEST(batch_is_all_or_nothing)
+{
+    char *sd = new_store("batch", "SITE-A", 0);
+    store_t *s = open_ok(sd, 0);
+    add_incidents(s, 2, 2);
+    /* large enough to go through the packer thread */
+    enum { N = 600 };
+    Scsms__Record *r[N];
+    store_batch_t *b = NULL;
+    ck_assert_int_eq(store_batch_new(s, &b), 0);
+    for (int i = 0; i < N; i++) {
+        r[i] = incident((unsigned)i);
+        if (i == 417)
+            r[i]->incident->severity = 9;
+        ck_assert_int_eq(store_batch_add(b, r[i]), 0);
+    }
+    ck_assert_int_eq(store_batch_commit(b), SCSMS_EINVAL);
+    ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "record 418 of 600"));
+    ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "severity"));
+    ck_assert_uint_eq(entries(s), 2);
+    /* fixed, the same batch commits whole */
+    r[417]->incident->severity = 3;
+    ck_assert_msg(store_batch_commit(b) == 0, "%s", scsms_errmsg());
+    ck_assert_str_eq(store_batch_id(b, 0), "SITE-A-INC-000003");
+    ck_assert_str_eq(store_batch_id(b, N - 1), "SITE-A-INC-000602");
+    ck_assert_uint_eq(entries(s), 2 + N);
+    verify_ok(s, 2 + N);
+    store_batch_destroy(&b);
+    for (int i = 0; i < N; i++)
+        record_free(r[i]);
+    store_close(&s);
+    drop_store(sd);
+}
+END_TEST
+
+START_TEST(site_cannot_issue_policy)
+{
+    char *sd = new_store("rule8", "SITE-A", 0);
+    store_t *s = open_ok(sd, 0);
+    Scsms__Record *p = rec_json("{\"type\":\"policy\",\"title\":\"Security policy\","
+                                "\"statement\":\"We protect the supply chain\"}");
+    ck_assert_int_eq(store_put(s, p, NULL), SCSMS_EPERM);
+    ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "rule 8"));
+    ck_assert_uint_eq(entries(s), 0);
+    record_free(p);
+    store_close(&s);
+    drop_store(sd);
+}
+END_TEST
+
+/* ------------------------------------------------------------ growth, damage */
+
+START_TEST(full_map_grows_and_loses_nothing)
+{
+    const size_t small = 1u << 20;
+    char *sd = new_store("grow", "SITE-A", small);
+    store_t *s = open_ok(sd, small);
+    add_incidents(s, 12000, 1000); /* about 6 MiB with indices */
+    struct store_stats st;
+    ck_assert_int_eq(store_stats(s, &st), 0);
+    ck_assert_uint_eq(st.entries, 12000);
+    ck_assert_uint_eq(st.records, 12000);
+    ck_assert_uint_gt(st.map_size, small);
+    verify_ok(s, 12000);
+    store_close(&s);
+    /* reopened with the small default, the grown file is still whole */
+    s = open_ok(sd, small);
+    verify_ok(s, 12000);
+    store_close(&s);
+    drop_store(sd);
+}
+END_TEST
+
+/* A full disk, simulated with a file-size limit in a child process: the
+ * write fails with a clear error and the committed records survive. */
+START_TEST(full_disk_is_clear_error)
+{
+    char *sd = new_store("full", "SITE-A", 0);
+    store_t *s = open_ok(sd, 0);
+    add_incidents(s, 100, 100);
+    store_close(&s);
+    char *data = tu_path(sd, "data.mdb");
+    struct stat st;
+    ck_assert_int_eq(stat(data, &st), 0);
+    /* built before the fork: the child must not call Check's asserts */
+    Scsms__Record **r = calloc(5000, sizeof *r);
+    for (int i = 0; i < 5000; i++)
+        r[i] = incident((unsigned)i);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        struct rlimit lim = {(rlim_t)st.st_size + 64 * 1024, (rlim_t)st.st_size + 64 * 1024};
+        signal(SIGXFSZ, SIG_IGN);
+        setrlimit(RLIMIT_FSIZE, &lim);
+        store_t *c = NULL;
+        if (store_open(sd, NULL, &c) != 0)
+            _exit(10);
+        store_batch_t *b = NULL;
+        if (store_batch_new(c, &b) != 0)
+            _exit(11);
+        for (int i = 0; i < 5000; i++)
+            if (store_batch_add(b, r[i]) != 0)
+                _exit(12);
+        int rc = store_batch_commit(b);
+        int ok = rc == SCSMS_ENOSPC && strstr(scsms_errmsg(), "disk full") != NULL;
+        if (!ok)
+            fprintf(stderr, "child: rc %d: %s\n", rc, scsms_errmsg());
+        _exit(ok ? 0 : 20);
+    }
+    for (int i = 0; i < 5000; i++)
+        record_free(r[i]);
+    free(r);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+    s = open_ok(sd, 0);
+    ck_assert_uint_eq(entries(s), 100);
+    verify_ok(s, 100);
+    store_close(&s);
+    free(data);
+    drop_store(sd);
+}
+END_TEST
+
+START_TEST(truncated_file_refused)
+{
+    char *sd = new_store("trunc", "SITE-A", 0);
+    store_t *s = open_ok(sd, 0);
+    add_incidents(s, 3000, 1000);
+    store_close(&s);
+    char *data = tu_path(sd, "data.mdb");
+    struct stat st;
+    ck_assert_int_eq(stat(data, &st), 0);
+    ck_assert_int_eq(truncate(data, st.st_size / 2), 0);
+    ck_assert_int_eq(store_open(sd, NULL, &s), SCSMS_ECORRUPT);
+    ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "truncated"));
+    ck_assert_int_eq(truncate(data, 0), 0);
+    ck_assert_int_eq(store_open(sd, NULL, &s), SCSMS_ECORRUPT);
+    ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "empty"));
+    free(data);
+    drop_store(sd);
+}
+END_TEST
+
+START_TEST(garbage_header_refused)
+{
+    char *sd = new_store("garbage", "SITE-A", 0);
+    store_t *s = open_ok(sd, 0);
+    add_incidents(s, 50, 50);
+    store_close(&s);
+    char *data = tu_path(sd, "data.mdb");
+    int fd = open(data, O_WRONLY);
+    ck_assert_int_ge(fd, 0);
+    char junk[8192];
+    memset(junk, 0x5a, sizeof junk);
+    ck_assert_int_eq(pwrite(fd, junk, sizeof junk, 0), (ssize_t)sizeof junk);
+    close(fd);
+    ck_assert_int_eq(store_open(sd, NULL, &s), SCSMS_ECORRUPT);
+    ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "damaged"));
+    free(data);
+    drop_store(sd);
+}
+END_TEST
+
+/* ------------------------------------------------------------ backup */
+
+static void dump_ids(store_t *s, char *out, size_t cap);
+
+static int append_id(const Scsms__Record *r, void *ctx)
+{
+    char *buf = ctx;
+    size_t n = strlen(buf);
+    snprintf(buf + n, 65536 - n, "%s/%u/%s\n", r->id, r->version, r->status);
+    return 0;
+}
+
+static void dump_ids(store_t *s, char *out, size_t cap)
+{
+    memset(out, 0, cap);
+    ck_assert_int_eq(store_list(s, NULL, append_id, out), 0);
+}
+
+START_TEST(backup_then_restore)
+{
+    static char before[65536], after[65536];
+    char *sd = new_store("backup", "SITE-A", 0);
+    char *bk = tu_path(sd, "../backup");
+    store_t *s = open_ok(sd, 0);
+    add_incidents(s, 500, 100);
+    dump_ids(s, before, sizeof before);
+    ck_assert_msg(store_backup(s, bk) == 0, "%s", scsms_errmsg());
+    ck_assert_int_eq(store_backup(s, bk), SCSMS_EEXIST);
+    add_incidents(s, 10, 10); /* written after the backup: gone after restore */
+    store_close(&s);
+    ck_assert_msg(store_restore(sd, bk, NULL) == 0, "%s", scsms_errmsg());
+    s = open_ok(sd, 0);
+    dump_ids(s, after, sizeof after);
+    ck_assert_str_eq(before, after);
+    verify_ok(s, 500);
+    /* and the restored store takes new records on the same chain */
+    add_incidents(s, 5, 5);
+    verify_ok(s, 505);
+    store_close(&s);
+    free(bk);
+    drop_store(sd);
+}
+END_TEST
+
+START_TEST(restore_refuses_while_in_use)
+{
+    char *sd = new_store("busy", "SITE-A", 0);
+    char *bk = tu_path(sd, "../backup");
+    store_t *s = open_ok(sd, 0);
+    add_incidents(s, 20, 20);
+    ck_assert_int_eq(store_backup(s, bk), 0);
+    ck_assert_int_eq(store_restore(sd, bk, NULL), SCSMS_EBUSY);
+    ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "in use"));
+    store_close(&s);
+    free(bk);
+    drop_store(sd);
+}
+END_TEST
+
+START_TEST(restore_refuses_other_sites_backup)
+{
+    char *a = new_store("resta", "SITE-A", 0), *b = new_store("restb", "SITE-B", 0);
+    char *bk = tu_path(b, "../backup");
+    store_t *s = open_ok(b, 0);
+    add_incidents(s, 20, 20);
+    ck_assert_int_eq(store_backup(s, bk), 0);
+    store_close(&s);
+    ck_assert_int_eq(store_restore(a, bk, NULL), SCSMS_EKEY);
+    s = open_ok(a, 0);
+    ck_assert_uint_eq(entries(s), 0);
+    store_close(&s);
+    free(bk);
+    drop_store(a);
+    drop_store(b);
+}
+END_TEST
+
+START_TEST(restore_missing_backup)
+{
+    char *sd = new_store("nobk", "SITE-A", 0);
+    ck_assert_int_eq(store_restore(sd, "/nonexistent/backup", NULL), SCSMS_ENOTFOUND);
+    drop_store(sd);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("store");
+    TCase *open = tcase_create("open");
+    tcase_add_test(open, create_then_open);
+    tcase_add_test(open, bad_identity_refused);
+    tcase_add_test(open, missing_store_refused);
+    tcase_add_test(open, wrong_key_refused);
+    suite_add_tcase(s, open);
+    TCase *rw = tcase_create("records");
+    tcase_add_test(rw, put_get_update_history);
+    tcase_add_test(rw, update_cannot_change_type);
+    tcase_add_test(rw, list_by_type_and_status);
+    tcase_add_test(rw, due_index_follows_updates);
+    tcase_add_test(rw, batch_is_all_or_nothing);
+    tcase_add_test(rw, site_cannot_issue_policy);
+    suite_add_tcase(s, rw);
+    TCase *dmg = tcase_create("growth and damage");
+    tcase_add_test(dmg, full_map_grows_and_loses_nothing);
+    tcase_add_test(dmg, full_disk_is_clear_error);
+    tcase_add_test(dmg, truncated_file_refused);
+    tcase_add_test(dmg, garbage_header_refused);
+    suite_add_tcase(s, dmg);
+    TCase *bk = tcase_create("backup");
+    tcase_add_test(bk, backup_then_restore);
+    tcase_add_test(bk, restore_refuses_while_in_use);
+    tcase_add_test(bk, restore_refuses_other_sites_backup);
+    tcase_add_test(bk, restore_missing_backup);
+    suite_add_tcase(s, bk);
+    return tu_run_suite(s);
+}

@@ -1,0 +1,407 @@
+/* test_verify.c -- tampering with a store is found and the entry named.
+ *
+ * Each test builds a store through the API, alters it underneath (straight
+ * through LMDB, or by editing bytes of data.mdb as an intruder would), and
+ * checks verify_store() refuses it naming the exact entry. */
+#include "testutil.h"
+
+#include <fcntl.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "jsonpb.h"
+#include "store.h"
+#include "verify.h"
+
+enum { N = 12, PER_BATCH = 3 }; /* entries 1..12, checkpoints at 3, 6, 9, 12 */
+
+static Scsms__Record *incident(unsigned i)
+{
+    char json[512];
+    struct json_object *o = NULL;
+    Scsms__Record *r = NULL;
+    snprintf(json, sizeof json,
+             "{\"type\":\"incident\",\"kind\":\"breach\",\"occurred_at\":\"2026-09-%02uT10:00:00Z\","
+             "\"location\":\"MARKER-%04u-LOCATION\",\"severity\":2}",
+             1 + i % 28, i);
+    ck_assert_int_eq(jsonpb_parse(json, strlen(json), &o), 0);
+    ck_assert_int_eq(jsonpb_to_record(o, NULL, &r), 0);
+    json_object_put(o);
+    return r;
+}
+
+/* A store of N incidents in batches of PER_BATCH, then one update of
+ * entry 2's record (entry N + 1 would exceed N: so the update is inside). */
+static char *build(const char *tag, unsigned n, unsigned per)
+{
+    char *dir = tu_tmpdir(tag);
+    store_t *s = NULL;
+    ck_assert_int_eq(store_create(dir, "SITE-V", STORE_ROLE_SITE, NULL) == 0 ? 0 : -1, 0);
+    ck_assert_int_eq(store_open(dir, NULL, &s), 0);
+    for (unsigned done = 0; done < n; done += per) {
+        store_batch_t *b = NULL;
+        Scsms__Record *r[64];
+        ck_assert_int_eq(store_batch_new(s, &b), 0);
+        for (unsigned i = 0; i < per; i++) {
+            r[i] = incident(done + i + 1);
+            ck_assert_int_eq(store_batch_add(b, r[i]), 0);
+        }
+        ck_assert_msg(store_batch_commit(b) == 0, "%s", scsms_errmsg());
+        store_batch_destroy(&b);
+        for (unsigned i = 0; i < per; i++)
+            record_free(r[i]);
+    }
+    store_close(&s);
+    return dir;
+}
+
+/* Run verify on dir; returns the code and fills rep. */
+static int run_verify(const char *dir, struct verify_report *rep)
+{
+    store_t *s = NULL;
+    ck_assert_msg(store_open(dir, NULL, &s) == 0, "%s", scsms_errmsg());
+    int rc = verify_store(s, rep);
+    store_close(&s);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- raw LMDB */
+
+struct raw {
+    MDB_env *env;
+    MDB_txn *txn;
+};
+
+static MDB_dbi raw_open(struct raw *r, const char *dir, const char *table)
+{
+    MDB_dbi dbi;
+    ck_assert_int_eq(mdb_env_create(&r->env), 0);
+    ck_assert_int_eq(mdb_env_set_maxdbs(r->env, 16), 0);
+    ck_assert_int_eq(mdb_env_open(r->env, dir, 0, 0600), 0);
+    ck_assert_int_eq(mdb_txn_begin(r->env, NULL, 0, &r->txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(r->txn, table, 0, &dbi), 0);
+    return dbi;
+}
+
+static void raw_close(struct raw *r)
+{
+    ck_assert_int_eq(mdb_txn_commit(r->txn), 0);
+    mdb_env_close(r->env);
+}
+
+static void logkey(uint64_t seq, uint8_t k[12])
+{
+    memset(k, 0, 12); /* owner index 0: the store's own log */
+    for (int i = 0; i < 8; i++)
+        k[4 + i] = (uint8_t)(seq >> (56 - 8 * i));
+}
+
+/* XOR one byte of the stored log entry seq (offset from its start, or from
+ * its end when negative). Returns the entry's length. */
+static size_t flip_entry_byte(const char *dir, uint64_t seq, long offset)
+{
+    struct raw r;
+    MDB_dbi log = raw_open(&r, dir, "log");
+    uint8_t k[12];
+    logkey(seq, k);
+    MDB_val key = {12, k}, v;
+    ck_assert_int_eq(mdb_get(r.txn, log, &key, &v), 0);
+    uint8_t *copy = malloc(v.mv_size);
+    memcpy(copy, v.mv_data, v.mv_size);
+    size_t at = offset >= 0 ? (size_t)offset : v.mv_size - (size_t)(-offset);
+    ck_assert_uint_lt(at, v.mv_size);
+    copy[at] ^= 0x20;
+    MDB_val nv = {v.mv_size, copy};
+    size_t len = v.mv_size;
+    ck_assert_int_eq(mdb_put(r.txn, log, &key, &nv, 0), 0);
+    raw_close(&r);
+    free(copy);
+    return len;
+}
+
+/* ---------------------------------------------------------------- tests */
+
+START_TEST(clean_store_verifies)
+{
+    char *dir = build("clean", N, PER_BATCH);
+    struct verify_report rep;
+    ck_assert_msg(run_verify(dir, &rep) == 0, "%s", scsms_errmsg());
+    ck_assert_uint_eq(rep.entries, N);
+    ck_assert_uint_eq(rep.records, N);
+    ck_assert_uint_eq(rep.checkpoints, N / PER_BATCH);
+    ck_assert_uint_eq(rep.seq, 0);
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
+/* One byte changed anywhere in any entry: at the start (header), in the
+ * previous-hash, in the middle (record) and at the end. Every time verify
+ * fails and names exactly that entry. */
+START_TEST(flipped_byte_in_any_entry_is_named)
+{
+    char *dir = build("flip", N, PER_BATCH);
+    const long offsets[] = {1, 20, -40, -1};
+    for (uint64_t seq = 1; seq <= N; seq++) {
+        for (size_t o = 0; o < sizeof offsets / sizeof offsets[0]; o++) {
+            struct verify_report rep;
+            flip_entry_byte(dir, seq, offsets[o]);
+            int rc = run_verify(dir, &rep);
+            ck_assert_msg(rc == SCSMS_ETAMPER && rep.seq == seq,
+                          "entry %llu offset %ld: rc %d, named %llu: %s",
+                          (unsigned long long)seq, offsets[o], rc, (unsigned long long)rep.seq,
+                          rep.message);
+            char want[32];
+            snprintf(want, sizeof want, "entry %llu of SITE-V", (unsigned long long)seq);
+            ck_assert_ptr_nonnull(strstr(rep.message, want));
+            flip_entry_byte(dir, seq, offsets[o]); /* put it back */
+            ck_assert_int_eq(run_verify(dir, &rep), 0);
+        }
+    }
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
+static void delete_key(const char *dir, const char *table, const void *k, size_t kl)
+{
+    struct raw r;
+    MDB_dbi dbi = raw_open(&r, dir, table);
+    MDB_val key = {kl, (void *)k};
+    ck_assert_int_eq(mdb_del(r.txn, dbi, &key, NULL), 0);
+    raw_close(&r);
+}
+
+START_TEST(deleted_entry_is_named)
+{
+    const uint64_t targets[] = {1, 5, N};
+    for (size_t t = 0; t < 3; t++) {
+        char *dir = build("del", N, PER_BATCH);
+        struct verify_report rep;
+        uint8_t k[12];
+        logkey(targets[t], k);
+        delete_key(dir, "log", k, sizeof k);
+        ck_assert_int_eq(run_verify(dir, &rep), SCSMS_ETAMPER);
+        ck_assert_uint_eq(rep.seq, targets[t]);
+        ck_assert_ptr_nonnull(strstr(rep.message, "deleted"));
+        tu_rmdir(dir);
+        free(dir);
+    }
+}
+END_TEST
+
+START_TEST(swapped_entries_are_named)
+{
+    char *dir = build("swap", N, PER_BATCH);
+    struct raw r;
+    MDB_dbi log = raw_open(&r, dir, "log");
+    uint8_t k4[12], k9[12];
+    logkey(4, k4);
+    logkey(9, k9);
+    MDB_val a = {12, k4}, b = {12, k9}, va, vb;
+    ck_assert_int_eq(mdb_get(r.txn, log, &a, &va), 0);
+    ck_assert_int_eq(mdb_get(r.txn, log, &b, &vb), 0);
+    void *ca = malloc(va.mv_size), *cb = malloc(vb.mv_size);
+    memcpy(ca, va.mv_data, va.mv_size);
+    memcpy(cb, vb.mv_data, vb.mv_size);
+    MDB_val na = {vb.mv_size, cb}, nb = {va.mv_size, ca};
+    ck_assert_int_eq(mdb_put(r.txn, log, &a, &na, 0), 0);
+    ck_assert_int_eq(mdb_put(r.txn, log, &b, &nb, 0), 0);
+    raw_close(&r);
+    free(ca);
+    free(cb);
+    struct verify_report rep;
+    ck_assert_int_eq(run_verify(dir, &rep), SCSMS_ETAMPER);
+    ck_assert_uint_eq(rep.seq, 4);
+    ck_assert_ptr_nonnull(strstr(rep.message, "holds entry 9"));
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
+/* Rewrite the checkpoint at seq with one signature byte flipped. */
+static void damage_checkpoint_signature(const char *dir, uint64_t seq)
+{
+    struct raw r;
+    MDB_dbi cps = raw_open(&r, dir, "checkpoints");
+    uint8_t k[12];
+    logkey(seq, k);
+    MDB_val key = {12, k}, v;
+    ck_assert_int_eq(mdb_get(r.txn, cps, &key, &v), 0);
+    Scsms__Checkpoint *cp = scsms__checkpoint__unpack(NULL, v.mv_size, v.mv_data);
+    ck_assert_ptr_nonnull(cp);
+    ck_assert_uint_eq(cp->signature.len, 64);
+    cp->signature.data[10] ^= 1;
+    size_t len = scsms__checkpoint__get_packed_size(cp);
+    uint8_t *buf = malloc(len);
+    scsms__checkpoint__pack(cp, buf);
+    MDB_val nv = {len, buf};
+    ck_assert_int_eq(mdb_put(r.txn, cps, &key, &nv, 0), 0);
+    raw_close(&r);
+    scsms__checkpoint__free_unpacked(cp, NULL);
+    free(buf);
+}
+
+START_TEST(replaced_checkpoint_signature_is_named)
+{
+    char *dir = build("sig", N, PER_BATCH);
+    struct verify_report rep;
+    damage_checkpoint_signature(dir, 6);
+    ck_assert_int_eq(run_verify(dir, &rep), SCSMS_ETAMPER);
+    ck_assert_uint_eq(rep.seq, 6);
+    ck_assert_ptr_nonnull(strstr(rep.message, "signature"));
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(removed_head_checkpoint_is_found)
+{
+    char *dir = build("nocp", N, PER_BATCH);
+    struct verify_report rep;
+    uint8_t k[12];
+    logkey(N, k);
+    delete_key(dir, "checkpoints", k, sizeof k);
+    ck_assert_int_eq(run_verify(dir, &rep), SCSMS_ETAMPER);
+    ck_assert_uint_eq(rep.seq, N - PER_BATCH + 1); /* first entry no signature covers */
+    ck_assert_ptr_nonnull(strstr(rep.message, "not covered"));
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(index_without_its_entry_is_found)
+{
+    char *dir = build("idx", N, PER_BATCH);
+    struct verify_report rep;
+    /* the status index key of record SITE-V-INC-000007 */
+    uint8_t k[64];
+    const char *status = "open", *id = "SITE-V-INC-000007";
+    k[0] = 36; /* body case of incident */
+    memcpy(k + 1, status, 4);
+    k[5] = 0;
+    memcpy(k + 6, id, strlen(id));
+    delete_key(dir, "by_status", k, 6 + strlen(id));
+    ck_assert_int_eq(run_verify(dir, &rep), SCSMS_ETAMPER);
+    ck_assert_uint_eq(rep.seq, 7);
+    ck_assert_ptr_nonnull(strstr(rep.message, "status index"));
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(extra_index_entry_is_found)
+{
+    char *dir = build("extra", N, PER_BATCH);
+    struct raw r;
+    MDB_dbi st = raw_open(&r, dir, "by_status");
+    uint8_t k[32] = {36, 'c', 'l', 'o', 's', 'e', 'd', 0, 'F', 'A', 'K', 'E'};
+    MDB_val key = {12, k}, v = {0, ""};
+    ck_assert_int_eq(mdb_put(r.txn, st, &key, &v, 0), 0);
+    raw_close(&r);
+    struct verify_report rep;
+    ck_assert_int_eq(run_verify(dir, &rep), SCSMS_ETAMPER);
+    ck_assert_ptr_nonnull(strstr(rep.message, "by_status"));
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
+/* An intruder edits data.mdb itself: one byte of one record's text. All
+ * records are written in one commit so each appears in the file once. */
+START_TEST(byte_edited_in_data_file_is_named)
+{
+    char *dir = build("file", N, N);
+    char *data = tu_path(dir, "data.mdb");
+    size_t len;
+    char *bytes = tu_read_file(data, &len);
+    ck_assert_ptr_nonnull(bytes);
+    const char *marker = "MARKER-0008-LOCATION";
+    char *hit = NULL;
+    int found = 0;
+    for (size_t i = 0; i + strlen(marker) <= len; i++)
+        if (memcmp(bytes + i, marker, strlen(marker)) == 0) {
+            hit = bytes + i;
+            found++;
+        }
+    ck_assert_int_eq(found, 1);
+    int fd = open(data, O_WRONLY);
+    ck_assert_int_ge(fd, 0);
+    char c = 'X';
+    ck_assert_int_eq(pwrite(fd, &c, 1, (off_t)(hit - bytes) + 7), 1);
+    close(fd);
+    struct verify_report rep;
+    ck_assert_int_eq(run_verify(dir, &rep), SCSMS_ETAMPER);
+    ck_assert_uint_eq(rep.seq, 8);
+    free(bytes);
+    free(data);
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(forged_entry_without_signature_is_found)
+{
+    /* An intruder with write access but without the key appends a well
+     * formed entry and moves the head: no checkpoint covers it. */
+    char *dir = build("forge", N, PER_BATCH);
+    struct raw r;
+    MDB_dbi log = raw_open(&r, dir, "log");
+    MDB_dbi owners;
+    ck_assert_int_eq(mdb_dbi_open(r.txn, "owners", 0, &owners), 0);
+    uint8_t k[12], nk[12];
+    logkey(N, k);
+    logkey(N + 1, nk);
+    MDB_val key = {12, k}, v, ok = {6, "SITE-V"}, ov;
+    ck_assert_int_eq(mdb_get(r.txn, log, &key, &v), 0);
+    Scsms__LogEntry *e = scsms__log_entry__unpack(NULL, v.mv_size, v.mv_data);
+    ck_assert_ptr_nonnull(e);
+    uint8_t prev[32];
+    crypto_sha256(v.mv_data, v.mv_size, prev);
+    memcpy(e->prev_hash.data, prev, 32);
+    e->seq = N + 1;
+    size_t len = scsms__log_entry__get_packed_size(e);
+    uint8_t *buf = malloc(len);
+    scsms__log_entry__pack(e, buf);
+    MDB_val nkey = {12, nk}, nv = {len, buf};
+    ck_assert_int_eq(mdb_put(r.txn, log, &nkey, &nv, 0), 0);
+    ck_assert_int_eq(mdb_get(r.txn, owners, &ok, &ov), 0);
+    uint8_t st[44];
+    memcpy(st, ov.mv_data, 44);
+    for (int i = 0; i < 8; i++)
+        st[4 + i] = (uint8_t)((uint64_t)(N + 1) >> (56 - 8 * i));
+    crypto_sha256(buf, len, st + 12);
+    MDB_val sv = {44, st};
+    ck_assert_int_eq(mdb_put(r.txn, owners, &ok, &sv, 0), 0);
+    raw_close(&r);
+    scsms__log_entry__free_unpacked(e, NULL);
+    free(buf);
+    struct verify_report rep;
+    ck_assert_int_eq(run_verify(dir, &rep), SCSMS_ETAMPER);
+    ck_assert_uint_eq(rep.seq, N + 1);
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("verify");
+    TCase *t = tcase_create("tamper");
+    tcase_add_test(t, clean_store_verifies);
+    tcase_add_test(t, flipped_byte_in_any_entry_is_named);
+    tcase_add_test(t, deleted_entry_is_named);
+    tcase_add_test(t, swapped_entries_are_named);
+    tcase_add_test(t, replaced_checkpoint_signature_is_named);
+    tcase_add_test(t, removed_head_checkpoint_is_found);
+    tcase_add_test(t, index_without_its_entry_is_found);
+    tcase_add_test(t, extra_index_entry_is_found);
+    tcase_add_test(t, byte_edited_in_data_file_is_named);
+    tcase_add_test(t, forged_entry_without_signature_is_found);
+    suite_add_tcase(s, t);
+    return tu_run_suite(s);
+}

@@ -1,0 +1,46 @@
+/* testutil.h -- helpers shared by the Check suites: temporary
+ * directories, running the real scsms-agent, reading files. */
+#ifndef SCSMS_TESTUTIL_H
+#define SCSMS_TESTUTIL_H
+
+#include <check.h>
+#include <stddef.h>
+
+/* Make a fresh directory under $TMPDIR (or /tmp); returns a malloc'd path.
+ * Caller removes it with tu_rmdir() and frees the path. */
+char *tu_tmpdir(const char *tag);
+
+/* rm -rf path. */
+void tu_rmdir(const char *path);
+
+/* path joined with name; malloc'd. */
+char *tu_path(const char *dir, const char *name);
+
+/* Result of running a program. */
+struct tu_run {
+    int status;  /* exit code, or 128 + signal */
+    char *out;   /* everything written to stdout, NUL-terminated */
+    char *err;   /* everything written to stderr */
+};
+
+/* Run the scsms-agent binary (path from $SCSMS_AGENT) with the NULL-
+ * terminated arguments, stdin from /dev/null (or from in_text when not
+ * NULL). Free the result with tu_run_free(). */
+struct tu_run tu_agent(const char *in_text, const char *arg, ...);
+
+/* Same for any argv. */
+struct tu_run tu_exec(char *const argv[], const char *in_text);
+
+void tu_run_free(struct tu_run *r);
+
+/* Number of lines in s (a last line without newline counts). */
+int tu_lines(const char *s);
+
+/* Read a whole file; malloc'd, NUL-terminated, length in *len. NULL when
+ * it cannot be read. */
+char *tu_read_file(const char *path, size_t *len);
+
+/* Run a suite with CK_NORMAL output and return the process exit code. */
+int tu_run_suite(Suite *s);
+
+#endif
