@@ -330,10 +330,19 @@ static int run_listing(struct read_args *a, int history)
     if (!s)
         return CLI_FAIL;
     int json = strcmp(a->format, "json") == 0, csv = strcmp(a->format, "csv") == 0;
+    /* refuse before printing a header, so a refusal prints nothing on stdout */
     if (a->type && !record_type_by_name(a->type)) {
         store_close(&s);
         return cli_error(scsms_fail(SCSMS_EINVAL, "unknown record type '%.64s': use one of %s",
                                     a->type, record_type_names()));
+    }
+    if (history) {
+        Scsms__Record *cur = NULL;
+        if ((err = store_get(s, a->id, 0, &cur))) {
+            store_close(&s);
+            return cli_error(err);
+        }
+        record_free(cur);
     }
     store_visit_fn fn = json ? print_json : csv ? print_csv : print_row;
     if (json)

@@ -94,10 +94,11 @@ int chain_checkpoint_check(const uint8_t pub[CRYPTO_PUB_LEN], const uint8_t *byt
     }
     int rc = crypto_verify(pub, note, nlen, cp->signature.data, cp->signature.len);
     if (rc) {
+        /* format before freeing: the message quotes the decoded owner */
+        rc = scsms_fail(rc, "checkpoint signature of %s at %llu does not verify", cp->owner,
+                        (unsigned long long)cp->seq);
         scsms__checkpoint__free_unpacked(cp, NULL);
-        return scsms_fail(rc == SCSMS_ETAMPER ? SCSMS_ETAMPER : rc,
-                          "checkpoint signature of %s at %llu does not verify",
-                          cp->owner, (unsigned long long)cp->seq);
+        return rc;
     }
     *out = cp;
     return 0;

@@ -88,7 +88,7 @@ int isotime_parse_instant(const char *text, int64_t *secs_out)
     if (len == ISOTIME_DATE_LEN)
         return scsms_fail(SCSMS_EINVAL,
                           "'%.40s' is a date, not an instant: use YYYY-MM-DDTHH:MM:SSZ", text);
-    if (len < 20 || (text[10] != 'T' && text[10] != 't' && text[10] != ' '))
+    if (len < 19 || (text[10] != 'T' && text[10] != 't' && text[10] != ' '))
         return scsms_fail(SCSMS_EINVAL, "'%.40s' is not an instant: use YYYY-MM-DDTHH:MM:SSZ", text);
     int rc = parse_ymd(text, &days);
     if (rc)

@@ -20,7 +20,17 @@ int jsonpb_parse(const char *text, size_t len, struct json_object **out)
     struct json_object *obj = json_tokener_parse_ex(tok, text, (int)len);
     enum json_tokener_error err = json_tokener_get_error(tok);
     size_t used = json_tokener_get_parse_end(tok);
+    if (err == json_tokener_continue) {
+        /* A number or literal at the very end ("42", "true") is complete
+         * only once the tokener sees the end: give it the NUL a C string
+         * would have. Anything else still open stays "unexpected end". */
+        obj = json_tokener_parse_ex(tok, "", 1);
+        if (json_tokener_get_error(tok) == json_tokener_success)
+            err = json_tokener_success;
+    }
     json_tokener_free(tok);
+    if (err == json_tokener_success && !obj)
+        return scsms_fail(SCSMS_EINVAL, "JSON text is null, not a value");
     if (!obj || err != json_tokener_success) {
         json_object_put(obj);
         return scsms_fail(SCSMS_EINVAL, "bad JSON at byte %zu: %s", used,

@@ -716,21 +716,19 @@ int store_history(store_t *s, const char *id, store_visit_fn fn, void *ctx)
     return rc;
 }
 
-/* Scan dbi from the key prefix; for each key call fn with the id that
- * starts at offset id_off. */
-static int scan_index(store_t *s, MDB_txn *txn, MDB_dbi dbi, const uint8_t *prefix,
-                      size_t plen, size_t id_off, const uint8_t *until, size_t ulen,
-                      store_visit_fn fn, void *ctx)
+/* Scan dbi from its first key, up to keys that sort after `until` (its
+ * first ulen bytes) when given; for each key call fn with the record whose
+ * id starts at offset id_off of the key. */
+static int scan_index(store_t *s, MDB_txn *txn, MDB_dbi dbi, size_t id_off,
+                      const uint8_t *until, size_t ulen, store_visit_fn fn, void *ctx)
 {
     MDB_cursor *cur;
     int rc = 0, mrc = mdb_cursor_open(txn, dbi, &cur);
     if (mrc)
         return store_lmdb_fail(mrc, "scan index");
-    MDB_val k = {plen, (void *)prefix}, v;
-    mrc = mdb_cursor_get(cur, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST);
-    for (; mrc == 0 && rc == 0; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
-            break;
+    MDB_val k, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && rc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         if (until && memcmp(k.mv_data, until, k.mv_size < ulen ? k.mv_size : ulen) > 0)
             break;
         if (k.mv_size < id_off)
@@ -799,7 +797,7 @@ int store_list(store_t *s, const struct store_filter *f, store_visit_fn fn, void
     if (t)
         rc = scan_status(s, txn, prefix, plen, fn, ctx);
     else
-        rc = scan_index(s, txn, s->latest, NULL, 0, 0, NULL, 0, fn, ctx);
+        rc = scan_index(s, txn, s->latest, 0, NULL, 0, fn, ctx);
     mdb_txn_abort(txn);
     return rc;
 }
@@ -812,7 +810,7 @@ int store_due(store_t *s, int64_t until_day, store_visit_fn fn, void *ctx)
     int rc = store_txn_begin(s, MDB_RDONLY, &txn);
     if (rc)
         return rc;
-    rc = scan_index(s, txn, s->by_due, NULL, 0, 4, until, sizeof until, fn, ctx);
+    rc = scan_index(s, txn, s->by_due, 4, until, sizeof until, fn, ctx);
     mdb_txn_abort(txn);
     return rc;
 }

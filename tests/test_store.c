@@ -3,11 +3,13 @@
  * restore. */
 #include "testutil.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -443,6 +445,90 @@ START_TEST(full_disk_is_clear_error)
 }
 END_TEST
 
+/* Fill a real 3 MiB filesystem in a child; report through a pipe how many
+ * records were committed and whether the last error said "disk full". */
+static void fill_disk(const char *sd, size_t map, int fd)
+{
+    struct store_options o = {.map_size = map};
+    store_t *s = NULL;
+    long committed = 0;
+    int rc = store_create(sd, "SITE-F", STORE_ROLE_SITE, &o);
+    if (rc == 0)
+        rc = store_open(sd, &o, &s);
+    Scsms__Record *r[200];
+    for (int i = 0; i < 200; i++)
+        r[i] = NULL;
+    while (rc == 0) {
+        store_batch_t *b = NULL;
+        rc = store_batch_new(s, &b);
+        for (int i = 0; rc == 0 && i < 200; i++) {
+            record_free(r[i]);
+            char json[256];
+            struct json_object *j = NULL;
+            snprintf(json, sizeof json, "{\"type\":\"incident\",\"kind\":\"breach\","
+                     "\"occurred_at\":\"2026-01-01T00:00:00Z\",\"location\":\"L%ld\"}",
+                     committed + i);
+            r[i] = NULL;
+            if (jsonpb_parse(json, strlen(json), &j) || jsonpb_to_record(j, NULL, &r[i]))
+                _exit(30);
+            json_object_put(j);
+            rc = store_batch_add(b, r[i]);
+        }
+        if (rc == 0 && (rc = store_batch_commit(b)) == 0)
+            committed += 200;
+        store_batch_destroy(&b);
+    }
+    char msg[600];
+    snprintf(msg, sizeof msg, "%ld %d %s", committed, rc, scsms_errmsg());
+    if (write(fd, msg, strlen(msg) + 1) < 0)
+        _exit(31);
+    _exit(0);
+}
+
+START_TEST(real_full_disk_on_tmpfs)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "real_full_disk_on_tmpfs: not root, cannot mount a small tmpfs; "
+                        "full_disk_is_clear_error covers the write failure\n");
+        return;
+    }
+    const size_t maps[] = {0, 1u << 20}; /* write fails / growth refused */
+    for (int m = 0; m < 2; m++) {
+        char *mnt = tu_tmpdir("tmpfs");
+        ck_assert_msg(mount("tmpfs", mnt, "tmpfs", 0, "size=3m") == 0, "mount: %s",
+                      strerror(errno));
+        char *sd = tu_path(mnt, "store");
+        int p[2];
+        ck_assert_int_eq(pipe(p), 0);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            close(p[0]);
+            fill_disk(sd, maps[m], p[1]);
+        }
+        close(p[1]);
+        char msg[600] = {0};
+        ck_assert_int_gt(read(p[0], msg, sizeof msg - 1), 0);
+        close(p[0]);
+        int status;
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        long committed = 0;
+        int rc = 0;
+        ck_assert_int_eq(sscanf(msg, "%ld %d", &committed, &rc), 2);
+        ck_assert_msg(rc == SCSMS_ENOSPC && strstr(msg, "disk full"), "map %zu: %s", maps[m], msg);
+        ck_assert_int_gt(committed, 0);
+        store_t *s = open_ok(sd, 0);
+        ck_assert_uint_eq(entries(s), (uint64_t)committed);
+        verify_ok(s, (uint64_t)committed);
+        store_close(&s);
+        ck_assert_int_eq(umount2(mnt, MNT_DETACH), 0);
+        free(sd);
+        tu_rmdir(mnt);
+        free(mnt);
+    }
+}
+END_TEST
+
 START_TEST(truncated_file_refused)
 {
     char *sd = new_store("trunc", "SITE-A", 0);
@@ -588,6 +674,7 @@ int main(void)
     TCase *dmg = tcase_create("growth and damage");
     tcase_add_test(dmg, full_map_grows_and_loses_nothing);
     tcase_add_test(dmg, full_disk_is_clear_error);
+    tcase_add_test(dmg, real_full_disk_on_tmpfs);
     tcase_add_test(dmg, truncated_file_refused);
     tcase_add_test(dmg, garbage_header_refused);
     suite_add_tcase(s, dmg);

@@ -1,0 +1,358 @@
+/* test_agent.c -- scsms-agent through its real binary: the commands work
+ * end to end, and bad input to every command gets one line on stderr, a
+ * non-zero exit, and leaves the store exactly as it was. */
+#include "testutil.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+static const char *INCIDENT =
+    "{\"kind\":\"near_miss\",\"occurred_at\":\"2026-11-20T10:15:00+04:00\","
+    "\"location\":\"Gate 3\",\"severity\":2,\"immediate_action\":\"seal re-checked\"}";
+
+struct site {
+    char *tmp, *store;
+};
+
+static struct site site_new(const char *tag)
+{
+    struct site s;
+    s.tmp = tu_tmpdir(tag);
+    s.store = tu_path(s.tmp, "store");
+    struct tu_run r = tu_agent(NULL, "init", "--site", "DXB-WH1", "--store", s.store, NULL);
+    ck_assert_msg(r.status == 0, "init: %s", r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, "sign-key "));
+    tu_run_free(&r);
+    return s;
+}
+
+static void site_free(struct site *s)
+{
+    tu_rmdir(s->tmp);
+    free(s->tmp);
+    free(s->store);
+}
+
+static char *add_ok(const struct site *s, const char *type, const char *json)
+{
+    struct tu_run r = tu_agent(NULL, "add", type, "--json", json, "--store", s->store, NULL);
+    ck_assert_msg(r.status == 0, "add %s: %s", type, r.err);
+    ck_assert_int_eq(tu_lines(r.out), 1);
+    r.out[strcspn(r.out, "\n")] = 0;
+    char *id = strdup(r.out);
+    tu_run_free(&r);
+    return id;
+}
+
+/* Everything a reader can see of the store: every version of every record
+ * and the verified head. Compared before and after a refused command. */
+static char *snapshot(const struct site *s)
+{
+    struct tu_run l = tu_agent(NULL, "list", "--format", "json", "--store", s->store, NULL);
+    struct tu_run v = tu_agent(NULL, "verify", "--store", s->store, NULL);
+    ck_assert_int_eq(l.status, 0);
+    ck_assert_msg(v.status == 0, "verify: %s", v.err);
+    size_t n = strlen(l.out) + strlen(v.out) + 1;
+    char *snap = malloc(n);
+    snprintf(snap, n, "%s%s", l.out, v.out);
+    tu_run_free(&l);
+    tu_run_free(&v);
+    return snap;
+}
+
+/* Expect a refusal: exit code, exactly one line on stderr containing want,
+ * nothing on stdout, and the store unchanged. */
+static void refused(const struct site *s, struct tu_run r, int code, const char *want)
+{
+    ck_assert_msg(r.status == code, "exit %d (want %d): %s", r.status, code, r.err);
+    ck_assert_msg(strstr(r.err, want) != NULL, "stderr lacks '%s': %s", want, r.err);
+    ck_assert_str_eq(r.out, "");
+    tu_run_free(&r);
+    (void)s;
+}
+
+START_TEST(register_round_trip)
+{
+    struct site s = site_new("round");
+    char *inc = add_ok(&s, "incident", INCIDENT);
+    ck_assert_str_eq(inc, "DXB-WH1-INC-000001");
+    struct tu_run r = tu_agent(NULL, "add", "risk", "--set",
+                               "threat_category=physical_failure_or_malicious_act", "--set",
+                               "threatened=container seals", "--set", "likelihood=4", "--set",
+                               "consequence=4", "--set", "residual_likelihood=2", "--set",
+                               "residual_consequence=3", "--set", "treatment=reduce", "--set",
+                               "next_review_date=2027-03-01", "--store", s.store, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    ck_assert_str_eq(r.out, "DXB-WH1-RSK-000002\n");
+    tu_run_free(&r);
+
+    /* show: the stored record, normalised to UTC */
+    r = tu_agent(NULL, "show", inc, "--store", s.store, NULL);
+    ck_assert_int_eq(r.status, 0);
+    struct json_object *o = json_tokener_parse(r.out), *v;
+    ck_assert_ptr_nonnull(o);
+    ck_assert(json_object_object_get_ex(o, "occurred_at", &v));
+    ck_assert_str_eq(json_object_get_string(v), "2026-11-20T06:15:00Z");
+    ck_assert(json_object_object_get_ex(o, "status", &v));
+    ck_assert_str_eq(json_object_get_string(v), "open");
+    json_object_put(o);
+    tu_run_free(&r);
+
+    /* update, history */
+    r = tu_agent(NULL, "update", inc, "--set", "status=investigating", "--store", s.store, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    r = tu_agent(NULL, "history", inc, "--format", "json", "--store", s.store, NULL);
+    ck_assert_int_eq(r.status, 0);
+    o = json_tokener_parse(r.out);
+    ck_assert_ptr_nonnull(o);
+    ck_assert_int_eq((int)json_object_array_length(o), 2);
+    ck_assert(json_object_object_get_ex(json_object_array_get_idx(o, 1), "status", &v));
+    ck_assert_str_eq(json_object_get_string(v), "investigating");
+    json_object_put(o);
+    tu_run_free(&r);
+
+    /* list: table, filtered, csv */
+    r = tu_agent(NULL, "list", "--store", s.store, NULL);
+    ck_assert_int_eq(tu_lines(r.out), 3); /* header and two records */
+    tu_run_free(&r);
+    r = tu_agent(NULL, "list", "--type", "incident", "--status", "investigating", "--format",
+                 "csv", "--store", s.store, NULL);
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_int_eq(tu_lines(r.out), 2);
+    ck_assert_ptr_nonnull(strstr(r.out, "DXB-WH1-INC-000001,incident,2,investigating,"));
+    tu_run_free(&r);
+
+    r = tu_agent(NULL, "verify", "--store", s.store, NULL);
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "ok: 3 entries, 2 records, 3 signed checkpoints"));
+    tu_run_free(&r);
+    free(inc);
+    site_free(&s);
+}
+END_TEST
+
+START_TEST(backup_and_restore_through_cli)
+{
+    struct site s = site_new("cli-backup");
+    char *bk = tu_path(s.tmp, "backup");
+    free(add_ok(&s, "incident", INCIDENT));
+    char *before = snapshot(&s);
+    struct tu_run r = tu_agent(NULL, "backup", bk, "--store", s.store, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    free(add_ok(&s, "incident", INCIDENT));
+    r = tu_agent(NULL, "restore", bk, "--store", s.store, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    char *after = snapshot(&s);
+    ck_assert_str_eq(before, after);
+    /* a second backup into the same place is refused */
+    refused(&s, tu_agent(NULL, "backup", bk, "--store", s.store, NULL), 1, "already holds");
+    free(before);
+    free(after);
+    free(bk);
+    site_free(&s);
+}
+END_TEST
+
+START_TEST(bad_input_changes_nothing)
+{
+    struct site s = site_new("bad");
+    char *id = add_ok(&s, "incident", INCIDENT);
+    char *before = snapshot(&s);
+    char *big = malloc(70100), *bigfile = tu_path(s.tmp, "big.json");
+    memset(big, 'a', 70100);
+    const char *head = "{\"kind\":\"breach\",\"occurred_at\":\"2026-11-20T10:00:00Z\",\"location\":\"";
+    memcpy(big, head, strlen(head));
+    strcpy(big + 70000, "\"}");
+    FILE *f = fopen(bigfile, "w");
+    fputs(big, f);
+    fclose(f);
+    char at_big[4200];
+    snprintf(at_big, sizeof at_big, "@%s", bigfile);
+
+    refused(&s, tu_agent(NULL, "add", "spaceship", "--json", "{}", "--store", s.store, NULL), 1,
+            "unknown record type 'spaceship'");
+    refused(&s, tu_agent(NULL, "add", "incident", "--json",
+                         "{\"kind\":\"breach\",\"colour\":\"red\"}", "--store", s.store, NULL),
+            1, "unknown field 'colour'");
+    refused(&s, tu_agent(NULL, "add", "incident", "--json",
+                         "{\"kind\":\"breach\",\"severity\":\"high\"}", "--store", s.store, NULL),
+            1, "field 'severity' must be an integer");
+    refused(&s, tu_agent(NULL, "add", "incident", "--json", at_big, "--store", s.store, NULL), 1,
+            "the limit is 65536");
+    refused(&s, tu_agent(NULL, "add", "incident", "--json", "{\"kind\":", "--store", s.store,
+                         NULL),
+            1, "bad JSON");
+    refused(&s, tu_agent(NULL, "add", "incident", "--json",
+                         "{\"kind\":\"breach\",\"occurred_at\":\"2026-02-30T10:00:00Z\","
+                         "\"location\":\"x\"}",
+                         "--store", s.store, NULL),
+            1, "day 30 does not exist");
+    refused(&s, tu_agent(NULL, "add", "incident", "--json", "{\"kind\":\"breach\"}", "--store",
+                         s.store, NULL),
+            1, "incident needs field 'occurred_at'");
+    refused(&s, tu_agent(NULL, "add", "risk", "--set", "threat_category=natural_events", "--set",
+                         "threatened=yard", "--set", "likelihood=9", "--set", "consequence=2",
+                         "--set", "residual_likelihood=1", "--set", "residual_consequence=1",
+                         "--set", "treatment=reduce", "--store", s.store, NULL),
+            1, "field 'likelihood' must be 1 to 5, got 9");
+    refused(&s, tu_agent(NULL, "add", "incident", "--set", "likelihood=4", "--store", s.store,
+                         NULL),
+            1, "unknown field 'likelihood' for type incident");
+    refused(&s, tu_agent(NULL, "add", "incident", "--json", "{\"id\":\"X\"}", "--store", s.store,
+                         NULL),
+            1, "field 'id' is given by the store");
+    refused(&s, tu_agent(NULL, "add", "policy", "--json",
+                         "{\"title\":\"p\",\"statement\":\"s\"}", "--store", s.store, NULL),
+            1, "rule 8");
+    refused(&s, tu_agent(NULL, "update", "DXB-WH1-INC-999999", "--set", "status=closed",
+                         "--store", s.store, NULL),
+            1, "no record 'DXB-WH1-INC-999999'");
+    refused(&s, tu_agent(NULL, "update", id, "--set", "status=exploded", "--store", s.store,
+                         NULL),
+            1, "status 'exploded' is not valid for incident");
+    refused(&s, tu_agent(NULL, "update", id, "--json", "{\"version\":7}", "--store", s.store,
+                         NULL),
+            1, "field 'version' is set by the store");
+    refused(&s, tu_agent(NULL, "show", "NOPE", "--store", s.store, NULL), 1, "no record 'NOPE'");
+    refused(&s, tu_agent(NULL, "show", id, "--version", "5", "--store", s.store, NULL), 1,
+            "has no version 5");
+    refused(&s, tu_agent(NULL, "history", "NOPE", "--store", s.store, NULL), 1, "no record");
+    refused(&s, tu_agent(NULL, "list", "--type", "spaceship", "--store", s.store, NULL), 1,
+            "unknown record type");
+    refused(&s, tu_agent(NULL, "list", "--format", "xml", "--store", s.store, NULL), 2,
+            "--format must be");
+    refused(&s, tu_agent(NULL, "restore", "/nonexistent/backup", "--store", s.store, NULL), 1,
+            "no backup");
+    refused(&s, tu_agent(NULL, "init", "--site", "DXB-WH1", "--store", s.store, NULL), 1,
+            "already holds a store");
+    refused(&s, tu_agent(NULL, "frobnicate", NULL), 2, "unknown command");
+    char *after = snapshot(&s);
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+    free(big);
+    free(bigfile);
+    free(id);
+    site_free(&s);
+}
+END_TEST
+
+START_TEST(missing_store_is_clear)
+{
+    struct tu_run r = tu_agent(NULL, "list", "--store", "/nonexistent/store", NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_int_eq(tu_lines(r.err), 1);
+    ck_assert_ptr_nonnull(strstr(r.err, "no store in '/nonexistent/store': run init first"));
+    tu_run_free(&r);
+    unsetenv("SCSMS_STORE");
+    r = tu_agent(NULL, "add", "incident", "--json", INCIDENT, NULL);
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_ptr_nonnull(strstr(r.err, "no store given"));
+    tu_run_free(&r);
+    r = tu_agent(NULL, "init", "--site", "bad site", "--store", "/tmp/never-made-scsms", NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_ptr_nonnull(strstr(r.err, "identity 'bad site'"));
+    ck_assert_int_ne(access("/tmp/never-made-scsms", F_OK), 0);
+    tu_run_free(&r);
+}
+END_TEST
+
+START_TEST(wrong_key_refused_by_cli)
+{
+    struct site a = site_new("keya"), b = site_new("keyb");
+    char *bkey = tu_path(b.store, "keys/sign.key");
+    char *before = snapshot(&a);
+    refused(&a, tu_agent(NULL, "add", "incident", "--json", INCIDENT, "--key", bkey, "--store",
+                         a.store, NULL),
+            1, "is not the signing key");
+    char *after = snapshot(&a);
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+    free(bkey);
+    site_free(&a);
+    site_free(&b);
+}
+END_TEST
+
+START_TEST(tampered_store_fails_verify)
+{
+    struct site s = site_new("tamper");
+    for (int i = 0; i < 5; i++)
+        free(add_ok(&s, "incident", INCIDENT));
+    free(add_ok(&s, "incident",
+                "{\"kind\":\"breach\",\"occurred_at\":\"2026-11-21T01:00:00Z\","
+                "\"location\":\"UNIQUE-LOCATION-MARK\"}"));
+    /* add one more so the altered entry is not the last */
+    free(add_ok(&s, "incident", INCIDENT));
+    char *data = tu_path(s.store, "data.mdb");
+    size_t len;
+    char *bytes = tu_read_file(data, &len);
+    const char *mark = "UNIQUE-LOCATION-MARK";
+    off_t at = -1;
+    int hits = 0;
+    for (size_t i = 0; i + strlen(mark) <= len; i++)
+        if (memcmp(bytes + i, mark, strlen(mark)) == 0) {
+            at = (off_t)i;
+            hits++;
+        }
+    /* later commits copy pages, so stale copies may sit in free pages:
+     * alter every copy, as an intruder editing the file would */
+    ck_assert_int_ge(hits, 1);
+    int fd = open(data, O_WRONLY);
+    for (size_t i = 0; i + strlen(mark) <= len; i++)
+        if (memcmp(bytes + i, mark, strlen(mark)) == 0)
+            ck_assert_int_eq(pwrite(fd, "Z", 1, (off_t)i + 3), 1);
+    close(fd);
+    (void)at;
+    struct tu_run r = tu_agent(NULL, "verify", "--store", s.store, NULL);
+    ck_assert_int_eq(r.status, 3);
+    ck_assert_int_eq(tu_lines(r.err), 1);
+    ck_assert_ptr_nonnull(strstr(r.err, "verify failed: entry 6 of DXB-WH1"));
+    tu_run_free(&r);
+    free(bytes);
+    free(data);
+    site_free(&s);
+}
+END_TEST
+
+START_TEST(help_on_every_command)
+{
+    const char *cmds[] = {"init", "add", "update", "show", "history", "list", "verify",
+                          "backup", "restore"};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        struct tu_run r = tu_agent(NULL, cmds[i], "--help", NULL);
+        ck_assert_msg(r.status == 0, "%s --help: %d", cmds[i], r.status);
+        ck_assert_msg(strncmp(r.out, "usage: scsms-agent ", 19) == 0, "%s: %s", cmds[i], r.out);
+        tu_run_free(&r);
+    }
+    struct tu_run r = tu_agent(NULL, "--help", NULL);
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "verify"));
+    tu_run_free(&r);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("agent");
+    TCase *t = tcase_create("cli");
+    tcase_add_test(t, register_round_trip);
+    tcase_add_test(t, backup_and_restore_through_cli);
+    tcase_add_test(t, bad_input_changes_nothing);
+    tcase_add_test(t, missing_store_is_clear);
+    tcase_add_test(t, wrong_key_refused_by_cli);
+    tcase_add_test(t, tampered_store_fails_verify);
+    tcase_add_test(t, help_on_every_command);
+    suite_add_tcase(s, t);
+    return tu_run_suite(s);
+}
