@@ -118,7 +118,11 @@ int isotime_parse_instant(const char *text, int64_t *secs_out)
         return scsms_fail(SCSMS_EINVAL,
                           "'%.40s' has no time zone: end it with Z (UTC) or +HH:MM", text);
     }
-    *secs_out = days * 86400 + hh * 3600 + mm * 60 + ss - sign * (oh * 3600 + om * 60);
+    int64_t secs = days * 86400 + hh * 3600 + mm * 60 + ss - sign * (oh * 3600 + om * 60);
+    /* the range holds for the instant in UTC, after the offset */
+    if (secs < days_from_civil(1900, 1, 1) * 86400 || secs >= days_from_civil(10000, 1, 1) * 86400)
+        return scsms_fail(SCSMS_EINVAL, "'%.40s' is outside the years 1900-9999 in UTC", text);
+    *secs_out = secs;
     return 0;
 }
 

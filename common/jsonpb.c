@@ -17,6 +17,11 @@ int jsonpb_parse(const char *text, size_t len, struct json_object **out)
     struct json_tokener *tok = json_tokener_new();
     if (!tok)
         return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    /* strict: no single quotes, trailing commas or other JavaScript-isms,
+     * so what a partner's tool accepts as JSON is what scsms accepts; and
+     * valid UTF-8 only. Text after the value is checked below, to say so. */
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS |
+                                    JSON_TOKENER_VALIDATE_UTF8);
     struct json_object *obj = json_tokener_parse_ex(tok, text, (int)len);
     enum json_tokener_error err = json_tokener_get_error(tok);
     size_t used = json_tokener_get_parse_end(tok);

@@ -245,6 +245,12 @@ static int check_string(const char *s, const char *name)
 static int walk_fields(ProtobufCMessage *msg)
 {
     const ProtobufCMessageDescriptor *d = msg->descriptor;
+    /* protobuf-c decodes field number 0 when its tag is padded ("82 00")
+     * but refuses it once packed plainly: keep such bytes out of a store */
+    for (unsigned i = 0; i < msg->n_unknown_fields; i++)
+        if (msg->unknown_fields[i].tag == 0)
+            return scsms_fail(SCSMS_EINVAL, "field number 0 in %s is not valid protobuf",
+                              d->short_name);
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         char *p = (char *)msg + f->offset;

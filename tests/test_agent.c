@@ -248,10 +248,31 @@ END_TEST
 
 START_TEST(missing_store_is_clear)
 {
-    struct tu_run r = tu_agent(NULL, "list", "--store", "/nonexistent/store", NULL);
+    const char *const cmds[][4] = {
+        {"list", NULL},           {"verify", NULL},          {"show", "X-INC-000001", NULL},
+        {"history", "X", NULL},   {"backup", "/tmp/nope", NULL},
+        {"add", "incident", "--set", "kind=breach"},         {"update", "X", "--set", "status=closed"}};
+    struct tu_run r;
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        char *argv[10];
+        int n = 0;
+        argv[n++] = getenv("SCSMS_AGENT");
+        for (int k = 0; k < 4 && cmds[i][k]; k++)
+            argv[n++] = (char *)cmds[i][k];
+        argv[n++] = "--store";
+        argv[n++] = "/nonexistent/store";
+        argv[n] = NULL;
+        r = tu_exec(argv, NULL);
+        ck_assert_msg(r.status == 1, "%s: exit %d", cmds[i][0], r.status);
+        ck_assert_int_eq(tu_lines(r.err), 1);
+        ck_assert_msg(strstr(r.err, "no store in '/nonexistent/store': run init first") != NULL,
+                      "%s: %s", cmds[i][0], r.err);
+        ck_assert_str_eq(r.out, "");
+        tu_run_free(&r);
+    }
+    r = tu_agent(NULL, "restore", "/tmp/nope", "--store", "/nonexistent/store", NULL);
     ck_assert_int_eq(r.status, 1);
     ck_assert_int_eq(tu_lines(r.err), 1);
-    ck_assert_ptr_nonnull(strstr(r.err, "no store in '/nonexistent/store': run init first"));
     tu_run_free(&r);
     unsetenv("SCSMS_STORE");
     r = tu_agent(NULL, "add", "incident", "--json", INCIDENT, NULL);
