@@ -11,7 +11,10 @@ bash deploy/install-deps.sh
 run_suite() { # build-dir, extra cmake args...
   local dir=$1; shift
   cmake -S . -B "$dir" -DBUILD_TESTING=ON "$@" >/dev/null
-  cmake --build "$dir" -j"$JOBS" 2>&1 | grep -E "error|warning" && return 1
+  # -Werror: any warning fails the build; show the log only then
+  if ! cmake --build "$dir" -j"$JOBS" >"$dir/build.log" 2>&1; then
+    cat "$dir/build.log"; return 1
+  fi
   (cd "$dir" && ctest --output-on-failure -j"$JOBS" --timeout 900)
 }
 
