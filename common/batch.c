@@ -6,9 +6,12 @@
  * its indices; one signed checkpoint covers the new head.
  *
  * Group commit uses both cores: for a large batch a packer thread
- * validates and packs new records ahead of the writer, which only chains,
- * hashes and puts. The writer never reads an item the packer has not
- * released (under pack->mu), and the packer never touches LMDB.
+ * validates and packs new records, builds their log entries and carries
+ * the hash chain ahead of the writer, which only puts. An update needs the
+ * stored previous version, which only the writer's transaction can read,
+ * so from the first update on the writer builds and chains the entries.
+ * The writer never reads an item the packer has not released (under
+ * pk->mu), and the packer never touches LMDB.
  */
 #include "store_internal.h"
 
@@ -26,10 +29,21 @@
 struct item {
     Scsms__Record *rec;          /* borrowed from the caller */
     char id[RECORD_MAX_ID + 1];  /* given by the last commit */
-    uint8_t *packed;             /* a new record's bytes, from the packer */
-    size_t packed_len;
+    uint8_t *entry;              /* its log entry: in the packer's arena, or the
+                                    writer's scratch; never freed on its own */
+    size_t entry_len;
+    uint8_t hash[CRYPTO_HASH_LEN]; /* its hash: the chain head after it */
     int rc;                      /* the packer's verdict on the record */
     char *err;                   /* and its message (the packer's thread-local one) */
+};
+
+/* Entries the packer builds live in chunks that never move, so the writer
+ * can read one while the packer adds the next, and none is freed alone:
+ * malloc and a cross-thread free per entry cost more than packing it. */
+struct chunk {
+    struct chunk *next;
+    size_t used, cap;
+    uint8_t data[];
 };
 
 struct store_batch {
@@ -38,12 +52,46 @@ struct store_batch {
     size_t n, cap;
     uint8_t *rbuf, *ebuf;        /* the writer's scratch: updated record, entry */
     size_t rcap, ecap;
+    struct chunk *arena;         /* the packer's entries, newest chunk first */
+    uint8_t *pbuf;               /* the packer's scratch for a packed record */
+    size_t pcap;
 };
+
+static uint8_t *arena_alloc(struct chunk **arena, size_t n)
+{
+    struct chunk *c = *arena;
+    if (!c || c->cap - c->used < n) {
+        /* 64 KiB: under malloc's mmap threshold, so chunks are reused from
+         * the heap batch after batch instead of faulted in fresh */
+        size_t cap = n > ((size_t)60 << 10) ? n : (size_t)60 << 10;
+        c = malloc(sizeof *c + cap);
+        if (!c)
+            return NULL;
+        c->next = *arena;
+        c->used = 0;
+        c->cap = cap;
+        *arena = c;
+    }
+    uint8_t *p = c->data + c->used;
+    c->used += n;
+    return p;
+}
+
+static void arena_free(struct chunk **arena)
+{
+    while (*arena) {
+        struct chunk *next = (*arena)->next;
+        free(*arena);
+        *arena = next;
+    }
+}
 
 /* What the packer shares with the writer during one run of the body. */
 struct packer {
     store_batch_t *b;
     uint64_t first_seq;          /* log sequence of item 0 */
+    uint8_t head[CRYPTO_HASH_LEN]; /* chain head before the next chained item */
+    int chaining;                /* every item so far was a new, valid record */
     const char *now;
     int threaded;
     pthread_t thread;
@@ -175,24 +223,67 @@ static size_t pack_envelope(const store_t *s, const Scsms__Record *rec, const ch
     return len;
 }
 
-/* Validate item i and, if it is a new record, give it its id and pack it.
- * Runs on the packer thread, or on the writer for small batches. */
+/* Pack the log entry of a record at seq, linked to prev, into memory from
+ * alloc(ctx, size). Returns the length, 0 when out of memory. */
+static size_t build_entry(const store_t *s, uint64_t seq, const uint8_t *prev,
+                          const uint8_t *rec, size_t rlen,
+                          uint8_t *(*alloc)(void *ctx, size_t n), void *ctx, uint8_t **out)
+{
+    Scsms__LogEntry e = SCSMS__LOG_ENTRY__INIT;
+    e.owner = (char *)s->owner;
+    e.seq = seq;
+    e.prev_hash.data = (uint8_t *)prev;
+    e.prev_hash.len = CRYPTO_HASH_LEN;
+    e.record.data = (uint8_t *)rec;
+    e.record.len = rlen;
+    size_t len = scsms__log_entry__get_packed_size(&e);
+    if (!(*out = alloc(ctx, len)))
+        return 0;
+    scsms__log_entry__pack(&e, *out);
+    return len;
+}
+
+static uint8_t *alloc_arena(void *batch, size_t n)
+{
+    return arena_alloc(&((store_batch_t *)batch)->arena, n);
+}
+
+static uint8_t *alloc_scratch(void *batch, size_t n)
+{
+    store_batch_t *b = batch;
+    return reserve(&b->ebuf, &b->ecap, n) ? NULL : b->ebuf;
+}
+
+/* Validate item i and, while every item before it was a new record, give
+ * it its id, pack it into its log entry and extend the chain. Runs on the
+ * packer thread, or on the writer for small batches. */
 static void prepare_item(struct packer *pk, size_t i)
 {
     store_batch_t *b = pk->b;
     struct item *it = &b->items[i];
-    free(it->packed);
     free(it->err);
-    it->packed = NULL;
+    it->entry = NULL;
     it->err = NULL;
     it->rc = check_record(b->s, it->rec);
-    if (it->rc == 0 && !it->rec->id[0]) {
-        size_t cap = 0; /* so reserve() allocates exactly the record's size */
+    if (it->rc || it->rec->id[0])
+        pk->chaining = 0;
+    if (pk->chaining) {
         make_id(b->s->owner, record_type_of(it->rec)->code, pk->first_seq + i, it->id);
-        it->packed_len = pack_envelope(b->s, it->rec, it->id, 1, pk->now, pk->now, &it->packed,
-                                       &cap);
-        if (it->packed_len == 0)
+        size_t rlen =
+            pack_envelope(b->s, it->rec, it->id, 1, pk->now, pk->now, &b->pbuf, &b->pcap);
+        if (rlen == 0)
             it->rc = SCSMS_EINVAL;
+        else if (!(it->entry_len = build_entry(b->s, pk->first_seq + i, pk->head, b->pbuf, rlen,
+                                               alloc_arena, b, &it->entry)))
+            it->rc = scsms_fail(SCSMS_ENOMEM, "out of memory");
+        else {
+            chain_entry_hash(it->entry, it->entry_len, it->hash);
+            memcpy(pk->head, it->hash, CRYPTO_HASH_LEN);
+        }
+        if (it->rc) {
+            it->entry = NULL;
+            pk->chaining = 0;
+        }
     }
     if (it->rc)
         it->err = strdup(scsms_errmsg());
@@ -307,46 +398,49 @@ static int prepare_update(store_t *s, MDB_txn *txn, const Scsms__Record *rec, co
     return rc;
 }
 
+/* Build, on the writer, the entry of an item the packer did not chain: an
+ * update (reading the previous version in txn) or a new record after one. */
+static int writer_entry(store_t *s, MDB_txn *txn, store_batch_t *b, struct item *it,
+                        const struct store_owner_state *st, const char *now, uint32_t *version)
+{
+    char created[ISOTIME_INSTANT_LEN + 1];
+    int rc;
+    *version = 1;
+    if (it->rec->id[0]) {
+        snprintf(it->id, sizeof it->id, "%s", it->rec->id);
+        if ((rc = prepare_update(s, txn, it->rec, it->id, version, created)))
+            return rc;
+    } else {
+        make_id(s->owner, record_type_of(it->rec)->code, st->seq + 1, it->id);
+        snprintf(created, sizeof created, "%s", now);
+    }
+    size_t rlen = pack_envelope(s, it->rec, it->id, *version, created, now, &b->rbuf, &b->rcap);
+    if (rlen == 0)
+        return SCSMS_EINVAL;
+    if (!(it->entry_len = build_entry(s, st->seq + 1, st->head, b->rbuf, rlen, alloc_scratch, b,
+                                      &it->entry)))
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    chain_entry_hash(it->entry, it->entry_len, it->hash);
+    return 0;
+}
+
 /* Append item i as the next entry of the log, with its indices. */
 static int apply_item(store_t *s, MDB_txn *txn, store_batch_t *b, struct item *it,
                       struct store_owner_state *st, const char *now, unsigned log_flags)
 {
     uint8_t lk[STORE_LOGKEY_LEN], latest[STORE_LATEST_LEN], key[2 * RECORD_MAX_ID + 8];
-    const uint8_t *rbytes = it->packed;
-    size_t rlen = it->packed_len;
     uint32_t version = 1;
     int64_t day;
     int rc;
 
     if (it->rc)
         return scsms_fail(it->rc, "%s", it->err ? it->err : scsms_strerror(it->rc));
-    if (it->rec->id[0]) {
-        char created[ISOTIME_INSTANT_LEN + 1];
-        snprintf(it->id, sizeof it->id, "%s", it->rec->id);
-        if ((rc = prepare_update(s, txn, it->rec, it->id, &version, created)))
-            return rc;
-        rlen = pack_envelope(s, it->rec, it->id, version, created, now, &b->rbuf, &b->rcap);
-        if (rlen == 0)
-            return SCSMS_EINVAL;
-        rbytes = b->rbuf;
-    }
-
-    Scsms__LogEntry e = SCSMS__LOG_ENTRY__INIT;
-    e.owner = s->owner;
-    e.seq = st->seq + 1;
-    e.prev_hash.data = st->head;
-    e.prev_hash.len = CRYPTO_HASH_LEN;
-    e.record.data = (uint8_t *)rbytes;
-    e.record.len = rlen;
-    size_t elen = scsms__log_entry__get_packed_size(&e);
-    if ((rc = reserve(&b->ebuf, &b->ecap, elen)))
+    if (!it->entry && (rc = writer_entry(s, txn, b, it, st, now, &version)))
         return rc;
-    scsms__log_entry__pack(&e, b->ebuf);
-
-    store_log_key(st->idx, e.seq, lk);
+    store_log_key(st->idx, st->seq + 1, lk);
     store_put_be32(latest, version);
     memcpy(latest + 4, lk, STORE_LOGKEY_LEN);
-    if ((rc = put(txn, s->log, lk, sizeof lk, b->ebuf, elen, log_flags, "log entry")) ||
+    if ((rc = put(txn, s->log, lk, sizeof lk, it->entry, it->entry_len, log_flags, "log entry")) ||
         (rc = put_index(txn, s->latest, it->id, strlen(it->id), latest, sizeof latest,
                         "latest index entry")) ||
         (rc = put_index(txn, s->by_status, key, store_status_key(it->rec, it->id, key), "", 0,
@@ -356,8 +450,9 @@ static int apply_item(store_t *s, MDB_txn *txn, store_batch_t *b, struct item *i
         (rc = put_index(txn, s->by_due, key, store_due_key(day, it->id, key), "", 0,
                         "due index entry")))
         return rc;
-    chain_entry_hash(b->ebuf, elen, st->head);
-    st->seq = e.seq;
+    memcpy(st->head, it->hash, CRYPTO_HASH_LEN);
+    st->seq++;
+    it->entry = NULL; /* LMDB has copied it */
     return 0;
 }
 
@@ -410,7 +505,9 @@ static int batch_body(store_t *s, MDB_txn *txn, void *ctx)
     unsigned log_flags = rc == 1 ? MDB_APPEND : MDB_NOOVERWRITE;
     isotime_format_instant(isotime_now(), now);
 
-    struct packer pk = {.b = b, .first_seq = st.seq + 1, .now = now};
+    struct packer pk = {.b = b, .first_seq = st.seq + 1, .chaining = 1, .now = now};
+    arena_free(&b->arena); /* a retry after growing the map starts afresh */
+    memcpy(pk.head, st.head, CRYPTO_HASH_LEN);
     packer_start(&pk);
     rc = 0;
     for (size_t i = 0; i < b->n && rc == 0; i++) {
@@ -478,10 +575,10 @@ void store_batch_destroy(store_batch_t **bp)
     store_batch_t *b = bp ? *bp : NULL;
     if (!b)
         return;
-    for (size_t i = 0; i < b->n; i++) {
-        free(b->items[i].packed);
+    for (size_t i = 0; i < b->n; i++)
         free(b->items[i].err);
-    }
+    arena_free(&b->arena);
+    free(b->pbuf);
     free(b->items);
     free(b->rbuf);
     free(b->ebuf);

@@ -2,6 +2,7 @@
 #include "record.h"
 #include "isotime.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,7 +204,7 @@ static int has_suffix(const char *s, const char *suffix)
 }
 
 /* Normalise one date or instant field in place. */
-static int normalise_time(char **field, const char *name)
+static int normalise_time(char **field, const char *name, int is_date)
 {
     char buf[ISOTIME_INSTANT_LEN + 1];
     int64_t v;
@@ -211,7 +212,6 @@ static int normalise_time(char **field, const char *name)
     if (!*field || !**field)
         return 0;
     size_t len = strlen(*field);
-    int is_date = has_suffix(name, "_date");
     /* Already canonical (the common case): parsing alone validates it. */
     if (is_date && len == ISOTIME_DATE_LEN)
         return isotime_parse_date(*field, &v) ? scsms_fail_context(SCSMS_EINVAL, "field '%s'", name) : 0;
@@ -240,11 +240,61 @@ static int check_string(const char *s, const char *name)
     return 0;
 }
 
+/* What kind of text a field holds, decided once per schema by name: a
+ * suffix test per field per record showed up in the bulk-add profile. */
+enum text_kind { TEXT_PLAIN = 0, TEXT_DATE = 1, TEXT_INSTANT = 2 };
+
+#define KIND_TABLE_MAX 64
+#define KIND_FIELDS_MAX 64
+
+static struct {
+    const ProtobufCMessageDescriptor *desc;
+    uint8_t kind[KIND_FIELDS_MAX];
+} kind_table[KIND_TABLE_MAX];
+static size_t kind_count;
+static pthread_once_t kind_once = PTHREAD_ONCE_INIT;
+
+static void kind_add(const ProtobufCMessageDescriptor *d)
+{
+    for (size_t i = 0; i < kind_count; i++)
+        if (kind_table[i].desc == d)
+            return;
+    if (kind_count == KIND_TABLE_MAX || d->n_fields > KIND_FIELDS_MAX)
+        abort(); /* the schema outgrew the table: raise the limits */
+    size_t me = kind_count++;
+    kind_table[me].desc = d;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        uint8_t k = TEXT_PLAIN;
+        if (f->type == PROTOBUF_C_TYPE_STRING && f->label != PROTOBUF_C_LABEL_REPEATED)
+            k = has_suffix(f->name, "_date") ? TEXT_DATE
+                : has_suffix(f->name, "_at") ? TEXT_INSTANT : TEXT_PLAIN;
+        kind_table[me].kind[i] = k;
+        if (f->type == PROTOBUF_C_TYPE_MESSAGE)
+            kind_add(f->descriptor);
+    }
+}
+
+static void kind_init(void)
+{
+    kind_add(&scsms__record__descriptor);
+}
+
+static const uint8_t *kinds_of(const ProtobufCMessageDescriptor *d)
+{
+    pthread_once(&kind_once, kind_init);
+    for (size_t i = 0; i < kind_count; i++)
+        if (kind_table[i].desc == d)
+            return kind_table[i].kind;
+    return NULL;
+}
+
 /* Walk every field of msg (recursing into sub-messages): size limits on
  * strings and bytes, and date/instant normalisation by field-name suffix. */
 static int walk_fields(ProtobufCMessage *msg)
 {
     const ProtobufCMessageDescriptor *d = msg->descriptor;
+    const uint8_t *kinds = kinds_of(d);
     /* protobuf-c decodes field number 0 when its tag is padded ("82 00")
      * but refuses it once packed plainly: keep such bytes out of a store */
     for (unsigned i = 0; i < msg->n_unknown_fields; i++)
@@ -268,9 +318,8 @@ static int walk_fields(ProtobufCMessage *msg)
             if (f->type == PROTOBUF_C_TYPE_STRING) {
                 char **s = (char **)p + k;
                 rc = check_string(*s, f->name);
-                if (rc == 0 && f->label != PROTOBUF_C_LABEL_REPEATED &&
-                    (has_suffix(f->name, "_date") || has_suffix(f->name, "_at")))
-                    rc = normalise_time(s, f->name);
+                if (rc == 0 && kinds && kinds[i] != TEXT_PLAIN)
+                    rc = normalise_time(s, f->name, kinds[i] == TEXT_DATE);
             } else if (f->type == PROTOBUF_C_TYPE_BYTES) {
                 ProtobufCBinaryData *b = (ProtobufCBinaryData *)p + k;
                 if (b->len > RECORD_MAX_FIELD)
