@@ -8,6 +8,26 @@
 
 /* ------------------------------------------------------------ add/update */
 
+/* Write rec in its own durable transaction; print its id (and version for
+ * an update), then every record the rules raised with it, one a line. */
+static int write_one(store_t *s, Scsms__Record *rec, int update)
+{
+    store_batch_t *b = NULL;
+    size_t n;
+    int rc = store_batch_new(s, &b);
+    if (rc == 0 && (rc = store_batch_add(b, rec)) == 0 && (rc = store_batch_commit(b)) == 0) {
+        if (update)
+            printf("%s version %u\n", store_batch_id(b, 0), rec->version + 1);
+        else
+            printf("%s\n", store_batch_id(b, 0));
+        const char *const *raised = store_batch_raised(b, &n);
+        for (size_t i = 0; i < n; i++)
+            printf("%s\n", raised[i]);
+    }
+    store_batch_destroy(&b);
+    return rc;
+}
+
 #define ADD_USAGE "scsms-agent add TYPE [--json JSON|@FILE|-] [--set FIELD=VALUE]... --store DIR"
 #define UPDATE_USAGE "scsms-agent update ID [--json JSON|@FILE|-] [--set FIELD=VALUE]... --store DIR"
 
@@ -99,7 +119,6 @@ int cmd_add(int argc, char **argv)
     struct edit_args a = {0};
     struct json_object *obj = NULL;
     Scsms__Record *rec = NULL;
-    char id[RECORD_MAX_ID + 1];
     store_t *s = NULL;
     int rc = parse_edit(argc, argv, ADD_USAGE, &a);
     if (rc)
@@ -123,11 +142,10 @@ int cmd_add(int argc, char **argv)
     }
     if (!(s = cli_open(&a.c)))
         goto out;
-    if ((err = store_put(s, rec, id))) {
+    if ((err = write_one(s, rec, 0))) {
         rc = cli_error(err);
         goto out;
     }
-    printf("%s\n", id);
     rc = CLI_OK;
 out:
     store_close(&s);
@@ -151,11 +169,10 @@ int cmd_update(int argc, char **argv)
         goto out;
     if ((err = store_get(s, a.target, 0, &rec)) ||
         (err = edit_object(&a, record_type_of(rec)->name, &obj)) || (err = jsonpb_merge(obj, &rec)) ||
-        (err = store_put(s, rec, NULL))) {
+        (err = write_one(s, rec, 1))) {
         rc = cli_error(err);
         goto out;
     }
-    printf("%s version %u\n", a.target, rec->version + 1);
     rc = CLI_OK;
 out:
     store_close(&s);

@@ -22,6 +22,7 @@
 
 #include "chain.h"
 #include "isotime.h"
+#include "rules.h"
 
 /* Below this many records a thread costs more than it saves. */
 #define PIPELINE_MIN 256
@@ -35,6 +36,7 @@ struct item {
     uint8_t hash[CRYPTO_HASH_LEN]; /* its hash: the chain head after it */
     int rc;                      /* the packer's verdict on the record */
     char *err;                   /* and its message (the packer's thread-local one) */
+    char old_status[32];         /* an update's previous status, for the rules */
 };
 
 /* Entries the packer builds live in chunks that never move, so the writer
@@ -55,6 +57,8 @@ struct store_batch {
     struct chunk *arena;         /* the packer's entries, newest chunk first */
     uint8_t *pbuf;               /* the packer's scratch for a packed record */
     size_t pcap;
+    char **raised;               /* what the rules wrote besides the items */
+    size_t n_raised;
 };
 
 static uint8_t *arena_alloc(struct chunk **arena, size_t n)
@@ -91,8 +95,10 @@ struct packer {
     store_batch_t *b;
     uint64_t first_seq;          /* log sequence of item 0 */
     uint8_t head[CRYPTO_HASH_LEN]; /* chain head before the next chained item */
-    int chaining;                /* every item so far was a new, valid record */
+    int chaining;                /* every item so far was a new, valid record
+                                    that raises nothing */
     const char *now;
+    int64_t today;
     int threaded;
     pthread_t thread;
     pthread_mutex_t mu;
@@ -133,12 +139,12 @@ static int put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, const void *
  * leaves full pages behind. Otherwise (MDB_APPEND answers MDB_KEYEXIST for
  * any key that does not sort last) it is an ordinary put. */
 static int put_index(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, const void *d,
-                     size_t dl, const char *what)
+                     size_t dl, unsigned flags, const char *what)
 {
     MDB_val key = {kl, (void *)k}, val = {dl, (void *)d};
     int mrc = mdb_put(txn, dbi, &key, &val, MDB_APPEND);
     if (mrc == MDB_KEYEXIST)
-        return put(txn, dbi, k, kl, d, dl, 0, what);
+        return put(txn, dbi, k, kl, d, dl, flags, what);
     return mrc ? store_lmdb_fail(mrc, what) : 0;
 }
 
@@ -184,9 +190,11 @@ static const char *role_name(enum store_role r)
 
 /* The checks that need no transaction: the record itself, and whether
  * this store's role may issue its type (DOMAIN.md rule 8). */
-static int check_record(const store_t *s, Scsms__Record *rec)
+static int check_record(const store_t *s, Scsms__Record *rec, int64_t today)
 {
     int rc = record_validate(rec);
+    if (rc == 0)
+        rc = rules_check_record(rec, s->role, &s->cfg, today);
     if (rc)
         return rc;
     const struct record_type *t = record_type_of(rec);
@@ -264,7 +272,7 @@ static void prepare_item(struct packer *pk, size_t i)
     free(it->err);
     it->entry = NULL;
     it->err = NULL;
-    it->rc = check_record(b->s, it->rec);
+    it->rc = check_record(b->s, it->rec, pk->today);
     if (it->rc || it->rec->id[0])
         pk->chaining = 0;
     if (pk->chaining) {
@@ -284,6 +292,10 @@ static void prepare_item(struct packer *pk, size_t i)
             it->entry = NULL;
             pk->chaining = 0;
         }
+        /* the writer appends what this item raises right after it, so
+         * the entries after it cannot be chained ahead of time */
+        if (rules_raises(it->rec))
+            pk->chaining = 0;
     }
     if (it->rc)
         it->err = strdup(scsms_errmsg());
@@ -368,7 +380,7 @@ static int unindex_old(store_t *s, MDB_txn *txn, const Scsms__Record *old, const
 /* Check that an update is allowed, decide its version and creation time,
  * and move the superseded version from `latest` into `versions`. */
 static int prepare_update(store_t *s, MDB_txn *txn, const Scsms__Record *rec, const char *id,
-                          uint32_t *version, char *created)
+                          uint32_t *version, char *created, char old_status[32])
 {
     uint8_t ref[STORE_LOGKEY_LEN], key[RECORD_MAX_ID + 8];
     uint32_t v;
@@ -393,6 +405,7 @@ static int prepare_update(store_t *s, MDB_txn *txn, const Scsms__Record *rec, co
     if (rc == 0) {
         *version = old->version + 1;
         snprintf(created, ISOTIME_INSTANT_LEN + 1, "%s", old->created_at);
+        snprintf(old_status, 32, "%s", old->status);
     }
     record_free(old);
     return rc;
@@ -408,7 +421,7 @@ static int writer_entry(store_t *s, MDB_txn *txn, store_batch_t *b, struct item 
     *version = 1;
     if (it->rec->id[0]) {
         snprintf(it->id, sizeof it->id, "%s", it->rec->id);
-        if ((rc = prepare_update(s, txn, it->rec, it->id, version, created)))
+        if ((rc = prepare_update(s, txn, it->rec, it->id, version, created, it->old_status)))
             return rc;
     } else {
         make_id(s->owner, record_type_of(it->rec)->code, st->seq + 1, it->id);
@@ -424,36 +437,108 @@ static int writer_entry(store_t *s, MDB_txn *txn, store_batch_t *b, struct item 
     return 0;
 }
 
-/* Append item i as the next entry of the log, with its indices. */
-static int apply_item(store_t *s, MDB_txn *txn, store_batch_t *b, struct item *it,
-                      struct store_owner_state *st, const char *now, unsigned log_flags)
+/* Put one version's entry and indices at the next sequence and advance the
+ * head. create: the id must be new. */
+static int put_version(store_t *s, MDB_txn *txn, const Scsms__Record *rec, const char *id,
+                       uint32_t version, int create, const uint8_t *entry, size_t elen,
+                       const uint8_t hash[CRYPTO_HASH_LEN], struct store_owner_state *st,
+                       unsigned log_flags)
 {
     uint8_t lk[STORE_LOGKEY_LEN], latest[STORE_LATEST_LEN], key[2 * RECORD_MAX_ID + 8];
-    uint32_t version = 1;
     int64_t day;
+    int rc;
+    store_log_key(st->idx, st->seq + 1, lk);
+    store_put_be32(latest, version);
+    memcpy(latest + 4, lk, STORE_LOGKEY_LEN);
+    if ((rc = put(txn, s->log, lk, sizeof lk, entry, elen, log_flags, "log entry")))
+        return rc;
+    rc = put_index(txn, s->latest, id, strlen(id), latest, sizeof latest,
+                   create ? MDB_NOOVERWRITE : 0, "latest index entry");
+    if (rc == SCSMS_ECORRUPT && create)
+        return scsms_fail(SCSMS_EEXIST, "record '%s' already exists", id);
+    if (rc || (rc = put_index(txn, s->by_status, key, store_status_key(rec, id, key), "", 0, 0,
+                              "status index entry")))
+        return rc;
+    if (record_due_day(rec, &day) &&
+        (rc = put_index(txn, s->by_due, key, store_due_key(day, id, key), "", 0, 0,
+                        "due index entry")))
+        return rc;
+    memcpy(st->head, hash, CRYPTO_HASH_LEN);
+    st->seq++;
+    return 0;
+}
+
+static int note_raised(store_batch_t *b, const char *why)
+{
+    char **v = realloc(b->raised, (b->n_raised + 1) * sizeof *v);
+    if (!v)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    b->raised = v;
+    if (!(v[b->n_raised] = strdup(why)))
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    b->n_raised++;
+    return 0;
+}
+
+/* Write one record a rule raised: a new nonconformity, or the next version
+ * of the equipment a calibration concerns. */
+static int apply_followup(store_t *s, MDB_txn *txn, store_batch_t *b, struct rules_followup *fu,
+                          struct store_owner_state *st, const char *now, unsigned log_flags)
+{
+    char created[ISOTIME_INSTANT_LEN + 1], id[RECORD_MAX_ID + 1], old[32];
+    uint32_t version = 1;
+    uint8_t *entry, hash[CRYPTO_HASH_LEN];
+    int rc = record_validate(fu->rec);
+    if (rc)
+        return scsms_fail_context(rc, "record raised by %s", fu->why);
+    snprintf(id, sizeof id, "%s", fu->rec->id);
+    if (fu->create)
+        snprintf(created, sizeof created, "%s", now);
+    else if ((rc = prepare_update(s, txn, fu->rec, id, &version, created, old)))
+        return rc;
+    size_t rlen = pack_envelope(s, fu->rec, id, version, created, now, &b->rbuf, &b->rcap);
+    size_t elen = rlen ? build_entry(s, st->seq + 1, st->head, b->rbuf, rlen, alloc_scratch, b,
+                                     &entry)
+                       : 0;
+    if (elen == 0)
+        return rlen ? scsms_fail(SCSMS_ENOMEM, "out of memory") : SCSMS_EINVAL;
+    chain_entry_hash(entry, elen, hash);
+    if ((rc = put_version(s, txn, fu->rec, id, version, fu->create, entry, elen, hash, st,
+                          log_flags)))
+        return rc;
+    return note_raised(b, fu->why);
+}
+
+/* Append item i as the next entry of the log, with its indices, and then
+ * whatever it raises under the rules. */
+static int apply_item(store_t *s, MDB_txn *txn, store_batch_t *b, struct item *it,
+                      struct store_owner_state *st, const char *now, int64_t today,
+                      unsigned log_flags)
+{
+    uint32_t version = 1;
     int rc;
 
     if (it->rc)
         return scsms_fail(it->rc, "%s", it->err ? it->err : scsms_strerror(it->rc));
+    if ((rc = rules_check_store(s, txn, it->rec)))
+        return rc;
+    it->old_status[0] = 0;
     if (!it->entry && (rc = writer_entry(s, txn, b, it, st, now, &version)))
         return rc;
-    store_log_key(st->idx, st->seq + 1, lk);
-    store_put_be32(latest, version);
-    memcpy(latest + 4, lk, STORE_LOGKEY_LEN);
-    if ((rc = put(txn, s->log, lk, sizeof lk, it->entry, it->entry_len, log_flags, "log entry")) ||
-        (rc = put_index(txn, s->latest, it->id, strlen(it->id), latest, sizeof latest,
-                        "latest index entry")) ||
-        (rc = put_index(txn, s->by_status, key, store_status_key(it->rec, it->id, key), "", 0,
-                        "status index entry")))
+    if ((rc = put_version(s, txn, it->rec, it->id, version, version == 1, it->entry,
+                          it->entry_len, it->hash, st, log_flags)))
         return rc;
-    if (record_due_day(it->rec, &day) &&
-        (rc = put_index(txn, s->by_due, key, store_due_key(day, it->id, key), "", 0,
-                        "due index entry")))
-        return rc;
-    memcpy(st->head, it->hash, CRYPTO_HASH_LEN);
-    st->seq++;
     it->entry = NULL; /* LMDB has copied it */
-    return 0;
+    if (!rules_raises(it->rec))
+        return 0;
+    struct rules_followup *fu = NULL;
+    size_t n = 0;
+    rc = rules_followups(s, txn, it->rec, it->id, version > 1 ? it->old_status : NULL, today,
+                         &fu, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = apply_followup(s, txn, b, &fu[i], st, now, log_flags);
+    rules_followups_free(fu, n);
+    return rc;
 }
 
 static int put_checkpoint(store_t *s, MDB_txn *txn, const struct store_owner_state *st,
@@ -505,14 +590,19 @@ static int batch_body(store_t *s, MDB_txn *txn, void *ctx)
     unsigned log_flags = rc == 1 ? MDB_APPEND : MDB_NOOVERWRITE;
     isotime_format_instant(isotime_now(), now);
 
-    struct packer pk = {.b = b, .first_seq = st.seq + 1, .chaining = 1, .now = now};
+    int64_t today = isotime_days(isotime_now());
+    struct packer pk = {.b = b, .first_seq = st.seq + 1, .chaining = 1, .now = now,
+                        .today = today};
+    for (size_t i = 0; i < b->n_raised; i++) /* a retry starts afresh */
+        free(b->raised[i]);
+    b->n_raised = 0;
     arena_free(&b->arena); /* a retry after growing the map starts afresh */
     memcpy(pk.head, st.head, CRYPTO_HASH_LEN);
     packer_start(&pk);
     rc = 0;
     for (size_t i = 0; i < b->n && rc == 0; i++) {
         packer_wait(&pk, i);
-        rc = apply_item(s, txn, b, &b->items[i], &st, now, log_flags);
+        rc = apply_item(s, txn, b, &b->items[i], &st, now, today, log_flags);
         if (rc && b->n > 1)
             rc = scsms_fail_context(rc, "record %zu of %zu", i + 1, b->n);
     }
@@ -560,6 +650,12 @@ int store_batch_commit(store_batch_t *b)
     return store_write_txn(b->s, batch_body, b);
 }
 
+const char *const *store_batch_raised(const store_batch_t *b, size_t *n)
+{
+    *n = b->n_raised;
+    return (const char *const *)b->raised;
+}
+
 size_t store_batch_count(const store_batch_t *b)
 {
     return b->n;
@@ -578,6 +674,9 @@ void store_batch_destroy(store_batch_t **bp)
     for (size_t i = 0; i < b->n; i++)
         free(b->items[i].err);
     arena_free(&b->arena);
+    for (size_t i = 0; i < b->n_raised; i++)
+        free(b->raised[i]);
+    free(b->raised);
     free(b->pbuf);
     free(b->items);
     free(b->rbuf);

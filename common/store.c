@@ -337,6 +337,8 @@ int store_open(const char *dir, const struct store_options *opts, store_t **out)
     if (!s->read_only || opts->key_path || file_exists(dir, "keys/sign.key", NULL))
         if ((rc = load_key(s, opts->key_path)))
             goto fail;
+    if ((rc = config_load(dir, &s->cfg)))
+        goto fail;
     snprintf(s->author, sizeof s->author, "%s", s->owner);
     *out = s;
     return 0;
@@ -363,6 +365,7 @@ void store_close(store_t **sp)
 }
 
 const char *store_owner(const store_t *s) { return s->owner; }
+const struct scsms_config *store_config(const store_t *s) { return &s->cfg; }
 enum store_role store_role(const store_t *s) { return s->role; }
 const char *store_dir(const store_t *s) { return s->dir; }
 
@@ -425,7 +428,7 @@ static int init_meta(store_t *s, enum store_role role)
 static void remove_partial(const char *dir, int made_dir)
 {
     static const char *files[] = {"keys/sign.key", "keys/sign.pub", "data.mdb", "lock.mdb",
-                                  "scsms.lock"};
+                                  "scsms.lock", CONFIG_FILE};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char *p = path_join(dir, files[i]);
         if (p)
@@ -471,7 +474,7 @@ int store_create(const char *dir, const char *owner, enum store_role role,
     if ((rc = crypto_key_generate(&s->key)) || (rc = crypto_key_save(s->key, keyfile)))
         goto fail;
     crypto_key_public(s->key, s->pub);
-    if ((rc = write_public_key(dir, s->pub)) ||
+    if ((rc = write_public_key(dir, s->pub)) || (rc = config_write_default(dir)) ||
         (rc = env_open(s, opts ? opts->map_size : 0, 0)) || (rc = init_meta(s, role)))
         goto fail;
     free(keys);
@@ -744,7 +747,7 @@ static int scan_index(store_t *s, MDB_txn *txn, MDB_dbi dbi, size_t id_off,
 }
 
 /* Scan by_status under prefix; each key's id follows the status NUL. */
-static int scan_status(store_t *s, MDB_txn *txn, const uint8_t *prefix, size_t plen,
+int store_scan_status(store_t *s, MDB_txn *txn, const uint8_t *prefix, size_t plen,
                        store_visit_fn fn, void *ctx)
 {
     MDB_cursor *cur;
@@ -795,7 +798,7 @@ int store_list(store_t *s, const struct store_filter *f, store_visit_fn fn, void
     if (rc)
         return rc;
     if (t)
-        rc = scan_status(s, txn, prefix, plen, fn, ctx);
+        rc = store_scan_status(s, txn, prefix, plen, fn, ctx);
     else
         rc = scan_index(s, txn, s->latest, 0, NULL, 0, fn, ctx);
     mdb_txn_abort(txn);

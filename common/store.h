@@ -6,6 +6,7 @@
  *   keys/sign.pub        the public key, hex
  *   scsms.lock           shared by every process using the store, taken
  *                        exclusively by restore
+ *   scsms.ini            settings (config.h), written with defaults by create
  *
  * Named sub-databases (keys big-endian so cursors scan in order):
  *   meta        "format", "owner", "role", "sign_pub", "next_owner"
@@ -31,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "crypto.h"
 #include "error.h"
 #include "record.h"
@@ -71,6 +73,9 @@ enum store_role store_role(const store_t *s);
 void store_public_key(const store_t *s, uint8_t pub[CRYPTO_PUB_LEN]);
 const char *store_dir(const store_t *s);
 
+/* The settings read from DIR/scsms.ini at open (borrowed). */
+const struct scsms_config *store_config(const store_t *s);
+
 /* Name recorded as author of the versions this process writes; the owner
  * when never set. Copied. */
 int store_set_author(store_t *s, const char *author) SCSMS_MUST_CHECK;
@@ -99,6 +104,11 @@ size_t store_batch_count(const store_batch_t *b);
 /* The id given to the i-th record by the last successful commit; borrowed,
  * lives as long as the batch. */
 const char *store_batch_id(const store_batch_t *b, size_t i);
+
+/* What the rules wrote besides the queued records in the last successful
+ * commit (rule 3 and 4 follow-ups), one line each: "rule 4: item 2
+ * nonconforming: raised nonconformity X". Borrowed, lives as long as b. */
+const char *const *store_batch_raised(const store_batch_t *b, size_t *n);
 
 /* Free the batch (not the records) and set *b to NULL. Accepts NULL. */
 void store_batch_destroy(store_batch_t **b);

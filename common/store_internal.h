@@ -5,6 +5,7 @@
 
 #include <lmdb.h>
 
+#include "config.h"
 #include "store.h"
 
 #define STORE_LOGKEY_LEN 12 /* owner index (4) | seq (8) */
@@ -22,6 +23,7 @@ struct store {
     uint8_t pub[CRYPTO_PUB_LEN];
     int lock_fd;
     int read_only;
+    struct scsms_config cfg; /* from DIR/scsms.ini */
 };
 
 struct store_owner_state {
@@ -58,6 +60,12 @@ int store_latest_get(store_t *s, MDB_txn *txn, const char *id, uint32_t *version
 /* Decode the record in the log entry at ref. Caller frees with record_free. */
 int store_load_record(store_t *s, MDB_txn *txn, const uint8_t ref[STORE_LOGKEY_LEN],
                       Scsms__Record **out);
+
+/* Visit the current version of every record whose by_status key starts
+ * with prefix (type byte, then optionally status and NUL). A non-zero
+ * return of fn stops the scan and is returned. */
+int store_scan_status(store_t *s, MDB_txn *txn, const uint8_t *prefix, size_t plen,
+                      store_visit_fn fn, void *ctx);
 
 typedef int (*store_txn_body_fn)(store_t *s, MDB_txn *txn, void *ctx);
 

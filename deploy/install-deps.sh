@@ -10,6 +10,7 @@ PACKAGES=(
   liblmdb-dev lmdb-utils # the store
   libssl-dev             # SHA-256 and Ed25519 (OpenSSL EVP)
   libjson-c-dev          # JSON import/export and --json input
+  libinih-dev            # scsms.ini settings
   check                  # unit test framework
 )
 

@@ -1,0 +1,550 @@
+/* rules.c -- DOMAIN.md's rules at write time; see rules.h. */
+#include "rules.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "isotime.h"
+
+/* ------------------------------------------------------------ links */
+
+struct link_rule {
+    const char *type;    /* record type that carries the link */
+    const char *rel;     /* relation */
+    const char *targets; /* space-separated types it may point to */
+};
+
+/* The typed links of the registers: incident -> nonconformity -> action ->
+ * risk review; drill -> recommended actions; equipment -> calibration;
+ * objective -> targets -> programme; and the few others evidence needs. */
+static const struct link_rule link_rules[] = {
+    {"nonconformity", "source", "incident inspection calibration audit drill evaluation equipment"},
+    {"nonconformity", "equipment", "equipment"},
+    {"action", "source", "nonconformity incident audit drill inspection evaluation management_review"},
+    {"action", "risk_review", "risk"},
+    {"drill", "action", "action"},
+    {"drill", "emergency_plan", "emergency_plan"},
+    {"calibration", "equipment", "equipment"},
+    {"inspection", "equipment", "equipment"},
+    {"incident", "risk", "risk"},
+    {"risk", "legal_requirement", "legal_requirement"},
+    {"objective", "policy", "policy"},
+    {"target", "objective", "objective"},
+    {"programme", "objective", "objective"},
+    {"programme", "target", "target"},
+    {"measurement", "objective", "objective"},
+    {"measurement", "target", "target"},
+    {"procedure", "risk_review", "risk"},
+    {"evaluation", "legal_requirement", "legal_requirement"},
+    {"audit", "programme", "programme"},
+    {"management_review", "action", "action"},
+    {"certificate", "partner", "partner"},
+    {"declaration", "partner", "partner"},
+    {"training", "appointment", "appointment"},
+};
+
+#define N_LINK_RULES (sizeof link_rules / sizeof link_rules[0])
+
+const char *rules_link_rels(const char *type)
+{
+    static _Thread_local char buf[256];
+    size_t off = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < N_LINK_RULES; i++)
+        if (strcmp(link_rules[i].type, type) == 0)
+            off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%s", off ? ", " : "",
+                                    link_rules[i].rel);
+    return off ? buf : "(none)";
+}
+
+static const struct link_rule *link_rule_of(const char *type, const char *rel)
+{
+    for (size_t i = 0; i < N_LINK_RULES; i++)
+        if (strcmp(link_rules[i].type, type) == 0 && strcmp(link_rules[i].rel, rel) == 0)
+            return &link_rules[i];
+    return NULL;
+}
+
+static int word_in(const char *word, const char *list)
+{
+    size_t n = strlen(word);
+    for (const char *p = list; (p = strstr(p, word)); p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == 0))
+            return 1;
+    return 0;
+}
+
+static const Scsms__Link *find_link(const Scsms__Record *rec, const char *rel)
+{
+    for (size_t i = 0; i < rec->n_links; i++)
+        if (strcmp(rec->links[i]->rel, rel) == 0)
+            return rec->links[i];
+    return NULL;
+}
+
+/* Load the current version of id in txn; SCSMS_ENOTFOUND when none. */
+static int load_current(store_t *s, MDB_txn *txn, const char *id, Scsms__Record **out)
+{
+    uint8_t ref[STORE_LOGKEY_LEN];
+    uint32_t v;
+    int rc = store_latest_get(s, txn, id, &v, ref);
+    return rc ? rc : store_load_record(s, txn, ref, out);
+}
+
+static int check_links(store_t *s, MDB_txn *txn, const Scsms__Record *rec, const char *type)
+{
+    for (size_t i = 0; i < rec->n_links; i++) {
+        const Scsms__Link *l = rec->links[i];
+        const struct link_rule *lr = link_rule_of(type, l->rel);
+        Scsms__Record *target = NULL;
+        if (!lr)
+            return scsms_fail(SCSMS_ERULE, "a %s cannot link '%s': its links are %s", type,
+                              l->rel, rules_link_rels(type));
+        int rc = load_current(s, txn, l->target, &target);
+        if (rc == SCSMS_ENOTFOUND)
+            return scsms_fail(SCSMS_ERULE, "link '%s' names '%s', which is not in this store",
+                              l->rel, l->target);
+        if (rc)
+            return rc;
+        const char *tt = record_type_of(target)->name;
+        int ok = word_in(tt, lr->targets);
+        record_free(target);
+        if (!ok)
+            return scsms_fail(SCSMS_ERULE, "link '%s' of a %s must name a %s, but '%s' is a %s",
+                              l->rel, type, lr->targets, l->target, tt);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ rule 1 */
+
+static int check_risk(const Scsms__Risk *r, enum store_role role, const struct scsms_config *cfg)
+{
+    unsigned residual = r->residual_likelihood * r->residual_consequence;
+    if (r->hq_accepted && role != STORE_ROLE_HQ)
+        return scsms_fail(SCSMS_EPERM, "only head office can accept an intolerable risk: leave "
+                          "hq_accepted unset at a site (rule 1)");
+    if (r->hq_accepted && !r->accepted_by[0])
+        return scsms_fail(SCSMS_ERULE, "hq_accepted needs accepted_by: who in head office "
+                          "accepted the risk (rule 1)");
+    if (residual > cfg->risk_threshold && r->treatment == SCSMS__RISK__TREATMENT__ACCEPT &&
+        !r->hq_accepted)
+        return scsms_fail(SCSMS_ERULE, "risk is intolerable: residual score %u (%u x %u) is "
+                          "above the threshold %u, so it cannot be treated by 'accept': choose "
+                          "avoid, reduce or transfer, or have head office accept it (rule 1)",
+                          residual, r->residual_likelihood, r->residual_consequence,
+                          cfg->risk_threshold);
+    return 0;
+}
+
+/* ------------------------------------------------------------ rule 2 */
+
+static int status_at_least_implemented(const char *status)
+{
+    return !strcmp(status, "implemented") || !strcmp(status, "verified_effective") ||
+           !strcmp(status, "closed");
+}
+
+static int check_action_record(const Scsms__Record *rec)
+{
+    const Scsms__Action *a = rec->action;
+    if ((!strcmp(rec->status, "closed") || !strcmp(rec->status, "verified_effective")) &&
+        (!a->effectiveness_check[0] || !a->effectiveness_date[0]))
+        return scsms_fail(SCSMS_ERULE, "an action cannot be %s without a recorded effectiveness "
+                          "check: set effectiveness_check and effectiveness_date (rule 2)",
+                          rec->status);
+    return 0;
+}
+
+static int check_action_store(store_t *s, MDB_txn *txn, const Scsms__Record *rec)
+{
+    (void)s;
+    (void)txn;
+    if (!status_at_least_implemented(rec->status) || rec->action->immediate)
+        return 0;
+    if (!find_link(rec, "risk_review"))
+        return scsms_fail(SCSMS_ERULE, "an action cannot be %s before it links the risk review "
+                          "that approved it: add a 'risk_review' link to a risk, or set "
+                          "immediate if it protects life or public safety (rule 2)",
+                          rec->status);
+    return 0; /* the link's target is checked like every link */
+}
+
+/* ------------------------------------------------------------ rule 6 */
+
+/* Compare activities ignoring case and surrounding blanks. */
+static int same_activity(const char *a, size_t al, const char *b, size_t bl)
+{
+    while (al && isspace((unsigned char)*a))
+        a++, al--;
+    while (al && isspace((unsigned char)a[al - 1]))
+        al--;
+    while (bl && isspace((unsigned char)*b))
+        b++, bl--;
+    while (bl && isspace((unsigned char)b[bl - 1]))
+        bl--;
+    return al && al == bl && strncasecmp(a, b, al) == 0;
+}
+
+/* The audited activity the list (separated by ',' or ';') names, or NULL. */
+static const char *audited_in(const Scsms__Audit *au, const char *list)
+{
+    for (const char *p = list; *p;) {
+        const char *e = p + strcspn(p, ",;");
+        for (size_t k = 0; k < au->n_activities_audited; k++) {
+            const char *act = au->activities_audited[k];
+            if (same_activity(p, (size_t)(e - p), act, strlen(act)))
+                return act;
+        }
+        p = *e ? e + 1 : e;
+    }
+    return NULL;
+}
+
+static int not_independent(const Scsms__Audit *au, const char *activity, const char *where)
+{
+    return scsms_fail(SCSMS_ERULE, "auditor %s is responsible for '%s'%s, an activity this "
+                      "audit covers: choose an auditor independent of it (rule 6)",
+                      au->auditor, activity, where);
+}
+
+static int check_audit_record(const Scsms__Audit *au)
+{
+    for (size_t i = 0; i < au->n_auditor_responsibilities; i++) {
+        const char *hit = audited_in(au, au->auditor_responsibilities[i]);
+        if (hit)
+            return not_independent(au, hit, "");
+    }
+    return 0;
+}
+
+struct appointment_scan {
+    const Scsms__Audit *au;
+    const char *hit;
+    char id[RECORD_MAX_ID + 1];
+};
+
+static int scan_appointment(const Scsms__Record *rec, void *ctx)
+{
+    struct appointment_scan *sc = ctx;
+    if (strcasecmp(rec->appointment->person, sc->au->auditor) != 0)
+        return 0;
+    sc->hit = audited_in(sc->au, rec->appointment->responsibilities);
+    if (sc->hit)
+        snprintf(sc->id, sizeof sc->id, "%s", rec->id);
+    return sc->hit ? 1 : 0;
+}
+
+/* The auditor's active appointments, read in txn. */
+static int check_audit_store(store_t *s, MDB_txn *txn, const Scsms__Audit *au)
+{
+    struct appointment_scan sc = {.au = au};
+    uint8_t prefix[16];
+    size_t plen = 0;
+    prefix[plen++] = (uint8_t)SCSMS__RECORD__BODY_APPOINTMENT;
+    memcpy(prefix + plen, "active", 7);
+    plen += 7;
+    int rc = store_scan_status(s, txn, prefix, plen, scan_appointment, &sc);
+    if (rc == 1) {
+        char where[RECORD_MAX_ID + 32];
+        snprintf(where, sizeof where, " (appointment %s)", sc.id);
+        return not_independent(au, sc.hit, where);
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------ rule 3 */
+
+static int calibration_overdue(const Scsms__Record *rec, int64_t today)
+{
+    int64_t day;
+    const char *next = rec->equipment->next_calibration_date;
+    return !strcmp(rec->status, "in_service") && next[0] &&
+           isotime_parse_date(next, &day) == 0 && day < today;
+}
+
+/* ------------------------------------------------------------ entry points */
+
+int rules_check_record(Scsms__Record *rec, enum store_role role, const struct scsms_config *cfg,
+                       int64_t today)
+{
+    switch (rec->body_case) {
+    case SCSMS__RECORD__BODY_RISK:
+        return check_risk(rec->risk, role, cfg);
+    case SCSMS__RECORD__BODY_ACTION:
+        return check_action_record(rec);
+    case SCSMS__RECORD__BODY_AUDIT:
+        return check_audit_record(rec->audit);
+    case SCSMS__RECORD__BODY_EQUIPMENT:
+        if (calibration_overdue(rec, today))
+            return record_set_string(&rec->status, "out_of_calibration");
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static int inspection_nonconforming(const Scsms__Inspection *in)
+{
+    for (size_t i = 0; i < in->n_items; i++)
+        if (in->items[i]->answer == SCSMS__INSPECTION_ITEM__ANSWER__NONCONFORM)
+            return 1;
+    return 0;
+}
+
+int rules_raises(const Scsms__Record *rec)
+{
+    switch (rec->body_case) {
+    case SCSMS__RECORD__BODY_CALIBRATION:
+        return 1; /* a failure takes the equipment out; a pass may put it back */
+    case SCSMS__RECORD__BODY_INSPECTION:
+        return inspection_nonconforming(rec->inspection);
+    case SCSMS__RECORD__BODY_EQUIPMENT:
+        return !strcmp(rec->status, "out_of_calibration");
+    default:
+        return 0;
+    }
+}
+
+int rules_check_store(store_t *s, MDB_txn *txn, const Scsms__Record *rec)
+{
+    const char *type = record_type_of(rec)->name;
+    int rc = check_links(s, txn, rec, type);
+    if (rc)
+        return rc;
+    switch (rec->body_case) {
+    case SCSMS__RECORD__BODY_ACTION:
+        return check_action_store(s, txn, rec);
+    case SCSMS__RECORD__BODY_AUDIT:
+        return check_audit_store(s, txn, rec->audit);
+    case SCSMS__RECORD__BODY_CALIBRATION:
+        if (!find_link(rec, "equipment"))
+            return scsms_fail(SCSMS_ERULE, "a calibration must link the equipment it was done on: "
+                              "add a link with rel 'equipment'");
+        return 0;
+    case SCSMS__RECORD__BODY_PROCEDURE:
+        if (rec->procedure->management_of_change && !find_link(rec, "risk_review"))
+            return scsms_fail(SCSMS_ERULE, "a new or revised arrangement needs the risk review "
+                              "done before it takes effect: add a 'risk_review' link (4.4.6)");
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* ------------------------------------------------------------ follow-ups */
+
+struct fu_list {
+    struct rules_followup *v;
+    size_t n, cap;
+};
+
+static int fu_push(struct fu_list *l, Scsms__Record *rec, int create, const char *fmt, ...)
+    SCSMS_PRINTF(4, 5);
+
+static int fu_push(struct fu_list *l, Scsms__Record *rec, int create, const char *fmt, ...)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 4;
+        struct rules_followup *v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            record_free(rec);
+            return scsms_fail(SCSMS_ENOMEM, "out of memory");
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    struct rules_followup *f = &l->v[l->n++];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->why, sizeof f->why, fmt, ap);
+    va_end(ap);
+    f->rec = rec;
+    f->create = create;
+    return 0;
+}
+
+static int add_link(Scsms__Record *rec, const char *rel, const char *target)
+{
+    Scsms__Link **v = realloc(rec->links, (rec->n_links + 1) * sizeof *v);
+    if (!v)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    rec->links = v;
+    Scsms__Link *l = malloc(sizeof *l);
+    if (!l)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    scsms__link__init(l);
+    v[rec->n_links++] = l;
+    int rc = record_set_string(&l->rel, rel);
+    return rc ? rc : record_set_string(&l->target, target);
+}
+
+/* A new nonconformity with id, from source, linked to it. */
+static int new_nonconformity(const char *id, Scsms__Nonconformity__Source source,
+                             const char *source_id, const char *equipment_id,
+                             const char *description, int64_t today, Scsms__Record **out)
+{
+    char date[ISOTIME_DATE_LEN + 1];
+    Scsms__Record *nc = record_new(record_type_by_name("nonconformity"));
+    if (!nc)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    isotime_format_date(today, date);
+    nc->nonconformity->source = source;
+    nc->nonconformity->severity = SCSMS__NONCONFORMITY__SEVERITY__MINOR;
+    int rc = record_set_string(&nc->id, id);
+    if (rc == 0)
+        rc = record_set_string(&nc->nonconformity->description, description);
+    if (rc == 0)
+        rc = record_set_string(&nc->nonconformity->raised_date, date);
+    if (rc == 0 && source_id)
+        rc = add_link(nc, "source", source_id);
+    if (rc == 0 && equipment_id)
+        rc = add_link(nc, "equipment", equipment_id);
+    if (rc) {
+        record_free(nc);
+        return rc;
+    }
+    *out = nc;
+    return 0;
+}
+
+static int exists(store_t *s, MDB_txn *txn, const char *id)
+{
+    uint8_t ref[STORE_LOGKEY_LEN];
+    uint32_t v;
+    return store_latest_get(s, txn, id, &v, ref) == 0;
+}
+
+/* Rule 3 from a calibration: fail takes the equipment out and raises a
+ * nonconformity; pass puts it back in service and moves its next date. */
+static int calibration_followups(store_t *s, MDB_txn *txn, const Scsms__Record *rec,
+                                 const char *id, int64_t today, struct fu_list *l)
+{
+    const Scsms__Calibration *c = rec->calibration;
+    const Scsms__Link *el = find_link(rec, "equipment");
+    Scsms__Record *eq = NULL;
+    int rc = el ? load_current(s, txn, el->target, &eq) : 0;
+    if (rc || !eq)
+        return rc;
+    int fail = c->result == SCSMS__CALIBRATION__RESULT__FAIL;
+    int changed = 0;
+    if (fail && strcmp(eq->status, "out_of_calibration") != 0) {
+        rc = record_set_string(&eq->status, "out_of_calibration");
+        changed = 1;
+    } else if (!fail && !strcmp(eq->status, "out_of_calibration")) {
+        rc = record_set_string(&eq->status, "in_service");
+        changed = 1;
+    }
+    if (rc == 0 && !fail && c->next_due_date[0] &&
+        strcmp(c->next_due_date, eq->equipment->next_calibration_date) != 0) {
+        rc = record_set_string(&eq->equipment->next_calibration_date, c->next_due_date);
+        changed = 1;
+    }
+    if (rc == 0 && changed) {
+        char eqid[RECORD_MAX_ID + 1];
+        snprintf(eqid, sizeof eqid, "%s", eq->id);
+        rc = fu_push(l, eq, 0, "rule 3: equipment %s %s", eqid,
+                     fail ? "failed calibration: marked out_of_calibration"
+                          : "passed calibration: back in service");
+        eq = NULL;
+        if (rc == 0 && fail) {
+            char ncid[RECORD_MAX_ID + 8], text[512];
+            Scsms__Record *nc;
+            snprintf(ncid, sizeof ncid, "%.*s-NCR", RECORD_MAX_ID - 4, id);
+            snprintf(text, sizeof text, "Equipment %s failed calibration %s (readings before "
+                     "'%s', after '%s'): out of use until it passes",
+                     eqid, id, c->reading_before, c->reading_after);
+            if ((rc = new_nonconformity(ncid, SCSMS__NONCONFORMITY__SOURCE__CALIBRATION, id, eqid,
+                                        text, today, &nc)) == 0)
+                rc = fu_push(l, nc, 1, "rule 3: raised nonconformity %s", ncid);
+        }
+    }
+    record_free(eq);
+    return rc;
+}
+
+/* Rule 3 from equipment found overdue: one nonconformity per lapse day. */
+static int equipment_followups(store_t *s, MDB_txn *txn, const Scsms__Record *rec,
+                               const char *id, int64_t today, struct fu_list *l)
+{
+    char ncid[RECORD_MAX_ID + 16], date[ISOTIME_DATE_LEN + 1], text[512];
+    Scsms__Record *nc;
+    isotime_format_date(today, date);
+    snprintf(ncid, sizeof ncid, "%.*s-NCR-%s", RECORD_MAX_ID - 15, id, date);
+    if (exists(s, txn, ncid))
+        return 0;
+    snprintf(text, sizeof text, "Equipment %s (%s) is out of calibration: its calibration was "
+             "due %s; out of use until calibrated", id, rec->equipment->equipment_id,
+             rec->equipment->next_calibration_date[0] ? rec->equipment->next_calibration_date
+                                                      : "(no date)");
+    int rc = new_nonconformity(ncid, SCSMS__NONCONFORMITY__SOURCE__CALIBRATION, id, id, text,
+                               today, &nc);
+    return rc ? rc : fu_push(l, nc, 1, "rule 3: raised nonconformity %s", ncid);
+}
+
+/* Rule 4: one nonconformity per nonconforming inspection item. */
+static int inspection_followups(const Scsms__Record *rec, const char *id, int64_t today,
+                                struct fu_list *l)
+{
+    const Scsms__Inspection *in = rec->inspection;
+    for (size_t i = 0; i < in->n_items; i++) {
+        const Scsms__InspectionItem *it = in->items[i];
+        char ncid[RECORD_MAX_ID + 16], text[1024];
+        Scsms__Record *nc;
+        if (it->answer != SCSMS__INSPECTION_ITEM__ANSWER__NONCONFORM)
+            continue;
+        snprintf(ncid, sizeof ncid, "%.*s-NCR-%zu", RECORD_MAX_ID - 12, id, i + 1);
+        snprintf(text, sizeof text, "Inspection %s of %s by %s: item %zu '%.300s' does not "
+                 "conform%s%.300s", id, in->area, in->inspector, i + 1, it->question,
+                 it->note[0] ? ": " : "", it->note);
+        int rc = new_nonconformity(ncid, SCSMS__NONCONFORMITY__SOURCE__INSPECTION, id, NULL, text,
+                                   today, &nc);
+        if (rc == 0)
+            rc = fu_push(l, nc, 1, "rule 4: item %zu nonconforming: raised nonconformity %s",
+                         i + 1, ncid);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int rules_followups(store_t *s, MDB_txn *txn, const Scsms__Record *rec, const char *id,
+                    const char *old_status, int64_t today, struct rules_followup **out,
+                    size_t *n)
+{
+    struct fu_list l = {0};
+    int rc = 0;
+    switch (rec->body_case) {
+    case SCSMS__RECORD__BODY_CALIBRATION:
+        rc = calibration_followups(s, txn, rec, id, today, &l);
+        break;
+    case SCSMS__RECORD__BODY_EQUIPMENT:
+        if (!strcmp(rec->status, "out_of_calibration") &&
+            (!old_status || strcmp(old_status, "out_of_calibration") != 0))
+            rc = equipment_followups(s, txn, rec, id, today, &l);
+        break;
+    case SCSMS__RECORD__BODY_INSPECTION:
+        rc = inspection_followups(rec, id, today, &l);
+        break;
+    default:
+        break;
+    }
+    if (rc) {
+        rules_followups_free(l.v, l.n);
+        return rc;
+    }
+    *out = l.v;
+    *n = l.n;
+    return 0;
+}
+
+void rules_followups_free(struct rules_followup *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        record_free(f[i].rec);
+    free(f);
+}

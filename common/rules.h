@@ -1,0 +1,63 @@
+/* rules.h -- the rules of DOMAIN.md, applied when a record version is
+ * written. Each refusal is SCSMS_ERULE (or SCSMS_EPERM for who may write
+ * what) with one line saying what is wrong and what would make it right.
+ *
+ *   rule 1  risk: residual likelihood x consequence above the threshold is
+ *           intolerable, and then "accept" needs head office's acceptance
+ *   rule 2  action: "implemented" and beyond need a linked risk review (or
+ *           the immediate flag); "verified_effective" and "closed" need a
+ *           recorded effectiveness check
+ *   rule 3  a failed calibration, or equipment whose calibration is overdue,
+ *           puts the equipment out of use and raises a nonconformity
+ *   rule 4  a nonconforming inspection item raises a nonconformity
+ *   rule 6  an auditor may not audit an activity they are responsible for
+ *   links   every link names an existing record of a type its relation allows
+ *
+ * Rule 8 (who issues which type, a site writes only its own records) is
+ * the store's (batch.c); rule 7 is computed by 'due'; rule 5 is head
+ * office's, at sync.
+ */
+#ifndef SCSMS_RULES_H
+#define SCSMS_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "store_internal.h"
+
+/* The checks that need only the record: rules 1, 2 (effectiveness) and 6
+ * (the audit's own fields). For equipment in service whose calibration
+ * date has passed (rule 3) it sets the status to out_of_calibration; the
+ * nonconformity follows from rules_followups(). today: days since epoch. */
+int rules_check_record(Scsms__Record *rec, enum store_role role, const struct scsms_config *cfg,
+                       int64_t today) SCSMS_MUST_CHECK;
+
+/* 1 when writing rec raises follow-up records (rules 3 and 4). */
+int rules_raises(const Scsms__Record *rec);
+
+/* The checks that read the store in txn: links, rule 2's risk review,
+ * rule 6 against the auditor's appointments. */
+int rules_check_store(store_t *s, MDB_txn *txn, const Scsms__Record *rec) SCSMS_MUST_CHECK;
+
+struct rules_followup {
+    Scsms__Record *rec; /* owned: free with record_free() */
+    int create;         /* 1: a new record with rec->id; 0: next version of rec->id */
+    char why[160];      /* for the user: "rule 4: item 2 'Seals intact?' nonconforming" */
+};
+
+/* What writing rec (stored as id; old_status is the status of the version
+ * it replaces, NULL for a new record) raises. *out is a malloc'd array
+ * the caller frees with rules_followups_free(). Equipment raises a
+ * nonconformity when it goes out of calibration, not on every later
+ * version; the same lapse is not raised twice in a day. */
+int rules_followups(store_t *s, MDB_txn *txn, const Scsms__Record *rec, const char *id,
+                    const char *old_status, int64_t today, struct rules_followup **out,
+                    size_t *n) SCSMS_MUST_CHECK;
+
+void rules_followups_free(struct rules_followup *f, size_t n);
+
+/* The relations a type's links may use, "source, risk_review", for help. */
+const char *rules_link_rels(const char *type);
+
+#endif
