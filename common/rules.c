@@ -95,6 +95,11 @@ static int load_current(store_t *s, MDB_txn *txn, const char *id, Scsms__Record 
     return rc ? rc : store_load_record(s, txn, ref, out);
 }
 
+static const char *article(const char *noun)
+{
+    return strchr("aeiou", noun[0]) ? "an" : "a";
+}
+
 static int check_links(store_t *s, MDB_txn *txn, const Scsms__Record *rec, const char *type)
 {
     for (size_t i = 0; i < rec->n_links; i++) {
@@ -102,8 +107,8 @@ static int check_links(store_t *s, MDB_txn *txn, const Scsms__Record *rec, const
         const struct link_rule *lr = link_rule_of(type, l->rel);
         Scsms__Record *target = NULL;
         if (!lr)
-            return scsms_fail(SCSMS_ERULE, "a %s cannot link '%s': its links are %s", type,
-                              l->rel, rules_link_rels(type));
+            return scsms_fail(SCSMS_ERULE, "%s %s cannot link '%s': its links are %s",
+                              article(type), type, l->rel, rules_link_rels(type));
         int rc = load_current(s, txn, l->target, &target);
         if (rc == SCSMS_ENOTFOUND)
             return scsms_fail(SCSMS_ERULE, "link '%s' names '%s', which is not in this store",
@@ -114,8 +119,8 @@ static int check_links(store_t *s, MDB_txn *txn, const Scsms__Record *rec, const
         int ok = word_in(tt, lr->targets);
         record_free(target);
         if (!ok)
-            return scsms_fail(SCSMS_ERULE, "link '%s' of a %s must name a %s, but '%s' is a %s",
-                              l->rel, type, lr->targets, l->target, tt);
+            return scsms_fail(SCSMS_ERULE, "link '%s' of %s %s must name a %s, but '%s' is %s %s",
+                              l->rel, article(type), type, lr->targets, l->target, article(tt), tt);
     }
     return 0;
 }

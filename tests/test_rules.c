@@ -1,0 +1,395 @@
+/* test_rules.c -- each rule of DOMAIN.md a site can break: the refusal
+ * text, and the store unchanged afterwards; and what rules 3 and 4 raise. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonpb.h"
+#include "store.h"
+#include "verify.h"
+
+struct fixture {
+    char *dir;
+    store_t *s;
+};
+
+static struct fixture fx_new(const char *tag, const char *ini)
+{
+    struct fixture f;
+    f.dir = tu_tmpdir(tag);
+    ck_assert_int_eq(store_create(f.dir, "SITE-R", STORE_ROLE_SITE, NULL), 0);
+    if (ini) {
+        char *p = tu_path(f.dir, "scsms.ini");
+        FILE *fp = fopen(p, "w");
+        ck_assert_ptr_nonnull(fp);
+        fputs(ini, fp);
+        fclose(fp);
+        free(p);
+    }
+    f.s = NULL;
+    ck_assert_msg(store_open(f.dir, NULL, &f.s) == 0, "%s", scsms_errmsg());
+    return f;
+}
+
+static void fx_free(struct fixture *f)
+{
+    struct verify_report rep;
+    ck_assert_msg(verify_store(f->s, &rep) == 0, "%s", scsms_errmsg());
+    store_close(&f->s);
+    tu_rmdir(f->dir);
+    free(f->dir);
+}
+
+static uint64_t entries(store_t *s)
+{
+    struct store_stats st;
+    ck_assert_int_eq(store_stats(s, &st), 0);
+    return st.entries;
+}
+
+static Scsms__Record *rec(const char *type, const char *json)
+{
+    struct json_object *o = NULL;
+    Scsms__Record *r = NULL;
+    ck_assert_msg(jsonpb_parse(json, strlen(json), &o) == 0, "%s", scsms_errmsg());
+    ck_assert_msg(jsonpb_to_record(o, type, &r) == 0, "%s", scsms_errmsg());
+    json_object_put(o);
+    return r;
+}
+
+/* Write and return the id (caller frees), and the raised lines joined. */
+static char *put_ok(store_t *s, const char *type, const char *json, char *raised, size_t cap)
+{
+    Scsms__Record *r = rec(type, json);
+    store_batch_t *b = NULL;
+    ck_assert_int_eq(store_batch_new(s, &b), 0);
+    ck_assert_int_eq(store_batch_add(b, r), 0);
+    ck_assert_msg(store_batch_commit(b) == 0, "%s: %s", type, scsms_errmsg());
+    char *id = strdup(store_batch_id(b, 0));
+    if (raised) {
+        size_t n;
+        const char *const *v = store_batch_raised(b, &n);
+        raised[0] = 0;
+        for (size_t i = 0; i < n; i++)
+            snprintf(raised + strlen(raised), cap - strlen(raised), "%s\n", v[i]);
+    }
+    store_batch_destroy(&b);
+    record_free(r);
+    return id;
+}
+
+/* The write is refused with code and a message containing want, and the
+ * store holds exactly as many entries as before. */
+static void refused(store_t *s, const char *type, const char *json, int code, const char *want)
+{
+    uint64_t before = entries(s);
+    Scsms__Record *r = rec(type, json);
+    int rc = store_put(s, r, NULL);
+    ck_assert_msg(rc == code, "%s: rc %d want %d: %s", json, rc, code, scsms_errmsg());
+    ck_assert_msg(strstr(scsms_errmsg(), want) != NULL, "message '%s' lacks '%s'",
+                  scsms_errmsg(), want);
+    ck_assert_uint_eq(entries(s), before);
+    record_free(r);
+}
+
+static char *status_of(store_t *s, const char *id)
+{
+    Scsms__Record *r = NULL;
+    ck_assert_msg(store_get(s, id, 0, &r) == 0, "%s: %s", id, scsms_errmsg());
+    char *st = strdup(r->status);
+    record_free(r);
+    return st;
+}
+
+#define RISK(lik, con, rl, rc, treat)                                                            \
+    "{\"threat_category\":\"natural_events\",\"threatened\":\"yard\",\"likelihood\":" #lik        \
+    ",\"consequence\":" #con ",\"residual_likelihood\":" #rl ",\"residual_consequence\":" #rc    \
+    ",\"treatment\":\"" treat "\"}"
+
+START_TEST(rule1_intolerable_risk_cannot_be_accepted)
+{
+    struct fixture f = fx_new("rule1", NULL);
+    refused(f.s, "risk", RISK(5, 5, 4, 3, "accept"), SCSMS_ERULE,
+            "risk is intolerable: residual score 12 (4 x 3) is above the threshold 8");
+    free(put_ok(f.s, "risk", RISK(5, 5, 4, 3, "reduce"), NULL, 0)); /* treated: fine */
+    free(put_ok(f.s, "risk", RISK(3, 3, 2, 4, "accept"), NULL, 0)); /* 8: tolerable */
+    refused(f.s, "risk", RISK(3, 3, 3, 3, "accept"), SCSMS_ERULE, "above the threshold 8");
+    /* only head office accepts an intolerable risk */
+    refused(f.s, "risk",
+            "{\"threat_category\":\"natural_events\",\"threatened\":\"yard\",\"likelihood\":5,"
+            "\"consequence\":5,\"residual_likelihood\":4,\"residual_consequence\":4,"
+            "\"treatment\":\"accept\",\"hq_accepted\":true,\"accepted_by\":\"me\"}",
+            SCSMS_EPERM, "only head office can accept an intolerable risk");
+    ck_assert_uint_eq(entries(f.s), 2);
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(rule1_threshold_comes_from_settings)
+{
+    struct fixture f = fx_new("rule1ini", "[risk]\ntolerable_threshold = 12\n");
+    free(put_ok(f.s, "risk", RISK(5, 5, 4, 3, "accept"), NULL, 0));
+    refused(f.s, "risk", RISK(5, 5, 4, 4, "accept"), SCSMS_ERULE, "above the threshold 12");
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(bad_settings_are_refused_at_open)
+{
+    char *dir = tu_tmpdir("badini");
+    ck_assert_int_eq(store_create(dir, "SITE-R", STORE_ROLE_SITE, NULL), 0);
+    char *p = tu_path(dir, "scsms.ini");
+    FILE *fp = fopen(p, "w");
+    fputs("[risk]\n; comment\ntolerable_threshold = 30\n", fp);
+    fclose(fp);
+    store_t *s = NULL;
+    ck_assert_int_eq(store_open(dir, NULL, &s), SCSMS_EINVAL);
+    ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "scsms.ini:3: tolerable_threshold must be 1 to 25"));
+    fp = fopen(p, "w");
+    fputs("[risk]\ncolour = blue\n", fp);
+    fclose(fp);
+    ck_assert_int_eq(store_open(dir, NULL, &s), SCSMS_EINVAL);
+    ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "unknown setting 'colour'"));
+    free(p);
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(rule2_action_gates)
+{
+    struct fixture f = fx_new("rule2", NULL);
+    char *risk = put_ok(f.s, "risk", RISK(3, 3, 2, 2, "reduce"), NULL, 0);
+    char *inc = put_ok(f.s, "incident",
+                       "{\"kind\":\"breach\",\"occurred_at\":\"2026-11-01T00:00:00Z\","
+                       "\"location\":\"gate\"}",
+                       NULL, 0);
+    const char *base = "\"kind\":\"corrective\",\"description\":\"fix the gate\","
+                       "\"responsible\":\"ops\",\"due_date\":\"2026-12-01\"";
+    char json[1024];
+    snprintf(json, sizeof json, "{%s,\"status\":\"implemented\"}", base);
+    refused(f.s, "action", json, SCSMS_ERULE,
+            "an action cannot be implemented before it links the risk review");
+    snprintf(json, sizeof json,
+             "{%s,\"status\":\"implemented\",\"links\":[{\"rel\":\"risk_review\",\"target\":\"%s\"}]}",
+             base, inc);
+    refused(f.s, "action", json, SCSMS_ERULE, "must name a risk, but 'SITE-R-INC-000002' is an incident");
+    snprintf(json, sizeof json,
+             "{%s,\"status\":\"implemented\",\"links\":[{\"rel\":\"risk_review\",\"target\":\"%s\"}]}",
+             base, "SITE-R-RSK-999999");
+    refused(f.s, "action", json, SCSMS_ERULE, "which is not in this store");
+    snprintf(json, sizeof json, "{%s,\"status\":\"closed\",\"immediate\":true}", base);
+    refused(f.s, "action", json, SCSMS_ERULE,
+            "cannot be closed without a recorded effectiveness check");
+    /* allowed: linked review, or immediate; closed with the check */
+    snprintf(json, sizeof json,
+             "{%s,\"status\":\"implemented\",\"links\":[{\"rel\":\"risk_review\",\"target\":\"%s\"},"
+             "{\"rel\":\"source\",\"target\":\"%s\"}]}",
+             base, risk, inc);
+    free(put_ok(f.s, "action", json, NULL, 0));
+    snprintf(json, sizeof json, "{%s,\"status\":\"implemented\",\"immediate\":true}", base);
+    free(put_ok(f.s, "action", json, NULL, 0));
+    snprintf(json, sizeof json,
+             "{%s,\"status\":\"closed\",\"immediate\":true,\"effectiveness_check\":\"no repeat "
+             "in 30 days\",\"effectiveness_date\":\"2026-12-20\"}",
+             base);
+    free(put_ok(f.s, "action", json, NULL, 0));
+    free(risk);
+    free(inc);
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(links_are_typed)
+{
+    struct fixture f = fx_new("links", NULL);
+    char *inc = put_ok(f.s, "incident",
+                       "{\"kind\":\"breach\",\"occurred_at\":\"2026-11-01T00:00:00Z\","
+                       "\"location\":\"gate\"}",
+                       NULL, 0);
+    char json[512];
+    snprintf(json, sizeof json,
+             "{\"kind\":\"near_miss\",\"occurred_at\":\"2026-11-02T00:00:00Z\",\"location\":\"x\","
+             "\"links\":[{\"rel\":\"cause\",\"target\":\"%s\"}]}",
+             inc);
+    refused(f.s, "incident", json, SCSMS_ERULE, "an incident cannot link 'cause': its links are risk");
+    snprintf(json, sizeof json,
+             "{\"source\":\"incident\",\"description\":\"gate left open\","
+             "\"links\":[{\"rel\":\"source\",\"target\":\"%s\"}]}",
+             inc);
+    free(put_ok(f.s, "nonconformity", json, NULL, 0));
+    refused(f.s, "calibration", "{\"performed_date\":\"2026-11-01\",\"result\":\"pass\"}",
+            SCSMS_ERULE, "must link the equipment");
+    free(inc);
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(rule3_failed_calibration_takes_equipment_out)
+{
+    struct fixture f = fx_new("rule3", NULL);
+    char raised[1024], json[512];
+    char *eq = put_ok(f.s, "equipment",
+                      "{\"equipment_id\":\"CAM-07\",\"kind\":\"camera\",\"location\":\"Gate 3\","
+                      "\"next_calibration_date\":\"2099-01-01\"}",
+                      raised, sizeof raised);
+    ck_assert_str_eq(raised, "");
+    snprintf(json, sizeof json,
+             "{\"performed_date\":\"2026-11-20\",\"result\":\"fail\",\"links\":[{\"rel\":"
+             "\"equipment\",\"target\":\"%s\"}]}",
+             eq);
+    uint64_t before = entries(f.s);
+    char *cal = put_ok(f.s, "calibration", json, raised, sizeof raised);
+    ck_assert_uint_eq(entries(f.s), before + 3); /* calibration, equipment v2, nonconformity */
+    char *st = status_of(f.s, eq);
+    ck_assert_str_eq(st, "out_of_calibration");
+    free(st);
+    char ncid[256];
+    snprintf(ncid, sizeof ncid, "%s-NCR", cal);
+    ck_assert_ptr_nonnull(strstr(raised, ncid));
+    Scsms__Record *nc = NULL;
+    ck_assert_int_eq(store_get(f.s, ncid, 0, &nc), 0);
+    ck_assert_int_eq(nc->nonconformity->source, SCSMS__NONCONFORMITY__SOURCE__CALIBRATION);
+    ck_assert_str_eq(nc->links[0]->target, cal);
+    record_free(nc);
+    /* a pass puts it back and moves the next date */
+    snprintf(json, sizeof json,
+             "{\"performed_date\":\"2026-11-21\",\"result\":\"pass\",\"next_due_date\":"
+             "\"2099-05-21\",\"links\":[{\"rel\":\"equipment\",\"target\":\"%s\"}]}",
+             eq);
+    free(put_ok(f.s, "calibration", json, raised, sizeof raised));
+    ck_assert_ptr_nonnull(strstr(raised, "back in service"));
+    Scsms__Record *e = NULL;
+    ck_assert_int_eq(store_get(f.s, eq, 0, &e), 0);
+    ck_assert_str_eq(e->status, "in_service");
+    ck_assert_str_eq(e->equipment->next_calibration_date, "2099-05-21");
+    record_free(e);
+    free(eq);
+    free(cal);
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(rule3_overdue_equipment_is_out_of_use)
+{
+    struct fixture f = fx_new("rule3b", NULL);
+    char raised[1024];
+    setenv("SCSMS_NOW", "2026-11-23T08:00:00Z", 1);
+    char *eq = put_ok(f.s, "equipment",
+                      "{\"equipment_id\":\"SEAL-01\",\"kind\":\"seal\",\"location\":\"Dock\","
+                      "\"next_calibration_date\":\"2026-11-01\"}",
+                      raised, sizeof raised);
+    char *st = status_of(f.s, eq);
+    ck_assert_str_eq(st, "out_of_calibration");
+    free(st);
+    char want[256];
+    snprintf(want, sizeof want, "rule 3: raised nonconformity %s-NCR-2026-11-23", eq);
+    ck_assert_ptr_nonnull(strstr(raised, want));
+    /* a later version of the same lapse raises nothing more */
+    Scsms__Record *e = NULL;
+    ck_assert_int_eq(store_get(f.s, eq, 0, &e), 0);
+    ck_assert_int_eq(record_set_string(&e->equipment->location, "Dock 2"), 0);
+    store_batch_t *b = NULL;
+    ck_assert_int_eq(store_batch_new(f.s, &b), 0);
+    ck_assert_int_eq(store_batch_add(b, e), 0);
+    ck_assert_int_eq(store_batch_commit(b), 0);
+    size_t n;
+    store_batch_raised(b, &n);
+    ck_assert_uint_eq(n, 0);
+    store_batch_destroy(&b);
+    record_free(e);
+    unsetenv("SCSMS_NOW");
+    free(eq);
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(rule4_nonconforming_items_raise_nonconformities)
+{
+    struct fixture f = fx_new("rule4", NULL);
+    char raised[2048];
+    char *ins = put_ok(f.s, "inspection",
+                       "{\"area\":\"Dock 2\",\"inspector\":\"A. Chen\",\"inspected_date\":"
+                       "\"2026-11-22\",\"items\":[{\"question\":\"Seals intact?\",\"answer\":"
+                       "\"nonconform\",\"note\":\"seal 4411 broken\"},{\"question\":\"Lights?\","
+                       "\"answer\":\"conform\"},{\"question\":\"Fence?\",\"answer\":\"nonconform\"}]}",
+                       raised, sizeof raised);
+    char id1[256], id3[256];
+    snprintf(id1, sizeof id1, "%s-NCR-1", ins);
+    snprintf(id3, sizeof id3, "%s-NCR-3", ins);
+    ck_assert_ptr_nonnull(strstr(raised, id1));
+    ck_assert_ptr_nonnull(strstr(raised, id3));
+    ck_assert_int_eq(tu_lines(raised), 2);
+    Scsms__Record *nc = NULL;
+    ck_assert_int_eq(store_get(f.s, id1, 0, &nc), 0);
+    ck_assert_ptr_nonnull(strstr(nc->nonconformity->description, "seal 4411 broken"));
+    ck_assert_int_eq(nc->nonconformity->source, SCSMS__NONCONFORMITY__SOURCE__INSPECTION);
+    record_free(nc);
+    free(put_ok(f.s, "inspection",
+                "{\"area\":\"Dock 3\",\"inspector\":\"A. Chen\",\"inspected_date\":\"2026-11-22\","
+                "\"items\":[{\"question\":\"Seals intact?\",\"answer\":\"conform\"}]}",
+                raised, sizeof raised));
+    ck_assert_str_eq(raised, "");
+    free(ins);
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(rule6_auditor_independence)
+{
+    struct fixture f = fx_new("rule6", NULL);
+    refused(f.s, "audit",
+            "{\"planned_date\":\"2026-12-01\",\"audit_scope\":\"gate\",\"auditor\":\"B. Ortiz\","
+            "\"auditor_responsibilities\":[\"Gate control\"],\"activities_audited\":[\" gate "
+            "control\",\"yard\"]}",
+            SCSMS_ERULE, "auditor B. Ortiz is responsible for ' gate control'");
+    /* responsibilities recorded in an appointment count too */
+    free(put_ok(f.s, "appointment",
+                "{\"person\":\"C. Diaz\",\"role\":\"line_manager\",\"responsibilities\":"
+                "\"warehouse; cargo screening\"}",
+                NULL, 0));
+    refused(f.s, "audit",
+            "{\"planned_date\":\"2026-12-01\",\"audit_scope\":\"cargo\",\"auditor\":\"c. diaz\","
+            "\"activities_audited\":[\"Cargo screening\"]}",
+            SCSMS_ERULE, "(appointment SITE-R-APT-");
+    free(put_ok(f.s, "audit",
+                "{\"planned_date\":\"2026-12-01\",\"audit_scope\":\"cargo\",\"auditor\":"
+                "\"B. Ortiz\",\"activities_audited\":[\"Cargo screening\"]}",
+                NULL, 0));
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(rule8_site_writes_only_site_types)
+{
+    struct fixture f = fx_new("rule8", NULL);
+    refused(f.s, "document",
+            "{\"doc_id\":\"SP-01\",\"doc_version\":\"3\",\"title\":\"Security plan\"}", SCSMS_EPERM,
+            "a site cannot issue document records (rule 8)");
+    refused(f.s, "management_review",
+            "{\"period_from_date\":\"2026-01-01\",\"period_to_date\":\"2026-06-30\",\"held_date\":"
+            "\"2026-07-10\"}",
+            SCSMS_EPERM, "rule 8");
+    fx_free(&f);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("rules");
+    TCase *t = tcase_create("rules");
+    tcase_add_test(t, rule1_intolerable_risk_cannot_be_accepted);
+    tcase_add_test(t, rule1_threshold_comes_from_settings);
+    tcase_add_test(t, bad_settings_are_refused_at_open);
+    tcase_add_test(t, rule2_action_gates);
+    tcase_add_test(t, links_are_typed);
+    tcase_add_test(t, rule3_failed_calibration_takes_equipment_out);
+    tcase_add_test(t, rule3_overdue_equipment_is_out_of_use);
+    tcase_add_test(t, rule4_nonconforming_items_raise_nonconformities);
+    tcase_add_test(t, rule6_auditor_independence);
+    tcase_add_test(t, rule8_site_writes_only_site_types);
+    suite_add_tcase(s, t);
+    return tu_run_suite(s);
+}
