@@ -115,3 +115,25 @@ int cli_read_json_arg(const char *arg, char **out, size_t *len)
     *len = n;
     return *out ? 0 : scsms_fail(SCSMS_ENOMEM, "out of memory");
 }
+
+/* A short human summary: the body's first non-empty text field. */
+const char *cli_summary(const Scsms__Record *rec)
+{
+    const ProtobufCFieldDescriptor *bf =
+        protobuf_c_message_descriptor_get_field(&scsms__record__descriptor, rec->body_case);
+    const ProtobufCMessage *body = *(const ProtobufCMessage *const *)((const char *)rec + bf->offset);
+    static const char *prefer[] = {"title", "description", "scenario", "summary", "subject",
+                                   "course", "person", "area", "location", "name", "threatened",
+                                   "indicator", "equipment_id", "coverage", "boundaries", NULL};
+    for (const char **p = prefer; *p; p++) {
+        const ProtobufCFieldDescriptor *f =
+            protobuf_c_message_descriptor_get_field_by_name(body->descriptor, *p);
+        if (f && f->type == PROTOBUF_C_TYPE_STRING && f->label != PROTOBUF_C_LABEL_REPEATED) {
+            const char *v = *(char *const *)((const char *)body + f->offset);
+            if (v && *v)
+                return v;
+        }
+    }
+    return "";
+}
+

@@ -57,4 +57,8 @@ int cli_usage(const char *usage);
  * At most RECORD_MAX_BYTES. Caller frees *out. */
 int cli_read_json_arg(const char *arg, char **out, size_t *len);
 
+/* A short human summary of a record: its body's first non-empty title,
+ * description, location or similar. Borrowed from rec. */
+const char *cli_summary(const Scsms__Record *rec);
+
 #endif

@@ -201,32 +201,11 @@ static int print_json(const Scsms__Record *rec, void *ctx)
     return 0;
 }
 
-/* A short human summary: the body's first non-empty text field. */
-static const char *summary_of(const Scsms__Record *rec)
-{
-    const ProtobufCFieldDescriptor *bf =
-        protobuf_c_message_descriptor_get_field(&scsms__record__descriptor, rec->body_case);
-    const ProtobufCMessage *body = *(const ProtobufCMessage *const *)((const char *)rec + bf->offset);
-    static const char *prefer[] = {"title", "description", "scenario", "summary", "subject",
-                                   "course", "person", "area", "location", "name", "threatened",
-                                   "indicator", "equipment_id", "coverage", "boundaries", NULL};
-    for (const char **p = prefer; *p; p++) {
-        const ProtobufCFieldDescriptor *f =
-            protobuf_c_message_descriptor_get_field_by_name(body->descriptor, *p);
-        if (f && f->type == PROTOBUF_C_TYPE_STRING && f->label != PROTOBUF_C_LABEL_REPEATED) {
-            const char *v = *(char *const *)((const char *)body + f->offset);
-            if (v && *v)
-                return v;
-        }
-    }
-    return "";
-}
-
 static int print_row(const Scsms__Record *rec, void *ctx)
 {
     (void)ctx;
     printf("%-26s %-16s %-14s %3u  %-20s  %.48s\n", rec->id, record_type_of(rec)->name,
-           rec->status, rec->version, rec->updated_at, summary_of(rec));
+           rec->status, rec->version, rec->updated_at, cli_summary(rec));
     return 0;
 }
 

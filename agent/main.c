@@ -11,6 +11,7 @@ static const struct cli_command commands[] = {
     {"show", cmd_show, "print a record (latest or --version N) as JSON"},
     {"history", cmd_history, "every version of a record"},
     {"list", cmd_list, "current records, filtered by --type and --status"},
+    {"due", cmd_due, "overdue and expiring items, most late first"},
     {"verify", cmd_verify, "check hash chain, signatures and indices"},
     {"backup", cmd_backup, "online compacted copy of the store, verified"},
     {"restore", cmd_restore, "replace the store by a backup that verifies"},

@@ -20,76 +20,76 @@
  * kept several years); a record may set its own. */
 static const struct record_type types[] = {
     {SCSMS__RECORD__BODY_SCOPE, "scope", "SCO", "4.1", L("draft", "current", "obsolete"),
-     L("boundaries"), NONE, YEARS(10), HQ},
+     L("boundaries"), NONE, L("obsolete"), YEARS(10), HQ},
     {SCSMS__RECORD__BODY_POLICY, "policy", "POL", "4.2", L("draft", "current", "obsolete"),
-     L("title", "statement"), L("review_date"), YEARS(10), HQ},
+     L("title", "statement"), L("review_date"), L("obsolete"), YEARS(10), HQ},
     {SCSMS__RECORD__BODY_ACKNOWLEDGEMENT, "acknowledgement", "ACK", "4.4.3", L("recorded"),
-     L("subject_id", "acknowledged_by"), NONE, YEARS(7), SITE | PARTNER},
+     L("subject_id", "acknowledged_by"), NONE, NONE, YEARS(7), SITE | PARTNER},
     {SCSMS__RECORD__BODY_RISK, "risk", "RSK", "4.3.1",
      L("open", "in_treatment", "accepted", "closed"),
      L("threat_category", "threatened", "likelihood", "consequence", "residual_likelihood",
        "residual_consequence", "treatment"),
-     L("next_review_date"), YEARS(7), SITE | HQ},
+     L("next_review_date"), L("closed"), YEARS(7), SITE | HQ},
     {SCSMS__RECORD__BODY_LEGAL_REQUIREMENT, "legal_requirement", "LEG", "4.3.2",
-     L("current", "superseded"), L("source", "summary"), L("review_date"), YEARS(7), SITE | HQ},
+     L("current", "superseded"), L("source", "summary"), L("review_date"), L("superseded"), YEARS(7), SITE | HQ},
     {SCSMS__RECORD__BODY_OBJECTIVE, "objective", "OBJ", "4.3.3",
-     L("open", "achieved", "missed", "cancelled"), L("title", "indicator"), L("due_date"),
+     L("open", "achieved", "missed", "cancelled"), L("title", "indicator"), L("due_date"), L("achieved", "missed", "cancelled"),
      YEARS(7), SITE | HQ},
     {SCSMS__RECORD__BODY_TARGET, "target", "TGT", "4.3.4",
-     L("open", "met", "missed", "cancelled"), L("description", "due_date"), L("due_date"),
+     L("open", "met", "missed", "cancelled"), L("description", "due_date"), L("due_date"), L("met", "missed", "cancelled"),
      YEARS(7), SITE | HQ},
     {SCSMS__RECORD__BODY_PROGRAMME, "programme", "PRG", "4.3.5",
-     L("planned", "in_progress", "complete", "cancelled"), L("title"), NONE, YEARS(7),
+     L("planned", "in_progress", "complete", "cancelled"), L("title"), NONE, L("complete", "cancelled"), YEARS(7),
      SITE | HQ},
     {SCSMS__RECORD__BODY_APPOINTMENT, "appointment", "APT", "4.4.1", L("active", "ended"),
-     L("person", "role"), L("clearance_expiry_date"), YEARS(7), SITE | HQ},
+     L("person", "role"), L("clearance_expiry_date"), L("ended"), YEARS(7), SITE | HQ},
     {SCSMS__RECORD__BODY_TRAINING, "training", "TRN", "4.4.2", L("completed", "failed"),
-     L("person", "course", "completed_date"), L("expiry_date"), YEARS(7), SITE},
+     L("person", "course", "completed_date"), L("expiry_date"), L("failed"), YEARS(7), SITE},
     {SCSMS__RECORD__BODY_COMMUNICATION, "communication", "COM", "4.4.3", L("recorded"),
-     L("kind", "subject"), NONE, YEARS(5), SITE | HQ},
+     L("kind", "subject"), NONE, NONE, YEARS(5), SITE | HQ},
     {SCSMS__RECORD__BODY_DOCUMENT, "document", "DOC", "4.4.5",
      L("draft", "current", "obsolete", "archived"), L("doc_id", "doc_version", "title"),
-     L("review_date"), YEARS(10), HQ},
+     L("review_date"), L("obsolete", "archived"), YEARS(10), HQ},
     {SCSMS__RECORD__BODY_PROCEDURE, "procedure", "PRC", "4.4.6",
-     L("draft", "in_effect", "withdrawn"), L("task_or_area", "control"), NONE, YEARS(7),
+     L("draft", "in_effect", "withdrawn"), L("task_or_area", "control"), NONE, L("withdrawn"), YEARS(7),
      SITE | HQ},
     {SCSMS__RECORD__BODY_EMERGENCY_PLAN, "emergency_plan", "EMP", "4.4.7",
-     L("draft", "current", "obsolete"), L("title", "person_in_charge"), L("review_date"),
+     L("draft", "current", "obsolete"), L("title", "person_in_charge"), L("review_date"), L("obsolete"),
      YEARS(7), SITE | HQ},
     {SCSMS__RECORD__BODY_DRILL, "drill", "DRL", "4.4.7", L("planned", "held", "cancelled"),
-     L("scenario", "planned_date"), L("planned_date"), YEARS(7), SITE},
+     L("scenario", "planned_date"), L("planned_date"), L("held", "cancelled"), YEARS(7), SITE},
     {SCSMS__RECORD__BODY_MEASUREMENT, "measurement", "MEA", "4.5.1", L("recorded"),
-     L("indicator", "period_end_date"), NONE, YEARS(7), SITE | HQ},
+     L("indicator", "period_end_date"), NONE, NONE, YEARS(7), SITE | HQ},
     {SCSMS__RECORD__BODY_EQUIPMENT, "equipment", "EQP", "4.5.1",
      L("in_service", "out_of_calibration", "removed_from_use"),
-     L("equipment_id", "kind", "location"), L("next_calibration_date"), YEARS(7), SITE},
+     L("equipment_id", "kind", "location"), L("next_calibration_date"), L("removed_from_use"), YEARS(7), SITE},
     {SCSMS__RECORD__BODY_CALIBRATION, "calibration", "CAL", "4.5.1", L("recorded"),
-     L("performed_date", "result"), NONE, YEARS(7), SITE},
+     L("performed_date", "result"), NONE, NONE, YEARS(7), SITE},
     {SCSMS__RECORD__BODY_INSPECTION, "inspection", "INS", "4.5.1", L("recorded"),
-     L("area", "inspector", "inspected_date"), NONE, YEARS(7), SITE},
+     L("area", "inspector", "inspected_date"), NONE, NONE, YEARS(7), SITE},
     {SCSMS__RECORD__BODY_EVALUATION, "evaluation", "EVL", "4.5.2", L("recorded"),
-     L("subject", "evaluated_date", "result"), L("next_date"), YEARS(7), SITE | HQ},
+     L("subject", "evaluated_date", "result"), L("next_date"), NONE, YEARS(7), SITE | HQ},
     {SCSMS__RECORD__BODY_INCIDENT, "incident", "INC", "4.5.3",
-     L("open", "investigating", "closed"), L("kind", "occurred_at", "location"), NONE,
+     L("open", "investigating", "closed"), L("kind", "occurred_at", "location"), NONE, NONE,
      YEARS(7), SITE},
     {SCSMS__RECORD__BODY_NONCONFORMITY, "nonconformity", "NCR", "4.5.3", L("open", "closed"),
-     L("source", "description"), NONE, YEARS(7), SITE | HQ},
+     L("source", "description"), NONE, NONE, YEARS(7), SITE | HQ},
     {SCSMS__RECORD__BODY_ACTION, "action", "ACT", "4.5.3",
      L("open", "implemented", "verified_effective", "closed"),
-     L("kind", "description", "responsible", "due_date"), L("due_date"), YEARS(7), SITE | HQ},
+     L("kind", "description", "responsible", "due_date"), L("due_date"), L("implemented", "verified_effective", "closed"), YEARS(7), SITE | HQ},
     {SCSMS__RECORD__BODY_AUDIT, "audit", "AUD", "4.5.5",
      L("planned", "held", "reported", "cancelled"), L("planned_date", "audit_scope", "auditor"),
-     L("planned_date"), YEARS(7), SITE | HQ},
+     L("planned_date"), L("held", "reported", "cancelled"), YEARS(7), SITE | HQ},
     {SCSMS__RECORD__BODY_MANAGEMENT_REVIEW, "management_review", "MRV", "4.6", L("held"),
-     L("period_from_date", "period_to_date", "held_date"), NONE, YEARS(10), HQ},
+     L("period_from_date", "period_to_date", "held_date"), NONE, NONE, YEARS(10), HQ},
     {SCSMS__RECORD__BODY_PARTNER, "partner", "BPT", "ISO 28001 4.2", L("active", "inactive"),
-     L("partner_id", "name"), NONE, YEARS(7), HQ},
+     L("partner_id", "name"), NONE, L("inactive"), YEARS(7), HQ},
     {SCSMS__RECORD__BODY_CERTIFICATE, "certificate", "CRT", "ISO 28001 4.2",
      L("active", "withdrawn"), L("partner_id", "scheme", "number", "expiry_date"),
-     L("expiry_date"), YEARS(7), PARTNER | HQ},
+     L("expiry_date"), L("withdrawn"), YEARS(7), PARTNER | HQ},
     {SCSMS__RECORD__BODY_DECLARATION, "declaration", "DOS", "ISO 28001 4.5",
      L("submitted", "accepted", "rejected"),
-     L("partner_id", "coverage", "valid_from_date", "valid_to_date"), L("valid_to_date"),
+     L("partner_id", "coverage", "valid_from_date", "valid_to_date"), L("valid_to_date"), L("rejected"),
      YEARS(7), PARTNER},
 };
 
@@ -453,17 +453,29 @@ int record_validate(Scsms__Record *rec)
 
 int record_due_day(const Scsms__Record *rec, int64_t *day_out)
 {
+    const char *field;
+    return record_due(rec, day_out, &field);
+}
+
+int record_due(const Scsms__Record *rec, int64_t *day_out, const char **field)
+{
     const struct record_type *t = record_type_of(rec);
     *day_out = 0;
+    *field = NULL;
     if (!t)
         return 0;
+    for (const char *const *d = t->done; *d; d++)
+        if (strcmp(*d, rec->status) == 0)
+            return 0;
     const ProtobufCMessage *body = *body_slot((Scsms__Record *)rec);
     for (const char *const *name = t->due_fields; *name; name++) {
         const ProtobufCFieldDescriptor *f =
             protobuf_c_message_descriptor_get_field_by_name(body->descriptor, *name);
         const char *v = f ? *(char *const *)((const char *)body + f->offset) : NULL;
-        if (v && *v && isotime_parse_date(v, day_out) == 0)
+        if (v && *v && isotime_parse_date(v, day_out) == 0) {
+            *field = *name;
             return 1;
+        }
     }
     return 0;
 }

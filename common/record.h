@@ -33,6 +33,7 @@ struct record_type {
     const char *const *statuses;       /* NULL-terminated; [0] is the initial one */
     const char *const *required;       /* body fields that must be set */
     const char *const *due_fields;     /* first set one is the record's due date */
+    const char *const *done;           /* statuses in which nothing is due any more */
     uint32_t retention_days;           /* default retention */
     unsigned issuers;                  /* enum record_issuer bits */
 };
@@ -65,9 +66,13 @@ int record_unpack(const uint8_t *data, size_t len, Scsms__Record **out) SCSMS_MU
 int record_validate(Scsms__Record *rec) SCSMS_MUST_CHECK;
 
 /* The record's due day (days since the epoch) from its type's due fields:
- * returns 1 and sets *day_out when it has one, 0 when not. Call on a
- * validated record. */
+ * returns 1 and sets *day_out when it has one and its status is not one
+ * in which nothing is due (a closed action, a held drill), 0 when not.
+ * Call on a validated record. */
 int record_due_day(const Scsms__Record *rec, int64_t *day_out);
+
+/* The same, also naming the field the date came from (static storage). */
+int record_due(const Scsms__Record *rec, int64_t *day_out, const char **field);
 
 /* Replace a string field's value with a malloc'd copy of text, freeing the
  * previous one unless it is the protobuf-c default. */

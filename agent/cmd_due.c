@@ -1,0 +1,112 @@
+/* cmd_due.c -- due: every overdue and expiring item (DOMAIN.md rule 7). */
+#include "cmd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "isotime.h"
+#include "jsonpb.h"
+
+#define DUE_USAGE "scsms-agent due [--within DAYS] [--format table|json] --store DIR"
+
+enum { OPT_WITHIN = CLI_OPT_FIRST_OWN, OPT_FORMAT };
+
+struct due_out {
+    int64_t today;
+    int json;
+    size_t n;
+};
+
+static int print_due(const Scsms__Record *rec, void *ctx)
+{
+    struct due_out *o = ctx;
+    int64_t day;
+    const char *field;
+    char date[ISOTIME_DATE_LEN + 1], when[48];
+    if (!record_due(rec, &day, &field))
+        return 0;
+    isotime_format_date(day, date);
+    long long late = (long long)(o->today - day);
+    if (o->json) {
+        struct json_object *j = json_object_new_object();
+        json_object_object_add(j, "id", json_object_new_string(rec->id));
+        json_object_object_add(j, "type", json_object_new_string(record_type_of(rec)->name));
+        json_object_object_add(j, "status", json_object_new_string(rec->status));
+        json_object_object_add(j, "field", json_object_new_string(field));
+        json_object_object_add(j, "date", json_object_new_string(date));
+        json_object_object_add(j, "days_late", json_object_new_int64(late));
+        json_object_object_add(j, "summary", json_object_new_string(cli_summary(rec)));
+        printf("%s  %s", o->n ? ",\n" : "", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+        json_object_put(j);
+    } else {
+        if (late > 0)
+            snprintf(when, sizeof when, "overdue %lld day%s", late, late == 1 ? "" : "s");
+        else if (late == 0)
+            snprintf(when, sizeof when, "due today");
+        else
+            snprintf(when, sizeof when, "due in %lld day%s", -late, late == -1 ? "" : "s");
+        printf("%-18s %-10s %-26s %-14s %-22s %.40s\n", when, date, rec->id,
+               record_type_of(rec)->name, field, cli_summary(rec));
+    }
+    o->n++;
+    return 0;
+}
+
+int cmd_due(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"within", required_argument, NULL, OPT_WITHIN},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        CLI_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    struct cli_common c = {0};
+    const char *within = NULL, *format = "table";
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (cli_common_option(&c, opt, optarg))
+            continue;
+        if (opt == OPT_WITHIN)
+            within = optarg;
+        else if (opt == OPT_FORMAT)
+            format = optarg;
+        else if (opt == 'h') {
+            printf("usage: %s\n", DUE_USAGE);
+            return CLI_OK;
+        } else
+            return cli_usage(DUE_USAGE);
+    }
+    if (optind != argc)
+        return cli_usage(DUE_USAGE);
+    if (strcmp(format, "table") && strcmp(format, "json")) {
+        fprintf(stderr, "scsms-agent: --format must be table or json\n");
+        return CLI_USAGE;
+    }
+    long days = -1;
+    if (within) {
+        char *end;
+        days = strtol(within, &end, 10);
+        if (!*within || *end || days < 0 || days > 3650) {
+            fprintf(stderr, "scsms-agent: --within must be 0 to 3650 days, got '%s'\n", within);
+            return CLI_USAGE;
+        }
+    }
+    int rc = cli_common_finish(&c, DUE_USAGE);
+    if (rc)
+        return rc;
+    store_t *s = cli_open(&c);
+    if (!s)
+        return CLI_FAIL;
+    if (days < 0)
+        days = (long)store_config(s)->expiring_days;
+    struct due_out o = {.today = isotime_days(isotime_now()), .json = !strcmp(format, "json")};
+    if (o.json)
+        printf("[\n");
+    else
+        printf("%-18s %-10s %-26s %-14s %-22s %s\n", "WHEN", "DATE", "ID", "TYPE", "FIELD",
+               "SUMMARY");
+    rc = store_due(s, o.today + days, print_due, &o);
+    if (o.json)
+        printf("%s]\n", o.n ? "\n" : "");
+    store_close(&s);
+    return rc ? cli_error(rc) : CLI_OK;
+}
