@@ -7,10 +7,12 @@
 static const struct cli_command commands[] = {
     {"init", cmd_init, "create the store and this identity's keys"},
     {"add", cmd_add, "add one record; prints its id"},
+    {"import", cmd_import, "bulk add from JSON or CSV, all or nothing"},
     {"update", cmd_update, "write a new version of a record"},
     {"show", cmd_show, "print a record (latest or --version N) as JSON"},
     {"history", cmd_history, "every version of a record"},
     {"list", cmd_list, "current records, filtered by --type and --status"},
+    {"export", cmd_export, "every current record as JSON or CSV"},
     {"due", cmd_due, "overdue and expiring items, most late first"},
     {"verify", cmd_verify, "check hash chain, signatures and indices"},
     {"backup", cmd_backup, "online compacted copy of the store, verified"},

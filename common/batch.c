@@ -37,6 +37,7 @@ struct item {
     int rc;                      /* the packer's verdict on the record */
     char *err;                   /* and its message (the packer's thread-local one) */
     char old_status[32];         /* an update's previous status, for the rules */
+    int preserve;                /* restore with its own id, version, times, author */
 };
 
 /* Entries the packer builds live in chunks that never move, so the writer
@@ -59,7 +60,17 @@ struct store_batch {
     size_t pcap;
     char **raised;               /* what the rules wrote besides the items */
     size_t n_raised;
+    struct store_batch_error *errors; /* every record refused by the last commit */
+    size_t n_errors;
+    uint64_t id_offset;          /* new ids number seq + id_offset (see max_preserved) */
+    void (*progress)(void *ctx, size_t done, size_t total);
+    void *progress_ctx;
+    int dry_run;                 /* check everything, write nothing */
 };
+
+#define DRY_RUN_DONE 1 /* batch_body's way to have write_txn abort a dry run */
+
+#define MAX_ERRORS 1000
 
 static uint8_t *arena_alloc(struct chunk **arena, size_t n)
 {
@@ -190,10 +201,31 @@ static const char *role_name(enum store_role r)
 
 /* The checks that need no transaction: the record itself, and whether
  * this store's role may issue its type (DOMAIN.md rule 8). */
-static int check_record(const store_t *s, Scsms__Record *rec, int64_t today)
+/* A record restored with its envelope must be this store's own, whole. */
+static int check_preserved(const store_t *s, const Scsms__Record *rec)
+{
+    if (!rec->id[0])
+        return scsms_fail(SCSMS_EINVAL, "a restored record needs its 'id'");
+    if (rec->owner[0] && strcmp(rec->owner, s->owner) != 0)
+        return scsms_fail(SCSMS_EPERM, "record '%s' belongs to %s; %s can only restore its own "
+                          "records (rule 8)", rec->id, rec->owner, s->owner);
+    if (strncmp(rec->id, s->owner, strlen(s->owner)) != 0 || rec->id[strlen(s->owner)] != '-')
+        return scsms_fail(SCSMS_EPERM, "record id '%s' is not one of %s's (rule 8)", rec->id,
+                          s->owner);
+    if (rec->version < 1 || !rec->created_at[0] || !rec->updated_at[0] || !rec->author[0])
+        return scsms_fail(SCSMS_EINVAL, "a restored record needs its version, created_at, "
+                          "updated_at and author");
+    return 0;
+}
+
+static int check_record(const store_t *s, Scsms__Record *rec, int preserve, int64_t today)
 {
     int rc = record_validate(rec);
-    if (rc == 0)
+    if (rc == 0 && preserve)
+        rc = check_preserved(s, rec);
+    /* a restored record is written as it was exported: the rules held
+     * when it was first written, and what they raised is in the export */
+    if (rc == 0 && !preserve)
         rc = rules_check_record(rec, s->role, &s->cfg, today);
     if (rc)
         return rc;
@@ -211,7 +243,7 @@ static int check_record(const store_t *s, Scsms__Record *rec, int64_t today)
  * fields. Returns the length, or 0 (with the error set) when too large. */
 static size_t pack_envelope(const store_t *s, const Scsms__Record *rec, const char *id,
                             uint32_t version, const char *created, const char *now,
-                            uint8_t **buf, size_t *cap)
+                            const char *author, uint8_t **buf, size_t *cap)
 {
     Scsms__Record env = *rec;
     env.id = (char *)id;
@@ -219,7 +251,7 @@ static size_t pack_envelope(const store_t *s, const Scsms__Record *rec, const ch
     env.version = version;
     env.created_at = (char *)created;
     env.updated_at = (char *)now;
-    env.author = (char *)s->author;
+    env.author = (char *)author;
     size_t len = scsms__record__get_packed_size(&env);
     if (len > RECORD_MAX_BYTES) {
         scsms_fail(SCSMS_EINVAL, "record is %zu bytes; the limit is %u", len, RECORD_MAX_BYTES);
@@ -272,13 +304,20 @@ static void prepare_item(struct packer *pk, size_t i)
     free(it->err);
     it->entry = NULL;
     it->err = NULL;
-    it->rc = check_record(b->s, it->rec, pk->today);
-    if (it->rc || it->rec->id[0])
+    it->rc = check_record(b->s, it->rec, it->preserve, pk->today);
+    if (it->rc || (it->rec->id[0] && !it->preserve))
         pk->chaining = 0;
     if (pk->chaining) {
-        make_id(b->s->owner, record_type_of(it->rec)->code, pk->first_seq + i, it->id);
+        if (it->preserve)
+            snprintf(it->id, sizeof it->id, "%s", it->rec->id);
+        else
+            make_id(b->s->owner, record_type_of(it->rec)->code, pk->first_seq + i + b->id_offset,
+                    it->id);
         size_t rlen =
-            pack_envelope(b->s, it->rec, it->id, 1, pk->now, pk->now, &b->pbuf, &b->pcap);
+            it->preserve ? pack_envelope(b->s, it->rec, it->id, it->rec->version, it->rec->created_at,
+                                         it->rec->updated_at, it->rec->author, &b->pbuf, &b->pcap)
+                          : pack_envelope(b->s, it->rec, it->id, 1, pk->now, pk->now, b->s->author,
+                                          &b->pbuf, &b->pcap);
         if (rlen == 0)
             it->rc = SCSMS_EINVAL;
         else if (!(it->entry_len = build_entry(b->s, pk->first_seq + i, pk->head, b->pbuf, rlen,
@@ -294,7 +333,7 @@ static void prepare_item(struct packer *pk, size_t i)
         }
         /* the writer appends what this item raises right after it, so
          * the entries after it cannot be chained ahead of time */
-        if (rules_raises(it->rec))
+        if (!it->preserve && rules_raises(it->rec))
             pk->chaining = 0;
     }
     if (it->rc)
@@ -419,15 +458,23 @@ static int writer_entry(store_t *s, MDB_txn *txn, store_batch_t *b, struct item 
     char created[ISOTIME_INSTANT_LEN + 1];
     int rc;
     *version = 1;
-    if (it->rec->id[0]) {
+    if (it->preserve) {
+        snprintf(it->id, sizeof it->id, "%s", it->rec->id);
+        snprintf(created, sizeof created, "%s", it->rec->created_at);
+        *version = it->rec->version;
+    } else if (it->rec->id[0]) {
         snprintf(it->id, sizeof it->id, "%s", it->rec->id);
         if ((rc = prepare_update(s, txn, it->rec, it->id, version, created, it->old_status)))
             return rc;
     } else {
-        make_id(s->owner, record_type_of(it->rec)->code, st->seq + 1, it->id);
+        make_id(s->owner, record_type_of(it->rec)->code, st->seq + 1 + b->id_offset, it->id);
         snprintf(created, sizeof created, "%s", now);
     }
-    size_t rlen = pack_envelope(s, it->rec, it->id, *version, created, now, &b->rbuf, &b->rcap);
+    size_t rlen = it->preserve
+                      ? pack_envelope(s, it->rec, it->id, *version, created, it->rec->updated_at,
+                                      it->rec->author, &b->rbuf, &b->rcap)
+                      : pack_envelope(s, it->rec, it->id, *version, created, now, s->author,
+                                      &b->rbuf, &b->rcap);
     if (rlen == 0)
         return SCSMS_EINVAL;
     if (!(it->entry_len = build_entry(s, st->seq + 1, st->head, b->rbuf, rlen, alloc_scratch, b,
@@ -496,7 +543,8 @@ static int apply_followup(store_t *s, MDB_txn *txn, store_batch_t *b, struct rul
         snprintf(created, sizeof created, "%s", now);
     else if ((rc = prepare_update(s, txn, fu->rec, id, &version, created, old)))
         return rc;
-    size_t rlen = pack_envelope(s, fu->rec, id, version, created, now, &b->rbuf, &b->rcap);
+    size_t rlen = pack_envelope(s, fu->rec, id, version, created, now, s->author, &b->rbuf,
+                                &b->rcap);
     size_t elen = rlen ? build_entry(s, st->seq + 1, st->head, b->rbuf, rlen, alloc_scratch, b,
                                      &entry)
                        : 0;
@@ -520,21 +568,23 @@ static int apply_item(store_t *s, MDB_txn *txn, store_batch_t *b, struct item *i
 
     if (it->rc)
         return scsms_fail(it->rc, "%s", it->err ? it->err : scsms_strerror(it->rc));
-    if ((rc = rules_check_store(s, txn, it->rec)))
+    if (!it->preserve && (rc = rules_check_store(s, txn, it->rec)))
         return rc;
     it->old_status[0] = 0;
+    if (it->preserve)
+        version = it->rec->version;
     if (!it->entry && (rc = writer_entry(s, txn, b, it, st, now, &version)))
         return rc;
-    if ((rc = put_version(s, txn, it->rec, it->id, version, version == 1, it->entry,
-                          it->entry_len, it->hash, st, log_flags)))
+    int create = it->preserve || !it->rec->id[0];
+    if ((rc = put_version(s, txn, it->rec, it->id, version, create, it->entry, it->entry_len,
+                          it->hash, st, log_flags)))
         return rc;
     it->entry = NULL; /* LMDB has copied it */
-    if (!rules_raises(it->rec))
+    if (it->preserve || !rules_raises(it->rec))
         return 0;
     struct rules_followup *fu = NULL;
     size_t n = 0;
-    rc = rules_followups(s, txn, it->rec, it->id, version > 1 ? it->old_status : NULL, today,
-                         &fu, &n);
+    rc = rules_followups(s, txn, it->rec, it->id, create ? NULL : it->old_status, today, &fu, &n);
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = apply_followup(s, txn, b, &fu[i], st, now, log_flags);
     rules_followups_free(fu, n);
@@ -575,6 +625,85 @@ static int log_is_last(store_t *s, MDB_txn *txn, const struct store_owner_state 
            store_get_be64((uint8_t *)k.mv_data + 4) == st->seq;
 }
 
+static int note_error(store_batch_t *b, size_t index, const char *msg)
+{
+    if (b->n_errors == MAX_ERRORS)
+        return 0;
+    if (!b->errors && !(b->errors = calloc(MAX_ERRORS, sizeof *b->errors)))
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    char *m = strdup(msg);
+    if (!m)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    b->errors[b->n_errors].index = index;
+    b->errors[b->n_errors].message = m;
+    b->n_errors++;
+    return 0;
+}
+
+static void clear_results(store_batch_t *b)
+{
+    for (size_t i = 0; i < b->n_raised; i++)
+        free(b->raised[i]);
+    b->n_raised = 0;
+    for (size_t i = 0; i < b->n_errors; i++)
+        free((char *)b->errors[i].message);
+    b->n_errors = 0;
+}
+
+/* An error that ends the transaction at once, rather than one record's. */
+static int fatal(int rc)
+{
+    return rc == SCSMS_EMAPFULL || rc == SCSMS_ENOSPC || rc == SCSMS_EIO || rc == SCSMS_ENOMEM ||
+           rc == SCSMS_ECORRUPT || rc == SCSMS_ECRYPTO;
+}
+
+static int meta_u64(store_t *s, MDB_txn *txn, const char *name, uint64_t *out)
+{
+    MDB_val k = {strlen(name), (void *)name}, v;
+    int mrc = mdb_get(txn, s->meta, &k, &v);
+    *out = 0;
+    if (mrc == MDB_NOTFOUND)
+        return 0;
+    if (mrc)
+        return store_lmdb_fail(mrc, "read metadata");
+    if (v.mv_size != 8)
+        return scsms_fail(SCSMS_ECORRUPT, "metadata '%s' is malformed", name);
+    *out = store_get_be64(v.mv_data);
+    return 0;
+}
+
+/* The largest number of a restored id this store could also generate
+ * (OWNER-XXX-digits); ids the rules made ("...-NCR-2") are apart. */
+static uint64_t max_preserved(const store_batch_t *b)
+{
+    size_t ol = strlen(b->s->owner);
+    uint64_t max = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        const char *id = b->items[i].id, *p = id + ol, *end;
+        if (!b->items[i].preserve || strncmp(id, b->s->owner, ol) != 0 || p[0] != '-' ||
+            strlen(p) < 6 || p[4] != '-')
+            continue;
+        unsigned long long v = strtoull(p + 5, (char **)&end, 10);
+        if (end != p + 5 && !*end && v > max)
+            max = v;
+    }
+    return max;
+}
+
+/* Restored ids keep their numbers, so later new ids must start above
+ * them: new ids number seq + id_offset, and the offset only grows. */
+static int raise_id_offset(store_t *s, MDB_txn *txn, store_batch_t *b, uint64_t last_seq)
+{
+    uint64_t max = max_preserved(b);
+    if (max <= last_seq + b->id_offset)
+        return 0;
+    uint8_t v[8];
+    store_put_be64(v, max - last_seq);
+    MDB_val k = {9, "id_offset"}, d = {8, v};
+    int mrc = mdb_put(txn, s->meta, &k, &d, 0);
+    return mrc ? store_lmdb_fail(mrc, "write metadata") : 0;
+}
+
 static int batch_body(store_t *s, MDB_txn *txn, void *ctx)
 {
     store_batch_t *b = ctx;
@@ -582,7 +711,7 @@ static int batch_body(store_t *s, MDB_txn *txn, void *ctx)
     char now[ISOTIME_INSTANT_LEN + 1];
     uint8_t own[STORE_OWNER_LEN];
     int rc = store_owner_load(s, txn, s->owner, &st);
-    if (rc)
+    if (rc || (rc = meta_u64(s, txn, "id_offset", &b->id_offset)))
         return rc;
     if ((rc = log_is_last(s, txn, &st)) < 0)
         return rc;
@@ -593,21 +722,65 @@ static int batch_body(store_t *s, MDB_txn *txn, void *ctx)
     int64_t today = isotime_days(isotime_now());
     struct packer pk = {.b = b, .first_seq = st.seq + 1, .chaining = 1, .now = now,
                         .today = today};
-    for (size_t i = 0; i < b->n_raised; i++) /* a retry starts afresh */
-        free(b->raised[i]);
-    b->n_raised = 0;
-    arena_free(&b->arena); /* a retry after growing the map starts afresh */
+    clear_results(b);      /* a retry after growing the map starts afresh */
+    arena_free(&b->arena);
     memcpy(pk.head, st.head, CRYPTO_HASH_LEN);
     packer_start(&pk);
+    /* After the first refused record nothing more is written, but every
+     * remaining record is still checked, so that one import names every
+     * bad row at once. */
+    int first = 0;
+    size_t first_at = 0;
     rc = 0;
-    for (size_t i = 0; i < b->n && rc == 0; i++) {
+    char first_msg[512] = "";
+    for (size_t i = 0; i < b->n; i++) {
         packer_wait(&pk, i);
-        rc = apply_item(s, txn, b, &b->items[i], &st, now, today, log_flags);
-        if (rc && b->n > 1)
-            rc = scsms_fail_context(rc, "record %zu of %zu", i + 1, b->n);
+        struct item *it = &b->items[i];
+        if (it->rc || !first) {
+            int code = it->rc ? it->rc : apply_item(s, txn, b, it, &st, now, today, log_flags);
+            if (code && !it->rc && fatal(code)) {
+                rc = code;
+                break;
+            }
+            if (code) {
+                const char *msg = it->rc && it->err ? it->err : scsms_errmsg();
+                if (!first) {
+                    first = code;
+                    first_at = i;
+                    snprintf(first_msg, sizeof first_msg, "%s", msg);
+                }
+                if ((rc = note_error(b, i, msg)))
+                    break;
+            }
+        }
+        if (b->progress && (i + 1) % 4096 == 0)
+            b->progress(b->progress_ctx, i + 1, b->n);
     }
     packer_finish(&pk);
     if (rc)
+        return rc;
+    /* restored records may link records later in the same file: check
+     * their links once all are in */
+    for (size_t i = 0; !first && i < b->n; i++) {
+        int code = b->items[i].preserve ? rules_check_links(s, txn, b->items[i].rec) : 0;
+        if (code && fatal(code))
+            return code;
+        if (code) {
+            first = code;
+            first_at = i;
+            snprintf(first_msg, sizeof first_msg, "%s", scsms_errmsg());
+            if ((rc = note_error(b, i, first_msg)))
+                return rc;
+        }
+    }
+    if (first)
+        return b->n > 1 ? scsms_fail(first, "record %zu of %zu: %s", first_at + 1, b->n, first_msg)
+                        : scsms_fail(first, "%s", first_msg);
+    if (b->dry_run)
+        return DRY_RUN_DONE;
+    if (b->progress)
+        b->progress(b->progress_ctx, b->n, b->n);
+    if ((rc = raise_id_offset(s, txn, b, st.seq)))
         return rc;
     store_owner_encode(&st, own);
     if ((rc = put(txn, s->owners, s->owner, strlen(s->owner), own, sizeof own, 0, "log head")))
@@ -625,7 +798,19 @@ int store_batch_new(store_t *s, store_batch_t **out)
     return 0;
 }
 
+static int batch_push(store_batch_t *b, Scsms__Record *rec, int preserve);
+
 int store_batch_add(store_batch_t *b, Scsms__Record *rec)
+{
+    return batch_push(b, rec, 0);
+}
+
+int store_batch_add_preserved(store_batch_t *b, Scsms__Record *rec)
+{
+    return batch_push(b, rec, 1);
+}
+
+static int batch_push(store_batch_t *b, Scsms__Record *rec, int preserve)
 {
     if (!record_type_of(rec))
         return scsms_fail(SCSMS_EINVAL, "record has no type: use one of %s", record_type_names());
@@ -639,6 +824,7 @@ int store_batch_add(store_batch_t *b, Scsms__Record *rec)
     }
     memset(&b->items[b->n], 0, sizeof b->items[b->n]);
     b->items[b->n].rec = rec;
+    b->items[b->n].preserve = preserve;
     b->n++;
     return 0;
 }
@@ -647,7 +833,31 @@ int store_batch_commit(store_batch_t *b)
 {
     if (b->n == 0)
         return 0;
+    b->dry_run = 0;
     return store_write_txn(b->s, batch_body, b);
+}
+
+int store_batch_check(store_batch_t *b)
+{
+    if (b->n == 0)
+        return 0;
+    b->dry_run = 1;
+    int rc = store_write_txn(b->s, batch_body, b);
+    b->dry_run = 0;
+    return rc == DRY_RUN_DONE ? 0 : rc;
+}
+
+const struct store_batch_error *store_batch_errors(const store_batch_t *b, size_t *n)
+{
+    *n = b->n_errors;
+    return b->errors;
+}
+
+void store_batch_on_progress(store_batch_t *b, void (*fn)(void *ctx, size_t done, size_t total),
+                             void *ctx)
+{
+    b->progress = fn;
+    b->progress_ctx = ctx;
 }
 
 const char *const *store_batch_raised(const store_batch_t *b, size_t *n)
@@ -674,9 +884,9 @@ void store_batch_destroy(store_batch_t **bp)
     for (size_t i = 0; i < b->n; i++)
         free(b->items[i].err);
     arena_free(&b->arena);
-    for (size_t i = 0; i < b->n_raised; i++)
-        free(b->raised[i]);
+    clear_results(b);
     free(b->raised);
+    free(b->errors);
     free(b->pbuf);
     free(b->items);
     free(b->rbuf);

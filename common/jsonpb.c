@@ -559,8 +559,23 @@ static int text_to_json(const ProtobufCFieldDescriptor *f, const char *name, con
     return *out ? 0 : scsms_fail(SCSMS_ENOMEM, "out of memory");
 }
 
+static int set_text(struct json_object *obj, const char *type_name, const char *name,
+                    const char *text, int cell);
+
 int jsonpb_set_text(struct json_object *obj, const char *type_name, const char *name,
                     const char *text)
+{
+    return set_text(obj, type_name, name, text, 0);
+}
+
+int jsonpb_set_cell(struct json_object *obj, const char *type_name, const char *name,
+                    const char *text)
+{
+    return set_text(obj, type_name, name, text, 1);
+}
+
+static int set_text(struct json_object *obj, const char *type_name, const char *name,
+                    const char *text, int cell)
 {
     const struct record_type *t = record_type_by_name(type_name);
     struct json_object *v = NULL, *arr = NULL;
@@ -570,8 +585,17 @@ int jsonpb_set_text(struct json_object *obj, const char *type_name, const char *
     const ProtobufCFieldDescriptor *f = flat_field(t, name);
     if (!f)
         return scsms_fail(SCSMS_EINVAL, "unknown field '%.64s' for type %s", name, t->name);
-    int rc = text_to_json(f, name, text, &v);
-    if (rc)
+    int rc;
+    if (cell && f->label == PROTOBUF_C_LABEL_REPEATED) {
+        if ((rc = jsonpb_parse(text, strlen(text), &v)))
+            return scsms_fail_context(rc, "field '%s' (a JSON array)", name);
+        if (json_object_object_add(obj, name, v) != 0) {
+            json_object_put(v);
+            return scsms_fail(SCSMS_ENOMEM, "out of memory");
+        }
+        return 0;
+    }
+    if ((rc = text_to_json(f, name, text, &v)))
         return rc;
     if (f->label != PROTOBUF_C_LABEL_REPEATED)
         return json_object_object_add(obj, name, v) == 0 ? 0 : scsms_fail(SCSMS_ENOMEM, "out of memory");
@@ -583,4 +607,66 @@ int jsonpb_set_text(struct json_object *obj, const char *type_name, const char *
         }
     }
     return json_object_array_add(arr, v) == 0 ? 0 : scsms_fail(SCSMS_ENOMEM, "out of memory");
+}
+
+/* ------------------------------------------------------------ CSV columns */
+
+static int add_column(const char ***v, size_t *n, size_t *cap, const char *name)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp((*v)[i], name) == 0)
+            return 0;
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 64;
+        const char **p = realloc((void *)*v, c * sizeof *p);
+        if (!p)
+            return scsms_fail(SCSMS_ENOMEM, "out of memory");
+        *v = p;
+        *cap = c;
+    }
+    (*v)[(*n)++] = name;
+    return 0;
+}
+
+int jsonpb_columns(const char *type_name, const char ***names, size_t *n)
+{
+    const ProtobufCMessageDescriptor *rd = &scsms__record__descriptor;
+    const char **v = NULL;
+    size_t cap = 0, count;
+    const struct record_type *types = record_types(&count), *only = NULL;
+    int rc;
+    *n = 0;
+    if (type_name && !(only = record_type_by_name(type_name)))
+        return scsms_fail(SCSMS_EINVAL, "unknown record type '%.64s': use one of %s", type_name,
+                          record_type_names());
+    if ((rc = add_column(&v, n, &cap, "type")))
+        goto fail;
+    for (unsigned i = 0; i < rd->n_fields; i++)
+        if (!(rd->fields[i].flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            (rc = add_column(&v, n, &cap, rd->fields[i].name)))
+            goto fail;
+    for (size_t t = 0; t < count; t++) {
+        if (only && &types[t] != only)
+            continue;
+        const ProtobufCMessageDescriptor *bd =
+            protobuf_c_message_descriptor_get_field(rd, types[t].body_case)->descriptor;
+        for (unsigned i = 0; i < bd->n_fields; i++)
+            if ((rc = add_column(&v, n, &cap, bd->fields[i].name)))
+                goto fail;
+    }
+    *names = v;
+    return 0;
+fail:
+    free((void *)v);
+    return rc;
+}
+
+const char *jsonpb_cell(struct json_object *obj, const char *name)
+{
+    struct json_object *v;
+    if (!json_object_object_get_ex(obj, name, &v) || !v)
+        return "";
+    if (json_object_is_type(v, json_type_string))
+        return json_object_get_string(v);
+    return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
 }

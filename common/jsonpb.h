@@ -41,6 +41,22 @@ int jsonpb_merge(struct json_object *obj, Scsms__Record **rec) SCSMS_MUST_CHECK;
 int jsonpb_set_text(struct json_object *obj, const char *type_name, const char *name,
                     const char *text) SCSMS_MUST_CHECK;
 
+/* The same for a CSV cell: as jsonpb_set_text, but a repeated field or a
+ * nested message is given whole as JSON text ('["a","b"]',
+ * '[{"rel":"source","target":"X"}]'), as export writes it. */
+int jsonpb_set_cell(struct json_object *obj, const char *type_name, const char *name,
+                    const char *text) SCSMS_MUST_CHECK;
+
+/* The CSV columns of a type (type_name) or of every type (NULL): "type",
+ * the envelope fields, then the body fields, each once, in schema order.
+ * *names is a malloc'd array of borrowed strings; the caller frees it. */
+int jsonpb_columns(const char *type_name, const char ***names, size_t *n) SCSMS_MUST_CHECK;
+
+/* The text of one column of a flat record object, as export writes it:
+ * strings as they are, other values as JSON, "" when absent. Borrowed from
+ * obj. */
+const char *jsonpb_cell(struct json_object *obj, const char *name);
+
 /* The flat JSON object of rec, fields at their default omitted. NULL on
  * ENOMEM. Caller releases with json_object_put(). */
 struct json_object *jsonpb_from_record(const Scsms__Record *rec);

@@ -315,6 +315,11 @@ int rules_raises(const Scsms__Record *rec)
     }
 }
 
+int rules_check_links(store_t *s, MDB_txn *txn, const Scsms__Record *rec)
+{
+    return check_links(s, txn, rec, record_type_of(rec)->name);
+}
+
 int rules_check_store(store_t *s, MDB_txn *txn, const Scsms__Record *rec)
 {
     const char *type = record_type_of(rec)->name;

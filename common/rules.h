@@ -36,6 +36,9 @@ int rules_check_record(Scsms__Record *rec, enum store_role role, const struct sc
 /* 1 when writing rec raises follow-up records (rules 3 and 4). */
 int rules_raises(const Scsms__Record *rec);
 
+/* Every link of rec names a record in txn of a type its relation allows. */
+int rules_check_links(store_t *s, MDB_txn *txn, const Scsms__Record *rec) SCSMS_MUST_CHECK;
+
 /* The checks that read the store in txn: links, rule 2's risk review,
  * rule 6 against the auditor's appointments. */
 int rules_check_store(store_t *s, MDB_txn *txn, const Scsms__Record *rec) SCSMS_MUST_CHECK;

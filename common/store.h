@@ -93,11 +93,36 @@ int store_batch_new(store_t *s, store_batch_t **out) SCSMS_MUST_CHECK;
  * (rule 8); a failure there names the record's position in the batch. */
 int store_batch_add(store_batch_t *b, Scsms__Record *rec) SCSMS_MUST_CHECK;
 
+/* Queue rec to be restored as it was exported: with its own id, version,
+ * created_at, updated_at and author (rebuilding a site's store from its
+ * export). The id must be this store's and not yet in it. New ids given
+ * afterwards are numbered above every restored one. */
+int store_batch_add_preserved(store_batch_t *b, Scsms__Record *rec) SCSMS_MUST_CHECK;
+
+/* Call fn(ctx, done, total) every few thousand records while committing. */
+void store_batch_on_progress(store_batch_t *b, void (*fn)(void *ctx, size_t done, size_t total),
+                             void *ctx);
+
+struct store_batch_error {
+    size_t index;        /* position in the batch, from 0 */
+    const char *message; /* one line */
+};
+
+/* Every record the last failed commit refused: all records failing
+ * validation or the rules that need no store, and the first failing those
+ * that do (nothing is written after it). At most 1000. Borrowed. */
+const struct store_batch_error *store_batch_errors(const store_batch_t *b, size_t *n);
+
 /* Commit every queued record durably, in one transaction under one signed
  * checkpoint. Large batches are validated and packed on a second thread
  * while this one writes. On failure nothing of the batch is stored.
  * Afterwards store_batch_id() gives each record's id. */
 int store_batch_commit(store_batch_t *b) SCSMS_MUST_CHECK;
+
+/* Everything store_batch_commit() checks, in a transaction that is then
+ * dropped: 0 when the batch would commit; otherwise the errors are in
+ * store_batch_errors(). Writes nothing. */
+int store_batch_check(store_batch_t *b) SCSMS_MUST_CHECK;
 
 size_t store_batch_count(const store_batch_t *b);
 
