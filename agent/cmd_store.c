@@ -31,7 +31,7 @@ static int parse_simple(int argc, char **argv, const char *usage, const char **p
     return cli_common_finish(c, usage);
 }
 
-#define INIT_USAGE "scsms-agent init --site ID [--role site|partner] --store DIR"
+#define INIT_USAGE "scsms-agent init --site ID [--role site|partner|hq] --store DIR"
 
 int cmd_init(int argc, char **argv)
 {
@@ -66,8 +66,10 @@ int cmd_init(int argc, char **argv)
         r = STORE_ROLE_SITE;
     else if (strcmp(role, "partner") == 0)
         r = STORE_ROLE_PARTNER;
+    else if (strcmp(role, "hq") == 0)
+        r = STORE_ROLE_HQ;
     else {
-        fprintf(stderr, "scsms-agent: --role must be site or partner\n");
+        fprintf(stderr, "scsms-agent: --role must be site, partner or hq\n");
         return CLI_USAGE;
     }
     if ((rc = store_create(c.store_dir, site, r, NULL)))

@@ -1,0 +1,362 @@
+/* test_registers.c -- the site registers through the real binaries:
+ * every type round-trips through add, update, history, export and import
+ * into a fresh store unchanged; large imports; a bad row refuses the whole
+ * file; 'due' lists exactly what the generator planted. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "record.h"
+
+/* One minimal valid record per type; "@EQ" and "@OBJ" are replaced by the
+ * ids of an equipment and an objective written first. */
+static const struct {
+    const char *type, *json;
+} samples[] = {
+    {"scope", "{\"boundaries\":\"all EU sites\",\"sites\":[\"DXB-WH1\"],\"outsourced\":"
+              "[{\"process\":\"guarding\",\"provider\":\"SecureCo\",\"control\":\"contract\"}]}"},
+    {"policy", "{\"title\":\"Security policy\",\"edition\":\"3\",\"statement\":\"We protect the "
+               "supply chain\",\"approved_by\":\"CEO\",\"approved_date\":\"2026-01-10\","
+               "\"review_date\":\"2027-01-10\"}"},
+    {"acknowledgement", "{\"subject_id\":\"HQ-POL-000001\",\"subject_version\":3,"
+                        "\"acknowledged_by\":\"site lead\",\"acknowledged_date\":\"2026-02-01\"}"},
+    {"risk", "{\"threat_category\":\"natural_events\",\"threatened\":\"yard\",\"likelihood\":3,"
+             "\"consequence\":4,\"residual_likelihood\":2,\"residual_consequence\":2,"
+             "\"treatment\":\"reduce\",\"next_review_date\":\"2027-03-01\"}"},
+    {"legal_requirement", "{\"source\":\"UCC art. 39\",\"summary\":\"AEO criteria\","
+                          "\"applies_to\":[\"all sites\"],\"review_date\":\"2027-01-01\"}"},
+    {"objective", "{\"title\":\"Fewer seal errors\",\"indicator\":\"errors per 1000\","
+                  "\"baseline\":4.5,\"target_value\":2,\"due_date\":\"2027-06-30\"}"},
+    {"target", "{\"description\":\"half the errors\",\"value\":2.25,\"due_date\":\"2027-03-31\","
+               "\"links\":[{\"rel\":\"objective\",\"target\":\"@OBJ\"}]}"},
+    {"programme", "{\"title\":\"Seal programme\",\"progress_pct\":40,\"tasks\":[{\"description\":"
+                  "\"new seals\",\"responsible\":\"ops\",\"due_date\":\"2027-01-31\",\"done\":true}]}"},
+    {"appointment", "{\"person\":\"A. Chen\",\"role\":\"line_manager\",\"responsibilities\":"
+                    "\"dock\",\"clearance_expiry_date\":\"2028-01-01\"}"},
+    {"training", "{\"person\":\"A. Chen\",\"course\":\"ISPS\",\"completed_date\":\"2026-05-01\","
+                 "\"expiry_date\":\"2028-05-01\"}"},
+    {"communication", "{\"kind\":\"briefing\",\"audience\":[\"employees\"],\"subject\":\"seals\"}"},
+    {"document", "{\"doc_id\":\"SP-01\",\"doc_version\":\"2\",\"title\":\"Security plan\","
+                 "\"review_date\":\"2027-02-01\",\"available_at\":[\"all sites\"]}"},
+    {"procedure", "{\"task_or_area\":\"Dock 2\",\"control\":\"two-person check\"}"},
+    {"emergency_plan", "{\"title\":\"Site plan\",\"person_in_charge\":\"A. Chen\",\"scenarios\":"
+                       "[\"fire\"],\"review_date\":\"2027-05-01\"}"},
+    {"drill", "{\"planned_date\":\"2027-04-01\",\"scenario\":\"intrusion\"}"},
+    {"measurement", "{\"indicator\":\"seal errors\",\"period_end_date\":\"2026-10-31\","
+                    "\"value\":3.5,\"kind\":\"reactive\"}"},
+    {"equipment", "{\"equipment_id\":\"CAM-01\",\"kind\":\"camera\",\"location\":\"Gate\","
+                  "\"next_calibration_date\":\"2027-08-01\"}"},
+    {"calibration", "{\"performed_date\":\"2026-11-01\",\"result\":\"pass\",\"next_due_date\":"
+                    "\"2027-11-01\",\"links\":[{\"rel\":\"equipment\",\"target\":\"@EQ\"}]}"},
+    {"inspection", "{\"area\":\"Dock\",\"inspector\":\"B. Ortiz\",\"inspected_date\":\"2026-11-02\","
+                   "\"items\":[{\"question\":\"Seals?\",\"answer\":\"conform\"}]}"},
+    {"evaluation", "{\"subject\":\"procedures\",\"evaluated_date\":\"2026-09-01\",\"result\":"
+                   "\"fine\",\"compliant\":true,\"next_date\":\"2027-09-01\"}"},
+    {"incident", "{\"kind\":\"near_miss\",\"occurred_at\":\"2026-11-20T06:15:00Z\",\"location\":"
+                 "\"Gate 3\",\"severity\":2}"},
+    {"nonconformity", "{\"source\":\"audit\",\"description\":\"visitor log gaps\",\"severity\":"
+                      "\"minor\"}"},
+    {"action", "{\"kind\":\"corrective\",\"description\":\"fix log\",\"responsible\":\"ops\","
+               "\"due_date\":\"2027-01-15\"}"},
+    {"audit", "{\"planned_date\":\"2027-02-01\",\"audit_scope\":\"gate\",\"auditor\":\"C. Diaz\","
+              "\"activities_audited\":[\"gate\"],\"findings\":[{\"kind\":\"observation\","
+              "\"clause\":\"4.4.6\",\"description\":\"ok\"}]}"},
+    {"management_review", "{\"period_from_date\":\"2026-01-01\",\"period_to_date\":\"2026-06-30\","
+                          "\"held_date\":\"2026-07-10\",\"decisions\":[\"more training\"]}"},
+    {"partner", "{\"partner_id\":\"CARRIER-9\",\"name\":\"Fast Haul\",\"partner_role\":\"carrier\","
+                "\"country\":\"NL\"}"},
+    {"certificate", "{\"partner_id\":\"CARRIER-9\",\"scheme\":\"aeo\",\"number\":\"NLAEOF123\","
+                    "\"expiry_date\":\"2028-01-01\"}"},
+    {"declaration", "{\"partner_id\":\"CARRIER-9\",\"coverage\":\"road haulage EU\","
+                    "\"valid_from_date\":\"2026-01-01\",\"valid_to_date\":\"2027-01-01\"}"},
+};
+
+/* Run scsms-agent A1 [A2..A5, up to the first NULL] --store STORE. */
+static char *agent_ok(const char *store, const char *a1, const char *a2, const char *a3,
+                      const char *a4, const char *a5)
+{
+    const char *args[] = {a1, a2, a3, a4, a5};
+    char *argv[10];
+    int n = 0;
+    argv[n++] = getenv("SCSMS_AGENT");
+    for (int i = 0; i < 5 && args[i]; i++)
+        argv[n++] = (char *)args[i];
+    argv[n++] = "--store";
+    argv[n++] = (char *)store;
+    argv[n] = NULL;
+    struct tu_run r = tu_exec(argv, NULL);
+    ck_assert_msg(r.status == 0, "%s %s: %s", a1, a2 ? a2 : "", r.err);
+    free(r.err);
+    return r.out;
+}
+
+static char *first_line(char *s)
+{
+    s[strcspn(s, "\n")] = 0;
+    return s;
+}
+
+static const char *role_for(const struct record_type *t)
+{
+    return t->issuers & RECORD_BY_SITE ? "site" : t->issuers & RECORD_BY_PARTNER ? "partner" : "hq";
+}
+
+static void init(const char *store, const char *role)
+{
+    struct tu_run r = tu_agent(NULL, "init", "--site", "RT-1", "--role", role, "--store", store,
+                               NULL);
+    ck_assert_msg(r.status == 0, "init: %s", r.err);
+    tu_run_free(&r);
+}
+
+static char *replace(const char *json, const char *mark, const char *id)
+{
+    char *out = malloc(strlen(json) + 256);
+    const char *at = strstr(json, mark);
+    if (!at) {
+        strcpy(out, json);
+        return out;
+    }
+    sprintf(out, "%.*s%s%s", (int)(at - json), json, id, at + strlen(mark));
+    return out;
+}
+
+/* add, update, history, then export and import --preserve into a fresh
+ * store of the same identity: the second export equals the first. */
+static void round_trip(const char *type, const char *json, const char *format)
+{
+    const struct record_type *t = record_type_by_name(type);
+    char *dir = tu_tmpdir("rt"), *a = tu_path(dir, "a"), *b = tu_path(dir, "b");
+    char *file = tu_path(dir, strcmp(format, "csv") ? "export.json" : "export.csv");
+    init(a, role_for(t));
+    init(b, role_for(t));
+    char *body = strdup(json), *tmp;
+    if (strstr(body, "@EQ")) {
+        char *eq = agent_ok(a, "add", "equipment", "--json", samples[16].json, NULL);
+        tmp = replace(body, "@EQ", first_line(eq));
+        free(body);
+        body = tmp;
+        free(eq);
+    }
+    if (strstr(body, "@OBJ")) {
+        char *obj = agent_ok(a, "add", "objective", "--json", samples[5].json, NULL);
+        tmp = replace(body, "@OBJ", first_line(obj));
+        free(body);
+        body = tmp;
+        free(obj);
+    }
+    char *id = agent_ok(a, "add", type, "--json", body, NULL);
+    first_line(id);
+    free(agent_ok(a, "update", id, "--set", "retention_days=4000", NULL));
+    char *hist = agent_ok(a, "history", id, "--format", "json", NULL);
+    struct json_object *h = json_tokener_parse(hist);
+    ck_assert_msg(h && json_object_array_length(h) == 2, "%s history: %s", type, hist);
+    json_object_put(h);
+    free(hist);
+
+    char *exp1 = agent_ok(a, "export", "--format", format, NULL, NULL);
+    FILE *f = fopen(file, "w");
+    fputs(exp1, f);
+    fclose(f);
+    free(agent_ok(b, "import", file, "--preserve", NULL, NULL));
+    char *exp2 = agent_ok(b, "export", "--format", format, NULL, NULL);
+    ck_assert_msg(strcmp(exp1, exp2) == 0, "%s %s differs:\n%s\n---\n%s", type, format, exp1, exp2);
+    ck_assert_ptr_nonnull(strstr(exp2, "\"retention_days\":4000") ? exp2 : strstr(exp2, ",4000,"));
+    free(agent_ok(b, "verify", NULL, NULL, NULL, NULL));
+    free(exp1);
+    free(exp2);
+    free(id);
+    free(body);
+    free(file);
+    free(a);
+    free(b);
+    tu_rmdir(dir);
+    free(dir);
+}
+
+START_TEST(every_type_round_trips_json)
+{
+    size_t n;
+    record_types(&n);
+    ck_assert_uint_eq(sizeof samples / sizeof samples[0], n);
+    round_trip(samples[_i].type, samples[_i].json, "json");
+}
+END_TEST
+
+START_TEST(every_type_round_trips_csv)
+{
+    round_trip(samples[_i].type, samples[_i].json, "csv");
+}
+END_TEST
+
+static char *gen_file(const char *dir, const char *name, const char *rows)
+{
+    char *path = tu_path(dir, name);
+    char *argv[] = {getenv("SCSMS_GEN"), "--out", path, "--rows", (char *)rows, NULL};
+    struct tu_run r = tu_exec(argv, NULL);
+    ck_assert_msg(r.status == 0, "scsms-gen: %s", r.err);
+    tu_run_free(&r);
+    return path;
+}
+
+START_TEST(large_csv_imports_with_progress)
+{
+    char *dir = tu_tmpdir("big"), *store = tu_path(dir, "s");
+    init(store, "site");
+    char *csv = gen_file(dir, "rows.csv", "100000");
+    struct tu_run r = tu_agent(NULL, "import", csv, "--progress", "--store", store, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    char want[4200];
+    snprintf(want, sizeof want, "imported 100000 records from %s\n", csv);
+    ck_assert_str_eq(r.out, want);
+    ck_assert_ptr_nonnull(strstr(r.err, "reading: 98304 rows"));
+    ck_assert_ptr_nonnull(strstr(r.err, "writing: 100000 of 100000 records (100%)"));
+    tu_run_free(&r);
+    char *v = agent_ok(store, "verify", NULL, NULL, NULL, NULL);
+    ck_assert_ptr_nonnull(strstr(v, "ok: 100000 entries, 100000 records, 1 signed checkpoints"));
+    free(v);
+    free(csv);
+    free(store);
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
+/* Replace line `line` (1-based) of path with text. */
+static void replace_line(const char *path, size_t line, const char *text)
+{
+    size_t len;
+    char *all = tu_read_file(path, &len);
+    ck_assert_ptr_nonnull(all);
+    FILE *f = fopen(path, "w");
+    size_t cur = 1;
+    for (char *p = all; *p;) {
+        char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p + 1) : strlen(p);
+        if (cur == line)
+            fprintf(f, "%s\n", text);
+        else
+            fwrite(p, 1, n, f);
+        p += n;
+        cur++;
+    }
+    fclose(f);
+    free(all);
+}
+
+static char *snapshot(const char *store)
+{
+    char *a = agent_ok(store, "export", NULL, NULL, NULL, NULL);
+    char *b = agent_ok(store, "verify", NULL, NULL, NULL, NULL);
+    char *s = malloc(strlen(a) + strlen(b) + 1);
+    sprintf(s, "%s%s", a, b);
+    free(a);
+    free(b);
+    return s;
+}
+
+START_TEST(one_bad_row_refuses_the_file)
+{
+    char *dir = tu_tmpdir("badrow"), *store = tu_path(dir, "s");
+    init(store, "site");
+    free(agent_ok(store, "add", "incident", "--json", samples[20].json, NULL));
+    char *before = snapshot(store);
+    char *csv = gen_file(dir, "rows.csv", "20000");
+    replace_line(csv, 12345, "incident,near_miss,2026-11-02T10:00:00Z,Gate 1,x,"
+                             "natural_events,9,held,none");
+    struct tu_run r = tu_agent(NULL, "import", csv, "--store", store, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_str_eq(r.out, "");
+    ck_assert_ptr_nonnull(strstr(r.err, "rows.csv:12345: field 'severity' must be 1 to 5, got 9"));
+    ck_assert_ptr_nonnull(strstr(r.err, "1 bad row in"));
+    ck_assert_ptr_nonnull(strstr(r.err, "nothing was imported"));
+    ck_assert_int_eq(tu_lines(r.err), 2);
+    tu_run_free(&r);
+    char *json = gen_file(dir, "rows.json", "5000");
+    replace_line(json, 101, "{\"type\":\"incident\",\"kind\":\"near_miss\",\"occurred_at\":"
+                            "\"2026-13-02T10:00:00Z\",\"location\":\"x\",\"colour\":\"red\"},");
+    replace_line(json, 4001, "{\"type\":\"incident\",\"kind\":\"near_miss\",\"occurred_at\":"
+                             "\"2026-02-30T10:00:00Z\",\"location\":\"x\"},");
+    r = tu_agent(NULL, "import", json, "--store", store, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_ptr_nonnull(strstr(r.err, "rows.json:101: unknown field 'colour' for type incident"));
+    ck_assert_ptr_nonnull(strstr(r.err, "rows.json:4001: field 'occurred_at': '2026-02-30T10:00:00Z'"));
+    ck_assert_ptr_nonnull(strstr(r.err, "2 bad rows in"));
+    tu_run_free(&r);
+    char *after = snapshot(store);
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+    free(csv);
+    free(json);
+    free(store);
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
+/* The generator plants overdue and expiring items; 'due' must list
+ * exactly those: no fewer, no more, with the same dates and fields. */
+START_TEST(due_lists_exactly_the_planted_items)
+{
+    char *dir = tu_tmpdir("due"), *store = tu_path(dir, "s"), *planted = tu_path(dir, "planted");
+    setenv("SCSMS_NOW", "2026-11-23T09:00:00Z", 1);
+    init(store, "site");
+    char *argv[] = {getenv("SCSMS_GEN"), "--store", store, "--planted", planted, NULL};
+    struct tu_run r = tu_exec(argv, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, "wrote a year of 308 records"));
+    tu_run_free(&r);
+    char *due = agent_ok(store, "due", "--within", "30", "--format", "json");
+    struct json_object *list = json_tokener_parse(due);
+    ck_assert_ptr_nonnull(list);
+    size_t len;
+    char *want = tu_read_file(planted, &len);
+    ck_assert_int_eq(tu_lines(want), 15);
+    ck_assert_uint_eq(json_object_array_length(list), 15);
+    int64_t prev_late = 1 << 30;
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        struct json_object *e = json_object_array_get_idx(list, i), *id, *field, *date, *late;
+        ck_assert(json_object_object_get_ex(e, "id", &id));
+        ck_assert(json_object_object_get_ex(e, "field", &field));
+        ck_assert(json_object_object_get_ex(e, "date", &date));
+        ck_assert(json_object_object_get_ex(e, "days_late", &late));
+        char line[512];
+        snprintf(line, sizeof line, "{\"id\":\"%s\",\"field\":\"%s\",\"date\":\"%s\"}\n",
+                 json_object_get_string(id), json_object_get_string(field),
+                 json_object_get_string(date));
+        ck_assert_msg(strstr(want, line) != NULL, "not planted: %s", line);
+        ck_assert_int_le(json_object_get_int64(late), prev_late); /* most late first */
+        prev_late = json_object_get_int64(late);
+    }
+    unsetenv("SCSMS_NOW");
+    json_object_put(list);
+    free(due);
+    free(want);
+    free(planted);
+    free(store);
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("registers");
+    TCase *t = tcase_create("round trip");
+    size_t n;
+    record_types(&n);
+    tcase_add_loop_test(t, every_type_round_trips_json, 0, (int)n);
+    tcase_add_loop_test(t, every_type_round_trips_csv, 0, (int)n);
+    suite_add_tcase(s, t);
+    TCase *io = tcase_create("import");
+    tcase_add_test(io, large_csv_imports_with_progress);
+    tcase_add_test(io, one_bad_row_refuses_the_file);
+    tcase_add_test(io, due_lists_exactly_the_planted_items);
+    suite_add_tcase(s, io);
+    return tu_run_suite(s);
+}
