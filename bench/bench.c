@@ -17,6 +17,9 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "csv.h"
+#include "import.h"
+#include "jsonpb.h"
 #include "record.h"
 #include "store.h"
 #include "verify.h"
@@ -220,6 +223,60 @@ static size_t stored_entry_size(store_t *s, size_t *rec_bytes)
     return n;
 }
 
+/* Write n sample incidents as an import file (JSON array or CSV). */
+static void write_rows(const char *path, size_t n, int csv)
+{
+    FILE *f = fopen(path, "w");
+    const char **cols = NULL;
+    size_t n_cols = 0;
+    if (!f || jsonpb_columns("incident", &cols, &n_cols))
+        die("write rows");
+    if (csv)
+        for (size_t c = 0; c < n_cols; c++)
+            csv_write_field(f, cols[c], c + 1 == n_cols);
+    else
+        fputs("[\n", f);
+    for (size_t i = 0; i < n; i++) {
+        Scsms__Record *r = sample((unsigned)i);
+        struct json_object *o = jsonpb_from_record(r);
+        if (csv)
+            for (size_t c = 0; c < n_cols; c++)
+                csv_write_field(f, jsonpb_cell(o, cols[c]), c + 1 == n_cols);
+        else
+            fprintf(f, "%s%s", i ? ",\n" : "", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        json_object_put(o);
+        record_free(r);
+    }
+    if (!csv)
+        fputs("\n]\n", f);
+    free((void *)cols);
+    if (fclose(f) != 0)
+        die("write rows");
+}
+
+/* Import a file of n rows into a fresh store: rows/s, reading to commit. */
+static double import_rate(const char *base, const char *name, size_t n, int csv)
+{
+    char file[4200], dir[4200];
+    snprintf(file, sizeof file, "%s/%s.%s", base, name, csv ? "csv" : "json");
+    snprintf(dir, sizeof dir, "%s/%s-store", base, name);
+    write_rows(file, n, csv);
+    store_t *s;
+    struct store_options o = {.map_size = (size_t)1 << 30};
+    if (store_create(dir, "BENCH-IMPORT", STORE_ROLE_SITE, &o) || store_open(dir, &o, &s))
+        die("create store");
+    struct import_options io = {0};
+    struct import_result res;
+    sync();
+    double t0 = now_s();
+    if (import_file(s, file, &io, &res))
+        die("import");
+    double rate = (double)res.rows / (now_s() - t0);
+    import_result_free(&res);
+    store_close(&s);
+    return rate;
+}
+
 int main(int argc, char **argv)
 {
     size_t n = 200000, batch = 10000, single = 300;
@@ -326,6 +383,18 @@ int main(int argc, char **argv)
     double vrate = median3(sr), raw_v = median3(rr);
     printf("verify whole store   %10.0f entries/s   raw scan+SHA-256 %10.0f/s   ratio %.2f   (%llu entries)\n",
            vrate, raw_v, vrate / raw_v, (unsigned long long)rep.entries);
+
+    size_t rows = n < 100000 ? n : 100000;
+    for (int k = 0; k < ROUNDS; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "json%d", k);
+        sr[k] = import_rate(base, name, rows, 0);
+        snprintf(name, sizeof name, "csv%d", k);
+        rr[k] = import_rate(base, name, rows, 1);
+    }
+    printf("import from JSON     %10.0f rows/s   (%zu incidents, parse to durable commit)\n",
+           median3(sr), rows);
+    printf("import from CSV      %10.0f rows/s\n", median3(rr));
 
     store_close(&s);
     mdb_env_close(r1.env);
