@@ -6,7 +6,7 @@
 
 #include "verify.h"
 
-enum { OPT_SITE = CLI_OPT_FIRST_OWN, OPT_ROLE };
+enum { OPT_SITE = CLI_OPT_FIRST_OWN, OPT_ROLE, OPT_REASON };
 
 /* Parse the common options plus up to one positional argument. Returns 0,
  * an exit code, or -1 after printing help. */
@@ -149,5 +149,42 @@ int cmd_restore(int argc, char **argv)
     if ((rc = store_restore(c.store_dir, src, &o)))
         return cli_error(rc);
     printf("restored %s from %s after verifying it\n", c.store_dir, src);
+    return CLI_OK;
+}
+
+#define DISPOSE_USAGE "scsms-agent dispose ID --reason TEXT --author NAME --store DIR"
+
+int cmd_dispose(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"reason", required_argument, NULL, OPT_REASON},
+        CLI_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    struct cli_common c = {0};
+    const char *reason = NULL;
+    int opt, rc;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (cli_common_option(&c, opt, optarg))
+            continue;
+        if (opt == OPT_REASON)
+            reason = optarg;
+        else if (opt == 'h') {
+            printf("usage: %s\n", DISPOSE_USAGE);
+            return CLI_OK;
+        } else
+            return cli_usage(DISPOSE_USAGE);
+    }
+    if (optind != argc - 1 || !reason)
+        return cli_usage(DISPOSE_USAGE);
+    if ((rc = cli_common_finish(&c, DISPOSE_USAGE)))
+        return rc;
+    store_t *s = cli_open(&c);
+    if (!s)
+        return CLI_FAIL;
+    rc = store_dispose(s, argv[optind], reason);
+    store_close(&s);
+    if (rc)
+        return cli_error(rc);
+    printf("%s disposed of; its tombstone remains\n", argv[optind]);
     return CLI_OK;
 }

@@ -14,6 +14,7 @@ static const struct cli_command commands[] = {
     {"list", cmd_list, "current records, filtered by --type and --status"},
     {"export", cmd_export, "every current record as JSON or CSV"},
     {"due", cmd_due, "overdue and expiring items, most late first"},
+    {"dispose", cmd_dispose, "dispose of a record after its retention period"},
     {"verify", cmd_verify, "check hash chain, signatures and indices"},
     {"backup", cmd_backup, "online compacted copy of the store, verified"},
     {"restore", cmd_restore, "replace the store by a backup that verifies"},

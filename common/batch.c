@@ -38,6 +38,7 @@ struct item {
     char *err;                   /* and its message (the packer's thread-local one) */
     char old_status[32];         /* an update's previous status, for the rules */
     int preserve;                /* restore with its own id, version, times, author */
+    int dispose;                 /* the tombstone of store_dispose() */
 };
 
 /* Entries the packer builds live in chunks that never move, so the writer
@@ -218,14 +219,21 @@ static int check_preserved(const store_t *s, const Scsms__Record *rec)
     return 0;
 }
 
-static int check_record(const store_t *s, Scsms__Record *rec, int preserve, int64_t today)
+static int check_record(const store_t *s, Scsms__Record *rec, int preserve, int dispose,
+                        int64_t today)
 {
+    if (record_is_tombstone(rec) && !dispose && !preserve)
+        return rec->id[0] && rec->disposal_reason[0]
+                   ? scsms_fail(SCSMS_ERULE, "record '%s' was disposed of; it cannot change",
+                                rec->id)
+                   : scsms_fail(SCSMS_EPERM, "status '%s' is set only by 'scsms-agent dispose', "
+                                "after the retention period", RECORD_DISPOSED);
     int rc = record_validate(rec);
     if (rc == 0 && preserve)
         rc = check_preserved(s, rec);
     /* a restored record is written as it was exported: the rules held
      * when it was first written, and what they raised is in the export */
-    if (rc == 0 && !preserve)
+    if (rc == 0 && !preserve && !dispose)
         rc = rules_check_record(rec, s->role, &s->cfg, today);
     if (rc)
         return rc;
@@ -304,7 +312,7 @@ static void prepare_item(struct packer *pk, size_t i)
     free(it->err);
     it->entry = NULL;
     it->err = NULL;
-    it->rc = check_record(b->s, it->rec, it->preserve, pk->today);
+    it->rc = check_record(b->s, it->rec, it->preserve, it->dispose, pk->today);
     if (it->rc || (it->rec->id[0] && !it->preserve))
         pk->chaining = 0;
     if (pk->chaining) {
@@ -418,8 +426,29 @@ static int unindex_old(store_t *s, MDB_txn *txn, const Scsms__Record *old, const
 
 /* Check that an update is allowed, decide its version and creation time,
  * and move the superseded version from `latest` into `versions`. */
+/* Disposal (ISO 28000 4.5.4): only after the retention period, only by an
+ * author scsms.ini names. */
+static int check_disposal(const store_t *s, const Scsms__Record *old)
+{
+    int64_t created;
+    char until[ISOTIME_DATE_LEN + 1];
+    if (isotime_parse_instant(old->created_at, &created))
+        return scsms_fail(SCSMS_ECORRUPT, "record '%s' has no valid created_at", old->id);
+    int64_t keep = created + (int64_t)old->retention_days * 86400;
+    if (isotime_now() < keep) {
+        isotime_format_date(isotime_days(keep), until);
+        return scsms_fail(SCSMS_ERULE, "record '%s' must be kept until %s (%u days from its "
+                          "creation, 4.5.4): disposal refused", old->id, until,
+                          old->retention_days);
+    }
+    if (!config_may_dispose(&s->cfg, s->author))
+        return scsms_fail(SCSMS_EPERM, "'%s' may not dispose of records: name the authorised "
+                          "people in disposal_authorised in scsms.ini", s->author);
+    return 0;
+}
+
 static int prepare_update(store_t *s, MDB_txn *txn, const Scsms__Record *rec, const char *id,
-                          uint32_t *version, char *created, char old_status[32])
+                          uint32_t *version, char *created, char old_status[32], int dispose)
 {
     uint8_t ref[STORE_LOGKEY_LEN], key[RECORD_MAX_ID + 8];
     uint32_t v;
@@ -438,6 +467,11 @@ static int prepare_update(store_t *s, MDB_txn *txn, const Scsms__Record *rec, co
     else if (old->version != v)
         rc = scsms_fail(SCSMS_ECORRUPT, "record '%s': latest index says version %u, its entry "
                         "says %u; run verify", id, v, old->version);
+    else if (record_is_tombstone(old))
+        rc = scsms_fail(SCSMS_ERULE, "record '%s' was disposed of on %.10s; it cannot change",
+                        id, old->updated_at);
+    else if (dispose && (rc = check_disposal(s, old)))
+        ;
     else if ((rc = unindex_old(s, txn, old, id)) == 0)
         rc = put(txn, s->versions, key, store_versions_key(id, v, key), ref, STORE_LOGKEY_LEN,
                  MDB_NOOVERWRITE, "version index entry");
@@ -464,7 +498,8 @@ static int writer_entry(store_t *s, MDB_txn *txn, store_batch_t *b, struct item 
         *version = it->rec->version;
     } else if (it->rec->id[0]) {
         snprintf(it->id, sizeof it->id, "%s", it->rec->id);
-        if ((rc = prepare_update(s, txn, it->rec, it->id, version, created, it->old_status)))
+        if ((rc = prepare_update(s, txn, it->rec, it->id, version, created, it->old_status,
+                                 it->dispose)))
             return rc;
     } else {
         make_id(s->owner, record_type_of(it->rec)->code, st->seq + 1 + b->id_offset, it->id);
@@ -541,7 +576,7 @@ static int apply_followup(store_t *s, MDB_txn *txn, store_batch_t *b, struct rul
     snprintf(id, sizeof id, "%s", fu->rec->id);
     if (fu->create)
         snprintf(created, sizeof created, "%s", now);
-    else if ((rc = prepare_update(s, txn, fu->rec, id, &version, created, old)))
+    else if ((rc = prepare_update(s, txn, fu->rec, id, &version, created, old, 0)))
         return rc;
     size_t rlen = pack_envelope(s, fu->rec, id, version, created, now, s->author, &b->rbuf,
                                 &b->rcap);
@@ -798,19 +833,21 @@ int store_batch_new(store_t *s, store_batch_t **out)
     return 0;
 }
 
-static int batch_push(store_batch_t *b, Scsms__Record *rec, int preserve);
+enum { PUSH_PLAIN, PUSH_PRESERVE, PUSH_DISPOSE };
+
+static int batch_push(store_batch_t *b, Scsms__Record *rec, int how);
 
 int store_batch_add(store_batch_t *b, Scsms__Record *rec)
 {
-    return batch_push(b, rec, 0);
+    return batch_push(b, rec, PUSH_PLAIN);
 }
 
 int store_batch_add_preserved(store_batch_t *b, Scsms__Record *rec)
 {
-    return batch_push(b, rec, 1);
+    return batch_push(b, rec, PUSH_PRESERVE);
 }
 
-static int batch_push(store_batch_t *b, Scsms__Record *rec, int preserve)
+static int batch_push(store_batch_t *b, Scsms__Record *rec, int how)
 {
     if (!record_type_of(rec))
         return scsms_fail(SCSMS_EINVAL, "record has no type: use one of %s", record_type_names());
@@ -824,7 +861,8 @@ static int batch_push(store_batch_t *b, Scsms__Record *rec, int preserve)
     }
     memset(&b->items[b->n], 0, sizeof b->items[b->n]);
     b->items[b->n].rec = rec;
-    b->items[b->n].preserve = preserve;
+    b->items[b->n].preserve = how == PUSH_PRESERVE;
+    b->items[b->n].dispose = how == PUSH_DISPOSE;
     b->n++;
     return 0;
 }
@@ -904,5 +942,31 @@ int store_put(store_t *s, Scsms__Record *rec, char *id_out)
     if ((rc = store_batch_add(b, rec)) == 0 && (rc = store_batch_commit(b)) == 0 && id_out)
         snprintf(id_out, RECORD_MAX_ID + 1, "%s", store_batch_id(b, 0));
     store_batch_destroy(&b);
+    return rc;
+}
+
+int store_dispose(store_t *s, const char *id, const char *reason)
+{
+    Scsms__Record *cur = NULL, *tomb = NULL;
+    store_batch_t *b = NULL;
+    if (!reason || !*reason)
+        return scsms_fail(SCSMS_EINVAL, "a disposal needs a reason");
+    int rc = store_get(s, id, 0, &cur);
+    if (rc)
+        return rc;
+    /* what is left: the envelope, no content */
+    if (!(tomb = record_new(record_type_of(cur))))
+        rc = scsms_fail(SCSMS_ENOMEM, "out of memory");
+    if (rc == 0 && (rc = record_set_string(&tomb->id, id)) == 0 &&
+        (rc = record_set_string(&tomb->status, RECORD_DISPOSED)) == 0 &&
+        (rc = record_set_string(&tomb->disposal_reason, reason)) == 0) {
+        tomb->sensitivity = cur->sensitivity;
+        tomb->retention_days = cur->retention_days;
+        if ((rc = store_batch_new(s, &b)) == 0 && (rc = batch_push(b, tomb, PUSH_DISPOSE)) == 0)
+            rc = store_batch_commit(b);
+    }
+    store_batch_destroy(&b);
+    record_free(tomb);
+    record_free(cur);
     return rc;
 }

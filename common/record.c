@@ -399,6 +399,8 @@ static int check_status(Scsms__Record *rec, const struct record_type *t)
     size_t off = 0;
     if (!rec->status || !*rec->status)
         return record_set_string(&rec->status, t->statuses[0]);
+    if (record_is_tombstone(rec))
+        return 0;
     for (const char *const *s = t->statuses; *s; s++) {
         if (strcmp(*s, rec->status) == 0)
             return 0;
@@ -441,8 +443,14 @@ int record_validate(Scsms__Record *rec)
     if (!t || !*body_slot(rec))
         return scsms_fail(SCSMS_EINVAL, "record has no type: use one of %s",
                           record_type_names());
-    if ((rc = walk_fields(&rec->base)) || (rc = check_status(rec, t)) ||
-        (rc = check_required(rec, t)) || (rc = check_ranges(rec)) || (rc = check_links(rec)))
+    if ((rc = walk_fields(&rec->base)) || (rc = check_status(rec, t)))
+        return rc;
+    if (record_is_tombstone(rec)) /* what is left of a disposed record */
+        return rec->disposal_reason[0] ? 0 : scsms_fail(SCSMS_EINVAL, "a disposal needs a reason");
+    if (rec->disposal_reason[0])
+        return scsms_fail(SCSMS_EINVAL, "field 'disposal_reason' is only for a disposal: use "
+                          "'scsms-agent dispose'");
+    if ((rc = check_required(rec, t)) || (rc = check_ranges(rec)) || (rc = check_links(rec)))
         return rc;
     if (rec->sensitivity == SCSMS__SENSITIVITY__SENSITIVITY_UNSET)
         rec->sensitivity = SCSMS__SENSITIVITY__INTERNAL;
@@ -457,12 +465,17 @@ int record_due_day(const Scsms__Record *rec, int64_t *day_out)
     return record_due(rec, day_out, &field);
 }
 
+int record_is_tombstone(const Scsms__Record *rec)
+{
+    return rec->status && strcmp(rec->status, RECORD_DISPOSED) == 0;
+}
+
 int record_due(const Scsms__Record *rec, int64_t *day_out, const char **field)
 {
     const struct record_type *t = record_type_of(rec);
     *day_out = 0;
     *field = NULL;
-    if (!t)
+    if (!t || record_is_tombstone(rec))
         return 0;
     for (const char *const *d = t->done; *d; d++)
         if (strcmp(*d, rec->status) == 0)

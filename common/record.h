@@ -17,6 +17,7 @@
 #define RECORD_MAX_BYTES (1u << 20)     /* one packed record */
 #define RECORD_MAX_FIELD (64u * 1024)   /* one string or bytes field */
 #define RECORD_MAX_ID 128               /* id and owner length */
+#define RECORD_DISPOSED "disposed"      /* the status of a disposal tombstone */
 
 /* Which identities may issue a type (DOMAIN.md rule 8). */
 enum record_issuer {
@@ -73,6 +74,9 @@ int record_due_day(const Scsms__Record *rec, int64_t *day_out);
 
 /* The same, also naming the field the date came from (static storage). */
 int record_due(const Scsms__Record *rec, int64_t *day_out, const char **field);
+
+/* 1 when rec is the tombstone a disposal leaves (status "disposed"). */
+int record_is_tombstone(const Scsms__Record *rec);
 
 /* Replace a string field's value with a malloc'd copy of text, freeing the
  * previous one unless it is the protobuf-c default. */

@@ -616,6 +616,19 @@ int store_load_record(store_t *s, MDB_txn *txn, const uint8_t ref[STORE_LOGKEY_L
 
 /* ------------------------------------------------------------ reads */
 
+/* Earlier versions of a disposed record are not served any more. */
+static int refuse_if_disposed(store_t *s, MDB_txn *txn, const char *id,
+                              const uint8_t ref[STORE_LOGKEY_LEN])
+{
+    Scsms__Record *cur = NULL;
+    int rc = store_load_record(s, txn, ref, &cur);
+    if (rc == 0 && record_is_tombstone(cur))
+        rc = scsms_fail(SCSMS_ENOTFOUND, "record '%s' was disposed of; only its tombstone "
+                        "remains", id);
+    record_free(cur);
+    return rc;
+}
+
 int store_get(store_t *s, const char *id, uint32_t version, Scsms__Record **out)
 {
     MDB_txn *txn;
@@ -626,7 +639,8 @@ int store_get(store_t *s, const char *id, uint32_t version, Scsms__Record **out)
     int rc = store_txn_begin(s, MDB_RDONLY, &txn);
     if (rc)
         return rc;
-    if ((rc = store_latest_get(s, txn, id, &latest, ref)) == 0 && version && version != latest) {
+    if ((rc = store_latest_get(s, txn, id, &latest, ref)) == 0 && version && version != latest &&
+        (rc = refuse_if_disposed(s, txn, id, ref)) == 0) {
         /* superseded versions live in `versions` */
         MDB_val k = {store_versions_key(id, version, key), key}, v;
         int mrc = mdb_get(txn, s->versions, &k, &v);
@@ -686,6 +700,13 @@ int store_history(store_t *s, const char *id, store_visit_fn fn, void *ctx)
     int rc = store_txn_begin(s, MDB_RDONLY, &txn);
     if (rc)
         return rc;
+    uint8_t lref[STORE_LOGKEY_LEN];
+    uint32_t lv;
+    if (store_latest_get(s, txn, id, &lv, lref) == 0 && refuse_if_disposed(s, txn, id, lref)) {
+        rc = visit_ref(s, txn, lref, fn, ctx); /* the tombstone alone */
+        mdb_txn_abort(txn);
+        return rc;
+    }
     int mrc = mdb_cursor_open(txn, s->versions, &cur);
     if (mrc) {
         mdb_txn_abort(txn);

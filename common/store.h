@@ -142,6 +142,15 @@ void store_batch_destroy(store_batch_t **b);
  * (RECORD_MAX_ID + 1 bytes) unless it is NULL. */
 int store_put(store_t *s, Scsms__Record *rec, char *id_out) SCSMS_MUST_CHECK;
 
+/* Dispose of record id after its retention period (created_at plus
+ * retention_days): writes its last version, a tombstone with the envelope,
+ * no content, status "disposed" and the reason. Refused before the period
+ * ends (SCSMS_ERULE) and for an author not named in disposal_authorised
+ * (SCSMS_EPERM). Earlier versions stay in the hash-chained log, which
+ * cannot drop bytes without breaking; list, show and export no longer
+ * serve their content. */
+int store_dispose(store_t *s, const char *id, const char *reason) SCSMS_MUST_CHECK;
+
 /* ----------------------------------------------------------------- reads */
 
 /* Callback for scans; a non-zero return stops the scan and is returned. */

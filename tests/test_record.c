@@ -196,6 +196,14 @@ START_TEST(table_rows_well_formed)
             ck_assert_msg(strcmp(t->code, types[o].code) != 0, "types %s and %s share %s",
                           t->name, types[o].name, t->code);
     }
+    /* a state in which nothing is due must be one of the type's states */
+    for (size_t k2 = 0; k2 < n; k2++)
+        for (const char *const *d = types[k2].done; *d; d++) {
+            int found = 0;
+            for (const char *const *st = types[k2].statuses; *st; st++)
+                found |= strcmp(*st, *d) == 0;
+            ck_assert_msg(found, "%s: done state '%s' is not one of its statuses", types[k2].name, *d);
+        }
 }
 END_TEST
 
@@ -207,7 +215,7 @@ START_TEST(body_names_do_not_clash)
     unsigned n_envelope = 0;
     for (unsigned i = 0; i < rd->n_fields; i++)
         n_envelope += !is_body_field(&rd->fields[i]);
-    ck_assert_uint_eq(n_envelope, 10); /* id ... links */
+    ck_assert_uint_eq(n_envelope, 11); /* id ... links, disposal_reason */
 
     for (size_t k = 0; k < n; k++) {
         const ProtobufCMessageDescriptor *bd = body_descriptor(&types[k]);

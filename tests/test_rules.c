@@ -376,6 +376,56 @@ START_TEST(rule8_site_writes_only_site_types)
 }
 END_TEST
 
+START_TEST(disposal_only_after_retention_by_authorised_author)
+{
+    struct fixture f = fx_new("dispose", "[records]\ndisposal_authorised = r.haddad, k.li\n");
+    setenv("SCSMS_NOW", "2018-01-01T00:00:00Z", 1);
+    char *old = put_ok(f.s, "incident",
+                       "{\"kind\":\"breach\",\"occurred_at\":\"2017-12-30T00:00:00Z\","
+                       "\"location\":\"Gate 9\"}",
+                       NULL, 0);
+    setenv("SCSMS_NOW", "2026-11-23T00:00:00Z", 1);
+    char *young = put_ok(f.s, "incident",
+                         "{\"kind\":\"breach\",\"occurred_at\":\"2026-11-01T00:00:00Z\","
+                         "\"location\":\"Gate 1\"}",
+                         NULL, 0);
+    uint64_t before = entries(f.s);
+    /* not an authorised author */
+    ck_assert_int_eq(store_dispose(f.s, old, "retention over"), SCSMS_EPERM);
+    ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "may not dispose of records"));
+    ck_assert_int_eq(store_set_author(f.s, "r.haddad"), 0);
+    /* before the retention period ends */
+    ck_assert_int_eq(store_dispose(f.s, young, "tidy up"), SCSMS_ERULE);
+    ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "must be kept until 2033-11-21"));
+    ck_assert_int_eq(store_dispose(f.s, old, ""), SCSMS_EINVAL);
+    ck_assert_uint_eq(entries(f.s), before);
+    /* after it: a tombstone, and the content is not served any more */
+    ck_assert_msg(store_dispose(f.s, old, "retention over") == 0, "%s", scsms_errmsg());
+    Scsms__Record *t = NULL, *v1 = NULL;
+    ck_assert_int_eq(store_get(f.s, old, 0, &t), 0);
+    ck_assert_str_eq(t->status, "disposed");
+    ck_assert_str_eq(t->disposal_reason, "retention over");
+    ck_assert_str_eq(t->author, "r.haddad");
+    ck_assert_str_eq(t->incident->location, "");
+    ck_assert_uint_eq(t->version, 2);
+    ck_assert_int_eq(store_get(f.s, old, 1, &v1), SCSMS_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "only its tombstone remains"));
+    /* and it cannot change again */
+    ck_assert_int_eq(record_set_string(&t->incident->location, "back"), 0);
+    ck_assert_int_eq(store_put(f.s, t, NULL), SCSMS_ERULE);
+    ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "was disposed of; it cannot change"));
+    refused(f.s, "incident",
+            "{\"kind\":\"breach\",\"occurred_at\":\"2026-11-01T00:00:00Z\",\"location\":\"x\","
+            "\"status\":\"disposed\"}",
+            SCSMS_EPERM, "set only by 'scsms-agent dispose'");
+    record_free(t);
+    unsetenv("SCSMS_NOW");
+    free(old);
+    free(young);
+    fx_free(&f);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("rules");
@@ -390,6 +440,7 @@ int main(void)
     tcase_add_test(t, rule4_nonconforming_items_raise_nonconformities);
     tcase_add_test(t, rule6_auditor_independence);
     tcase_add_test(t, rule8_site_writes_only_site_types);
+    tcase_add_test(t, disposal_only_after_retention_by_authorised_author);
     suite_add_tcase(s, t);
     return tu_run_suite(s);
 }
