@@ -322,7 +322,8 @@ int import_file(store_t *s, const char *path, const struct import_options *o,
     if (rc == 0 && im.n > 0)
         rc = write_all(&im, s);
     res->rows = im.n;
-    qsort(res->bad, res->n_bad, sizeof *res->bad, by_line);
+    if (res->n_bad)
+        qsort(res->bad, res->n_bad, sizeof *res->bad, by_line);
     for (size_t i = 0; i < im.n; i++)
         record_free(im.recs[i]);
     free(im.recs);
