@@ -124,7 +124,8 @@ const char *cli_summary(const Scsms__Record *rec)
     const ProtobufCMessage *body = *(const ProtobufCMessage *const *)((const char *)rec + bf->offset);
     static const char *prefer[] = {"title", "description", "scenario", "summary", "subject",
                                    "course", "person", "area", "location", "name", "threatened",
-                                   "indicator", "equipment_id", "coverage", "boundaries", NULL};
+                                   "indicator", "equipment_id", "coverage", "boundaries", "audit_scope",
+                                   "performed_by", "doc_id", "subject_id", NULL};
     for (const char **p = prefer; *p; p++) {
         const ProtobufCFieldDescriptor *f =
             protobuf_c_message_descriptor_get_field_by_name(body->descriptor, *p);

@@ -46,9 +46,31 @@ say "bad input is refused in one line and changes nothing"
 "$A" add incident --json '{"kind":"breach","occurred_at":"2026-02-30T10:00:00Z","location":"x"}' || true
 "$A" add policy --json '{"title":"Security policy","statement":"..."}' || true
 
+say "the rules: an intolerable risk cannot simply be accepted; a failed calibration takes equipment out"
+"$A" add risk --set threat_category=physical_failure_or_malicious_act --set threatened="bonded store" \
+  --set likelihood=5 --set consequence=5 --set residual_likelihood=4 --set residual_consequence=4 \
+  --set treatment=accept || true
+EQ=$("$A" add equipment --set equipment_id=CAM-07 --set kind=camera --set location="Gate 3" \
+  --set next_calibration_date=2027-05-01)
+"$A" add calibration --json "{\"performed_date\":\"2026-11-20\",\"result\":\"fail\",
+  \"reading_before\":\"blurred\",\"reading_after\":\"blurred\",
+  \"links\":[{\"rel\":\"equipment\",\"target\":\"$EQ\"}]}"
+
 say "the registers"
 "$A" list
 "$A" list --type risk --format csv
+
+say "a second site with a generated year of evidence: what is overdue and expiring"
+SITE2="$WORK/rtm-port"
+"$A" init --site RTM-PORT --store "$SITE2" >/dev/null
+"$ROOT/build/bench/scsms-gen" --store "$SITE2"
+"$A" due --within 30 --store "$SITE2"
+
+say "export it, re-import it into a rebuilt store: the same records"
+"$A" export --store "$SITE2" > "$WORK/rtm.json"
+"$A" init --site RTM-PORT --store "$WORK/rtm-rebuilt" >/dev/null
+"$A" import "$WORK/rtm.json" --preserve --store "$WORK/rtm-rebuilt"
+"$A" export --store "$WORK/rtm-rebuilt" | cmp - "$WORK/rtm.json" && echo "identical export"
 
 say "verify: hash chain, signatures and indices"
 "$A" verify
