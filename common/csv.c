@@ -73,7 +73,7 @@ int csv_read_row(csv_reader_t *r, char ***fields, size_t *n)
     r->len = 0;
     r->starts[0] = 0;
     r->row_line = r->line;
-    while ((c = getc(r->f)) != EOF) {
+    while ((c = getc_unlocked(r->f)) != EOF) {
         r->bytes++;
         if (st == QUOTED) {
             if (c == '"')
@@ -141,6 +141,11 @@ row:
     *fields = r->fields;
     *n = nf + 1;
     return 1;
+}
+
+void csv_reader_set_line(csv_reader_t *r, size_t line)
+{
+    r->line = line;
 }
 
 size_t csv_row_line(const csv_reader_t *r)

@@ -29,6 +29,10 @@ void csv_reader_destroy(csv_reader_t **r);
  * skipped. */
 int csv_read_row(csv_reader_t *r, char ***fields, size_t *n) SCSMS_MUST_CHECK;
 
+/* Number the next line `line` (for a reader started in the middle of a
+ * file). */
+void csv_reader_set_line(csv_reader_t *r, size_t line);
+
 /* Physical line (1-based) on which the row last returned starts. */
 size_t csv_row_line(const csv_reader_t *r);
 

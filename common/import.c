@@ -2,6 +2,7 @@
 #include "import.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,25 +121,20 @@ static const char *skip_ws(const char *p, const char *end)
     return p;
 }
 
-/* A JSON array of flat objects, element by element, so each bad element
- * is named by the line it starts on. */
-static int read_json(struct import *im, const char *text, size_t len)
+/* Parse the elements of a JSON array from p (the start of an element, on
+ * line `line`) until stop (the start of another element, or NULL for the
+ * end of the array, whose closing bracket and end are then checked). */
+static int read_json_elements(struct import *im, const char *p, const char *end,
+                              const char *stop, size_t line)
 {
-    const char *p = skip_ws(text, text + len), *end = text + len, *counted = text;
-    size_t line = 1;
-    if (p == end || *p != '[')
-        return scsms_fail(SCSMS_EINVAL, "%s:%zu: a JSON import is an array of records: "
-                          "[{\"type\":...}, ...]", im->path, 1 + count_lines(text, p));
-    p = skip_ws(p + 1, end);
-    if (p < end && *p == ']')
-        return 0;
+    const char *counted = p;
     struct json_tokener *tok = json_tokener_new();
     if (!tok)
         return scsms_fail(SCSMS_ENOMEM, "out of memory");
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS |
                                     JSON_TOKENER_VALIDATE_UTF8);
     int rc = 0;
-    while (rc == 0) {
+    while (rc == 0 && p != stop) {
         line += count_lines(counted, p);
         counted = p;
         json_tokener_reset(tok);
@@ -160,7 +156,7 @@ static int read_json(struct import *im, const char *text, size_t len)
             p = skip_ws(p + 1, end);
             continue;
         }
-        if (rc == 0 && (p == end || *p != ']'))
+        if (rc == 0 && (stop || p == end || *p != ']'))
             rc = scsms_fail(SCSMS_EINVAL, "%s:%zu: expected ',' or ']' after a record; nothing "
                             "was imported", im->path, line + count_lines(counted, p));
         if (rc == 0 && skip_ws(p + 1, end) != end)
@@ -172,47 +168,96 @@ static int read_json(struct import *im, const char *text, size_t len)
     return rc;
 }
 
-static int read_csv(struct import *im, FILE *f)
+/* Where the second half of the array's elements starts: the first '{' that
+ * begins an element (p is inside the array, so at depth 0) outside strings
+ * past the middle, and its line counted from p; NULL when none. */
+static const char *json_split(const char *p, const char *end, size_t *line)
 {
-    csv_reader_t *r = NULL;
-    char **fields, **header = NULL;
-    size_t n, n_header = 0, type_col = (size_t)-1;
-    int rc = csv_reader_new(f, &r), got;
-    if (rc)
-        return rc;
-    if ((got = csv_read_row(r, &fields, &n)) <= 0) {
-        rc = got < 0 ? got : scsms_fail(SCSMS_EINVAL, "%s: empty CSV: the first row names the "
-                                                      "fields", im->path);
-        goto out;
-    }
-    header = calloc(n, sizeof *header);
-    if (!header) {
-        rc = scsms_fail(SCSMS_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!(header[i] = strdup(fields[i]))) {
-            rc = scsms_fail(SCSMS_ENOMEM, "out of memory");
-            goto out;
+    const char *mid = p + (end - p) / 2;
+    int depth = 0, in_str = 0, esc = 0;
+    size_t l = 1;
+    for (const char *q = p; q < end; q++) {
+        char c = *q;
+        if (c == '\n')
+            l++;
+        if (in_str) {
+            if (esc)
+                esc = 0;
+            else if (c == '\\')
+                esc = 1;
+            else if (c == '"')
+                in_str = 0;
+            continue;
         }
+        if (c == '"')
+            in_str = 1;
+        else if (c == '{' || c == '[') {
+            if (c == '{' && depth == 0 && q >= mid) {
+                *line = l;
+                return q;
+            }
+            depth++;
+        } else if (c == '}' || c == ']')
+            depth--;
+    }
+    return NULL;
+}
+/* The header: field names, and the column holding the type. */
+struct header {
+    char **names;
+    size_t n;
+    size_t type_col; /* (size_t)-1 when none */
+};
+
+static void header_free(struct header *h)
+{
+    for (size_t i = 0; h->names && i < h->n; i++)
+        free(h->names[i]);
+    free(h->names);
+}
+
+static int read_header(struct import *im, csv_reader_t *r, struct header *h)
+{
+    char **fields;
+    size_t n;
+    int got = csv_read_row(r, &fields, &n);
+    memset(h, 0, sizeof *h);
+    h->type_col = (size_t)-1;
+    if (got <= 0)
+        return got < 0 ? got : scsms_fail(SCSMS_EINVAL, "%s: empty CSV: the first row names "
+                                                        "the fields", im->path);
+    if (!(h->names = calloc(n, sizeof *h->names)))
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if (!(h->names[i] = strdup(fields[i])))
+            return scsms_fail(SCSMS_ENOMEM, "out of memory");
+        h->n = i + 1;
         if (!strcmp(fields[i], "type"))
-            type_col = i;
+            h->type_col = i;
     }
-    n_header = n;
-    if (type_col == (size_t)-1 && !im->o->type) {
-        rc = scsms_fail(SCSMS_EINVAL, "%s:1: no 'type' column: add one or give --type", im->path);
-        goto out;
-    }
+    if (h->type_col == (size_t)-1 && !im->o->type)
+        return scsms_fail(SCSMS_EINVAL, "%s:1: no 'type' column: add one or give --type",
+                          im->path);
+    return 0;
+}
+
+/* Every row the reader gives, as records or named bad rows. */
+static int read_csv_rows(struct import *im, csv_reader_t *r, const struct header *h)
+{
+    char **fields;
+    size_t n;
+    int got, rc = 0;
     while ((got = csv_read_row(r, &fields, &n)) > 0) {
         size_t line = csv_row_line(r);
-        if (n != n_header) {
+        if (n != h->n) {
             char msg[96];
-            snprintf(msg, sizeof msg, "%zu fields, but the header names %zu", n, n_header);
+            snprintf(msg, sizeof msg, "%zu fields, but the header names %zu", n, h->n);
             bad_row(im, line, msg);
             continue;
         }
-        const char *type = type_col != (size_t)-1 && fields[type_col][0] ? fields[type_col]
-                                                                        : im->o->type;
+        const char *type = h->type_col != (size_t)-1 && fields[h->type_col][0]
+                               ? fields[h->type_col]
+                               : im->o->type;
         if (!type || !record_type_by_name(type)) {
             char msg[1200];
             snprintf(msg, sizeof msg, "unknown record type '%.64s': use one of %s",
@@ -223,8 +268,8 @@ static int read_csv(struct import *im, FILE *f)
         struct json_object *obj = json_object_new_object();
         int cell_rc = obj ? 0 : SCSMS_ENOMEM;
         for (size_t i = 0; i < n && cell_rc == 0; i++)
-            if (i != type_col && fields[i][0])
-                cell_rc = jsonpb_set_cell(obj, type, header[i], fields[i]);
+            if (i != h->type_col && fields[i][0])
+                cell_rc = jsonpb_set_cell(obj, type, h->names[i], fields[i]);
         if (cell_rc == 0) {
             json_object_object_add(obj, "type", json_object_new_string(type));
             rc = take_row(im, obj, line);
@@ -235,50 +280,209 @@ static int read_csv(struct import *im, FILE *f)
         }
         json_object_put(obj);
         if (rc)
-            goto out;
+            return rc;
     }
-    if (got < 0)
-        rc = scsms_fail_context(got, "%s", im->path);
-out:
-    for (size_t i = 0; header && i < n_header; i++)
-        free(header[i]);
-    free(header);
+    return got < 0 ? scsms_fail_context(got, "%s", im->path) : 0;
+}
+
+/* Where the second half of the rows starts: just past the first line end
+ * outside quotes past the middle, and its line; 0 when none. */
+static size_t csv_split(const char *text, size_t len, size_t from, size_t *line)
+{
+    int quoted = 0;
+    size_t l = 1;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == '"')
+            quoted = !quoted;
+        else if (text[i] == '\n') {
+            l++;
+            if (!quoted && i >= from && i + 1 < len) {
+                *line = l;
+                return i + 1;
+            }
+        }
+    }
+    return 0;
+}
+/* One half of the file, converted on its own thread. */
+struct part {
+    struct import im;
+    struct import_result res;
+    const char *text;
+    size_t len, start, stop, line; /* bytes [start, stop) from line `line` */
+    int csv;
+    const struct header *h;
+    int rc;
+};
+
+static int read_part(struct part *pt)
+{
+    if (!pt->csv)
+        return read_json_elements(&pt->im, pt->text + pt->start, pt->text + pt->len,
+                                  pt->stop < pt->len ? pt->text + pt->stop : NULL, pt->line);
+    FILE *f = fmemopen((void *)(pt->text + pt->start), pt->stop - pt->start, "r");
+    csv_reader_t *r = NULL;
+    if (!f)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    int rc = csv_reader_new(f, &r);
+    if (rc == 0) {
+        csv_reader_set_line(r, pt->line);
+        rc = read_csv_rows(&pt->im, r, pt->h);
+    }
     csv_reader_destroy(&r);
+    fclose(f);
     return rc;
 }
 
+static void *part_main(void *arg)
+{
+    struct part *pt = arg;
+    pt->rc = read_part(pt);
+    return NULL;
+}
+
+/* Append part b's records and bad rows to im. */
+static int merge(struct import *im, struct part *b)
+{
+    for (size_t i = 0; i < b->im.n; i++) {
+        int rc = keep(im, b->im.recs[i], b->im.lines[i]);
+        b->im.recs[i] = NULL;
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i < b->res.n_bad; i++)
+        bad_row(im, b->res.bad[i].line, b->res.bad[i].message ? b->res.bad[i].message : "");
+    return 0;
+}
+
+static void part_free(struct part *b)
+{
+    for (size_t i = 0; i < b->im.n; i++)
+        record_free(b->im.recs[i]);
+    free(b->im.recs);
+    free(b->im.lines);
+    import_result_free(&b->res);
+}
+
+static int slurp(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return scsms_fail(SCSMS_ENOTFOUND, "cannot open '%s': %s", path, strerror(errno));
+    char *text = NULL;
+    size_t n = 0, cap = 0, got;
+    do {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1 << 20;
+            char *p = realloc(text, cap + 1);
+            if (!p) {
+                free(text);
+                fclose(f);
+                return scsms_fail(SCSMS_ENOMEM, "out of memory");
+            }
+            text = p;
+        }
+        got = fread(text + n, 1, cap - n, f);
+        n += got;
+    } while (got);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(text);
+        return scsms_fail(SCSMS_EIO, "cannot read '%s'", path);
+    }
+    text[n] = 0;
+    *out = text;
+    *len = n;
+    return 0;
+}
+
+/* Read the whole file and convert it in two halves, one on a second
+ * thread: converting rows is the import's largest cost, and rows are
+ * independent of each other. */
 static int read_file(struct import *im)
 {
-    FILE *f = fopen(im->path, "r");
-    if (!f)
-        return scsms_fail(SCSMS_ENOTFOUND, "cannot open '%s': %s", im->path, strerror(errno));
-    size_t len = strlen(im->path);
-    int rc;
-    if (len > 4 && !strcmp(im->path + len - 4, ".csv")) {
-        rc = read_csv(im, f);
-    } else if (len > 5 && !strcmp(im->path + len - 5, ".json")) {
-        char *text = NULL;
-        size_t n = 0, cap = 0, got;
-        do {
-            if (n == cap) {
-                cap = cap ? cap * 2 : 1 << 20;
-                char *p = realloc(text, cap);
-                if (!p) {
-                    free(text);
-                    fclose(f);
-                    return scsms_fail(SCSMS_ENOMEM, "out of memory");
-                }
-                text = p;
-            }
-            got = fread(text + n, 1, cap - n, f);
-            n += got;
-        } while (got);
-        rc = ferror(f) ? scsms_fail(SCSMS_EIO, "cannot read '%s'", im->path) : read_json(im, text, n);
-        free(text);
+    size_t plen = strlen(im->path), len = 0, first_len = 0;
+    int csv = plen > 4 && !strcmp(im->path + plen - 4, ".csv");
+    if (!csv && !(plen > 5 && !strcmp(im->path + plen - 5, ".json")))
+        return scsms_fail(SCSMS_EINVAL, "'%s': name the file .json or .csv", im->path);
+    char *text = NULL;
+    int rc = slurp(im->path, &text, &len);
+    if (rc)
+        return rc;
+    struct header h = {0};
+    struct part a = {.im = *im, .text = text, .len = len, .csv = csv, .h = &h, .line = 1};
+    struct part b = a;
+    b.im.res = &b.res;
+    b.im.recs = NULL;
+    b.im.lines = NULL;
+    b.im.n = b.im.cap = b.im.cap_bad = 0;
+    if (csv) {
+        FILE *f = fmemopen(text, len ? len : 1, "r");
+        csv_reader_t *r = NULL;
+        if (!f || (rc = csv_reader_new(f, &r)) || (rc = read_header(im, r, &h)))
+            rc = rc ? rc : scsms_fail(SCSMS_ENOMEM, "out of memory");
+        first_len = rc ? 0 : csv_bytes_read(r);
+        a.line = 2;
+        csv_reader_destroy(&r);
+        if (f)
+            fclose(f);
     } else {
-        rc = scsms_fail(SCSMS_EINVAL, "'%s': name the file .json or .csv", im->path);
+        const char *p = skip_ws(text, text + len);
+        if (p == text + len || *p != '[')
+            rc = scsms_fail(SCSMS_EINVAL, "%s:%zu: a JSON import is an array of records: "
+                            "[{\"type\":...}, ...]", im->path, 1 + count_lines(text, p));
+        else
+            p = skip_ws(p + 1, text + len);
+        first_len = (size_t)(p - text);
+        a.line = 1 + count_lines(text, p);
+        if (rc == 0 && p < text + len && *p == ']') {
+            if (skip_ws(p + 1, text + len) != text + len)
+                rc = scsms_fail(SCSMS_EINVAL, "%s: text after the array", im->path);
+            free(text);
+            return rc;
+        }
     }
-    fclose(f);
+    if (rc) {
+        header_free(&h);
+        free(text);
+        return rc;
+    }
+    a.start = first_len;
+    a.stop = len;
+    /* halves only when there is enough to share */
+    if (len - first_len > (1 << 20)) {
+        size_t at = 0, line = 0;
+        if (csv)
+            at = csv_split(text, len, first_len + (len - first_len) / 2, &line);
+        else {
+            const char *q = json_split(text + first_len, text + len, &line);
+            if (q) {
+                at = (size_t)(q - text);
+                line += a.line - 1;
+            }
+        }
+        if (at > first_len) {
+            a.stop = at;
+            b.start = at;
+            b.stop = len;
+            b.line = line;
+        }
+    }
+    pthread_t t;
+    int threaded = a.stop < len && pthread_create(&t, NULL, part_main, &b) == 0;
+    a.rc = read_part(&a);
+    if (threaded)
+        pthread_join(t, NULL);
+    else if (a.stop < len)
+        b.rc = read_part(&b);
+    *im = a.im; /* the first half's records are the import's */
+    rc = a.rc ? a.rc : b.rc;
+    if (rc == 0 && a.stop < len)
+        rc = merge(im, &b);
+    part_free(&b);
+    header_free(&h);
+    free(text);
     return rc;
 }
 
@@ -318,6 +522,7 @@ int import_file(store_t *s, const char *path, const struct import_options *o,
 {
     struct import im = {.path = path, .o = o, .res = res};
     memset(res, 0, sizeof *res);
+    (void)record_type_names(); /* built once, before the reading threads */
     int rc = read_file(&im);
     if (rc == 0 && im.n > 0)
         rc = write_all(&im, s);
