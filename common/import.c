@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "csv.h"
 #include "jsonpb.h"
@@ -364,28 +365,25 @@ static void part_free(struct part *b)
     import_result_free(&b->res);
 }
 
+/* The whole file in one buffer of its size (NUL-terminated). */
 static int slurp(const char *path, char **out, size_t *len)
 {
+    struct stat st;
     FILE *f = fopen(path, "r");
     if (!f)
         return scsms_fail(SCSMS_ENOTFOUND, "cannot open '%s': %s", path, strerror(errno));
-    char *text = NULL;
-    size_t n = 0, cap = 0, got;
-    do {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 1 << 20;
-            char *p = realloc(text, cap + 1);
-            if (!p) {
-                free(text);
-                fclose(f);
-                return scsms_fail(SCSMS_ENOMEM, "out of memory");
-            }
-            text = p;
-        }
-        got = fread(text + n, 1, cap - n, f);
-        n += got;
-    } while (got);
-    int bad = ferror(f);
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return scsms_fail(SCSMS_EINVAL, "'%s' is not a regular file", path);
+    }
+    size_t size = (size_t)st.st_size;
+    char *text = malloc(size + 1);
+    if (!text) {
+        fclose(f);
+        return scsms_fail(SCSMS_ENOMEM, "'%s' (%zu bytes) does not fit in memory", path, size);
+    }
+    size_t n = fread(text, 1, size, f);
+    int bad = ferror(f) || n != size;
     fclose(f);
     if (bad) {
         free(text);
