@@ -39,7 +39,13 @@ static int push(csv_reader_t *r, char c)
 {
     if (r->len + 1 >= r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 4096;
+        /* At most CSV_MAX_ROW bytes of fields and separators (each becomes
+         * a NUL, plus one at the end) and the slot kept free above. Doubling
+         * from 4096 alone stopped at CSV_MAX_ROW, so rows from CSV_MAX_ROW - 1
+         * bytes were refused as longer than CSV_MAX_ROW. */
         if (cap > CSV_MAX_ROW + 2)
+            cap = CSV_MAX_ROW + 2;
+        if (cap <= r->cap)
             return scsms_fail(SCSMS_EINVAL, "line %zu: row longer than %u bytes", r->row_line,
                               CSV_MAX_ROW);
         char *p = realloc(r->buf, cap);
@@ -58,7 +64,9 @@ static int end_field(csv_reader_t *r, size_t *nf)
     int rc = push(r, 0);
     if (rc)
         return rc;
-    if (*nf + 1 >= CSV_MAX_FIELDS)
+    /* this separator starts field *nf + 2; at most CSV_MAX_FIELDS - 1, as the
+     * message says (*nf + 1 let a row of CSV_MAX_FIELDS fields through) */
+    if (*nf + 2 >= CSV_MAX_FIELDS)
         return scsms_fail(SCSMS_EINVAL, "line %zu: more than %d fields", r->row_line,
                           CSV_MAX_FIELDS - 1);
     r->starts[++*nf] = r->len;
@@ -75,6 +83,8 @@ int csv_read_row(csv_reader_t *r, char ***fields, size_t *n)
     r->row_line = r->line;
     while ((c = getc_unlocked(r->f)) != EOF) {
         r->bytes++;
+        if (c == 0) /* text cannot hold it: refuse rather than cut the field */
+            return scsms_fail(SCSMS_EINVAL, "line %zu: a NUL byte in field %zu", r->line, nf + 1);
         if (st == QUOTED) {
             if (c == '"')
                 st = QUOTE_IN_QUOTED;
@@ -126,11 +136,11 @@ int csv_read_row(csv_reader_t *r, char ***fields, size_t *n)
                 return rc;
         }
     }
+    if (ferror(r->f))
+        return scsms_fail(SCSMS_EIO, "cannot read CSV input");
     if (st == QUOTED)
         return scsms_fail(SCSMS_EINVAL, "line %zu: quoted field %zu is never closed",
                           r->row_line, nf + 1);
-    if (ferror(r->f))
-        return scsms_fail(SCSMS_EIO, "cannot read CSV input");
     if (!any)
         return 0;
 row:
