@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "identity.h"
 #include "verify.h"
 
 enum { OPT_SITE = CLI_OPT_FIRST_OWN, OPT_ROLE, OPT_REASON };
@@ -81,8 +82,15 @@ int cmd_init(int argc, char **argv)
     char hex[2 * CRYPTO_PUB_LEN + 1];
     store_public_key(s, pub);
     crypto_hex(pub, sizeof pub, hex);
+    char curve[IDENTITY_Z85_LEN + 1], secret[IDENTITY_Z85_LEN + 1];
+    if ((rc = identity_curve_load(c.store_dir, curve, secret))) {
+        store_close(&s);
+        return cli_error(rc);
+    }
+    memset(secret, 0, sizeof secret);
     printf("created store for %s %s in %s\n", role, site, c.store_dir);
     printf("sign-key %s\n", hex);
+    printf("curve-key %s\n", curve);
     store_close(&s);
     return CLI_OK;
 }

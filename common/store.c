@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "chain.h"
+#include "identity.h"
 #include "isotime.h"
 #include "verify.h"
 
@@ -427,8 +428,9 @@ static int init_meta(store_t *s, enum store_role role)
 
 static void remove_partial(const char *dir, int made_dir)
 {
-    static const char *files[] = {"keys/sign.key", "keys/sign.pub", "data.mdb", "lock.mdb",
-                                  "scsms.lock", CONFIG_FILE};
+    static const char *files[] = {"keys/sign.key", "keys/sign.pub", "keys/curve.key",
+                                  "keys/curve.pub", "data.mdb", "lock.mdb", "scsms.lock",
+                                  CONFIG_FILE};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char *p = path_join(dir, files[i]);
         if (p)
@@ -474,7 +476,8 @@ int store_create(const char *dir, const char *owner, enum store_role role,
     if ((rc = crypto_key_generate(&s->key)) || (rc = crypto_key_save(s->key, keyfile)))
         goto fail;
     crypto_key_public(s->key, s->pub);
-    if ((rc = write_public_key(dir, s->pub)) || (rc = config_write_default(dir)) ||
+    if ((rc = write_public_key(dir, s->pub)) || (rc = identity_curve_create(dir)) ||
+        (rc = config_write_default(dir)) ||
         (rc = env_open(s, opts ? opts->map_size : 0, 0)) || (rc = init_meta(s, role)))
         goto fail;
     free(keys);

@@ -4,6 +4,8 @@
  *   data.mdb, lock.mdb   the LMDB environment
  *   keys/sign.key        Ed25519 private key, mode 0600 (made by store_create)
  *   keys/sign.pub        the public key, hex
+ *   keys/curve.key       CURVE secret key for ZeroMQ (Z85), mode 0600
+ *   keys/curve.pub       CURVE public key (Z85)
  *   scsms.lock           shared by every process using the store, taken
  *                        exclusively by restore
  *   scsms.ini            settings (config.h), written with defaults by create
