@@ -426,6 +426,30 @@ static int unindex_old(store_t *s, MDB_txn *txn, const Scsms__Record *old, const
 
 /* Check that an update is allowed, decide its version and creation time,
  * and move the superseded version from `latest` into `versions`. */
+int store_supersede(store_t *s, MDB_txn *txn, const char *id, uint32_t version,
+                    const char *owner)
+{
+    uint8_t ref[STORE_LOGKEY_LEN], key[RECORD_MAX_ID + 8];
+    uint32_t v;
+    Scsms__Record *old = NULL;
+    int rc = store_latest_get(s, txn, id, &v, ref);
+    if (rc)
+        return rc == SCSMS_ENOTFOUND
+                   ? scsms_fail(SCSMS_ETAMPER, "version %u of '%.128s' comes without its earlier "
+                                "versions", version, id)
+                   : rc;
+    if ((rc = store_load_record(s, txn, ref, &old)))
+        return rc;
+    if (v + 1 != version || strcmp(old->owner, owner) != 0)
+        rc = scsms_fail(SCSMS_ETAMPER, "'%.128s' version %u does not follow version %u of %s",
+                        id, version, v, old->owner);
+    else if ((rc = unindex_old(s, txn, old, id)) == 0)
+        rc = put(txn, s->versions, key, store_versions_key(id, v, key), ref, STORE_LOGKEY_LEN,
+                 MDB_NOOVERWRITE, "version index entry");
+    record_free(old);
+    return rc;
+}
+
 /* Disposal (ISO 28000 4.5.4): only after the retention period, only by an
  * author scsms.ini names. */
 static int check_disposal(const store_t *s, const Scsms__Record *old)
@@ -519,12 +543,10 @@ static int writer_entry(store_t *s, MDB_txn *txn, store_batch_t *b, struct item 
     return 0;
 }
 
-/* Put one version's entry and indices at the next sequence and advance the
- * head. create: the id must be new. */
-static int put_version(store_t *s, MDB_txn *txn, const Scsms__Record *rec, const char *id,
-                       uint32_t version, int create, const uint8_t *entry, size_t elen,
-                       const uint8_t hash[CRYPTO_HASH_LEN], struct store_owner_state *st,
-                       unsigned log_flags)
+int store_put_version(store_t *s, MDB_txn *txn, const Scsms__Record *rec, const char *id,
+                      uint32_t version, int create, const uint8_t *entry, size_t elen,
+                      const uint8_t hash[CRYPTO_HASH_LEN], struct store_owner_state *st,
+                      unsigned log_flags)
 {
     uint8_t lk[STORE_LOGKEY_LEN], latest[STORE_LATEST_LEN], key[2 * RECORD_MAX_ID + 8];
     int64_t day;
@@ -586,7 +608,7 @@ static int apply_followup(store_t *s, MDB_txn *txn, store_batch_t *b, struct rul
     if (elen == 0)
         return rlen ? scsms_fail(SCSMS_ENOMEM, "out of memory") : SCSMS_EINVAL;
     chain_entry_hash(entry, elen, hash);
-    if ((rc = put_version(s, txn, fu->rec, id, version, fu->create, entry, elen, hash, st,
+    if ((rc = store_put_version(s, txn, fu->rec, id, version, fu->create, entry, elen, hash, st,
                           log_flags)))
         return rc;
     return note_raised(b, fu->why);
@@ -611,7 +633,7 @@ static int apply_item(store_t *s, MDB_txn *txn, store_batch_t *b, struct item *i
     if (!it->entry && (rc = writer_entry(s, txn, b, it, st, now, &version)))
         return rc;
     int create = it->preserve || !it->rec->id[0];
-    if ((rc = put_version(s, txn, it->rec, it->id, version, create, it->entry, it->entry_len,
+    if ((rc = store_put_version(s, txn, it->rec, it->id, version, create, it->entry, it->entry_len,
                           it->hash, st, log_flags)))
         return rc;
     it->entry = NULL; /* LMDB has copied it */

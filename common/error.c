@@ -26,6 +26,7 @@ const char *scsms_strerror(int code)
     case SCSMS_ERULE: return "refused by rule";
     case SCSMS_EPERM: return "not permitted";
     case SCSMS_EMAPFULL: return "store map full";
+    case SCSMS_EGAP: return "entries missing";
     default: return "unknown error";
     }
 }

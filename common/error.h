@@ -31,6 +31,7 @@ enum scsms_err {
     SCSMS_ERULE = -12,   /* refused by a rule of the management system */
     SCSMS_EPERM = -13,   /* identity may not do this */
     SCSMS_EMAPFULL = -14,/* LMDB map full: the store grows it and retries */
+    SCSMS_EGAP = -15,    /* log entries missing before these: resend from the head */
 };
 
 /* Short fixed text for a code ("invalid input"). Never NULL. */

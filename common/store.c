@@ -167,10 +167,10 @@ static int file_exists(const char *dir, const char *name, off_t *size)
 
 static int open_dbis(store_t *s, MDB_txn *txn, unsigned flags)
 {
-    static const char *names[] = {"meta", "owners", "log", "checkpoints",
-                                  "versions", "latest", "by_status", "by_due"};
-    MDB_dbi *dbis[] = {&s->meta, &s->owners, &s->log, &s->checkpoints,
-                       &s->versions, &s->latest, &s->by_status, &s->by_due};
+    static const char *names[] = {"meta", "owners", "log", "checkpoints", "versions",
+                                  "latest", "by_status", "by_due", "identities"};
+    MDB_dbi *dbis[] = {&s->meta, &s->owners, &s->log, &s->checkpoints, &s->versions,
+                       &s->latest, &s->by_status, &s->by_due, &s->identities};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         int mrc = mdb_dbi_open(txn, names[i], flags, dbis[i]);
         if (mrc == MDB_NOTFOUND)
@@ -581,6 +581,36 @@ int store_owner_load(store_t *s, MDB_txn *txn, const char *owner,
 }
 
 /* The latest version of id in txn: its version and log key. */
+int store_owner_save(store_t *s, MDB_txn *txn, const char *owner,
+                     const struct store_owner_state *st)
+{
+    uint8_t own[STORE_OWNER_LEN];
+    store_owner_encode(st, own);
+    MDB_val k = {strlen(owner), (void *)owner}, v = {sizeof own, own};
+    int mrc = mdb_put(txn, s->owners, &k, &v, 0);
+    return mrc ? store_lmdb_fail(mrc, "write log head") : 0;
+}
+
+int store_owner_ensure(store_t *s, MDB_txn *txn, const char *owner,
+                       struct store_owner_state *st)
+{
+    MDB_val k = {strlen(owner), (void *)owner}, v, nk = {10, "next_owner"};
+    int mrc = mdb_get(txn, s->owners, &k, &v);
+    if (mrc != MDB_NOTFOUND)
+        return store_owner_load(s, txn, owner, st);
+    if ((mrc = mdb_get(txn, s->meta, &nk, &v)) || v.mv_size != 4)
+        return mrc ? store_lmdb_fail(mrc, "read metadata")
+                   : scsms_fail(SCSMS_ECORRUPT, "metadata 'next_owner' is malformed");
+    uint8_t next[4];
+    memset(st, 0, sizeof *st);
+    st->idx = store_get_be32(v.mv_data);
+    store_put_be32(next, st->idx + 1);
+    MDB_val nv = {4, next};
+    if ((mrc = mdb_put(txn, s->meta, &nk, &nv, 0)))
+        return store_lmdb_fail(mrc, "write metadata");
+    return store_owner_save(s, txn, owner, st);
+}
+
 int store_latest_get(store_t *s, MDB_txn *txn, const char *id, uint32_t *version,
                       uint8_t ref[STORE_LOGKEY_LEN])
 {
@@ -866,6 +896,87 @@ int store_stats(store_t *s, struct store_stats *out)
             out->map_used = (info.me_last_pgno + 1) * st.ms_psize;
         }
     }
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+/* ------------------------------------------------------------ identities */
+
+int store_identity_read(store_t *s, MDB_txn *txn, const char *id, Scsms__Identity **out)
+{
+    MDB_val k = {strlen(id), (void *)id}, v;
+    int mrc = mdb_get(txn, s->identities, &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        return scsms_fail(SCSMS_ENOTFOUND, "no identity '%.64s'", id);
+    if (mrc)
+        return store_lmdb_fail(mrc, "read identity");
+    *out = scsms__identity__unpack(NULL, v.mv_size, v.mv_data);
+    if (!*out)
+        return scsms_fail(SCSMS_ECORRUPT, "identity '%.64s' is malformed", id);
+    return 0;
+}
+
+int store_identity_get(store_t *s, const char *id, Scsms__Identity **out)
+{
+    MDB_txn *txn;
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    rc = store_identity_read(s, txn, id, out);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+static int identity_body(store_t *s, MDB_txn *txn, void *ctx)
+{
+    const Scsms__Identity *id = ctx;
+    size_t len = scsms__identity__get_packed_size(id);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    scsms__identity__pack(id, buf);
+    MDB_val k = {strlen(id->id), id->id}, v = {len, buf};
+    int mrc = mdb_put(txn, s->identities, &k, &v, 0);
+    free(buf);
+    return mrc ? store_lmdb_fail(mrc, "write identity") : 0;
+}
+
+int store_identity_put(store_t *s, const Scsms__Identity *id)
+{
+    if (!valid_owner_name(id->id))
+        return scsms_fail(SCSMS_EINVAL, "identity '%.64s' must be 1 to 64 letters, digits, '-', "
+                          "'_' or '.'", id->id);
+    if (id->role < SCSMS__IDENTITY__ROLE__SITE || id->role > SCSMS__IDENTITY__ROLE__PARTNER)
+        return scsms_fail(SCSMS_EINVAL, "identity '%s' needs a role: site, hq or partner", id->id);
+    if (id->sign_key.len != CRYPTO_PUB_LEN)
+        return scsms_fail(SCSMS_EINVAL, "identity '%s' needs a 32-byte signing key", id->id);
+    if (!strcmp(id->id, s->owner))
+        return scsms_fail(SCSMS_EEXIST, "'%s' is this store's own identity", id->id);
+    return store_write_txn(s, identity_body, (void *)id);
+}
+
+int store_identity_list(store_t *s, int (*fn)(const Scsms__Identity *id, void *ctx), void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    int mrc = mdb_cursor_open(txn, s->identities, &cur);
+    for (mrc = mrc ? mrc : mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && rc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        Scsms__Identity *id = scsms__identity__unpack(NULL, v.mv_size, v.mv_data);
+        if (!id) {
+            rc = scsms_fail(SCSMS_ECORRUPT, "an identity is malformed");
+            break;
+        }
+        rc = fn(id, ctx);
+        scsms__identity__free_unpacked(id, NULL);
+    }
+    if (rc == 0 && mrc && mrc != MDB_NOTFOUND)
+        rc = store_lmdb_fail(mrc, "read identities");
+    mdb_cursor_close(cur);
     mdb_txn_abort(txn);
     return rc;
 }

@@ -191,6 +191,20 @@ struct store_stats {
 
 int store_stats(store_t *s, struct store_stats *out) SCSMS_MUST_CHECK;
 
+/* ------------------------------------------------------------ identities */
+
+/* Enrol or update an identity (a site, partner or head-office user this
+ * store syncs with, or head office at a site): its role, CURVE key and
+ * signing key. A revoked identity stays, flagged. Durable. */
+int store_identity_put(store_t *s, const Scsms__Identity *id) SCSMS_MUST_CHECK;
+
+/* Caller frees *out with scsms__identity__free_unpacked(*out, NULL). */
+int store_identity_get(store_t *s, const char *id, Scsms__Identity **out) SCSMS_MUST_CHECK;
+
+/* Every identity, by id; a non-zero return of fn stops and is returned. */
+int store_identity_list(store_t *s, int (*fn)(const Scsms__Identity *id, void *ctx),
+                        void *ctx) SCSMS_MUST_CHECK;
+
 /* ---------------------------------------------------------------- backup */
 
 /* Online compacted copy into dest_dir (created if missing; must not hold a

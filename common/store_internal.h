@@ -14,7 +14,7 @@
 
 struct store {
     MDB_env *env;
-    MDB_dbi meta, owners, log, checkpoints, versions, latest, by_status, by_due;
+    MDB_dbi meta, owners, log, checkpoints, versions, latest, by_status, by_due, identities;
     char *dir;
     char owner[RECORD_MAX_ID + 1];
     char author[RECORD_MAX_ID + 1];
@@ -52,6 +52,32 @@ size_t store_versions_key(const char *id, uint32_t version, uint8_t *buf);
 /* The head of owner's log, read in txn. */
 int store_owner_load(store_t *s, MDB_txn *txn, const char *owner,
                      struct store_owner_state *st);
+
+/* The same, creating an empty log (a new owner index) when owner has none
+ * yet; for the logs of other owners a store receives. */
+int store_owner_ensure(store_t *s, MDB_txn *txn, const char *owner,
+                       struct store_owner_state *st);
+
+/* Write owner's head. */
+int store_owner_save(store_t *s, MDB_txn *txn, const char *owner,
+                     const struct store_owner_state *st);
+
+/* Put one version's entry (exact bytes) and its indices at the next
+ * sequence of st and advance st. create: the id must be new. The previous
+ * version, for an update, must have been moved away first
+ * (store_supersede). */
+int store_put_version(store_t *s, MDB_txn *txn, const Scsms__Record *rec, const char *id,
+                      uint32_t version, int create, const uint8_t *entry, size_t elen,
+                      const uint8_t hash[CRYPTO_HASH_LEN], struct store_owner_state *st,
+                      unsigned log_flags);
+
+/* Move the current version of id (which must be version-1 and owned by
+ * owner) from `latest` to `versions` and drop its index entries. */
+int store_supersede(store_t *s, MDB_txn *txn, const char *id, uint32_t version,
+                    const char *owner);
+
+/* An identity by id in txn; SCSMS_ENOTFOUND when none. Caller frees. */
+int store_identity_read(store_t *s, MDB_txn *txn, const char *id, Scsms__Identity **out);
 
 /* The current version of id and the log key of its entry. */
 int store_latest_get(store_t *s, MDB_txn *txn, const char *id, uint32_t *version,

@@ -292,12 +292,21 @@ int verify_store(store_t *s, struct verify_report *rep)
         memcpy(name, k.mv_data, k.mv_size);
         name[k.mv_size] = 0;
         store_owner_decode(&v, &w.head);
-        if (strcmp(name, s->owner) != 0) {
+        Scsms__Identity *ident = NULL;
+        if (strcmp(name, s->owner) == 0) {
+            w.pub = s->pub;
+        } else if (store_identity_read(s, txn, name, &ident) != 0 ||
+                   ident->sign_key.len != CRYPTO_PUB_LEN) {
+            if (ident)
+                scsms__identity__free_unpacked(ident, NULL);
             rc = bad(rep, SCSMS_EKEY, name, 0, "no public key known for this owner");
             break;
+        } else {
+            w.pub = ident->sign_key.data;
         }
-        w.pub = s->pub;
         rc = walk_owner(&w);
+        if (ident)
+            scsms__identity__free_unpacked(ident, NULL);
         rep->owners++;
     }
     if (rc == 0 && mrc && mrc != MDB_NOTFOUND)

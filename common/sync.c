@@ -1,0 +1,271 @@
+/* sync.c -- outbox reading and verified ingest; see sync.h. */
+#include "sync.h"
+#include "store_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain.h"
+#include "isotime.h"
+
+int sync_head(store_t *s, const char *owner, uint64_t *seq, uint8_t hash[CRYPTO_HASH_LEN])
+{
+    MDB_txn *txn;
+    MDB_val k = {strlen(owner), (void *)owner}, v;
+    struct store_owner_state st = {0};
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    int mrc = mdb_get(txn, s->owners, &k, &v);
+    if (mrc == 0 && v.mv_size == STORE_OWNER_LEN)
+        store_owner_decode(&v, &st);
+    else if (mrc == 0)
+        rc = scsms_fail(SCSMS_ECORRUPT, "log head of %s is malformed", owner);
+    else if (mrc != MDB_NOTFOUND)
+        rc = store_lmdb_fail(mrc, "read log head");
+    mdb_txn_abort(txn);
+    *seq = st.seq;
+    memcpy(hash, st.head, CRYPTO_HASH_LEN);
+    return rc;
+}
+
+int sync_read_log(store_t *s, const char *owner, uint64_t from, size_t max, sync_entry_fn fn,
+                  void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    struct store_owner_state st;
+    uint8_t key[STORE_LOGKEY_LEN];
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    if ((rc = store_owner_load(s, txn, owner, &st))) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    int mrc = mdb_cursor_open(txn, s->log, &cur);
+    if (mrc) {
+        mdb_txn_abort(txn);
+        return store_lmdb_fail(mrc, "read log");
+    }
+    store_log_key(st.idx, from, key);
+    MDB_val k = {sizeof key, key}, v;
+    size_t n = 0;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && rc == 0 && n < max;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), n++) {
+        if (k.mv_size != STORE_LOGKEY_LEN || store_get_be32(k.mv_data) != st.idx)
+            break;
+        uint64_t seq = store_get_be64((uint8_t *)k.mv_data + 4);
+        if (seq != from + n)
+            rc = scsms_fail(SCSMS_ECORRUPT, "log of %s lacks entry %llu; run verify", owner,
+                            (unsigned long long)(from + n));
+        else
+            rc = fn(v.mv_data, v.mv_size, seq, ctx);
+    }
+    if (rc == 0 && mrc && mrc != MDB_NOTFOUND)
+        rc = store_lmdb_fail(mrc, "read log");
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+struct hash_at {
+    uint8_t hash[CRYPTO_HASH_LEN];
+    int found;
+};
+
+static int take_hash(const uint8_t *bytes, size_t len, uint64_t seq, void *ctx)
+{
+    struct hash_at *h = ctx;
+    (void)seq;
+    chain_entry_hash(bytes, len, h->hash);
+    h->found = 1;
+    return 0;
+}
+
+int sync_checkpoint_at(store_t *s, uint64_t seq, uint8_t **out, size_t *len)
+{
+    struct hash_at h = {0};
+    char now[ISOTIME_INSTANT_LEN + 1];
+    if (!s->key)
+        return scsms_fail(SCSMS_EKEY, "store '%s' is open without its key", s->dir);
+    int rc = sync_read_log(s, s->owner, seq, 1, take_hash, &h);
+    if (rc)
+        return rc;
+    if (!h.found || seq == 0)
+        return scsms_fail(SCSMS_ENOTFOUND, "%s has no log entry %llu", s->owner,
+                          (unsigned long long)seq);
+    isotime_format_instant(isotime_now(), now);
+    return chain_checkpoint_make(s->key, s->owner, seq, h.hash, now, out, len);
+}
+
+/* ------------------------------------------------------------ ingest */
+
+struct ingest {
+    const char *owner;
+    const ProtobufCBinaryData *entries;
+    size_t n;
+    const uint8_t *cp;
+    size_t cp_len;
+    struct sync_result *res;
+};
+
+static unsigned role_bit(Scsms__Identity__Role role)
+{
+    switch (role) {
+    case SCSMS__IDENTITY__ROLE__SITE: return RECORD_BY_SITE;
+    case SCSMS__IDENTITY__ROLE__HQ: return RECORD_BY_HQ;
+    case SCSMS__IDENTITY__ROLE__PARTNER: return RECORD_BY_PARTNER;
+    default: return 0;
+    }
+}
+
+/* The entry at seq already here is byte for byte these bytes? */
+static int same_as_stored(store_t *s, MDB_txn *txn, uint32_t idx, uint64_t seq,
+                          const ProtobufCBinaryData *b)
+{
+    uint8_t key[STORE_LOGKEY_LEN];
+    store_log_key(idx, seq, key);
+    MDB_val k = {sizeof key, key}, v;
+    return mdb_get(txn, s->log, &k, &v) == 0 && v.mv_size == b->len &&
+           memcmp(v.mv_data, b->data, b->len) == 0;
+}
+
+/* Check one new entry and its record, and write them. */
+static int take_entry(store_t *s, MDB_txn *txn, const struct ingest *in,
+                      const Scsms__Identity *who, const Scsms__LogEntry *e,
+                      const ProtobufCBinaryData *b, struct store_owner_state *st)
+{
+    Scsms__Record *rec = NULL;
+    uint8_t hash[CRYPTO_HASH_LEN];
+    if (memcmp(e->prev_hash.data, st->head, CRYPTO_HASH_LEN) != 0)
+        return scsms_fail(SCSMS_ETAMPER, "entry %llu of %s does not link to entry %llu: altered "
+                          "in transit, or a fork", (unsigned long long)e->seq, in->owner,
+                          (unsigned long long)st->seq);
+    int rc = record_unpack(e->record.data, e->record.len, &rec);
+    if (rc)
+        return scsms_fail(SCSMS_ETAMPER, "entry %llu of %s: %s", (unsigned long long)e->seq,
+                          in->owner, scsms_errmsg());
+    const struct record_type *t = record_type_of(rec);
+    if (strcmp(rec->owner, in->owner) != 0 || strncmp(rec->id, in->owner, strlen(in->owner)))
+        rc = scsms_fail(SCSMS_EPERM, "entry %llu: record '%.128s' of %s sent by %s: an identity "
+                        "sends only its own records (rule 8)", (unsigned long long)e->seq,
+                        rec->id, rec->owner, in->owner);
+    else if (!(t->issuers & role_bit(who->role)))
+        rc = scsms_fail(SCSMS_EPERM, "entry %llu: %s may not issue %s records (rule 8)",
+                        (unsigned long long)e->seq, in->owner, t->name);
+    else if (rec->version < 1)
+        rc = scsms_fail(SCSMS_ETAMPER, "entry %llu: record without a version",
+                        (unsigned long long)e->seq);
+    else if (rec->version > 1)
+        rc = store_supersede(s, txn, rec->id, rec->version, in->owner);
+    if (rc == 0) {
+        chain_entry_hash(b->data, b->len, hash);
+        rc = store_put_version(s, txn, rec, rec->id, rec->version, rec->version == 1, b->data,
+                               b->len, hash, st, MDB_NOOVERWRITE);
+    }
+    record_free(rec);
+    return rc;
+}
+
+/* The checkpoint must be the owner's signature over the new head. */
+static int take_checkpoint(store_t *s, MDB_txn *txn, const struct ingest *in,
+                           const Scsms__Identity *who, const struct store_owner_state *st)
+{
+    Scsms__Checkpoint *cp = NULL;
+    uint8_t key[STORE_LOGKEY_LEN];
+    if (!in->cp || !in->cp_len)
+        return scsms_fail(SCSMS_ETAMPER, "%s sent entries without a signed checkpoint", in->owner);
+    int rc = chain_checkpoint_check(who->sign_key.data, in->cp, in->cp_len, &cp);
+    if (rc)
+        return scsms_fail(SCSMS_ETAMPER, "checkpoint from %s: %s", in->owner, scsms_errmsg());
+    if (strcmp(cp->owner, in->owner) != 0 || cp->seq != st->seq ||
+        memcmp(cp->head_hash.data, st->head, CRYPTO_HASH_LEN) != 0)
+        rc = scsms_fail(SCSMS_ETAMPER, "checkpoint from %s names %s at %llu, not the head %llu "
+                        "the entries make", in->owner, cp->owner, (unsigned long long)cp->seq,
+                        (unsigned long long)st->seq);
+    scsms__checkpoint__free_unpacked(cp, NULL);
+    if (rc)
+        return rc;
+    store_log_key(st->idx, st->seq, key);
+    MDB_val k = {sizeof key, key}, v = {in->cp_len, (void *)in->cp};
+    int mrc = mdb_put(txn, s->checkpoints, &k, &v, 0);
+    return mrc ? store_lmdb_fail(mrc, "write checkpoint") : 0;
+}
+
+static int ingest_body(store_t *s, MDB_txn *txn, void *ctx)
+{
+    struct ingest *in = ctx;
+    struct store_owner_state st;
+    Scsms__Identity *who = NULL;
+    int rc = store_identity_read(s, txn, in->owner, &who);
+    if (rc)
+        return rc == SCSMS_ENOTFOUND
+                   ? scsms_fail(SCSMS_EPERM, "'%.64s' is not enrolled here", in->owner)
+                   : rc;
+    if (who->revoked || who->sign_key.len != CRYPTO_PUB_LEN) {
+        scsms__identity__free_unpacked(who, NULL);
+        return scsms_fail(SCSMS_EPERM, "'%.64s' has been revoked", in->owner);
+    }
+    if ((rc = store_owner_ensure(s, txn, in->owner, &st)))
+        goto out;
+    memset(in->res, 0, sizeof *in->res);
+    for (size_t i = 0; i < in->n && rc == 0; i++) {
+        const ProtobufCBinaryData *b = &in->entries[i];
+        Scsms__LogEntry *e = NULL;
+        if (chain_entry_decode(b->data, b->len, &e)) {
+            rc = scsms_fail(SCSMS_ETAMPER, "entry %zu of the batch from %s: %s", i + 1,
+                            in->owner, scsms_errmsg());
+            break;
+        }
+        if (strcmp(e->owner, in->owner) != 0)
+            rc = scsms_fail(SCSMS_EPERM, "entry %llu belongs to %s, not to %s: an identity sends "
+                            "only its own log (rule 8)", (unsigned long long)e->seq, e->owner,
+                            in->owner);
+        else if (e->seq <= st.seq) { /* held already: the same bytes, or a fork */
+            if (same_as_stored(s, txn, st.idx, e->seq, b))
+                in->res->duplicates++;
+            else
+                rc = scsms_fail(SCSMS_ETAMPER, "entry %llu of %s differs from the one accepted "
+                                "before: a fork", (unsigned long long)e->seq, in->owner);
+        } else if (e->seq != st.seq + 1)
+            rc = scsms_fail(SCSMS_EGAP, "entries %llu to %llu of %s are missing: send from %llu",
+                            (unsigned long long)st.seq + 1, (unsigned long long)e->seq - 1,
+                            in->owner, (unsigned long long)st.seq + 1);
+        else if ((rc = take_entry(s, txn, in, who, e, b, &st)) == 0)
+            in->res->applied++;
+        scsms__log_entry__free_unpacked(e, NULL);
+    }
+    if (rc == 0 && in->res->applied)
+        rc = take_checkpoint(s, txn, in, who, &st);
+    if (rc == 0)
+        rc = store_owner_save(s, txn, in->owner, &st);
+out:
+    in->res->head_seq = st.seq;
+    memcpy(in->res->head, st.head, CRYPTO_HASH_LEN);
+    scsms__identity__free_unpacked(who, NULL);
+    return rc;
+}
+
+int sync_ingest(store_t *s, const char *owner, const ProtobufCBinaryData *entries, size_t n,
+                const uint8_t *checkpoint, size_t cp_len, struct sync_result *res)
+{
+    struct ingest in = {owner, entries, n, checkpoint, cp_len, res};
+    memset(res, 0, sizeof *res);
+    int rc = store_write_txn(s, ingest_body, &in);
+    if (rc) { /* nothing was written: report the head as it stands */
+        uint64_t seq;
+        uint8_t head[CRYPTO_HASH_LEN];
+        int save = rc;
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", scsms_errmsg());
+        if (sync_head(s, owner, &seq, head) == 0) {
+            res->head_seq = seq;
+            memcpy(res->head, head, CRYPTO_HASH_LEN);
+        }
+        res->applied = 0;
+        return scsms_fail(save, "%s", msg);
+    }
+    return 0;
+}

@@ -1,0 +1,54 @@
+/* sync.h -- the store's side of synchronisation: a log read as an outbox,
+ * and other owners' logs taken in, verified, exactly once.
+ *
+ * The log itself is the durable outbox: nothing leaves it, and a sender
+ * resends from the receiver's head after any failure. The receiver applies
+ * a batch in one transaction or not at all, and idempotently by (owner,
+ * sequence): an entry it holds already, byte for byte, is skipped, so
+ * delivery at least once has the effect of exactly once.
+ */
+#ifndef SCSMS_SYNC_H
+#define SCSMS_SYNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "error.h"
+#include "store.h"
+
+/* The head of owner's log here: sequence 0 and 32 zero bytes when none. */
+int sync_head(store_t *s, const char *owner, uint64_t *seq,
+              uint8_t hash[CRYPTO_HASH_LEN]) SCSMS_MUST_CHECK;
+
+typedef int (*sync_entry_fn)(const uint8_t *bytes, size_t len, uint64_t seq, void *ctx);
+
+/* Call fn with the exact stored bytes of owner's entries from seq `from`,
+ * at most max of them, in order (borrowed for the call). */
+int sync_read_log(store_t *s, const char *owner, uint64_t from, size_t max, sync_entry_fn fn,
+                  void *ctx) SCSMS_MUST_CHECK;
+
+/* A checkpoint signed now by this store's key over its own log at seq
+ * (1 <= seq <= head), for the receiver of a batch ending there. Caller
+ * frees *out. */
+int sync_checkpoint_at(store_t *s, uint64_t seq, uint8_t **out, size_t *len) SCSMS_MUST_CHECK;
+
+struct sync_result {
+    uint64_t applied;    /* entries written */
+    uint64_t duplicates; /* entries held already, skipped */
+    uint64_t head_seq;   /* owner's head here afterwards (or still) */
+    uint8_t head[CRYPTO_HASH_LEN];
+};
+
+/* Take in a batch of owner's log entries (exact bytes, consecutive) and
+ * the owner's checkpoint over the last. Refused, with nothing written:
+ * an owner not enrolled or revoked, or entries that are not all the
+ * owner's own or of types its role may issue (SCSMS_EPERM); entries that
+ * do not decode, do not link, differ from ones accepted before (a fork)
+ * or a checkpoint that does not verify (SCSMS_ETAMPER); entries after a
+ * gap (SCSMS_EGAP: res->head_seq says where to resume). */
+int sync_ingest(store_t *s, const char *owner, const ProtobufCBinaryData *entries, size_t n,
+                const uint8_t *checkpoint, size_t cp_len,
+                struct sync_result *res) SCSMS_MUST_CHECK;
+
+#endif
