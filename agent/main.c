@@ -15,6 +15,7 @@ static const struct cli_command commands[] = {
     {"export", cmd_export, "every current record as JSON or CSV"},
     {"due", cmd_due, "overdue and expiring items, most late first"},
     {"dispose", cmd_dispose, "dispose of a record after its retention period"},
+    {"run", cmd_run, "sync with head office (CURVE ZeroMQ); --once for one round"},
     {"verify", cmd_verify, "check hash chain, signatures and indices"},
     {"backup", cmd_backup, "online compacted copy of the store, verified"},
     {"restore", cmd_restore, "replace the store by a backup that verifies"},
@@ -32,6 +33,7 @@ static int usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    cli_prog = "scsms-agent";
     if (argc < 2)
         return usage(stderr);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||

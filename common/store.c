@@ -189,8 +189,10 @@ static int env_open(store_t *s, size_t map_size, unsigned flags)
         mrc = mdb_env_set_maxdbs(s->env, MAX_DBS);
     if (mrc == 0)
         mrc = mdb_env_set_mapsize(s->env, map_size ? map_size : DEFAULT_MAP_SIZE);
+    /* MDB_NOTLS: reader slots belong to transactions, not threads, so a
+     * callback of a scan may read the store again (sites, rules) */
     if (mrc == 0)
-        mrc = mdb_env_open(s->env, s->dir, flags, 0600);
+        mrc = mdb_env_open(s->env, s->dir, flags | MDB_NOTLS, 0600);
     if (mrc)
         return store_lmdb_fail(mrc, "open store");
     return 0;

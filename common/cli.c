@@ -1,6 +1,8 @@
 /* cli.c -- shared pieces of scsms-agent's subcommands; see cli.h. */
 #include "cli.h"
 
+const char *cli_prog = "scsms";
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +24,7 @@ int cli_common_finish(struct cli_common *c, const char *usage)
     if (!c->author)
         c->author = getenv("SCSMS_AUTHOR");
     if (!c->store_dir || !*c->store_dir) {
-        fprintf(stderr, "scsms-agent: no store given: use --store DIR or set SCSMS_STORE\n");
+        fprintf(stderr, "%s: no store given: use --store DIR or set SCSMS_STORE\n", cli_prog);
         fprintf(stderr, "usage: %s\n", usage);
         return CLI_USAGE;
     }
@@ -31,7 +33,7 @@ int cli_common_finish(struct cli_common *c, const char *usage)
 
 int cli_error(int code)
 {
-    fprintf(stderr, "scsms-agent: %s\n", scsms_errmsg());
+    fprintf(stderr, "%s: %s\n", cli_prog, scsms_errmsg());
     if (code == SCSMS_ETAMPER)
         return CLI_TAMPER;
     return CLI_FAIL;

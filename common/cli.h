@@ -1,5 +1,6 @@
-/* cli.h -- what every scsms-agent subcommand shares: options common to all
- * (--store, --key, --author), opening the store, reporting errors.
+/* cli.h -- what the subcommands of scsms-agent and scsms-server share:
+ * options common to all (--store, --key, --author), opening the store,
+ * reporting errors as "PROG: message".
  *
  * Exit codes, relied on by scripts:
  *   0 success; 1 refused or failed (nothing was changed); 2 usage error;
@@ -14,6 +15,9 @@
 #include "store.h"
 
 enum cli_exit { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_TAMPER = 3 };
+
+/* The program's name in messages; main() sets it. */
+extern const char *cli_prog;
 
 /* Options every subcommand accepts. */
 struct cli_common {
@@ -46,7 +50,7 @@ int cli_common_finish(struct cli_common *c, const char *usage);
 /* Open the store named by c; prints the error and returns NULL on failure. */
 store_t *cli_open(const struct cli_common *c);
 
-/* Print "scsms-agent: <current error message>" and return the exit code
+/* Print "PROG: <current error message>" and return the exit code
  * that fits the error code. */
 int cli_error(int code);
 

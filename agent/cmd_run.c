@@ -1,0 +1,375 @@
+/* cmd_run.c -- scsms-agent run: sync with head office.
+ *
+ * A DEALER socket, CURVE client with the server's public key pinned: a
+ * server without that key cannot complete the handshake, so nothing is
+ * sent to it. Each round: Hello (where do I stand with you), then upload
+ * the log from the server's head on, in batches each under a checkpoint
+ * signed for its last entry, then fetch head office's records after the
+ * copy held here. The log is the outbox: nothing leaves it, and after any
+ * failure the next round starts again from the server's head.
+ */
+#include "cmd.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "identity.h"
+#include "sync.h"
+
+#define RUN_USAGE                                                                            \
+    "scsms-agent run --server tcp://HOST:PORT --server-key Z85 [--once] [--batch N] "        \
+    "[--timeout SECONDS] --store DIR"
+
+enum { OPT_SERVER = CLI_OPT_FIRST_OWN, OPT_SERVER_KEY, OPT_ONCE, OPT_BATCH, OPT_TIMEOUT };
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
+
+struct link {
+    store_t *s;
+    void *ctx, *sock;
+    const char *endpoint, *server_key;
+    char pub[IDENTITY_Z85_LEN + 1], sec[IDENTITY_Z85_LEN + 1];
+    uint64_t next_id;
+    int timeout_ms;
+    size_t batch;
+    char hq[RECORD_MAX_ID + 1];
+    uint64_t sent, received;
+};
+
+static int connect_server(struct link *l)
+{
+    int hb_ivl = 1000, hb_timeout = 5000, linger = 0, ivl = 100 + rand() % 200, ivl_max = 5000;
+    if (l->sock)
+        zmq_close(l->sock);
+    l->sock = zmq_socket(l->ctx, ZMQ_DEALER);
+    if (!l->sock || zmq_setsockopt(l->sock, ZMQ_CURVE_SERVERKEY, l->server_key, IDENTITY_Z85_LEN) ||
+        zmq_setsockopt(l->sock, ZMQ_CURVE_PUBLICKEY, l->pub, IDENTITY_Z85_LEN) ||
+        zmq_setsockopt(l->sock, ZMQ_CURVE_SECRETKEY, l->sec, IDENTITY_Z85_LEN) ||
+        zmq_setsockopt(l->sock, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) ||
+        zmq_setsockopt(l->sock, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) ||
+        zmq_setsockopt(l->sock, ZMQ_LINGER, &linger, sizeof linger) ||
+        /* reconnect with jitter, backing off to 5 s, so a thousand sites do
+         * not all come back at the same moment after an outage */
+        zmq_setsockopt(l->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl) ||
+        zmq_setsockopt(l->sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max))
+        return scsms_fail(SCSMS_EIO, "cannot set up the sync socket: %s",
+                          zmq_strerror(zmq_errno()));
+    if (zmq_connect(l->sock, l->endpoint) != 0)
+        return scsms_fail(SCSMS_EINVAL, "cannot connect to '%s': %s", l->endpoint,
+                          zmq_strerror(zmq_errno()));
+    return 0;
+}
+
+/* Send req and wait for its reply. SCSMS_EIO on timeout. Caller frees. */
+static int call(struct link *l, Scsms__SyncRequest *req, Scsms__SyncReply **out)
+{
+    req->request_id = ++l->next_id;
+    size_t len = scsms__sync_request__get_packed_size(req);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    scsms__sync_request__pack(req, buf);
+    int sent = zmq_send(l->sock, buf, len, 0);
+    free(buf);
+    if (sent < 0)
+        return scsms_fail(SCSMS_EIO, "cannot send to %s: %s", l->endpoint,
+                          zmq_strerror(zmq_errno()));
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        long waited = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        if (waited >= l->timeout_ms || stopping)
+            return scsms_fail(SCSMS_EIO, "no answer from %s within %d s: is the server running, "
+                              "is its key the one pinned here, and is this site enrolled?",
+                              l->endpoint, l->timeout_ms / 1000);
+        zmq_pollitem_t it = {l->sock, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, l->timeout_ms - waited) <= 0)
+            continue;
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, l->sock, 0) < 0) {
+            zmq_msg_close(&m);
+            continue;
+        }
+        Scsms__SyncReply *r = scsms__sync_reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+        zmq_msg_close(&m);
+        if (!r)
+            return scsms_fail(SCSMS_ECORRUPT, "malformed reply from %s", l->endpoint);
+        if (r->request_id != req->request_id) { /* a late answer to an earlier try */
+            scsms__sync_reply__free_unpacked(r, NULL);
+            continue;
+        }
+        *out = r;
+        return 0;
+    }
+}
+
+/* Head office's identity, pinned here the first time it is heard. */
+static int pin_hq(struct link *l, const Scsms__SyncReply *r)
+{
+    Scsms__Identity *known = NULL;
+    if (!r->hq_id[0] || r->hq_sign_key.len != CRYPTO_PUB_LEN)
+        return scsms_fail(SCSMS_ECORRUPT, "the server did not say who head office is");
+    snprintf(l->hq, sizeof l->hq, "%s", r->hq_id);
+    int rc = store_identity_get(l->s, r->hq_id, &known);
+    if (rc == 0) {
+        int same = known->sign_key.len == CRYPTO_PUB_LEN &&
+                   memcmp(known->sign_key.data, r->hq_sign_key.data, CRYPTO_PUB_LEN) == 0;
+        scsms__identity__free_unpacked(known, NULL);
+        return same ? 0 : scsms_fail(SCSMS_ETAMPER, "head office %s now signs with another key "
+                                     "than the one pinned here", r->hq_id);
+    }
+    if (rc != SCSMS_ENOTFOUND)
+        return rc;
+    Scsms__Identity id = SCSMS__IDENTITY__INIT;
+    id.id = r->hq_id;
+    id.role = SCSMS__IDENTITY__ROLE__HQ;
+    id.curve_key = (char *)l->server_key;
+    id.sign_key = r->hq_sign_key;
+    return store_identity_put(l->s, &id);
+}
+
+struct hash_of {
+    uint8_t h[CRYPTO_HASH_LEN];
+    int found;
+};
+
+static int hash_entry(const uint8_t *b, size_t len, uint64_t seq, void *ctx)
+{
+    struct hash_of *h = ctx;
+    (void)seq;
+    crypto_sha256(b, len, h->h);
+    h->found = 1;
+    return 0;
+}
+
+/* What the server holds of this log must be this log. */
+static int check_server_head(struct link *l, const Scsms__SyncReply *r, uint64_t my_head)
+{
+    struct hash_of h = {0};
+    if (r->head_seq == 0)
+        return 0;
+    if (r->head_seq > my_head)
+        return scsms_fail(SCSMS_ETAMPER, "the server holds %llu entries of this site's log, this "
+                          "store %llu: restored from an old backup?",
+                          (unsigned long long)r->head_seq, (unsigned long long)my_head);
+    int rc = sync_read_log(l->s, store_owner(l->s), r->head_seq, 1, hash_entry, &h);
+    if (rc)
+        return rc;
+    if (!h.found || r->head_hash.len != CRYPTO_HASH_LEN ||
+        memcmp(h.h, r->head_hash.data, CRYPTO_HASH_LEN) != 0)
+        return scsms_fail(SCSMS_ETAMPER, "the server's copy of entry %llu differs from this "
+                          "store's: the histories have forked", (unsigned long long)r->head_seq);
+    return 0;
+}
+
+struct upload_batch {
+    ProtobufCBinaryData *v;
+    size_t n;
+    uint64_t last;
+};
+
+static int add_entry(const uint8_t *b, size_t len, uint64_t seq, void *ctx)
+{
+    struct upload_batch *u = ctx;
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    memcpy(copy, b, len);
+    u->v[u->n].data = copy;
+    u->v[u->n].len = len;
+    u->n++;
+    u->last = seq;
+    return 0;
+}
+
+static void batch_clear(struct upload_batch *u)
+{
+    for (size_t i = 0; i < u->n; i++)
+        free(u->v[i].data);
+    u->n = 0;
+}
+
+static int refused(const Scsms__SyncReply *r)
+{
+    return scsms_fail(SCSMS_EPERM, "the server refused: %s", r->message[0] ? r->message : "no reason");
+}
+
+/* Send the log from the server's head to this store's head. */
+static int upload(struct link *l, uint64_t next, uint64_t head)
+{
+    struct upload_batch u = {calloc(l->batch, sizeof *u.v), 0, 0};
+    int rc = u.v ? 0 : scsms_fail(SCSMS_ENOMEM, "out of memory");
+    while (rc == 0 && next <= head && !stopping) {
+        Scsms__Upload up = SCSMS__UPLOAD__INIT;
+        Scsms__SyncRequest req = SCSMS__SYNC_REQUEST__INIT;
+        Scsms__SyncReply *r = NULL;
+        uint8_t *cp = NULL;
+        size_t cp_len = 0;
+        if ((rc = sync_read_log(l->s, store_owner(l->s), next, l->batch, add_entry, &u)) ||
+            (rc = sync_checkpoint_at(l->s, u.last, &cp, &cp_len)))
+            break;
+        up.entries = u.v;
+        up.n_entries = u.n;
+        up.checkpoint.data = cp;
+        up.checkpoint.len = cp_len;
+        up.backlog = head - u.last;
+        req.msg_case = SCSMS__SYNC_REQUEST__MSG_UPLOAD;
+        req.upload = &up;
+        rc = call(l, &req, &r);
+        free(cp);
+        if (rc == 0) {
+            if (r->code == SCSMS__SYNC_REPLY__CODE__OK || r->code == SCSMS__SYNC_REPLY__CODE__GAP) {
+                l->sent += r->head_seq >= next ? r->head_seq - next + 1 : 0;
+                next = r->head_seq + 1;
+            } else if (r->code == SCSMS__SYNC_REPLY__CODE__RETRY_LATER) {
+                usleep((useconds_t)(200000 + rand() % 800000)); /* the same batch, later */
+            } else {
+                rc = refused(r);
+            }
+            scsms__sync_reply__free_unpacked(r, NULL);
+        }
+        batch_clear(&u);
+    }
+    free(u.v);
+    return rc;
+}
+
+/* Take head office's records after the copy held here. */
+static int fetch(struct link *l)
+{
+    for (;;) {
+        uint64_t have;
+        uint8_t h[CRYPTO_HASH_LEN];
+        Scsms__Fetch fe = SCSMS__FETCH__INIT;
+        Scsms__SyncRequest req = SCSMS__SYNC_REQUEST__INIT;
+        Scsms__SyncReply *r = NULL;
+        struct sync_result res;
+        int rc = sync_head(l->s, l->hq, &have, h);
+        if (rc)
+            return rc;
+        fe.after_seq = have;
+        fe.max = 1000;
+        req.msg_case = SCSMS__SYNC_REQUEST__MSG_FETCH;
+        req.fetch = &fe;
+        if ((rc = call(l, &req, &r)))
+            return rc;
+        if (r->code != SCSMS__SYNC_REPLY__CODE__OK || r->n_entries == 0) {
+            rc = r->code == SCSMS__SYNC_REPLY__CODE__REFUSED ? refused(r) : 0;
+            scsms__sync_reply__free_unpacked(r, NULL);
+            return rc;
+        }
+        rc = sync_ingest(l->s, l->hq, r->entries, r->n_entries, r->checkpoint.data,
+                         r->checkpoint.len, &res);
+        l->received += res.applied;
+        scsms__sync_reply__free_unpacked(r, NULL);
+        if (rc)
+            return scsms_fail_context(rc, "head-office records");
+    }
+}
+
+/* One round: hello, upload, fetch. */
+static int round_trip(struct link *l)
+{
+    Scsms__Hello hello = SCSMS__HELLO__INIT;
+    Scsms__SyncRequest req = SCSMS__SYNC_REQUEST__INIT;
+    Scsms__SyncReply *r = NULL;
+    uint64_t head;
+    uint8_t h[CRYPTO_HASH_LEN];
+    int rc = sync_head(l->s, store_owner(l->s), &head, h);
+    if (rc)
+        return rc;
+    req.msg_case = SCSMS__SYNC_REQUEST__MSG_HELLO;
+    req.hello = &hello;
+    if ((rc = call(l, &req, &r)))
+        return rc;
+    if (r->code == SCSMS__SYNC_REPLY__CODE__REFUSED)
+        rc = refused(r);
+    else if ((rc = pin_hq(l, r)) == 0)
+        rc = check_server_head(l, r, head);
+    uint64_t next = r->head_seq + 1;
+    scsms__sync_reply__free_unpacked(r, NULL);
+    if (rc == 0)
+        rc = upload(l, next, head);
+    if (rc == 0)
+        rc = fetch(l);
+    return rc;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"server", required_argument, NULL, OPT_SERVER},
+        {"server-key", required_argument, NULL, OPT_SERVER_KEY},
+        {"once", no_argument, NULL, OPT_ONCE},
+        {"batch", required_argument, NULL, OPT_BATCH},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        CLI_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    struct cli_common c = {0};
+    struct link l = {.timeout_ms = 10000, .batch = 1000};
+    int opt, once = 0, rc;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (cli_common_option(&c, opt, optarg))
+            continue;
+        switch (opt) {
+        case OPT_SERVER: l.endpoint = optarg; break;
+        case OPT_SERVER_KEY: l.server_key = optarg; break;
+        case OPT_ONCE: once = 1; break;
+        case OPT_BATCH: l.batch = strtoul(optarg, NULL, 10); break;
+        case OPT_TIMEOUT: l.timeout_ms = atoi(optarg) * 1000; break;
+        case 'h': printf("usage: %s\n", RUN_USAGE); return CLI_OK;
+        default: return cli_usage(RUN_USAGE);
+        }
+    }
+    if (optind != argc || !l.endpoint || !l.server_key || l.batch < 1 || l.batch > 100000 ||
+        l.timeout_ms < 1000)
+        return cli_usage(RUN_USAGE);
+    if ((rc = cli_common_finish(&c, RUN_USAGE)))
+        return rc;
+    if (!identity_curve_valid(l.server_key))
+        return cli_error(scsms_fail(SCSMS_EINVAL, "--server-key '%.48s' is not a CURVE key: give "
+                                    "the curve-key 'scsms-server init' printed", l.server_key));
+    if ((rc = identity_curve_load(c.store_dir, l.pub, l.sec)))
+        return cli_error(rc);
+    if (!(l.s = cli_open(&c)))
+        return CLI_FAIL;
+    srand((unsigned)time(NULL) ^ (unsigned)getpid());
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    l.ctx = zmq_ctx_new();
+    rc = l.ctx ? connect_server(&l) : scsms_fail(SCSMS_EIO, "cannot start ZeroMQ");
+    while (rc == 0 && !stopping) {
+        rc = round_trip(&l);
+        if (once)
+            break;
+        if (rc == SCSMS_EIO || rc == SCSMS_ECORRUPT) { /* the link, not the data: try again */
+            fprintf(stderr, "scsms-agent: warning: %s; retrying\n", scsms_errmsg());
+            rc = connect_server(&l);
+        }
+        for (int i = 0; i < 20 && !stopping && rc == 0; i++)
+            usleep(100000);
+    }
+    memset(l.sec, 0, sizeof l.sec);
+    if (l.sock)
+        zmq_close(l.sock);
+    if (l.ctx)
+        zmq_ctx_term(l.ctx);
+    store_close(&l.s);
+    if (rc)
+        return cli_error(rc);
+    printf("synced with %s: %llu entries sent, %llu head-office entries received\n", l.endpoint,
+           (unsigned long long)l.sent, (unsigned long long)l.received);
+    return CLI_OK;
+}

@@ -1,0 +1,360 @@
+/* serve.c -- scsms-server run: the sync endpoint.
+ *
+ * One ROUTER socket, CURVE server, ZAP domain "scsms". The ZAP handler (an
+ * inproc REP socket polled in the same loop) lets a client finish its
+ * handshake only when its CURVE key belongs to an enrolled identity that is
+ * not revoked, and names it as the connection's User-Id; every message then
+ * carries that identity, so nothing in a message can claim another.
+ * Revocation is read from the store at every message: a revoked identity's
+ * live session is refused from its next message on.
+ */
+#include "server.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "crypto.h"
+#include "identity.h"
+#include "sync.h"
+
+#define MAX_MESSAGE ((int64_t)64 << 20)
+#define FETCH_MAX 1000
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
+
+struct server {
+    store_t *s;
+    void *router, *zap;
+    int verbose;
+};
+
+/* ------------------------------------------------------------ ZAP */
+
+struct key_match {
+    char key[IDENTITY_Z85_LEN + 1];
+    char id[RECORD_MAX_ID + 1];
+    int revoked;
+};
+
+static int match_key(const Scsms__Identity *id, void *ctx)
+{
+    struct key_match *m = ctx;
+    if (strcmp(id->curve_key, m->key) != 0)
+        return 0;
+    snprintf(m->id, sizeof m->id, "%s", id->id);
+    m->revoked = id->revoked;
+    return 1;
+}
+
+static void send_str(void *sock, const char *s, int more)
+{
+    zmq_send(sock, s, strlen(s), more ? ZMQ_SNDMORE : 0);
+}
+
+/* Answer one ZAP request (RFC 27): 200 with the identity as User-Id, or
+ * 400 for a key nobody enrolled or a revoked one. */
+static void serve_zap(struct server *sv)
+{
+    zmq_msg_t f[7];
+    int n = 0, more = 1;
+    while (more && n < 7) {
+        zmq_msg_init(&f[n]);
+        if (zmq_msg_recv(&f[n], sv->zap, 0) < 0)
+            break;
+        more = zmq_msg_more(&f[n]);
+        n++;
+    }
+    while (more) { /* drain anything beyond what RFC 27 sends for CURVE */
+        zmq_msg_t x;
+        zmq_msg_init(&x);
+        zmq_msg_recv(&x, sv->zap, 0);
+        more = zmq_msg_more(&x);
+        zmq_msg_close(&x);
+    }
+    const char *status = "400", *text = "unknown key", *user = "";
+    struct key_match m = {0};
+    if (n == 7 && zmq_msg_size(&f[5]) == 5 && !memcmp(zmq_msg_data(&f[5]), "CURVE", 5) &&
+        zmq_msg_size(&f[6]) == 32) {
+        zmq_z85_encode(m.key, zmq_msg_data(&f[6]), 32);
+        if (store_identity_list(sv->s, match_key, &m) == 1 && !m.revoked) {
+            status = "200";
+            text = "OK";
+            user = m.id;
+        } else if (m.id[0]) {
+            text = "revoked";
+        }
+    }
+    fprintf(stderr, "scsms-server: %s: connection %s%s%s\n", status[0] == '2' ? "info" : "warning",
+            status[0] == '2' ? "from " : "refused: ", status[0] == '2' ? user : text,
+            status[0] == '2' ? "" : (m.id[0] ? " identity" : " (not enrolled)"));
+    send_str(sv->zap, "1.0", 1);
+    if (n >= 2)
+        zmq_send(sv->zap, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), ZMQ_SNDMORE);
+    else
+        send_str(sv->zap, "", 1);
+    send_str(sv->zap, status, 1);
+    send_str(sv->zap, text, 1);
+    send_str(sv->zap, user, 1);
+    send_str(sv->zap, "", 0);
+    for (int i = 0; i < n; i++)
+        zmq_msg_close(&f[i]);
+}
+
+/* ------------------------------------------------------------ requests */
+
+static void set_head(struct server *sv, const char *who, Scsms__SyncReply *r, uint8_t *hash)
+{
+    if (sync_head(sv->s, who, &r->head_seq, hash) == 0) {
+        r->head_hash.data = hash;
+        r->head_hash.len = CRYPTO_HASH_LEN;
+    }
+}
+
+static void do_hello(struct server *sv, const char *who, Scsms__SyncReply *r, uint8_t *hash,
+                     uint8_t *hq_pub)
+{
+    uint8_t hq_hash[CRYPTO_HASH_LEN];
+    set_head(sv, who, r, hash);
+    store_public_key(sv->s, hq_pub);
+    r->hq_id = (char *)store_owner(sv->s);
+    r->hq_sign_key.data = hq_pub;
+    r->hq_sign_key.len = CRYPTO_PUB_LEN;
+    if (sync_head(sv->s, store_owner(sv->s), &r->hq_head_seq, hq_hash) != 0)
+        r->hq_head_seq = 0;
+}
+
+static void do_upload(struct server *sv, const char *who, const Scsms__Upload *up,
+                      Scsms__SyncReply *r, uint8_t *hash, char *msg, size_t msg_len)
+{
+    struct sync_result res;
+    int rc = sync_ingest(sv->s, who, up->entries, up->n_entries, up->checkpoint.data,
+                         up->checkpoint.len, &res);
+    r->head_seq = res.head_seq;
+    memcpy(hash, res.head, CRYPTO_HASH_LEN);
+    r->head_hash.data = hash;
+    r->head_hash.len = CRYPTO_HASH_LEN;
+    if (rc == 0) {
+        if (sv->verbose)
+            fprintf(stderr, "scsms-server: info: %s: %llu entries applied, %llu held already, "
+                    "head %llu\n", who, (unsigned long long)res.applied,
+                    (unsigned long long)res.duplicates, (unsigned long long)res.head_seq);
+        return;
+    }
+    snprintf(msg, msg_len, "%s", scsms_errmsg());
+    r->message = msg;
+    r->code = rc == SCSMS_EGAP ? SCSMS__SYNC_REPLY__CODE__GAP
+              : rc == SCSMS_EPERM || rc == SCSMS_ETAMPER || rc == SCSMS_ECORRUPT
+                  ? SCSMS__SYNC_REPLY__CODE__REFUSED
+                  : SCSMS__SYNC_REPLY__CODE__RETRY_LATER;
+    fprintf(stderr, "scsms-server: warning: upload from %s refused: %s\n", who, msg);
+}
+
+struct fetched {
+    ProtobufCBinaryData *v;
+    size_t n;
+    uint64_t last;
+};
+
+static int take_fetched(const uint8_t *bytes, size_t len, uint64_t seq, void *ctx)
+{
+    struct fetched *f = ctx;
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    memcpy(copy, bytes, len);
+    f->v[f->n].data = copy;
+    f->v[f->n].len = len;
+    f->n++;
+    f->last = seq;
+    return 0;
+}
+
+static void do_fetch(struct server *sv, const char *who, const Scsms__Fetch *fe,
+                     Scsms__SyncReply *r, struct fetched *f, uint8_t **cp, size_t *cp_len)
+{
+    (void)who;
+    size_t max = fe->max && fe->max < FETCH_MAX ? fe->max : FETCH_MAX;
+    f->v = calloc(max, sizeof *f->v);
+    if (!f->v || sync_read_log(sv->s, store_owner(sv->s), fe->after_seq + 1, max, take_fetched, f)) {
+        r->code = SCSMS__SYNC_REPLY__CODE__RETRY_LATER;
+        return;
+    }
+    r->n_entries = f->n;
+    r->entries = f->v;
+    if (f->n && sync_checkpoint_at(sv->s, f->last, cp, cp_len) == 0) {
+        r->checkpoint.data = *cp;
+        r->checkpoint.len = *cp_len;
+    }
+}
+
+/* One message from the ROUTER: [routing id][payload]. */
+static void serve_message(struct server *sv)
+{
+    zmq_msg_t id, body;
+    zmq_msg_init(&id);
+    zmq_msg_init(&body);
+    if (zmq_msg_recv(&id, sv->router, 0) < 0 || !zmq_msg_more(&id) ||
+        zmq_msg_recv(&body, sv->router, 0) < 0) {
+        zmq_msg_close(&id);
+        zmq_msg_close(&body);
+        return;
+    }
+    while (zmq_msg_more(&body)) { /* one frame per request: drop the rest */
+        zmq_msg_t x;
+        zmq_msg_init(&x);
+        zmq_msg_recv(&x, sv->router, 0);
+        int more = zmq_msg_more(&x);
+        zmq_msg_close(&x);
+        if (!more)
+            break;
+    }
+    const char *who = zmq_msg_gets(&body, "User-Id");
+    Scsms__SyncReply r = SCSMS__SYNC_REPLY__INIT;
+    uint8_t hash[CRYPTO_HASH_LEN], hq_pub[CRYPTO_PUB_LEN], *cp = NULL;
+    size_t cp_len = 0;
+    char msg[600];
+    struct fetched f = {0};
+    Scsms__SyncRequest *req =
+        scsms__sync_request__unpack(NULL, zmq_msg_size(&body), zmq_msg_data(&body));
+    if (!who || !*who) {
+        r.code = SCSMS__SYNC_REPLY__CODE__REFUSED;
+        r.message = "no authenticated identity";
+    } else if (!req) {
+        r.code = SCSMS__SYNC_REPLY__CODE__REFUSED;
+        r.message = "malformed message: not a SyncRequest";
+        fprintf(stderr, "scsms-server: warning: malformed message from %s refused\n", who);
+    } else {
+        r.request_id = req->request_id;
+        switch (req->msg_case) {
+        case SCSMS__SYNC_REQUEST__MSG_HELLO:
+            do_hello(sv, who, &r, hash, hq_pub);
+            break;
+        case SCSMS__SYNC_REQUEST__MSG_UPLOAD:
+            do_upload(sv, who, req->upload, &r, hash, msg, sizeof msg);
+            break;
+        case SCSMS__SYNC_REQUEST__MSG_FETCH:
+            do_fetch(sv, who, req->fetch, &r, &f, &cp, &cp_len);
+            break;
+        default:
+            r.code = SCSMS__SYNC_REPLY__CODE__REFUSED;
+            r.message = "unknown request";
+        }
+    }
+    size_t len = scsms__sync_reply__get_packed_size(&r);
+    uint8_t *out = malloc(len ? len : 1);
+    if (out) {
+        scsms__sync_reply__pack(&r, out);
+        zmq_msg_send(&id, sv->router, ZMQ_SNDMORE);
+        zmq_send(sv->router, out, len, 0);
+    }
+    free(out);
+    for (size_t i = 0; i < f.n; i++)
+        free(f.v[i].data);
+    free(f.v);
+    free(cp);
+    if (req)
+        scsms__sync_request__free_unpacked(req, NULL);
+    zmq_msg_close(&id);
+    zmq_msg_close(&body);
+}
+
+/* ------------------------------------------------------------ run */
+
+static int setup(struct server *sv, void *ctx, const char *bind, const char *secret)
+{
+    int one = 1, hb_ivl = 1000, hb_timeout = 5000, linger = 0;
+    int64_t maxmsg = MAX_MESSAGE;
+    sv->zap = zmq_socket(ctx, ZMQ_REP);
+    if (!sv->zap || zmq_bind(sv->zap, "inproc://zeromq.zap.01") != 0)
+        return scsms_fail(SCSMS_EIO, "cannot start the ZAP handler: %s", zmq_strerror(zmq_errno()));
+    sv->router = zmq_socket(ctx, ZMQ_ROUTER);
+    if (!sv->router || zmq_setsockopt(sv->router, ZMQ_CURVE_SERVER, &one, sizeof one) ||
+        zmq_setsockopt(sv->router, ZMQ_CURVE_SECRETKEY, secret, IDENTITY_Z85_LEN) ||
+        zmq_setsockopt(sv->router, ZMQ_ZAP_DOMAIN, "scsms", 5) ||
+        zmq_setsockopt(sv->router, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl) ||
+        zmq_setsockopt(sv->router, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof hb_timeout) ||
+        zmq_setsockopt(sv->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) ||
+        zmq_setsockopt(sv->router, ZMQ_LINGER, &linger, sizeof linger))
+        return scsms_fail(SCSMS_EIO, "cannot set up the sync socket: %s",
+                          zmq_strerror(zmq_errno()));
+    if (zmq_bind(sv->router, bind) != 0)
+        return scsms_fail(SCSMS_EIO, "cannot listen on '%s': %s", bind, zmq_strerror(zmq_errno()));
+    char ep[256];
+    size_t eplen = sizeof ep;
+    zmq_getsockopt(sv->router, ZMQ_LAST_ENDPOINT, ep, &eplen);
+    printf("listening on %s\n", ep);
+    fflush(stdout);
+    return 0;
+}
+
+#define RUN_USAGE "scsms-server run --bind tcp://ADDRESS:PORT [--verbose] --store DIR"
+
+enum { OPT_BIND = CLI_OPT_FIRST_OWN, OPT_VERBOSE };
+
+int srv_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"bind", required_argument, NULL, OPT_BIND},
+        {"verbose", no_argument, NULL, OPT_VERBOSE},
+        CLI_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0}};
+    struct cli_common c = {0};
+    struct server sv = {0};
+    const char *bind = NULL;
+    int opt, rc;
+    while ((opt = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
+        if (cli_common_option(&c, opt, optarg))
+            continue;
+        if (opt == OPT_BIND)
+            bind = optarg;
+        else if (opt == OPT_VERBOSE || opt == 'v')
+            sv.verbose = 1;
+        else if (opt == 'h') {
+            printf("usage: %s\n", RUN_USAGE);
+            return CLI_OK;
+        } else
+            return cli_usage(RUN_USAGE);
+    }
+    if (optind != argc || !bind)
+        return cli_usage(RUN_USAGE);
+    if ((rc = cli_common_finish(&c, RUN_USAGE)))
+        return rc;
+    char pub[IDENTITY_Z85_LEN + 1], sec[IDENTITY_Z85_LEN + 1];
+    if ((rc = identity_curve_load(c.store_dir, pub, sec)))
+        return cli_error(rc);
+    if (!(sv.s = cli_open(&c)))
+        return CLI_FAIL;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    void *ctx = zmq_ctx_new();
+    rc = ctx ? setup(&sv, ctx, bind, sec) : scsms_fail(SCSMS_EIO, "cannot start ZeroMQ");
+    memset(sec, 0, sizeof sec);
+    while (rc == 0 && !stopping) {
+        zmq_pollitem_t items[] = {{sv.zap, 0, ZMQ_POLLIN, 0}, {sv.router, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, 2, 500) < 0)
+            continue; /* EINTR: a signal; the loop condition decides */
+        if (items[0].revents & ZMQ_POLLIN)
+            serve_zap(&sv);
+        if (items[1].revents & ZMQ_POLLIN)
+            serve_message(&sv);
+    }
+    if (sv.router)
+        zmq_close(sv.router);
+    if (sv.zap)
+        zmq_close(sv.zap);
+    if (ctx)
+        zmq_ctx_term(ctx);
+    store_close(&sv.s);
+    if (rc)
+        return cli_error(rc);
+    fprintf(stderr, "scsms-server: info: stopped\n");
+    return CLI_OK;
+}
