@@ -177,6 +177,58 @@ char *tu_read_file(const char *path, size_t *len)
     return buf;
 }
 
+pid_t tu_spawn(char *const argv[], int *out_fd, const char *err_path)
+{
+    int out[2];
+    ck_assert_int_eq(pipe(out), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        int err = err_path ? open(err_path, O_WRONLY | O_CREAT | O_APPEND, 0600) : null;
+        dup2(null, 0);
+        dup2(out[1], 1);
+        dup2(err >= 0 ? err : null, 2);
+        close(out[0]);
+        close(out[1]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(out[1]);
+    *out_fd = out[0];
+    return pid;
+}
+
+int tu_read_line(int fd, char *buf, size_t len, int timeout_ms)
+{
+    size_t n = 0;
+    while (n + 1 < len) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, timeout_ms) <= 0)
+            return 0;
+        char c;
+        if (read(fd, &c, 1) != 1)
+            return 0;
+        if (c == '\n')
+            break;
+        buf[n++] = c;
+    }
+    buf[n] = 0;
+    return 1;
+}
+
+int tu_wait(pid_t pid, int timeout_ms)
+{
+    int st;
+    for (int waited = 0; waited <= timeout_ms; waited += 10) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        usleep(10000);
+    }
+    return -1;
+}
+
 int tu_run_suite(Suite *s)
 {
     SRunner *sr = srunner_create(s);

@@ -5,6 +5,7 @@
 
 #include <check.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Make a fresh directory under $TMPDIR (or /tmp); returns a malloc'd path.
  * Caller removes it with tu_rmdir() and frees the path. */
@@ -39,6 +40,18 @@ int tu_lines(const char *s);
 /* Read a whole file; malloc'd, NUL-terminated, length in *len. NULL when
  * it cannot be read. */
 char *tu_read_file(const char *path, size_t *len);
+
+/* Start argv in the background, its stdout readable at *out_fd (its
+ * stderr to err_path, or discarded when NULL). Returns the pid. */
+pid_t tu_spawn(char *const argv[], int *out_fd, const char *err_path);
+
+/* Read one line (without newline) from fd within timeout_ms; 1 on success,
+ * 0 on timeout or end of file. */
+int tu_read_line(int fd, char *buf, size_t len, int timeout_ms);
+
+/* Wait up to timeout_ms for pid to end; its exit code (128 + signal), or
+ * -1 if it is still running. */
+int tu_wait(pid_t pid, int timeout_ms);
 
 /* Run a suite with CK_NORMAL output and return the process exit code. */
 int tu_run_suite(Suite *s);
