@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The main job: install, build, then run a site's registers end to end:
-# create a site store with its signing key, record evidence, update it,
-# list and verify the tamper-evident log, back it up and restore it, and
-# show that an edited data file is caught.
+# The main job: install, build, then run head office and three sites as
+# real processes on loopback. Each site records evidence (by hand, and a
+# generated year of registers), the rules of ISO 28000 refuse what they
+# must, everything syncs over CURVE-encrypted ZeroMQ, head office's policy
+# reaches every site and is acknowledged, and head office prints each
+# site's verified head. Last, an intruder edits a site's data file and
+# verify names the entry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -11,79 +14,96 @@ bash deploy/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 A="$ROOT/build/agent/scsms-agent"
+S="$ROOT/build/server/scsms-server"
+GEN="$ROOT/build/bench/scsms-gen"
 
 WORK=$(mktemp -d /tmp/scsms-demo-XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
-export SCSMS_STORE="$WORK/dxb-wh1"
-export SCSMS_AUTHOR="r.haddad (site security lead)"
+SERVER_PID=
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 say() { printf '\n== %s\n' "$*"; }
+field() { grep "^$1 " | cut -d' ' -f2; }
 
-say "create the site store (keys are made here and never leave the site)"
-"$A" init --site DXB-WH1
+say "head office: the server's store and keys"
+"$S" init --store "$WORK/hq" | tee "$WORK/hq.keys"
+SERVER_KEY=$(field curve-key < "$WORK/hq.keys")
 
-say "record evidence"
-INC=$("$A" add incident --json '{"kind":"near_miss","occurred_at":"2026-11-20T10:15:00+04:00",
+say "three sites: each makes its keys; head office enrols them"
+SITES="DXB-WH1 RTM-PORT SIN-DC"
+for site in $SITES; do
+  "$A" init --site "$site" --store "$WORK/$site" > "$WORK/$site.keys"
+  "$S" enrol --id "$site" --role site --store "$WORK/hq" \
+    --curve-key "$(field curve-key < "$WORK/$site.keys")" \
+    --sign-key "$(field sign-key < "$WORK/$site.keys")"
+done
+
+say "the sync endpoint, on loopback"
+"$S" run --bind 'tcp://127.0.0.1:*' --store "$WORK/hq" > "$WORK/server.out" 2> "$WORK/server.log" &
+SERVER_PID=$!
+for _ in $(seq 100); do grep -q listening "$WORK/server.out" 2>/dev/null && break; sleep 0.1; done
+ENDPOINT=$(sed -n 's/^listening on //p' "$WORK/server.out")
+echo "scsms-server listening on $ENDPOINT"
+
+export SCSMS_AUTHOR="r.haddad (site security lead)"
+DXB="$WORK/DXB-WH1"
+say "DXB-WH1 records evidence by hand"
+INC=$("$A" add incident --store "$DXB" --json '{"kind":"near_miss","occurred_at":"2026-11-20T10:15:00+04:00",
   "location":"Gate 3","activity":"inbound trailer inspection","category":"operational_and_human_factors",
   "severity":2,"immediate_action":"trailer held, seal replaced and logged"}')
 echo "incident  $INC"
-"$A" add incident --set kind=security_incident --set occurred_at=2026-11-21T02:40:00Z \
-  --set location="Fence line north" --set severity=4 --set reported_to_authority=true \
-  --set reported_at=2026-11-21T03:10:00Z --set authority_reference=POL-2026-11-0042 \
-  --set immediate_action="patrol dispatched, breach repaired" | sed 's/^/incident  /'
-"$A" add risk --json '{"threat_category":"physical_failure_or_malicious_act","threatened":"container seals",
-  "scenario":"seal swapped during overnight parking","likelihood":4,"consequence":4,
-  "existing_controls":"CCTV, seal log","residual_likelihood":2,"residual_consequence":3,
-  "treatment":"reduce","risk_owner":"site security lead","next_review_date":"2027-03-01"}' | sed 's/^/risk      /'
-"$A" add risk --set threat_category=natural_events --set threatened="yard drainage" \
-  --set likelihood=2 --set consequence=3 --set residual_likelihood=1 --set residual_consequence=3 \
-  --set treatment=accept --set next_review_date=2026-12-15 | sed 's/^/risk      /'
+"$A" add risk --store "$DXB" --set threat_category=physical_failure_or_malicious_act \
+  --set threatened="container seals" --set likelihood=4 --set consequence=4 \
+  --set residual_likelihood=2 --set residual_consequence=3 --set treatment=reduce \
+  --set next_review_date=2027-03-01 | sed 's/^/risk      /'
+"$A" update "$INC" --store "$DXB" --set status=investigating --set root_cause="seal number not checked"
+EQ=$("$A" add equipment --store "$DXB" --set equipment_id=CAM-07 --set kind=camera \
+  --set location="Gate 3" --set next_calibration_date=2027-05-01)
+"$A" add calibration --store "$DXB" --json "{\"performed_date\":\"2026-11-20\",\"result\":\"fail\",
+  \"reading_before\":\"blurred\",\"reading_after\":\"blurred\",\"links\":[{\"rel\":\"equipment\",\"target\":\"$EQ\"}]}"
 
-say "the investigation moves the incident on: a new version, the old one kept"
-"$A" update "$INC" --set status=investigating --set root_cause="seal number not checked at gate"
-"$A" history "$INC"
-
-say "bad input is refused in one line and changes nothing"
-"$A" add incident --json '{"kind":"breach","occurred_at":"2026-02-30T10:00:00Z","location":"x"}' || true
-"$A" add policy --json '{"title":"Security policy","statement":"..."}' || true
-
-say "the rules: an intolerable risk cannot simply be accepted; a failed calibration takes equipment out"
-"$A" add risk --set threat_category=physical_failure_or_malicious_act --set threatened="bonded store" \
+say "the rules refuse, in one line, and store nothing"
+"$A" add risk --store "$DXB" --set threat_category=natural_events --set threatened=yard \
   --set likelihood=5 --set consequence=5 --set residual_likelihood=4 --set residual_consequence=4 \
   --set treatment=accept || true
-EQ=$("$A" add equipment --set equipment_id=CAM-07 --set kind=camera --set location="Gate 3" \
-  --set next_calibration_date=2027-05-01)
-"$A" add calibration --json "{\"performed_date\":\"2026-11-20\",\"result\":\"fail\",
-  \"reading_before\":\"blurred\",\"reading_after\":\"blurred\",
-  \"links\":[{\"rel\":\"equipment\",\"target\":\"$EQ\"}]}"
+"$A" add incident --store "$DXB" --json '{"kind":"breach","occurred_at":"2026-02-30T10:00:00Z","location":"x"}' || true
+"$A" add policy --store "$DXB" --json '{"title":"my own policy","statement":"..."}' || true
 
-say "the registers"
-"$A" list
-"$A" list --type risk --format csv
+say "RTM-PORT and SIN-DC: a generated year of registers each"
+"$GEN" --store "$WORK/RTM-PORT"
+"$GEN" --store "$WORK/SIN-DC" --seed 7
 
-say "a second site with a generated year of evidence: what is overdue and expiring"
-SITE2="$WORK/rtm-port"
-"$A" init --site RTM-PORT --store "$SITE2" >/dev/null
-"$ROOT/build/bench/scsms-gen" --store "$SITE2"
-"$A" due --within 30 --store "$SITE2"
+say "head office issues its security policy"
+"$A" add policy --store "$WORK/hq" --json '{"title":"Supply chain security policy","edition":"2026",
+  "statement":"We protect goods, people and information across the supply chain.",
+  "approved_by":"CEO","approved_date":"2026-11-01","review_date":"2027-11-01","status":"current"}'
 
-say "export it, re-import it into a rebuilt store: the same records"
-"$A" export --store "$SITE2" > "$WORK/rtm.json"
-"$A" init --site RTM-PORT --store "$WORK/rtm-rebuilt" >/dev/null
-"$A" import "$WORK/rtm.json" --preserve --store "$WORK/rtm-rebuilt"
-"$A" export --store "$WORK/rtm-rebuilt" | cmp - "$WORK/rtm.json" && echo "identical export"
-
-say "verify: hash chain, signatures and indices"
-"$A" verify
-
-say "backup, then restore it (verified before anything is replaced)"
-"$A" backup "$WORK/backup"
-"$A" restore "$WORK/backup"
-"$A" verify
-
-say "an intruder edits one byte of the data file: verify names the entry"
-# flip one letter of every copy of the text in the file (grep and dd only)
-for off in $(grep -obUa "Fence line north" "$SCSMS_STORE/data.mdb" | cut -d: -f1); do
-  printf 'f' | dd of="$SCSMS_STORE/data.mdb" bs=1 seek="$off" conv=notrunc status=none
+say "every site syncs: its records up, head office's down"
+for site in $SITES; do
+  "$A" run --once --server "$ENDPOINT" --server-key "$SERVER_KEY" --store "$WORK/$site" | sed "s/^/$site: /"
 done
-if "$A" verify; then echo "demo: tampering was NOT detected" >&2; exit 1; fi
-echo "(exit status 3: integrity failure, as expected)"
+
+say "the policy at a site, and the site's acknowledgement going back"
+"$A" list --type policy --store "$WORK/SIN-DC"
+"$A" add acknowledgement --store "$WORK/SIN-DC" --set subject_id=HQ-POL-000001 \
+  --set subject_version=1 --set acknowledged_by="site manager" --set acknowledged_date=2026-11-23
+"$A" run --once --server "$ENDPOINT" --server-key "$SERVER_KEY" --store "$WORK/SIN-DC" | sed "s/^/SIN-DC: /"
+
+say "what is overdue and expiring at RTM-PORT"
+"$A" due --within 30 --store "$WORK/RTM-PORT"
+
+say "head office: every site's head, and the whole store verified under each site's key"
+"$S" sites --store "$WORK/hq"
+"$A" verify --store "$WORK/hq"
+for site in $SITES; do
+  printf '%-9s ' "$site"; "$A" verify --store "$WORK/$site"
+done
+
+say "an intruder edits one byte of DXB-WH1's data file: verify names the entry"
+for off in $(grep -obUa "Gate 3" "$DXB/data.mdb" | cut -d: -f1); do
+  printf 'g' | dd of="$DXB/data.mdb" bs=1 seek="$off" conv=notrunc status=none
+done
+if "$A" verify --store "$DXB"; then echo "demo: tampering was NOT detected" >&2; exit 1; fi
+echo "(exit status 3: integrity failure; head office still holds the site's verified copy)"
