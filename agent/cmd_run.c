@@ -18,6 +18,7 @@
 #include <zmq.h>
 
 #include "identity.h"
+#include "isotime.h"
 #include "sync.h"
 
 #define RUN_USAGE                                                                            \
@@ -44,6 +45,8 @@ struct link {
     size_t batch;
     char hq[RECORD_MAX_ID + 1];
     uint64_t sent, received;
+    uint64_t acked; /* this site's head as the server last confirmed it */
+    int heard;      /* the server answered in this round */
 };
 
 static int connect_server(struct link *l)
@@ -279,6 +282,38 @@ static int fetch(struct link *l)
     }
 }
 
+/* Record how the last round went in DIR/sync.state (written beside and
+ * renamed, so 'status' never reads half a file). */
+static void write_state(struct link *l, const char *dir, int rc, uint64_t acked)
+{
+    char path[4096], tmp[4200], now[ISOTIME_INSTANT_LEN + 1], last_ok[64] = "";
+    unsigned long long old_acked = 0;
+    snprintf(path, sizeof path, "%s/sync.state", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *old = fopen(path, "r");
+    if (old) { /* keep the time of the last success across failures */
+        char line[256];
+        while (fgets(line, sizeof line, old))
+            if (!strncmp(line, "last_sync ", 10))
+                snprintf(last_ok, sizeof last_ok, "%.*s", (int)strcspn(line + 10, "\n"), line + 10);
+            else
+                sscanf(line, "acked_seq %llu", &old_acked);
+        fclose(old);
+    }
+    isotime_format_instant(isotime_now(), now);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return;
+    /* a round that never heard the server learned nothing new */
+    if (!l->heard)
+        acked = old_acked;
+    fprintf(f, "server %s\nlast_attempt %s\nlast_sync %s\nacked_seq %llu\nresult %s\n",
+            l->endpoint, now, rc == 0 ? now : (last_ok[0] ? last_ok : "never"),
+            (unsigned long long)acked, rc == 0 ? "ok" : scsms_errmsg());
+    if (fclose(f) == 0)
+        rename(tmp, path);
+}
+
 /* One round: hello, upload, fetch. */
 static int round_trip(struct link *l)
 {
@@ -292,8 +327,10 @@ static int round_trip(struct link *l)
         return rc;
     req.msg_case = SCSMS__SYNC_REQUEST__MSG_HELLO;
     req.hello = &hello;
+    l->heard = 0;
     if ((rc = call(l, &req, &r)))
         return rc;
+    l->heard = 1;
     if (r->code == SCSMS__SYNC_REPLY__CODE__REFUSED)
         rc = refused(r);
     else if ((rc = pin_hq(l, r)) == 0)
@@ -302,6 +339,7 @@ static int round_trip(struct link *l)
     scsms__sync_reply__free_unpacked(r, NULL);
     if (rc == 0)
         rc = upload(l, next, head);
+    l->acked = rc == 0 ? head : next - 1;
     if (rc == 0)
         rc = fetch(l);
     return rc;
@@ -352,6 +390,7 @@ int cmd_run(int argc, char **argv)
     rc = l.ctx ? connect_server(&l) : scsms_fail(SCSMS_EIO, "cannot start ZeroMQ");
     while (rc == 0 && !stopping) {
         rc = round_trip(&l);
+        write_state(&l, c.store_dir, rc, l.acked);
         if (once)
             break;
         if (rc == SCSMS_EIO || rc == SCSMS_ECORRUPT) { /* the link, not the data: try again */
@@ -371,5 +410,54 @@ int cmd_run(int argc, char **argv)
         return cli_error(rc);
     printf("synced with %s: %llu entries sent, %llu head-office entries received\n", l.endpoint,
            (unsigned long long)l.sent, (unsigned long long)l.received);
+    return CLI_OK;
+}
+
+#define STATUS_USAGE "scsms-agent status --store DIR"
+
+int cmd_status(int argc, char **argv)
+{
+    static const struct option opts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+    struct cli_common c = {0};
+    int opt, rc;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (cli_common_option(&c, opt, optarg))
+            continue;
+        if (opt == 'h') {
+            printf("usage: %s\n", STATUS_USAGE);
+            return CLI_OK;
+        }
+        return cli_usage(STATUS_USAGE);
+    }
+    if (optind != argc)
+        return cli_usage(STATUS_USAGE);
+    if ((rc = cli_common_finish(&c, STATUS_USAGE)))
+        return rc;
+    store_t *s = cli_open(&c);
+    if (!s)
+        return CLI_FAIL;
+    uint64_t head;
+    uint8_t h[CRYPTO_HASH_LEN];
+    rc = sync_head(s, store_owner(s), &head, h);
+    printf("site %s: head %llu\n", store_owner(s), (unsigned long long)head);
+    store_close(&s);
+    if (rc)
+        return cli_error(rc);
+    char path[4096], line[600];
+    unsigned long long acked = 0;
+    snprintf(path, sizeof path, "%s/sync.state", c.store_dir);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        printf("never synced: backlog %llu entries\n", (unsigned long long)head);
+        return CLI_OK;
+    }
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "acked_seq %llu", &acked) == 1)
+            continue;
+        fputs(line, stdout);
+    }
+    fclose(f);
+    printf("acknowledged %llu, backlog %llu entries\n", acked,
+           head > acked ? (unsigned long long)(head - acked) : 0ULL);
     return CLI_OK;
 }

@@ -326,6 +326,47 @@ START_TEST(revoked_identity_loses_its_live_session)
 }
 END_TEST
 
+START_TEST(offline_site_catches_up)
+{
+    struct net n = net_new("netoff");
+    char *site = new_site(&n, "WH-1", 1);
+    stop_server(&n, SIGTERM); /* head office unreachable */
+    import_rows(&n, site, "100000");
+    struct tu_run r = sync_once(&n, site, NULL);
+    ck_assert_int_eq(r.status, 1); /* offline: it says so, and keeps everything */
+    ck_assert_ptr_nonnull(strstr(r.err, "no answer from"));
+    tu_run_free(&r);
+    r = tu_agent(NULL, "status", "--store", site, NULL);
+    ck_assert_ptr_nonnull(strstr(r.out, "last_sync never"));
+    ck_assert_ptr_nonnull(strstr(r.out, "acknowledged 0, backlog 100000 entries"));
+    tu_run_free(&r);
+    start_server(&n);
+    r = sync_once(&n, site, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, "100000 entries sent"));
+    tu_run_free(&r);
+    heads_equal(&n, site, "WH-1", 100000);
+    /* status after a success, and after a round that could not reach it */
+    r = tu_agent(NULL, "status", "--store", site, NULL);
+    ck_assert_ptr_nonnull(strstr(r.out, "result ok"));
+    ck_assert_ptr_nonnull(strstr(r.out, "acknowledged 100000, backlog 0 entries"));
+    tu_run_free(&r);
+    stop_server(&n, SIGTERM);
+    import_rows(&n, site, "3");
+    r = sync_once(&n, site, NULL);
+    ck_assert_int_eq(r.status, 1);
+    tu_run_free(&r);
+    r = tu_agent(NULL, "status", "--store", site, NULL);
+    ck_assert_ptr_nonnull(strstr(r.out, "result no answer from"));
+    ck_assert_ptr_nonnull(strstr(r.out, "acknowledged 100000, backlog 3 entries"));
+    tu_run_free(&r);
+    start_server(&n);
+    verify_dir(n.hq, 100000);
+    free(site);
+    net_free(&n);
+}
+END_TEST
+
 /* Kill the server and the agents with SIGKILL twenty times at random
  * moments while they sync; afterwards both sides hold the same logs:
  * nothing lost, nothing twice. */
@@ -403,6 +444,7 @@ int main(void)
     tcase_add_test(t, refusals_over_the_wire);
     tcase_add_test(t, malformed_message_is_refused);
     tcase_add_test(t, revoked_identity_loses_its_live_session);
+    tcase_add_test(t, offline_site_catches_up);
     tcase_add_test(t, survives_twenty_kills);
     suite_add_tcase(s, t);
     return tu_run_suite(s);
