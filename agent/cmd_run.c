@@ -391,6 +391,7 @@ int cmd_run(int argc, char **argv)
     while (rc == 0 && !stopping) {
         rc = round_trip(&l);
         write_state(&l, c.store_dir, rc, l.acked);
+        store_trim(l.s); /* idle until the next round */
         if (once)
             break;
         if (rc == SCSMS_EIO || rc == SCSMS_ECORRUPT) { /* the link, not the data: try again */
