@@ -46,6 +46,7 @@ struct link {
     char hq[RECORD_MAX_ID + 1];
     uint64_t sent, received;
     uint64_t acked; /* this site's head as the server last confirmed it */
+    uint32_t credit; /* uploads the server lets this agent have in flight */
     int heard;      /* the server answered in this round */
 };
 
@@ -73,8 +74,8 @@ static int connect_server(struct link *l)
     return 0;
 }
 
-/* Send req and wait for its reply. SCSMS_EIO on timeout. Caller frees. */
-static int call(struct link *l, Scsms__SyncRequest *req, Scsms__SyncReply **out)
+/* Send req with the next request id. */
+static int send_request(struct link *l, Scsms__SyncRequest *req)
 {
     req->request_id = ++l->next_id;
     size_t len = scsms__sync_request__get_packed_size(req);
@@ -87,6 +88,14 @@ static int call(struct link *l, Scsms__SyncRequest *req, Scsms__SyncReply **out)
     if (sent < 0)
         return scsms_fail(SCSMS_EIO, "cannot send to %s: %s", l->endpoint,
                           zmq_strerror(zmq_errno()));
+    return 0;
+}
+
+/* The next reply to a request with id at least min_id (earlier ones are
+ * late answers to requests given up on). SCSMS_EIO on timeout. Caller
+ * frees. */
+static int wait_reply(struct link *l, uint64_t min_id, Scsms__SyncReply **out)
+{
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
@@ -109,13 +118,22 @@ static int call(struct link *l, Scsms__SyncRequest *req, Scsms__SyncReply **out)
         zmq_msg_close(&m);
         if (!r)
             return scsms_fail(SCSMS_ECORRUPT, "malformed reply from %s", l->endpoint);
-        if (r->request_id != req->request_id) { /* a late answer to an earlier try */
+        if (r->request_id < min_id) {
             scsms__sync_reply__free_unpacked(r, NULL);
             continue;
         }
+        if (r->credit >= 1) /* the server's grant, within reason */
+            l->credit = r->credit < 16 ? r->credit : 16;
         *out = r;
         return 0;
     }
+}
+
+/* Send req and wait for its reply. */
+static int call(struct link *l, Scsms__SyncRequest *req, Scsms__SyncReply **out)
+{
+    int rc = send_request(l, req);
+    return rc ? rc : wait_reply(l, req->request_id, out);
 }
 
 /* Head office's identity, pinned here the first time it is heard. */
@@ -209,41 +227,73 @@ static int refused(const Scsms__SyncReply *r)
     return scsms_fail(SCSMS_EPERM, "the server refused: %s", r->message[0] ? r->message : "no reason");
 }
 
-/* Send the log from the server's head to this store's head. */
+/* Build and send the upload of entries from `next` on; its last sequence
+ * in *last. */
+static int send_batch(struct link *l, struct upload_batch *u, uint64_t next, uint64_t head,
+                      uint64_t *last)
+{
+    Scsms__Upload up = SCSMS__UPLOAD__INIT;
+    Scsms__SyncRequest req = SCSMS__SYNC_REQUEST__INIT;
+    uint8_t *cp = NULL;
+    size_t cp_len = 0;
+    int rc = sync_read_log(l->s, store_owner(l->s), next, l->batch, add_entry, u);
+    if (rc == 0)
+        rc = sync_checkpoint_at(l->s, u->last, &cp, &cp_len);
+    if (rc == 0) {
+        up.entries = u->v;
+        up.n_entries = u->n;
+        up.checkpoint.data = cp;
+        up.checkpoint.len = cp_len;
+        up.backlog = head - u->last;
+        req.msg_case = SCSMS__SYNC_REQUEST__MSG_UPLOAD;
+        req.upload = &up;
+        rc = send_request(l, &req);
+        *last = u->last;
+    }
+    free(cp);
+    batch_clear(u);
+    return rc;
+}
+
+/* Send the log from the server's head to this store's head, with as many
+ * uploads in flight as the server grants (credit-based flow control): the
+ * next batch is read and signed while the server writes the last. A gap
+ * or a "retry later" drops what is in flight and resumes from the head the
+ * server reports. */
 static int upload(struct link *l, uint64_t next, uint64_t head)
 {
     struct upload_batch u = {calloc(l->batch, sizeof *u.v), 0, 0};
+    uint64_t min_id = l->next_id + 1; /* replies to older requests are stale */
+    size_t in_flight = 0;
     int rc = u.v ? 0 : scsms_fail(SCSMS_ENOMEM, "out of memory");
-    while (rc == 0 && next <= head && !stopping) {
-        Scsms__Upload up = SCSMS__UPLOAD__INIT;
-        Scsms__SyncRequest req = SCSMS__SYNC_REQUEST__INIT;
-        Scsms__SyncReply *r = NULL;
-        uint8_t *cp = NULL;
-        size_t cp_len = 0;
-        if ((rc = sync_read_log(l->s, store_owner(l->s), next, l->batch, add_entry, &u)) ||
-            (rc = sync_checkpoint_at(l->s, u.last, &cp, &cp_len)))
-            break;
-        up.entries = u.v;
-        up.n_entries = u.n;
-        up.checkpoint.data = cp;
-        up.checkpoint.len = cp_len;
-        up.backlog = head - u.last;
-        req.msg_case = SCSMS__SYNC_REQUEST__MSG_UPLOAD;
-        req.upload = &up;
-        rc = call(l, &req, &r);
-        free(cp);
-        if (rc == 0) {
-            if (r->code == SCSMS__SYNC_REPLY__CODE__OK || r->code == SCSMS__SYNC_REPLY__CODE__GAP) {
-                l->sent += r->head_seq >= next ? r->head_seq - next + 1 : 0;
-                next = r->head_seq + 1;
-            } else if (r->code == SCSMS__SYNC_REPLY__CODE__RETRY_LATER) {
-                usleep((useconds_t)(200000 + rand() % 800000)); /* the same batch, later */
-            } else {
-                rc = refused(r);
+    while (rc == 0 && (next <= head || in_flight) && !stopping) {
+        while (rc == 0 && next <= head && in_flight < (l->credit ? l->credit : 1)) {
+            uint64_t last = next;
+            if ((rc = send_batch(l, &u, next, head, &last)) == 0) {
+                next = last + 1;
+                in_flight++;
             }
-            scsms__sync_reply__free_unpacked(r, NULL);
         }
-        batch_clear(&u);
+        Scsms__SyncReply *r = NULL;
+        if (rc || (rc = wait_reply(l, min_id, &r)))
+            break;
+        if (r->code == SCSMS__SYNC_REPLY__CODE__OK) {
+            in_flight--;
+            if (r->head_seq > l->acked)
+                l->sent += r->head_seq - l->acked;
+            l->acked = r->head_seq;
+        } else if (r->code == SCSMS__SYNC_REPLY__CODE__GAP ||
+                   r->code == SCSMS__SYNC_REPLY__CODE__RETRY_LATER) {
+            if (r->code == SCSMS__SYNC_REPLY__CODE__RETRY_LATER)
+                usleep((useconds_t)(200000 + rand() % 800000));
+            next = r->head_seq + 1;
+            l->acked = r->head_seq;
+            in_flight = 0;
+            min_id = l->next_id + 1;
+        } else {
+            rc = refused(r);
+        }
+        scsms__sync_reply__free_unpacked(r, NULL);
     }
     free(u.v);
     return rc;
@@ -336,10 +386,10 @@ static int round_trip(struct link *l)
     else if ((rc = pin_hq(l, r)) == 0)
         rc = check_server_head(l, r, head);
     uint64_t next = r->head_seq + 1;
+    l->acked = r->head_seq;
     scsms__sync_reply__free_unpacked(r, NULL);
     if (rc == 0)
         rc = upload(l, next, head);
-    l->acked = rc == 0 ? head : next - 1;
     if (rc == 0)
         rc = fetch(l);
     return rc;

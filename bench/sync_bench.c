@@ -7,7 +7,8 @@
  *    against a real `scsms-server run`; records/s until the last is
  *    durable and verified at head office. Beside it, the same number of
  *    bytes in messages of the same size over a raw CURVE DEALER/ROUTER
- *    pair, one reply per message as the protocol has.
+ *    pair, one reply per message and as many in flight as the server's
+ *    credit, as the protocol has.
  * 2. server ingest: N simulated agents (enrolled identities with their own
  *    signed logs) upload at once over their own CURVE connections.
  * 3. agent idle RSS: a `scsms-agent run` daemon after its first round.
@@ -172,8 +173,11 @@ static void *raw_server(void *arg)
     return NULL;
 }
 
+#define RAW_WINDOW 4 /* the credit scsms-server grants */
+
 /* The same bytes in the same messages over a raw CURVE pair, one reply per
- * message: bytes/s as records/s of the same size. */
+ * message, as many in flight as the server's credit: bytes/s as records/s
+ * of the same size. */
 static double raw_stream(size_t messages, size_t msg_bytes, size_t records)
 {
     char spub[41], ssec[41], cpub[41], csec[41];
@@ -200,10 +204,17 @@ static double raw_stream(size_t messages, size_t msg_bytes, size_t records)
     memset(buf, 'x', msg_bytes);
     zmq_send(d, buf, 16, 0); /* the handshake, outside the timing */
     zmq_recv(d, ack, sizeof ack, 0);
+    /* the same flow control as the protocol: up to RAW_WINDOW messages in
+     * flight, each answered */
     double t0 = now_s();
-    for (size_t i = 1; i < messages; i++) {
-        zmq_send(d, buf, msg_bytes, 0);
+    size_t sent = 1, acked = 1;
+    while (acked < messages) {
+        while (sent < messages && sent - acked < RAW_WINDOW) {
+            zmq_send(d, buf, msg_bytes, 0);
+            sent++;
+        }
         zmq_recv(d, ack, sizeof ack, 0);
+        acked++;
     }
     double secs = now_s() - t0;
     pthread_join(t, NULL);

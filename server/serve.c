@@ -21,6 +21,8 @@
 
 #define MAX_MESSAGE ((int64_t)64 << 20)
 #define FETCH_MAX 1000
+#define CREDIT 4 /* uploads a client may have in flight: enough to keep a core
+                    busy while the next batch crosses the network */
 
 static volatile sig_atomic_t stopping;
 
@@ -248,6 +250,7 @@ static void serve_message(struct server *sv)
             r.message = "unknown request";
         }
     }
+    r.credit = CREDIT;
     size_t len = scsms__sync_reply__get_packed_size(&r);
     uint8_t *out = malloc(len ? len : 1);
     if (out) {
