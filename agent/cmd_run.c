@@ -375,6 +375,7 @@ static int round_trip(struct link *l)
     int rc = sync_head(l->s, store_owner(l->s), &head, h);
     if (rc)
         return rc;
+    hello.backlog = head > l->acked ? head - l->acked : 0; /* as known from the last round */
     req.msg_case = SCSMS__SYNC_REQUEST__MSG_HELLO;
     req.hello = &hello;
     l->heard = 0;
@@ -436,6 +437,7 @@ int cmd_run(int argc, char **argv)
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    signal(SIGPIPE, SIG_IGN); /* a daemon outlives whatever read its output */
     l.ctx = zmq_ctx_new();
     rc = l.ctx ? connect_server(&l) : scsms_fail(SCSMS_EIO, "cannot start ZeroMQ");
     while (rc == 0 && !stopping) {

@@ -269,3 +269,58 @@ int sync_ingest(store_t *s, const char *owner, const ProtobufCBinaryData *entrie
     }
     return 0;
 }
+
+/* ------------------------------------------------------------ seen */
+
+struct seen_batch {
+    const struct sync_seen *v;
+    size_t n;
+};
+
+static size_t seen_key(const char *id, char *buf, size_t cap)
+{
+    return (size_t)snprintf(buf, cap, "seen:%s", id);
+}
+
+static int seen_body(store_t *s, MDB_txn *txn, void *ctx)
+{
+    const struct seen_batch *b = ctx;
+    for (size_t i = 0; i < b->n; i++) {
+        char key[RECORD_MAX_ID + 8];
+        uint8_t val[16];
+        store_put_be64(val, (uint64_t)b->v[i].last_seen);
+        store_put_be64(val + 8, b->v[i].backlog);
+        MDB_val k = {seen_key(b->v[i].id, key, sizeof key), key}, d = {sizeof val, val};
+        int mrc = mdb_put(txn, s->meta, &k, &d, 0);
+        if (mrc)
+            return store_lmdb_fail(mrc, "write last seen");
+    }
+    return 0;
+}
+
+int sync_seen_put(store_t *s, const struct sync_seen *v, size_t n)
+{
+    struct seen_batch b = {v, n};
+    return n ? store_write_txn(s, seen_body, &b) : 0;
+}
+
+int sync_seen_get(store_t *s, const char *id, struct sync_seen *out)
+{
+    MDB_txn *txn;
+    char key[RECORD_MAX_ID + 8];
+    memset(out, 0, sizeof *out);
+    snprintf(out->id, sizeof out->id, "%s", id);
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    MDB_val k = {seen_key(id, key, sizeof key), key}, v;
+    int mrc = mdb_get(txn, s->meta, &k, &v);
+    if (mrc == 0 && v.mv_size == 16) {
+        out->last_seen = (int64_t)store_get_be64(v.mv_data);
+        out->backlog = store_get_be64((uint8_t *)v.mv_data + 8);
+    } else if (mrc && mrc != MDB_NOTFOUND) {
+        rc = store_lmdb_fail(mrc, "read last seen");
+    }
+    mdb_txn_abort(txn);
+    return rc;
+}

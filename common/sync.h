@@ -51,4 +51,18 @@ int sync_ingest(store_t *s, const char *owner, const ProtobufCBinaryData *entrie
                 const uint8_t *checkpoint, size_t cp_len,
                 struct sync_result *res) SCSMS_MUST_CHECK;
 
+/* When an identity was last heard from and the backlog it reported: kept
+ * by the server, written a few at a time. */
+struct sync_seen {
+    char id[RECORD_MAX_ID + 1];
+    int64_t last_seen; /* seconds since the epoch; 0 = never */
+    uint64_t backlog;
+};
+
+/* Write n records of who was seen, in one transaction. */
+int sync_seen_put(store_t *s, const struct sync_seen *v, size_t n) SCSMS_MUST_CHECK;
+
+/* Read one; last_seen 0 when never seen. */
+int sync_seen_get(store_t *s, const char *id, struct sync_seen *out) SCSMS_MUST_CHECK;
+
 #endif

@@ -173,13 +173,19 @@ static int print_site(const Scsms__Identity *id, void *ctx)
     uint64_t seq;
     uint8_t head[CRYPTO_HASH_LEN];
     char hex[2 * CRYPTO_HASH_LEN + 1];
+    struct sync_seen seen;
+    char when[ISOTIME_INSTANT_LEN + 1] = "never";
     int rc = sync_head(c->s, id->id, &seq, head);
+    if (rc == 0)
+        rc = sync_seen_get(c->s, id->id, &seen);
     if (rc)
         return rc;
     crypto_hex(head, sizeof head, hex);
-    printf("%-20s %-8s %-8s %10llu  %.16s  %s\n", id->id,
+    if (seen.last_seen)
+        isotime_format_instant(seen.last_seen, when);
+    printf("%-20s %-8s %-8s %10llu  %-16.16s  %-20s %8llu\n", id->id,
            roles[id->role <= 3 ? id->role : 0], id->revoked ? "revoked" : "active",
-           (unsigned long long)seq, seq ? hex : "-", id->enrolled_at);
+           (unsigned long long)seq, seq ? hex : "-", when, (unsigned long long)seen.backlog);
     return 0;
 }
 
@@ -195,8 +201,10 @@ int srv_sites(int argc, char **argv)
     if (!s)
         return CLI_FAIL;
     struct sites_ctx c = {s};
-    printf("%-20s %-8s %-8s %10s  %-16s  %s\n", "IDENTITY", "ROLE", "STATE", "HEAD", "HEAD HASH",
-           "ENROLLED");
+    /* the head is the last entry head office verified, under a checkpoint
+     * the identity signed; the backlog is what it reported at last contact */
+    printf("%-20s %-8s %-8s %10s  %-16s  %-20s %8s\n", "IDENTITY", "ROLE", "STATE", "HEAD",
+           "SIGNED HEAD HASH", "LAST SEEN", "BACKLOG");
     rc = store_identity_list(s, print_site, &c);
     store_close(&s);
     return rc ? cli_error(rc) : CLI_OK;

@@ -17,6 +17,7 @@
 
 #include "crypto.h"
 #include "identity.h"
+#include "isotime.h"
 #include "sync.h"
 
 #define MAX_MESSAGE ((int64_t)64 << 20)
@@ -32,10 +33,19 @@ static void on_signal(int sig)
     stopping = 1;
 }
 
+#define SEEN_MAX 4096      /* identities whose last contact is tracked in memory */
+#define SEEN_FLUSH_S 5     /* and written this often, in one transaction */
+
 struct server {
     store_t *s;
     void *router, *zap;
     int verbose;
+    size_t queue_max;      /* requests read at once; beyond: "retry later" */
+    uint64_t shed;
+    struct sync_seen seen[SEEN_MAX];
+    int seen_dirty[SEEN_MAX];
+    size_t n_seen;
+    int64_t flushed_at;
 };
 
 /* ------------------------------------------------------------ ZAP */
@@ -197,19 +207,67 @@ static void do_fetch(struct server *sv, const char *who, const Scsms__Fetch *fe,
     }
 }
 
-/* One message from the ROUTER: [routing id][payload]. */
-static void serve_message(struct server *sv)
+/* Note contact from who, and the backlog it reported. */
+static void saw(struct server *sv, const char *who, uint64_t backlog)
 {
-    zmq_msg_t id, body;
-    zmq_msg_init(&id);
-    zmq_msg_init(&body);
-    if (zmq_msg_recv(&id, sv->router, 0) < 0 || !zmq_msg_more(&id) ||
-        zmq_msg_recv(&body, sv->router, 0) < 0) {
-        zmq_msg_close(&id);
-        zmq_msg_close(&body);
-        return;
+    size_t i = 0;
+    while (i < sv->n_seen && strcmp(sv->seen[i].id, who) != 0)
+        i++;
+    if (i == sv->n_seen) {
+        if (sv->n_seen == SEEN_MAX)
+            return;
+        snprintf(sv->seen[i].id, sizeof sv->seen[i].id, "%s", who);
+        sv->n_seen++;
     }
-    while (zmq_msg_more(&body)) { /* one frame per request: drop the rest */
+    sv->seen[i].last_seen = isotime_now();
+    sv->seen[i].backlog = backlog;
+    sv->seen_dirty[i] = 1;
+}
+
+static void flush_seen(struct server *sv, int force)
+{
+    struct sync_seen dirty[64];
+    int64_t now = isotime_now();
+    if (!force && now - sv->flushed_at < SEEN_FLUSH_S)
+        return;
+    sv->flushed_at = now;
+    size_t n = 0;
+    for (size_t i = 0; i < sv->n_seen; i++) {
+        if (!sv->seen_dirty[i])
+            continue;
+        dirty[n++] = sv->seen[i];
+        sv->seen_dirty[i] = 0;
+        if (n == 64 || i + 1 == sv->n_seen) {
+            if (sync_seen_put(sv->s, dirty, n) != 0)
+                fprintf(stderr, "scsms-server: warning: %s\n", scsms_errmsg());
+            n = 0;
+        }
+    }
+    if (n && sync_seen_put(sv->s, dirty, n) != 0)
+        fprintf(stderr, "scsms-server: warning: %s\n", scsms_errmsg());
+}
+
+/* A request read off the ROUTER: [routing id][payload]. */
+struct request {
+    zmq_msg_t id, body;
+};
+
+/* Read one request if one is waiting. 1 when read, 0 when none. */
+static int read_request(struct server *sv, struct request *q)
+{
+    zmq_msg_init(&q->id);
+    zmq_msg_init(&q->body);
+    if (zmq_msg_recv(&q->id, sv->router, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&q->id);
+        zmq_msg_close(&q->body);
+        return 0;
+    }
+    if (!zmq_msg_more(&q->id) || zmq_msg_recv(&q->body, sv->router, 0) < 0) {
+        zmq_msg_close(&q->id);
+        zmq_msg_close(&q->body);
+        return read_request(sv, q);
+    }
+    while (zmq_msg_more(&q->body)) { /* one frame per request: drop the rest */
         zmq_msg_t x;
         zmq_msg_init(&x);
         zmq_msg_recv(&x, sv->router, 0);
@@ -218,14 +276,57 @@ static void serve_message(struct server *sv)
         if (!more)
             break;
     }
-    const char *who = zmq_msg_gets(&body, "User-Id");
+    return 1;
+}
+
+static void send_reply(struct server *sv, struct request *q, Scsms__SyncReply *r)
+{
+    size_t len = scsms__sync_reply__get_packed_size(r);
+    uint8_t *out = malloc(len ? len : 1);
+    if (out) {
+        scsms__sync_reply__pack(r, out);
+        zmq_msg_send(&q->id, sv->router, ZMQ_SNDMORE);
+        zmq_send(sv->router, out, len, 0);
+    }
+    free(out);
+}
+
+/* More was waiting than the queue holds: answer "retry later" without
+ * doing the work, keeping the connection. */
+static void shed(struct server *sv, struct request *q)
+{
+    Scsms__SyncReply r = SCSMS__SYNC_REPLY__INIT;
+    Scsms__SyncRequest *req =
+        scsms__sync_request__unpack(NULL, zmq_msg_size(&q->body), zmq_msg_data(&q->body));
+    const char *who = zmq_msg_gets(&q->body, "User-Id");
+    uint8_t hash[CRYPTO_HASH_LEN];
+    r.code = SCSMS__SYNC_REPLY__CODE__RETRY_LATER;
+    r.message = "server busy: retry later";
+    r.credit = 1;
+    if (req)
+        r.request_id = req->request_id;
+    if (who && *who)
+        set_head(sv, who, &r, hash);
+    send_reply(sv, q, &r);
+    if (req)
+        scsms__sync_request__free_unpacked(req, NULL);
+    if (sv->shed++ % 1000 == 0)
+        fprintf(stderr, "scsms-server: warning: busy: answered retry later (%llu so far)\n",
+                (unsigned long long)sv->shed);
+}
+
+/* One request: decode, do, answer. */
+static void serve_message(struct server *sv, struct request *q)
+{
+    zmq_msg_t *body = &q->body;
+    const char *who = zmq_msg_gets(body, "User-Id");
     Scsms__SyncReply r = SCSMS__SYNC_REPLY__INIT;
     uint8_t hash[CRYPTO_HASH_LEN], hq_pub[CRYPTO_PUB_LEN], *cp = NULL;
     size_t cp_len = 0;
     char msg[600];
     struct fetched f = {0};
     Scsms__SyncRequest *req =
-        scsms__sync_request__unpack(NULL, zmq_msg_size(&body), zmq_msg_data(&body));
+        scsms__sync_request__unpack(NULL, zmq_msg_size(body), zmq_msg_data(body));
     if (!who || !*who) {
         r.code = SCSMS__SYNC_REPLY__CODE__REFUSED;
         r.message = "no authenticated identity";
@@ -237,9 +338,11 @@ static void serve_message(struct server *sv)
         r.request_id = req->request_id;
         switch (req->msg_case) {
         case SCSMS__SYNC_REQUEST__MSG_HELLO:
+            saw(sv, who, req->hello->backlog);
             do_hello(sv, who, &r, hash, hq_pub);
             break;
         case SCSMS__SYNC_REQUEST__MSG_UPLOAD:
+            saw(sv, who, req->upload->backlog);
             do_upload(sv, who, req->upload, &r, hash, msg, sizeof msg);
             break;
         case SCSMS__SYNC_REQUEST__MSG_FETCH:
@@ -251,22 +354,34 @@ static void serve_message(struct server *sv)
         }
     }
     r.credit = CREDIT;
-    size_t len = scsms__sync_reply__get_packed_size(&r);
-    uint8_t *out = malloc(len ? len : 1);
-    if (out) {
-        scsms__sync_reply__pack(&r, out);
-        zmq_msg_send(&id, sv->router, ZMQ_SNDMORE);
-        zmq_send(sv->router, out, len, 0);
-    }
-    free(out);
+    send_reply(sv, q, &r);
     for (size_t i = 0; i < f.n; i++)
         free(f.v[i].data);
     free(f.v);
     free(cp);
     if (req)
         scsms__sync_request__free_unpacked(req, NULL);
-    zmq_msg_close(&id);
-    zmq_msg_close(&body);
+}
+
+/* Everything waiting: up to queue_max requests are served in order; any
+ * more are shed. */
+static void serve_waiting(struct server *sv)
+{
+    struct request *q = calloc(sv->queue_max, sizeof *q), extra;
+    size_t n = 0;
+    while (q && n < sv->queue_max && read_request(sv, &q[n]))
+        n++;
+    while (q && n == sv->queue_max && read_request(sv, &extra)) {
+        shed(sv, &extra);
+        zmq_msg_close(&extra.id);
+        zmq_msg_close(&extra.body);
+    }
+    for (size_t i = 0; i < n; i++) {
+        serve_message(sv, &q[i]);
+        zmq_msg_close(&q[i].id);
+        zmq_msg_close(&q[i].body);
+    }
+    free(q);
 }
 
 /* ------------------------------------------------------------ run */
@@ -298,19 +413,22 @@ static int setup(struct server *sv, void *ctx, const char *bind, const char *sec
     return 0;
 }
 
-#define RUN_USAGE "scsms-server run --bind tcp://ADDRESS:PORT [--verbose] --store DIR"
+#define RUN_USAGE                                                                        \
+    "scsms-server run --bind tcp://ADDRESS:PORT [--queue N] [--verbose] --store DIR"
 
-enum { OPT_BIND = CLI_OPT_FIRST_OWN, OPT_VERBOSE };
+enum { OPT_BIND = CLI_OPT_FIRST_OWN, OPT_VERBOSE, OPT_QUEUE };
 
 int srv_run(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"bind", required_argument, NULL, OPT_BIND},
         {"verbose", no_argument, NULL, OPT_VERBOSE},
+        {"queue", required_argument, NULL, OPT_QUEUE},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
     struct cli_common c = {0};
-    struct server sv = {0};
+    static struct server sv; /* large: the seen table */
+    sv.queue_max = 256;
     const char *bind = NULL;
     int opt, rc;
     while ((opt = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
@@ -320,13 +438,15 @@ int srv_run(int argc, char **argv)
             bind = optarg;
         else if (opt == OPT_VERBOSE || opt == 'v')
             sv.verbose = 1;
+        else if (opt == OPT_QUEUE)
+            sv.queue_max = strtoul(optarg, NULL, 10);
         else if (opt == 'h') {
             printf("usage: %s\n", RUN_USAGE);
             return CLI_OK;
         } else
             return cli_usage(RUN_USAGE);
     }
-    if (optind != argc || !bind)
+    if (optind != argc || !bind || sv.queue_max < 1 || sv.queue_max > 100000)
         return cli_usage(RUN_USAGE);
     if ((rc = cli_common_finish(&c, RUN_USAGE)))
         return rc;
@@ -347,8 +467,11 @@ int srv_run(int argc, char **argv)
         if (items[0].revents & ZMQ_POLLIN)
             serve_zap(&sv);
         if (items[1].revents & ZMQ_POLLIN)
-            serve_message(&sv);
+            serve_waiting(&sv);
+        flush_seen(&sv, 0);
     }
+    if (sv.s)
+        flush_seen(&sv, 1);
     if (sv.router)
         zmq_close(sv.router);
     if (sv.zap)

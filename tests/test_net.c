@@ -65,15 +65,21 @@ static struct tu_run server_cmd(struct net *n, const char *a1, const char *a2, c
     return tu_exec(argv, NULL);
 }
 
-static void start_server(struct net *n)
+static void start_server_with(struct net *n, const char *queue)
 {
-    char *argv[] = {getenv("SCSMS_SERVER"), "run", "--bind", n->endpoint, "--store", n->hq, NULL};
+    char *argv[] = {getenv("SCSMS_SERVER"), "run", "--bind", n->endpoint, "--queue",
+                    (char *)queue, "--store", n->hq, NULL};
     int fd;
     n->server = tu_spawn(argv, &fd, n->server_err);
     char line[256];
     ck_assert_msg(tu_read_line(fd, line, sizeof line, 20000), "server did not start");
     ck_assert_ptr_nonnull(strstr(line, "listening on tcp://127.0.0.1:"));
     close(fd);
+}
+
+static void start_server(struct net *n)
+{
+    start_server_with(n, "256");
 }
 
 static void stop_server(struct net *n, int sig)
@@ -326,6 +332,53 @@ START_TEST(revoked_identity_loses_its_live_session)
 }
 END_TEST
 
+/* A busy server answers "retry later" and keeps the connection; the sites
+ * come back and finish, and head office shows who it heard and when. */
+START_TEST(busy_server_says_retry_later)
+{
+    struct net n = net_new("netbusy");
+    stop_server(&n, SIGTERM);
+    start_server_with(&n, "1"); /* reads one request at a time: the rest wait or are shed */
+    const char *ids[] = {"WH-1", "WH-2", "WH-3"};
+    char *site[3];
+    pid_t pid[3];
+    int out[3];
+    for (int i = 0; i < 3; i++) {
+        site[i] = new_site(&n, ids[i], 1);
+        import_rows(&n, site[i], "5000");
+    }
+    for (int i = 0; i < 3; i++) {
+        char *argv[] = {getenv("SCSMS_AGENT"), "run", "--once", "--batch", "200", "--server",
+                        n.endpoint, "--server-key", n.server_key, "--store", site[i], NULL};
+        pid[i] = tu_spawn(argv, &out[i], NULL);
+    }
+    for (int i = 0; i < 3; i++) {
+        char line[256];
+        ck_assert_msg(tu_read_line(out[i], line, sizeof line, 120000), "%s gave no summary", ids[i]);
+        ck_assert_ptr_nonnull(strstr(line, "5000 entries sent"));
+        ck_assert_int_eq(tu_wait(pid[i], 20000), 0);
+        close(out[i]);
+    }
+    for (int i = 0; i < 3; i++)
+        heads_equal(&n, site[i], ids[i], 5000);
+    stop_server(&n, SIGTERM); /* flushes what it saw */
+    size_t len;
+    char *log = tu_read_file(n.server_err, &len);
+    ck_assert_ptr_nonnull(strstr(log, "busy: answered retry later"));
+    free(log);
+    struct tu_run r = server_cmd(&n, "sites", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "LAST SEEN"));
+    ck_assert_ptr_nonnull(strstr(r.out, "WH-2                 site     active         5000"));
+    ck_assert_ptr_null(strstr(r.out, "never"));
+    tu_run_free(&r);
+    start_server(&n);
+    for (int i = 0; i < 3; i++)
+        free(site[i]);
+    net_free(&n);
+}
+END_TEST
+
 START_TEST(offline_site_catches_up)
 {
     struct net n = net_new("netoff");
@@ -444,6 +497,7 @@ int main(void)
     tcase_add_test(t, refusals_over_the_wire);
     tcase_add_test(t, malformed_message_is_refused);
     tcase_add_test(t, revoked_identity_loses_its_live_session);
+    tcase_add_test(t, busy_server_says_retry_later);
     tcase_add_test(t, offline_site_catches_up);
     tcase_add_test(t, survives_twenty_kills);
     suite_add_tcase(s, t);
