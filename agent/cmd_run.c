@@ -279,8 +279,6 @@ static int upload(struct link *l, uint64_t next, uint64_t head)
             break;
         if (r->code == SCSMS__SYNC_REPLY__CODE__OK) {
             in_flight--;
-            if (r->head_seq > l->acked)
-                l->sent += r->head_seq - l->acked;
             l->acked = r->head_seq;
         } else if (r->code == SCSMS__SYNC_REPLY__CODE__GAP ||
                    r->code == SCSMS__SYNC_REPLY__CODE__RETRY_LATER) {
@@ -318,6 +316,13 @@ static int fetch(struct link *l)
         req.fetch = &fe;
         if ((rc = call(l, &req, &r)))
             return rc;
+        if (r->code == SCSMS__SYNC_REPLY__CODE__RETRY_LATER) {
+            scsms__sync_reply__free_unpacked(r, NULL);
+            if (stopping)
+                return 0;
+            usleep((useconds_t)(200000 + rand() % 800000));
+            continue;
+        }
         if (r->code != SCSMS__SYNC_REPLY__CODE__OK || r->n_entries == 0) {
             rc = r->code == SCSMS__SYNC_REPLY__CODE__REFUSED ? refused(r) : 0;
             scsms__sync_reply__free_unpacked(r, NULL);
@@ -379,18 +384,26 @@ static int round_trip(struct link *l)
     req.msg_case = SCSMS__SYNC_REQUEST__MSG_HELLO;
     req.hello = &hello;
     l->heard = 0;
-    if ((rc = call(l, &req, &r)))
-        return rc;
+    for (;;) { /* a busy server asks to come back: do, after a pause */
+        if ((rc = call(l, &req, &r)))
+            return rc;
+        if (r->code != SCSMS__SYNC_REPLY__CODE__RETRY_LATER || stopping)
+            break;
+        scsms__sync_reply__free_unpacked(r, NULL);
+        usleep((useconds_t)(200000 + rand() % 800000));
+    }
     l->heard = 1;
     if (r->code == SCSMS__SYNC_REPLY__CODE__REFUSED)
         rc = refused(r);
     else if ((rc = pin_hq(l, r)) == 0)
         rc = check_server_head(l, r, head);
-    uint64_t next = r->head_seq + 1;
+    uint64_t next = r->head_seq + 1, start = r->head_seq;
     l->acked = r->head_seq;
     scsms__sync_reply__free_unpacked(r, NULL);
     if (rc == 0)
         rc = upload(l, next, head);
+    if (l->acked > start) /* what the server confirmed this round */
+        l->sent += l->acked - start;
     if (rc == 0)
         rc = fetch(l);
     return rc;

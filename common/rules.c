@@ -301,8 +301,19 @@ static int inspection_nonconforming(const Scsms__Inspection *in)
     return 0;
 }
 
+/* Rule 5: a policy or controlled document made current supersedes the one
+ * current before it (the same policy title, the same document id). */
+static int supersedes(const Scsms__Record *rec)
+{
+    return (rec->body_case == SCSMS__RECORD__BODY_POLICY ||
+            rec->body_case == SCSMS__RECORD__BODY_DOCUMENT) &&
+           !strcmp(rec->status, "current");
+}
+
 int rules_raises(const Scsms__Record *rec)
 {
+    if (supersedes(rec))
+        return 1;
     switch (rec->body_case) {
     case SCSMS__RECORD__BODY_CALIBRATION:
         return 1; /* a failure takes the equipment out; a pass may put it back */
@@ -522,13 +533,69 @@ static int inspection_followups(const Scsms__Record *rec, const char *id, int64_
     return 0;
 }
 
+struct earlier {
+    const Scsms__Record *now;
+    const char *id;
+    const char *owner; /* the store's: the record being written has none yet */
+    struct fu_list *l;
+    int rc;
+};
+
+/* Same policy (title) or document (doc_id), another record, current. */
+static int same_subject(const Scsms__Record *a, const Scsms__Record *b)
+{
+    if (a->body_case == SCSMS__RECORD__BODY_POLICY)
+        return !strcmp(a->policy->title, b->policy->title);
+    return !strcmp(a->document->doc_id, b->document->doc_id);
+}
+
+static int mark_obsolete(const Scsms__Record *old, void *ctx)
+{
+    struct earlier *e = ctx;
+    if (!strcmp(old->id, e->id) || strcmp(old->owner, e->owner) != 0 ||
+        !same_subject(old, e->now))
+        return 0;
+    Scsms__Record *copy = NULL;
+    size_t len = scsms__record__get_packed_size(old);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf)
+        return e->rc = scsms_fail(SCSMS_ENOMEM, "out of memory");
+    scsms__record__pack(old, buf);
+    e->rc = record_unpack(buf, len, &copy);
+    free(buf);
+    if (e->rc == 0)
+        e->rc = record_set_string(&copy->status, "obsolete");
+    if (e->rc == 0)
+        e->rc = fu_push(e->l, copy, 0, "rule 5: %s %s is now obsolete, superseded by %s",
+                        record_type_of(old)->name, old->id, e->id);
+    else
+        record_free(copy);
+    return e->rc;
+}
+
+/* Rule 5: the current records of the same subject become obsolete. */
+static int supersede_followups(store_t *s, MDB_txn *txn, const Scsms__Record *rec,
+                               const char *id, struct fu_list *l)
+{
+    uint8_t prefix[16];
+    size_t plen = 0;
+    struct earlier e = {rec, id, s->owner, l, 0};
+    prefix[plen++] = (uint8_t)rec->body_case;
+    memcpy(prefix + plen, "current", 8);
+    plen += 8;
+    int rc = store_scan_status(s, txn, prefix, plen, mark_obsolete, &e);
+    return e.rc ? e.rc : rc;
+}
+
 int rules_followups(store_t *s, MDB_txn *txn, const Scsms__Record *rec, const char *id,
                     const char *old_status, int64_t today, struct rules_followup **out,
                     size_t *n)
 {
     struct fu_list l = {0};
     int rc = 0;
-    switch (rec->body_case) {
+    if (supersedes(rec) && (!old_status || strcmp(old_status, "current") != 0))
+        rc = supersede_followups(s, txn, rec, id, &l);
+    switch (rc ? SCSMS__RECORD__BODY__NOT_SET : rec->body_case) {
     case SCSMS__RECORD__BODY_CALIBRATION:
         rc = calibration_followups(s, txn, rec, id, today, &l);
         break;

@@ -10,12 +10,14 @@
  *   rule 3  a failed calibration, or equipment whose calibration is overdue,
  *           puts the equipment out of use and raises a nonconformity
  *   rule 4  a nonconforming inspection item raises a nonconformity
+ *   rule 5  a policy or controlled document made current makes the one
+ *           current before it (same title, same document id) obsolete; the
+ *           obsolete version reaches every site like any other
  *   rule 6  an auditor may not audit an activity they are responsible for
  *   links   every link names an existing record of a type its relation allows
  *
  * Rule 8 (who issues which type, a site writes only its own records) is
- * the store's (batch.c); rule 7 is computed by 'due'; rule 5 is head
- * office's, at sync.
+ * the store's (batch.c); rule 7 is computed by 'due'.
  */
 #ifndef SCSMS_RULES_H
 #define SCSMS_RULES_H
@@ -33,7 +35,7 @@
 int rules_check_record(Scsms__Record *rec, enum store_role role, const struct scsms_config *cfg,
                        int64_t today) SCSMS_MUST_CHECK;
 
-/* 1 when writing rec raises follow-up records (rules 3 and 4). */
+/* 1 when writing rec raises follow-up records (rules 3, 4 and 5). */
 int rules_raises(const Scsms__Record *rec);
 
 /* Every link of rec names a record in txn of a type its relation allows. */

@@ -223,6 +223,24 @@ START_TEST(three_sites_reach_the_union)
     r = sync_once(&n, site[0], NULL);
     ck_assert_ptr_nonnull(strstr(r.out, "0 entries sent, 0 head-office entries received"));
     tu_run_free(&r);
+    /* rule 5: a new current edition makes the earlier one obsolete, at
+     * head office and, after the next round, at every site */
+    r = tu_agent(NULL, "update", "HQ-POL-000001", "--set", "status=current", "--store", n.hq, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    r = tu_agent(NULL, "add", "policy", "--json",
+                 "{\"title\":\"Security policy\",\"statement\":\"protect, 2027\","
+                 "\"status\":\"current\"}", "--store", n.hq, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, "rule 5: policy HQ-POL-000001 is now obsolete"));
+    tu_run_free(&r);
+    r = sync_once(&n, site[1], NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    r = tu_agent(NULL, "list", "--type", "policy", "--format", "csv", "--store", site[1], NULL);
+    ck_assert_ptr_nonnull(strstr(r.out, "HQ-POL-000001,policy,3,obsolete,"));
+    ck_assert_ptr_nonnull(strstr(r.out, ",policy,1,current,"));
+    tu_run_free(&r);
     for (int i = 0; i < 3; i++)
         free(site[i]);
     net_free(&n);

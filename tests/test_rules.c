@@ -426,6 +426,57 @@ START_TEST(disposal_only_after_retention_by_authorised_author)
 }
 END_TEST
 
+START_TEST(rule5_new_current_policy_obsoletes_the_old)
+{
+    char *dir = tu_tmpdir("rule5");
+    store_t *hq = NULL;
+    ck_assert_int_eq(store_create(dir, "HQ", STORE_ROLE_HQ, NULL), 0);
+    ck_assert_int_eq(store_open(dir, NULL, &hq), 0);
+    char raised[1024];
+    char *v1 = put_ok(hq, "policy",
+                      "{\"title\":\"Security policy\",\"edition\":\"2025\",\"statement\":\"a\","
+                      "\"status\":\"current\"}",
+                      raised, sizeof raised);
+    ck_assert_str_eq(raised, "");
+    char *other = put_ok(hq, "policy",
+                         "{\"title\":\"Travel policy\",\"statement\":\"b\",\"status\":\"current\"}",
+                         raised, sizeof raised);
+    char *v2 = put_ok(hq, "policy",
+                      "{\"title\":\"Security policy\",\"edition\":\"2026\",\"statement\":\"c\","
+                      "\"status\":\"current\"}",
+                      raised, sizeof raised);
+    char want[256];
+    snprintf(want, sizeof want, "rule 5: policy %s is now obsolete, superseded by %s", v1, v2);
+    ck_assert_ptr_nonnull(strstr(raised, want));
+    ck_assert_int_eq(tu_lines(raised), 1);
+    char *st = status_of(hq, v1);
+    ck_assert_str_eq(st, "obsolete");
+    free(st);
+    st = status_of(hq, other); /* another subject stays current */
+    ck_assert_str_eq(st, "current");
+    free(st);
+    /* documents: by document id */
+    char *d1 = put_ok(hq, "document",
+                      "{\"doc_id\":\"SP-01\",\"doc_version\":\"1\",\"title\":\"Plan\",\"status\":\"current\"}",
+                      raised, sizeof raised);
+    free(put_ok(hq, "document",
+                "{\"doc_id\":\"SP-01\",\"doc_version\":\"2\",\"title\":\"Plan\",\"status\":\"current\"}",
+                raised, sizeof raised));
+    st = status_of(hq, d1);
+    ck_assert_str_eq(st, "obsolete");
+    free(st);
+    struct verify_report rep;
+    ck_assert_int_eq(verify_store(hq, &rep), 0);
+    store_close(&hq);
+    free(v1);
+    free(v2);
+    free(other);
+    free(d1);
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("rules");
@@ -441,6 +492,7 @@ int main(void)
     tcase_add_test(t, rule6_auditor_independence);
     tcase_add_test(t, rule8_site_writes_only_site_types);
     tcase_add_test(t, disposal_only_after_retention_by_authorised_author);
+    tcase_add_test(t, rule5_new_current_policy_obsoletes_the_old);
     suite_add_tcase(s, t);
     return tu_run_suite(s);
 }
