@@ -329,7 +329,7 @@ static int fetch(struct link *l)
             return rc;
         }
         rc = sync_ingest(l->s, l->hq, r->entries, r->n_entries, r->checkpoint.data,
-                         r->checkpoint.len, &res);
+                         r->checkpoint.len, NULL, &res);
         l->received += res.applied;
         scsms__sync_reply__free_unpacked(r, NULL);
         if (rc)

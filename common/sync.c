@@ -108,8 +108,11 @@ struct ingest {
     size_t n;
     const uint8_t *cp;
     size_t cp_len;
+    const struct sync_seen *seen;
     struct sync_result *res;
 };
+
+static int seen_body(store_t *s, MDB_txn *txn, void *ctx);
 
 static unsigned role_bit(Scsms__Identity__Role role)
 {
@@ -241,6 +244,10 @@ static int ingest_body(store_t *s, MDB_txn *txn, void *ctx)
         rc = take_checkpoint(s, txn, in, who, &st);
     if (rc == 0)
         rc = store_owner_save(s, txn, in->owner, &st);
+    if (rc == 0 && in->seen) {
+        struct { const struct sync_seen *v; size_t n; } one = {in->seen, 1};
+        rc = seen_body(s, txn, &one);
+    }
 out:
     in->res->head_seq = st.seq;
     memcpy(in->res->head, st.head, CRYPTO_HASH_LEN);
@@ -249,9 +256,10 @@ out:
 }
 
 int sync_ingest(store_t *s, const char *owner, const ProtobufCBinaryData *entries, size_t n,
-                const uint8_t *checkpoint, size_t cp_len, struct sync_result *res)
+                const uint8_t *checkpoint, size_t cp_len, const struct sync_seen *seen,
+                struct sync_result *res)
 {
-    struct ingest in = {owner, entries, n, checkpoint, cp_len, res};
+    struct ingest in = {owner, entries, n, checkpoint, cp_len, seen, res};
     memset(res, 0, sizeof *res);
     int rc = store_write_txn(s, ingest_body, &in);
     if (rc) { /* nothing was written: report the head as it stands */

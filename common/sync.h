@@ -47,8 +47,12 @@ struct sync_result {
  * do not decode, do not link, differ from ones accepted before (a fork)
  * or a checkpoint that does not verify (SCSMS_ETAMPER); entries after a
  * gap (SCSMS_EGAP: res->head_seq says where to resume). */
+struct sync_seen;
+
+/* seen, when not NULL, is written in the same transaction (the server
+ * notes who it heard from without a write of its own). */
 int sync_ingest(store_t *s, const char *owner, const ProtobufCBinaryData *entries, size_t n,
-                const uint8_t *checkpoint, size_t cp_len,
+                const uint8_t *checkpoint, size_t cp_len, const struct sync_seen *seen,
                 struct sync_result *res) SCSMS_MUST_CHECK;
 
 /* When an identity was last heard from and the backlog it reported: kept

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #include "crypto.h"
@@ -34,7 +35,8 @@ static void on_signal(int sig)
 }
 
 #define SEEN_MAX 4096      /* identities whose last contact is tracked in memory */
-#define SEEN_FLUSH_S 5     /* and written this often, in one transaction */
+#define SEEN_FLUSH_MS 200  /* written at most this often, in one transaction:
+                              soon after contact, without a write per message */
 
 struct server {
     store_t *s;
@@ -45,8 +47,15 @@ struct server {
     struct sync_seen seen[SEEN_MAX];
     int seen_dirty[SEEN_MAX];
     size_t n_seen;
-    int64_t flushed_at;
+    int64_t flushed_at;    /* milliseconds, monotonic */
 };
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* ------------------------------------------------------------ ZAP */
 
@@ -143,12 +152,17 @@ static void do_hello(struct server *sv, const char *who, Scsms__SyncReply *r, ui
         r->hq_head_seq = 0;
 }
 
+static struct sync_seen *seen_entry(struct server *sv, const char *who);
+
 static void do_upload(struct server *sv, const char *who, const Scsms__Upload *up,
                       Scsms__SyncReply *r, uint8_t *hash, char *msg, size_t msg_len)
 {
     struct sync_result res;
+    struct sync_seen *seen = seen_entry(sv, who); /* written with the batch */
     int rc = sync_ingest(sv->s, who, up->entries, up->n_entries, up->checkpoint.data,
-                         up->checkpoint.len, &res);
+                         up->checkpoint.len, seen, &res);
+    if (rc == 0 && seen)
+        sv->seen_dirty[seen - sv->seen] = 0;
     r->head_seq = res.head_seq;
     memcpy(hash, res.head, CRYPTO_HASH_LEN);
     r->head_hash.data = hash;
@@ -207,28 +221,34 @@ static void do_fetch(struct server *sv, const char *who, const Scsms__Fetch *fe,
     }
 }
 
-/* Note contact from who, and the backlog it reported. */
-static void saw(struct server *sv, const char *who, uint64_t backlog)
+static struct sync_seen *seen_entry(struct server *sv, const char *who)
 {
     size_t i = 0;
     while (i < sv->n_seen && strcmp(sv->seen[i].id, who) != 0)
         i++;
-    if (i == sv->n_seen) {
+    return i < sv->n_seen ? &sv->seen[i] : NULL;
+}
+
+/* Note contact from who, and the backlog it reported. */
+static void saw(struct server *sv, const char *who, uint64_t backlog)
+{
+    struct sync_seen *e = seen_entry(sv, who);
+    if (!e) {
         if (sv->n_seen == SEEN_MAX)
             return;
-        snprintf(sv->seen[i].id, sizeof sv->seen[i].id, "%s", who);
-        sv->n_seen++;
+        e = &sv->seen[sv->n_seen++];
+        snprintf(e->id, sizeof e->id, "%s", who);
     }
-    sv->seen[i].last_seen = isotime_now();
-    sv->seen[i].backlog = backlog;
-    sv->seen_dirty[i] = 1;
+    e->last_seen = isotime_now();
+    e->backlog = backlog;
+    sv->seen_dirty[e - sv->seen] = 1;
 }
 
 static void flush_seen(struct server *sv, int force)
 {
     struct sync_seen dirty[64];
-    int64_t now = isotime_now();
-    if (!force && now - sv->flushed_at < SEEN_FLUSH_S)
+    int64_t now = now_ms();
+    if (!force && now - sv->flushed_at < SEEN_FLUSH_MS)
         return;
     sv->flushed_at = now;
     size_t n = 0;
@@ -462,7 +482,7 @@ int srv_run(int argc, char **argv)
     memset(sec, 0, sizeof sec);
     while (rc == 0 && !stopping) {
         zmq_pollitem_t items[] = {{sv.zap, 0, ZMQ_POLLIN, 0}, {sv.router, 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 2, 500) < 0)
+        if (zmq_poll(items, 2, SEEN_FLUSH_MS) < 0)
             continue; /* EINTR: a signal; the loop condition decides */
         if (items[0].revents & ZMQ_POLLIN)
             serve_zap(&sv);

@@ -121,7 +121,7 @@ static void batch_free(struct batch *b)
 
 static int ingest(struct pair *p, const char *owner, struct batch *b, struct sync_result *res)
 {
-    return sync_ingest(p->hq, owner, b->e, b->n, b->cp, b->cp_len, res);
+    return sync_ingest(p->hq, owner, b->e, b->n, b->cp, b->cp_len, NULL, res);
 }
 
 static void heads_equal(struct pair *p, uint64_t want)
@@ -265,7 +265,7 @@ START_TEST(unenrolled_and_revoked_are_refused)
     store_t *x = make(xdir, "SITE-X", STORE_ROLE_SITE);
     add_incidents(x, 2);
     struct batch bx = batch_of(x, 1, 2);
-    ck_assert_int_eq(sync_ingest(p.hq, "SITE-X", bx.e, bx.n, bx.cp, bx.cp_len, &res), SCSMS_EPERM);
+    ck_assert_int_eq(sync_ingest(p.hq, "SITE-X", bx.e, bx.n, bx.cp, bx.cp_len, NULL, &res), SCSMS_EPERM);
     ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "'SITE-X' is not enrolled here"));
     /* revoked */
     add_incidents(p.site, 2);
