@@ -319,6 +319,135 @@ START_TEST(malformed_message_is_refused)
 }
 END_TEST
 
+/* A client speaking the protocol itself, with an enrolled site's keys. */
+struct raw_client {
+    void *ctx, *sock;
+    uint64_t id;
+};
+
+static struct raw_client raw_connect(struct net *n, const char *site)
+{
+    struct raw_client c = {zmq_ctx_new(), NULL, 0};
+    char pub[IDENTITY_Z85_LEN + 1], sec[IDENTITY_Z85_LEN + 1];
+    int linger = 0;
+    ck_assert_int_eq(identity_curve_load(site, pub, sec), 0);
+    c.sock = zmq_socket(c.ctx, ZMQ_DEALER);
+    zmq_setsockopt(c.sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(c.sock, ZMQ_CURVE_SERVERKEY, n->server_key, 40);
+    zmq_setsockopt(c.sock, ZMQ_CURVE_PUBLICKEY, pub, 40);
+    zmq_setsockopt(c.sock, ZMQ_CURVE_SECRETKEY, sec, 40);
+    ck_assert_int_eq(zmq_connect(c.sock, n->endpoint), 0);
+    return c;
+}
+
+static void raw_close(struct raw_client *c)
+{
+    zmq_close(c->sock);
+    zmq_ctx_term(c->ctx);
+}
+
+struct entries {
+    ProtobufCBinaryData v[64];
+    size_t n;
+};
+
+static int keep_entry(const uint8_t *b, size_t len, uint64_t seq, void *ctx)
+{
+    struct entries *e = ctx;
+    (void)seq;
+    e->v[e->n].data = malloc(len);
+    memcpy(e->v[e->n].data, b, len);
+    e->v[e->n].len = len;
+    e->n++;
+    return 0;
+}
+
+/* Upload entries from..to of site's log (signed by site) through c. */
+static Scsms__SyncReply *raw_upload(struct raw_client *c, const char *site, const char *owner,
+                                    uint64_t from, uint64_t to, int flip)
+{
+    store_t *s = NULL;
+    struct entries e = {0};
+    uint8_t *cp = NULL;
+    size_t cp_len = 0;
+    ck_assert_int_eq(store_open(site, NULL, &s), 0);
+    ck_assert_int_eq(sync_read_log(s, owner, from, (size_t)(to - from + 1), keep_entry, &e), 0);
+    ck_assert_int_eq(sync_checkpoint_at(s, to, &cp, &cp_len), 0);
+    store_close(&s);
+    if (flip)
+        e.v[0].data[e.v[0].len - 3] ^= 0x01; /* altered in transit */
+    Scsms__Upload up = SCSMS__UPLOAD__INIT;
+    Scsms__SyncRequest req = SCSMS__SYNC_REQUEST__INIT;
+    up.entries = e.v;
+    up.n_entries = e.n;
+    up.checkpoint.data = cp;
+    up.checkpoint.len = cp_len;
+    req.request_id = ++c->id;
+    req.msg_case = SCSMS__SYNC_REQUEST__MSG_UPLOAD;
+    req.upload = &up;
+    size_t len = scsms__sync_request__get_packed_size(&req);
+    uint8_t *buf = malloc(len);
+    scsms__sync_request__pack(&req, buf);
+    ck_assert_int_eq(zmq_send(c->sock, buf, len, 0), (int)len);
+    free(buf);
+    free(cp);
+    for (size_t i = 0; i < e.n; i++)
+        free(e.v[i].data);
+    zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
+    ck_assert_int_eq(zmq_poll(&it, 1, 20000), 1);
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    ck_assert_int_gt(zmq_msg_recv(&m, c->sock, 0), 0);
+    Scsms__SyncReply *r = scsms__sync_reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+    zmq_msg_close(&m);
+    ck_assert_ptr_nonnull(r);
+    return r;
+}
+
+START_TEST(bad_uploads_over_the_wire)
+{
+    struct net n = net_new("netup");
+    char *a = new_site(&n, "WH-1", 1), *b = new_site(&n, "WH-2", 1);
+    import_rows(&n, a, "10");
+    import_rows(&n, b, "10");
+    struct raw_client c = raw_connect(&n, a);
+    /* WH-1's connection carrying WH-2's log */
+    Scsms__SyncReply *r = raw_upload(&c, b, "WH-2", 1, 5, 0);
+    ck_assert_int_eq(r->code, SCSMS__SYNC_REPLY__CODE__REFUSED);
+    ck_assert_ptr_nonnull(strstr(r->message, "belongs to WH-2, not to WH-1"));
+    scsms__sync_reply__free_unpacked(r, NULL);
+    ck_assert_uint_eq(hq_head(&n, "WH-2"), 0);
+    /* an entry altered in transit */
+    r = raw_upload(&c, a, "WH-1", 1, 5, 1);
+    ck_assert_int_eq(r->code, SCSMS__SYNC_REPLY__CODE__REFUSED);
+    scsms__sync_reply__free_unpacked(r, NULL);
+    ck_assert_uint_eq(hq_head(&n, "WH-1"), 0);
+    /* the real batch, then the same batch replayed: applied once */
+    r = raw_upload(&c, a, "WH-1", 1, 5, 0);
+    ck_assert_int_eq(r->code, SCSMS__SYNC_REPLY__CODE__OK);
+    ck_assert_uint_eq(r->head_seq, 5);
+    scsms__sync_reply__free_unpacked(r, NULL);
+    r = raw_upload(&c, a, "WH-1", 1, 5, 0);
+    ck_assert_int_eq(r->code, SCSMS__SYNC_REPLY__CODE__OK);
+    ck_assert_uint_eq(r->head_seq, 5);
+    scsms__sync_reply__free_unpacked(r, NULL);
+    /* a batch after a gap: told where to resume */
+    r = raw_upload(&c, a, "WH-1", 8, 10, 0);
+    ck_assert_int_eq(r->code, SCSMS__SYNC_REPLY__CODE__GAP);
+    ck_assert_uint_eq(r->head_seq, 5);
+    scsms__sync_reply__free_unpacked(r, NULL);
+    raw_close(&c);
+    verify_dir(n.hq, 5);
+    size_t len;
+    char *log = tu_read_file(n.server_err, &len);
+    ck_assert_ptr_nonnull(strstr(log, "upload from WH-1 refused: entry 1 belongs to WH-2"));
+    free(log);
+    free(a);
+    free(b);
+    net_free(&n);
+}
+END_TEST
+
 START_TEST(revoked_identity_loses_its_live_session)
 {
     struct net n = net_new("netrev");
@@ -514,6 +643,7 @@ int main(void)
     tcase_add_test(t, three_sites_reach_the_union);
     tcase_add_test(t, refusals_over_the_wire);
     tcase_add_test(t, malformed_message_is_refused);
+    tcase_add_test(t, bad_uploads_over_the_wire);
     tcase_add_test(t, revoked_identity_loses_its_live_session);
     tcase_add_test(t, busy_server_says_retry_later);
     tcase_add_test(t, offline_site_catches_up);
