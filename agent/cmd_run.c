@@ -195,33 +195,6 @@ static int check_server_head(struct link *l, const Scsms__SyncReply *r, uint64_t
     return 0;
 }
 
-struct upload_batch {
-    ProtobufCBinaryData *v;
-    size_t n;
-    uint64_t last;
-};
-
-static int add_entry(const uint8_t *b, size_t len, uint64_t seq, void *ctx)
-{
-    struct upload_batch *u = ctx;
-    uint8_t *copy = malloc(len ? len : 1);
-    if (!copy)
-        return scsms_fail(SCSMS_ENOMEM, "out of memory");
-    memcpy(copy, b, len);
-    u->v[u->n].data = copy;
-    u->v[u->n].len = len;
-    u->n++;
-    u->last = seq;
-    return 0;
-}
-
-static void batch_clear(struct upload_batch *u)
-{
-    for (size_t i = 0; i < u->n; i++)
-        free(u->v[i].data);
-    u->n = 0;
-}
-
 static int refused(const Scsms__SyncReply *r)
 {
     return scsms_fail(SCSMS_EPERM, "the server refused: %s", r->message[0] ? r->message : "no reason");
@@ -229,29 +202,32 @@ static int refused(const Scsms__SyncReply *r)
 
 /* Build and send the upload of entries from `next` on; its last sequence
  * in *last. */
-static int send_batch(struct link *l, struct upload_batch *u, uint64_t next, uint64_t head,
-                      uint64_t *last)
+static int send_batch(struct link *l, uint64_t next, uint64_t head, uint64_t *last)
 {
     Scsms__Upload up = SCSMS__UPLOAD__INIT;
     Scsms__SyncRequest req = SCSMS__SYNC_REQUEST__INIT;
+    struct sync_entries e;
     uint8_t *cp = NULL;
     size_t cp_len = 0;
-    int rc = sync_read_log(l->s, store_owner(l->s), next, l->batch, add_entry, u);
+    int rc = sync_read_entries(l->s, store_owner(l->s), next, l->batch, &e);
+    if (rc == 0 && e.n == 0)
+        rc = scsms_fail(SCSMS_ECORRUPT, "the log has no entry %llu below its head; run verify",
+                        (unsigned long long)next);
     if (rc == 0)
-        rc = sync_checkpoint_at(l->s, u->last, &cp, &cp_len);
+        rc = sync_checkpoint_at(l->s, e.last, &cp, &cp_len);
     if (rc == 0) {
-        up.entries = u->v;
-        up.n_entries = u->n;
+        up.entries = e.v;
+        up.n_entries = e.n;
         up.checkpoint.data = cp;
         up.checkpoint.len = cp_len;
-        up.backlog = head - u->last;
+        up.backlog = head - e.last;
         req.msg_case = SCSMS__SYNC_REQUEST__MSG_UPLOAD;
         req.upload = &up;
         rc = send_request(l, &req);
-        *last = u->last;
+        *last = e.last;
     }
     free(cp);
-    batch_clear(u);
+    sync_entries_free(&e);
     return rc;
 }
 
@@ -262,14 +238,13 @@ static int send_batch(struct link *l, struct upload_batch *u, uint64_t next, uin
  * server reports. */
 static int upload(struct link *l, uint64_t next, uint64_t head)
 {
-    struct upload_batch u = {calloc(l->batch, sizeof *u.v), 0, 0};
     uint64_t min_id = l->next_id + 1; /* replies to older requests are stale */
     size_t in_flight = 0;
-    int rc = u.v ? 0 : scsms_fail(SCSMS_ENOMEM, "out of memory");
+    int rc = 0;
     while (rc == 0 && (next <= head || in_flight) && !stopping) {
         while (rc == 0 && next <= head && in_flight < (l->credit ? l->credit : 1)) {
             uint64_t last = next;
-            if ((rc = send_batch(l, &u, next, head, &last)) == 0) {
+            if ((rc = send_batch(l, next, head, &last)) == 0) {
                 next = last + 1;
                 in_flight++;
             }
@@ -293,7 +268,6 @@ static int upload(struct link *l, uint64_t next, uint64_t head)
         }
         scsms__sync_reply__free_unpacked(r, NULL);
     }
-    free(u.v);
     return rc;
 }
 

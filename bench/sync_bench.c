@@ -233,29 +233,12 @@ struct sim {
     int busy;
 };
 
-struct upload_buf {
-    ProtobufCBinaryData *v;
-    size_t n;
-    uint64_t last;
-};
-
-static int grab(const uint8_t *b, size_t len, uint64_t seq, void *ctx)
-{
-    struct upload_buf *u = ctx;
-    u->v[u->n].data = malloc(len);
-    memcpy(u->v[u->n].data, b, len);
-    u->v[u->n].len = len;
-    u->n++;
-    u->last = seq;
-    return 0;
-}
-
 static void sim_send(struct sim *a, size_t batch)
 {
-    struct upload_buf u = {calloc(batch, sizeof *u.v), 0, 0};
+    struct sync_entries u;
     uint8_t *cp = NULL;
     size_t cp_len = 0;
-    if (sync_read_log(a->s, store_owner(a->s), a->next, batch, grab, &u) ||
+    if (sync_read_entries(a->s, store_owner(a->s), a->next, batch, &u) ||
         sync_checkpoint_at(a->s, u.last, &cp, &cp_len))
         die("read log");
     Scsms__Upload up = SCSMS__UPLOAD__INIT;
@@ -273,9 +256,7 @@ static void sim_send(struct sim *a, size_t batch)
     zmq_send(a->sock, buf, len, 0);
     free(buf);
     free(cp);
-    for (size_t i = 0; i < u.n; i++)
-        free(u.v[i].data);
-    free(u.v);
+    sync_entries_free(&u);
     a->busy = 1;
 }
 

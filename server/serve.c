@@ -183,33 +183,11 @@ static void do_upload(struct server *sv, const char *who, const Scsms__Upload *u
     fprintf(stderr, "scsms-server: warning: upload from %s refused: %s\n", who, msg);
 }
 
-struct fetched {
-    ProtobufCBinaryData *v;
-    size_t n;
-    uint64_t last;
-};
-
-static int take_fetched(const uint8_t *bytes, size_t len, uint64_t seq, void *ctx)
+static void do_fetch(struct server *sv, const Scsms__Fetch *fe, Scsms__SyncReply *r,
+                     struct sync_entries *f, uint8_t **cp, size_t *cp_len)
 {
-    struct fetched *f = ctx;
-    uint8_t *copy = malloc(len ? len : 1);
-    if (!copy)
-        return scsms_fail(SCSMS_ENOMEM, "out of memory");
-    memcpy(copy, bytes, len);
-    f->v[f->n].data = copy;
-    f->v[f->n].len = len;
-    f->n++;
-    f->last = seq;
-    return 0;
-}
-
-static void do_fetch(struct server *sv, const char *who, const Scsms__Fetch *fe,
-                     Scsms__SyncReply *r, struct fetched *f, uint8_t **cp, size_t *cp_len)
-{
-    (void)who;
     size_t max = fe->max && fe->max < FETCH_MAX ? fe->max : FETCH_MAX;
-    f->v = calloc(max, sizeof *f->v);
-    if (!f->v || sync_read_log(sv->s, store_owner(sv->s), fe->after_seq + 1, max, take_fetched, f)) {
+    if (sync_read_entries(sv->s, store_owner(sv->s), fe->after_seq + 1, max, f)) {
         r->code = SCSMS__SYNC_REPLY__CODE__RETRY_LATER;
         return;
     }
@@ -344,7 +322,7 @@ static void serve_message(struct server *sv, struct request *q)
     uint8_t hash[CRYPTO_HASH_LEN], hq_pub[CRYPTO_PUB_LEN], *cp = NULL;
     size_t cp_len = 0;
     char msg[600];
-    struct fetched f = {0};
+    struct sync_entries f = {0};
     Scsms__SyncRequest *req =
         scsms__sync_request__unpack(NULL, zmq_msg_size(body), zmq_msg_data(body));
     if (!who || !*who) {
@@ -366,7 +344,7 @@ static void serve_message(struct server *sv, struct request *q)
             do_upload(sv, who, req->upload, &r, hash, msg, sizeof msg);
             break;
         case SCSMS__SYNC_REQUEST__MSG_FETCH:
-            do_fetch(sv, who, req->fetch, &r, &f, &cp, &cp_len);
+            do_fetch(sv, req->fetch, &r, &f, &cp, &cp_len);
             break;
         default:
             r.code = SCSMS__SYNC_REPLY__CODE__REFUSED;
@@ -375,9 +353,7 @@ static void serve_message(struct server *sv, struct request *q)
     }
     r.credit = CREDIT;
     send_reply(sv, q, &r);
-    for (size_t i = 0; i < f.n; i++)
-        free(f.v[i].data);
-    free(f.v);
+    sync_entries_free(&f);
     free(cp);
     if (req)
         scsms__sync_request__free_unpacked(req, NULL);
