@@ -370,3 +370,9 @@ int cmd_list(int argc, char **argv)
     int rc = parse_read(argc, argv, LIST_USAGE, 0, &a);
     return rc ? (rc < 0 ? CLI_OK : rc) : run_listing(&a, 0);
 }
+
+int cmd_due(int argc, char **argv)
+{
+    return cli_due(argc, argv, "scsms-agent due [--within DAYS] [--format table|json] --store DIR",
+                   0);
+}

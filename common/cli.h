@@ -65,4 +65,9 @@ int cli_read_json_arg(const char *arg, char **out, size_t *len);
  * description, location or similar. Borrowed from rec. */
 const char *cli_summary(const Scsms__Record *rec);
 
+/* The overdue and expiring items of the store (rule 7), most late first:
+ * `due` at a site, `alerts` (owners = 1: with a site column) at head
+ * office. argv as for a subcommand. */
+int cli_due(int argc, char **argv, const char *usage, int owners);
+
 #endif

@@ -209,3 +209,9 @@ int srv_sites(int argc, char **argv)
     store_close(&s);
     return rc ? cli_error(rc) : CLI_OK;
 }
+
+int srv_alerts(int argc, char **argv)
+{
+    return cli_due(argc, argv,
+                   "scsms-server alerts [--within DAYS] [--format table|json] --store DIR", 1);
+}

@@ -9,6 +9,7 @@ static const struct cli_command commands[] = {
     {"enrol", srv_enrol, "allow an identity (site, partner, hq) to connect"},
     {"revoke", srv_revoke, "withdraw an identity: refused from its next message on"},
     {"sites", srv_sites, "every identity: role, state, head sequence and hash"},
+    {"alerts", srv_alerts, "overdue and expiring items across every site, most late first"},
     {"run", srv_run, "the sync endpoint (CURVE ZeroMQ)"},
 };
 

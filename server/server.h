@@ -9,6 +9,7 @@ int srv_init(int argc, char **argv);
 int srv_enrol(int argc, char **argv);
 int srv_revoke(int argc, char **argv);
 int srv_sites(int argc, char **argv);
+int srv_alerts(int argc, char **argv);
 int srv_run(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <json-c/json.h>
 #include <zmq.h>
 
 #include "identity.h"
@@ -532,6 +533,61 @@ START_TEST(busy_server_says_retry_later)
 }
 END_TEST
 
+/* Head office's alerts: every site's overdue and expiring items, exactly
+ * those the generator planted at each site. */
+START_TEST(alerts_list_every_sites_due_items)
+{
+    setenv("SCSMS_NOW", "2026-11-23T09:00:00Z", 1);
+    struct net n = net_new("netalert");
+    const char *ids[] = {"RTM-PORT", "SIN-DC"};
+    char *planted_all = calloc(1, 1 << 16);
+    for (int i = 0; i < 2; i++) {
+        char *site = new_site(&n, ids[i], 1), *planted = tu_path(n.tmp, ids[i]);
+        char pl[4200];
+        snprintf(pl, sizeof pl, "%s.planted", planted);
+        char *argv[] = {getenv("SCSMS_GEN"), "--store", site, "--planted", pl, NULL};
+        struct tu_run r = tu_exec(argv, NULL);
+        ck_assert_msg(r.status == 0, "%s", r.err);
+        tu_run_free(&r);
+        r = sync_once(&n, site, NULL);
+        ck_assert_msg(r.status == 0, "%s", r.err);
+        tu_run_free(&r);
+        size_t len;
+        char *text = tu_read_file(pl, &len);
+        strcat(planted_all, text);
+        free(text);
+        free(planted);
+        free(site);
+    }
+    struct tu_run r = server_cmd(&n, "alerts", "--within", "30", "--format", "json", NULL, NULL,
+                                 NULL, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    struct json_object *list = json_tokener_parse(r.out), *e, *owner, *id, *field, *date;
+    ck_assert_ptr_nonnull(list);
+    ck_assert_int_eq(tu_lines(planted_all), 30);
+    ck_assert_uint_eq(json_object_array_length(list), 30);
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        e = json_object_array_get_idx(list, i);
+        ck_assert(json_object_object_get_ex(e, "owner", &owner));
+        ck_assert(json_object_object_get_ex(e, "id", &id));
+        ck_assert(json_object_object_get_ex(e, "field", &field));
+        ck_assert(json_object_object_get_ex(e, "date", &date));
+        ck_assert_int_eq(strncmp(json_object_get_string(id), json_object_get_string(owner),
+                                 strlen(json_object_get_string(owner))), 0);
+        char line[512];
+        snprintf(line, sizeof line, "{\"id\":\"%s\",\"field\":\"%s\",\"date\":\"%s\"}\n",
+                 json_object_get_string(id), json_object_get_string(field),
+                 json_object_get_string(date));
+        ck_assert_msg(strstr(planted_all, line) != NULL, "not planted: %s", line);
+    }
+    json_object_put(list);
+    tu_run_free(&r);
+    free(planted_all);
+    net_free(&n);
+    unsetenv("SCSMS_NOW");
+}
+END_TEST
+
 START_TEST(offline_site_catches_up)
 {
     struct net n = net_new("netoff");
@@ -652,6 +708,7 @@ int main(void)
     tcase_add_test(t, bad_uploads_over_the_wire);
     tcase_add_test(t, revoked_identity_loses_its_live_session);
     tcase_add_test(t, busy_server_says_retry_later);
+    tcase_add_test(t, alerts_list_every_sites_due_items);
     tcase_add_test(t, offline_site_catches_up);
     tcase_add_test(t, survives_twenty_kills);
     suite_add_tcase(s, t);

@@ -1,5 +1,7 @@
-/* cmd_due.c -- due: every overdue and expiring item (DOMAIN.md rule 7). */
-#include "cmd.h"
+/* cli_due.c -- every overdue and expiring item (DOMAIN.md rule 7), as
+ * 'scsms-agent due' at a site and 'scsms-server alerts' across every site
+ * head office holds. */
+#include "cli.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -7,13 +9,12 @@
 #include "isotime.h"
 #include "jsonpb.h"
 
-#define DUE_USAGE "scsms-agent due [--within DAYS] [--format table|json] --store DIR"
-
 enum { OPT_WITHIN = CLI_OPT_FIRST_OWN, OPT_FORMAT };
 
 struct due_out {
     int64_t today;
     int json;
+    int owners; /* a column for whose record it is */
     size_t n;
 };
 
@@ -29,6 +30,7 @@ static int print_due(const Scsms__Record *rec, void *ctx)
     long long late = (long long)(o->today - day);
     if (o->json) {
         struct json_object *j = json_object_new_object();
+        json_object_object_add(j, "owner", json_object_new_string(rec->owner));
         json_object_object_add(j, "id", json_object_new_string(rec->id));
         json_object_object_add(j, "type", json_object_new_string(record_type_of(rec)->name));
         json_object_object_add(j, "status", json_object_new_string(rec->status));
@@ -45,6 +47,8 @@ static int print_due(const Scsms__Record *rec, void *ctx)
             snprintf(when, sizeof when, "due today");
         else
             snprintf(when, sizeof when, "due in %lld day%s", -late, late == -1 ? "" : "s");
+        if (o->owners)
+            printf("%-12s ", rec->owner);
         printf("%-18s %-10s %-26s %-14s %-22s %.40s\n", when, date, rec->id,
                record_type_of(rec)->name, field, cli_summary(rec));
     }
@@ -52,7 +56,7 @@ static int print_due(const Scsms__Record *rec, void *ctx)
     return 0;
 }
 
-int cmd_due(int argc, char **argv)
+int cli_due(int argc, char **argv, const char *usage, int owners)
 {
     static const struct option opts[] = {
         {"within", required_argument, NULL, OPT_WITHIN},
@@ -70,13 +74,13 @@ int cmd_due(int argc, char **argv)
         else if (opt == OPT_FORMAT)
             format = optarg;
         else if (opt == 'h') {
-            printf("usage: %s\n", DUE_USAGE);
+            printf("usage: %s\n", usage);
             return CLI_OK;
         } else
-            return cli_usage(DUE_USAGE);
+            return cli_usage(usage);
     }
     if (optind != argc)
-        return cli_usage(DUE_USAGE);
+        return cli_usage(usage);
     if (strcmp(format, "table") && strcmp(format, "json")) {
         fprintf(stderr, "scsms-agent: --format must be table or json\n");
         return CLI_USAGE;
@@ -86,11 +90,11 @@ int cmd_due(int argc, char **argv)
         char *end;
         days = strtol(within, &end, 10);
         if (!*within || *end || days < 0 || days > 3650) {
-            fprintf(stderr, "scsms-agent: --within must be 0 to 3650 days, got '%s'\n", within);
+            fprintf(stderr, "%s: --within must be 0 to 3650 days, got '%s'\n", cli_prog, within);
             return CLI_USAGE;
         }
     }
-    int rc = cli_common_finish(&c, DUE_USAGE);
+    int rc = cli_common_finish(&c, usage);
     if (rc)
         return rc;
     store_t *s = cli_open(&c);
@@ -98,9 +102,13 @@ int cmd_due(int argc, char **argv)
         return CLI_FAIL;
     if (days < 0)
         days = (long)store_config(s)->expiring_days;
-    struct due_out o = {.today = isotime_days(isotime_now()), .json = !strcmp(format, "json")};
+    struct due_out o = {.today = isotime_days(isotime_now()), .json = !strcmp(format, "json"),
+                        .owners = owners};
     if (o.json)
         printf("[\n");
+    else if (owners)
+        printf("%-12s %-18s %-10s %-26s %-14s %-22s %s\n", "SITE", "WHEN", "DATE", "ID", "TYPE",
+               "FIELD", "SUMMARY");
     else
         printf("%-18s %-10s %-26s %-14s %-22s %s\n", "WHEN", "DATE", "ID", "TYPE", "FIELD",
                "SUMMARY");
