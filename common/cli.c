@@ -7,6 +7,30 @@ const char *cli_prog = "scsms";
 #include <stdlib.h>
 #include <string.h>
 
+static int usage(FILE *out, const struct cli_command *commands, size_t n, const char *footer)
+{
+    fprintf(out, "usage: %s COMMAND [OPTIONS] --store DIR\n\ncommands:\n", cli_prog);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'%s COMMAND --help' describes each one. Exit status: 0 done, 1 refused "
+                 "(nothing changed), 2 usage, 3 integrity failure.\n%s", cli_prog, footer);
+    return out == stdout ? CLI_OK : CLI_USAGE;
+}
+
+int cli_dispatch(const struct cli_command *commands, size_t n, int argc, char **argv,
+                 const char *footer)
+{
+    if (argc < 2)
+        return usage(stderr, commands, n, footer);
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
+        return usage(stdout, commands, n, footer);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "%s: unknown command '%s'\n", cli_prog, argv[1]);
+    return usage(stderr, commands, n, footer);
+}
+
 int cli_common_option(struct cli_common *c, int opt, const char *arg)
 {
     switch (opt) {

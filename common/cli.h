@@ -41,6 +41,12 @@ enum { CLI_OPT_STORE = 1000, CLI_OPT_KEY, CLI_OPT_AUTHOR, CLI_OPT_FIRST_OWN };
     {"author", required_argument, NULL, CLI_OPT_AUTHOR},                \
     {"help", no_argument, NULL, 'h'}
 
+/* Run the subcommand argv[1] names from commands[0..n-1] with argv shifted
+ * by one, or print the usage (to stdout for --help, and CLI_OK; to stderr
+ * with CLI_USAGE otherwise); footer is printed after the command list. */
+int cli_dispatch(const struct cli_command *commands, size_t n, int argc, char **argv,
+                 const char *footer);
+
 /* Handle a common option c; returns 1 if it was one. */
 int cli_common_option(struct cli_common *c, int opt, const char *arg);
 
