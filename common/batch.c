@@ -926,11 +926,6 @@ const char *const *store_batch_raised(const store_batch_t *b, size_t *n)
     return (const char *const *)b->raised;
 }
 
-size_t store_batch_count(const store_batch_t *b)
-{
-    return b->n;
-}
-
 const char *store_batch_id(const store_batch_t *b, size_t i)
 {
     return i < b->n ? b->items[i].id : NULL;

@@ -154,6 +154,8 @@ static int status_at_least_implemented(const char *status)
            !strcmp(status, "closed");
 }
 
+/* Both gates need only the record: the risk_review link's target is
+ * checked against the store like every link. */
 static int check_action_record(const Scsms__Record *rec)
 {
     const Scsms__Action *a = rec->action;
@@ -162,22 +164,15 @@ static int check_action_record(const Scsms__Record *rec)
         return scsms_fail(SCSMS_ERULE, "an action cannot be %s without a recorded effectiveness "
                           "check: set effectiveness_check and effectiveness_date (rule 2)",
                           rec->status);
-    return 0;
-}
-
-static int check_action_store(store_t *s, MDB_txn *txn, const Scsms__Record *rec)
-{
-    (void)s;
-    (void)txn;
-    if (!status_at_least_implemented(rec->status) || rec->action->immediate)
-        return 0;
-    if (!find_link(rec, "risk_review"))
+    if (status_at_least_implemented(rec->status) && !a->immediate &&
+        !find_link(rec, "risk_review"))
         return scsms_fail(SCSMS_ERULE, "an action cannot be %s before it links the risk review "
                           "that approved it: add a 'risk_review' link to a risk, or set "
                           "immediate if it protects life or public safety (rule 2)",
                           rec->status);
-    return 0; /* the link's target is checked like every link */
+    return 0;
 }
+
 
 /* ------------------------------------------------------------ rule 6 */
 
@@ -338,8 +333,6 @@ int rules_check_store(store_t *s, MDB_txn *txn, const Scsms__Record *rec)
     if (rc)
         return rc;
     switch (rec->body_case) {
-    case SCSMS__RECORD__BODY_ACTION:
-        return check_action_store(s, txn, rec);
     case SCSMS__RECORD__BODY_AUDIT:
         return check_audit_store(s, txn, rec->audit);
     case SCSMS__RECORD__BODY_CALIBRATION:

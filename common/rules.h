@@ -28,8 +28,8 @@
 #include "config.h"
 #include "store_internal.h"
 
-/* The checks that need only the record: rules 1, 2 (effectiveness) and 6
- * (the audit's own fields). For equipment in service whose calibration
+/* The checks that need only the record: rules 1, 2 and 6 (the audit's own
+ * fields). For equipment in service whose calibration
  * date has passed (rule 3) it sets the status to out_of_calibration; the
  * nonconformity follows from rules_followups(). today: days since epoch. */
 int rules_check_record(Scsms__Record *rec, enum store_role role, const struct scsms_config *cfg,
@@ -41,8 +41,8 @@ int rules_raises(const Scsms__Record *rec);
 /* Every link of rec names a record in txn of a type its relation allows. */
 int rules_check_links(store_t *s, MDB_txn *txn, const Scsms__Record *rec) SCSMS_MUST_CHECK;
 
-/* The checks that read the store in txn: links, rule 2's risk review,
- * rule 6 against the auditor's appointments. */
+/* The checks that read the store in txn: links (so rule 2's risk review
+ * is a risk that exists), rule 6 against the auditor's appointments. */
 int rules_check_store(store_t *s, MDB_txn *txn, const Scsms__Record *rec) SCSMS_MUST_CHECK;
 
 struct rules_followup {

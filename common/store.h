@@ -130,8 +130,6 @@ int store_batch_commit(store_batch_t *b) SCSMS_MUST_CHECK;
  * store_batch_errors(). Writes nothing. */
 int store_batch_check(store_batch_t *b) SCSMS_MUST_CHECK;
 
-size_t store_batch_count(const store_batch_t *b);
-
 /* The id given to the i-th record by the last successful commit; borrowed,
  * lives as long as the batch. */
 const char *store_batch_id(const store_batch_t *b, size_t i);

@@ -34,13 +34,13 @@ static Scsms__Record *incident(unsigned i)
     return r;
 }
 
-/* A store of N incidents in batches of PER_BATCH, then one update of
- * entry 2's record (entry N + 1 would exceed N: so the update is inside). */
+/* A store of n incidents written in batches of per: a signed checkpoint
+ * after each batch. */
 static char *build(const char *tag, unsigned n, unsigned per)
 {
     char *dir = tu_tmpdir(tag);
     store_t *s = NULL;
-    ck_assert_int_eq(store_create(dir, "SITE-V", STORE_ROLE_SITE, NULL) == 0 ? 0 : -1, 0);
+    ck_assert_msg(store_create(dir, "SITE-V", STORE_ROLE_SITE, NULL) == 0, "%s", scsms_errmsg());
     ck_assert_int_eq(store_open(dir, NULL, &s), 0);
     for (unsigned done = 0; done < n; done += per) {
         store_batch_t *b = NULL;
