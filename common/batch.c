@@ -23,6 +23,7 @@
 #include "chain.h"
 #include "isotime.h"
 #include "rules.h"
+#include "seal.h"
 
 /* Below this many records a thread costs more than it saves. */
 #define PIPELINE_MIN 256
@@ -244,6 +245,16 @@ static int check_record(const store_t *s, Scsms__Record *rec, int preserve, int 
                           t->issuers & RECORD_BY_HQ ? "head office" : "the sites");
     if (strlen(rec->id) > RECORD_MAX_ID)
         return scsms_fail(SCSMS_EINVAL, "id longer than %d characters", RECORD_MAX_ID);
+    if ((rc = rules_check_subject(rec, s->owner, s->role)))
+        return rc;
+    /* a record that carries its own signature is signed by whoever writes
+     * it; a restored one keeps the signature it was exported with */
+    if (!preserve && !dispose && seal_is_sealed(rec)) {
+        if (!s->key)
+            return scsms_fail(SCSMS_EKEY, "this store was opened without its key: it cannot "
+                              "sign a %s", t->name);
+        return seal_record_sign(rec, s->key);
+    }
     return 0;
 }
 

@@ -88,9 +88,14 @@ static const struct record_type types[] = {
      L("active", "withdrawn"), L("partner_id", "scheme", "number", "expiry_date"),
      L("expiry_date"), L("withdrawn"), YEARS(7), PARTNER | HQ},
     {SCSMS__RECORD__BODY_DECLARATION, "declaration", "DOS", "ISO 28001 4.5",
-     L("submitted", "accepted", "rejected"),
-     L("partner_id", "coverage", "valid_from_date", "valid_to_date"), L("valid_to_date"), L("rejected"),
+     L("submitted", "withdrawn"),
+     L("partner_id", "coverage", "measures", "valid_from_date", "valid_to_date"),
+     L("valid_to_date"), L("withdrawn"),
      YEARS(7), PARTNER},
+    {SCSMS__RECORD__BODY_CREDIBILITY_REVIEW, "credibility_review", "CRV", "ISO 28001 4.5",
+     L("accepted", "rejected"),
+     L("declaration_id", "declaration_version", "declaration_sha256", "partner_id", "reviewer",
+       "decision", "reason", "reviewed_date"), NONE, NONE, YEARS(7), HQ},
 };
 
 #define N_TYPES (sizeof types / sizeof types[0])

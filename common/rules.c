@@ -267,6 +267,74 @@ static int calibration_overdue(const Scsms__Record *rec, int64_t today)
            isotime_parse_date(next, &day) == 0 && day < today;
 }
 
+/* ------------------------------------------------------------ partners */
+
+/* Dates are canonical YYYY-MM-DD after validation: text order is date
+ * order. */
+static int ends_before_start(const char *from, const char *to)
+{
+    return from[0] && to[0] && strcmp(to, from) < 0;
+}
+
+static int check_declaration(const Scsms__Declaration *d)
+{
+    if (ends_before_start(d->valid_from_date, d->valid_to_date))
+        return scsms_fail(SCSMS_ERULE, "valid_to_date %s is before valid_from_date %s: a "
+                          "declaration must end after it starts", d->valid_to_date,
+                          d->valid_from_date);
+    return 0;
+}
+
+static int check_certificate(const Scsms__Certificate *c)
+{
+    if (ends_before_start(c->valid_from_date, c->expiry_date))
+        return scsms_fail(SCSMS_ERULE, "expiry_date %s is before valid_from_date %s",
+                          c->expiry_date, c->valid_from_date);
+    return 0;
+}
+
+static int check_partner(const Scsms__Partner *p)
+{
+    if (p->exempt && !p->exemption_reason[0])
+        return scsms_fail(SCSMS_ERULE, "an exempt partner needs its exemption_reason (ISO 28001 "
+                          "4.4)");
+    if (!p->exempt && p->exemption_reason[0])
+        return scsms_fail(SCSMS_ERULE, "exemption_reason is set but exempt is not");
+    return 0;
+}
+
+static int check_credibility_review(const Scsms__Record *rec, int64_t today)
+{
+    const Scsms__CredibilityReview *r = rec->credibility_review;
+    const char *decision = r->decision == SCSMS__CREDIBILITY_REVIEW__DECISION__ACCEPTED ? "accepted"
+                           : r->decision == SCSMS__CREDIBILITY_REVIEW__DECISION__REJECTED
+                               ? "rejected"
+                               : NULL;
+    int64_t day;
+    if (!decision)
+        return scsms_fail(SCSMS_EINVAL, "decision must be accepted or rejected");
+    if (strcmp(rec->status, decision) != 0)
+        return scsms_fail(SCSMS_ERULE, "status '%s' differs from the decision '%s'", rec->status,
+                          decision);
+    if (r->declaration_sha256.len != CRYPTO_HASH_LEN)
+        return scsms_fail(SCSMS_EINVAL, "declaration_sha256 must be 32 bytes");
+    if (isotime_parse_date(r->reviewed_date, &day) == 0 && day > today)
+        return scsms_fail(SCSMS_ERULE, "reviewed_date %s is in the future", r->reviewed_date);
+    return 0;
+}
+
+int rules_check_subject(const Scsms__Record *rec, const char *owner, enum store_role role)
+{
+    const char *about = rec->body_case == SCSMS__RECORD__BODY_DECLARATION ? rec->declaration->partner_id
+                        : rec->body_case == SCSMS__RECORD__BODY_CERTIFICATE
+                            ? rec->certificate->partner_id
+                            : NULL;
+    if (role != STORE_ROLE_PARTNER || !about || strcmp(about, owner) == 0)
+        return 0;
+    return scsms_fail(SCSMS_EPERM, "partner %s may submit only its own %ss, not one about %.128s "
+                      "(rule 8)", owner, record_type_of(rec)->name, about);
+}
+
 /* ------------------------------------------------------------ entry points */
 
 int rules_check_record(Scsms__Record *rec, enum store_role role, const struct scsms_config *cfg,
@@ -283,6 +351,14 @@ int rules_check_record(Scsms__Record *rec, enum store_role role, const struct sc
         if (calibration_overdue(rec, today))
             return record_set_string(&rec->status, "out_of_calibration");
         return 0;
+    case SCSMS__RECORD__BODY_DECLARATION:
+        return check_declaration(rec->declaration);
+    case SCSMS__RECORD__BODY_CERTIFICATE:
+        return check_certificate(rec->certificate);
+    case SCSMS__RECORD__BODY_PARTNER:
+        return check_partner(rec->partner);
+    case SCSMS__RECORD__BODY_CREDIBILITY_REVIEW:
+        return check_credibility_review(rec, today);
     default:
         return 0;
     }

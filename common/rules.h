@@ -17,7 +17,11 @@
  *   links   every link names an existing record of a type its relation allows
  *
  * Rule 8 (who issues which type, a site writes only its own records) is
- * the store's (batch.c); rule 7 is computed by 'due'.
+ * the store's (batch.c) and the server's (sync.c), with the partner's part
+ * here (rules_check_subject); rule 7 is computed by 'due'.
+ *   partners  a declaration ends after it starts, a certificate expires
+ *           after it is valid; an exempt partner names the reason (ISO 28001
+ *           4.4); a credibility review's status is its decision
  */
 #ifndef SCSMS_RULES_H
 #define SCSMS_RULES_H
@@ -34,6 +38,11 @@
  * nonconformity follows from rules_followups(). today: days since epoch. */
 int rules_check_record(Scsms__Record *rec, enum store_role role, const struct scsms_config *cfg,
                        int64_t today) SCSMS_MUST_CHECK;
+
+/* Rule 8 for partners: a partner's declarations and certificates are
+ * about itself (partner_id is the writer, owner). SCSMS_EPERM otherwise. */
+int rules_check_subject(const Scsms__Record *rec, const char *owner,
+                        enum store_role role) SCSMS_MUST_CHECK;
 
 /* 1 when writing rec raises follow-up records (rules 3, 4 and 5). */
 int rules_raises(const Scsms__Record *rec);

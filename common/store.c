@@ -169,9 +169,9 @@ static int file_exists(const char *dir, const char *name, off_t *size)
 static int open_dbis(store_t *s, MDB_txn *txn, unsigned flags)
 {
     static const char *names[] = {"meta", "owners", "log", "checkpoints", "versions",
-                                  "latest", "by_status", "by_due", "identities"};
+                                  "latest", "by_status", "by_due", "identities", "received"};
     MDB_dbi *dbis[] = {&s->meta, &s->owners, &s->log, &s->checkpoints, &s->versions,
-                       &s->latest, &s->by_status, &s->by_due, &s->identities};
+                       &s->latest, &s->by_status, &s->by_due, &s->identities, &s->received};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         int mrc = mdb_dbi_open(txn, names[i], flags, dbis[i]);
         if (mrc == MDB_NOTFOUND)
@@ -675,33 +675,73 @@ static int refuse_if_disposed(store_t *s, MDB_txn *txn, const char *id,
     return rc;
 }
 
+/* The log key of version `version` (0 = latest) of id, in txn. */
+static int resolve_version(store_t *s, MDB_txn *txn, const char *id, uint32_t version,
+                           uint8_t ref[STORE_LOGKEY_LEN])
+{
+    uint8_t key[RECORD_MAX_ID + 8];
+    uint32_t latest;
+    int rc;
+    if ((rc = store_latest_get(s, txn, id, &latest, ref)) || !version || version == latest ||
+        (rc = refuse_if_disposed(s, txn, id, ref)))
+        return rc;
+    /* superseded versions live in `versions` */
+    MDB_val k = {store_versions_key(id, version, key), key}, v;
+    int mrc = mdb_get(txn, s->versions, &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        return scsms_fail(SCSMS_ENOTFOUND, "record '%s' has no version %u (latest is %u)", id,
+                          version, latest);
+    if (mrc)
+        return store_lmdb_fail(mrc, "read version");
+    if (v.mv_size != STORE_LOGKEY_LEN)
+        return scsms_fail(SCSMS_ECORRUPT, "version index of '%s' is malformed", id);
+    memcpy(ref, v.mv_data, STORE_LOGKEY_LEN);
+    return 0;
+}
+
 int store_get(store_t *s, const char *id, uint32_t version, Scsms__Record **out)
 {
     MDB_txn *txn;
-    uint8_t ref[STORE_LOGKEY_LEN], key[RECORD_MAX_ID + 8];
-    uint32_t latest;
+    uint8_t ref[STORE_LOGKEY_LEN];
     if (strlen(id) > RECORD_MAX_ID)
         return scsms_fail(SCSMS_ENOTFOUND, "no record '%.128s...'", id);
     int rc = store_txn_begin(s, MDB_RDONLY, &txn);
     if (rc)
         return rc;
-    if ((rc = store_latest_get(s, txn, id, &latest, ref)) == 0 && version && version != latest &&
-        (rc = refuse_if_disposed(s, txn, id, ref)) == 0) {
-        /* superseded versions live in `versions` */
-        MDB_val k = {store_versions_key(id, version, key), key}, v;
-        int mrc = mdb_get(txn, s->versions, &k, &v);
-        if (mrc == MDB_NOTFOUND)
-            rc = scsms_fail(SCSMS_ENOTFOUND, "record '%s' has no version %u (latest is %u)", id,
-                            version, latest);
-        else if (mrc)
-            rc = store_lmdb_fail(mrc, "read version");
-        else if (v.mv_size != STORE_LOGKEY_LEN)
-            rc = scsms_fail(SCSMS_ECORRUPT, "version index of '%s' is malformed", id);
-        else
-            memcpy(ref, v.mv_data, STORE_LOGKEY_LEN);
-    }
-    if (rc == 0)
+    if ((rc = resolve_version(s, txn, id, version, ref)) == 0)
         rc = store_load_record(s, txn, ref, out);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
+int store_get_bytes(store_t *s, const char *id, uint32_t version, uint8_t **out, size_t *len)
+{
+    MDB_txn *txn;
+    uint8_t ref[STORE_LOGKEY_LEN];
+    Scsms__LogEntry *e = NULL;
+    *out = NULL;
+    *len = 0;
+    if (strlen(id) > RECORD_MAX_ID)
+        return scsms_fail(SCSMS_ENOTFOUND, "no record '%.128s...'", id);
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    if ((rc = resolve_version(s, txn, id, version, ref)) == 0) {
+        MDB_val k = {STORE_LOGKEY_LEN, ref}, v;
+        int mrc = mdb_get(txn, s->log, &k, &v);
+        if (mrc)
+            rc = mrc == MDB_NOTFOUND ? scsms_fail(SCSMS_ECORRUPT, "the log entry of '%s' is "
+                                                  "missing; run verify", id)
+                                     : store_lmdb_fail(mrc, "read log");
+        else if ((rc = chain_entry_decode(v.mv_data, v.mv_size, &e)) == 0) {
+            /* the entry's record field holds the exact bytes as written */
+            *out = e->record.data;
+            *len = e->record.len;
+            e->record.data = NULL;
+            e->record.len = 0;
+            scsms__log_entry__free_unpacked(e, NULL);
+        }
+    }
     mdb_txn_abort(txn);
     return rc;
 }
@@ -1113,5 +1153,71 @@ out:
     free(tmp);
     free(to);
     free(lock);
+    return rc;
+}
+
+/* ------------------------------------------------------------ received */
+
+struct received_put {
+    const Scsms__Record *rec;
+    const uint8_t *bytes;
+    size_t len;
+    int *added;
+};
+
+static int received_put_body(store_t *s, MDB_txn *txn, void *ctx)
+{
+    struct received_put *p = ctx;
+    uint8_t key[RECORD_MAX_ID + 8];
+    MDB_val k = {store_versions_key(p->rec->id, p->rec->version, key), key}, v;
+    int mrc = mdb_get(txn, s->received, &k, &v);
+    *p->added = 0;
+    if (mrc == 0) /* held already: the same bytes, or a second story */
+        return v.mv_size == p->len && memcmp(v.mv_data, p->bytes, p->len) == 0
+                   ? 0
+                   : scsms_fail(SCSMS_ETAMPER, "version %u of '%s' differs from the one "
+                                "received before", p->rec->version, p->rec->id);
+    if (mrc != MDB_NOTFOUND)
+        return store_lmdb_fail(mrc, "read received");
+    v.mv_size = p->len;
+    v.mv_data = (void *)p->bytes;
+    if ((mrc = mdb_put(txn, s->received, &k, &v, 0)))
+        return store_lmdb_fail(mrc, "write received");
+    *p->added = 1;
+    return 0;
+}
+
+int store_received_put(store_t *s, const Scsms__Record *rec, const uint8_t *bytes, size_t len,
+                       int *added)
+{
+    struct received_put p = {rec, bytes, len, added};
+    if (!rec->id[0] || strlen(rec->id) > RECORD_MAX_ID || rec->version < 1)
+        return scsms_fail(SCSMS_EINVAL, "a received record needs an id and a version");
+    return store_write_txn(s, received_put_body, &p);
+}
+
+int store_received_list(store_t *s, store_received_fn fn, void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    int mrc = mdb_cursor_open(txn, s->received, &cur);
+    for (mrc = mrc ? mrc : mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && rc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        Scsms__Record *rec = NULL;
+        /* the bytes were verified when they came; a record that no longer
+         * decodes means the file was damaged since */
+        if ((rc = record_unpack(v.mv_data, v.mv_size, &rec)) == 0)
+            rc = fn(rec, v.mv_data, v.mv_size, ctx);
+        record_free(rec);
+    }
+    if (rc == 0 && mrc && mrc != MDB_NOTFOUND)
+        rc = store_lmdb_fail(mrc, "read received");
+    if (cur)
+        mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
     return rc;
 }

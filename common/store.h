@@ -19,6 +19,10 @@
  *   versions    id NUL version -> owner index | seq (superseded versions)
  *   by_status   body case | status NUL id -> ""
  *   by_due      due day | id -> ""
+ *   identities  id -> Identity bytes
+ *   received    id NUL version -> exact Record bytes of a sealed record
+ *               (seal.h) another identity sent outside any chain: head
+ *               office's credibility reviews, at a partner
  *
  * Every logical change (a record version, its indices, its log entry and
  * the signed checkpoint over the new head) is one write transaction: all of
@@ -165,6 +169,11 @@ typedef int (*store_visit_fn)(const Scsms__Record *rec, void *ctx);
 int store_get(store_t *s, const char *id, uint32_t version,
               Scsms__Record **out) SCSMS_MUST_CHECK;
 
+/* The exact stored bytes of version `version` (0 = latest) of record id,
+ * as written and hashed: malloc'd into *out, caller frees. */
+int store_get_bytes(store_t *s, const char *id, uint32_t version, uint8_t **out,
+                    size_t *len) SCSMS_MUST_CHECK;
+
 /* Every version of id, oldest first. SCSMS_ENOTFOUND when none. */
 int store_history(store_t *s, const char *id, store_visit_fn fn, void *ctx) SCSMS_MUST_CHECK;
 
@@ -206,6 +215,21 @@ int store_identity_get(store_t *s, const char *id, Scsms__Identity **out) SCSMS_
 /* Every identity, by id; a non-zero return of fn stops and is returned. */
 int store_identity_list(store_t *s, int (*fn)(const Scsms__Identity *id, void *ctx),
                         void *ctx) SCSMS_MUST_CHECK;
+
+/* ------------------------------------------------------------ received */
+
+/* Keep a sealed record another identity sent outside any chain (exact
+ * bytes; the caller has checked its seal, seal_record_check()). Durable.
+ * Idempotent by (id, version): the same bytes again set *added to 0;
+ * other bytes for the same id and version are refused (SCSMS_ETAMPER). */
+int store_received_put(store_t *s, const Scsms__Record *rec, const uint8_t *bytes, size_t len,
+                       int *added) SCSMS_MUST_CHECK;
+
+/* fn gets each received record (decoded) and its bytes, by id then
+ * version; both borrowed for the call. A non-zero return stops. */
+typedef int (*store_received_fn)(const Scsms__Record *rec, const uint8_t *bytes, size_t len,
+                                 void *ctx);
+int store_received_list(store_t *s, store_received_fn fn, void *ctx) SCSMS_MUST_CHECK;
 
 /* ---------------------------------------------------------------- backup */
 

@@ -14,7 +14,8 @@
 
 struct store {
     MDB_env *env;
-    MDB_dbi meta, owners, log, checkpoints, versions, latest, by_status, by_due, identities;
+    MDB_dbi meta, owners, log, checkpoints, versions, latest, by_status, by_due, identities,
+        received;
     char *dir;
     char owner[RECORD_MAX_ID + 1];
     char author[RECORD_MAX_ID + 1];

@@ -8,6 +8,8 @@
 
 #include "chain.h"
 #include "isotime.h"
+#include "rules.h"
+#include "seal.h"
 
 int sync_head(store_t *s, const char *owner, uint64_t *seq, uint8_t hash[CRYPTO_HASH_LEN])
 {
@@ -160,6 +162,13 @@ static unsigned role_bit(Scsms__Identity__Role role)
     }
 }
 
+static enum store_role store_role_of(Scsms__Identity__Role role)
+{
+    return role == SCSMS__IDENTITY__ROLE__HQ        ? STORE_ROLE_HQ
+           : role == SCSMS__IDENTITY__ROLE__PARTNER ? STORE_ROLE_PARTNER
+                                                    : STORE_ROLE_SITE;
+}
+
 /* The entry at seq already here is byte for byte these bytes? */
 static int same_as_stored(store_t *s, MDB_txn *txn, uint32_t idx, uint64_t seq,
                           const ProtobufCBinaryData *b)
@@ -197,6 +206,14 @@ static int take_entry(store_t *s, MDB_txn *txn, const struct ingest *in,
     else if (rec->version < 1)
         rc = scsms_fail(SCSMS_ETAMPER, "entry %llu: record without a version",
                         (unsigned long long)e->seq);
+    else if ((rc = rules_check_subject(rec, in->owner, store_role_of(who->role))))
+        scsms_fail_context(rc, "entry %llu", (unsigned long long)e->seq);
+    /* a sealed record must carry its issuer's signature over its exact
+     * bytes: checked here, where they arrive, with the enrolled key */
+    else if (seal_is_sealed(rec) &&
+             (rc = seal_record_check(e->record.data, e->record.len, who->sign_key.data)))
+        rc = scsms_fail_context(rc == SCSMS_ENOMEM ? rc : SCSMS_ETAMPER, "entry %llu",
+                                (unsigned long long)e->seq);
     else if (rec->version > 1)
         rc = store_supersede(s, txn, rec->id, rec->version, in->owner);
     if (rc == 0) {

@@ -418,6 +418,12 @@ static const struct {
     {"declaration", "{\"partner_id\":\"P-42\",\"coverage\":\"all road flows\","
                     "\"valid_from_date\":\"2026-01-01\",\"valid_to_date\":\"2026-12-31\","
                     "\"measures\":[\"seals\"],\"partner_signature\":\"deadbeef\"}"},
+    {"credibility_review", "{\"declaration_id\":\"P-42-DOS-1\",\"declaration_version\":2,"
+                           "\"declaration_sha256\":\"00112233445566778899aabbccddeeff"
+                           "00112233445566778899aabbccddeeff\",\"partner_id\":\"P-42\","
+                           "\"reviewer\":\"J. Ode\",\"decision\":\"rejected\",\"reason\":"
+                           "\"no seal log\",\"reviewed_date\":\"2026-02-01\","
+                           "\"hq_signature\":\"abcd\"}"},
 };
 
 #define N_SAMPLES (sizeof samples / sizeof samples[0])

@@ -69,10 +69,17 @@ static const struct {
                           "\"held_date\":\"2026-07-10\",\"decisions\":[\"more training\"]}"},
     {"partner", "{\"partner_id\":\"CARRIER-9\",\"name\":\"Fast Haul\",\"partner_role\":\"carrier\","
                 "\"country\":\"NL\"}"},
-    {"certificate", "{\"partner_id\":\"CARRIER-9\",\"scheme\":\"aeo\",\"number\":\"NLAEOF123\","
+    /* written at a partner store, RT-1: a partner submits only about itself */
+    {"certificate", "{\"partner_id\":\"RT-1\",\"scheme\":\"aeo\",\"number\":\"NLAEOF123\","
                     "\"expiry_date\":\"2028-01-01\"}"},
-    {"declaration", "{\"partner_id\":\"CARRIER-9\",\"coverage\":\"road haulage EU\","
+    {"declaration", "{\"partner_id\":\"RT-1\",\"coverage\":\"road haulage EU\","
+                    "\"measures\":[\"sealed trailers\"],"
                     "\"valid_from_date\":\"2026-01-01\",\"valid_to_date\":\"2027-01-01\"}"},
+    {"credibility_review", "{\"declaration_id\":\"CARRIER-9-DOS-1\",\"declaration_version\":1,"
+                           "\"declaration_sha256\":\"00112233445566778899aabbccddeeff"
+                           "00112233445566778899aabbccddeeff\",\"partner_id\":\"CARRIER-9\","
+                           "\"reviewer\":\"J. Ode\",\"decision\":\"accepted\",\"reason\":"
+                           "\"measures match the audit\",\"reviewed_date\":\"2026-02-01\"}"},
 };
 
 /* Run scsms-agent A1 [A2..A5, up to the first NULL] --store STORE. */
