@@ -20,5 +20,6 @@ int cmd_import(int argc, char **argv);
 int cmd_dispose(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_submissions(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "identity.h"
 #include "isotime.h"
+#include "seal.h"
 #include "sync.h"
 
 #define RUN_USAGE                                                                            \
@@ -271,9 +272,75 @@ static int upload(struct link *l, uint64_t next, uint64_t head)
     return rc;
 }
 
+/* One of head office's sealed records for this partner: its own, signed
+ * with the key pinned here, and about a declaration this store wrote, byte
+ * for byte. */
+static int check_review(struct link *l, const uint8_t *hq_key, const Scsms__Record *rec,
+                        const ProtobufCBinaryData *b)
+{
+    const char *me = store_owner(l->s);
+    uint8_t *decl = NULL, h[CRYPTO_HASH_LEN];
+    size_t dlen;
+    if (strcmp(rec->owner, l->hq) != 0 || rec->body_case != SCSMS__RECORD__BODY_CREDIBILITY_REVIEW)
+        return scsms_fail(SCSMS_ETAMPER, "the server sent '%.128s' of %.128s: only head office's "
+                          "credibility reviews come to a partner", rec->id, rec->owner);
+    const Scsms__CredibilityReview *cr = rec->credibility_review;
+    if (strcmp(cr->partner_id, me) != 0)
+        return scsms_fail(SCSMS_ETAMPER, "the server sent review %.128s of partner %.128s", rec->id,
+                          cr->partner_id);
+    int rc = seal_record_check(b->data, b->len, hq_key);
+    if (rc)
+        return rc;
+    if ((rc = store_get_bytes(l->s, cr->declaration_id, cr->declaration_version, &decl, &dlen)))
+        return scsms_fail(SCSMS_ETAMPER, "review %.128s names declaration %.128s version %u, which "
+                          "this partner never wrote", rec->id, cr->declaration_id,
+                          cr->declaration_version);
+    crypto_sha256(decl, dlen, h);
+    free(decl);
+    if (cr->declaration_sha256.len != CRYPTO_HASH_LEN ||
+        memcmp(h, cr->declaration_sha256.data, CRYPTO_HASH_LEN) != 0)
+        return scsms_fail(SCSMS_ETAMPER, "review %.128s is of other bytes than declaration %.128s "
+                          "version %u as written here", rec->id, cr->declaration_id,
+                          cr->declaration_version);
+    return 0;
+}
+
+/* A partner does not read head office's log: it takes the sealed records
+ * about itself (credibility reviews), each checked on its own. */
+static int fetch_sealed(struct link *l)
+{
+    Scsms__Fetch fe = SCSMS__FETCH__INIT;
+    Scsms__SyncRequest req = SCSMS__SYNC_REQUEST__INIT;
+    Scsms__SyncReply *r = NULL;
+    Scsms__Identity *hq = NULL;
+    req.msg_case = SCSMS__SYNC_REQUEST__MSG_FETCH;
+    req.fetch = &fe;
+    int rc = store_identity_get(l->s, l->hq, &hq);
+    if (rc == 0 && (rc = call(l, &req, &r)) == 0 && r->code != SCSMS__SYNC_REPLY__CODE__OK)
+        rc = r->code == SCSMS__SYNC_REPLY__CODE__REFUSED
+                 ? refused(r)
+                 : scsms_fail(SCSMS_EIO, "the server is busy: reviews are fetched next round");
+    for (size_t i = 0; rc == 0 && i < r->n_sealed; i++) {
+        Scsms__Record *rec = NULL;
+        int added = 0;
+        if ((rc = record_unpack(r->sealed[i].data, r->sealed[i].len, &rec)) == 0 &&
+            (rc = check_review(l, hq->sign_key.data, rec, &r->sealed[i])) == 0 &&
+            (rc = store_received_put(l->s, rec, r->sealed[i].data, r->sealed[i].len, &added)) == 0)
+            l->received += (uint64_t)added;
+        record_free(rec);
+    }
+    if (r)
+        scsms__sync_reply__free_unpacked(r, NULL);
+    if (hq)
+        scsms__identity__free_unpacked(hq, NULL);
+    return rc ? scsms_fail_context(rc, "head office's reviews") : 0;
+}
+
 /* Take head office's records after the copy held here. */
 static int fetch(struct link *l)
 {
+    if (store_role(l->s) == STORE_ROLE_PARTNER)
+        return fetch_sealed(l);
     for (;;) {
         uint64_t have;
         uint8_t h[CRYPTO_HASH_LEN];

@@ -10,6 +10,8 @@ static const struct cli_command commands[] = {
     {"history", cmd_history, "every version of a record"},
     {"list", cmd_list, "current records, filtered by --type and --status"},
     {"export", cmd_export, "every current record as JSON or CSV"},
+    {"submissions", cmd_submissions,
+     "a partner's declarations and certificates, and head office's review of each"},
     {"due", cmd_due, "overdue and expiring items, most late first"},
     {"dispose", cmd_dispose, "dispose of a record after its retention period"},
     {"run", cmd_run, "sync with head office (CURVE ZeroMQ); --once for one round"},

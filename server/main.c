@@ -7,6 +7,10 @@ static const struct cli_command commands[] = {
     {"revoke", srv_revoke, "withdraw an identity: refused from its next message on"},
     {"sites", srv_sites, "every identity: role, state, head sequence and hash"},
     {"alerts", srv_alerts, "overdue and expiring items across every site, most late first"},
+    {"partners", srv_partners, "every business partner: declaration, review and certificates"},
+    {"review-declaration", srv_review_declaration,
+     "record head office's credibility review of a partner's declaration"},
+    {"exempt", srv_exempt, "record (or clear) a partner's exemption and its reason"},
     {"run", srv_run, "the sync endpoint (CURVE ZeroMQ)"},
 };
 

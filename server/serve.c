@@ -199,6 +199,69 @@ static void do_fetch(struct server *sv, const Scsms__Fetch *fe, Scsms__SyncReply
     }
 }
 
+/* What a partner may read: head office's sealed records about it (its
+ * credibility reviews), never head office's log, which holds every other
+ * partner's reviews too. Each is sent as its exact bytes; the partner
+ * checks head office's signature on each. */
+struct partner_mail {
+    const char *who;
+    char (*ids)[RECORD_MAX_ID + 1];
+    uint32_t *versions;
+    size_t n, cap;
+};
+
+static int pick_reviews(const Scsms__Record *rec, void *ctx)
+{
+    struct partner_mail *m = ctx;
+    if (strcmp(rec->credibility_review->partner_id, m->who) != 0 || m->n == m->cap)
+        return 0;
+    snprintf(m->ids[m->n], sizeof m->ids[m->n], "%s", rec->id);
+    m->versions[m->n++] = rec->version;
+    return 0;
+}
+
+static void do_fetch_partner(struct server *sv, const char *who, Scsms__SyncReply *r)
+{
+    struct store_filter only = {.type = "credibility_review"};
+    struct partner_mail m = {.who = who, .cap = FETCH_MAX};
+    m.ids = calloc(m.cap, sizeof *m.ids);
+    m.versions = calloc(m.cap, sizeof *m.versions);
+    r->sealed = calloc(m.cap, sizeof *r->sealed);
+    if (!m.ids || !m.versions || !r->sealed || store_list(sv->s, &only, pick_reviews, &m) != 0) {
+        r->code = SCSMS__SYNC_REPLY__CODE__RETRY_LATER;
+        m.n = 0;
+    }
+    for (size_t i = 0; i < m.n; i++) {
+        ProtobufCBinaryData *b = &r->sealed[r->n_sealed];
+        if (store_get_bytes(sv->s, m.ids[i], m.versions[i], &b->data, &b->len) == 0)
+            r->n_sealed++;
+        else
+            fprintf(stderr, "scsms-server: warning: review %s for %s: %s\n", m.ids[i], who,
+                    scsms_errmsg());
+    }
+    free(m.ids);
+    free(m.versions);
+}
+
+static void free_sealed(Scsms__SyncReply *r)
+{
+    for (size_t i = 0; i < r->n_sealed; i++)
+        free(r->sealed[i].data);
+    free(r->sealed);
+    r->sealed = NULL;
+    r->n_sealed = 0;
+}
+
+static int is_partner(struct server *sv, const char *who)
+{
+    Scsms__Identity *id = NULL;
+    int partner = store_identity_get(sv->s, who, &id) == 0 &&
+                  id->role == SCSMS__IDENTITY__ROLE__PARTNER;
+    if (id)
+        scsms__identity__free_unpacked(id, NULL);
+    return partner;
+}
+
 static struct sync_seen *seen_entry(struct server *sv, const char *who)
 {
     size_t i = 0;
@@ -344,7 +407,10 @@ static void serve_message(struct server *sv, struct request *q)
             do_upload(sv, who, req->upload, &r, hash, msg, sizeof msg);
             break;
         case SCSMS__SYNC_REQUEST__MSG_FETCH:
-            do_fetch(sv, req->fetch, &r, &f, &cp, &cp_len);
+            if (is_partner(sv, who))
+                do_fetch_partner(sv, who, &r);
+            else
+                do_fetch(sv, req->fetch, &r, &f, &cp, &cp_len);
             break;
         default:
             r.code = SCSMS__SYNC_REPLY__CODE__REFUSED;
@@ -353,6 +419,7 @@ static void serve_message(struct server *sv, struct request *q)
     }
     r.credit = CREDIT;
     send_reply(sv, q, &r);
+    free_sealed(&r);
     sync_entries_free(&f);
     free(cp);
     if (req)

@@ -10,6 +10,9 @@ int srv_enrol(int argc, char **argv);
 int srv_revoke(int argc, char **argv);
 int srv_sites(int argc, char **argv);
 int srv_alerts(int argc, char **argv);
+int srv_partners(int argc, char **argv);
+int srv_review_declaration(int argc, char **argv);
+int srv_exempt(int argc, char **argv);
 int srv_run(int argc, char **argv);
 
 #endif
