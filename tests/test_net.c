@@ -261,7 +261,7 @@ START_TEST(revoked_identity_loses_its_live_session)
     for (int i = 0; i < 500 && tn_hq_head(&n, "WH-1") < 100; i++) /* its first round */
         usleep(20000);
     tn_heads_equal(&n, site, "WH-1", 100);
-    struct tu_run r = tn_server(&n, "revoke", "--id", "WH-1", NULL, NULL, NULL, NULL, NULL, NULL);
+    struct tu_run r = tn_server(&n, "revoke", "--id", "WH-1", NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
     tu_run_free(&r);
     tn_import_rows(&n, site, "5"); /* new evidence for the next round */
@@ -313,7 +313,7 @@ START_TEST(busy_server_says_retry_later)
     char *log = tu_read_file(n.server_err, &len);
     ck_assert_ptr_nonnull(strstr(log, "busy: answered retry later"));
     free(log);
-    struct tu_run r = tn_server(&n, "sites", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+    struct tu_run r = tn_server(&n, "sites", NULL);
     ck_assert_int_eq(r.status, 0);
     ck_assert_ptr_nonnull(strstr(r.out, "LAST SEEN"));
     ck_assert_ptr_nonnull(strstr(r.out, "WH-2                 site     active         5000"));
@@ -352,8 +352,7 @@ START_TEST(alerts_list_every_sites_due_items)
         free(planted);
         free(site);
     }
-    struct tu_run r = tn_server(&n, "alerts", "--within", "30", "--format", "json", NULL, NULL,
-                                 NULL, NULL);
+    struct tu_run r = tn_server(&n, "alerts", "--within", "30", "--format", "json", NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
     struct json_object *list = json_tokener_parse(r.out), *e, *owner, *id, *field, *date;
     ck_assert_ptr_nonnull(list);

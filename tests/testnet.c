@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,16 +36,16 @@ static int free_port(void)
     return ntohs(a.sin_port);
 }
 
-struct tu_run tn_server(struct tn_net *n, const char *a1, const char *a2, const char *a3,
-                        const char *a4, const char *a5, const char *a6, const char *a7,
-                        const char *a8, const char *a9)
+struct tu_run tn_server(struct tn_net *n, const char *arg, ...)
 {
-    const char *args[] = {a1, a2, a3, a4, a5, a6, a7, a8, a9};
-    char *argv[16];
+    char *argv[24];
     int k = 0;
+    va_list ap;
     argv[k++] = getenv("SCSMS_SERVER");
-    for (int i = 0; i < 9 && args[i]; i++)
-        argv[k++] = (char *)args[i];
+    va_start(ap, arg);
+    for (const char *a = arg; a && k < 20; a = va_arg(ap, const char *))
+        argv[k++] = (char *)a;
+    va_end(ap);
     argv[k++] = "--store";
     argv[k++] = n->hq;
     argv[k] = NULL;
@@ -85,7 +86,7 @@ struct tn_net tn_new(const char *tag)
     n.hq = tu_path(n.tmp, "hq");
     n.server_err = tu_path(n.tmp, "server.log");
     snprintf(n.endpoint, sizeof n.endpoint, "tcp://127.0.0.1:%d", free_port());
-    struct tu_run r = tn_server(&n, "init", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+    struct tu_run r = tn_server(&n, "init", NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
     char *key = tn_field_of(r.out, "curve-key");
     snprintf(n.server_key, sizeof n.server_key, "%s", key);
@@ -119,7 +120,7 @@ char *tn_identity(struct tn_net *n, const char *id, const char *role, const char
     tu_run_free(&r);
     if (enrol_as) {
         r = tn_server(n, "enrol", "--id", id, "--role", enrol_as, "--curve-key", curve,
-                      "--sign-key", sign);
+                      "--sign-key", sign, NULL);
         ck_assert_msg(r.status == 0, "%s", r.err);
         tu_run_free(&r);
     }

@@ -31,11 +31,9 @@ void tn_free(struct tn_net *n);
 void tn_start_server(struct tn_net *n, const char *queue);
 void tn_stop_server(struct tn_net *n, int sig);
 
-/* Run scsms-server with up to nine arguments (NULL after the last) and
- * --store of n. */
-struct tu_run tn_server(struct tn_net *n, const char *a1, const char *a2, const char *a3,
-                        const char *a4, const char *a5, const char *a6, const char *a7,
-                        const char *a8, const char *a9);
+/* Run scsms-server with the arguments up to the first NULL (at most 19)
+ * and --store of n. */
+struct tu_run tn_server(struct tn_net *n, const char *arg, ...);
 
 /* The value after "name " in a command's output; malloc'd. */
 char *tn_field_of(const char *out, const char *name);

@@ -1,0 +1,433 @@
+/* test_partners.c -- business partners against a real scsms-server on
+ * loopback: a declaration travels signed, is verified, reviewed, and the
+ * partner sees the verdict; a partner cannot read another's submissions
+ * nor head office's log; what a partner may not write is refused at the
+ * server and logged; expired and expiring declarations and certificates
+ * are listed by 'partners' and 'alerts'. */
+#include "testnet.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+#include <zmq.h>
+
+#include "store.h"
+#include "sync.h"
+
+#define NOW "2026-11-23T12:00:00Z"
+
+/* Run and require success; the output, malloc'd. */
+static char *agent_ok(const char *store, const char *a1, const char *a2, const char *a3)
+{
+    struct tu_run r = tu_agent(NULL, a1, a2, a3, "--store", store, NULL);
+    ck_assert_msg(r.status == 0, "%s %s: %s", a1, a2, r.err);
+    free(r.err);
+    return r.out;
+}
+
+static char *add(const char *store, const char *type, const char *json)
+{
+    struct tu_run r = tu_agent(NULL, "add", type, "--json", json, "--store", store, NULL);
+    ck_assert_msg(r.status == 0, "add %s: %s", type, r.err);
+    free(r.err);
+    r.out[strcspn(r.out, "\n")] = 0;
+    return r.out;
+}
+
+static struct json_object *json_of(const char *text)
+{
+    struct json_object *j = json_tokener_parse(text);
+    ck_assert_msg(j != NULL, "not JSON: %s", text);
+    return j;
+}
+
+static const char *str(struct json_object *o, const char *key)
+{
+    struct json_object *v;
+    ck_assert_msg(json_object_object_get_ex(o, key, &v), "no '%s' in %s", key,
+                  json_object_to_json_string(o));
+    return json_object_get_string(v);
+}
+
+/* The object of array a whose field key is value. */
+static struct json_object *find(struct json_object *a, const char *key, const char *value)
+{
+    for (size_t i = 0; i < json_object_array_length(a); i++) {
+        struct json_object *o = json_object_array_get_idx(a, i);
+        if (strcmp(str(o, key), value) == 0)
+            return o;
+    }
+    ck_abort_msg("no %s %s in %s", key, value, json_object_to_json_string(a));
+    return NULL;
+}
+
+static char *server_out(struct tn_net *n, const char *a1, const char *a2, const char *a3,
+                        const char *a4, const char *a5)
+{
+    struct tu_run r = tn_server(n, a1, a2, a3, a4, a5, NULL);
+    ck_assert_msg(r.status == 0, "%s: %s", a1, r.err);
+    free(r.err);
+    return r.out;
+}
+
+static void sync_ok(struct tn_net *n, const char *dir, const char *want)
+{
+    struct tu_run r = tn_sync(n, dir, NULL);
+    ck_assert_msg(r.status == 0, "%s: %s", dir, r.err);
+    ck_assert_msg(strstr(r.out, want), "sync said: %s", r.out);
+    tu_run_free(&r);
+}
+
+#define DECL_A                                                                               \
+    "{\"partner_id\":\"CARRIER-A\",\"coverage\":\"road haulage NL-DE\",\"flows\":[\"export\"]," \
+    "\"covered_sites\":[\"WH-1\"],\"modes\":[\"road\"],\"measures\":[\"sealed trailers\","      \
+    "\"vetted drivers\"],\"valid_from_date\":\"2026-01-01\",\"valid_to_date\":\"2027-06-30\"}"
+
+/* Fetch as the identity whose store is dir, speaking the protocol
+ * directly: what does the server hand it? */
+static Scsms__SyncReply *raw_fetch(struct tn_net *n, const char *dir)
+{
+    struct tn_raw c = tn_raw_connect(n, dir);
+    Scsms__Fetch fe = SCSMS__FETCH__INIT;
+    Scsms__SyncRequest req = SCSMS__SYNC_REQUEST__INIT;
+    req.request_id = 7;
+    req.msg_case = SCSMS__SYNC_REQUEST__MSG_FETCH;
+    req.fetch = &fe;
+    uint8_t buf[256];
+    size_t len = scsms__sync_request__pack(&req, buf);
+    ck_assert_int_eq(zmq_send(c.sock, buf, len, 0), (int)len);
+    zmq_pollitem_t it = {c.sock, 0, ZMQ_POLLIN, 0};
+    ck_assert_int_eq(zmq_poll(&it, 1, 20000), 1);
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    ck_assert_int_gt(zmq_msg_recv(&m, c.sock, 0), 0);
+    Scsms__SyncReply *r = scsms__sync_reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+    zmq_msg_close(&m);
+    tn_raw_close(&c);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(r->code, SCSMS__SYNC_REPLY__CODE__OK);
+    return r;
+}
+
+START_TEST(declaration_travels_is_reviewed_and_seen)
+{
+    struct tn_net n = tn_new("ptn");
+    char *a = tn_identity(&n, "CARRIER-A", "partner", "partner");
+    char *b = tn_identity(&n, "CARRIER-B", "partner", "partner");
+    char *site = tn_site(&n, "WH-1", 1);
+    char *decl = add(a, "declaration", DECL_A);
+    ck_assert_str_eq(decl, "CARRIER-A-DOS-000001");
+    free(add(a, "certificate", "{\"partner_id\":\"CARRIER-A\",\"scheme\":\"aeo\",\"issuer\":"
+                               "\"NL customs\",\"number\":\"NLAEOF1\",\"valid_from_date\":"
+                               "\"2025-01-01\",\"expiry_date\":\"2029-01-01\"}"));
+    free(add(b, "declaration", "{\"partner_id\":\"CARRIER-B\",\"coverage\":\"sea freight\","
+                               "\"measures\":[\"ISPS port\"],\"valid_from_date\":\"2026-01-01\","
+                               "\"valid_to_date\":\"2027-01-01\"}"));
+    sync_ok(&n, a, "2 entries sent");
+    sync_ok(&n, b, "1 entries sent");
+    /* the same two entries, byte for byte, on both sides */
+    tn_heads_equal(&n, a, "CARRIER-A", 2);
+    char *list = server_out(&n, "partners", "--format", "json", NULL, NULL);
+    struct json_object *all = json_of(list), *pa = find(all, "partner_id", "CARRIER-A");
+    ck_assert_str_eq(str(pa, "declaration"), "valid");
+    ck_assert_str_eq(str(pa, "review"), "pending");
+    ck_assert_str_eq(str(pa, "declaration_id"), decl);
+    json_object_put(all);
+    free(list);
+
+    /* head office reviews; the verdict is sealed and reaches the partner */
+    struct tu_run r = tn_server(&n, "review-declaration", decl, "--decision", "accepted",
+                                "--reason", "measures seen at the 2026-10 visit", "--reviewer",
+                                "J. Ode", NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, "HQ-CRV-"));
+    tu_run_free(&r);
+    sync_ok(&n, a, "0 entries sent, 1 head-office entries received");
+    char *sub = agent_ok(a, "submissions", "--format", "json");
+    struct json_object *s = json_of(sub), *d = find(s, "id", decl);
+    ck_assert_str_eq(str(d, "review"), "accepted");
+    ck_assert_str_eq(str(d, "reviewer"), "J. Ode");
+    ck_assert_str_eq(str(d, "reason"), "measures seen at the 2026-10 visit");
+    ck_assert_int_eq(json_object_array_length(s), 2); /* the declaration and the certificate */
+    json_object_put(s);
+    free(sub);
+    /* again: nothing new */
+    sync_ok(&n, a, "0 entries sent, 0 head-office entries received");
+
+    /* the other partner sees nothing of the first, and no head-office log */
+    sync_ok(&n, b, "0 entries sent, 0 head-office entries received");
+    sub = agent_ok(b, "submissions", "--format", "json");
+    ck_assert_ptr_null(strstr(sub, "CARRIER-A"));
+    s = json_of(sub);
+    ck_assert_str_eq(str(find(s, "id", "CARRIER-B-DOS-000001"), "review"), "pending");
+    json_object_put(s);
+    free(sub);
+    Scsms__SyncReply *fr = raw_fetch(&n, b);
+    ck_assert_uint_eq(fr->n_entries, 0);
+    ck_assert_uint_eq(fr->n_sealed, 0);
+    scsms__sync_reply__free_unpacked(fr, NULL);
+    fr = raw_fetch(&n, a);
+    ck_assert_uint_eq(fr->n_entries, 0); /* not head office's log: only its own verdict */
+    ck_assert_uint_eq(fr->n_sealed, 1);
+    scsms__sync_reply__free_unpacked(fr, NULL);
+    /* a site, by contrast, reads head office's log (which holds the review) */
+    fr = raw_fetch(&n, site);
+    ck_assert_uint_eq(fr->n_entries, 1);
+    ck_assert_uint_eq(fr->n_sealed, 0);
+    scsms__sync_reply__free_unpacked(fr, NULL);
+
+    /* a new version is a new declaration to review: pending, then rejected */
+    r = tu_agent(NULL, "update", decl, "--set", "valid_to_date=2027-12-31", "--store", a, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    sync_ok(&n, a, "1 entries sent");
+    r = tn_server(&n, "review-declaration", decl, "--decision", "rejected", "--reason",
+                  "no seal log kept", "--reviewer", "J. Ode", NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, "version 2 of CARRIER-A: rejected"));
+    tu_run_free(&r);
+    sync_ok(&n, a, "1 head-office entries received");
+    sub = agent_ok(a, "submissions", "--format", "json");
+    s = json_of(sub);
+    d = find(s, "id", decl);
+    ck_assert_str_eq(str(d, "review"), "rejected");
+    ck_assert_str_eq(str(d, "reason"), "no seal log kept");
+    json_object_put(s);
+    free(sub);
+    tn_verify_dir(a, 3);
+    tn_verify_dir(n.hq, 0);
+    free(decl);
+    free(a);
+    free(b);
+    free(site);
+    tn_free(&n);
+}
+END_TEST
+
+/* Does the server's log hold needle? */
+static int log_has(struct tn_net *n, const char *needle)
+{
+    size_t len;
+    char *log = tu_read_file(n->server_err, &len);
+    int hit = log && strstr(log, needle) != NULL;
+    free(log);
+    return hit;
+}
+
+/* A store that believes it is a site, with a partner's identity at the
+ * server: what it sends is judged by the enrolled role. */
+static void refused_at_server(struct tn_net *n, const char *id, const char *type,
+                              const char *json)
+{
+    char *dir = tn_identity(n, id, "site", "partner");
+    free(add(dir, type, json));
+    struct tu_run r = tn_sync(n, dir, NULL);
+    ck_assert_int_eq(r.status, 1);
+    char want[128];
+    snprintf(want, sizeof want, "%s may not issue %s records (rule 8)", id, type);
+    ck_assert_msg(strstr(r.err, want), "agent said: %s", r.err);
+    tu_run_free(&r);
+    snprintf(want, sizeof want, "upload from %s refused: entry 1: %s may not issue %s", id, id,
+             type);
+    ck_assert_msg(log_has(n, want), "server log lacks '%s'", want);
+    ck_assert_uint_eq(tn_hq_head(n, id), 0);
+    free(dir);
+}
+
+START_TEST(what_a_partner_may_not_write_is_refused)
+{
+    struct tn_net n = tn_new("ptnbad");
+    char *a = tn_identity(&n, "CARRIER-A", "partner", "partner");
+    char *b = tn_identity(&n, "CARRIER-B", "partner", "partner");
+    /* the agent itself refuses, in partner mode */
+    struct tu_run r = tu_agent(NULL, "add", "incident", "--json",
+                               "{\"kind\":\"breach\",\"occurred_at\":\"2026-11-01T10:00:00Z\","
+                      "\"location\":\"Gate 2\"}",
+                               "--store", a, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_str_eq(r.err, "scsms-agent: a partner cannot issue incident records (rule 8): they "
+                            "come from the sites\n");
+    tu_run_free(&r);
+    r = tu_agent(NULL, "add", "declaration", "--json",
+                 "{\"partner_id\":\"CARRIER-B\",\"coverage\":\"x\",\"measures\":[\"y\"],"
+                 "\"valid_from_date\":\"2026-01-01\",\"valid_to_date\":\"2027-01-01\"}",
+                 "--store", a, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_ptr_nonnull(strstr(r.err, "partner CARRIER-A may submit only its own "
+                                        "declarations, not one about CARRIER-B (rule 8)"));
+    tu_run_free(&r);
+    /* a tampered agent gets no further: refused at the server, and logged */
+    refused_at_server(&n, "PARTNER-X", "incident",
+                      "{\"kind\":\"breach\",\"occurred_at\":\"2026-11-01T10:00:00Z\","
+                      "\"location\":\"Gate 2\"}");
+    refused_at_server(&n, "PARTNER-Y", "risk",
+                      "{\"threat_category\":\"physical_failure_or_malicious_act\",\"threatened\":\"cargo\","
+                      "\"likelihood\":2,\"consequence\":2,\"residual_likelihood\":1,"
+                      "\"residual_consequence\":1,\"treatment\":\"reduce\",\"owner\":\"ops\"}");
+    /* B's own submission is at head office */
+    free(add(b, "declaration", "{\"partner_id\":\"CARRIER-B\",\"coverage\":\"sea\",\"measures\":"
+                               "[\"ISPS\"],\"valid_from_date\":\"2026-01-01\",\"valid_to_date\":"
+                               "\"2027-01-01\"}"));
+    sync_ok(&n, b, "1 entries sent");
+    /* A forges B's log: a store named CARRIER-B holding A's CURVE keys */
+    char *forged = tu_path(n.tmp, "forged");
+    r = tu_agent(NULL, "init", "--site", "CARRIER-B", "--role", "partner", "--store", forged, NULL);
+    ck_assert_int_eq(r.status, 0);
+    tu_run_free(&r);
+    for (int k = 0; k < 2; k++) {
+        const char *name = k ? "keys/curve.pub" : "keys/curve.key";
+        char *from = tu_path(a, name), *to = tu_path(forged, name);
+        size_t len;
+        char *bytes = tu_read_file(from, &len);
+        FILE *f = fopen(to, "w");
+        ck_assert_ptr_nonnull(f);
+        fwrite(bytes, 1, len, f);
+        fclose(f);
+        free(bytes);
+        free(from);
+        free(to);
+    }
+    free(add(forged, "declaration", "{\"partner_id\":\"CARRIER-B\",\"coverage\":\"forged\","
+                                    "\"measures\":[\"none\"],\"valid_from_date\":\"2026-01-01\","
+                                    "\"valid_to_date\":\"2030-01-01\"}"));
+    r = tn_sync(&n, forged, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, "entry 1 belongs to CARRIER-B, not to CARRIER-A"), "%s", r.err);
+    tu_run_free(&r);
+    ck_assert(log_has(&n, "upload from CARRIER-A refused: entry 1 belongs to CARRIER-B"));
+    /* nothing of B's changed, and A has nothing at head office */
+    tn_heads_equal(&n, b, "CARRIER-B", 1);
+    ck_assert_uint_eq(tn_hq_head(&n, "CARRIER-A"), 0);
+    char *list = server_out(&n, "partners", "--format", "csv", NULL, NULL);
+    ck_assert_ptr_null(strstr(list, "forged"));
+    free(list);
+    tn_verify_dir(n.hq, 1);
+    free(forged);
+    free(a);
+    free(b);
+    tn_free(&n);
+}
+END_TEST
+
+START_TEST(review_refuses_bad_input)
+{
+    struct tn_net n = tn_new("ptnrev");
+    char *a = tn_identity(&n, "CARRIER-A", "partner", "partner");
+    char *site = tn_site(&n, "WH-1", 1);
+    char *decl = add(a, "declaration", DECL_A);
+    char *inc = add(site, "incident", "{\"kind\":\"breach\",\"occurred_at\":"
+                                      "\"2026-11-01T10:00:00Z\",\"location\":\"Gate 2\"}");
+    sync_ok(&n, a, "1 entries sent");
+    sync_ok(&n, site, "1 entries sent");
+    struct {
+        const char *id, *decision, *date;
+        int status;
+        const char *err;
+    } cases[] = {
+        {"CARRIER-A-DOS-000009", "accepted", NULL, 1, "no record 'CARRIER-A-DOS-000009'"},
+        {decl, "maybe", NULL, 2, "--decision must be accepted or rejected, got 'maybe'"},
+        {decl, "accepted", "2099-01-01", 1, "reviewed_date 2099-01-01 is in the future"},
+        {decl, "accepted", "2026-13-40", 1, "reviewed_date"},
+        {decl, "accepted", "2000-01-01", 1, "is before the declaration was submitted"},
+        {inc, "accepted", NULL, 1, "is a incident, not a declaration of security"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct tu_run r = tn_server(&n, "review-declaration", cases[i].id, "--decision",
+                                    cases[i].decision, "--reason", "r", "--reviewer", "J. Ode",
+                                    cases[i].date ? "--date" : NULL, cases[i].date, NULL);
+        ck_assert_msg(r.status == cases[i].status, "case %zu: exit %d: %s", i, r.status, r.err);
+        ck_assert_msg(strstr(r.err, cases[i].err), "case %zu: %s", i, r.err);
+        ck_assert_int_eq(tu_lines(r.err), 1);
+        tu_run_free(&r);
+    }
+    /* nothing was written: head office's own log is empty */
+    ck_assert_uint_eq(tn_hq_head(&n, "HQ"), 0);
+    free(decl);
+    free(inc);
+    free(a);
+    free(site);
+    tn_free(&n);
+}
+END_TEST
+
+START_TEST(expired_and_expiring_are_listed)
+{
+    setenv("SCSMS_NOW", NOW, 1); /* the child processes see the same day */
+    struct tn_net n = tn_new("ptnexp");
+    char *a = tn_identity(&n, "CARRIER-A", "partner", "partner");
+    free(tn_identity(&n, "CARRIER-N", "partner", "partner")); /* never submits */
+    free(add(a, "declaration", "{\"partner_id\":\"CARRIER-A\",\"coverage\":\"road\",\"measures\":"
+                               "[\"seals\"],\"valid_from_date\":\"2026-01-01\",\"valid_to_date\":"
+                               "\"2026-12-10\"}"));
+    free(add(a, "certificate", "{\"partner_id\":\"CARRIER-A\",\"scheme\":\"iso_28000\","
+                               "\"issuer\":\"BV\",\"number\":\"ISO-77\",\"valid_from_date\":"
+                               "\"2023-10-01\",\"expiry_date\":\"2026-10-01\"}"));
+    free(add(a, "certificate", "{\"partner_id\":\"CARRIER-A\",\"scheme\":\"aeo\",\"issuer\":"
+                               "\"NL customs\",\"number\":\"NLAEOF1\",\"valid_from_date\":"
+                               "\"2024-01-01\",\"expiry_date\":\"2029-01-01\"}"));
+    sync_ok(&n, a, "3 entries sent");
+    struct tu_run r = tn_server(&n, "exempt", "--partner", "RAIL-1", "--reason",
+                                "state rail operator under ISO 28001 4.4", "--name", "Rail Co", NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    r = tn_server(&n, "exempt", "--partner", "RAIL-2", "--reason", "", NULL);
+    ck_assert_int_eq(r.status, 2);
+    tu_run_free(&r);
+
+    char *list = server_out(&n, "partners", "--within", "30", "--format", "json");
+    struct json_object *all = json_of(list);
+    ck_assert_int_eq(json_object_array_length(all), 3);
+    struct json_object *pa = find(all, "partner_id", "CARRIER-A"), *certs;
+    ck_assert_str_eq(str(pa, "declaration"), "expiring");
+    ck_assert_str_eq(str(pa, "valid_to_date"), "2026-12-10");
+    ck_assert(json_object_object_get_ex(pa, "certificates", &certs));
+    ck_assert_str_eq(str(find(certs, "number", "ISO-77"), "state"), "expired");
+    ck_assert_str_eq(str(find(certs, "number", "NLAEOF1"), "state"), "valid");
+    ck_assert_str_eq(str(find(all, "partner_id", "CARRIER-N"), "declaration"), "never submitted");
+    struct json_object *rail = find(all, "partner_id", "RAIL-1");
+    ck_assert_str_eq(str(rail, "declaration"), "exempt");
+    ck_assert_str_eq(str(rail, "exemption_reason"), "state rail operator under ISO 28001 4.4");
+    json_object_put(all);
+    free(list);
+    /* with a shorter horizon the declaration is merely valid */
+    list = server_out(&n, "partners", "--within", "7", "--format", "csv");
+    ck_assert_ptr_nonnull(strstr(list, "CARRIER-A,,yes,no,,valid,CARRIER-A-DOS-000001,2026-12-10,"
+                                       "pending,"));
+    ck_assert_ptr_nonnull(strstr(list, "iso_28000 ISO-77 expired 2026-10-01"));
+    free(list);
+
+    char *alerts = server_out(&n, "alerts", "--within", "30", "--format", "json");
+    all = json_of(alerts);
+    struct json_object *c = find(all, "id", "CARRIER-A-CRT-000002");
+    ck_assert_str_eq(str(c, "owner"), "CARRIER-A");
+    ck_assert_str_eq(str(c, "field"), "expiry_date");
+    struct json_object *late;
+    ck_assert(json_object_object_get_ex(c, "days_late", &late));
+    ck_assert_int_eq(json_object_get_int(late), 53);
+    struct json_object *d = find(all, "id", "CARRIER-A-DOS-000001");
+    ck_assert_str_eq(str(d, "field"), "valid_to_date");
+    ck_assert(json_object_object_get_ex(d, "days_late", &late));
+    ck_assert_int_eq(json_object_get_int(late), -17);
+    ck_assert_ptr_null(strstr(alerts, "NLAEOF1")); /* valid into 2029: not an alert */
+    ck_assert_int_eq(json_object_array_length(all), 2);
+    json_object_put(all);
+    free(alerts);
+    free(a);
+    tn_free(&n);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("partners");
+    TCase *tc = tcase_create("partners");
+    tcase_set_timeout(tc, 240);
+    tcase_add_test(tc, declaration_travels_is_reviewed_and_seen);
+    tcase_add_test(tc, what_a_partner_may_not_write_is_refused);
+    tcase_add_test(tc, review_refuses_bad_input);
+    tcase_add_test(tc, expired_and_expiring_are_listed);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}
