@@ -118,9 +118,12 @@ int cmd_verify(int argc, char **argv)
         return rc == SCSMS_ETAMPER || rc == SCSMS_EKEY ? CLI_TAMPER : CLI_FAIL;
     }
     crypto_hex(st.head_hash, sizeof st.head_hash, hex);
-    printf("ok: %llu entries, %llu records, %llu signed checkpoints verified; head %llu %s\n",
+    printf("ok: %llu entries, %llu records, %llu signed checkpoints verified",
            (unsigned long long)rep.entries, (unsigned long long)rep.records,
-           (unsigned long long)rep.checkpoints, (unsigned long long)st.head_seq, hex);
+           (unsigned long long)rep.checkpoints);
+    if (rep.received) /* a partner's reviews from head office */
+        printf(", %llu sealed records received", (unsigned long long)rep.received);
+    printf("; head %llu %s\n", (unsigned long long)st.head_seq, hex);
     return CLI_OK;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "chain.h"
+#include "seal.h"
 
 /* State of the walk over one owner's log. */
 struct walk {
@@ -185,6 +186,9 @@ static int check_entry(struct walk *w, MDB_cursor *cur, const MDB_val *k, const 
     else {
         if (strcmp(rec->owner, w->owner) != 0)
             rc = bad(w->rep, SCSMS_ETAMPER, w->owner, seq, "record claims owner %s", rec->owner);
+        else if (seal_is_sealed(rec) &&
+                 seal_record_check(e->record.data, e->record.len, w->pub) != 0)
+            rc = bad(w->rep, SCSMS_ETAMPER, w->owner, seq, "%s", scsms_errmsg());
         else
             rc = check_indices(w, rec, k->mv_data);
         record_free(rec);
@@ -267,6 +271,31 @@ static int check_counts(store_t *s, MDB_txn *txn, struct verify_report *rep)
     return 0;
 }
 
+/* Sealed records received outside any chain: each under its issuer's key. */
+struct received_walk {
+    store_t *s;
+    struct verify_report *rep;
+};
+
+static int check_received(const Scsms__Record *rec, const uint8_t *bytes, size_t len, void *ctx)
+{
+    struct received_walk *rw = ctx;
+    Scsms__Identity *issuer = NULL;
+    int rc = store_identity_get(rw->s, rec->owner, &issuer);
+    if (rc)
+        return bad(rw->rep, SCSMS_EKEY, rec->owner, 0, "received %s: no public key known for "
+                   "its issuer", rec->id);
+    if (!seal_is_sealed(rec) || issuer->sign_key.len != CRYPTO_PUB_LEN)
+        rc = bad(rw->rep, SCSMS_ETAMPER, rec->owner, 0, "received %s is not a sealed record",
+                 rec->id);
+    else if (seal_record_check(bytes, len, issuer->sign_key.data))
+        rc = bad(rw->rep, SCSMS_ETAMPER, rec->owner, 0, "received %s", scsms_errmsg());
+    else
+        rw->rep->received++;
+    scsms__identity__free_unpacked(issuer, NULL);
+    return rc;
+}
+
 int verify_store(store_t *s, struct verify_report *rep)
 {
     MDB_txn *txn;
@@ -315,5 +344,9 @@ int verify_store(store_t *s, struct verify_report *rep)
         rc = check_counts(s, txn, rep);
     mdb_cursor_close(owners);
     mdb_txn_abort(txn);
+    if (rc == 0) {
+        struct received_walk rw = {s, rep};
+        rc = store_received_list(s, check_received, &rw);
+    }
     return rc;
 }

@@ -5,7 +5,9 @@
  * matching the recorded head; every signed checkpoint valid under the
  * owner's key and matching the entry it names, the head covered by one;
  * every record's indices pointing at exactly its entry, and no index
- * holding more than the log accounts for. The first failure is named.
+ * holding more than the log accounts for; every sealed record (seal.h),
+ * in a log or received outside one, valid under its issuer's key. The
+ * first failure is named.
  */
 #ifndef SCSMS_VERIFY_H
 #define SCSMS_VERIFY_H
@@ -21,6 +23,7 @@ struct verify_report {
     uint64_t seq;         /* the first bad entry; 0 when no entry is to blame */
     char message[512];    /* one line: "entry 7 of SITE-A: ..." */
     uint64_t owners, entries, checkpoints, records, due;
+    uint64_t received;    /* sealed records received outside any chain */
 };
 
 /* Walk the whole store in one read transaction (writers may go on). Returns

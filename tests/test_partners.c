@@ -21,8 +21,9 @@
 /* Run and require success; the output, malloc'd. */
 static char *agent_ok(const char *store, const char *a1, const char *a2, const char *a3)
 {
-    struct tu_run r = tu_agent(NULL, a1, a2, a3, "--store", store, NULL);
-    ck_assert_msg(r.status == 0, "%s %s: %s", a1, a2, r.err);
+    struct tu_run r = a2 ? tu_agent(NULL, a1, a2, a3, "--store", store, NULL)
+                         : tu_agent(NULL, a1, "--store", store, NULL);
+    ck_assert_msg(r.status == 0, "%s %s: %s", a1, a2 ? a2 : "", r.err);
     free(r.err);
     return r.out;
 }
@@ -197,6 +198,10 @@ START_TEST(declaration_travels_is_reviewed_and_seen)
     json_object_put(s);
     free(sub);
     tn_verify_dir(a, 3);
+    char *v = agent_ok(a, "verify", NULL, NULL);
+    ck_assert_ptr_nonnull(strstr(v, "ok: 3 entries, 2 records, 3 signed checkpoints verified, "
+                                    "2 sealed records received; head 3 "));
+    free(v);
     tn_verify_dir(n.hq, 0);
     free(decl);
     free(a);
