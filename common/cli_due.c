@@ -15,8 +15,18 @@ struct due_out {
     int64_t today;
     int json;
     int owners; /* a column for whose record it is */
+    const char *self; /* this store's identity */
     size_t n;
 };
+
+/* Head office's log reaches every site whole; an action it addresses to
+ * one site is that site's to do, not the others'. */
+static int addressed_elsewhere(const struct due_out *o, const Scsms__Record *rec)
+{
+    return !o->owners && rec->body_case == SCSMS__RECORD__BODY_ACTION &&
+           rec->action->site[0] && strcmp(rec->action->site, o->self) != 0 &&
+           strcmp(rec->owner, o->self) != 0;
+}
 
 static int print_due(const Scsms__Record *rec, void *ctx)
 {
@@ -24,7 +34,7 @@ static int print_due(const Scsms__Record *rec, void *ctx)
     int64_t day;
     const char *field;
     char date[ISOTIME_DATE_LEN + 1], when[48];
-    if (!record_due(rec, &day, &field))
+    if (!record_due(rec, &day, &field) || addressed_elsewhere(o, rec))
         return 0;
     isotime_format_date(day, date);
     long long late = (long long)(o->today - day);
@@ -103,7 +113,7 @@ int cli_due(int argc, char **argv, const char *usage, int owners)
     if (days < 0)
         days = (long)store_config(s)->expiring_days;
     struct due_out o = {.today = isotime_days(isotime_now()), .json = !strcmp(format, "json"),
-                        .owners = owners};
+                        .owners = owners, .self = store_owner(s)};
     if (o.json)
         printf("[\n");
     else if (owners)

@@ -344,6 +344,9 @@ int rules_check_record(Scsms__Record *rec, enum store_role role, const struct sc
     case SCSMS__RECORD__BODY_RISK:
         return check_risk(rec->risk, role, cfg);
     case SCSMS__RECORD__BODY_ACTION:
+        if (rec->action->site[0] && role != STORE_ROLE_HQ)
+            return scsms_fail(SCSMS_EPERM, "only head office addresses an action to a site: "
+                              "leave 'site' empty");
         return check_action_record(rec);
     case SCSMS__RECORD__BODY_AUDIT:
         return check_audit_record(rec->audit);

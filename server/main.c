@@ -10,6 +10,8 @@ static const struct cli_command commands[] = {
     {"partners", srv_partners, "every business partner: declaration, review and certificates"},
     {"review-declaration", srv_review_declaration,
      "record head office's credibility review of a partner's declaration"},
+    {"management-review", srv_management_review,
+     "record the management review: decisions, pack SHA-256, actions for the sites"},
     {"exempt", srv_exempt, "record (or clear) a partner's exemption and its reason"},
     {"run", srv_run, "the sync endpoint (CURVE ZeroMQ)"},
 };

@@ -13,6 +13,7 @@ int srv_alerts(int argc, char **argv);
 int srv_partners(int argc, char **argv);
 int srv_review_declaration(int argc, char **argv);
 int srv_exempt(int argc, char **argv);
+int srv_management_review(int argc, char **argv);
 int srv_run(int argc, char **argv);
 
 #endif
