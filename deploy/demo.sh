@@ -3,8 +3,9 @@
 # real processes on loopback. Each site records evidence (by hand, and a
 # generated year of registers), the rules of ISO 28000 refuse what they
 # must, everything syncs over CURVE-encrypted ZeroMQ, head office's policy
-# reaches every site and is acknowledged, and head office prints each
-# site's verified head. Last, an intruder edits a site's data file and
+# reaches every site and is acknowledged, a carrier submits its signed
+# declaration of security and sees head office's review, and head office
+# prints each site's verified head. Last, an intruder edits a site's data file and
 # verify names the entry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -90,6 +91,31 @@ say "the policy at a site, and the site's acknowledgement going back"
 "$A" add acknowledgement --store "$WORK/SIN-DC" --set subject_id=HQ-POL-000001 \
   --set subject_version=1 --set acknowledged_by="site manager" --set acknowledged_date=2026-11-23
 "$A" run --once --server "$ENDPOINT" --server-key "$SERVER_KEY" --store "$WORK/SIN-DC" | sed "s/^/SIN-DC: /"
+
+say "a business partner: a carrier enrols, submits its signed declaration and certificate"
+CAR="$WORK/NL-CARRIER"
+"$A" init --site NL-CARRIER --role partner --store "$CAR" > "$WORK/carrier.keys"
+"$S" enrol --id NL-CARRIER --role partner --store "$WORK/hq" \
+  --curve-key "$(field curve-key < "$WORK/carrier.keys")" \
+  --sign-key "$(field sign-key < "$WORK/carrier.keys")"
+"$A" add partner --store "$WORK/hq" --json '{"partner_id":"NL-CARRIER","name":"Van Dijk Transport",
+  "partner_role":"carrier","country":"NL"}' | sed 's/^/partner record /'
+DOS=$("$A" add declaration --store "$CAR" --json '{"partner_id":"NL-CARRIER",
+  "coverage":"road haulage Rotterdam - Dubai hubs","flows":["export"],"covered_sites":["RTM-PORT"],
+  "modes":["road"],"measures":["sealed trailers, seal numbers logged","vetted drivers","GPS tracking"],
+  "valid_from_date":"2026-01-01","valid_to_date":"2027-06-30"}')
+echo "declaration $DOS (signed with the carrier's own key)"
+"$A" add certificate --store "$CAR" --json '{"partner_id":"NL-CARRIER","scheme":"aeo",
+  "issuer":"NL customs","number":"NLAEOF0042","valid_from_date":"2024-01-01","expiry_date":"2026-12-10"}' \
+  | sed 's/^/certificate /'
+"$A" add incident --store "$CAR" --json '{"kind":"breach","occurred_at":"2026-11-20T10:00:00Z","location":"x"}' || true
+"$A" run --once --server "$ENDPOINT" --server-key "$SERVER_KEY" --store "$CAR" | sed "s/^/NL-CARRIER: /"
+"$S" partners --store "$WORK/hq"
+say "head office reviews the declaration's credibility; the carrier sees the verdict"
+"$S" review-declaration "$DOS" --decision accepted --reviewer "M. Okafor (security manager)" \
+  --reason "measures match the 2026 carrier audit" --store "$WORK/hq"
+"$A" run --once --server "$ENDPOINT" --server-key "$SERVER_KEY" --store "$CAR" | sed "s/^/NL-CARRIER: /"
+"$A" submissions --store "$CAR"
 
 say "what is overdue and expiring at RTM-PORT"
 "$A" due --within 30 --store "$WORK/RTM-PORT"
