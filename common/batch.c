@@ -248,8 +248,10 @@ static int check_record(const store_t *s, Scsms__Record *rec, int preserve, int 
     if ((rc = rules_check_subject(rec, s->owner, s->role)))
         return rc;
     /* a record that carries its own signature is signed by whoever writes
-     * it; a restored one keeps the signature it was exported with */
-    if (!preserve && !dispose && seal_is_sealed(rec)) {
+     * it, a restored one too: the store that holds it must verify it, and
+     * a store rebuilt from an export has a key of its own (Ed25519 is
+     * deterministic: under the same key the bytes come out the same) */
+    if (!dispose && seal_is_sealed(rec)) {
         if (!s->key)
             return scsms_fail(SCSMS_EKEY, "this store was opened without its key: it cannot "
                               "sign a %s", t->name);
