@@ -7,6 +7,7 @@ static const struct cli_command commands[] = {
     {"revoke", srv_revoke, "withdraw an identity: refused from its next message on"},
     {"sites", srv_sites, "every identity: role, state, head sequence and hash"},
     {"alerts", srv_alerts, "overdue and expiring items across every site, most late first"},
+    {"report", srv_report, "review pack, evidence gaps, AEO readiness: html, json or csv"},
     {"run", srv_run, "the sync endpoint (CURVE ZeroMQ)"},
 };
 

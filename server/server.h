@@ -11,5 +11,6 @@ int srv_revoke(int argc, char **argv);
 int srv_sites(int argc, char **argv);
 int srv_alerts(int argc, char **argv);
 int srv_run(int argc, char **argv);
+int srv_report(int argc, char **argv);
 
 #endif
