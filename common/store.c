@@ -1158,9 +1158,38 @@ static int scan_arena_fit(struct scan_arena *a, size_t entry_len)
     return 0;
 }
 
+/* The span of the map a scan has read since it last gave pages back. */
+struct scan_span {
+    uintptr_t lo, hi;
+};
+
+static void span_note(struct scan_span *sp, const void *p, size_t len)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (!sp->lo || a < sp->lo)
+        sp->lo = a;
+    if (a + len > sp->hi)
+        sp->hi = a + len;
+}
+
+/* Give back the map's pages in the span (whole pages inside it): a scan
+ * of a 500 MB store would otherwise end with 500 MB of the file mapped
+ * and counted as its resident memory. Safe while other threads read the
+ * same pages: the map is read-only and file-backed, so a page touched
+ * again faults back in from the page cache. */
+static void span_release(struct scan_span *sp)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = (sp->lo + page - 1) & ~(page - 1), hi = sp->hi & ~(page - 1);
+    if (sp->lo && hi > lo)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    sp->lo = sp->hi = 0;
+}
+
 int store_scan_current(store_t *s, const char *start, const char *end, store_current_fn fn,
                        void (*progress)(void *ctx, uint64_t done), uint64_t every, void *ctx)
 {
+    struct scan_span span = {0, 0};
     MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
     struct scan_arena arena = {0};
@@ -1208,7 +1237,11 @@ int store_scan_current(store_t *s, const char *start, const char *end, store_cur
                                   e->record.len};
         if ((rc = fn(&c, ctx)))
             goto fail;
-        if (progress && every && ++done % every == 0)
+        span_note(&span, lv.mv_data, lv.mv_size);
+        span_note(&span, k.mv_data, k.mv_size);
+        if (++done % 4096 == 0)
+            span_release(&span);
+        if (progress && every && done % every == 0)
             progress(ctx, done);
     }
     if (mrc != MDB_NOTFOUND && mrc != 0)

@@ -201,7 +201,9 @@ typedef int (*store_current_fn)(const struct store_current *cur, void *ctx);
  * scan allocates nothing per record. Safe to run from several threads at
  * once over disjoint ranges (each has its own transaction). A non-zero
  * return of fn stops the scan and is returned. Every `every` records
- * (0 = never) progress(ctx, done) is called. */
+ * (0 = never) progress(ctx, done) is called. The pages of the store read
+ * are given back as the scan goes (madvise), so its resident memory stays
+ * a few MB however large the store. */
 int store_scan_current(store_t *s, const char *start, const char *end, store_current_fn fn,
                        void (*progress)(void *ctx, uint64_t done), uint64_t every,
                        void *ctx) SCSMS_MUST_CHECK;
