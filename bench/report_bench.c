@@ -142,24 +142,6 @@ static void record_json(size_t i, char *json, size_t len)
     }
 }
 
-static void enrol(store_t *hq, store_t *site, const char *dir)
-{
-    char curve[IDENTITY_Z85_LEN + 1], secret[IDENTITY_Z85_LEN + 1];
-    uint8_t key[CRYPTO_PUB_LEN];
-    Scsms__Identity id = SCSMS__IDENTITY__INIT;
-    if (identity_curve_load(dir, curve, secret))
-        die("site keys");
-    store_public_key(site, key);
-    id.id = (char *)store_owner(site);
-    id.role = SCSMS__IDENTITY__ROLE__SITE;
-    id.curve_key = curve;
-    id.sign_key.data = key;
-    id.sign_key.len = sizeof key;
-    id.enrolled_at = "2026-01-01T00:00:00Z";
-    if (store_identity_put(hq, &id))
-        die("enrol");
-}
-
 /* One site: its records through group commit at its own store, then its
  * whole log into head office's store as one verified batch. */
 static void build_site(store_t *hq, const char *dir, size_t n, size_t k)
@@ -194,7 +176,8 @@ static void build_site(store_t *hq, const char *dir, size_t n, size_t k)
     for (size_t i = 0; i < n; i++)
         record_free(r[i]);
     free(r);
-    enrol(hq, s, dir);
+    if (identity_enrol_store(hq, s, dir, SCSMS__IDENTITY__ROLE__SITE))
+        die("enrol");
     if (sync_read_entries(s, id, 1, n + 64, &e) ||
         sync_checkpoint_at(s, e.last, &cp, &cp_len) ||
         sync_ingest(hq, id, e.v, e.n, cp, cp_len, NULL, &res))

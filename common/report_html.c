@@ -163,13 +163,6 @@ static size_t rows_of(struct json_object *obj, const char *const *keys, struct b
     return n;
 }
 
-static void fig(FILE *f, const char *id, const char *label, long long v)
-{
-    fprintf(f, "<tr><th>");
-    report_html_escape(f, label);
-    fprintf(f, "</th><td class=\"fig\" id=\"fig-%s\">%lld</td></tr>\n", id, v);
-}
-
 static const char *const style =
     "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1c2833;max-width:1100px}"
     "h1{font-size:22px}h2{font-size:17px;border-bottom:1px solid #ccd;margin-top:28px}"
@@ -423,29 +416,31 @@ static void review_followup(FILE *f, struct json_object *rep)
 
 static void key_figures(FILE *f, struct json_object *rep)
 {
-    struct json_object *inc = report_json_at(rep, "incidents", "total", NULL);
-    struct json_object *tr = report_json_at(rep, "training", "total", NULL);
-    struct json_object *pa = report_json_at(rep, "partners", "total", NULL);
+    static const struct {
+        const char *id, *label, *section, *key;
+    } figs[] = {
+        {"incidents", "incidents (not near misses)", "incidents", "incidents"},
+        {"near-misses", "near misses", "incidents", "near_misses"},
+        {"intolerable-risks", "intolerable risks", "risks", "intolerable"},
+        {"overdue-actions", "overdue actions", "actions", "overdue"},
+        {"findings", "audit findings", "audits", "findings"},
+        {"valid-training", "valid training records", "training", "valid"},
+        {"expired-training", "expired training records", "training", "expired"},
+        {"calibration-overdue", "equipment with calibration overdue", "equipment",
+         "calibration_overdue"},
+        {"drills-held", "drills held of those planned", "drills", "held"},
+        {"drills-planned", "drills planned in the period", "drills", "planned"},
+        {"partners-active", "active business partners", "partners", "active"},
+        {"partners-both", "partners with certificate and declaration", "partners", "with_both"},
+    };
     fputs("<h2 id=\"summary\">Key figures</h2>\n<table id=\"key-figures\">\n", f);
-    fig(f, "incidents", "incidents (not near misses)", report_json_int(inc, "incidents"));
-    fig(f, "near-misses", "near misses", report_json_int(inc, "near_misses"));
-    fig(f, "intolerable-risks", "intolerable risks",
-        report_json_int(report_json_at(rep, "risks", "total", NULL), "intolerable"));
-    fig(f, "overdue-actions", "overdue actions",
-        report_json_int(report_json_at(rep, "actions", "total", NULL), "overdue"));
-    fig(f, "findings", "audit findings",
-        report_json_int(report_json_at(rep, "audits", "total", NULL), "findings"));
-    fig(f, "valid-training", "valid training records", report_json_int(tr, "valid"));
-    fig(f, "expired-training", "expired training records", report_json_int(tr, "expired"));
-    fig(f, "calibration-overdue", "equipment with calibration overdue",
-        report_json_int(report_json_at(rep, "equipment", "total", NULL), "calibration_overdue"));
-    fig(f, "drills-held", "drills held of those planned",
-        report_json_int(report_json_at(rep, "drills", "total", NULL), "held"));
-    fig(f, "drills-planned", "drills planned in the period",
-        report_json_int(report_json_at(rep, "drills", "total", NULL), "planned"));
-    fig(f, "partners-active", "active business partners", report_json_int(pa, "active"));
-    fig(f, "partners-both", "partners with certificate and declaration",
-        report_json_int(pa, "with_both"));
+    for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++) {
+        fputs("<tr><th>", f);
+        report_html_escape(f, figs[i].label);
+        fprintf(f, "</th><td class=\"fig\" id=\"fig-%s\">%lld</td></tr>\n", figs[i].id,
+                (long long)report_json_int(report_json_at(rep, figs[i].section, "total", NULL),
+                                           figs[i].key));
+    }
     fputs("</table>\n", f);
 }
 

@@ -255,18 +255,7 @@ struct store *tu_store_new(const char *dir, const char *owner, int role)
 
 void tu_enrol(struct store *hq, struct store *s, const char *dir, int role)
 {
-    char curve[IDENTITY_Z85_LEN + 1], secret[IDENTITY_Z85_LEN + 1];
-    uint8_t key[CRYPTO_PUB_LEN];
-    Scsms__Identity who = SCSMS__IDENTITY__INIT;
-    ck_assert_int_eq(identity_curve_load(dir, curve, secret), 0);
-    store_public_key(s, key);
-    who.id = (char *)store_owner(s);
-    who.role = (Scsms__Identity__Role)role;
-    who.curve_key = curve;
-    who.sign_key.data = key;
-    who.sign_key.len = sizeof key;
-    who.enrolled_at = "2026-01-01T00:00:00Z";
-    ck_assert_msg(store_identity_put(hq, &who) == 0, "%s", scsms_errmsg());
+    ck_assert_msg(identity_enrol_store(hq, s, dir, role) == 0, "%s", scsms_errmsg());
 }
 
 void tu_put(struct store *s, const char *json, char *id_out)
