@@ -484,6 +484,22 @@ START_TEST(gaps_and_aeo_follow_training_evidence)
     ck_assert(listed(a, "SITE-C", "G/missing", "4.4.6"));
     json_object_put(g);
     json_object_put(a);
+    /* both as pages too: a grid of sites against clauses and areas */
+    static const struct {
+        const char *kind, *has;
+    } pages[] = {{"gaps", "<td class=\"gap\">4.3.4 4.3.5 4.4.1 4.4.3 4.5.2</td>"},
+                 {"gaps", "id=\"chart-gaps\""}, {"aeo", "id=\"chart-aeo\""},
+                 {"aeo", "<td>SITE-B</td><td>G</td><td class=\"gap\">declaration</td>"}};
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        struct tu_run r = server(pages[i].kind, "--to", "2026-06-30", "--format", "html", "--out",
+                                 f.out, "--store", f.hq, NULL);
+        ck_assert_msg(r.status == 0, "%s", r.err);
+        char *html = tu_read_file(f.out, NULL);
+        ck_assert_msg(strstr(html, pages[i].has), "%s page lacks %s", pages[i].kind, pages[i].has);
+        ck_assert_ptr_null(strstr(html, "http"));
+        free(html);
+        tu_run_free(&r);
+    }
 
     /* SITE-B disposes of its only training record; head office syncs */
     setenv("SCSMS_NOW", "2026-07-05T12:00:00Z", 1);
