@@ -9,6 +9,9 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "isotime.h"
+#include "store.h"
+
 static int write_key(const char *dir, const char *name, const char *text, mode_t mode)
 {
     char path[4096];
@@ -76,4 +79,25 @@ int identity_curve_valid(const char *text)
 {
     uint8_t raw[32];
     return strlen(text) == IDENTITY_Z85_LEN && zmq_z85_decode(raw, text) != NULL;
+}
+
+int identity_enrol_store(struct store *at, struct store *who, const char *who_dir, int role)
+{
+    char curve[IDENTITY_Z85_LEN + 1], secret[IDENTITY_Z85_LEN + 1];
+    char now[ISOTIME_INSTANT_LEN + 1];
+    uint8_t key[CRYPTO_PUB_LEN];
+    Scsms__Identity id = SCSMS__IDENTITY__INIT;
+    int rc = identity_curve_load(who_dir, curve, secret);
+    memset(secret, 0, sizeof secret); /* only the public half is enrolled */
+    if (rc)
+        return rc;
+    store_public_key(who, key);
+    isotime_format_instant(isotime_now(), now);
+    id.id = (char *)store_owner(who);
+    id.role = (Scsms__Identity__Role)role;
+    id.curve_key = curve;
+    id.sign_key.data = key;
+    id.sign_key.len = sizeof key;
+    id.enrolled_at = now;
+    return store_identity_put(at, &id);
 }

@@ -19,4 +19,12 @@ int identity_curve_load(const char *dir, char *pub, char *sec) SCSMS_MUST_CHECK;
  * to 32 bytes). */
 int identity_curve_valid(const char *text);
 
+/* Enrol at store `at` the identity of store `who` (made in who_dir): its
+ * CURVE public key, its signing key, role (Scsms__Identity__Role),
+ * enrolled now; as 'scsms-server enrol' does with keys typed in. For
+ * tests and benchmarks that build many stores in one process. */
+struct store;
+int identity_enrol_store(struct store *at, struct store *who, const char *who_dir,
+                         int role) SCSMS_MUST_CHECK;
+
 #endif

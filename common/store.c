@@ -1156,6 +1156,175 @@ out:
     return rc;
 }
 
+/* ------------------------------------------------------------ raw scans */
+
+/* A bump allocator for protobuf-c: a log entry decodes into one buffer
+ * that is reused for the next, so a scan of millions of entries makes no
+ * allocation per entry. Sized before each unpack to hold the whole entry
+ * (the decoded message never needs more than twice its packed size plus
+ * the structures). */
+struct scan_arena {
+    uint8_t *buf;
+    size_t used, cap;
+};
+
+static void *scan_arena_alloc(void *data, size_t size)
+{
+    struct scan_arena *a = data;
+    size_t at = (a->used + 15) & ~(size_t)15;
+    if (at > a->cap || a->cap - at < size)
+        return NULL; /* unpack then fails and the entry is reported damaged */
+    a->used = at + size;
+    return a->buf + at;
+}
+
+static void scan_arena_free(void *data, void *p)
+{
+    (void)data;
+    (void)p; /* everything goes at once, when the arena is reset */
+}
+
+static int scan_arena_fit(struct scan_arena *a, size_t entry_len)
+{
+    size_t need = 2 * entry_len + 1024;
+    a->used = 0;
+    if (need <= a->cap)
+        return 0;
+    uint8_t *p = realloc(a->buf, need);
+    if (!p)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    a->buf = p;
+    a->cap = need;
+    return 0;
+}
+
+/* The span of the map a scan has read since it last gave pages back. */
+struct scan_span {
+    uintptr_t lo, hi;
+};
+
+static void span_note(struct scan_span *sp, const void *p, size_t len)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (!sp->lo || a < sp->lo)
+        sp->lo = a;
+    if (a + len > sp->hi)
+        sp->hi = a + len;
+}
+
+/* Give back the map's pages in the span (whole pages inside it): a scan
+ * of a 500 MB store would otherwise end with 500 MB of the file mapped
+ * and counted as its resident memory. Safe while other threads read the
+ * same pages: the map is read-only and file-backed, so a page touched
+ * again faults back in from the page cache. */
+static void span_release(struct scan_span *sp)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = (sp->lo + page - 1) & ~(page - 1), hi = sp->hi & ~(page - 1);
+    if (sp->lo && hi > lo)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    sp->lo = sp->hi = 0;
+}
+
+int store_scan_current(store_t *s, const char *start, const char *end, store_current_fn fn,
+                       void (*progress)(void *ctx, uint64_t done), uint64_t every, void *ctx)
+{
+    struct scan_span span = {0, 0};
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    struct scan_arena arena = {0};
+    ProtobufCAllocator alloc = {scan_arena_alloc, scan_arena_free, &arena};
+    size_t elen = end ? strlen(end) : 0;
+    uint64_t done = 0;
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn), mrc;
+    if (rc)
+        return rc;
+    if ((mrc = mdb_cursor_open(txn, s->latest, &cur))) {
+        rc = store_lmdb_fail(mrc, "scan records");
+        goto fail;
+    }
+    MDB_val k = {start ? strlen(start) : 0, (void *)start}, v;
+    for (mrc = mdb_cursor_get(cur, &k, &v, start ? MDB_SET_RANGE : MDB_FIRST); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (end) { /* memcmp order is LMDB's key order */
+            int c = memcmp(k.mv_data, end, k.mv_size < elen ? k.mv_size : elen);
+            if (c > 0 || (c == 0 && k.mv_size >= elen))
+                break;
+        }
+        if (v.mv_size != STORE_LATEST_LEN) {
+            rc = scsms_fail(SCSMS_ECORRUPT, "index entry of '%.*s' is malformed; run verify",
+                            (int)(k.mv_size < 128 ? k.mv_size : 128), (char *)k.mv_data);
+            goto fail;
+        }
+        const uint8_t *ref = (const uint8_t *)v.mv_data + 4;
+        MDB_val lk = {STORE_LOGKEY_LEN, (void *)ref}, lv;
+        if ((mrc = mdb_get(txn, s->log, &lk, &lv))) {
+            rc = mrc == MDB_NOTFOUND
+                     ? scsms_fail(SCSMS_ECORRUPT, "log entry of '%.*s' is missing; run verify",
+                                  (int)(k.mv_size < 128 ? k.mv_size : 128), (char *)k.mv_data)
+                     : store_lmdb_fail(mrc, "read log");
+            goto fail;
+        }
+        if ((rc = scan_arena_fit(&arena, lv.mv_size)))
+            goto fail;
+        Scsms__LogEntry *e = scsms__log_entry__unpack(&alloc, lv.mv_size, lv.mv_data);
+        if (!e || !e->record.len) {
+            rc = scsms_fail(SCSMS_ECORRUPT, "log entry of '%.*s' does not decode; run verify",
+                            (int)(k.mv_size < 128 ? k.mv_size : 128), (char *)k.mv_data);
+            goto fail;
+        }
+        struct store_current c = {k.mv_data, k.mv_size, store_get_be32(ref), e->record.data,
+                                  e->record.len};
+        if ((rc = fn(&c, ctx)))
+            goto fail;
+        span_note(&span, lv.mv_data, lv.mv_size);
+        span_note(&span, k.mv_data, k.mv_size);
+        if (++done % 4096 == 0)
+            span_release(&span);
+        if (progress && every && done % every == 0)
+            progress(ctx, done);
+    }
+    if (mrc != MDB_NOTFOUND && mrc != 0)
+        rc = store_lmdb_fail(mrc, "scan records");
+fail:
+    if (cur)
+        mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    free(arena.buf);
+    return rc;
+}
+
+int store_owners(store_t *s, int (*fn)(const char *owner, uint32_t idx, uint64_t head, void *ctx),
+                 void *ctx)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    char name[RECORD_MAX_ID + 1];
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    int mrc = mdb_cursor_open(txn, s->owners, &cur);
+    for (mrc = mrc ? mrc : mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && rc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        struct store_owner_state st;
+        if (k.mv_size == 0 || k.mv_size > RECORD_MAX_ID || v.mv_size != STORE_OWNER_LEN) {
+            rc = scsms_fail(SCSMS_ECORRUPT, "a log head is malformed; run verify");
+            break;
+        }
+        memcpy(name, k.mv_data, k.mv_size);
+        name[k.mv_size] = 0;
+        store_owner_decode(&v, &st);
+        rc = fn(name, st.idx, st.seq, ctx);
+    }
+    if (rc == 0 && mrc && mrc != MDB_NOTFOUND)
+        rc = store_lmdb_fail(mrc, "read log heads");
+    if (cur)
+        mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
 /* ------------------------------------------------------------ received */
 
 struct received_put {

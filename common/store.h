@@ -190,6 +190,38 @@ int store_list(store_t *s, const struct store_filter *filter, store_visit_fn fn,
 /* Latest versions with a due day at or before until_day, soonest first. */
 int store_due(store_t *s, int64_t until_day, store_visit_fn fn, void *ctx) SCSMS_MUST_CHECK;
 
+/* The current version of one record as stored, for scans that decode
+ * only what they need (reports over millions of records). Borrowed from
+ * the read transaction: valid for the callback only. */
+struct store_current {
+    const char *id;         /* not NUL-terminated: id_len bytes */
+    size_t id_len;
+    uint32_t owner;         /* owner index, see store_owners() */
+    const uint8_t *record;  /* the packed Record, exactly as in the log */
+    size_t record_len;
+};
+
+typedef int (*store_current_fn)(const struct store_current *cur, void *ctx);
+
+/* Visit the current version of every record with start <= id < end, in
+ * id order, in one read transaction (start NULL: from the first; end
+ * NULL: to the last). No record is decoded here: the log entry is parsed
+ * with protobuf-c into a scratch arena reused from entry to entry, so the
+ * scan allocates nothing per record. Safe to run from several threads at
+ * once over disjoint ranges (each has its own transaction). A non-zero
+ * return of fn stops the scan and is returned. Every `every` records
+ * (0 = never) progress(ctx, done) is called. The pages of the store read
+ * are given back as the scan goes (madvise), so its resident memory stays
+ * a few MB however large the store. */
+int store_scan_current(store_t *s, const char *start, const char *end, store_current_fn fn,
+                       void (*progress)(void *ctx, uint64_t done), uint64_t every,
+                       void *ctx) SCSMS_MUST_CHECK;
+
+/* Every owner with a log here, by name: its owner index (as in struct
+ * store_current) and head sequence. A non-zero return of fn stops. */
+int store_owners(store_t *s, int (*fn)(const char *owner, uint32_t idx, uint64_t head, void *ctx),
+                 void *ctx) SCSMS_MUST_CHECK;
+
 struct store_stats {
     uint64_t records;     /* distinct ids */
     uint64_t entries;     /* log entries, all owners */

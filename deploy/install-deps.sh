@@ -12,6 +12,7 @@ PACKAGES=(
   libjson-c-dev          # JSON import/export and --json input
   libinih-dev            # scsms.ini settings
   check                  # unit test framework
+  chromium               # renders the review pack in the browser test
 )
 
 SUDO=""

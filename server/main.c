@@ -13,6 +13,7 @@ static const struct cli_command commands[] = {
     {"management-review", srv_management_review,
      "record the management review: decisions, pack SHA-256, actions for the sites"},
     {"exempt", srv_exempt, "record (or clear) a partner's exemption and its reason"},
+    {"report", srv_report, "review pack, evidence gaps, AEO readiness: html, json or csv"},
     {"run", srv_run, "the sync endpoint (CURVE ZeroMQ)"},
 };
 

@@ -15,5 +15,6 @@ int srv_review_declaration(int argc, char **argv);
 int srv_exempt(int argc, char **argv);
 int srv_management_review(int argc, char **argv);
 int srv_run(int argc, char **argv);
+int srv_report(int argc, char **argv);
 
 #endif

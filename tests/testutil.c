@@ -12,6 +12,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "identity.h"
+#include "jsonpb.h"
+#include "store.h"
+#include "sync.h"
+
 char *tu_tmpdir(const char *tag)
 {
     const char *base = getenv("TMPDIR");
@@ -236,4 +241,51 @@ int tu_run_suite(Suite *s)
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/* ------------------------------------------------------------ stores */
+
+struct store *tu_store_new(const char *dir, const char *owner, int role)
+{
+    store_t *s = NULL;
+    ck_assert_msg(store_create(dir, owner, (enum store_role)role, NULL) == 0, "%s", scsms_errmsg());
+    ck_assert_msg(store_open(dir, NULL, &s) == 0, "%s", scsms_errmsg());
+    return s;
+}
+
+void tu_enrol(struct store *hq, struct store *s, const char *dir, int role)
+{
+    ck_assert_msg(identity_enrol_store(hq, s, dir, role) == 0, "%s", scsms_errmsg());
+}
+
+void tu_put(struct store *s, const char *json, char *id_out)
+{
+    struct json_object *obj = NULL;
+    Scsms__Record *rec = NULL;
+    ck_assert_msg(jsonpb_parse(json, strlen(json), &obj) == 0, "%s: %s", json, scsms_errmsg());
+    ck_assert_msg(jsonpb_to_record(obj, NULL, &rec) == 0, "%s: %s", json, scsms_errmsg());
+    json_object_put(obj);
+    ck_assert_msg(store_put(s, rec, id_out) == 0, "%s: %s", json, scsms_errmsg());
+    record_free(rec);
+}
+
+void tu_ship(struct store *s, struct store *hq)
+{
+    uint64_t have, head;
+    uint8_t hash[CRYPTO_HASH_LEN], *cp = NULL;
+    size_t cp_len = 0;
+    struct sync_entries e;
+    struct sync_result res;
+    ck_assert_int_eq(sync_head(hq, store_owner(s), &have, hash), 0);
+    ck_assert_int_eq(sync_head(s, store_owner(s), &head, hash), 0);
+    if (head == have)
+        return;
+    ck_assert_msg(sync_read_entries(s, store_owner(s), have + 1, (size_t)(head - have), &e) == 0,
+                  "%s", scsms_errmsg());
+    ck_assert_msg(sync_checkpoint_at(s, e.last, &cp, &cp_len) == 0, "%s", scsms_errmsg());
+    ck_assert_msg(sync_ingest(hq, store_owner(s), e.v, e.n, cp, cp_len, NULL, &res) == 0, "%s",
+                  scsms_errmsg());
+    ck_assert_uint_eq(res.applied, head - have);
+    free(cp);
+    sync_entries_free(&e);
 }

@@ -53,6 +53,23 @@ int tu_read_line(int fd, char *buf, size_t len, int timeout_ms);
  * -1 if it is still running. */
 int tu_wait(pid_t pid, int timeout_ms);
 
+/* A new store of owner in dir with role (store.h), open. Caller closes. */
+struct store;
+struct store *tu_store_new(const char *dir, const char *owner, int role);
+
+/* Enrol the identity of store s (made in dir) at hq with role
+ * (Scsms__Identity__Role). */
+void tu_enrol(struct store *hq, struct store *s, const char *dir, int role);
+
+/* Write one record given as flat JSON with a "type" at s; its id into
+ * id_out (RECORD_MAX_ID + 1 bytes) unless NULL. Fails the test when the
+ * store refuses it. */
+void tu_put(struct store *s, const char *json, char *id_out);
+
+/* Hand hq everything of s's log it does not hold yet, as sync does: the
+ * exact entries and s's signed checkpoint over the last. */
+void tu_ship(struct store *s, struct store *hq);
+
 /* Run a suite with CK_NORMAL output and return the process exit code. */
 int tu_run_suite(Suite *s);
 

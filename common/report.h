@@ -1,0 +1,73 @@
+/* report.h -- head office's reports over every site's records.
+ *
+ *   review  the management review pack (ISO 28000 4.6 inputs) for a period:
+ *           incidents and near misses, risks, corrective and preventive
+ *           actions, audit findings, measurements against objectives,
+ *           training, equipment, drills, partners, follow-up of the
+ *           previous review;
+ *   gaps    per site and ISO 28000 clause 4.1 to 4.6: is there current
+ *           evidence, which records, and the list of gaps;
+ *   aeo     per site, readiness for each customs AEO area A to I from the
+ *           clause evidence (DOMAIN.md's table).
+ *
+ * A report is built in one streaming pass over the current version of
+ * every record (store_scan_current), on two threads over halves of the id
+ * space, into counters per site: memory grows with the number of sites and
+ * months, never with the number of records. The result is a json-c object
+ * (the JSON output as it is); CSV and HTML are rendered from that object,
+ * so the three formats carry the same figures.
+ *
+ * Functions return 0 or a negative enum scsms_err with a message.
+ */
+#ifndef SCSMS_REPORT_H
+#define SCSMS_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "crypto.h"
+#include "store.h"
+
+#define REPORT_MAX_MONTHS 60 /* the longest review period, in calendar months */
+
+enum report_kind { REPORT_REVIEW, REPORT_GAPS, REPORT_AEO };
+enum report_format { REPORT_TABLE, REPORT_JSON, REPORT_CSV, REPORT_HTML };
+
+struct report_options {
+    enum report_kind kind;
+    int64_t from, to;          /* days since the epoch; gaps and aeo are as of `to` */
+    const char *const *sites;  /* site identities; NULL = every enrolled site */
+    size_t n_sites;
+    /* called from the scanning threads, serialised, every few 10,000s of
+     * records: records scanned so far and the total */
+    void (*progress)(void *ctx, uint64_t done, uint64_t total);
+    void *progress_ctx;
+};
+
+/* Parse "review", "gaps", "aeo" / "table", "json", "csv", "html".
+ * SCSMS_EINVAL with a message naming the choices. */
+int report_kind_parse(const char *text, enum report_kind *out) SCSMS_MUST_CHECK;
+int report_format_parse(const char *text, enum report_format *out) SCSMS_MUST_CHECK;
+
+/* Build the report o asks for from the records of s. Refused: from after
+ * to, a review period over REPORT_MAX_MONTHS, a site in o->sites that is
+ * not an enrolled site identity (SCSMS_EINVAL). Caller releases *out with
+ * json_object_put(). */
+int report_build(store_t *s, const struct report_options *o,
+                 struct json_object **out) SCSMS_MUST_CHECK;
+
+/* Render a built report as format into a malloc'd, NUL-terminated buffer
+ * (*len bytes without the NUL). The caller frees *out. */
+int report_render(struct json_object *rep, enum report_format format, char **out,
+                  size_t *len) SCSMS_MUST_CHECK;
+
+/* Write len bytes to path atomically: a temporary file beside it,
+ * flushed, then renamed over it; on failure path is untouched and no
+ * temporary file is left. sha (may be NULL) receives the SHA-256 of the
+ * bytes written. */
+int report_write_file(const char *path, const char *data, size_t len,
+                      uint8_t sha[CRYPTO_HASH_LEN]) SCSMS_MUST_CHECK;
+
+#endif

@@ -1,0 +1,599 @@
+/* test_report.c -- head office's reports through the real scsms-server:
+ * a review pack over three sites, a partner and head office whose figures
+ * are known, checked figure by figure in the JSON, the same figures in the
+ * CSV, a self-contained HTML page; gaps and AEO readiness before and after
+ * the only training record of one site is disposed of; bad input refused
+ * with nothing written.
+ *
+ * `test_report --fixture DIR` only builds the data set (DIR/hq is the
+ * server store), for tests/browser_review.sh. */
+#include "testutil.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "crypto.h"
+#include "store.h"
+
+#define PERIOD "--from", "2026-01-01", "--to", "2026-06-30"
+
+/* ------------------------------------------------------------ data set */
+
+static void site_a(store_t *s, const char *hq_review)
+{
+    char eq[RECORD_MAX_ID + 1];
+    (void)hq_review;
+    /* incidents: two in the period and a near miss, one before it */
+    tu_put(s, "{\"type\":\"incident\",\"kind\":\"breach\",\"occurred_at\":\"2026-01-15T10:00:00Z\","
+              "\"location\":\"Gate 1\",\"category\":\"natural_events\"}", NULL);
+    tu_put(s, "{\"type\":\"incident\",\"kind\":\"near_miss\",\"occurred_at\":\"2026-01-20T10:00:00Z\","
+              "\"location\":\"Gate 2\",\"category\":\"natural_events\"}", NULL);
+    tu_put(s, "{\"type\":\"incident\",\"kind\":\"security_incident\",\"occurred_at\":"
+              "\"2026-03-03T23:30:00Z\",\"location\":\"Yard\",\"category\":"
+              "\"physical_failure_or_malicious_act\",\"reported_to_authority\":true,"
+              "\"reported_at\":\"2026-03-04T08:00:00Z\",\"authority_reference\":\"POL-1\"}", NULL);
+    tu_put(s, "{\"type\":\"incident\",\"kind\":\"near_miss\",\"occurred_at\":\"2025-12-31T10:00:00Z\","
+              "\"location\":\"Gate 2\"}", NULL);
+    /* risks: inherent 4x5 and 5x5; residual 2x3 and 3x4 (12: intolerable) */
+    tu_put(s, "{\"type\":\"risk\",\"threat_category\":\"natural_events\",\"threatened\":\"yard\","
+              "\"likelihood\":4,\"consequence\":5,\"residual_likelihood\":2,"
+              "\"residual_consequence\":3,\"treatment\":\"reduce\"}", NULL);
+    tu_put(s, "{\"type\":\"risk\",\"threat_category\":\"physical_failure_or_malicious_act\","
+              "\"threatened\":\"cargo\",\"likelihood\":5,\"consequence\":5,\"residual_likelihood\":3,"
+              "\"residual_consequence\":4,\"treatment\":\"reduce\"}", NULL);
+    /* actions: overdue 10 days and 149 days at 2026-06-30, one closed */
+    tu_put(s, "{\"type\":\"action\",\"kind\":\"corrective\",\"description\":\"fix gate\","
+              "\"responsible\":\"ops\",\"due_date\":\"2026-06-20\"}", NULL);
+    tu_put(s, "{\"type\":\"action\",\"kind\":\"preventive\",\"description\":\"new seals\","
+              "\"responsible\":\"ops\",\"due_date\":\"2026-02-01\"}", NULL);
+    tu_put(s, "{\"type\":\"action\",\"kind\":\"corrective\",\"description\":\"lock\",\"responsible\":"
+              "\"ops\",\"due_date\":\"2026-03-01\",\"status\":\"closed\",\"immediate\":true,"
+              "\"effectiveness_check\":\"no repeat\",\"effectiveness_date\":\"2026-04-01\"}", NULL);
+    /* audits: one held with three findings, one planned and not held */
+    tu_put(s, "{\"type\":\"audit\",\"planned_date\":\"2026-04-08\",\"held_date\":\"2026-04-10\","
+              "\"status\":\"reported\",\"audit_scope\":\"gates\",\"auditor\":\"C. Diaz\","
+              "\"findings\":[{\"kind\":\"observation\",\"clause\":\"4.4.6\"},{\"kind\":"
+              "\"nonconformity\",\"clause\":\"4.5.1 b)\"},{\"kind\":\"observation\",\"clause\":"
+              "\"9.9\"}]}", NULL);
+    tu_put(s, "{\"type\":\"audit\",\"planned_date\":\"2026-05-01\",\"audit_scope\":\"yard\","
+              "\"auditor\":\"C. Diaz\"}", NULL);
+    /* training: one valid, one expired */
+    tu_put(s, "{\"type\":\"training\",\"person\":\"A. Chen\",\"course\":\"ISPS\",\"completed_date\":"
+              "\"2026-02-01\",\"expiry_date\":\"2027-02-01\"}", NULL);
+    tu_put(s, "{\"type\":\"training\",\"person\":\"B. Ortiz\",\"course\":\"ISPS\",\"completed_date\":"
+              "\"2025-01-01\",\"expiry_date\":\"2026-01-01\"}", NULL);
+    /* equipment: two in service, one calibrated (pass) in the period */
+    tu_put(s, "{\"type\":\"equipment\",\"equipment_id\":\"CAM-1\",\"kind\":\"camera\",\"location\":"
+              "\"Gate 1\",\"next_calibration_date\":\"2026-12-01\"}", eq);
+    tu_put(s, "{\"type\":\"equipment\",\"equipment_id\":\"CAM-2\",\"kind\":\"camera\",\"location\":"
+              "\"Gate 2\",\"next_calibration_date\":\"2026-07-10\"}", NULL);
+    char json[512];
+    snprintf(json, sizeof json, "{\"type\":\"calibration\",\"performed_date\":\"2026-03-01\","
+             "\"result\":\"pass\",\"next_due_date\":\"2026-12-01\",\"links\":[{\"rel\":"
+             "\"equipment\",\"target\":\"%s\"}]}", eq);
+    tu_put(s, json, NULL);
+    /* drills: held, not held, and one planned after the period */
+    tu_put(s, "{\"type\":\"drill\",\"planned_date\":\"2026-02-10\",\"held_date\":\"2026-02-10\","
+              "\"status\":\"held\",\"scenario\":\"fire\"}", NULL);
+    tu_put(s, "{\"type\":\"drill\",\"planned_date\":\"2026-05-15\",\"scenario\":\"intrusion\"}", NULL);
+    tu_put(s, "{\"type\":\"drill\",\"planned_date\":\"2026-08-01\",\"scenario\":\"flood\"}", NULL);
+    /* measurements of head office's objective's indicator */
+    tu_put(s, "{\"type\":\"measurement\",\"indicator\":\"seal discrepancies\",\"period_end_date\":"
+              "\"2026-03-31\",\"value\":3,\"unit\":\"per 1000\"}", NULL);
+    tu_put(s, "{\"type\":\"measurement\",\"indicator\":\"seal discrepancies\",\"period_end_date\":"
+              "\"2026-06-30\",\"value\":2,\"unit\":\"per 1000\"}", NULL);
+    tu_put(s, "{\"type\":\"procedure\",\"task_or_area\":\"Gate 1\",\"control\":\"ID check\","
+              "\"status\":\"in_effect\"}", NULL);
+    tu_put(s, "{\"type\":\"emergency_plan\",\"title\":\"Site plan\",\"person_in_charge\":\"A. Chen\","
+              "\"status\":\"current\"}", NULL);
+}
+
+static void site_b(store_t *s)
+{
+    tu_put(s, "{\"type\":\"incident\",\"kind\":\"near_miss\",\"occurred_at\":\"2026-02-05T10:00:00Z\","
+              "\"location\":\"Dock\",\"category\":\"continuity_of_operations\"}", NULL);
+    /* the site's only training record, retained one day so it can go */
+    tu_put(s, "{\"type\":\"training\",\"person\":\"D. Okafor\",\"course\":\"ISPS\",\"completed_date\":"
+              "\"2026-03-01\",\"expiry_date\":\"2027-03-01\",\"retention_days\":1}", NULL);
+    tu_put(s, "{\"type\":\"risk\",\"threat_category\":\"natural_events\",\"threatened\":\"dock\","
+              "\"likelihood\":2,\"consequence\":2,\"residual_likelihood\":1,"
+              "\"residual_consequence\":1,\"treatment\":\"accept\"}", NULL);
+    tu_put(s, "{\"type\":\"procedure\",\"task_or_area\":\"Dock\",\"control\":\"seal check\","
+              "\"status\":\"in_effect\"}", NULL);
+    tu_put(s, "{\"type\":\"emergency_plan\",\"title\":\"Dock plan\",\"person_in_charge\":\"D. Okafor\","
+              "\"status\":\"current\"}", NULL);
+    tu_put(s, "{\"type\":\"action\",\"kind\":\"corrective\",\"description\":\"dock light\","
+              "\"responsible\":\"ops\",\"due_date\":\"2026-09-01\"}", NULL);
+}
+
+static void site_c(store_t *s)
+{
+    tu_put(s, "{\"type\":\"incident\",\"kind\":\"near_miss\",\"occurred_at\":\"2026-06-01T10:00:00Z\","
+              "\"location\":\"Road\"}", NULL);
+    tu_put(s, "{\"type\":\"training\",\"person\":\"E. Novak\",\"course\":\"Seals\",\"completed_date\":"
+              "\"2026-04-01\"}", NULL);
+}
+
+/* Head office: scope, policy, a controlled document, an objective, a
+ * legal requirement, three partners (one exempt), a certificate, the
+ * previous review and its two actions. */
+static void head_office(store_t *s)
+{
+    char mrv[RECORD_MAX_ID + 1], json[512];
+    tu_put(s, "{\"type\":\"scope\",\"boundaries\":\"all sites\",\"status\":\"current\"}", NULL);
+    tu_put(s, "{\"type\":\"policy\",\"title\":\"Security policy\",\"statement\":\"We protect\","
+              "\"status\":\"current\"}", NULL);
+    tu_put(s, "{\"type\":\"document\",\"doc_id\":\"SP-1\",\"doc_version\":\"1\",\"title\":\"Plan\","
+              "\"status\":\"current\"}", NULL);
+    tu_put(s, "{\"type\":\"objective\",\"title\":\"Fewer seal errors\",\"indicator\":"
+              "\"seal discrepancies\",\"baseline\":4,\"target_value\":2.5,\"unit\":\"per 1000\"}", NULL);
+    tu_put(s, "{\"type\":\"legal_requirement\",\"source\":\"UCC art. 39\",\"summary\":\"AEO\"}", NULL);
+    tu_put(s, "{\"type\":\"partner\",\"partner_id\":\"CARRIER-1\",\"name\":\"Fast Haul\"}", NULL);
+    tu_put(s, "{\"type\":\"partner\",\"partner_id\":\"CARRIER-2\",\"name\":\"Slow Haul\","
+              "\"exempt\":true,\"exemption_reason\":\"AEO holder\"}", NULL);
+    tu_put(s, "{\"type\":\"partner\",\"partner_id\":\"CARRIER-3\",\"name\":\"No Papers\"}", NULL);
+    tu_put(s, "{\"type\":\"certificate\",\"partner_id\":\"CARRIER-1\",\"scheme\":\"aeo\",\"number\":"
+              "\"NL1\",\"valid_from_date\":\"2026-01-01\",\"expiry_date\":\"2027-01-01\"}", NULL);
+    tu_put(s, "{\"type\":\"management_review\",\"period_from_date\":\"2025-07-01\","
+              "\"period_to_date\":\"2025-12-31\",\"held_date\":\"2026-01-10\"}", mrv);
+    snprintf(json, sizeof json, "{\"type\":\"action\",\"kind\":\"preventive\",\"description\":"
+             "\"more drills\",\"responsible\":\"hq\",\"due_date\":\"2026-03-01\",\"links\":[{"
+             "\"rel\":\"source\",\"target\":\"%s\"}]}", mrv);
+    tu_put(s, json, NULL);
+    snprintf(json, sizeof json, "{\"type\":\"action\",\"kind\":\"corrective\",\"description\":"
+             "\"guard rota\",\"responsible\":\"hq\",\"due_date\":\"2026-03-01\",\"status\":"
+             "\"implemented\",\"immediate\":true,\"links\":[{\"rel\":\"source\",\"target\":\"%s\"}]}",
+             mrv);
+    tu_put(s, json, NULL);
+}
+
+static void partner(store_t *s)
+{
+    tu_put(s, "{\"type\":\"declaration\",\"partner_id\":\"CARRIER-1\",\"coverage\":\"road EU\","
+              "\"covered_sites\":[\"SITE-A\"],\"valid_from_date\":\"2026-01-01\",\"valid_to_date\":"
+              "\"2026-12-31\",\"status\":\"accepted\"}", NULL);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* The data set under dir: dir/hq is the server store holding every log. */
+static void build_fixture(const char *dir)
+{
+    static const struct {
+        const char *id;
+        int role, ident;
+    } who[] = {{"SITE-A", STORE_ROLE_SITE, SCSMS__IDENTITY__ROLE__SITE},
+               {"SITE-B", STORE_ROLE_SITE, SCSMS__IDENTITY__ROLE__SITE},
+               {"SITE-C", STORE_ROLE_SITE, SCSMS__IDENTITY__ROLE__SITE},
+               {"CARRIER-1", STORE_ROLE_PARTNER, SCSMS__IDENTITY__ROLE__PARTNER}};
+    store_t *st[4];
+    setenv("SCSMS_NOW", "2026-06-30T12:00:00Z", 1);
+    char *hqdir = tu_path(dir, "hq");
+    store_t *hq = tu_store_new(hqdir, "HQ", STORE_ROLE_HQ);
+    for (int i = 0; i < 4; i++) {
+        char *d = tu_path(dir, who[i].id);
+        ck_assert_int_eq(store_create(d, who[i].id, (enum store_role)who[i].role, NULL), 0);
+        /* SITE-B may dispose of its records (the gaps test does) */
+        char *ini = tu_path(d, "scsms.ini");
+        write_file(ini, "[records]\ndisposal_authorised = tester\n");
+        free(ini);
+        ck_assert_int_eq(store_open(d, NULL, &st[i]), 0);
+        tu_enrol(hq, st[i], d, who[i].ident);
+        free(d);
+    }
+    head_office(hq);
+    site_a(st[0], NULL);
+    site_b(st[1]);
+    site_c(st[2]);
+    partner(st[3]);
+    for (int i = 0; i < 4; i++) {
+        tu_ship(st[i], hq);
+        store_close(&st[i]);
+    }
+    store_close(&hq);
+    free(hqdir);
+    unsetenv("SCSMS_NOW");
+}
+
+/* ------------------------------------------------------------ helpers */
+
+struct fx {
+    char *tmp, *hq, *out;
+};
+
+static struct fx fx_new(void)
+{
+    struct fx f;
+    f.tmp = tu_tmpdir("report");
+    build_fixture(f.tmp);
+    f.hq = tu_path(f.tmp, "hq");
+    f.out = tu_path(f.tmp, "out");
+    return f;
+}
+
+static void fx_free(struct fx *f)
+{
+    tu_rmdir(f->tmp);
+    free(f->tmp);
+    free(f->hq);
+    free(f->out);
+}
+
+static struct tu_run server(const char *a1, ...)
+{
+    char *argv[32];
+    int n = 0;
+    const char *bin = getenv("SCSMS_SERVER");
+    ck_assert_msg(bin && *bin, "SCSMS_SERVER must name the scsms-server binary");
+    argv[n++] = (char *)bin;
+    argv[n++] = "report";
+    va_list ap;
+    va_start(ap, a1);
+    for (const char *a = a1; a && n < 31; a = va_arg(ap, const char *))
+        argv[n++] = (char *)a;
+    va_end(ap);
+    argv[n] = NULL;
+    return tu_exec(argv, NULL);
+}
+
+/* Run a report into f->out and parse it; checks the line it prints. */
+static struct json_object *report_json(struct fx *f, const char *kind, const char *sites)
+{
+    struct tu_run r = sites ? server(kind, PERIOD, "--sites", sites, "--format", "json", "--out",
+                                     f->out, "--store", f->hq, NULL)
+                            : server(kind, PERIOD, "--format", "json", "--out", f->out,
+                                     "--store", f->hq, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    size_t len;
+    char *text = tu_read_file(f->out, &len);
+    ck_assert_ptr_nonnull(text);
+    /* stdout names the file, its size and the SHA-256 of its bytes */
+    uint8_t sha[CRYPTO_HASH_LEN];
+    char hex[2 * CRYPTO_HASH_LEN + 1], want[4096];
+    crypto_sha256(text, len, sha);
+    crypto_hex(sha, sizeof sha, hex);
+    snprintf(want, sizeof want, "wrote %s %s %s (%zu bytes, sha256 %s)\n", kind,
+             strcmp(kind, "review") ? "report" : "pack", f->out, len, hex);
+    ck_assert_str_eq(r.out, want);
+    struct json_object *j = json_tokener_parse(text);
+    ck_assert_ptr_nonnull(j);
+    free(text);
+    tu_run_free(&r);
+    return j;
+}
+
+/* The integer at a '/'-separated path ("incidents/total/near_misses"). */
+static int64_t at(struct json_object *j, const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", path);
+    struct json_object *o = j;
+    for (char *save = NULL, *k = strtok_r(buf, "/", &save); k; k = strtok_r(NULL, "/", &save)) {
+        if (json_object_is_type(o, json_type_array))
+            o = json_object_array_get_idx(o, (size_t)atoi(k));
+        else
+            ck_assert_msg(json_object_object_get_ex(o, k, &o), "no '%s' in %s", k, path);
+        ck_assert_msg(o != NULL, "nothing at %s", path);
+    }
+    return json_object_get_int64(o);
+}
+
+static const char *str_at(struct json_object *j, const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", path);
+    struct json_object *o = j;
+    for (char *save = NULL, *k = strtok_r(buf, "/", &save); k; k = strtok_r(NULL, "/", &save))
+        ck_assert_msg(json_object_object_get_ex(o, k, &o) && o, "no '%s' in %s", k, path);
+    return json_object_get_string(o);
+}
+
+static const struct {
+    const char *path;
+    int64_t want;
+} review_figures[] = {
+    {"incidents/total/incidents", 2},
+    {"incidents/total/near_misses", 3},
+    {"incidents/total/reported_to_authority", 1},
+    {"incidents/total/by_month/2026-01/incidents", 1},
+    {"incidents/total/by_month/2026-01/near_misses", 1},
+    {"incidents/total/by_month/2026-02/near_misses", 1},
+    {"incidents/total/by_month/2026-03/incidents", 1},
+    {"incidents/total/by_month/2026-06/near_misses", 1},
+    {"incidents/total/by_month/2026-05/near_misses", 0},
+    {"incidents/total/by_category/natural_events", 2},
+    {"incidents/total/by_category/physical_failure_or_malicious_act", 1},
+    {"incidents/total/by_category/continuity_of_operations", 1},
+    {"incidents/total/by_category/unset", 1},
+    {"incidents/by_site/SITE-A/incidents", 2},
+    {"incidents/by_site/SITE-A/near_misses", 1},
+    {"incidents/by_site/SITE-B/near_misses", 1},
+    {"incidents/by_site/SITE-C/by_month/2026-06/near_misses", 1},
+    {"risks/total/open", 3},
+    {"risks/total/intolerable", 1},
+    {"risks/total/inherent/3/4", 1},
+    {"risks/total/inherent/4/4", 1},
+    {"risks/total/inherent/1/1", 1},
+    {"risks/total/residual/1/2", 1},
+    {"risks/total/residual/2/3", 1},
+    {"risks/total/residual/0/0", 1},
+    {"risks/by_site/SITE-A/intolerable", 1},
+    {"actions/total/by_status/open", 3},
+    {"actions/total/by_status/closed", 1},
+    {"actions/total/overdue", 2},
+    {"actions/total/overdue_days/1-30", 1},
+    {"actions/total/overdue_days/91-180", 1},
+    {"actions/total/overdue_days/31-90", 0},
+    {"actions/by_site/SITE-B/overdue", 0},
+    {"audits/total/planned", 2},
+    {"audits/total/held", 1},
+    {"audits/total/not_held", 1},
+    {"audits/total/findings", 3},
+    {"audits/total/findings_by_clause/4.4.6/observation", 1},
+    {"audits/total/findings_by_clause/4.5.1/nonconformity", 1},
+    {"audits/total/findings_by_clause/other/observation", 1},
+    {"measurements/total/measurements", 2},
+    {"measurements/total/by_indicator/seal discrepancies/measurements", 2},
+    {"training/total/valid", 3},
+    {"training/total/expired", 1},
+    {"training/total/completed_in_period", 3},
+    {"training/total/sites_covered", 3},
+    {"training/by_site/SITE-A/expired", 1},
+    {"equipment/total/by_status/in_service", 2},
+    {"equipment/total/calibration_overdue", 0},
+    {"equipment/total/calibrations_passed", 1},
+    {"drills/total/planned", 2},
+    {"drills/total/held", 1},
+    {"drills/total/not_held", 1},
+    {"partners/total/active", 3},
+    {"partners/total/exempt", 1},
+    {"partners/total/with_certificate", 1},
+    {"partners/total/with_declaration", 1},
+    {"partners/total/with_both", 1},
+    {"partners/total/with_neither", 1},
+    {"partners/by_site/SITE-A/declarations_in_force", 1},
+    {"partners/by_site/SITE-B/declarations_in_force", 0},
+    {"followup/actions/open", 1},
+    {"followup/actions/implemented", 1},
+    {"followup/actions_total", 2},
+    {"followup/overdue", 1},
+};
+
+/* ------------------------------------------------------------ tests */
+
+START_TEST(review_figures_in_json_and_csv)
+{
+    struct fx f = fx_new();
+    struct json_object *j = report_json(&f, "review", NULL);
+    for (size_t i = 0; i < sizeof review_figures / sizeof review_figures[0]; i++)
+        ck_assert_msg(at(j, review_figures[i].path) == review_figures[i].want, "%s: %lld, want %lld",
+                      review_figures[i].path, (long long)at(j, review_figures[i].path),
+                      (long long)review_figures[i].want);
+    ck_assert_str_eq(str_at(j, "followup/previous_review"), "HQ-MRV-000010");
+    struct json_object *ind = NULL;
+    ck_assert(json_object_object_get_ex(
+        json_object_object_get(json_object_object_get(json_object_object_get(j, "measurements"),
+                                                      "total"), "by_indicator"),
+        "seal discrepancies", &ind));
+    ck_assert_double_eq(json_object_get_double(json_object_object_get(ind, "mean")), 2.5);
+    ck_assert_double_eq(json_object_get_double(json_object_object_get(ind, "latest")), 2.0);
+    ck_assert_double_eq(json_object_get_double(json_object_object_get(ind, "objective_target")), 2.5);
+    ck_assert_int_eq(json_object_array_length(json_object_object_get(j, "months")), 6);
+    json_object_put(j);
+
+    /* the CSV carries the same figures, one row each */
+    struct tu_run r = server("review", PERIOD, "--format", "csv", "--out", f.out, "--store", f.hq, NULL);
+    ck_assert_int_eq(r.status, 0);
+    char *csv = tu_read_file(f.out, NULL);
+    static const char *const rows[] = {
+        "section,site,key,value\n", "\nincidents,ALL,near_misses,3\n",
+        "\nincidents,SITE-A,by_month.2026-03.incidents,1\n", "\nrisks,ALL,inherent.5.5,1\n",
+        "\nactions,ALL,overdue_days.91-180,1\n", "\npartners,SITE-A,declarations_in_force,1\n",
+        "\nfollowup,,actions.open,1\n"};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        ck_assert_msg(strstr(csv, rows[i]), "no CSV row %s", rows[i]);
+    free(csv);
+    tu_run_free(&r);
+
+    /* the HTML is one file that fetches nothing, with its charts */
+    r = server("review", PERIOD, "--out", f.out, "--store", f.hq, NULL);
+    ck_assert_int_eq(r.status, 0);
+    char *html = tu_read_file(f.out, NULL);
+    static const char *const fetches[] = {"http://", "https://", "src=", "<link", "<script"};
+    for (size_t i = 0; i < sizeof fetches / sizeof fetches[0]; i++)
+        ck_assert_msg(!strstr(html, fetches[i]), "the pack holds %s", fetches[i]);
+    ck_assert_ptr_nonnull(strstr(html, "id=\"chart-risk-residual\""));
+    ck_assert_ptr_nonnull(strstr(html, "id=\"fig-near-misses\">3<"));
+    free(html);
+    tu_run_free(&r);
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(review_of_chosen_sites)
+{
+    struct fx f = fx_new();
+    struct json_object *j = report_json(&f, "review", "SITE-C,SITE-A");
+    ck_assert_int_eq(json_object_array_length(json_object_object_get(j, "sites")), 2);
+    ck_assert_int_eq(at(j, "incidents/total/incidents"), 2);
+    ck_assert_int_eq(at(j, "incidents/total/near_misses"), 2);
+    ck_assert_int_eq(at(j, "training/total/valid"), 2);
+    ck_assert(!json_object_object_get_ex(json_object_object_get(json_object_object_get(j, "incidents"),
+                                                                "by_site"), "SITE-B", NULL));
+    json_object_put(j);
+    fx_free(&f);
+}
+END_TEST
+
+/* Is clause (or area) `key` listed in the array at by_site/SITE/list? */
+static int listed(struct json_object *j, const char *site, const char *list, const char *key)
+{
+    struct json_object *a = json_object_object_get(json_object_object_get(j, "by_site"), site);
+    const char *area = strchr(list, '/');
+    if (area) { /* "A/missing" */
+        char name[8];
+        snprintf(name, sizeof name, "%.*s", (int)(area - list), list);
+        a = json_object_object_get(a, name);
+        list = area + 1;
+    }
+    a = json_object_object_get(a, list);
+    for (size_t i = 0; i < json_object_array_length(a); i++)
+        if (!strcmp(json_object_get_string(json_object_array_get_idx(a, i)), key))
+            return 1;
+    return 0;
+}
+
+static int area_ready(struct json_object *j, const char *site, const char *area)
+{
+    return json_object_get_boolean(json_object_object_get(json_object_object_get(
+        json_object_object_get(json_object_object_get(j, "by_site"), site), area), "ready"));
+}
+
+START_TEST(gaps_and_aeo_follow_training_evidence)
+{
+    struct fx f = fx_new();
+    struct json_object *g = report_json(&f, "gaps", NULL), *a = report_json(&f, "aeo", NULL);
+    static const char *const sites[] = {"SITE-A", "SITE-B", "SITE-C"};
+    for (int i = 0; i < 3; i++) {
+        ck_assert(!listed(g, sites[i], "gaps", "4.4.2"));
+        ck_assert(area_ready(a, sites[i], "A"));
+    }
+    /* what the evidence is, and head office's for every site */
+    ck_assert_int_eq(at(g, "by_site/SITE-A/clauses/4.4.2/records/training"), 1);
+    ck_assert_int_eq(at(g, "by_site/SITE-C/clauses/4.2/records/policy"), 1);
+    /* SITE-A has everything but a programme, targets, ... */
+    ck_assert(listed(g, "SITE-A", "gaps", "4.3.5"));
+    ck_assert(!listed(g, "SITE-A", "gaps", "4.4.6"));
+    ck_assert(listed(g, "SITE-C", "gaps", "4.4.6"));
+    /* area G: A has the declaration that covers it; B lacks one */
+    ck_assert(area_ready(a, "SITE-A", "G"));
+    ck_assert(listed(a, "SITE-B", "G/missing", "declaration"));
+    ck_assert(!listed(a, "SITE-B", "G/missing", "4.4.6"));
+    ck_assert(listed(a, "SITE-C", "G/missing", "4.4.6"));
+    json_object_put(g);
+    json_object_put(a);
+    /* both as pages too: a grid of sites against clauses and areas */
+    static const struct {
+        const char *kind, *has;
+    } pages[] = {{"gaps", "<td class=\"gap\">4.3.4 4.3.5 4.4.1 4.4.3 4.5.2</td>"},
+                 {"gaps", "id=\"chart-gaps\""}, {"aeo", "id=\"chart-aeo\""},
+                 {"aeo", "<td>SITE-B</td><td>G</td><td class=\"gap\">declaration</td>"}};
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        struct tu_run r = server(pages[i].kind, "--to", "2026-06-30", "--format", "html", "--out",
+                                 f.out, "--store", f.hq, NULL);
+        ck_assert_msg(r.status == 0, "%s", r.err);
+        char *html = tu_read_file(f.out, NULL);
+        ck_assert_msg(strstr(html, pages[i].has), "%s page lacks %s", pages[i].kind, pages[i].has);
+        ck_assert_ptr_null(strstr(html, "http"));
+        free(html);
+        tu_run_free(&r);
+    }
+
+    /* SITE-B disposes of its only training record; head office syncs */
+    setenv("SCSMS_NOW", "2026-07-05T12:00:00Z", 1);
+    char *bdir = tu_path(f.tmp, "SITE-B");
+    store_t *b = NULL, *hq = NULL;
+    ck_assert_int_eq(store_open(bdir, NULL, &b), 0);
+    ck_assert_int_eq(store_set_author(b, "tester"), 0);
+    ck_assert_msg(store_dispose(b, "SITE-B-TRN-000002", "retention over") == 0, "%s", scsms_errmsg());
+    ck_assert_int_eq(store_open(f.hq, NULL, &hq), 0);
+    tu_ship(b, hq);
+    store_close(&b);
+    store_close(&hq);
+    unsetenv("SCSMS_NOW");
+    free(bdir);
+
+    g = report_json(&f, "gaps", NULL);
+    a = report_json(&f, "aeo", NULL);
+    ck_assert(listed(g, "SITE-B", "gaps", "4.4.2"));
+    ck_assert(!listed(g, "SITE-A", "gaps", "4.4.2"));
+    ck_assert(!listed(g, "SITE-C", "gaps", "4.4.2"));
+    ck_assert(!area_ready(a, "SITE-B", "A"));
+    ck_assert(listed(a, "SITE-B", "A/missing", "4.4.2"));
+    ck_assert(area_ready(a, "SITE-A", "A"));
+    ck_assert(area_ready(a, "SITE-C", "A"));
+    json_object_put(g);
+    json_object_put(a);
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(bad_input_refused_and_nothing_written)
+{
+    struct fx f = fx_new();
+    char *nodir = tu_path(f.tmp, "no/such/dir/pack.html");
+    struct {
+        struct tu_run r;
+        const char *says;
+    } cases[] = {
+        {server("review", "--from", "2026-02-30", "--to", "2026-06-30", "--out", f.out, "--store", f.hq, NULL), "not a date"},
+        {server("review", "--from", "2026-07-01", "--to", "2026-06-30", "--out", f.out, "--store", f.hq, NULL), "after --to"},
+        {server("review", PERIOD, "--format", "pdf", "--out", f.out, "--store", f.hq, NULL), "unknown format"},
+        {server("review", PERIOD, "--sites", "SITE-A,SITE-Z", "--out", f.out, "--store", f.hq, NULL), "unknown site 'SITE-Z'"},
+        {server("review", PERIOD, "--sites", "CARRIER-1", "--out", f.out, "--store", f.hq, NULL), "unknown site 'CARRIER-1'"},
+        {server("review", "--from", "2020-01-01", "--to", "2026-06-30", "--out", f.out, "--store", f.hq, NULL), "at most 60"},
+        {server("review", "--to", "2026-06-30", "--out", f.out, "--store", f.hq, NULL), "needs --from and --to"},
+        {server("summary", PERIOD, "--out", f.out, "--store", f.hq, NULL), "unknown report"},
+        {server("review", PERIOD, "--out", nodir, "--store", f.hq, NULL), "cannot write"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ck_assert_msg(cases[i].r.status != 0, "case %zu succeeded", i);
+        ck_assert_msg(strstr(cases[i].r.err, cases[i].says), "case %zu: %s", i, cases[i].r.err);
+        ck_assert_msg(tu_lines(cases[i].r.err) == 1, "case %zu: %s", i, cases[i].r.err);
+        ck_assert_str_eq(cases[i].r.out, "");
+        tu_run_free(&cases[i].r);
+    }
+    struct stat st;
+    ck_assert_int_ne(stat(f.out, &st), 0);
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "ls %s | grep -c tmp", f.tmp); /* no temporary file left */
+    FILE *p = popen(cmd, "r");
+    char buf[16] = "";
+    ck_assert_ptr_nonnull(fgets(buf, sizeof buf, p));
+    pclose(p);
+    ck_assert_str_eq(buf, "0\n");
+    free(nodir);
+    fx_free(&f);
+}
+END_TEST
+
+/* Check's assertions need a running test: the fixture is built in one. */
+static const char *fixture_dir;
+
+START_TEST(fixture_only)
+{
+    build_fixture(fixture_dir);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+    Suite *s = suite_create("report");
+    if (argc == 3 && !strcmp(argv[1], "--fixture")) {
+        fixture_dir = argv[2];
+        TCase *fx = tcase_create("fixture");
+        tcase_add_test(fx, fixture_only);
+        suite_add_tcase(s, fx);
+        return tu_run_suite(s);
+    }
+    TCase *tc = tcase_create("report");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, review_figures_in_json_and_csv);
+    tcase_add_test(tc, review_of_chosen_sites);
+    tcase_add_test(tc, gaps_and_aeo_follow_training_evidence);
+    tcase_add_test(tc, bad_input_refused_and_nothing_written);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}
