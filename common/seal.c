@@ -237,12 +237,17 @@ int seal_record_check(const uint8_t *bytes, size_t len, const uint8_t pub[CRYPTO
     const struct sealed_type *st = sealed_of(rec->body_case);
     const struct record_type *t = record_type_of(rec);
     ProtobufCMessage *bm = st ? body_of(rec) : NULL;
-    if (!st || record_is_tombstone(rec)) /* a tombstone keeps no content to seal */
+    if (!st)
+        goto out;
+    if ((rc = seal_find_field(bytes, len, (uint32_t)rec->body_case, &body, &blen)))
+        goto out;
+    /* a tombstone keeps no content to seal; the status is in the envelope,
+     * outside the seal, so it excuses only a body that is empty */
+    if (record_is_tombstone(rec) && blen == 0)
         goto out;
     const ProtobufCFieldDescriptor *f =
         protobuf_c_message_descriptor_get_field_by_name(bm->descriptor, st->sig_field);
-    if ((rc = seal_find_field(bytes, len, (uint32_t)rec->body_case, &body, &blen)) ||
-        (rc = seal_strip_field(body, blen, f->id, &stripped, &slen, &sig, &siglen)))
+    if ((rc = seal_strip_field(body, blen, f->id, &stripped, &slen, &sig, &siglen)))
         goto out;
     if (siglen != CRYPTO_SIG_LEN) {
         rc = scsms_fail(SCSMS_ETAMPER, "%s '%.128s' is not signed: its %s is missing", t->name,

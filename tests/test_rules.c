@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "jsonpb.h"
+#include "seal.h"
 #include "store.h"
 #include "verify.h"
 
@@ -15,11 +16,12 @@ struct fixture {
     store_t *s;
 };
 
-static struct fixture fx_new(const char *tag, const char *ini)
+static struct fixture fx_store(const char *tag, const char *owner, enum store_role role,
+                               const char *ini)
 {
     struct fixture f;
     f.dir = tu_tmpdir(tag);
-    ck_assert_int_eq(store_create(f.dir, "SITE-R", STORE_ROLE_SITE, NULL), 0);
+    ck_assert_int_eq(store_create(f.dir, owner, role, NULL), 0);
     if (ini) {
         char *p = tu_path(f.dir, "scsms.ini");
         FILE *fp = fopen(p, "w");
@@ -31,6 +33,11 @@ static struct fixture fx_new(const char *tag, const char *ini)
     f.s = NULL;
     ck_assert_msg(store_open(f.dir, NULL, &f.s) == 0, "%s", scsms_errmsg());
     return f;
+}
+
+static struct fixture fx_new(const char *tag, const char *ini)
+{
+    return fx_store(tag, "SITE-R", STORE_ROLE_SITE, ini);
 }
 
 static void fx_free(struct fixture *f)
@@ -47,6 +54,13 @@ static uint64_t entries(store_t *s)
     struct store_stats st;
     ck_assert_int_eq(store_stats(s, &st), 0);
     return st.entries;
+}
+
+static uint64_t records(store_t *s)
+{
+    struct store_stats st;
+    ck_assert_int_eq(store_stats(s, &st), 0);
+    return st.records;
 }
 
 static Scsms__Record *rec(const char *type, const char *json)
@@ -81,16 +95,17 @@ static char *put_ok(store_t *s, const char *type, const char *json, char *raised
 }
 
 /* The write is refused with code and a message containing want, and the
- * store holds exactly as many entries as before. */
+ * store holds exactly as many entries and records as before. */
 static void refused(store_t *s, const char *type, const char *json, int code, const char *want)
 {
-    uint64_t before = entries(s);
+    uint64_t before = entries(s), held = records(s);
     Scsms__Record *r = rec(type, json);
     int rc = store_put(s, r, NULL);
     ck_assert_msg(rc == code, "%s: rc %d want %d: %s", json, rc, code, scsms_errmsg());
     ck_assert_msg(strstr(scsms_errmsg(), want) != NULL, "message '%s' lacks '%s'",
                   scsms_errmsg(), want);
     ck_assert_uint_eq(entries(s), before);
+    ck_assert_uint_eq(records(s), held);
     record_free(r);
 }
 
@@ -477,6 +492,146 @@ START_TEST(rule5_new_current_policy_obsoletes_the_old)
 }
 END_TEST
 
+/* ------------------------------------------------------------ partners */
+
+/* The stored bytes of id carry a seal that verifies with s's own key. */
+static void sealed_by(store_t *s, const char *id)
+{
+    uint8_t *bytes = NULL, pub[CRYPTO_PUB_LEN];
+    size_t len;
+    Scsms__Record *r = NULL;
+    store_public_key(s, pub);
+    ck_assert_int_eq(store_get_bytes(s, id, 0, &bytes, &len), 0);
+    ck_assert_msg(seal_record_check(bytes, len, pub) == 0, "%s: %s", id, scsms_errmsg());
+    ck_assert_int_eq(record_unpack(bytes, len, &r), 0);
+    ck_assert(seal_is_sealed(r));
+    free(bytes);
+    record_free(r);
+}
+
+#define DOS(partner, from, to)                                                                    \
+    "{\"partner_id\":\"" partner "\",\"coverage\":\"all road flows\",\"measures\":[\"seals\"],"    \
+    "\"valid_from_date\":\"" from "\",\"valid_to_date\":\"" to "\"}"
+
+#define CRT(partner, from, expiry)                                                                \
+    "{\"partner_id\":\"" partner "\",\"scheme\":\"aeo\",\"number\":\"NL-AEO-1\","                 \
+    "\"valid_from_date\":\"" from "\",\"expiry_date\":\"" expiry "\"}"
+
+START_TEST(partner_declarations_and_certificates)
+{
+    struct fixture f = fx_store("partner", "P-42", STORE_ROLE_PARTNER, NULL);
+    refused(f.s, "declaration", DOS("P-42", "2026-12-31", "2026-01-01"), SCSMS_ERULE,
+            "valid_to_date 2026-01-01 is before valid_from_date 2026-12-31: a declaration must "
+            "end after it starts");
+    refused(f.s, "declaration", DOS("P-43", "2026-01-01", "2026-12-31"), SCSMS_EPERM,
+            "partner P-42 may submit only its own declarations, not one about P-43 (rule 8)");
+    refused(f.s, "certificate", CRT("P-42", "2025-01-01", "2024-12-31"), SCSMS_ERULE,
+            "expiry_date 2024-12-31 is before valid_from_date 2025-01-01");
+    refused(f.s, "certificate", CRT("P-43", "2025-01-01", "2028-01-01"), SCSMS_EPERM,
+            "partner P-42 may submit only its own certificates, not one about P-43 (rule 8)");
+    refused(f.s, "incident",
+            "{\"kind\":\"breach\",\"occurred_at\":\"2026-11-01T00:00:00Z\",\"location\":\"gate\"}",
+            SCSMS_EPERM, "a partner cannot issue incident records (rule 8)");
+    refused(f.s, "partner", "{\"partner_id\":\"P-42\",\"name\":\"Us\"}", SCSMS_EPERM,
+            "a partner cannot issue partner records (rule 8)");
+    ck_assert_uint_eq(records(f.s), 0);
+    /* a one-day declaration is fine; the signature given is replaced by
+     * the store's own seal */
+    char *dos = put_ok(f.s, "declaration",
+                       "{\"partner_id\":\"P-42\",\"coverage\":\"all road flows\",\"measures\":"
+                       "[\"seals\"],\"valid_from_date\":\"2026-05-01\",\"valid_to_date\":"
+                       "\"2026-05-01\",\"partner_signature\":\"deadbeef\"}",
+                       NULL, 0);
+    sealed_by(f.s, dos);
+    Scsms__Record *r = NULL;
+    ck_assert_int_eq(store_get(f.s, dos, 0, &r), 0);
+    ck_assert_uint_eq(r->declaration->partner_signature.len, CRYPTO_SIG_LEN);
+    ck_assert_str_eq(r->status, "submitted");
+    record_free(r);
+    char *crt = put_ok(f.s, "certificate", CRT("P-42", "2025-01-01", "2025-01-01"), NULL, 0);
+    ck_assert_str_eq(crt, "P-42-CRT-000002");
+    ck_assert_uint_eq(records(f.s), 2);
+    ck_assert_uint_eq(entries(f.s), 2);
+    free(dos);
+    free(crt);
+    fx_free(&f);
+}
+END_TEST
+
+#define CRV(decision, status, sha, date)                                                          \
+    "{\"declaration_id\":\"P-42-DOS-000001\",\"declaration_version\":1,\"declaration_sha256\":\"" \
+    sha "\",\"partner_id\":\"P-42\",\"reviewer\":\"k.li\",\"decision\":\"" decision "\","         \
+    "\"status\":\"" status "\",\"reason\":\"coverage matches the flows\",\"reviewed_date\":\""    \
+    date "\"}"
+#define SHA "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+START_TEST(head_office_partner_rules)
+{
+    struct fixture f = fx_store("hqpartner", "HQ", STORE_ROLE_HQ, NULL);
+    setenv("SCSMS_NOW", "2026-11-23T08:00:00Z", 1);
+    /* exemption (ISO 28001 4.4) */
+    refused(f.s, "partner", "{\"partner_id\":\"P-42\",\"name\":\"Acme\",\"exempt\":true}",
+            SCSMS_ERULE, "an exempt partner needs its exemption_reason (ISO 28001 4.4)");
+    refused(f.s, "partner",
+            "{\"partner_id\":\"P-42\",\"name\":\"Acme\",\"exemption_reason\":\"AEO holder\"}",
+            SCSMS_ERULE, "exemption_reason is set but exempt is not");
+    free(put_ok(f.s, "partner",
+                "{\"partner_id\":\"P-42\",\"name\":\"Acme\",\"exempt\":true,"
+                "\"exemption_reason\":\"AEO holder\"}",
+                NULL, 0));
+    free(put_ok(f.s, "partner", "{\"partner_id\":\"P-43\",\"name\":\"Bolt\"}", NULL, 0));
+    /* head office records certificates of any partner, dates in order */
+    refused(f.s, "certificate", CRT("P-43", "2025-06-01", "2025-05-31"), SCSMS_ERULE,
+            "expiry_date 2025-05-31 is before valid_from_date 2025-06-01");
+    free(put_ok(f.s, "certificate", CRT("P-43", "2025-06-01", "2028-05-31"), NULL, 0));
+    /* declarations come from partners only */
+    refused(f.s, "declaration", DOS("P-42", "2026-01-01", "2026-12-31"), SCSMS_EPERM,
+            "a head office cannot issue declaration records (rule 8)");
+    /* credibility reviews */
+    refused(f.s, "credibility_review", CRV("rejected", "accepted", SHA, "2026-11-20"),
+            SCSMS_ERULE, "status 'accepted' differs from the decision 'rejected'");
+    refused(f.s, "credibility_review", CRV("accepted", "rejected", SHA, "2026-11-20"),
+            SCSMS_ERULE, "status 'rejected' differs from the decision 'accepted'");
+    refused(f.s, "credibility_review",
+            CRV("accepted", "accepted", "00112233445566778899aabbccddeeff", "2026-11-20"),
+            SCSMS_EINVAL, "declaration_sha256 must be 32 bytes");
+    refused(f.s, "credibility_review", CRV("accepted", "accepted", SHA, "2026-11-24"),
+            SCSMS_ERULE, "reviewed_date 2026-11-24 is in the future");
+    refused(f.s, "credibility_review",
+            "{\"declaration_id\":\"P-42-DOS-000001\",\"declaration_version\":1,"
+            "\"declaration_sha256\":\"" SHA "\",\"partner_id\":\"P-42\",\"reviewer\":\"k.li\","
+            "\"status\":\"accepted\",\"reason\":\"x\",\"reviewed_date\":\"2026-11-20\"}",
+            SCSMS_EINVAL, "credibility_review needs field 'decision'");
+    uint64_t held = records(f.s);
+    ck_assert_uint_eq(held, 3); /* two partners, one certificate */
+    char *ok = put_ok(f.s, "credibility_review", CRV("rejected", "rejected", SHA, "2026-11-23"),
+                      NULL, 0);
+    sealed_by(f.s, ok);
+    char *mr = put_ok(f.s, "management_review",
+                      "{\"period_from_date\":\"2026-01-01\",\"period_to_date\":\"2026-06-30\","
+                      "\"held_date\":\"2026-07-10\"}",
+                      NULL, 0);
+    sealed_by(f.s, mr);
+    ck_assert_uint_eq(records(f.s), held + 2);
+    unsetenv("SCSMS_NOW");
+    free(ok);
+    free(mr);
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(a_site_cannot_review_declarations)
+{
+    struct fixture f = fx_new("sitecrv", NULL);
+    refused(f.s, "credibility_review", CRV("accepted", "accepted", SHA, "2026-01-20"), SCSMS_EPERM,
+            "a site cannot issue credibility_review records (rule 8)");
+    refused(f.s, "certificate", CRT("P-42", "2025-01-01", "2028-01-01"), SCSMS_EPERM,
+            "a site cannot issue certificate records (rule 8)");
+    ck_assert_uint_eq(records(f.s), 0);
+    fx_free(&f);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("rules");
@@ -493,6 +648,9 @@ int main(void)
     tcase_add_test(t, rule8_site_writes_only_site_types);
     tcase_add_test(t, disposal_only_after_retention_by_authorised_author);
     tcase_add_test(t, rule5_new_current_policy_obsoletes_the_old);
+    tcase_add_test(t, partner_declarations_and_certificates);
+    tcase_add_test(t, head_office_partner_rules);
+    tcase_add_test(t, a_site_cannot_review_declarations);
     suite_add_tcase(s, t);
     return tu_run_suite(s);
 }

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chain.h"
 #include "identity.h"
 #include "jsonpb.h"
+#include "seal.h"
 #include "store.h"
 #include "sync.h"
 #include "verify.h"
@@ -332,6 +334,377 @@ START_TEST(a_fork_is_refused)
 }
 END_TEST
 
+/* ------------------------------------------------------------ partners
+ * Head office takes in a partner's log; a site takes in head office's.
+ * Sealed records must carry their issuer's signature over their exact
+ * bytes, and a partner speaks only for itself. */
+
+static Scsms__Record *from_json(const char *json)
+{
+    struct json_object *o = NULL;
+    Scsms__Record *r = NULL;
+    ck_assert_msg(jsonpb_parse(json, strlen(json), &o) == 0, "%s", scsms_errmsg());
+    ck_assert_msg(jsonpb_to_record(o, NULL, &r) == 0, "%s", scsms_errmsg());
+    json_object_put(o);
+    return r;
+}
+
+/* Write json at s through the real write path; the id into id_out. */
+static void put_json(store_t *s, const char *json, char id_out[RECORD_MAX_ID + 1])
+{
+    Scsms__Record *r = from_json(json);
+    ck_assert_msg(store_put(s, r, id_out) == 0, "%s", scsms_errmsg());
+    record_free(r);
+}
+
+static crypto_key_t *key_of(store_t *s)
+{
+    crypto_key_t *k = NULL;
+    char *path = tu_path(store_dir(s), "keys/sign.key");
+    ck_assert_msg(crypto_key_load(path, &k) == 0, "%s", scsms_errmsg());
+    free(path);
+    return k;
+}
+
+/* A record as `from` would have written it (json with its envelope),
+ * sealed with from's key when its type is sealed; packed. */
+static uint8_t *record_as(store_t *from, const char *json, size_t *len)
+{
+    Scsms__Record *r = from_json(json);
+    if (seal_is_sealed(r)) {
+        crypto_key_t *k = key_of(from);
+        ck_assert_int_eq(seal_record_sign(r, k), 0);
+        crypto_key_destroy(&k);
+    }
+    *len = scsms__record__get_packed_size(r);
+    uint8_t *b = malloc(*len);
+    scsms__record__pack(r, b);
+    record_free(r);
+    return b;
+}
+
+/* A batch of one entry holding the record bytes rec, continuing from's log
+ * where `to` holds it, under a checkpoint signed with from's own key
+ * (DIR/keys/sign.key): exactly what `from` could send, whatever the record
+ * says. */
+static struct batch craft(store_t *to, store_t *from, const uint8_t *rec, size_t len)
+{
+    struct batch b = {0};
+    const char *owner = store_owner(from);
+    uint64_t seq;
+    uint8_t prev[CRYPTO_HASH_LEN], head[CRYPTO_HASH_LEN];
+    ck_assert_int_eq(sync_head(to, owner, &seq, prev), 0);
+    Scsms__LogEntry e = SCSMS__LOG_ENTRY__INIT;
+    e.owner = (char *)owner;
+    e.seq = seq + 1;
+    e.prev_hash.data = prev;
+    e.prev_hash.len = sizeof prev;
+    e.record.data = (uint8_t *)rec;
+    e.record.len = len;
+    b.n = 1;
+    b.e = malloc(sizeof *b.e);
+    b.e[0].len = scsms__log_entry__get_packed_size(&e);
+    b.e[0].data = malloc(b.e[0].len);
+    scsms__log_entry__pack(&e, b.e[0].data);
+    chain_entry_hash(b.e[0].data, b.e[0].len, head);
+    crypto_key_t *k = key_of(from);
+    ck_assert_int_eq(chain_checkpoint_make(k, owner, seq + 1, head, "2026-11-23T00:00:00Z", &b.cp,
+                                           &b.cp_len), 0);
+    crypto_key_destroy(&k);
+    return b;
+}
+
+static int ingest_at(store_t *to, store_t *from, struct batch *b, struct sync_result *res)
+{
+    return sync_ingest(to, store_owner(from), b->e, b->n, b->cp, b->cp_len, NULL, res);
+}
+
+/* to holds from's log up to seq, with head hash `head` (NULL: from's own
+ * head at seq, which must then be from's current head). */
+static void head_is(store_t *to, store_t *from, uint64_t seq, const uint8_t *head)
+{
+    uint64_t got, own;
+    uint8_t h[CRYPTO_HASH_LEN], oh[CRYPTO_HASH_LEN];
+    ck_assert_int_eq(sync_head(to, store_owner(from), &got, h), 0);
+    ck_assert_uint_eq(got, seq);
+    if (!head) {
+        ck_assert_int_eq(sync_head(from, store_owner(from), &own, oh), 0);
+        ck_assert_uint_eq(own, seq);
+        head = oh;
+    }
+    ck_assert_int_eq(memcmp(h, head, CRYPTO_HASH_LEN), 0);
+}
+
+/* Refused with code and a message holding want; nothing written. */
+static void craft_refused(store_t *to, store_t *from, const uint8_t *rec, size_t len, int code,
+                          const char *want)
+{
+    struct sync_result res;
+    struct store_stats before, after;
+    uint64_t seq;
+    uint8_t head[CRYPTO_HASH_LEN];
+    ck_assert_int_eq(sync_head(to, store_owner(from), &seq, head), 0);
+    ck_assert_int_eq(store_stats(to, &before), 0);
+    struct batch b = craft(to, from, rec, len);
+    int rc = ingest_at(to, from, &b, &res);
+    ck_assert_msg(rc == code, "rc %d want %d: %s", rc, code, scsms_errmsg());
+    ck_assert_msg(strstr(scsms_errmsg(), want) != NULL, "message '%s' lacks '%s'", scsms_errmsg(),
+                  want);
+    ck_assert_uint_eq(res.applied, 0);
+    ck_assert_uint_eq(res.head_seq, seq);
+    ck_assert_int_eq(memcmp(res.head, head, CRYPTO_HASH_LEN), 0);
+    head_is(to, from, seq, head);
+    ck_assert_int_eq(store_stats(to, &after), 0);
+    ck_assert_uint_eq(after.records, before.records);
+    ck_assert_uint_eq(after.entries, before.entries);
+    ck_assert_uint_eq(after.checkpoints, before.checkpoints);
+    batch_free(&b);
+}
+
+/* Accepted, as a control that craft() builds what the owner would. */
+static void craft_accepted(store_t *to, store_t *from, const uint8_t *rec, size_t len)
+{
+    struct sync_result res;
+    uint64_t seq;
+    uint8_t head[CRYPTO_HASH_LEN];
+    ck_assert_int_eq(sync_head(to, store_owner(from), &seq, head), 0);
+    struct batch b = craft(to, from, rec, len);
+    ck_assert_msg(ingest_at(to, from, &b, &res) == 0, "%s", scsms_errmsg());
+    ck_assert_uint_eq(res.applied, 1);
+    ck_assert_uint_eq(res.head_seq, seq + 1);
+    batch_free(&b);
+}
+
+#define DECLARATION(partner, coverage)                                                           \
+    "{\"type\":\"declaration\",\"partner_id\":\"" partner "\",\"coverage\":\"" coverage "\","     \
+    "\"flows\":[\"NL-DE\"],\"measures\":[\"seals\",\"escort\"],\"valid_from_date\":"              \
+    "\"2026-01-01\",\"valid_to_date\":\"2026-12-31\""
+
+/* A partner P-42 and head office, the partner enrolled there. */
+static struct pair partner_pair(void)
+{
+    struct pair p;
+    p.tmp = tu_tmpdir("syncp");
+    char *a = tu_path(p.tmp, "partner"), *h = tu_path(p.tmp, "hq");
+    p.site = make(a, "P-42", STORE_ROLE_PARTNER);
+    p.hq = make(h, "HQ", STORE_ROLE_HQ);
+    enrol(p.hq, p.site, a, SCSMS__IDENTITY__ROLE__PARTNER);
+    free(a);
+    free(h);
+    return p;
+}
+
+/* Where text first sits in bytes; the test fails when it is absent. */
+static uint8_t *find_text(uint8_t *bytes, size_t len, const char *text)
+{
+    size_t n = strlen(text);
+    for (size_t i = 0; i + n <= len; i++)
+        if (memcmp(bytes + i, text, n) == 0)
+            return bytes + i;
+    ck_abort_msg("'%s' is not in the record's bytes", text);
+    return NULL;
+}
+
+static void same_bytes(store_t *a, store_t *b, const char *id)
+{
+    uint8_t *ba = NULL, *bb = NULL, ha[CRYPTO_HASH_LEN], hb[CRYPTO_HASH_LEN];
+    size_t la, lb;
+    ck_assert_msg(store_get_bytes(a, id, 0, &ba, &la) == 0, "%s: %s", id, scsms_errmsg());
+    ck_assert_msg(store_get_bytes(b, id, 0, &bb, &lb) == 0, "%s: %s", id, scsms_errmsg());
+    ck_assert_uint_eq(la, lb);
+    ck_assert_int_eq(memcmp(ba, bb, la), 0);
+    crypto_sha256(ba, la, ha);
+    crypto_sha256(bb, lb, hb);
+    ck_assert_int_eq(memcmp(ha, hb, CRYPTO_HASH_LEN), 0);
+    free(ba);
+    free(bb);
+}
+
+START_TEST(a_partners_declaration_arrives_as_signed)
+{
+    struct pair p = partner_pair();
+    struct sync_result res;
+    char dos[RECORD_MAX_ID + 1], crt[RECORD_MAX_ID + 1];
+    put_json(p.site, DECLARATION("P-42", "all road flows NL-DE") "}", dos);
+    put_json(p.site, "{\"type\":\"certificate\",\"partner_id\":\"P-42\",\"scheme\":\"aeo\","
+                     "\"number\":\"NL-AEO-1\",\"valid_from_date\":\"2025-01-01\","
+                     "\"expiry_date\":\"2028-01-01\"}", crt);
+    ck_assert_str_eq(dos, "P-42-DOS-000001");
+    struct batch b = batch_of(p.site, 1, 2);
+    ck_assert_msg(ingest(&p, "P-42", &b, &res) == 0, "%s", scsms_errmsg());
+    ck_assert_uint_eq(res.applied, 2);
+    head_is(p.hq, p.site, 2, NULL);
+    same_bytes(p.site, p.hq, dos);
+    same_bytes(p.site, p.hq, crt);
+    /* head office can check the partner's seal on its own copy */
+    uint8_t *bytes = NULL, pub[CRYPTO_PUB_LEN];
+    size_t len;
+    store_public_key(p.site, pub);
+    ck_assert_int_eq(store_get_bytes(p.hq, dos, 0, &bytes, &len), 0);
+    ck_assert_int_eq(seal_record_check(bytes, len, pub), 0);
+    free(bytes);
+    batch_free(&b);
+    pair_free(&p);
+}
+END_TEST
+
+START_TEST(a_declaration_altered_after_signing_is_refused)
+{
+    struct pair q = partner_pair();
+    struct sync_result res;
+    char d1[RECORD_MAX_ID + 1], d2[RECORD_MAX_ID + 1];
+    put_json(q.site, DECLARATION("P-42", "all road flows NL-DE") "}", d1);
+    put_json(q.site, DECLARATION("P-42", "sea freight Rotterdam") "}", d2);
+    struct batch b = batch_of(q.site, 1, 1);
+    ck_assert_int_eq(ingest(&q, "P-42", &b, &res), 0);
+    batch_free(&b);
+    uint64_t seq;
+    uint8_t head[CRYPTO_HASH_LEN];
+    ck_assert_int_eq(sync_head(q.hq, "P-42", &seq, head), 0);
+    ck_assert_uint_eq(seq, 1);
+    /* the second declaration's exact bytes, its coverage changed (same
+     * length) after the partner signed it, under a good checkpoint */
+    uint8_t *bytes = NULL;
+    size_t len;
+    ck_assert_int_eq(store_get_bytes(q.site, d2, 0, &bytes, &len), 0);
+    uint8_t *at = find_text(bytes, len, "Rotterdam");
+    at[0] = 'r';
+    craft_refused(q.hq, q.site, bytes, len, SCSMS_ETAMPER,
+                  "entry 2: declaration 'P-42-DOS-000002': partner_signature does not match");
+    Scsms__Record *r = NULL;
+    ck_assert_int_eq(store_get(q.hq, d2, 0, &r), SCSMS_ENOTFOUND);
+    /* the same bytes as signed, crafted the same way, are taken: the
+     * seal was the only thing wrong, and the heads then agree */
+    at[0] = 'R';
+    craft_accepted(q.hq, q.site, bytes, len);
+    head_is(q.hq, q.site, 2, NULL);
+    same_bytes(q.site, q.hq, d2);
+    free(bytes);
+    pair_free(&q);
+}
+END_TEST
+
+START_TEST(a_partner_speaks_only_for_itself)
+{
+    struct pair p = partner_pair();
+    uint8_t pub[CRYPTO_PUB_LEN];
+    store_public_key(p.site, pub);
+    /* a declaration about P-43, correctly sealed by P-42 */
+    size_t len;
+    uint8_t *b = record_as(p.site, DECLARATION("P-43", "all road flows") ",\"id\":"
+                           "\"P-42-DOS-000001\",\"owner\":\"P-42\",\"version\":1,"
+                           "\"status\":\"submitted\"}", &len);
+    ck_assert_int_eq(seal_record_check(b, len, pub), 0);
+    craft_refused(p.hq, p.site, b, len, SCSMS_EPERM,
+                  "entry 1: partner P-42 may submit only its own declarations, not one about "
+                  "P-43 (rule 8)");
+    free(b);
+    /* a certificate about P-43 */
+    b = record_as(p.site, "{\"type\":\"certificate\",\"id\":\"P-42-CRT-000001\",\"owner\":\"P-42\","
+                  "\"version\":1,\"status\":\"active\",\"partner_id\":\"P-43\",\"scheme\":\"aeo\","
+                  "\"number\":\"NL-AEO-9\",\"expiry_date\":\"2028-01-01\"}", &len);
+    craft_refused(p.hq, p.site, b, len, SCSMS_EPERM,
+                  "partner P-42 may submit only its own certificates, not one about P-43 (rule 8)");
+    free(b);
+    /* its own, crafted the same way, are taken */
+    b = record_as(p.site, "{\"type\":\"certificate\",\"id\":\"P-42-CRT-000001\",\"owner\":\"P-42\","
+                  "\"version\":1,\"status\":\"active\",\"partner_id\":\"P-42\",\"scheme\":\"aeo\","
+                  "\"number\":\"NL-AEO-9\",\"expiry_date\":\"2028-01-01\"}", &len);
+    craft_accepted(p.hq, p.site, b, len);
+    free(b);
+    b = record_as(p.site, DECLARATION("P-42", "all road flows") ",\"id\":\"P-42-DOS-000002\","
+                  "\"owner\":\"P-42\",\"version\":1,\"status\":\"submitted\"}", &len);
+    craft_accepted(p.hq, p.site, b, len);
+    free(b);
+    uint64_t seq;
+    uint8_t h[CRYPTO_HASH_LEN];
+    ck_assert_int_eq(sync_head(p.hq, "P-42", &seq, h), 0);
+    ck_assert_uint_eq(seq, 2);
+    pair_free(&p);
+}
+END_TEST
+
+START_TEST(a_partner_cannot_send_site_types)
+{
+    struct pair p = partner_pair();
+    size_t len;
+    uint8_t *b = record_as(p.site, "{\"type\":\"incident\",\"id\":\"P-42-INC-000001\",\"owner\":"
+                           "\"P-42\",\"version\":1,\"status\":\"open\",\"kind\":\"breach\","
+                           "\"occurred_at\":\"2026-11-01T10:00:00Z\",\"location\":\"Gate 3\"}", &len);
+    craft_refused(p.hq, p.site, b, len, SCSMS_EPERM,
+                  "entry 1: P-42 may not issue incident records (rule 8)");
+    free(b);
+    b = record_as(p.site, "{\"type\":\"risk\",\"id\":\"P-42-RSK-000001\",\"owner\":\"P-42\","
+                  "\"version\":1,\"status\":\"open\",\"threat_category\":\"natural_events\","
+                  "\"threatened\":\"yard\",\"likelihood\":2,\"consequence\":2,"
+                  "\"residual_likelihood\":1,\"residual_consequence\":1,\"treatment\":\"reduce\"}",
+                  &len);
+    craft_refused(p.hq, p.site, b, len, SCSMS_EPERM,
+                  "entry 1: P-42 may not issue risk records (rule 8)");
+    free(b);
+    pair_free(&p);
+}
+END_TEST
+
+START_TEST(head_office_seals_are_checked_at_a_site)
+{
+    /* a site takes in head office's log: head office's credibility review
+     * and management review must carry head office's seal */
+    struct pair p = pair_new();
+    char *hqdir = tu_path(p.tmp, "hq");
+    struct sync_result res;
+    enrol(p.site, p.hq, hqdir, SCSMS__IDENTITY__ROLE__HQ);
+    char crv[RECORD_MAX_ID + 1], mrv[RECORD_MAX_ID + 1];
+    const char *review = "{\"type\":\"credibility_review\",\"declaration_id\":\"P-42-DOS-000001\","
+                         "\"declaration_version\":1,\"declaration_sha256\":"
+                         "\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\","
+                         "\"partner_id\":\"P-42\",\"reviewer\":\"k.li\",\"decision\":\"accepted\","
+                         "\"status\":\"accepted\",\"reason\":\"fits\","
+                         "\"reviewed_date\":\"2026-01-20\"}";
+    put_json(p.hq, review, crv);
+    struct batch b = batch_of(p.hq, 1, 1);
+    ck_assert_msg(ingest_at(p.site, p.hq, &b, &res) == 0, "%s", scsms_errmsg());
+    batch_free(&b);
+    head_is(p.site, p.hq, 1, NULL);
+    same_bytes(p.hq, p.site, crv);
+    put_json(p.hq, review, crv);
+    put_json(p.hq, "{\"type\":\"management_review\",\"period_from_date\":\"2026-01-01\","
+                   "\"period_to_date\":\"2026-06-30\",\"held_date\":\"2026-07-10\","
+                   "\"decisions\":[\"continue\",\"more drills\"]}", mrv);
+    /* the second review with one bit of its hq_signature flipped: the
+     * signature is the body's last field and the body the record's last */
+    uint8_t *bytes = NULL;
+    size_t len;
+    Scsms__Record *r = NULL;
+    ck_assert_int_eq(store_get_bytes(p.hq, crv, 0, &bytes, &len), 0);
+    ck_assert_int_eq(record_unpack(bytes, len, &r), 0);
+    ck_assert_uint_eq(r->credibility_review->hq_signature.len, CRYPTO_SIG_LEN);
+    ck_assert_int_eq(memcmp(bytes + len - CRYPTO_SIG_LEN, r->credibility_review->hq_signature.data,
+                            CRYPTO_SIG_LEN), 0);
+    record_free(r);
+    bytes[len - 20] ^= 0x04;
+    craft_refused(p.site, p.hq, bytes, len, SCSMS_ETAMPER,
+                  "entry 2: credibility_review 'HQ-CRV-000002': hq_signature does not match");
+    bytes[len - 20] ^= 0x04;
+    craft_accepted(p.site, p.hq, bytes, len);
+    free(bytes);
+    /* the management review with a decision changed after signing */
+    ck_assert_int_eq(store_get_bytes(p.hq, mrv, 0, &bytes, &len), 0);
+    uint8_t *at = find_text(bytes, len, "more drills");
+    at[0] = 'M';
+    craft_refused(p.site, p.hq, bytes, len, SCSMS_ETAMPER,
+                  "entry 3: management_review 'HQ-MRV-000003': hq_signature does not match");
+    at[0] = 'm';
+    craft_accepted(p.site, p.hq, bytes, len);
+    free(bytes);
+    head_is(p.site, p.hq, 3, NULL);
+    struct verify_report rep;
+    ck_assert_msg(verify_store(p.site, &rep) == 0, "site: %s", scsms_errmsg());
+    free(hqdir);
+    pair_free(&p);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sync");
@@ -344,5 +717,12 @@ int main(void)
     tcase_add_test(t, a_site_cannot_send_head_office_types);
     tcase_add_test(t, a_fork_is_refused);
     suite_add_tcase(s, t);
+    TCase *pt = tcase_create("sealed");
+    tcase_add_test(pt, a_partners_declaration_arrives_as_signed);
+    tcase_add_test(pt, a_declaration_altered_after_signing_is_refused);
+    tcase_add_test(pt, a_partner_speaks_only_for_itself);
+    tcase_add_test(pt, a_partner_cannot_send_site_types);
+    tcase_add_test(pt, head_office_seals_are_checked_at_a_site);
+    suite_add_tcase(s, pt);
     return tu_run_suite(s);
 }
