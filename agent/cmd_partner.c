@@ -56,7 +56,10 @@ static int take_verdict(const Scsms__Record *rec, const uint8_t *bytes, size_t l
         return 0;
     }
     snprintf(v->at, sizeof v->at, "%s", rec->updated_at);
-    snprintf(v->decision, sizeof v->decision, "%s", rec->status);
+    /* the sealed decision, not the envelope's status (checked equal on
+     * arrival) */
+    snprintf(v->decision, sizeof v->decision, "%s",
+             cr->decision == SCSMS__CREDIBILITY_REVIEW__DECISION__ACCEPTED ? "accepted" : "rejected");
     snprintf(v->reviewer, sizeof v->reviewer, "%s", cr->reviewer);
     snprintf(v->date, sizeof v->date, "%s", cr->reviewed_date);
     snprintf(v->reason, sizeof v->reason, "%s", cr->reason);

@@ -291,6 +291,15 @@ static int check_review(struct link *l, const uint8_t *hq_key, const Scsms__Reco
     int rc = seal_record_check(b->data, b->len, hq_key);
     if (rc)
         return rc;
+    /* the envelope is outside the seal: its status must say what the
+     * sealed decision says */
+    const char *decision = cr->decision == SCSMS__CREDIBILITY_REVIEW__DECISION__ACCEPTED ? "accepted"
+                           : cr->decision == SCSMS__CREDIBILITY_REVIEW__DECISION__REJECTED
+                               ? "rejected"
+                               : "";
+    if (strcmp(rec->status, decision) != 0)
+        return scsms_fail(SCSMS_ETAMPER, "review %.128s says '%.16s' but head office signed '%s'",
+                          rec->id, rec->status, decision[0] ? decision : "no decision");
     if ((rc = store_get_bytes(l->s, cr->declaration_id, cr->declaration_version, &decl, &dlen)))
         return scsms_fail(SCSMS_ETAMPER, "review %.128s names declaration %.128s version %u, which "
                           "this partner never wrote", rec->id, cr->declaration_id,
