@@ -4,8 +4,11 @@
 # generated year of registers), the rules of ISO 28000 refuse what they
 # must, everything syncs over CURVE-encrypted ZeroMQ, head office's policy
 # reaches every site and is acknowledged, a carrier submits its signed
-# declaration of security and sees head office's review, and head office
-# prints each site's verified head. Last, an intruder edits a site's data file and
+# declaration of security and sees head office's review, head office
+# prints each site's verified head, builds the consolidated management
+# review pack (HTML with charts, and a table here), the clause gaps and AEO
+# readiness, and records the management review whose actions reach the
+# sites. Last, an intruder edits a site's data file and
 # verify names the entry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -81,6 +84,13 @@ say "head office issues its security policy"
   "statement":"We protect goods, people and information across the supply chain.",
   "approved_by":"CEO","approved_date":"2026-11-01","review_date":"2027-11-01","status":"current"}'
 
+"$A" add scope --store "$WORK/hq" --json '{"boundaries":"import and export flows through the three hubs",
+  "sites":["DXB-WH1","RTM-PORT","SIN-DC"],"activities":["warehousing","port handling","cross-dock"],
+  "status":"current"}' | sed 's/^/scope /'
+"$A" add document --store "$WORK/hq" --json '{"doc_id":"SOP-SEAL","doc_version":"3","title":"Container seal procedure",
+  "approver":"Head of security","approved_date":"2026-10-01","review_date":"2027-10-01",
+  "available_at":["DXB-WH1","RTM-PORT","SIN-DC"],"status":"current"}' | sed 's/^/document /'
+
 say "every site syncs: its records up, head office's down"
 for site in $SITES; do
   "$A" run --once --server "$ENDPOINT" --server-key "$SERVER_KEY" --store "$WORK/$site" | sed "s/^/$site: /"
@@ -127,6 +137,24 @@ say "head office: every site's head, and the whole store verified under each sit
 for site in $SITES; do
   printf '%-9s ' "$site"; "$A" verify --store "$WORK/$site"
 done
+
+say "head office: the consolidated management review pack, this year, every site"
+"$S" report review --from 2026-01-01 --to 2026-11-23 --format html --out "$WORK/review.html" \
+  --store "$WORK/hq" | tee "$WORK/pack.out"
+"$S" report review --from 2026-01-01 --to 2026-11-23 --format table --store "$WORK/hq"
+
+say "evidence against ISO 28000 clauses 4.1 to 4.6, and AEO readiness, per site"
+"$S" report gaps --to 2026-11-23 --format table --store "$WORK/hq"
+"$S" report aeo --to 2026-11-23 --format table --store "$WORK/hq"
+
+say "head office records the management review on that pack; its actions go to the sites"
+"$S" management-review --pack "$WORK/review.html" --from 2026-01-01 --to 2026-11-23 \
+  --decision "extend seal-number checks to every gate" --decision "drill at DXB-WH1 before Q1 end" \
+  --action "DXB-WH1|2027-01-31|site security lead|Gate seal-check drill with customs liaison" \
+  --action "RTM-PORT|2027-02-28|terminal security lead|Close overdue corrective actions" \
+  --store "$WORK/hq"
+"$A" run --once --server "$ENDPOINT" --server-key "$SERVER_KEY" --store "$DXB" | sed "s/^/DXB-WH1: /"
+"$A" due --within 90 --store "$DXB" | grep -E "WHEN|HQ-ACT" || true
 
 say "an intruder edits one byte of DXB-WH1's data file: verify names the entry"
 for off in $(grep -obUa "Gate 3" "$DXB/data.mdb" | cut -d: -f1); do
