@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csv.h"
 #include "jsonpb.h"
 
 /* ------------------------------------------------------------ add/update */
@@ -215,23 +216,6 @@ static void print_header(void)
            "SUMMARY");
 }
 
-/* RFC 4180 field: quoted when it holds a comma, quote or line break. */
-static void csv_field(const char *s, int last)
-{
-    if (strpbrk(s, ",\"\r\n")) {
-        putchar('"');
-        for (; *s; s++) {
-            if (*s == '"')
-                putchar('"');
-            putchar(*s);
-        }
-        putchar('"');
-    } else {
-        fputs(s, stdout);
-    }
-    putchar(last ? '\n' : ',');
-}
-
 static const char *const csv_columns[] = {"id", "type", "version", "status", "updated_at",
                                           "author", "sensitivity", NULL};
 
@@ -243,7 +227,7 @@ static int print_csv(const Scsms__Record *rec, void *ctx)
         return scsms_fail(SCSMS_ENOMEM, "out of memory");
     for (const char *const *c = csv_columns; *c; c++) {
         const char *text = json_object_object_get_ex(o, *c, &v) ? json_object_get_string(v) : "";
-        csv_field(text, c[1] == NULL);
+        csv_write_field(stdout, text, c[1] == NULL);
     }
     json_object_put(o);
     return 0;
@@ -345,7 +329,7 @@ static int run_listing(struct read_args *a, int history)
         printf("[\n");
     else if (csv)
         for (const char *const *c = csv_columns; *c; c++)
-            csv_field(*c, c[1] == NULL);
+            csv_write_field(stdout, *c, c[1] == NULL);
     else
         print_header();
     struct store_filter f = {a->type, a->status};

@@ -497,3 +497,18 @@ int record_due(const Scsms__Record *rec, int64_t *day_out, const char **field)
     }
     return 0;
 }
+
+int record_add_link(Scsms__Record *rec, const char *rel, const char *target)
+{
+    Scsms__Link **v = realloc(rec->links, (rec->n_links + 1) * sizeof *v);
+    if (!v)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    rec->links = v;
+    Scsms__Link *l = malloc(sizeof *l);
+    if (!l)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    scsms__link__init(l);
+    v[rec->n_links++] = l;
+    int rc = record_set_string(&l->rel, rel);
+    return rc ? rc : record_set_string(&l->target, target);
+}

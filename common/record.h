@@ -78,6 +78,9 @@ int record_due(const Scsms__Record *rec, int64_t *day_out, const char **field);
 /* 1 when rec is the tombstone a disposal leaves (status "disposed"). */
 int record_is_tombstone(const Scsms__Record *rec);
 
+/* Append a typed link (rel, target: copied) to rec. */
+int record_add_link(Scsms__Record *rec, const char *rel, const char *target) SCSMS_MUST_CHECK;
+
 /* Replace a string field's value with a malloc'd copy of text, freeing the
  * previous one unless it is the protobuf-c default. */
 int record_set_string(char **field, const char *text) SCSMS_MUST_CHECK;

@@ -461,21 +461,6 @@ static int fu_push(struct fu_list *l, Scsms__Record *rec, int create, const char
     return 0;
 }
 
-static int add_link(Scsms__Record *rec, const char *rel, const char *target)
-{
-    Scsms__Link **v = realloc(rec->links, (rec->n_links + 1) * sizeof *v);
-    if (!v)
-        return scsms_fail(SCSMS_ENOMEM, "out of memory");
-    rec->links = v;
-    Scsms__Link *l = malloc(sizeof *l);
-    if (!l)
-        return scsms_fail(SCSMS_ENOMEM, "out of memory");
-    scsms__link__init(l);
-    v[rec->n_links++] = l;
-    int rc = record_set_string(&l->rel, rel);
-    return rc ? rc : record_set_string(&l->target, target);
-}
-
 /* A new nonconformity with id, from source, linked to it. */
 static int new_nonconformity(const char *id, Scsms__Nonconformity__Source source,
                              const char *source_id, const char *equipment_id,
@@ -494,9 +479,9 @@ static int new_nonconformity(const char *id, Scsms__Nonconformity__Source source
     if (rc == 0)
         rc = record_set_string(&nc->nonconformity->raised_date, date);
     if (rc == 0 && source_id)
-        rc = add_link(nc, "source", source_id);
+        rc = record_add_link(nc, "source", source_id);
     if (rc == 0 && equipment_id)
-        rc = add_link(nc, "equipment", equipment_id);
+        rc = record_add_link(nc, "equipment", equipment_id);
     if (rc) {
         record_free(nc);
         return rc;

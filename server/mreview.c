@@ -116,21 +116,6 @@ static int parse_action(store_t *s, const char *spec, const char *kind, Scsms__R
     return 0;
 }
 
-static int add_link(Scsms__Record *rec, const char *rel, const char *target)
-{
-    Scsms__Link **v = realloc(rec->links, (rec->n_links + 1) * sizeof *v);
-    if (!v)
-        return scsms_fail(SCSMS_ENOMEM, "out of memory");
-    rec->links = v;
-    Scsms__Link *l = malloc(sizeof *l);
-    if (!l)
-        return scsms_fail(SCSMS_ENOMEM, "out of memory");
-    scsms__link__init(l);
-    v[rec->n_links++] = l;
-    int rc = record_set_string(&l->rel, rel);
-    return rc ? rc : record_set_string(&l->target, target);
-}
-
 static int build_review(const struct mreview_args *a, const uint8_t hash[CRYPTO_HASH_LEN],
                         Scsms__Record **out)
 {
@@ -184,7 +169,7 @@ static int write_all(store_t *s, Scsms__Record *review, Scsms__Record **actions,
     if (rc == 0)
         rc = store_put(s, review, id);
     for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = add_link(actions[i], "source", id);
+        rc = record_add_link(actions[i], "source", id);
     if (rc == 0 && n && (rc = store_batch_new(s, &b)) == 0) {
         for (size_t i = 0; rc == 0 && i < n; i++)
             rc = store_batch_add(b, actions[i]);

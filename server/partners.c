@@ -19,6 +19,7 @@
 #include <json-c/json.h>
 
 #include "crypto.h"
+#include "csv.h"
 #include "isotime.h"
 #include "seal.h"
 
@@ -280,23 +281,6 @@ static struct json_object *partner_json(const struct partner *p, int64_t today, 
     return j;
 }
 
-/* A CSV field, quoted when it must be (RFC 4180). */
-static void csv_field(const char *s, int last)
-{
-    if (strpbrk(s, ",\"\r\n")) {
-        putchar('"');
-        for (; *s; s++) {
-            if (*s == '"')
-                putchar('"');
-            putchar(*s);
-        }
-        putchar('"');
-    } else {
-        fputs(s, stdout);
-    }
-    putchar(last ? '\n' : ',');
-}
-
 static void print_csv(const struct roster *r, int64_t today, long within)
 {
     printf("partner_id,name,enrolled,exempt,exemption_reason,declaration,declaration_id,"
@@ -309,18 +293,18 @@ static void print_csv(const struct roster *r, int64_t today, long within)
             off += (size_t)snprintf(certs + off, sizeof certs - off, "%s%s %s %s %s", k ? "; " : "",
                                     p->certs[k].scheme, p->certs[k].number,
                                     cert_state(&p->certs[k], today, within), p->certs[k].expiry);
-        csv_field(p->id, 0);
-        csv_field(p->name, 0);
-        csv_field(p->enrolled ? "yes" : "no", 0);
-        csv_field(p->exempt ? "yes" : "no", 0);
-        csv_field(p->reason, 0);
-        csv_field(decl_state(p, today, within), 0);
-        csv_field(p->decl_id, 0);
-        csv_field(p->valid_to, 0);
-        csv_field(p->decl_id[0] ? (p->decision[0] ? p->decision : "pending") : "", 0);
-        csv_field(p->reviewer, 0);
-        csv_field(p->reviewed, 0);
-        csv_field(certs, 1);
+        csv_write_field(stdout, p->id, 0);
+        csv_write_field(stdout, p->name, 0);
+        csv_write_field(stdout, p->enrolled ? "yes" : "no", 0);
+        csv_write_field(stdout, p->exempt ? "yes" : "no", 0);
+        csv_write_field(stdout, p->reason, 0);
+        csv_write_field(stdout, decl_state(p, today, within), 0);
+        csv_write_field(stdout, p->decl_id, 0);
+        csv_write_field(stdout, p->valid_to, 0);
+        csv_write_field(stdout, p->decl_id[0] ? (p->decision[0] ? p->decision : "pending") : "", 0);
+        csv_write_field(stdout, p->reviewer, 0);
+        csv_write_field(stdout, p->reviewed, 0);
+        csv_write_field(stdout, certs, 1);
     }
 }
 
