@@ -370,12 +370,27 @@ void store_close(store_t **sp)
 
 void store_trim(store_t *s)
 {
-    MDB_envinfo info;
     /* The map is read-only (no MDB_WRITEMAP): its pages are clean file
      * pages, which the kernel reloads from the page cache on the next read.
-     * Dropping them keeps an idle daemon small after reading its log. */
-    if (mdb_env_info(s->env, &info) == 0 && info.me_mapaddr)
-        madvise(info.me_mapaddr, info.me_mapsize, MADV_DONTNEED);
+     * Dropping them keeps an idle daemon small after reading its log.
+     * LMDB reports the map's address only for MDB_FIXEDMAP, so the mapping
+     * of data.mdb is found in /proc/self/maps (where there is none, as off
+     * Linux, nothing is trimmed). */
+    char *path = path_join(s->dir, "data.mdb"), real[PATH_MAX], line[PATH_MAX + 128];
+    FILE *maps = path && realpath(path, real) ? fopen("/proc/self/maps", "r") : NULL;
+    free(path);
+    if (!maps)
+        return;
+    size_t rl = strlen(real);
+    while (fgets(line, sizeof line, maps)) {
+        size_t ll = strcspn(line, "\n");
+        unsigned long lo, hi;
+        if (ll <= rl || memcmp(line + ll - rl, real, rl) != 0 || line[ll - rl - 1] != ' ' ||
+            sscanf(line, "%lx-%lx", &lo, &hi) != 2 || hi <= lo)
+            continue;
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    }
+    fclose(maps);
 }
 
 const char *store_owner(const store_t *s) { return s->owner; }
