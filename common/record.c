@@ -24,7 +24,7 @@ static const struct record_type types[] = {
     {SCSMS__RECORD__BODY_POLICY, "policy", "POL", "4.2", L("draft", "current", "obsolete"),
      L("title", "statement"), L("review_date"), L("obsolete"), YEARS(10), HQ},
     {SCSMS__RECORD__BODY_ACKNOWLEDGEMENT, "acknowledgement", "ACK", "4.4.3", L("recorded"),
-     L("subject_id", "acknowledged_by"), NONE, NONE, YEARS(7), SITE | PARTNER},
+     L("subject_id", "acknowledged_by"), NONE, NONE, YEARS(7), SITE},
     {SCSMS__RECORD__BODY_RISK, "risk", "RSK", "4.3.1",
      L("open", "in_treatment", "accepted", "closed"),
      L("threat_category", "threatened", "likelihood", "consequence", "residual_likelihood",

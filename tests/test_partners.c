@@ -255,6 +255,13 @@ START_TEST(what_a_partner_may_not_write_is_refused)
     ck_assert_str_eq(r.err, "scsms-agent: a partner cannot issue incident records (rule 8): they "
                             "come from the sites\n");
     tu_run_free(&r);
+    /* nor anything else but declarations and certificates (rule 8) */
+    r = tu_agent(NULL, "add", "acknowledgement", "--json",
+                 "{\"subject_id\":\"HQ-POL-000001\",\"acknowledged_by\":\"ops\"}", "--store", a,
+                 NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_ptr_nonnull(strstr(r.err, "a partner cannot issue acknowledgement records (rule 8)"));
+    tu_run_free(&r);
     r = tu_agent(NULL, "add", "declaration", "--json",
                  "{\"partner_id\":\"CARRIER-B\",\"coverage\":\"x\",\"measures\":[\"y\"],"
                  "\"valid_from_date\":\"2026-01-01\",\"valid_to_date\":\"2027-01-01\"}",
