@@ -101,11 +101,30 @@ struct site_agg {
 #define SITE_WORDS (sizeof(struct site_agg) / sizeof(uint32_t))
 _Static_assert(sizeof(struct site_agg) % sizeof(uint32_t) == 0, "site_agg holds uint32_t only");
 
-/* What is known of one business partner, by partner_id. */
+/* What is known of one business partner, by partner_id. decl_valid and
+ * the declaration counts are set by part_join, after the scan. */
 struct partner_agg {
     char *id;
     unsigned listed : 1, active : 1, exempt : 1, cert_valid : 1, cert_expiring : 1,
-        decl_valid : 1, decl_submitted : 1;
+        decl_valid : 1;
+    uint32_t decl_awaiting, decl_rejected; /* declarations in force */
+};
+
+/* One version of a declaration, by declaration id and version: the
+ * declaration itself when it is current and in force at --to (partner's
+ * log), and head office's latest credibility review of exactly that
+ * version (head office's log). The two logs may be scanned by different
+ * threads, so both halves are kept until part_join puts them together.
+ * There is one entry per declaration in force and per version reviewed:
+ * the table grows with declarations, never with records. */
+struct decl_agg {
+    char *id;          /* declaration id; NULL: an empty slot */
+    char *partner_id;  /* of the declaration; NULL until it is seen */
+    char *review_id;   /* the review that counts: the latest */
+    int32_t *sites;    /* the chosen sites it names (slots) */
+    uint32_t version, n_sites;
+    char review_at[ISOTIME_INSTANT_LEN + 1]; /* that review's updated_at */
+    unsigned has_decl : 1, all_sites : 1, has_review : 1, accepted : 1;
 };
 
 struct indicator_agg {
@@ -143,6 +162,8 @@ struct part {
     struct site_agg hq;      /* head office's own current records (evidence) */
     struct partner_agg *partners; /* open addressing, cap a power of two */
     size_t n_partners, cap_partners;
+    struct decl_agg *decls;       /* open addressing, cap a power of two */
+    size_t n_decls, cap_decls;
     struct indicator_agg ind[MAX_INDICATORS];
     size_t n_ind;
     uint32_t ind_more;       /* measurements of indicators beyond the table */
@@ -364,6 +385,129 @@ static struct partner_agg *partner_of(struct part *p, const char *id)
     return &p->partners[h];
 }
 
+/* ------------------------------------------------------------ declarations */
+
+static size_t decl_hash(const char *id, uint32_t version)
+{
+    return (size_t)((hash_text(id) ^ version) * 0x9e3779b97f4a7c15ull);
+}
+
+static int decls_grow(struct part *p)
+{
+    size_t cap = p->cap_decls ? 2 * p->cap_decls : 64;
+    struct decl_agg *t = calloc(cap, sizeof *t);
+    if (!t)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    for (size_t i = 0; i < p->cap_decls; i++) {
+        if (!p->decls[i].id)
+            continue;
+        size_t h = decl_hash(p->decls[i].id, p->decls[i].version) & (cap - 1);
+        while (t[h].id)
+            h = (h + 1) & (cap - 1);
+        t[h] = p->decls[i];
+    }
+    free(p->decls);
+    p->decls = t;
+    p->cap_decls = cap;
+    return 0;
+}
+
+/* The entry of version `version` of declaration id, made when new; NULL
+ * on ENOMEM. */
+static struct decl_agg *decl_of(struct part *p, const char *id, uint32_t version)
+{
+    if (2 * (p->n_decls + 1) > p->cap_decls && decls_grow(p))
+        return NULL;
+    size_t h = decl_hash(id, version) & (p->cap_decls - 1);
+    while (p->decls[h].id) {
+        if (p->decls[h].version == version && strcmp(p->decls[h].id, id) == 0)
+            return &p->decls[h];
+        h = (h + 1) & (p->cap_decls - 1);
+    }
+    if (!(p->decls[h].id = strdup(id))) {
+        scsms_fail(SCSMS_ENOMEM, "out of memory");
+        return NULL;
+    }
+    p->decls[h].version = version;
+    p->n_decls++;
+    return &p->decls[h];
+}
+
+static void decl_free(struct decl_agg *d)
+{
+    free(d->id);
+    free(d->partner_id);
+    free(d->review_id);
+    free(d->sites);
+}
+
+/* Is the review (at, id) later than the one d holds? updated_at decides;
+ * on the same instant the greater id, which was written after. */
+static int review_later(const struct decl_agg *d, const char *at, const char *id)
+{
+    int cmp;
+    if (!d->has_review)
+        return 1;
+    cmp = strcmp(at, d->review_at);
+    return cmp > 0 || (cmp == 0 && strcmp(id, d->review_id) > 0);
+}
+
+/* A declaration (the current version of one): kept when it is not
+ * withdrawn (nor otherwise retired) and in force at --to, with the chosen
+ * sites it covers, to be joined with head office's review after the scan. */
+static int take_declaration(struct part *p, const Scsms__Record *r)
+{
+    const struct ctx *c = p->c;
+    const Scsms__Declaration *d = r->declaration;
+    if (!is_current(c, r) || strncmp(d->valid_from_date, c->to, ISOTIME_DATE_LEN) > 0)
+        return 0;
+    struct decl_agg *x = decl_of(p, r->id, r->version);
+    if (!x)
+        return SCSMS_ENOMEM;
+    if (x->has_decl)
+        return 0; /* the current version is scanned once */
+    if (!(x->partner_id = strdup(d->partner_id)))
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    x->has_decl = 1;
+    /* which sites it covers: the ones it names, or every site */
+    x->all_sites = d->n_covered_sites == 0;
+    if (d->n_covered_sites && !(x->sites = malloc(d->n_covered_sites * sizeof *x->sites)))
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    for (size_t i = 0; i < d->n_covered_sites; i++) {
+        int slot = site_slot(c, d->covered_sites[i]);
+        int seen = 0;
+        for (uint32_t k = 0; k < x->n_sites && !seen; k++)
+            seen = x->sites[k] == slot;
+        if (slot >= 0 && !seen)
+            x->sites[x->n_sites++] = slot;
+    }
+    return 0;
+}
+
+/* Head office's credibility review of one version of a declaration: the
+ * latest review of each version is kept. */
+static int take_credibility_review(struct part *p, const Scsms__Record *r)
+{
+    const Scsms__CredibilityReview *cr = r->credibility_review;
+    int accepted = cr->decision == SCSMS__CREDIBILITY_REVIEW__DECISION__ACCEPTED;
+    if (!accepted && cr->decision != SCSMS__CREDIBILITY_REVIEW__DECISION__REJECTED)
+        return 0;
+    struct decl_agg *x = decl_of(p, cr->declaration_id, cr->declaration_version);
+    if (!x)
+        return SCSMS_ENOMEM;
+    if (!review_later(x, r->updated_at, r->id))
+        return 0;
+    char *id = strdup(r->id);
+    if (!id)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    free(x->review_id);
+    x->review_id = id;
+    snprintf(x->review_at, sizeof x->review_at, "%s", r->updated_at);
+    x->has_review = 1;
+    x->accepted = (unsigned)accepted;
+    return 0;
+}
+
 static int take_partner_side(struct part *p, const Scsms__Record *r)
 {
     const struct ctx *c = p->c;
@@ -387,27 +531,10 @@ static int take_partner_side(struct part *p, const Scsms__Record *r)
         }
         break;
     }
-    case SCSMS__RECORD__BODY_DECLARATION: {
-        const Scsms__Declaration *d = r->declaration;
-        if (!(pa = partner_of(p, d->partner_id)))
+    case SCSMS__RECORD__BODY_DECLARATION:
+        if (!partner_of(p, r->declaration->partner_id))
             return SCSMS_ENOMEM;
-        int in_force = !before_to(c, d->valid_to_date) &&
-                       strncmp(d->valid_from_date, c->to, ISOTIME_DATE_LEN) <= 0;
-        if (status_is(r, "accepted") && in_force) {
-            pa->decl_valid = 1;
-            /* which sites it covers: the ones it names, or every site */
-            if (d->n_covered_sites == 0)
-                for (size_t i = 0; i < c->n_sites; i++)
-                    p->sites[i].decl_in_force++;
-            for (size_t i = 0; i < d->n_covered_sites; i++) {
-                int slot = site_slot(c, d->covered_sites[i]);
-                if (slot >= 0)
-                    p->sites[slot].decl_in_force++;
-            }
-        }
-        pa->decl_submitted |= status_is(r, "submitted") && in_force;
-        break;
-    }
+        return take_declaration(p, r);
     default:
         break;
     }
@@ -713,6 +840,8 @@ static int take_record(struct part *p, int32_t who, const Scsms__Record *r)
         r->body_case == SCSMS__RECORD__BODY_CERTIFICATE ||
         r->body_case == SCSMS__RECORD__BODY_DECLARATION)
         rc = take_partner_side(p, r);
+    if (rc == 0 && r->body_case == SCSMS__RECORD__BODY_CREDIBILITY_REVIEW && who == OWNER_HQ)
+        rc = take_credibility_review(p, r);
     if (rc == 0 && r->body_case == SCSMS__RECORD__BODY_MANAGEMENT_REVIEW)
         rc = take_review(p, r);
     if (rc == 0 && r->body_case == SCSMS__RECORD__BODY_ACTION)
@@ -935,6 +1064,9 @@ static void part_free(struct part *p)
     for (size_t i = 0; i < p->cap_partners; i++)
         free(p->partners[i].id);
     free(p->partners);
+    for (size_t i = 0; i < p->cap_decls; i++)
+        decl_free(&p->decls[i]);
+    free(p->decls);
     free(p->reviews);
     free(p->sites);
     arena_destroy(&p->arena);
@@ -965,7 +1097,33 @@ static int part_merge(struct part *p, struct part *q)
         y->cert_valid |= x->cert_valid;
         y->cert_expiring |= x->cert_expiring;
         y->decl_valid |= x->decl_valid;
-        y->decl_submitted |= x->decl_submitted;
+        y->decl_awaiting += x->decl_awaiting;
+        y->decl_rejected += x->decl_rejected;
+    }
+    /* declarations and reviews: q's strings and site lists move to p */
+    for (size_t i = 0; i < q->cap_decls; i++) {
+        struct decl_agg *x = &q->decls[i], *y;
+        if (!x->id)
+            continue;
+        if (!(y = decl_of(p, x->id, x->version)))
+            return SCSMS_ENOMEM;
+        if (x->has_decl && !y->has_decl) {
+            y->has_decl = 1;
+            y->all_sites = x->all_sites;
+            y->partner_id = x->partner_id;
+            y->sites = x->sites;
+            y->n_sites = x->n_sites;
+            x->partner_id = NULL;
+            x->sites = NULL;
+        }
+        if (x->has_review && review_later(y, x->review_at, x->review_id)) {
+            free(y->review_id);
+            y->review_id = x->review_id;
+            x->review_id = NULL;
+            memcpy(y->review_at, x->review_at, sizeof y->review_at);
+            y->has_review = 1;
+            y->accepted = x->accepted;
+        }
     }
     for (size_t i = 0; i < q->n_ind; i++) {
         const struct indicator_agg *x = &q->ind[i];
@@ -1003,6 +1161,38 @@ static int part_merge(struct part *p, struct part *q)
         for (size_t k = 0; k < N_OF(action_statuses); k++)
             y->act_status[k] += x->act_status[k];
         y->act_overdue += x->act_overdue;
+    }
+    return 0;
+}
+
+/* Each declaration in force with head office's latest review of its very
+ * version: accepted, it is the partner's accepted declaration and counts
+ * at each site it covers; rejected, or not reviewed yet (a new version is
+ * a new declaration to review), it counts as such and nowhere else. */
+static int part_join(struct part *p)
+{
+    const struct ctx *c = p->c;
+    for (size_t i = 0; i < p->cap_decls; i++) {
+        const struct decl_agg *x = &p->decls[i];
+        struct partner_agg *pa;
+        if (!x->id || !x->has_decl)
+            continue;
+        if (!(pa = partner_of(p, x->partner_id)))
+            return SCSMS_ENOMEM;
+        if (!x->has_review) {
+            pa->decl_awaiting++;
+            continue;
+        }
+        if (!x->accepted) {
+            pa->decl_rejected++;
+            continue;
+        }
+        pa->decl_valid = 1;
+        if (x->all_sites)
+            for (size_t k = 0; k < c->n_sites; k++)
+                p->sites[k].decl_in_force++;
+        for (uint32_t k = 0; k < x->n_sites; k++)
+            p->sites[x->sites[k]].decl_in_force++;
     }
     return 0;
 }
@@ -1082,7 +1272,9 @@ static int scan(struct ctx *c, const char *split, struct part parts[2])
     for (int i = 0; i < 2; i++)
         if (parts[i].rc)
             return scsms_fail(parts[i].rc, "%s", parts[i].err);
-    return part_merge(&parts[0], &parts[1]);
+    if ((rc = part_merge(&parts[0], &parts[1])))
+        return rc;
+    return part_join(&parts[0]);
 }
 
 /* ------------------------------------------------------------ JSON */
@@ -1302,7 +1494,7 @@ static void partners_section(const struct part *p, const struct site_agg *sites,
 {
     const struct ctx *c = p->c;
     uint32_t active = 0, exempt = 0, inactive = 0, cert = 0, decl = 0, both = 0, neither = 0,
-             expiring = 0, awaiting = 0;
+             expiring = 0, awaiting = 0, rejected = 0;
     for (size_t i = 0; i < p->cap_partners; i++) {
         const struct partner_agg *x = &p->partners[i];
         if (!x->id || !x->listed)
@@ -1313,7 +1505,8 @@ static void partners_section(const struct part *p, const struct site_agg *sites,
         }
         active++;
         expiring += x->cert_expiring;
-        awaiting += x->decl_submitted;
+        awaiting += x->decl_awaiting;
+        rejected += x->decl_rejected;
         if (x->exempt) {
             exempt++;
             continue;
@@ -1333,6 +1526,7 @@ static void partners_section(const struct part *p, const struct site_agg *sites,
     put_int(t, "with_neither", neither);
     put_int(t, "certificates_expiring", expiring);
     put_int(t, "declarations_awaiting_review", awaiting);
+    put_int(t, "declarations_rejected", rejected);
     struct json_object *by = child(o, "by_site");
     for (size_t i = 0; i < c->n_sites; i++)
         put_int(child(by, c->sites[i]), "declarations_in_force", sites[i].decl_in_force);

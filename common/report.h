@@ -13,9 +13,12 @@
  * A report is built in one streaming pass over the current version of
  * every record (store_scan_current), on two threads over halves of the id
  * space, into counters per site: memory grows with the number of sites and
- * months, never with the number of records. The result is a json-c object
- * (the JSON output as it is); CSV and HTML are rendered from that object,
- * so the three formats carry the same figures.
+ * months (and of declarations of security and head office's reviews of
+ * them, joined after the scan), never with the number of records. A
+ * partner's declaration counts as accepted only when head office's latest
+ * credibility review of that very version accepted it. The result is a
+ * json-c object (the JSON output as it is); CSV and HTML are rendered from
+ * that object, so the three formats carry the same figures.
  *
  * Functions return 0 or a negative enum scsms_err with a message.
  */

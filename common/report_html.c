@@ -431,7 +431,8 @@ static void key_figures(FILE *f, struct json_object *rep)
         {"drills-held", "drills held of those planned", "drills", "held"},
         {"drills-planned", "drills planned in the period", "drills", "planned"},
         {"partners-active", "active business partners", "partners", "active"},
-        {"partners-both", "partners with certificate and declaration", "partners", "with_both"},
+        {"partners-both", "partners with certificate and accepted declaration", "partners",
+         "with_both"},
     };
     fputs("<h2 id=\"summary\">Key figures</h2>\n<table id=\"key-figures\">\n", f);
     for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++) {
@@ -454,7 +455,7 @@ static void site_table(FILE *f, struct json_object *rep)
                 {"training", "valid", "valid training"}, {"training", "expired", "expired training"},
                 {"equipment", "calibration_overdue", "calibration overdue"},
                 {"drills", "not_held", "drills not held"},
-                {"partners", "declarations_in_force", "declarations in force"}};
+                {"partners", "declarations_in_force", "accepted declarations in force"}};
     struct json_object *sites = report_json_at(rep, "sites", NULL);
     fputs("<h2 id=\"sites\">Per site</h2>\n<table id=\"by-site\"><tr><th>site</th>", f);
     for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++)
@@ -481,7 +482,7 @@ static void html_review(struct json_object *rep, FILE *f)
     static const char *const partners[] = {"active", "exempt", "with_certificate",
                                            "with_declaration", "with_both", "with_neither",
                                            "certificates_expiring", "declarations_awaiting_review",
-                                           NULL};
+                                           "declarations_rejected", NULL};
     static const char *const other[] = {"evaluations", "evaluations_compliant",
                                         "nonconformities_raised", "new_legal_requirements", NULL};
     page_start(f, "Management review pack (ISO 28000 4.6)", rep);

@@ -1,6 +1,7 @@
 /* test_report.c -- head office's reports through the real scsms-server:
- * a review pack over three sites, a partner and head office whose figures
- * are known, checked figure by figure in the JSON, the same figures in the
+ * a review pack over three sites, four partners' declarations of security
+ * and head office (which reviews them) whose figures are known, checked
+ * figure by figure in the JSON, the same figures in the
  * CSV, a self-contained HTML page; gaps and AEO readiness before and after
  * the only training record of one site is disposed of; bad input refused
  * with nothing written.
@@ -19,6 +20,7 @@
 #include <json-c/json.h>
 
 #include "crypto.h"
+#include "record.h"
 #include "store.h"
 
 #define PERIOD "--from", "2026-01-01", "--to", "2026-06-30"
@@ -122,7 +124,7 @@ static void site_c(store_t *s)
 
 /* Head office: scope, policy, a controlled document, an objective, a
  * legal requirement, three partners (one exempt), a certificate, the
- * previous review and its two actions. */
+ * previous review and its two actions, two more partners. */
 static void head_office(store_t *s)
 {
     char mrv[RECORD_MAX_ID + 1], json[512];
@@ -151,13 +153,63 @@ static void head_office(store_t *s)
              "\"implemented\",\"immediate\":true,\"links\":[{\"rel\":\"source\",\"target\":\"%s\"}]}",
              mrv);
     tu_put(s, json, NULL);
+    tu_put(s, "{\"type\":\"partner\",\"partner_id\":\"CARRIER-4\",\"name\":\"New Version\"}", NULL);
+    tu_put(s, "{\"type\":\"partner\",\"partner_id\":\"CARRIER-5\",\"name\":\"Turned Down\"}", NULL);
 }
 
-static void partner(store_t *s)
+/* A partner's declaration of security, written and signed in its own
+ * store (status submitted); sites is a JSON array or NULL (every site). */
+static void declare(store_t *s, const char *sites, char *id_out)
 {
-    tu_put(s, "{\"type\":\"declaration\",\"partner_id\":\"CARRIER-1\",\"coverage\":\"road EU\","
-              "\"covered_sites\":[\"SITE-A\"],\"valid_from_date\":\"2026-01-01\",\"valid_to_date\":"
-              "\"2026-12-31\",\"status\":\"accepted\"}", NULL);
+    char json[512];
+    snprintf(json, sizeof json, "{\"type\":\"declaration\",\"partner_id\":\"%s\",\"coverage\":"
+             "\"road EU\",%s%s%s\"measures\":[\"sealed trailers\"],\"valid_from_date\":"
+             "\"2026-01-01\",\"valid_to_date\":\"2026-12-31\"}", store_owner(s),
+             sites ? "\"covered_sites\":" : "", sites ? sites : "", sites ? "," : "");
+    tu_put(s, json, id_out);
+}
+
+/* The partner writes the next version of its declaration id: field set
+ * to value ("status" for the envelope's). */
+static void redeclare(store_t *s, const char *id, const char *field, const char *value)
+{
+    Scsms__Record *r = NULL;
+    ck_assert_int_eq(store_get(s, id, 0, &r), 0);
+    ck_assert_int_eq(record_set_string(!strcmp(field, "status") ? &r->status
+                                                                : &r->declaration->coverage, value),
+                     0);
+    ck_assert_msg(store_put(s, r, NULL) == 0, "%s: %s", id, scsms_errmsg());
+    record_free(r);
+}
+
+/* Head office's credibility review of version `version` of declaration
+ * id, as `scsms-server review-declaration` writes it: naming that
+ * version by the SHA-256 of its exact stored bytes. */
+static void review_declaration(store_t *hq, const char *id, uint32_t version, const char *decision)
+{
+    Scsms__Record *decl = NULL, *rec = record_new(record_type_by_name("credibility_review"));
+    uint8_t *bytes = NULL;
+    size_t len;
+    ck_assert_ptr_nonnull(rec);
+    ck_assert_int_eq(store_get(hq, id, version, &decl), 0);
+    ck_assert_int_eq(store_get_bytes(hq, id, decl->version, &bytes, &len), 0);
+    Scsms__CredibilityReview *cr = rec->credibility_review;
+    cr->declaration_version = decl->version;
+    cr->decision = !strcmp(decision, "accepted") ? SCSMS__CREDIBILITY_REVIEW__DECISION__ACCEPTED
+                                                 : SCSMS__CREDIBILITY_REVIEW__DECISION__REJECTED;
+    ck_assert_int_eq(record_set_string(&cr->declaration_id, id), 0);
+    ck_assert_int_eq(record_set_string(&cr->partner_id, decl->declaration->partner_id), 0);
+    ck_assert_int_eq(record_set_string(&cr->reviewer, "J. Ode"), 0);
+    ck_assert_int_eq(record_set_string(&cr->reason, "measures seen on a visit"), 0);
+    ck_assert_int_eq(record_set_string(&cr->reviewed_date, "2026-06-30"), 0);
+    ck_assert_int_eq(record_set_string(&rec->status, decision), 0);
+    ck_assert_ptr_nonnull(cr->declaration_sha256.data = malloc(CRYPTO_HASH_LEN));
+    crypto_sha256(bytes, len, cr->declaration_sha256.data);
+    cr->declaration_sha256.len = CRYPTO_HASH_LEN;
+    ck_assert_msg(store_put(hq, rec, NULL) == 0, "review of %s: %s", id, scsms_errmsg());
+    free(bytes);
+    record_free(decl);
+    record_free(rec);
 }
 
 static void write_file(const char *path, const char *text)
@@ -168,7 +220,14 @@ static void write_file(const char *path, const char *text)
     ck_assert_int_eq(fclose(f), 0);
 }
 
-/* The data set under dir: dir/hq is the server store holding every log. */
+/* The data set under dir: dir/hq is the server store holding every log.
+ * The partners' declarations and head office's reviews of them:
+ *   CARRIER-1  covers SITE-A; rejected, then accepted on a re-review (the
+ *              latest review counts): the one accepted declaration;
+ *   CARRIER-3  covers SITE-C; accepted, then withdrawn by the partner;
+ *   CARRIER-4  covers SITE-B; version 1 accepted, then a version 2 that
+ *              awaits its review (a review is of one version);
+ *   CARRIER-5  covers every site; accepted, then rejected on a re-review. */
 static void build_fixture(const char *dir)
 {
     static const struct {
@@ -177,12 +236,17 @@ static void build_fixture(const char *dir)
     } who[] = {{"SITE-A", STORE_ROLE_SITE, SCSMS__IDENTITY__ROLE__SITE},
                {"SITE-B", STORE_ROLE_SITE, SCSMS__IDENTITY__ROLE__SITE},
                {"SITE-C", STORE_ROLE_SITE, SCSMS__IDENTITY__ROLE__SITE},
-               {"CARRIER-1", STORE_ROLE_PARTNER, SCSMS__IDENTITY__ROLE__PARTNER}};
-    store_t *st[4];
+               {"CARRIER-1", STORE_ROLE_PARTNER, SCSMS__IDENTITY__ROLE__PARTNER},
+               {"CARRIER-3", STORE_ROLE_PARTNER, SCSMS__IDENTITY__ROLE__PARTNER},
+               {"CARRIER-4", STORE_ROLE_PARTNER, SCSMS__IDENTITY__ROLE__PARTNER},
+               {"CARRIER-5", STORE_ROLE_PARTNER, SCSMS__IDENTITY__ROLE__PARTNER}};
+    enum { N = sizeof who / sizeof who[0], C1 = 3, C3, C4, C5 };
+    store_t *st[N];
+    char decl[N][RECORD_MAX_ID + 1];
     setenv("SCSMS_NOW", "2026-06-30T12:00:00Z", 1);
     char *hqdir = tu_path(dir, "hq");
     store_t *hq = tu_store_new(hqdir, "HQ", STORE_ROLE_HQ);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < N; i++) {
         char *d = tu_path(dir, who[i].id);
         ck_assert_int_eq(store_create(d, who[i].id, (enum store_role)who[i].role, NULL), 0);
         /* SITE-B may dispose of its records (the gaps test does) */
@@ -197,8 +261,23 @@ static void build_fixture(const char *dir)
     site_a(st[0], NULL);
     site_b(st[1]);
     site_c(st[2]);
-    partner(st[3]);
-    for (int i = 0; i < 4; i++) {
+    declare(st[C1], "[\"SITE-A\"]", decl[C1]);
+    declare(st[C3], "[\"SITE-C\"]", decl[C3]);
+    declare(st[C4], "[\"SITE-B\"]", decl[C4]);
+    declare(st[C5], NULL, decl[C5]);
+    for (int i = 0; i < N; i++)
+        tu_ship(st[i], hq);
+    review_declaration(hq, decl[C1], 1, "rejected");
+    review_declaration(hq, decl[C3], 1, "accepted");
+    review_declaration(hq, decl[C4], 1, "accepted");
+    review_declaration(hq, decl[C5], 1, "accepted");
+    /* an hour later */
+    setenv("SCSMS_NOW", "2026-06-30T13:00:00Z", 1);
+    review_declaration(hq, decl[C1], 1, "accepted");
+    review_declaration(hq, decl[C5], 1, "rejected");
+    redeclare(st[C3], decl[C3], "status", "withdrawn");
+    redeclare(st[C4], decl[C4], "coverage", "road and rail EU");
+    for (int i = 0; i < N; i++) {
         tu_ship(st[i], hq);
         store_close(&st[i]);
     }
@@ -357,14 +436,17 @@ static const struct {
     {"drills/total/planned", 2},
     {"drills/total/held", 1},
     {"drills/total/not_held", 1},
-    {"partners/total/active", 3},
+    {"partners/total/active", 5},
     {"partners/total/exempt", 1},
     {"partners/total/with_certificate", 1},
-    {"partners/total/with_declaration", 1},
+    {"partners/total/with_declaration", 1}, /* CARRIER-1's, accepted on its re-review */
     {"partners/total/with_both", 1},
-    {"partners/total/with_neither", 1},
+    {"partners/total/with_neither", 3},     /* CARRIER-3, -4 and -5 */
+    {"partners/total/declarations_awaiting_review", 1}, /* CARRIER-4's version 2 */
+    {"partners/total/declarations_rejected", 1},        /* CARRIER-5's, on its re-review */
     {"partners/by_site/SITE-A/declarations_in_force", 1},
-    {"partners/by_site/SITE-B/declarations_in_force", 0},
+    {"partners/by_site/SITE-B/declarations_in_force", 0}, /* only version 1 was accepted */
+    {"partners/by_site/SITE-C/declarations_in_force", 0}, /* withdrawn; CARRIER-5's rejected */
     {"followup/actions/open", 1},
     {"followup/actions/implemented", 1},
     {"followup/actions_total", 2},
@@ -482,6 +564,10 @@ START_TEST(gaps_and_aeo_follow_training_evidence)
     ck_assert(listed(a, "SITE-B", "G/missing", "declaration"));
     ck_assert(!listed(a, "SITE-B", "G/missing", "4.4.6"));
     ck_assert(listed(a, "SITE-C", "G/missing", "4.4.6"));
+    /* neither a rejected declaration for every site nor a withdrawn one is
+     * evidence; nor a version head office has not reviewed */
+    ck_assert(listed(a, "SITE-C", "G/missing", "declaration"));
+    ck_assert(!listed(a, "SITE-A", "G/missing", "declaration"));
     json_object_put(g);
     json_object_put(a);
     /* both as pages too: a grid of sites against clauses and areas */
