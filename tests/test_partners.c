@@ -13,6 +13,10 @@
 #include <json-c/json.h>
 #include <zmq.h>
 
+#include "chain.h"
+#include "crypto.h"
+#include "jsonpb.h"
+#include "seal.h"
 #include "store.h"
 #include "sync.h"
 
@@ -241,6 +245,83 @@ static void refused_at_server(struct tn_net *n, const char *id, const char *type
     free(dir);
 }
 
+/* A record of partner dir's own making, sent as entry 1 of its log under
+ * its own checkpoint, straight over the wire: what a tampered agent could
+ * send. mutate, when not NULL, changes the record after it is sealed. */
+static Scsms__SyncReply *raw_upload_one(struct tn_net *n, const char *dir, const char *owner,
+                                        const char *type, const char *json,
+                                        void (*mutate)(Scsms__Record *))
+{
+    struct json_object *o = NULL;
+    Scsms__Record *rec = NULL;
+    crypto_key_t *key = NULL;
+    char *kp = tu_path(dir, "keys/sign.key");
+    ck_assert_int_eq(crypto_key_load(kp, &key), 0);
+    free(kp);
+    ck_assert_int_eq(jsonpb_parse(json, strlen(json), &o), 0);
+    ck_assert_int_eq(jsonpb_to_record(o, type, &rec), 0);
+    json_object_put(o);
+    char id[64];
+    snprintf(id, sizeof id, "%s-DOS-000001", owner);
+    ck_assert_int_eq(record_set_string(&rec->id, id), 0);
+    ck_assert_int_eq(record_set_string(&rec->owner, owner), 0);
+    ck_assert_int_eq(record_set_string(&rec->created_at, "2026-11-20T10:00:00Z"), 0);
+    ck_assert_int_eq(record_set_string(&rec->updated_at, "2026-11-20T10:00:00Z"), 0);
+    ck_assert_int_eq(record_set_string(&rec->author, owner), 0);
+    ck_assert_int_eq(record_validate(rec), 0);
+    rec->version = 1;
+    ck_assert_int_eq(seal_record_sign(rec, key), 0);
+    if (mutate)
+        mutate(rec);
+    uint8_t rb[4096], eb[4200], prev[CRYPTO_HASH_LEN] = {0}, head[CRYPTO_HASH_LEN];
+    size_t rl = scsms__record__pack(rec, rb);
+    record_free(rec);
+    Scsms__LogEntry e = SCSMS__LOG_ENTRY__INIT;
+    e.owner = (char *)owner;
+    e.seq = 1;
+    e.prev_hash.data = prev;
+    e.prev_hash.len = sizeof prev;
+    e.record.data = rb;
+    e.record.len = rl;
+    size_t el = scsms__log_entry__pack(&e, eb);
+    chain_entry_hash(eb, el, head);
+    uint8_t *cp = NULL;
+    size_t cpl = 0;
+    ck_assert_int_eq(chain_checkpoint_make(key, owner, 1, head, "2026-11-20T10:00:00Z", &cp, &cpl),
+                     0);
+    crypto_key_destroy(&key);
+    ProtobufCBinaryData entry = {el, eb};
+    Scsms__Upload up = SCSMS__UPLOAD__INIT;
+    Scsms__SyncRequest req = SCSMS__SYNC_REQUEST__INIT;
+    up.entries = &entry;
+    up.n_entries = 1;
+    up.checkpoint.data = cp;
+    up.checkpoint.len = cpl;
+    req.request_id = 9;
+    req.msg_case = SCSMS__SYNC_REQUEST__MSG_UPLOAD;
+    req.upload = &up;
+    uint8_t buf[8192];
+    size_t len = scsms__sync_request__pack(&req, buf);
+    free(cp);
+    struct tn_raw c = tn_raw_connect(n, dir);
+    ck_assert_int_eq(zmq_send(c.sock, buf, len, 0), (int)len);
+    zmq_pollitem_t it = {c.sock, 0, ZMQ_POLLIN, 0};
+    ck_assert_int_eq(zmq_poll(&it, 1, 20000), 1);
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    ck_assert_int_gt(zmq_msg_recv(&m, c.sock, 0), 0);
+    Scsms__SyncReply *r = scsms__sync_reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+    zmq_msg_close(&m);
+    tn_raw_close(&c);
+    ck_assert_ptr_nonnull(r);
+    return r;
+}
+
+static void widen_coverage(Scsms__Record *rec)
+{
+    ck_assert_int_eq(record_set_string(&rec->declaration->coverage, "every flow, worldwide"), 0);
+}
+
 START_TEST(what_a_partner_may_not_write_is_refused)
 {
     struct tn_net n = tn_new("ptnbad");
@@ -309,13 +390,48 @@ START_TEST(what_a_partner_may_not_write_is_refused)
     ck_assert_msg(strstr(r.err, "entry 1 belongs to CARRIER-B, not to CARRIER-A"), "%s", r.err);
     tu_run_free(&r);
     ck_assert(log_has(&n, "upload from CARRIER-A refused: entry 1 belongs to CARRIER-B"));
-    /* nothing of B's changed, and A has nothing at head office */
+    /* the same, straight over the wire: a declaration about another
+     * partner, under A's own seal and log */
+    Scsms__SyncReply *rep = raw_upload_one(&n, a, "CARRIER-A", "declaration",
+                                           "{\"partner_id\":\"CARRIER-B\",\"coverage\":\"sea\","
+                                           "\"measures\":[\"none\"],\"valid_from_date\":"
+                                           "\"2026-01-01\",\"valid_to_date\":\"2030-01-01\"}",
+                                           NULL);
+    ck_assert_int_eq(rep->code, SCSMS__SYNC_REPLY__CODE__REFUSED);
+    ck_assert_str_eq(rep->message, "entry 1: partner CARRIER-A may submit only its own "
+                                   "declarations, not one about CARRIER-B (rule 8)");
+    scsms__sync_reply__free_unpacked(rep, NULL);
+    ck_assert(log_has(&n, "upload from CARRIER-A refused: entry 1: partner CARRIER-A may submit "
+                          "only its own declarations, not one about CARRIER-B (rule 8)"));
+    /* its own declaration, altered after it was signed */
+    rep = raw_upload_one(&n, a, "CARRIER-A", "declaration",
+                         "{\"partner_id\":\"CARRIER-A\",\"coverage\":\"road NL\",\"measures\":"
+                         "[\"seals\"],\"valid_from_date\":\"2026-01-01\",\"valid_to_date\":"
+                         "\"2027-01-01\"}",
+                         widen_coverage);
+    ck_assert_int_eq(rep->code, SCSMS__SYNC_REPLY__CODE__REFUSED);
+    ck_assert_str_eq(rep->message, "entry 1: declaration 'CARRIER-A-DOS-000001': partner_signature "
+                                   "does not match its bytes (altered, or signed by another key)");
+    scsms__sync_reply__free_unpacked(rep, NULL);
+    ck_assert(log_has(&n, "upload from CARRIER-A refused: entry 1: declaration "
+                          "'CARRIER-A-DOS-000001': partner_signature does not match"));
+    /* and unaltered, the same construction is taken: the refusals above
+     * were for what they say */
+    rep = raw_upload_one(&n, a, "CARRIER-A", "declaration",
+                         "{\"partner_id\":\"CARRIER-A\",\"coverage\":\"road NL\",\"measures\":"
+                         "[\"seals\"],\"valid_from_date\":\"2026-01-01\",\"valid_to_date\":"
+                         "\"2027-01-01\"}",
+                         NULL);
+    ck_assert_msg(rep->code == SCSMS__SYNC_REPLY__CODE__OK, "%s", rep->message);
+    ck_assert_uint_eq(rep->head_seq, 1);
+    scsms__sync_reply__free_unpacked(rep, NULL);
+    /* nothing of B's changed, and A has only that one at head office */
     tn_heads_equal(&n, b, "CARRIER-B", 1);
-    ck_assert_uint_eq(tn_hq_head(&n, "CARRIER-A"), 0);
+    ck_assert_uint_eq(tn_hq_head(&n, "CARRIER-A"), 1);
     char *list = server_out(&n, "partners", "--format", "csv", NULL, NULL);
     ck_assert_ptr_null(strstr(list, "forged"));
     free(list);
-    tn_verify_dir(n.hq, 1);
+    tn_verify_dir(n.hq, 2);
     free(forged);
     free(a);
     free(b);
