@@ -300,10 +300,15 @@ static int check_review(struct link *l, const uint8_t *hq_key, const Scsms__Reco
     if (strcmp(rec->status, decision) != 0)
         return scsms_fail(SCSMS_ETAMPER, "review %.128s says '%.16s' but head office signed '%s'",
                           rec->id, rec->status, decision[0] ? decision : "no decision");
-    if ((rc = store_get_bytes(l->s, cr->declaration_id, cr->declaration_version, &decl, &dlen)))
-        return scsms_fail(SCSMS_ETAMPER, "review %.128s names declaration %.128s version %u, which "
-                          "this partner never wrote", rec->id, cr->declaration_id,
-                          cr->declaration_version);
+    if ((rc = store_get_bytes(l->s, cr->declaration_id, cr->declaration_version, &decl, &dlen))) {
+        char why[256]; /* scsms_fail() writes where scsms_errmsg() points */
+        snprintf(why, sizeof why, "%s", scsms_errmsg());
+        return rc == SCSMS_ENOMEM || rc == SCSMS_EIO
+                   ? rc
+                   : scsms_fail(SCSMS_ETAMPER, "review %.128s of declaration %.128s version %u: "
+                                "that version is not in this store (%s)", rec->id,
+                                cr->declaration_id, cr->declaration_version, why);
+    }
     crypto_sha256(decl, dlen, h);
     free(decl);
     if (cr->declaration_sha256.len != CRYPTO_HASH_LEN ||
@@ -329,12 +334,19 @@ static int fetch_sealed(struct link *l)
         rc = r->code == SCSMS__SYNC_REPLY__CODE__REFUSED
                  ? refused(r)
                  : scsms_fail(SCSMS_EIO, "the server is busy: reviews are fetched next round");
+    /* a review that does not check out is refused alone, and said so; the
+     * others are kept, and the next round asks again */
     for (size_t i = 0; rc == 0 && i < r->n_sealed; i++) {
         Scsms__Record *rec = NULL;
-        int added = 0;
-        if ((rc = record_unpack(r->sealed[i].data, r->sealed[i].len, &rec)) == 0 &&
-            (rc = check_review(l, hq->sign_key.data, rec, &r->sealed[i])) == 0 &&
-            (rc = store_received_put(l->s, rec, r->sealed[i].data, r->sealed[i].len, &added)) == 0)
+        int added = 0, bad = record_unpack(r->sealed[i].data, r->sealed[i].len, &rec);
+        if (!bad)
+            bad = check_review(l, hq->sign_key.data, rec, &r->sealed[i]);
+        if (bad == SCSMS_ENOMEM || bad == SCSMS_EIO)
+            rc = bad;
+        else if (bad)
+            fprintf(stderr, "scsms-agent: warning: review refused: %s\n", scsms_errmsg());
+        else if ((rc = store_received_put(l->s, rec, r->sealed[i].data, r->sealed[i].len,
+                                          &added)) == 0)
             l->received += (uint64_t)added;
         record_free(rec);
     }
@@ -521,11 +533,13 @@ int cmd_run(int argc, char **argv)
         zmq_close(l.sock);
     if (l.ctx)
         zmq_ctx_term(l.ctx);
+    int partner = l.s && store_role(l.s) == STORE_ROLE_PARTNER;
     store_close(&l.s);
     if (rc)
         return cli_error(rc);
-    printf("synced with %s: %llu entries sent, %llu head-office entries received\n", l.endpoint,
-           (unsigned long long)l.sent, (unsigned long long)l.received);
+    printf("synced with %s: %llu entries sent, %llu head-office %s received\n", l.endpoint,
+           (unsigned long long)l.sent, (unsigned long long)l.received,
+           partner ? "reviews" : "entries");
     return CLI_OK;
 }
 

@@ -211,7 +211,7 @@ static int check_preserved(const store_t *s, const Scsms__Record *rec)
     if (rec->owner[0] && strcmp(rec->owner, s->owner) != 0)
         return scsms_fail(SCSMS_EPERM, "record '%s' belongs to %s; %s can only restore its own "
                           "records (rule 8)", rec->id, rec->owner, s->owner);
-    if (strncmp(rec->id, s->owner, strlen(s->owner)) != 0 || rec->id[strlen(s->owner)] != '-')
+    if (!record_id_is_owners(rec->id, s->owner))
         return scsms_fail(SCSMS_EPERM, "record id '%s' is not one of %s's (rule 8)", rec->id,
                           s->owner);
     if (rec->version < 1 || !rec->created_at[0] || !rec->updated_at[0] || !rec->author[0])
@@ -242,7 +242,9 @@ static int check_record(const store_t *s, Scsms__Record *rec, int preserve, int 
     if (!(t->issuers & (1u << (s->role - 1))))
         return scsms_fail(SCSMS_EPERM, "a %s cannot issue %s records (rule 8): they come from %s",
                           role_name(s->role), t->name,
-                          t->issuers & RECORD_BY_HQ ? "head office" : "the sites");
+                          t->issuers & RECORD_BY_HQ      ? "head office"
+                          : t->issuers & RECORD_BY_SITE  ? "the sites"
+                                                         : "business partners");
     if (strlen(rec->id) > RECORD_MAX_ID)
         return scsms_fail(SCSMS_EINVAL, "id longer than %d characters", RECORD_MAX_ID);
     if ((rc = rules_check_subject(rec, s->owner, s->role)))

@@ -33,10 +33,14 @@ const char *scsms_strerror(int code)
 
 int scsms_fail(int code, const char *fmt, ...)
 {
+    /* formatted aside first: callers may pass scsms_errmsg() itself as an
+     * argument, to say more about the failure before */
+    char text[sizeof msg_buf];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg_buf, sizeof msg_buf, fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    memcpy(msg_buf, text, sizeof msg_buf);
     msg_code = code;
     return code;
 }

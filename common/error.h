@@ -38,7 +38,8 @@ enum scsms_err {
 const char *scsms_strerror(int code);
 
 /* Record a formatted message for the calling thread and return code, so a
- * failing function can write: return scsms_fail(SCSMS_EINVAL, "...", ...); */
+ * failing function can write: return scsms_fail(SCSMS_EINVAL, "...", ...);
+ * The arguments may include scsms_errmsg(), the message being replaced. */
 int scsms_fail(int code, const char *fmt, ...) SCSMS_PRINTF(2, 3);
 
 /* Prefix the current message with "context: ". Returns code unchanged. */

@@ -512,3 +512,20 @@ int record_add_link(Scsms__Record *rec, const char *rel, const char *target)
     int rc = record_set_string(&l->rel, rel);
     return rc ? rc : record_set_string(&l->target, target);
 }
+
+int record_id_is_owners(const char *id, const char *owner)
+{
+    size_t ol = strlen(owner);
+    if (strncmp(id, owner, ol) != 0 || id[ol] != '-')
+        return 0;
+    const char *code = id + ol + 1, *dash = strchr(code, '-');
+    if (!dash || dash == code)
+        return 0;
+    int known = 0;
+    for (size_t i = 0; i < N_TYPES && !known; i++)
+        known = strlen(types[i].code) == (size_t)(dash - code) &&
+                strncmp(types[i].code, code, (size_t)(dash - code)) == 0;
+    const char *d = dash + 1;
+    size_t nd = strspn(d, "0123456789");
+    return known && nd > 0 && (d[nd] == 0 || d[nd] == '-');
+}

@@ -78,6 +78,12 @@ int record_due(const Scsms__Record *rec, int64_t *day_out, const char **field);
 /* 1 when rec is the tombstone a disposal leaves (status "disposed"). */
 int record_is_tombstone(const Scsms__Record *rec);
 
+/* 1 when id is one the store of owner gives: "OWNER-CODE-DIGITS", CODE a
+ * type's code, optionally followed by "-" and a suffix (what the rules
+ * raise: "...-NCR"). A bare prefix test would let "CAR" write ids of
+ * "CAR-A"; this form cannot collide across owners. */
+int record_id_is_owners(const char *id, const char *owner);
+
 /* Append a typed link (rel, target: copied) to rec. */
 int record_add_link(Scsms__Record *rec, const char *rel, const char *target) SCSMS_MUST_CHECK;
 

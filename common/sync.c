@@ -196,7 +196,7 @@ static int take_entry(store_t *s, MDB_txn *txn, const struct ingest *in,
         return scsms_fail(SCSMS_ETAMPER, "entry %llu of %s: %s", (unsigned long long)e->seq,
                           in->owner, scsms_errmsg());
     const struct record_type *t = record_type_of(rec);
-    if (strcmp(rec->owner, in->owner) != 0 || strncmp(rec->id, in->owner, strlen(in->owner)))
+    if (strcmp(rec->owner, in->owner) != 0 || !record_id_is_owners(rec->id, in->owner))
         rc = scsms_fail(SCSMS_EPERM, "entry %llu: record '%.128s' of %s sent by %s: an identity "
                         "sends only its own records (rule 8)", (unsigned long long)e->seq,
                         rec->id, rec->owner, in->owner);
@@ -207,7 +207,12 @@ static int take_entry(store_t *s, MDB_txn *txn, const struct ingest *in,
         rc = scsms_fail(SCSMS_ETAMPER, "entry %llu: record without a version",
                         (unsigned long long)e->seq);
     else if ((rc = rules_check_subject(rec, in->owner, store_role_of(who->role))))
-        scsms_fail_context(rc, "entry %llu", (unsigned long long)e->seq);
+        rc = scsms_fail_context(rc, "entry %llu", (unsigned long long)e->seq);
+    /* a verdict on a partner is head office's own act, written on its own
+     * store; none is taken from an upload, whoever sends it */
+    else if (s->role == STORE_ROLE_HQ && rec->body_case == SCSMS__RECORD__BODY_CREDIBILITY_REVIEW)
+        rc = scsms_fail(SCSMS_EPERM, "entry %llu: credibility reviews are written at head "
+                        "office's own store, not uploaded", (unsigned long long)e->seq);
     /* a sealed record must carry its issuer's signature over its exact
      * bytes: checked here, where they arrive, with the enrolled key */
     else if (seal_is_sealed(rec) &&

@@ -9,7 +9,10 @@
  * whose `source` link names the review and whose `site` names the site;
  * they reach the sites with head office's log, and each site's `due` lists
  * the ones addressed to it. Everything is checked before anything is
- * written: a bad site, date or pack path leaves the store as it was.
+ * written: a bad site, date or pack path leaves the store as it was. The
+ * review and its actions are then two transactions (the actions link to
+ * the review's id, which exists once it is written): a crash between them
+ * leaves the review without its actions (README, known limits).
  */
 #include "server.h"
 

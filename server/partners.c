@@ -52,6 +52,8 @@ struct partner {
 struct roster {
     struct partner *v;
     size_t n, cap;
+    int64_t today;
+    const char *hq; /* head office's identity: whose reviews count */
 };
 
 static int by_id(const void *a, const void *b)
@@ -95,6 +97,30 @@ static void roster_free(struct roster *r)
     r->n = r->cap = 0;
 }
 
+/* Which declaration stands for the partner: one in force today, else the
+ * next to come into force, else the last to have lapsed; among equals,
+ * the one valid the longest. */
+static int decl_rank(const char *from, const char *to, int64_t today)
+{
+    int64_t f, t;
+    if (isotime_parse_date(from, &f) || isotime_parse_date(to, &t))
+        return 0;
+    return t < today ? 1 : f > today ? 2 : 3;
+}
+
+static int counts_more(const Scsms__Declaration *d, const struct partner *p, int64_t today)
+{
+    if (!p->decl_id[0])
+        return 1;
+    int a = decl_rank(d->valid_from_date, d->valid_to_date, today),
+        b = decl_rank(p->valid_from, p->valid_to, today);
+    if (a != b)
+        return a > b;
+    /* among future ones the soonest; otherwise the longest */
+    return a == 2 ? strcmp(d->valid_from_date, p->valid_from) < 0
+                  : strcmp(d->valid_to_date, p->valid_to) > 0;
+}
+
 static int take_identity(const Scsms__Identity *id, void *ctx)
 {
     if (id->role != SCSMS__IDENTITY__ROLE__PARTNER)
@@ -128,7 +154,7 @@ static int take_record(const Scsms__Record *rec, void *ctx)
     } else if (rec->body_case == SCSMS__RECORD__BODY_DECLARATION) {
         const Scsms__Declaration *d = rec->declaration;
         p->n_decl++;
-        if (strcmp(rec->status, "withdrawn") != 0 && strcmp(d->valid_to_date, p->valid_to) > 0) {
+        if (strcmp(rec->status, "withdrawn") != 0 && counts_more(d, p, r->today)) {
             snprintf(p->decl_id, sizeof p->decl_id, "%s", rec->id);
             p->decl_version = rec->version;
             snprintf(p->valid_from, sizeof p->valid_from, "%s", d->valid_from_date);
@@ -159,11 +185,11 @@ static int take_record(const Scsms__Record *rec, void *ctx)
 static int take_review(const Scsms__Record *rec, void *ctx)
 {
     const Scsms__CredibilityReview *cr = rec->credibility_review;
-    if (record_is_tombstone(rec))
-        return 0;
+    struct roster *r = ctx;
+    if (record_is_tombstone(rec) || strcmp(rec->owner, r->hq) != 0)
+        return 0; /* only head office's own verdicts count */
     struct partner key, *p;
     snprintf(key.id, sizeof key.id, "%s", cr->partner_id);
-    struct roster *r = ctx;
     p = r->n ? bsearch(&key, r->v, r->n, sizeof *r->v, by_id) : NULL;
     if (!p || strcmp(p->decl_id, cr->declaration_id) || p->decl_version != cr->declaration_version ||
         strcmp(rec->updated_at, p->review_at) < 0)
@@ -359,8 +385,8 @@ int srv_partners(int argc, char **argv)
     store_t *s = cli_open(&c);
     if (!s)
         return CLI_FAIL;
-    struct roster r = {0};
     int64_t today = isotime_days(isotime_now());
+    struct roster r = {.today = today, .hq = store_owner(s)};
     if (within < 0)
         within = (long)store_config(s)->expiring_days;
     rc = roster_load(s, &r);
@@ -403,9 +429,12 @@ static int load_declaration(store_t *s, const struct review_args *a, Scsms__Reco
     int rc = store_get(s, a->id, a->version, decl);
     if (rc)
         return rc;
-    if ((*decl)->body_case != SCSMS__RECORD__BODY_DECLARATION || record_is_tombstone(*decl))
+    if ((*decl)->body_case != SCSMS__RECORD__BODY_DECLARATION)
         return scsms_fail(SCSMS_EINVAL, "'%s' is a %s, not a declaration of security", a->id,
                           record_type_of(*decl)->name);
+    if (record_is_tombstone(*decl))
+        return scsms_fail(SCSMS_EINVAL, "declaration '%s' was disposed of: nothing to review",
+                          a->id);
     if ((rc = store_identity_get(s, (*decl)->owner, &who)))
         return scsms_fail(SCSMS_EPERM, "declaration '%s' comes from %s, who is not enrolled here",
                           a->id, (*decl)->owner);

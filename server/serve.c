@@ -177,7 +177,8 @@ static void do_upload(struct server *sv, const char *who, const Scsms__Upload *u
     snprintf(msg, msg_len, "%s", scsms_errmsg());
     r->message = msg;
     r->code = rc == SCSMS_EGAP ? SCSMS__SYNC_REPLY__CODE__GAP
-              : rc == SCSMS_EPERM || rc == SCSMS_ETAMPER || rc == SCSMS_ECORRUPT
+              : rc == SCSMS_EPERM || rc == SCSMS_ETAMPER || rc == SCSMS_ECORRUPT ||
+                        rc == SCSMS_EEXIST /* the same again cannot succeed */
                   ? SCSMS__SYNC_REPLY__CODE__REFUSED
                   : SCSMS__SYNC_REPLY__CODE__RETRY_LATER;
     fprintf(stderr, "scsms-server: warning: upload from %s refused: %s\n", who, msg);
@@ -204,7 +205,8 @@ static void do_fetch(struct server *sv, const Scsms__Fetch *fe, Scsms__SyncReply
  * partner's reviews too. Each is sent as its exact bytes; the partner
  * checks head office's signature on each. */
 struct partner_mail {
-    const char *who;
+    const char *who, *hq; /* only head office's own reviews of who */
+    int truncated;
     char (*ids)[RECORD_MAX_ID + 1];
     uint32_t *versions;
     size_t n, cap;
@@ -213,8 +215,13 @@ struct partner_mail {
 static int pick_reviews(const Scsms__Record *rec, void *ctx)
 {
     struct partner_mail *m = ctx;
-    if (strcmp(rec->credibility_review->partner_id, m->who) != 0 || m->n == m->cap)
+    if (strcmp(rec->owner, m->hq) != 0 || record_is_tombstone(rec) ||
+        strcmp(rec->credibility_review->partner_id, m->who) != 0)
         return 0;
+    if (m->n == m->cap) {
+        m->truncated = 1;
+        return 0;
+    }
     snprintf(m->ids[m->n], sizeof m->ids[m->n], "%s", rec->id);
     m->versions[m->n++] = rec->version;
     return 0;
@@ -223,7 +230,7 @@ static int pick_reviews(const Scsms__Record *rec, void *ctx)
 static void do_fetch_partner(struct server *sv, const char *who, Scsms__SyncReply *r)
 {
     struct store_filter only = {.type = "credibility_review"};
-    struct partner_mail m = {.who = who, .cap = FETCH_MAX};
+    struct partner_mail m = {.who = who, .hq = store_owner(sv->s), .cap = FETCH_MAX};
     m.ids = calloc(m.cap, sizeof *m.ids);
     m.versions = calloc(m.cap, sizeof *m.versions);
     r->sealed = calloc(m.cap, sizeof *r->sealed);
@@ -239,6 +246,9 @@ static void do_fetch_partner(struct server *sv, const char *who, Scsms__SyncRepl
             fprintf(stderr, "scsms-server: warning: review %s for %s: %s\n", m.ids[i], who,
                     scsms_errmsg());
     }
+    if (m.truncated)
+        fprintf(stderr, "scsms-server: warning: %s has more than %d reviews; the first %d by id "
+                "are sent\n", who, FETCH_MAX, FETCH_MAX);
     free(m.ids);
     free(m.versions);
 }
@@ -252,13 +262,15 @@ static void free_sealed(Scsms__SyncReply *r)
     r->n_sealed = 0;
 }
 
+/* 1 for a partner, 0 for anyone else, -1 when the role cannot be read
+ * (then nothing is sent: a partner must never be taken for a site). */
 static int is_partner(struct server *sv, const char *who)
 {
     Scsms__Identity *id = NULL;
-    int partner = store_identity_get(sv->s, who, &id) == 0 &&
-                  id->role == SCSMS__IDENTITY__ROLE__PARTNER;
-    if (id)
-        scsms__identity__free_unpacked(id, NULL);
+    if (store_identity_get(sv->s, who, &id) != 0)
+        return -1;
+    int partner = id->role == SCSMS__IDENTITY__ROLE__PARTNER;
+    scsms__identity__free_unpacked(id, NULL);
     return partner;
 }
 
@@ -407,10 +419,11 @@ static void serve_message(struct server *sv, struct request *q)
             do_upload(sv, who, req->upload, &r, hash, msg, sizeof msg);
             break;
         case SCSMS__SYNC_REQUEST__MSG_FETCH:
-            if (is_partner(sv, who))
-                do_fetch_partner(sv, who, &r);
-            else
-                do_fetch(sv, req->fetch, &r, &f, &cp, &cp_len);
+            switch (is_partner(sv, who)) {
+            case 1: do_fetch_partner(sv, who, &r); break;
+            case 0: do_fetch(sv, req->fetch, &r, &f, &cp, &cp_len); break;
+            default: r.code = SCSMS__SYNC_REPLY__CODE__RETRY_LATER; break;
+            }
             break;
         default:
             r.code = SCSMS__SYNC_REPLY__CODE__REFUSED;

@@ -149,7 +149,7 @@ START_TEST(declaration_travels_is_reviewed_and_seen)
     ck_assert_msg(r.status == 0, "%s", r.err);
     ck_assert_ptr_nonnull(strstr(r.out, "HQ-CRV-"));
     tu_run_free(&r);
-    sync_ok(&n, a, "0 entries sent, 1 head-office entries received");
+    sync_ok(&n, a, "0 entries sent, 1 head-office reviews received");
     char *sub = agent_ok(a, "submissions", "--format", "json");
     struct json_object *s = json_of(sub), *d = find(s, "id", decl);
     ck_assert_str_eq(str(d, "review"), "accepted");
@@ -159,10 +159,10 @@ START_TEST(declaration_travels_is_reviewed_and_seen)
     json_object_put(s);
     free(sub);
     /* again: nothing new */
-    sync_ok(&n, a, "0 entries sent, 0 head-office entries received");
+    sync_ok(&n, a, "0 entries sent, 0 head-office reviews received");
 
     /* the other partner sees nothing of the first, and no head-office log */
-    sync_ok(&n, b, "0 entries sent, 0 head-office entries received");
+    sync_ok(&n, b, "0 entries sent, 0 head-office reviews received");
     sub = agent_ok(b, "submissions", "--format", "json");
     ck_assert_ptr_null(strstr(sub, "CARRIER-A"));
     s = json_of(sub);
@@ -193,7 +193,7 @@ START_TEST(declaration_travels_is_reviewed_and_seen)
     ck_assert_msg(r.status == 0, "%s", r.err);
     ck_assert_ptr_nonnull(strstr(r.out, "version 2 of CARRIER-A: rejected"));
     tu_run_free(&r);
-    sync_ok(&n, a, "1 head-office entries received");
+    sync_ok(&n, a, "1 head-office reviews received");
     sub = agent_ok(a, "submissions", "--format", "json");
     s = json_of(sub);
     d = find(s, "id", decl);
@@ -425,6 +425,35 @@ START_TEST(what_a_partner_may_not_write_is_refused)
     ck_assert_msg(rep->code == SCSMS__SYNC_REPLY__CODE__OK, "%s", rep->message);
     ck_assert_uint_eq(rep->head_seq, 1);
     scsms__sync_reply__free_unpacked(rep, NULL);
+    /* another head-office identity cannot hand a partner a verdict */
+    char *reg = tn_identity(&n, "REG-EU", "hq", "hq");
+    free(add(reg, "credibility_review",
+             "{\"declaration_id\":\"CARRIER-B-DOS-000001\",\"declaration_version\":1,"
+             "\"declaration_sha256\":\"00000000000000000000000000000000"
+             "00000000000000000000000000000000\",\"partner_id\":\"CARRIER-B\",\"reviewer\":\"x\","
+             "\"decision\":\"accepted\",\"reason\":\"x\",\"reviewed_date\":\"2026-11-01\"}"));
+    r = tn_sync(&n, reg, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, "entry 1: credibility reviews are written at head office's own "
+                                "store, not uploaded"), "%s", r.err);
+    tu_run_free(&r);
+    free(reg);
+    /* ids are the owner's own: CARRIER cannot take CARRIER-A's */
+    char *car = tn_identity(&n, "CARRIER", "partner", "partner");
+    char *file = tu_path(n.tmp, "steal.json");
+    FILE *f = fopen(file, "w");
+    fputs("[{\"type\":\"declaration\",\"id\":\"CARRIER-A-DOS-000001\",\"version\":1,"
+          "\"created_at\":\"2026-11-20T10:00:00Z\",\"updated_at\":\"2026-11-20T10:00:00Z\","
+          "\"author\":\"x\",\"partner_id\":\"CARRIER\",\"coverage\":\"x\",\"measures\":[\"x\"],"
+          "\"valid_from_date\":\"2026-01-01\",\"valid_to_date\":\"2027-01-01\"}]", f);
+    fclose(f);
+    r = tu_agent(NULL, "import", file, "--preserve", "--store", car, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, "record id 'CARRIER-A-DOS-000001' is not one of CARRIER's"), "%s",
+                  r.err);
+    tu_run_free(&r);
+    free(file);
+    free(car);
     /* nothing of B's changed, and A has only that one at head office */
     tn_heads_equal(&n, b, "CARRIER-B", 1);
     ck_assert_uint_eq(tn_hq_head(&n, "CARRIER-A"), 1);
@@ -495,7 +524,11 @@ START_TEST(expired_and_expiring_are_listed)
     free(add(a, "certificate", "{\"partner_id\":\"CARRIER-A\",\"scheme\":\"aeo\",\"issuer\":"
                                "\"NL customs\",\"number\":\"NLAEOF1\",\"valid_from_date\":"
                                "\"2024-01-01\",\"expiry_date\":\"2029-01-01\"}"));
-    sync_ok(&n, a, "3 entries sent");
+    /* the next declaration, from 2027: the one in force still stands */
+    free(add(a, "declaration", "{\"partner_id\":\"CARRIER-A\",\"coverage\":\"road\",\"measures\":"
+                               "[\"seals\"],\"valid_from_date\":\"2027-01-01\",\"valid_to_date\":"
+                               "\"2029-12-31\"}"));
+    sync_ok(&n, a, "4 entries sent");
     struct tu_run r = tn_server(&n, "exempt", "--partner", "RAIL-1", "--reason",
                                 "state rail operator under ISO 28001 4.4", "--name", "Rail Co", NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);

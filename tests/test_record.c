@@ -626,6 +626,28 @@ START_TEST(unpack)
 
     record_free(NULL);
 }
+
+START_TEST(ids_belong_to_their_owner)
+{
+    ck_assert(record_id_is_owners("CAR-DOS-000001", "CAR"));
+    ck_assert(record_id_is_owners("DXB-WH1-CAL-000002-NCR", "DXB-WH1"));
+    ck_assert(record_id_is_owners("DXB-WH1-EQP-000007-NCR-2026-11-23", "DXB-WH1"));
+    ck_assert(record_id_is_owners("CAR-A-DOS-000001", "CAR-A"));
+    /* another owner's, though it starts with this owner's name */
+    ck_assert(!record_id_is_owners("CAR-A-DOS-000001", "CAR"));
+    ck_assert(!record_id_is_owners("X-DOS-DOS-000001", "X"));
+    ck_assert(!record_id_is_owners("CARX-DOS-000001", "CAR"));
+    /* not the form a store gives */
+    ck_assert(!record_id_is_owners("CAR-DOS-", "CAR"));
+    ck_assert(!record_id_is_owners("CAR-DOS", "CAR"));
+    ck_assert(!record_id_is_owners("CAR--000001", "CAR"));
+    ck_assert(!record_id_is_owners("CAR-XYZ-000001", "CAR"));
+    ck_assert(!record_id_is_owners("CAR-DOS-12a", "CAR"));
+    ck_assert(!record_id_is_owners("CAR", "CAR"));
+    ck_assert(!record_id_is_owners("", "CAR"));
+}
+END_TEST
+
 END_TEST
 
 static Suite *record_suite(void)
@@ -638,6 +660,7 @@ static Suite *record_suite(void)
     suite_add_tcase(s, schema);
     TCase *tc = tcase_create("validate");
     tcase_add_test(tc, valid_records);
+    tcase_add_test(tc, ids_belong_to_their_owner);
     tcase_add_test(tc, risk_scales);
     tcase_add_test(tc, required_fields);
     tcase_add_test(tc, status_values);
