@@ -126,10 +126,8 @@ int cmd_submissions(int argc, char **argv)
     }
     if (optind != argc)
         return cli_usage(SUBMISSIONS_USAGE);
-    if (strcmp(format, "table") && strcmp(format, "json")) {
-        fprintf(stderr, "%s: --format must be table or json\n", cli_prog);
+    if (cli_check_format(format, "table json"))
         return CLI_USAGE;
-    }
     if ((rc = cli_common_finish(&c, SUBMISSIONS_USAGE)))
         return rc;
     store_t *st = cli_open(&c);

@@ -279,10 +279,8 @@ static int parse_read(int argc, char **argv, const char *usage, int want_id, str
         return cli_usage(usage);
     if (want_id)
         a->id = argv[optind];
-    if (strcmp(a->format, "table") && strcmp(a->format, "json") && strcmp(a->format, "csv")) {
-        fprintf(stderr, "scsms-agent: --format must be table, json or csv\n");
+    if (cli_check_format(a->format, "table json csv"))
         return CLI_USAGE;
-    }
     return cli_common_finish(&a->c, usage);
 }
 

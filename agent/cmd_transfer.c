@@ -74,10 +74,8 @@ int cmd_export(int argc, char **argv)
     }
     if (optind != argc)
         return cli_usage(EXPORT_USAGE);
-    if (strcmp(format, "json") && strcmp(format, "csv")) {
-        fprintf(stderr, "scsms-agent: --format must be json or csv\n");
+    if (cli_check_format(format, "json csv"))
         return CLI_USAGE;
-    }
     if ((rc = cli_common_finish(&c, EXPORT_USAGE)))
         return rc;
     struct export_out o = {.csv = !strcmp(format, "csv")};

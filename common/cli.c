@@ -164,3 +164,26 @@ const char *cli_summary(const Scsms__Record *rec)
     return "";
 }
 
+
+int cli_check_format(const char *format, const char *allowed)
+{
+    size_t fl = strlen(format), n = 0;
+    char list[128] = "";
+    for (const char *p = allowed; *p;) {
+        size_t wl = strcspn(p, " ");
+        if (wl == fl && strncmp(p, format, fl) == 0)
+            return 0;
+        p += wl + (p[wl] == ' ');
+        n++;
+    }
+    /* "a, b or c" */
+    size_t off = 0, k = 0;
+    for (const char *p = allowed; *p && off < sizeof list; k++) {
+        size_t wl = strcspn(p, " ");
+        off += (size_t)snprintf(list + off, sizeof list - off, "%s%.*s",
+                                k == 0 ? "" : k + 1 == n ? " or " : ", ", (int)wl, p);
+        p += wl + (p[wl] == ' ');
+    }
+    fprintf(stderr, "%s: --format must be %s, got '%.32s'\n", cli_prog, list, format);
+    return CLI_USAGE;
+}

@@ -60,6 +60,10 @@ store_t *cli_open(const struct cli_common *c);
  * that fits the error code. */
 int cli_error(int code);
 
+/* 0 when format is one of the space-separated words in allowed; else
+ * print "PROG: --format must be a, b or c, got 'x'" and return CLI_USAGE. */
+int cli_check_format(const char *format, const char *allowed);
+
 /* Print a usage line to stderr and return CLI_USAGE. */
 int cli_usage(const char *usage);
 

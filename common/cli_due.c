@@ -91,10 +91,8 @@ int cli_due(int argc, char **argv, const char *usage, int owners)
     }
     if (optind != argc)
         return cli_usage(usage);
-    if (strcmp(format, "table") && strcmp(format, "json")) {
-        fprintf(stderr, "scsms-agent: --format must be table or json\n");
+    if (cli_check_format(format, "table json"))
         return CLI_USAGE;
-    }
     long days = -1;
     if (within) {
         char *end;

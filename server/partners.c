@@ -376,10 +376,8 @@ int srv_partners(int argc, char **argv)
     }
     if (optind != argc)
         return cli_usage(PARTNERS_USAGE);
-    if (strcmp(format, "table") && strcmp(format, "json") && strcmp(format, "csv")) {
-        fprintf(stderr, "%s: --format must be table, json or csv\n", cli_prog);
+    if (cli_check_format(format, "table json csv"))
         return CLI_USAGE;
-    }
     if ((rc = cli_common_finish(&c, PARTNERS_USAGE)))
         return rc;
     store_t *s = cli_open(&c);
