@@ -317,6 +317,28 @@ static uint8_t *alloc_scratch(void *batch, size_t n)
     return reserve(&b->ebuf, &b->ecap, n) ? NULL : b->ebuf;
 }
 
+/* Links of item i whose target is "@N" name the record queued at position
+ * N < i of this batch: replaced by its id, which is given by now (a
+ * record and the ones linking to it commit together). */
+static int resolve_batch_links(store_batch_t *b, size_t i)
+{
+    Scsms__Record *rec = b->items[i].rec;
+    for (size_t k = 0; k < rec->n_links; k++) {
+        const char *t = rec->links[k]->target;
+        char *end;
+        if (t[0] != '@')
+            continue;
+        unsigned long n = strtoul(t + 1, &end, 10);
+        if (end == t + 1 || *end || n >= i || !b->items[n].id[0])
+            return scsms_fail(SCSMS_EINVAL, "link %zu: '%.32s' names no earlier record of the "
+                              "batch", k + 1, t);
+        int rc = record_set_string(&rec->links[k]->target, b->items[n].id);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /* Validate item i and, while every item before it was a new record, give
  * it its id, pack it into its log entry and extend the chain. Runs on the
  * packer thread, or on the writer for small batches. */
@@ -329,6 +351,8 @@ static void prepare_item(struct packer *pk, size_t i)
     it->err = NULL;
     it->rc = check_record(b->s, it->rec, it->preserve, it->dispose, pk->today);
     if (it->rc || (it->rec->id[0] && !it->preserve))
+        pk->chaining = 0;
+    if (pk->chaining && (it->rc = resolve_batch_links(b, i)))
         pk->chaining = 0;
     if (pk->chaining) {
         if (it->preserve)
@@ -640,6 +664,9 @@ static int apply_item(store_t *s, MDB_txn *txn, store_batch_t *b, struct item *i
 
     if (it->rc)
         return scsms_fail(it->rc, "%s", it->err ? it->err : scsms_strerror(it->rc));
+    /* an item the packer chained had its "@N" links resolved there */
+    if (!it->entry && (rc = resolve_batch_links(b, (size_t)(it - b->items))))
+        return rc;
     if (!it->preserve && (rc = rules_check_store(s, txn, it->rec)))
         return rc;
     it->old_status[0] = 0;

@@ -100,7 +100,10 @@ int store_batch_new(store_t *s, store_batch_t **out) SCSMS_MUST_CHECK;
 
 /* Queue rec. The commit validates it (normalising it in place, see
  * record_validate()) and refuses a type this store's role may not issue
- * (rule 8); a failure there names the record's position in the batch. */
+ * (rule 8); a failure there names the record's position in the batch.
+ * A link whose target is "@N" names the record queued at position N
+ * (from 0) of the same batch, before this one: the commit replaces it by
+ * that record's id, so records that link to one another commit together. */
 int store_batch_add(store_batch_t *b, Scsms__Record *rec) SCSMS_MUST_CHECK;
 
 /* Queue rec to be restored as it was exported: with its own id, version,

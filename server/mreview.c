@@ -9,10 +9,8 @@
  * whose `source` link names the review and whose `site` names the site;
  * they reach the sites with head office's log, and each site's `due` lists
  * the ones addressed to it. Everything is checked before anything is
- * written: a bad site, date or pack path leaves the store as it was. The
- * review and its actions are then two transactions (the actions link to
- * the review's id, which exists once it is written): a crash between them
- * leaves the review without its actions (README, known limits).
+ * written, in one transaction: a bad site, date or pack path leaves the
+ * store as it was.
  */
 #include "server.h"
 
@@ -154,40 +152,29 @@ static int build_review(const struct mreview_args *a, const uint8_t hash[CRYPTO_
     return rc;
 }
 
-/* The review, then its actions linked to it in one batch. */
+/* The review and its actions in one batch: one transaction, all or none.
+ * Each action's source link is "@0", the review's place in the batch,
+ * which the commit turns into the review's id. */
 static int write_all(store_t *s, Scsms__Record *review, Scsms__Record **actions, size_t n)
 {
-    char id[RECORD_MAX_ID + 1];
     store_batch_t *b = NULL;
-    int rc = 0;
-    /* the actions must be acceptable before the review is written, so a
-     * refusal leaves nothing behind (only their link is added after) */
-    if (n && (rc = store_batch_new(s, &b)) == 0) {
-        for (size_t i = 0; rc == 0 && i < n; i++)
-            rc = store_batch_add(b, actions[i]);
-        if (rc == 0)
-            rc = store_batch_check(b);
-        store_batch_destroy(&b);
-    }
+    int rc = store_batch_new(s, &b);
     if (rc == 0)
-        rc = store_put(s, review, id);
+        rc = store_batch_add(b, review);
     for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = record_add_link(actions[i], "source", id);
-    if (rc == 0 && n && (rc = store_batch_new(s, &b)) == 0) {
-        for (size_t i = 0; rc == 0 && i < n; i++)
+        if ((rc = record_add_link(actions[i], "source", "@0")) == 0)
             rc = store_batch_add(b, actions[i]);
-        if (rc == 0)
-            rc = store_batch_commit(b);
-    }
+    if (rc == 0)
+        rc = store_batch_commit(b);
     if (rc == 0) {
         char hex[2 * CRYPTO_HASH_LEN + 1];
         crypto_hex(review->management_review->pack_sha256.data, CRYPTO_HASH_LEN, hex);
         printf("%s\nmanagement review of %s to %s on pack sha256 %s: %zu decisions, %zu actions\n",
-               id, review->management_review->period_from_date,
+               store_batch_id(b, 0), review->management_review->period_from_date,
                review->management_review->period_to_date, hex,
                review->management_review->n_decisions, n);
         for (size_t i = 0; i < n; i++)
-            printf("%s for %s due %s: %s\n", store_batch_id(b, i), actions[i]->action->site,
+            printf("%s for %s due %s: %s\n", store_batch_id(b, i + 1), actions[i]->action->site,
                    actions[i]->action->due_date, actions[i]->action->description);
     }
     store_batch_destroy(&b);

@@ -356,6 +356,74 @@ START_TEST(batch_is_all_or_nothing)
 }
 END_TEST
 
+static Scsms__Record *action_from(const char *rel, const char *target)
+{
+    char json[512];
+    snprintf(json, sizeof json,
+             "{\"type\":\"action\",\"kind\":\"corrective\",\"description\":\"fix\","
+             "\"responsible\":\"ops\",\"due_date\":\"2027-01-31\",\"links\":[{\"rel\":\"%s\","
+             "\"target\":\"%s\"}]}", rel, target);
+    return rec_json(json);
+}
+
+/* "@N" names the N-th record of the same batch: on the writer (small
+ * batches) and on the packer thread (large ones); anything else is
+ * refused with nothing written. */
+START_TEST(batch_records_link_to_each_other)
+{
+    char *sd = new_store("blink", "SITE-A", 0);
+    store_t *s = open_ok(sd, 0);
+    store_batch_t *b = NULL;
+    Scsms__Record *small[2] = {risk("2027-03-01"), action_from("risk_review", "@0")};
+    ck_assert_int_eq(store_batch_new(s, &b), 0);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(store_batch_add(b, small[i]), 0);
+    ck_assert_msg(store_batch_commit(b) == 0, "%s", scsms_errmsg());
+    Scsms__Record *got = NULL;
+    ck_assert_int_eq(store_get(s, store_batch_id(b, 1), 0, &got), 0);
+    ck_assert_str_eq(got->links[0]->target, store_batch_id(b, 0));
+    ck_assert_str_eq(got->links[0]->target, "SITE-A-RSK-000001");
+    record_free(got);
+    store_batch_destroy(&b);
+
+    enum { N = 600 };
+    Scsms__Record *r[N];
+    ck_assert_int_eq(store_batch_new(s, &b), 0);
+    for (int i = 0; i < N; i++) {
+        r[i] = i == N - 1 ? action_from("source", "@10") : incident((unsigned)i);
+        ck_assert_int_eq(store_batch_add(b, r[i]), 0);
+    }
+    ck_assert_msg(store_batch_commit(b) == 0, "%s", scsms_errmsg());
+    ck_assert_int_eq(store_get(s, store_batch_id(b, N - 1), 0, &got), 0);
+    ck_assert_str_eq(got->links[0]->target, store_batch_id(b, 10));
+    record_free(got);
+    store_batch_destroy(&b);
+    for (int i = 0; i < N; i++)
+        record_free(r[i]);
+
+    /* a later or missing position: refused, nothing written */
+    const char *bad[] = {"@1", "@9", "@", "@0x"};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        Scsms__Record *two[2] = {incident(1), action_from("source", bad[k])};
+        ck_assert_int_eq(store_batch_new(s, &b), 0);
+        for (int i = 0; i < 2; i++)
+            ck_assert_int_eq(store_batch_add(b, two[i]), 0);
+        ck_assert_int_eq(store_batch_commit(b), SCSMS_EINVAL);
+        ck_assert_msg(strstr(scsms_errmsg(), "names no earlier record of the batch"), "%s",
+                      scsms_errmsg());
+        store_batch_destroy(&b);
+        record_free(two[0]);
+        record_free(two[1]);
+    }
+    ck_assert_uint_eq(entries(s), 2 + N);
+    verify_ok(s, 2 + N);
+    record_free(small[0]);
+    record_free(small[1]);
+    store_close(&s);
+    drop_store(sd);
+}
+END_TEST
+
 START_TEST(site_cannot_issue_policy)
 {
     char *sd = new_store("rule8", "SITE-A", 0);
@@ -669,6 +737,7 @@ int main(void)
     tcase_add_test(rw, list_by_type_and_status);
     tcase_add_test(rw, due_index_follows_updates);
     tcase_add_test(rw, batch_is_all_or_nothing);
+    tcase_add_test(rw, batch_records_link_to_each_other);
     tcase_add_test(rw, site_cannot_issue_policy);
     suite_add_tcase(s, rw);
     TCase *dmg = tcase_create("growth and damage");
