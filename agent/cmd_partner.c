@@ -20,7 +20,7 @@ struct verdict {
     char decl[RECORD_MAX_ID + 1];
     uint32_t version;
     char decision[16], reviewer[128], date[ISOTIME_DATE_LEN + 1], reason[256];
-    char at[ISOTIME_INSTANT_LEN + 1];
+    char at[RECORD_REVIEW_KEY_LEN + 1]; /* record_review_key of that review */
 };
 
 struct submissions {
@@ -52,10 +52,12 @@ static int take_verdict(const Scsms__Record *rec, const uint8_t *bytes, size_t l
         memset(v, 0, sizeof *v);
         snprintf(v->decl, sizeof v->decl, "%s", cr->declaration_id);
         v->version = cr->declaration_version;
-    } else if (strcmp(rec->updated_at, v->at) < 0) {
-        return 0;
     }
-    snprintf(v->at, sizeof v->at, "%s", rec->updated_at);
+    char at[RECORD_REVIEW_KEY_LEN + 1];
+    record_review_key(rec, at);
+    if (v->at[0] && strcmp(at, v->at) < 0)
+        return 0;
+    snprintf(v->at, sizeof v->at, "%s", at);
     /* the sealed decision, not the envelope's status (checked equal on
      * arrival) */
     snprintf(v->decision, sizeof v->decision, "%s",

@@ -529,3 +529,11 @@ int record_id_is_owners(const char *id, const char *owner)
     size_t nd = strspn(d, "0123456789");
     return known && nd > 0 && (d[nd] == 0 || d[nd] == '-');
 }
+
+void record_review_key(const Scsms__Record *rec, char out[RECORD_REVIEW_KEY_LEN + 1])
+{
+    const char *day = rec->body_case == SCSMS__RECORD__BODY_CREDIBILITY_REVIEW
+                          ? rec->credibility_review->reviewed_date
+                          : "";
+    snprintf(out, RECORD_REVIEW_KEY_LEN + 1, "%-10.10s%.20s", day, rec->updated_at);
+}

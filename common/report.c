@@ -123,7 +123,7 @@ struct decl_agg {
     char *review_id;   /* the review that counts: the latest */
     int32_t *sites;    /* the chosen sites it names (slots) */
     uint32_t version, n_sites;
-    char review_at[ISOTIME_INSTANT_LEN + 1]; /* that review's updated_at */
+    char review_at[RECORD_REVIEW_KEY_LEN + 1]; /* that review's order (record_review_key) */
     unsigned has_decl : 1, all_sites : 1, has_review : 1, accepted : 1;
 };
 
@@ -441,8 +441,9 @@ static void decl_free(struct decl_agg *d)
     free(d->sites);
 }
 
-/* Is the review (at, id) later than the one d holds? updated_at decides;
- * on the same instant the greater id, which was written after. */
+/* Is the review (at, id) later than the one d holds? Its order key
+ * (record_review_key) decides; on the same key the greater id, which was
+ * written after. */
 static int review_later(const struct decl_agg *d, const char *at, const char *id)
 {
     int cmp;
@@ -495,14 +496,16 @@ static int take_credibility_review(struct part *p, const Scsms__Record *r)
     struct decl_agg *x = decl_of(p, cr->declaration_id, cr->declaration_version);
     if (!x)
         return SCSMS_ENOMEM;
-    if (!review_later(x, r->updated_at, r->id))
+    char at[RECORD_REVIEW_KEY_LEN + 1];
+    record_review_key(r, at);
+    if (!review_later(x, at, r->id))
         return 0;
     char *id = strdup(r->id);
     if (!id)
         return scsms_fail(SCSMS_ENOMEM, "out of memory");
     free(x->review_id);
     x->review_id = id;
-    snprintf(x->review_at, sizeof x->review_at, "%s", r->updated_at);
+    snprintf(x->review_at, sizeof x->review_at, "%s", at);
     x->has_review = 1;
     x->accepted = (unsigned)accepted;
     return 0;

@@ -44,7 +44,7 @@ struct partner {
     size_t n_decl;
     /* head office's latest review of that version */
     char decision[16], reviewer[128], reviewed[ISOTIME_DATE_LEN + 1], review_reason[256];
-    char review_at[ISOTIME_INSTANT_LEN + 1];
+    char review_at[RECORD_REVIEW_KEY_LEN + 1]; /* record_review_key of that review */
     struct cert *certs;
     size_t n_certs;
 };
@@ -191,10 +191,12 @@ static int take_review(const Scsms__Record *rec, void *ctx)
     struct partner key, *p;
     snprintf(key.id, sizeof key.id, "%s", cr->partner_id);
     p = r->n ? bsearch(&key, r->v, r->n, sizeof *r->v, by_id) : NULL;
+    char at[RECORD_REVIEW_KEY_LEN + 1];
+    record_review_key(rec, at);
     if (!p || strcmp(p->decl_id, cr->declaration_id) || p->decl_version != cr->declaration_version ||
-        strcmp(rec->updated_at, p->review_at) < 0)
+        strcmp(at, p->review_at) < 0)
         return 0;
-    snprintf(p->review_at, sizeof p->review_at, "%s", rec->updated_at);
+    snprintf(p->review_at, sizeof p->review_at, "%s", at);
     snprintf(p->decision, sizeof p->decision, "%s", rec->status);
     snprintf(p->reviewer, sizeof p->reviewer, "%s", cr->reviewer);
     snprintf(p->reviewed, sizeof p->reviewed, "%s", cr->reviewed_date);

@@ -627,6 +627,29 @@ START_TEST(unpack)
     record_free(NULL);
 }
 
+START_TEST(later_review_by_sealed_date)
+{
+    const struct record_type *t = record_type_by_name("credibility_review");
+    Scsms__Record *a = record_new(t), *b = record_new(t);
+    char ka[RECORD_REVIEW_KEY_LEN + 1], kb[RECORD_REVIEW_KEY_LEN + 1];
+    ck_assert_int_eq(record_set_string(&a->credibility_review->reviewed_date, "2026-06-01"), 0);
+    ck_assert_int_eq(record_set_string(&a->updated_at, "2026-06-30T13:00:00Z"), 0);
+    ck_assert_int_eq(record_set_string(&b->credibility_review->reviewed_date, "2026-06-30"), 0);
+    ck_assert_int_eq(record_set_string(&b->updated_at, "2026-06-30T09:00:00Z"), 0);
+    record_review_key(a, ka);
+    record_review_key(b, kb);
+    /* the review dated later is the later one, whatever the unsealed time */
+    ck_assert_str_eq(kb, "2026-06-302026-06-30T09:00:00Z");
+    ck_assert_int_gt(strcmp(kb, ka), 0);
+    /* the same day: the time decides */
+    ck_assert_int_eq(record_set_string(&a->credibility_review->reviewed_date, "2026-06-30"), 0);
+    record_review_key(a, ka);
+    ck_assert_int_gt(strcmp(ka, kb), 0);
+    record_free(a);
+    record_free(b);
+}
+END_TEST
+
 START_TEST(ids_belong_to_their_owner)
 {
     ck_assert(record_id_is_owners("CAR-DOS-000001", "CAR"));
@@ -661,6 +684,7 @@ static Suite *record_suite(void)
     TCase *tc = tcase_create("validate");
     tcase_add_test(tc, valid_records);
     tcase_add_test(tc, ids_belong_to_their_owner);
+    tcase_add_test(tc, later_review_by_sealed_date);
     tcase_add_test(tc, risk_scales);
     tcase_add_test(tc, required_fields);
     tcase_add_test(tc, status_values);
