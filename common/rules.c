@@ -323,6 +323,20 @@ static int check_credibility_review(const Scsms__Record *rec, int64_t today)
     return 0;
 }
 
+int rules_check_received(const Scsms__Record *rec)
+{
+    switch (rec->body_case) {
+    case SCSMS__RECORD__BODY_DECLARATION:
+        return check_declaration(rec->declaration);
+    case SCSMS__RECORD__BODY_CERTIFICATE:
+        return check_certificate(rec->certificate);
+    case SCSMS__RECORD__BODY_PARTNER:
+        return check_partner(rec->partner);
+    default:
+        return 0;
+    }
+}
+
 int rules_check_subject(const Scsms__Record *rec, const char *owner, enum store_role role)
 {
     const char *about = rec->body_case == SCSMS__RECORD__BODY_DECLARATION ? rec->declaration->partner_id

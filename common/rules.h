@@ -44,6 +44,12 @@ int rules_check_record(Scsms__Record *rec, enum store_role role, const struct sc
 int rules_check_subject(const Scsms__Record *rec, const char *owner,
                         enum store_role role) SCSMS_MUST_CHECK;
 
+/* The checks of rules_check_record() that change nothing and hold for a
+ * record whatever the day: for records another store wrote and this one
+ * takes in (declaration and certificate dates, an exemption's reason, a
+ * review's decision). */
+int rules_check_received(const Scsms__Record *rec) SCSMS_MUST_CHECK;
+
 /* 1 when writing rec raises follow-up records (rules 3, 4 and 5). */
 int rules_raises(const Scsms__Record *rec);
 

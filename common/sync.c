@@ -206,6 +206,12 @@ static int take_entry(store_t *s, MDB_txn *txn, const struct ingest *in,
     else if (rec->version < 1)
         rc = scsms_fail(SCSMS_ETAMPER, "entry %llu: record without a version",
                         (unsigned long long)e->seq);
+    /* what its writer's store would have refused is refused here too: a
+     * modified agent gains nothing (the decoded copy may be normalised;
+     * the bytes stored are the bytes sent) */
+    else if ((rc = record_validate(rec)) || (rc = rules_check_received(rec)))
+        rc = scsms_fail_context(SCSMS_EINVAL, "entry %llu: record '%.128s'",
+                                (unsigned long long)e->seq, rec->id);
     else if ((rc = rules_check_subject(rec, in->owner, store_role_of(who->role))))
         rc = scsms_fail_context(rc, "entry %llu", (unsigned long long)e->seq);
     /* a verdict on a partner is head office's own act, written on its own

@@ -178,7 +178,8 @@ static void do_upload(struct server *sv, const char *who, const Scsms__Upload *u
     r->message = msg;
     r->code = rc == SCSMS_EGAP ? SCSMS__SYNC_REPLY__CODE__GAP
               : rc == SCSMS_EPERM || rc == SCSMS_ETAMPER || rc == SCSMS_ECORRUPT ||
-                        rc == SCSMS_EEXIST /* the same again cannot succeed */
+                        rc == SCSMS_EEXIST || rc == SCSMS_EINVAL || rc == SCSMS_ERULE
+                  /* the same again cannot succeed */
                   ? SCSMS__SYNC_REPLY__CODE__REFUSED
                   : SCSMS__SYNC_REPLY__CODE__RETRY_LATER;
     fprintf(stderr, "scsms-server: warning: upload from %s refused: %s\n", who, msg);

@@ -415,6 +415,18 @@ START_TEST(what_a_partner_may_not_write_is_refused)
     scsms__sync_reply__free_unpacked(rep, NULL);
     ck_assert(log_has(&n, "upload from CARRIER-A refused: entry 1: declaration "
                           "'CARRIER-A-DOS-000001': partner_signature does not match"));
+    /* a declaration its own agent would refuse (it ends before it starts),
+     * correctly sealed: refused at the server too */
+    rep = raw_upload_one(&n, a, "CARRIER-A", "declaration",
+                         "{\"partner_id\":\"CARRIER-A\",\"coverage\":\"road NL\",\"measures\":"
+                         "[\"seals\"],\"valid_from_date\":\"2027-01-01\",\"valid_to_date\":"
+                         "\"2026-01-01\"}",
+                         NULL);
+    ck_assert_int_eq(rep->code, SCSMS__SYNC_REPLY__CODE__REFUSED);
+    ck_assert_str_eq(rep->message, "entry 1: record 'CARRIER-A-DOS-000001': valid_to_date "
+                                   "2026-01-01 is before valid_from_date 2027-01-01: a declaration "
+                                   "must end after it starts");
+    scsms__sync_reply__free_unpacked(rep, NULL);
     /* and unaltered, the same construction is taken: the refusals above
      * were for what they say */
     rep = raw_upload_one(&n, a, "CARRIER-A", "declaration",
