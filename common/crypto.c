@@ -53,6 +53,36 @@ void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_HASH_LEN])
         abort(); /* no SHA-256 in libcrypto: nothing in scsms can be trusted */
 }
 
+int crypto_sha256_file(const char *path, uint8_t out[CRYPTO_HASH_LEN], uint64_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return scsms_fail(SCSMS_ENOTFOUND, "cannot read '%s'", path);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    uint8_t buf[1 << 16];
+    size_t n;
+    uint64_t total = 0;
+    int rc = 0;
+    pthread_once(&sha256_once, sha256_init);
+    if (!ctx || !sha256_md || EVP_DigestInit_ex2(ctx, sha256_md, NULL) != 1)
+        rc = scsms_fail(SCSMS_ECRYPTO, "cannot start SHA-256");
+    /* in pieces: a file may be larger than memory */
+    while (rc == 0 && (n = fread(buf, 1, sizeof buf, f)) > 0) {
+        total += n;
+        if (EVP_DigestUpdate(ctx, buf, n) != 1)
+            rc = scsms_fail(SCSMS_ECRYPTO, "SHA-256 failed");
+    }
+    if (rc == 0 && ferror(f))
+        rc = scsms_fail(SCSMS_EIO, "cannot read '%s'", path);
+    if (rc == 0 && EVP_DigestFinal_ex(ctx, out, NULL) != 1)
+        rc = scsms_fail(SCSMS_ECRYPTO, "SHA-256 failed");
+    if (rc == 0 && size)
+        *size = total;
+    EVP_MD_CTX_free(ctx);
+    fclose(f);
+    return rc;
+}
+
 static int key_wrap(EVP_PKEY *pkey, crypto_key_t **out)
 {
     size_t plen = CRYPTO_PUB_LEN;

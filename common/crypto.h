@@ -22,6 +22,11 @@ typedef struct crypto_key crypto_key_t; /* an Ed25519 private key */
  * if OpenSSL has no SHA-256 at all (a broken installation). */
 void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_HASH_LEN]);
 
+/* SHA-256 of a whole file, read in pieces; its size in *size unless NULL.
+ * SCSMS_ENOTFOUND when it cannot be opened, SCSMS_EIO on a read error. */
+int crypto_sha256_file(const char *path, uint8_t out[CRYPTO_HASH_LEN],
+                       uint64_t *size) SCSMS_MUST_CHECK;
+
 /* Make a new random key. Caller destroys with crypto_key_destroy(). */
 int crypto_key_generate(crypto_key_t **out) SCSMS_MUST_CHECK;
 

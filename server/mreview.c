@@ -38,39 +38,15 @@ struct mreview_args {
     size_t n_actions;
 };
 
-/* SHA-256 of the pack file, read in pieces: a pack may be large. */
+/* SHA-256 of the pack file. */
 static int hash_file(const char *path, uint8_t out[CRYPTO_HASH_LEN])
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return scsms_fail(SCSMS_ENOTFOUND, "cannot read pack '%s'", path);
-    size_t cap = 1 << 20, len = 0, n;
-    uint8_t *buf = malloc(cap);
-    int rc = 0;
-    /* crypto_sha256 takes one buffer: grow to the file's size */
-    while (buf && (n = fread(buf + len, 1, cap - len, f)) > 0) {
-        len += n;
-        if (len == cap) {
-            uint8_t *nb = cap < ((size_t)1 << 31) ? realloc(buf, cap * 2) : NULL;
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    if (!buf)
-        rc = scsms_fail(SCSMS_ENOMEM, "pack '%s' is too large to hash", path);
-    else if (ferror(f))
-        rc = scsms_fail(SCSMS_EIO, "cannot read pack '%s'", path);
-    else if (len == 0)
-        rc = scsms_fail(SCSMS_EINVAL, "pack '%s' is empty", path);
-    else
-        crypto_sha256(buf, len, out);
-    free(buf);
-    fclose(f);
+    uint64_t size = 0;
+    int rc = crypto_sha256_file(path, out, &size);
+    if (rc == SCSMS_ENOTFOUND)
+        return scsms_fail(rc, "cannot read pack '%s'", path);
+    if (rc == 0 && size == 0)
+        return scsms_fail(SCSMS_EINVAL, "pack '%s' is empty", path);
     return rc;
 }
 

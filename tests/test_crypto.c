@@ -5,6 +5,7 @@
 #include "testutil.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -74,6 +75,41 @@ START_TEST(sha256_vectors)
     ck_assert_str_eq(hex, "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3");
     hash_hex("abc", 3, hex);
     ck_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+END_TEST
+
+/* A file hashed in pieces gives the one-shot digest of its bytes. */
+START_TEST(sha256_of_a_file)
+{
+    char *dir = tu_tmpdir("sha"), *path = tu_path(dir, "f");
+    uint8_t got[CRYPTO_HASH_LEN], want[CRYPTO_HASH_LEN];
+    char hex[2 * CRYPTO_HASH_LEN + 1];
+    uint64_t size = 1;
+    FILE *f = fopen(path, "wb");
+    fclose(f);
+    ck_assert_int_eq(crypto_sha256_file(path, got, &size), 0);
+    crypto_hex(got, sizeof got, hex);
+    ck_assert_str_eq(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    ck_assert_uint_eq(size, 0);
+    /* larger than one read, and not a multiple of it */
+    size_t n = 200003;
+    char *big = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (char)('a' + i % 26);
+    f = fopen(path, "wb");
+    fwrite(big, 1, n, f);
+    fclose(f);
+    ck_assert_int_eq(crypto_sha256_file(path, got, &size), 0);
+    crypto_sha256(big, n, want);
+    ck_assert_mem_eq(got, want, CRYPTO_HASH_LEN);
+    ck_assert_uint_eq(size, n);
+    free(big);
+    char *missing = tu_path(dir, "none");
+    ck_assert_int_eq(crypto_sha256_file(missing, got, NULL), SCSMS_ENOTFOUND);
+    free(missing);
+    free(path);
+    tu_rmdir(dir);
+    free(dir);
 }
 END_TEST
 
@@ -306,6 +342,7 @@ static Suite *crypto_suite(void)
     Suite *s = suite_create("crypto");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, sha256_vectors);
+    tcase_add_test(tc, sha256_of_a_file);
     tcase_add_test(tc, sign_verify);
     tcase_add_test(tc, rfc8032_vector);
     tcase_add_test(tc, key_files);
