@@ -521,10 +521,11 @@ int record_id_is_owners(const char *id, const char *owner)
     const char *code = id + ol + 1, *dash = strchr(code, '-');
     if (!dash || dash == code)
         return 0;
+    /* every code is three letters: one compare each (this runs for every
+     * entry the server takes in) */
     int known = 0;
-    for (size_t i = 0; i < N_TYPES && !known; i++)
-        known = strlen(types[i].code) == (size_t)(dash - code) &&
-                strncmp(types[i].code, code, (size_t)(dash - code)) == 0;
+    for (size_t i = 0; i < N_TYPES && !known && dash - code == 3; i++)
+        known = types[i].code[0] == code[0] && memcmp(types[i].code, code, 3) == 0;
     const char *d = dash + 1;
     size_t nd = strspn(d, "0123456789");
     return known && nd > 0 && (d[nd] == 0 || d[nd] == '-');

@@ -652,6 +652,10 @@ END_TEST
 
 START_TEST(ids_belong_to_their_owner)
 {
+    size_t n;
+    const struct record_type *t = record_types(&n);
+    for (size_t i = 0; i < n; i++) /* record_id_is_owners() relies on it */
+        ck_assert_msg(strlen(t[i].code) == 3, "code of %s", t[i].name);
     ck_assert(record_id_is_owners("CAR-DOS-000001", "CAR"));
     ck_assert(record_id_is_owners("DXB-WH1-CAL-000002-NCR", "DXB-WH1"));
     ck_assert(record_id_is_owners("DXB-WH1-EQP-000007-NCR-2026-11-23", "DXB-WH1"));
