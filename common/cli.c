@@ -9,9 +9,13 @@ const char *cli_prog = "scsms";
 
 static int usage(FILE *out, const struct cli_command *commands, size_t n, const char *footer)
 {
+    int width = 0; /* the summaries in one column, after the longest name */
+    for (size_t i = 0; i < n; i++)
+        if ((int)strlen(commands[i].name) > width)
+            width = (int)strlen(commands[i].name);
     fprintf(out, "usage: %s COMMAND [OPTIONS] --store DIR\n\ncommands:\n", cli_prog);
     for (size_t i = 0; i < n; i++)
-        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-*s  %s\n", width, commands[i].name, commands[i].summary);
     fprintf(out, "\n'%s COMMAND --help' describes each one. Exit status: 0 done, 1 refused "
                  "(nothing changed), 2 usage, 3 integrity failure.\n%s", cli_prog, footer);
     return out == stdout ? CLI_OK : CLI_USAGE;
