@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "isotime.h"
+#include "rules.h"
 
 #define SUBMISSIONS_USAGE "scsms-agent submissions [--format table|json] --store DIR"
 
@@ -60,8 +61,8 @@ static int take_verdict(const Scsms__Record *rec, const uint8_t *bytes, size_t l
     snprintf(v->at, sizeof v->at, "%s", at);
     /* the sealed decision, not the envelope's status (checked equal on
      * arrival) */
-    snprintf(v->decision, sizeof v->decision, "%s",
-             cr->decision == SCSMS__CREDIBILITY_REVIEW__DECISION__ACCEPTED ? "accepted" : "rejected");
+    const char *decision = rules_decision_name(cr);
+    snprintf(v->decision, sizeof v->decision, "%s", decision ? decision : "");
     snprintf(v->reviewer, sizeof v->reviewer, "%s", cr->reviewer);
     snprintf(v->date, sizeof v->date, "%s", cr->reviewed_date);
     snprintf(v->reason, sizeof v->reason, "%s", cr->reason);

@@ -19,6 +19,7 @@
 
 #include "identity.h"
 #include "isotime.h"
+#include "rules.h"
 #include "seal.h"
 #include "sync.h"
 
@@ -288,18 +289,13 @@ static int check_review(struct link *l, const uint8_t *hq_key, const Scsms__Reco
     if (strcmp(cr->partner_id, me) != 0)
         return scsms_fail(SCSMS_ETAMPER, "the server sent review %.128s of partner %.128s", rec->id,
                           cr->partner_id);
-    int rc = seal_record_check(b->data, b->len, hq_key);
+    int rc = seal_check(rec, b->data, b->len, hq_key);
     if (rc)
         return rc;
-    /* the envelope is outside the seal: its status must say what the
-     * sealed decision says */
-    const char *decision = cr->decision == SCSMS__CREDIBILITY_REVIEW__DECISION__ACCEPTED ? "accepted"
-                           : cr->decision == SCSMS__CREDIBILITY_REVIEW__DECISION__REJECTED
-                               ? "rejected"
-                               : "";
-    if (strcmp(rec->status, decision) != 0)
-        return scsms_fail(SCSMS_ETAMPER, "review %.128s says '%.16s' but head office signed '%s'",
-                          rec->id, rec->status, decision[0] ? decision : "no decision");
+    /* what head office's own store checked when it wrote it, the status
+     * repeating the sealed decision among it */
+    if ((rc = rules_check_received(rec)))
+        return scsms_fail_context(SCSMS_ETAMPER, "review %.128s", rec->id);
     if ((rc = store_get_bytes(l->s, cr->declaration_id, cr->declaration_version, &decl, &dlen))) {
         char why[256]; /* scsms_fail() writes where scsms_errmsg() points */
         snprintf(why, sizeof why, "%s", scsms_errmsg());

@@ -239,7 +239,7 @@ static int check_record(const store_t *s, Scsms__Record *rec, int preserve, int 
     if (rc)
         return rc;
     const struct record_type *t = record_type_of(rec);
-    if (!(t->issuers & (1u << (s->role - 1))))
+    if (!(t->issuers & record_issuer_bit(s->role)))
         return scsms_fail(SCSMS_EPERM, "a %s cannot issue %s records (rule 8): they come from %s",
                           role_name(s->role), t->name,
                           t->issuers & RECORD_BY_HQ      ? "head office"

@@ -191,3 +191,15 @@ int cli_check_format(const char *format, const char *allowed)
     fprintf(stderr, "%s: --format must be %s, got '%.32s'\n", cli_prog, list, format);
     return CLI_USAGE;
 }
+
+int cli_parse_within(const char *text, long *days)
+{
+    char *end;
+    long v = strtol(text, &end, 10);
+    if (!*text || *end || v < 0 || v > 3650) {
+        fprintf(stderr, "%s: --within must be 0 to 3650 days, got '%.32s'\n", cli_prog, text);
+        return CLI_USAGE;
+    }
+    *days = v;
+    return 0;
+}

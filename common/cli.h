@@ -60,6 +60,10 @@ store_t *cli_open(const struct cli_common *c);
  * that fits the error code. */
 int cli_error(int code);
 
+/* --within DAYS: 0 to 3650 into *days and 0; else print
+ * "PROG: --within must be 0 to 3650 days, got 'x'" and return CLI_USAGE. */
+int cli_parse_within(const char *text, long *days);
+
 /* 0 when format is one of the space-separated words in allowed; else
  * print "PROG: --format must be a, b or c, got 'x'" and return CLI_USAGE. */
 int cli_check_format(const char *format, const char *allowed);

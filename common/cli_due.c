@@ -94,14 +94,8 @@ int cli_due(int argc, char **argv, const char *usage, int owners)
     if (cli_check_format(format, "table json"))
         return CLI_USAGE;
     long days = -1;
-    if (within) {
-        char *end;
-        days = strtol(within, &end, 10);
-        if (!*within || *end || days < 0 || days > 3650) {
-            fprintf(stderr, "%s: --within must be 0 to 3650 days, got '%s'\n", cli_prog, within);
-            return CLI_USAGE;
-        }
-    }
+    if (within && cli_parse_within(within, &days))
+        return CLI_USAGE;
     int rc = cli_common_finish(&c, usage);
     if (rc)
         return rc;

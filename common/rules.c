@@ -1,5 +1,6 @@
 /* rules.c -- DOMAIN.md's rules at write time; see rules.h. */
 #include "rules.h"
+#include "store_internal.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -303,14 +304,19 @@ static int check_partner(const Scsms__Partner *p)
     return 0;
 }
 
-static int check_credibility_review(const Scsms__Record *rec, int64_t today)
+const char *rules_decision_name(const Scsms__CredibilityReview *r)
+{
+    return r->decision == SCSMS__CREDIBILITY_REVIEW__DECISION__ACCEPTED   ? "accepted"
+           : r->decision == SCSMS__CREDIBILITY_REVIEW__DECISION__REJECTED ? "rejected"
+                                                                          : NULL;
+}
+
+/* What holds of a review whenever it is read: the envelope's status is
+ * outside head office's seal, so it must repeat the sealed decision. */
+static int check_review_content(const Scsms__Record *rec)
 {
     const Scsms__CredibilityReview *r = rec->credibility_review;
-    const char *decision = r->decision == SCSMS__CREDIBILITY_REVIEW__DECISION__ACCEPTED ? "accepted"
-                           : r->decision == SCSMS__CREDIBILITY_REVIEW__DECISION__REJECTED
-                               ? "rejected"
-                               : NULL;
-    int64_t day;
+    const char *decision = rules_decision_name(r);
     if (!decision)
         return scsms_fail(SCSMS_EINVAL, "decision must be accepted or rejected");
     if (strcmp(rec->status, decision) != 0)
@@ -318,9 +324,17 @@ static int check_credibility_review(const Scsms__Record *rec, int64_t today)
                           decision);
     if (r->declaration_sha256.len != CRYPTO_HASH_LEN)
         return scsms_fail(SCSMS_EINVAL, "declaration_sha256 must be 32 bytes");
-    if (isotime_parse_date(r->reviewed_date, &day) == 0 && day > today)
-        return scsms_fail(SCSMS_ERULE, "reviewed_date %s is in the future", r->reviewed_date);
     return 0;
+}
+
+static int check_credibility_review(const Scsms__Record *rec, int64_t today)
+{
+    const Scsms__CredibilityReview *r = rec->credibility_review;
+    int64_t day;
+    int rc = check_review_content(rec);
+    if (rc == 0 && isotime_parse_date(r->reviewed_date, &day) == 0 && day > today)
+        rc = scsms_fail(SCSMS_ERULE, "reviewed_date %s is in the future", r->reviewed_date);
+    return rc;
 }
 
 int rules_check_received(const Scsms__Record *rec)
@@ -332,6 +346,8 @@ int rules_check_received(const Scsms__Record *rec)
         return check_certificate(rec->certificate);
     case SCSMS__RECORD__BODY_PARTNER:
         return check_partner(rec->partner);
+    case SCSMS__RECORD__BODY_CREDIBILITY_REVIEW:
+        return record_is_tombstone(rec) ? 0 : check_review_content(rec);
     default:
         return 0;
     }
@@ -368,16 +384,10 @@ int rules_check_record(Scsms__Record *rec, enum store_role role, const struct sc
         if (calibration_overdue(rec, today))
             return record_set_string(&rec->status, "out_of_calibration");
         return 0;
-    case SCSMS__RECORD__BODY_DECLARATION:
-        return check_declaration(rec->declaration);
-    case SCSMS__RECORD__BODY_CERTIFICATE:
-        return check_certificate(rec->certificate);
-    case SCSMS__RECORD__BODY_PARTNER:
-        return check_partner(rec->partner);
     case SCSMS__RECORD__BODY_CREDIBILITY_REVIEW:
         return check_credibility_review(rec, today);
     default:
-        return 0;
+        return rules_check_received(rec); /* the partner rules */
     }
 }
 

@@ -30,7 +30,11 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "store_internal.h"
+#include "store.h"
+
+/* LMDB's transaction, as lmdb.h declares it: the checks that read the
+ * store run inside the writer's transaction (store_internal.h). */
+typedef struct MDB_txn MDB_txn;
 
 /* The checks that need only the record: rules 1, 2 and 6 (the audit's own
  * fields). For equipment in service whose calibration
@@ -47,8 +51,12 @@ int rules_check_subject(const Scsms__Record *rec, const char *owner,
 /* The checks of rules_check_record() that change nothing and hold for a
  * record whatever the day: for records another store wrote and this one
  * takes in (declaration and certificate dates, an exemption's reason, a
- * review's decision). */
+ * review's decision and its status repeating it). */
 int rules_check_received(const Scsms__Record *rec) SCSMS_MUST_CHECK;
+
+/* "accepted" or "rejected" for a review's (sealed) decision; NULL when it
+ * has none. Static storage. */
+const char *rules_decision_name(const Scsms__CredibilityReview *r);
 
 /* 1 when writing rec raises follow-up records (rules 3, 4 and 5). */
 int rules_raises(const Scsms__Record *rec);

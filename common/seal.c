@@ -30,11 +30,6 @@ int seal_is_sealed(const Scsms__Record *rec)
     return sealed_of(rec->body_case) != NULL;
 }
 
-int seal_type_is_sealed(const struct record_type *t)
-{
-    return t && sealed_of(t->body_case) != NULL;
-}
-
 /* ------------------------------------------------------------ wire level */
 
 /* A varint at *p (below end): its value, and *p moved past it. -1 when
@@ -225,28 +220,25 @@ fail:
     return rc;
 }
 
-int seal_record_check(const uint8_t *bytes, size_t len, const uint8_t pub[CRYPTO_PUB_LEN])
+int seal_check(const Scsms__Record *rec, const uint8_t *bytes, size_t len,
+               const uint8_t pub[CRYPTO_PUB_LEN])
 {
-    Scsms__Record *rec = NULL;
+    const struct sealed_type *st = sealed_of(rec->body_case);
+    const struct record_type *t = record_type_of(rec);
     const uint8_t *body, *sig;
     uint8_t *stripped = NULL, *msg = NULL;
     size_t blen, slen, siglen, mlen;
-    int rc = record_unpack(bytes, len, &rec);
-    if (rc)
-        return rc;
-    const struct sealed_type *st = sealed_of(rec->body_case);
-    const struct record_type *t = record_type_of(rec);
-    ProtobufCMessage *bm = st ? body_of(rec) : NULL;
+    int rc;
     if (!st)
-        goto out;
+        return 0;
     if ((rc = seal_find_field(bytes, len, (uint32_t)rec->body_case, &body, &blen)))
-        goto out;
+        return rc;
     /* a tombstone keeps no content to seal; the status is in the envelope,
      * outside the seal, so it excuses only a body that is empty */
     if (record_is_tombstone(rec) && blen == 0)
-        goto out;
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field_by_name(bm->descriptor, st->sig_field);
+        return 0;
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(
+        body_of((Scsms__Record *)rec)->descriptor, st->sig_field);
     if ((rc = seal_strip_field(body, blen, f->id, &stripped, &slen, &sig, &siglen)))
         goto out;
     if (siglen != CRYPTO_SIG_LEN) {
@@ -264,6 +256,15 @@ int seal_record_check(const uint8_t *bytes, size_t len, const uint8_t pub[CRYPTO
 out:
     free(msg);
     free(stripped);
+    return rc;
+}
+
+int seal_record_check(const uint8_t *bytes, size_t len, const uint8_t pub[CRYPTO_PUB_LEN])
+{
+    Scsms__Record *rec = NULL;
+    int rc = record_unpack(bytes, len, &rec);
+    if (rc == 0)
+        rc = seal_check(rec, bytes, len, pub);
     record_free(rec);
     return rc;
 }

@@ -35,9 +35,6 @@
 /* 1 when records of rec's type are sealed. */
 int seal_is_sealed(const Scsms__Record *rec);
 
-/* The same, by type. */
-int seal_type_is_sealed(const struct record_type *t);
-
 /* Sign rec's body with key, in place: the signature field is cleared, the
  * body packed, signed, and the signature set (replacing any given, which
  * is freed). Call after validation, before the record is packed for
@@ -51,6 +48,11 @@ int seal_record_sign(Scsms__Record *rec, const crypto_key_t *key) SCSMS_MUST_CHE
  * record. */
 int seal_record_check(const uint8_t *bytes, size_t len,
                       const uint8_t pub[CRYPTO_PUB_LEN]) SCSMS_MUST_CHECK;
+
+/* The same for a record already decoded from bytes (rec is the decode of
+ * exactly those bytes): the callers that have decoded it do not again. */
+int seal_check(const Scsms__Record *rec, const uint8_t *bytes, size_t len,
+               const uint8_t pub[CRYPTO_PUB_LEN]) SCSMS_MUST_CHECK;
 
 /* Wire-level helpers, exposed for tests and the fuzz harness. */
 

@@ -52,6 +52,13 @@ enum store_role {
     STORE_ROLE_PARTNER = 3,
 };
 
+/* The enum record_issuer bit of a role: which types it may issue is
+ * record_type.issuers & record_issuer_bit(role). */
+static inline unsigned record_issuer_bit(enum store_role role)
+{
+    return 1u << (role - 1);
+}
+
 struct store_options {
     size_t map_size;      /* initial map size in bytes; 0 = 64 MiB */
     const char *key_path; /* private key; NULL = DIR/keys/sign.key */

@@ -152,16 +152,6 @@ struct ingest {
 
 static int seen_body(store_t *s, MDB_txn *txn, void *ctx);
 
-static unsigned role_bit(Scsms__Identity__Role role)
-{
-    switch (role) {
-    case SCSMS__IDENTITY__ROLE__SITE: return RECORD_BY_SITE;
-    case SCSMS__IDENTITY__ROLE__HQ: return RECORD_BY_HQ;
-    case SCSMS__IDENTITY__ROLE__PARTNER: return RECORD_BY_PARTNER;
-    default: return 0;
-    }
-}
-
 static enum store_role store_role_of(Scsms__Identity__Role role)
 {
     return role == SCSMS__IDENTITY__ROLE__HQ        ? STORE_ROLE_HQ
@@ -200,7 +190,7 @@ static int take_entry(store_t *s, MDB_txn *txn, const struct ingest *in,
         rc = scsms_fail(SCSMS_EPERM, "entry %llu: record '%.128s' of %s sent by %s: an identity "
                         "sends only its own records (rule 8)", (unsigned long long)e->seq,
                         rec->id, rec->owner, in->owner);
-    else if (!(t->issuers & role_bit(who->role)))
+    else if (!(t->issuers & record_issuer_bit(store_role_of(who->role))))
         rc = scsms_fail(SCSMS_EPERM, "entry %llu: %s may not issue %s records (rule 8)",
                         (unsigned long long)e->seq, in->owner, t->name);
     else if (rec->version < 1)
@@ -222,7 +212,7 @@ static int take_entry(store_t *s, MDB_txn *txn, const struct ingest *in,
     /* a sealed record must carry its issuer's signature over its exact
      * bytes: checked here, where they arrive, with the enrolled key */
     else if (seal_is_sealed(rec) &&
-             (rc = seal_record_check(e->record.data, e->record.len, who->sign_key.data)))
+             (rc = seal_check(rec, e->record.data, e->record.len, who->sign_key.data)))
         rc = scsms_fail_context(rc == SCSMS_ENOMEM ? rc : SCSMS_ETAMPER, "entry %llu",
                                 (unsigned long long)e->seq);
     else if (rec->version > 1)

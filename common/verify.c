@@ -187,7 +187,7 @@ static int check_entry(struct walk *w, MDB_cursor *cur, const MDB_val *k, const 
         if (strcmp(rec->owner, w->owner) != 0)
             rc = bad(w->rep, SCSMS_ETAMPER, w->owner, seq, "record claims owner %s", rec->owner);
         else if (seal_is_sealed(rec) &&
-                 seal_record_check(e->record.data, e->record.len, w->pub) != 0)
+                 seal_check(rec, e->record.data, e->record.len, w->pub) != 0)
             rc = bad(w->rep, SCSMS_ETAMPER, w->owner, seq, "%s", scsms_errmsg());
         else
             rc = check_indices(w, rec, k->mv_data);
@@ -288,7 +288,7 @@ static int check_received(const Scsms__Record *rec, const uint8_t *bytes, size_t
     if (!seal_is_sealed(rec) || issuer->sign_key.len != CRYPTO_PUB_LEN)
         rc = bad(rw->rep, SCSMS_ETAMPER, rec->owner, 0, "received %s is not a sealed record",
                  rec->id);
-    else if (seal_record_check(bytes, len, issuer->sign_key.data))
+    else if (seal_check(rec, bytes, len, issuer->sign_key.data))
         rc = bad(rw->rep, SCSMS_ETAMPER, rec->owner, 0, "received %s", scsms_errmsg());
     else
         rw->rep->received++;

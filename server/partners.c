@@ -339,18 +339,6 @@ static void print_csv(const struct roster *r, int64_t today, long within)
 #define PARTNERS_USAGE                                                                       \
     "scsms-server partners [--within DAYS] [--format table|json|csv] --store DIR"
 
-/* Parse --within: 0 to 3650 days. -1 when bad (after saying so). */
-static long parse_within(const char *text)
-{
-    char *end;
-    long days = strtol(text, &end, 10);
-    if (!*text || *end || days < 0 || days > 3650) {
-        fprintf(stderr, "%s: --within must be 0 to 3650 days, got '%s'\n", cli_prog, text);
-        return -1;
-    }
-    return days;
-}
-
 int srv_partners(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -366,7 +354,7 @@ int srv_partners(int argc, char **argv)
         if (cli_common_option(&c, opt, optarg))
             continue;
         if (opt == OPT_WITHIN) {
-            if ((within = parse_within(optarg)) < 0)
+            if (cli_parse_within(optarg, &within))
                 return CLI_USAGE;
         } else if (opt == OPT_FORMAT)
             format = optarg;
@@ -439,7 +427,7 @@ static int load_declaration(store_t *s, const struct review_args *a, Scsms__Reco
         return scsms_fail(SCSMS_EPERM, "declaration '%s' comes from %s, who is not enrolled here",
                           a->id, (*decl)->owner);
     if ((rc = store_get_bytes(s, a->id, (*decl)->version, &bytes, &len)) == 0 &&
-        (rc = seal_record_check(bytes, len, who->sign_key.data)) == 0)
+        (rc = seal_check(*decl, bytes, len, who->sign_key.data)) == 0)
         crypto_sha256(bytes, len, hash);
     free(bytes);
     scsms__identity__free_unpacked(who, NULL);

@@ -317,6 +317,16 @@ static Scsms__SyncReply *raw_upload_one(struct tn_net *n, const char *dir, const
     return r;
 }
 
+/* A declaration's JSON for raw_upload_one(): partner, validity. */
+static const char *decl_json(const char *partner, const char *from, const char *to)
+{
+    static char buf[512];
+    snprintf(buf, sizeof buf, "{\"partner_id\":\"%s\",\"coverage\":\"road NL\",\"measures\":"
+             "[\"seals\"],\"valid_from_date\":\"%s\",\"valid_to_date\":\"%s\"}", partner, from,
+             to);
+    return buf;
+}
+
 static void widen_coverage(Scsms__Record *rec)
 {
     ck_assert_int_eq(record_set_string(&rec->declaration->coverage, "every flow, worldwide"), 0);
@@ -393,10 +403,7 @@ START_TEST(what_a_partner_may_not_write_is_refused)
     /* the same, straight over the wire: a declaration about another
      * partner, under A's own seal and log */
     Scsms__SyncReply *rep = raw_upload_one(&n, a, "CARRIER-A", "declaration",
-                                           "{\"partner_id\":\"CARRIER-B\",\"coverage\":\"sea\","
-                                           "\"measures\":[\"none\"],\"valid_from_date\":"
-                                           "\"2026-01-01\",\"valid_to_date\":\"2030-01-01\"}",
-                                           NULL);
+                                           decl_json("CARRIER-B", "2026-01-01", "2030-01-01"), NULL);
     ck_assert_int_eq(rep->code, SCSMS__SYNC_REPLY__CODE__REFUSED);
     ck_assert_str_eq(rep->message, "entry 1: partner CARRIER-A may submit only its own "
                                    "declarations, not one about CARRIER-B (rule 8)");
@@ -405,10 +412,7 @@ START_TEST(what_a_partner_may_not_write_is_refused)
                           "only its own declarations, not one about CARRIER-B (rule 8)"));
     /* its own declaration, altered after it was signed */
     rep = raw_upload_one(&n, a, "CARRIER-A", "declaration",
-                         "{\"partner_id\":\"CARRIER-A\",\"coverage\":\"road NL\",\"measures\":"
-                         "[\"seals\"],\"valid_from_date\":\"2026-01-01\",\"valid_to_date\":"
-                         "\"2027-01-01\"}",
-                         widen_coverage);
+                         decl_json("CARRIER-A", "2026-01-01", "2027-01-01"), widen_coverage);
     ck_assert_int_eq(rep->code, SCSMS__SYNC_REPLY__CODE__REFUSED);
     ck_assert_str_eq(rep->message, "entry 1: declaration 'CARRIER-A-DOS-000001': partner_signature "
                                    "does not match its bytes (altered, or signed by another key)");
@@ -418,10 +422,7 @@ START_TEST(what_a_partner_may_not_write_is_refused)
     /* a declaration its own agent would refuse (it ends before it starts),
      * correctly sealed: refused at the server too */
     rep = raw_upload_one(&n, a, "CARRIER-A", "declaration",
-                         "{\"partner_id\":\"CARRIER-A\",\"coverage\":\"road NL\",\"measures\":"
-                         "[\"seals\"],\"valid_from_date\":\"2027-01-01\",\"valid_to_date\":"
-                         "\"2026-01-01\"}",
-                         NULL);
+                         decl_json("CARRIER-A", "2027-01-01", "2026-01-01"), NULL);
     ck_assert_int_eq(rep->code, SCSMS__SYNC_REPLY__CODE__REFUSED);
     ck_assert_str_eq(rep->message, "entry 1: record 'CARRIER-A-DOS-000001': valid_to_date "
                                    "2026-01-01 is before valid_from_date 2027-01-01: a declaration "
@@ -430,10 +431,7 @@ START_TEST(what_a_partner_may_not_write_is_refused)
     /* and unaltered, the same construction is taken: the refusals above
      * were for what they say */
     rep = raw_upload_one(&n, a, "CARRIER-A", "declaration",
-                         "{\"partner_id\":\"CARRIER-A\",\"coverage\":\"road NL\",\"measures\":"
-                         "[\"seals\"],\"valid_from_date\":\"2026-01-01\",\"valid_to_date\":"
-                         "\"2027-01-01\"}",
-                         NULL);
+                         decl_json("CARRIER-A", "2026-01-01", "2027-01-01"), NULL);
     ck_assert_msg(rep->code == SCSMS__SYNC_REPLY__CODE__OK, "%s", rep->message);
     ck_assert_uint_eq(rep->head_seq, 1);
     scsms__sync_reply__free_unpacked(rep, NULL);
@@ -547,6 +545,10 @@ START_TEST(expired_and_expiring_are_listed)
     tu_run_free(&r);
     r = tn_server(&n, "exempt", "--partner", "RAIL-2", "--reason", "", NULL);
     ck_assert_int_eq(r.status, 2);
+    tu_run_free(&r);
+    r = tn_server(&n, "partners", "--within", "-3", NULL);
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_str_eq(r.err, "scsms-server: --within must be 0 to 3650 days, got '-3'\n");
     tu_run_free(&r);
 
     char *list = server_out(&n, "partners", "--within", "30", "--format", "json");

@@ -45,17 +45,24 @@ static void enrol(store_t *hq, store_t *s, const char *dir, Scsms__Identity__Rol
     ck_assert_msg(store_identity_put(hq, &id) == 0, "%s", scsms_errmsg());
 }
 
-static struct pair pair_new(void)
+/* A store of owner with role, and head office, the first enrolled there
+ * as irole. */
+static struct pair pair_of(const char *owner, enum store_role role, Scsms__Identity__Role irole)
 {
     struct pair p;
     p.tmp = tu_tmpdir("sync");
     char *a = tu_path(p.tmp, "site"), *h = tu_path(p.tmp, "hq");
-    p.site = make(a, "SITE-A", STORE_ROLE_SITE);
+    p.site = make(a, owner, role);
     p.hq = make(h, "HQ", STORE_ROLE_HQ);
-    enrol(p.hq, p.site, a, SCSMS__IDENTITY__ROLE__SITE);
+    enrol(p.hq, p.site, a, irole);
     free(a);
     free(h);
     return p;
+}
+
+static struct pair pair_new(void)
+{
+    return pair_of("SITE-A", STORE_ROLE_SITE, SCSMS__IDENTITY__ROLE__SITE);
 }
 
 static void pair_free(struct pair *p)
@@ -483,15 +490,7 @@ static void craft_accepted(store_t *to, store_t *from, const uint8_t *rec, size_
 /* A partner P-42 and head office, the partner enrolled there. */
 static struct pair partner_pair(void)
 {
-    struct pair p;
-    p.tmp = tu_tmpdir("syncp");
-    char *a = tu_path(p.tmp, "partner"), *h = tu_path(p.tmp, "hq");
-    p.site = make(a, "P-42", STORE_ROLE_PARTNER);
-    p.hq = make(h, "HQ", STORE_ROLE_HQ);
-    enrol(p.hq, p.site, a, SCSMS__IDENTITY__ROLE__PARTNER);
-    free(a);
-    free(h);
-    return p;
+    return pair_of("P-42", STORE_ROLE_PARTNER, SCSMS__IDENTITY__ROLE__PARTNER);
 }
 
 /* Where text first sits in bytes; the test fails when it is absent. */
