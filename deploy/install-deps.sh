@@ -13,6 +13,7 @@ PACKAGES=(
   libinih-dev            # scsms.ini settings
   check                  # unit test framework
   chromium               # renders the review pack in the browser test
+  fonts-dejavu-core      # a font for it to render the pack's text with
 )
 
 SUDO=""
