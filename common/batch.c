@@ -5,17 +5,25 @@
  * times, packed, chained to the previous entry by SHA-256, and written with
  * its indices; one signed checkpoint covers the new head.
  *
- * Group commit uses both cores: for a large batch a packer thread
- * validates and packs new records, builds their log entries and carries
- * the hash chain ahead of the writer, which only puts. An update needs the
- * stored previous version, which only the writer's transaction can read,
- * so from the first update on the writer builds and chains the entries.
- * The writer never reads an item the packer has not released (under
- * pk->mu), and the packer never touches LMDB.
+ * Group commit uses both cores. Preparing a new record (validating it,
+ * giving it its id, packing it and its log entry) needs no transaction,
+ * so for a large batch a preparer thread and the writer share that work,
+ * each claiming the next unprepared item from one atomic counter. The
+ * writer alone, in order, chains each entry (the previous entry's hash
+ * goes into a slot left for it, then the entry is hashed) and puts it
+ * with its indices. An entry is built ahead for the log position the
+ * record would take if nothing before it shifts the log; an update, or
+ * a record whose rules raise another, shifts it, and from there on the
+ * writer rebuilds each entry for its real position. The writer reads an
+ * item only after its ready flag (release/acquire); the preparer never
+ * touches LMDB.
  */
 #include "store_internal.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <stdalign.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,23 +39,24 @@
 struct item {
     Scsms__Record *rec;          /* borrowed from the caller */
     char id[RECORD_MAX_ID + 1];  /* given by the last commit */
-    uint8_t *entry;              /* its log entry: in the packer's arena, or the
+    uint8_t *entry;              /* its log entry: in a preparer's arena, or the
                                     writer's scratch; never freed on its own */
     size_t entry_len;
-    uint8_t hash[CRYPTO_HASH_LEN]; /* its hash: the chain head after it */
-    int rc;                      /* the packer's verdict on the record */
-    char *err;                   /* and its message (the packer's thread-local one) */
-    char old_status[32];         /* an update's previous status, for the rules */
+    uint64_t entry_seq;          /* the log position an entry built ahead is for */
+    size_t prev_at;              /* where its prev_hash bytes start in entry */
+    int rc;                      /* the preparer's verdict on the record */
+    char *err;                   /* and its message (the preparer's thread-local one) */
     int preserve;                /* restore with its own id, version, times, author */
     int dispose;                 /* the tombstone of store_dispose() */
 };
 
-/* Entries the packer builds live in chunks that never move, so the writer
- * can read one while the packer adds the next, and none is freed alone:
+/* Entries built ahead live in chunks that never move, so the writer can
+ * read one while its preparer adds the next, and none is freed alone:
  * malloc and a cross-thread free per entry cost more than packing it. */
 struct chunk {
     struct chunk *next;
     size_t used, cap;
+    size_t last;                 /* the last item with an entry in it */
     uint8_t data[];
 };
 
@@ -57,9 +66,6 @@ struct store_batch {
     size_t n, cap;
     uint8_t *rbuf, *ebuf;        /* the writer's scratch: updated record, entry */
     size_t rcap, ecap;
-    struct chunk *arena;         /* the packer's entries, newest chunk first */
-    uint8_t *pbuf;               /* the packer's scratch for a packed record */
-    size_t pcap;
     char **raised;               /* what the rules wrote besides the items */
     size_t n_raised;
     struct store_batch_error *errors; /* every record refused by the last commit */
@@ -74,50 +80,44 @@ struct store_batch {
 
 #define MAX_ERRORS 1000
 
-static uint8_t *arena_alloc(struct chunk **arena, size_t n)
+static void chunks_free(struct chunk **list)
 {
-    struct chunk *c = *arena;
-    if (!c || c->cap - c->used < n) {
-        /* 64 KiB: under malloc's mmap threshold, so chunks are reused from
-         * the heap batch after batch instead of faulted in fresh */
-        size_t cap = n > ((size_t)60 << 10) ? n : (size_t)60 << 10;
-        c = malloc(sizeof *c + cap);
-        if (!c)
-            return NULL;
-        c->next = *arena;
-        c->used = 0;
-        c->cap = cap;
-        *arena = c;
-    }
-    uint8_t *p = c->data + c->used;
-    c->used += n;
-    return p;
-}
-
-static void arena_free(struct chunk **arena)
-{
-    while (*arena) {
-        struct chunk *next = (*arena)->next;
-        free(*arena);
-        *arena = next;
+    while (*list) {
+        struct chunk *next = (*list)->next;
+        free(*list);
+        *list = next;
     }
 }
 
-/* What the packer shares with the writer during one run of the body. */
+/* One preparer's own memory: entries it built and its packing scratch.
+ * Its chunks fill in item order and the writer puts entries in item
+ * order, so a chunk whose last item the writer has passed is free again:
+ * with the preparers at most PREPARE_AHEAD items ahead, an import of any
+ * size builds its entries in the same few chunks, still in cache. */
+struct preparer {
+    struct chunk *cur;           /* being filled */
+    struct chunk *full, *tail;   /* filled, oldest first */
+    uint8_t *pbuf;               /* a packed record */
+    size_t pcap;
+};
+
+/* What the preparers share with the writer during one run of the body. */
 struct packer {
     store_batch_t *b;
-    uint64_t first_seq;          /* log sequence of item 0 */
-    uint8_t head[CRYPTO_HASH_LEN]; /* chain head before the next chained item */
-    int chaining;                /* every item so far was a new, valid record
-                                    that raises nothing */
+    uint64_t first_seq;          /* log sequence of item 0, if nothing shifts */
     const char *now;
     int64_t today;
+    /* each on its own cache line: the writer stores `applied` once an
+     * item, and the preparers must not lose `next` to it every time */
+    alignas(64) atomic_size_t next; /* the next item nobody has claimed */
+    alignas(64) atomic_size_t applied; /* items the writer is done with */
+    alignas(64) char after_applied; /* keeps later fields off its line */
+    atomic_uchar *ready;         /* ready[i]: item i is prepared */
+    atomic_int stop;             /* the writer gave up */
+    struct preparer writer;      /* the writer's, when it helps */
+    struct preparer helper;      /* the thread's */
     int threaded;
     pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    size_t ready;                /* items [0, ready) are prepared; under mu */
-    int stop;                    /* the writer gave up; under mu */
 };
 
 static int reserve(uint8_t **buf, size_t *cap, size_t need)
@@ -306,9 +306,53 @@ static size_t build_entry(const store_t *s, uint64_t seq, const uint8_t *prev,
     return len;
 }
 
-static uint8_t *alloc_arena(void *batch, size_t n)
+/* n bytes for item i's entry: in the current chunk, or else in the
+ * oldest full one once the writer is past it, or else in a new one. */
+static uint8_t *preparer_alloc(struct packer *pk, struct preparer *pr, size_t i, size_t n)
 {
-    return arena_alloc(&((store_batch_t *)batch)->arena, n);
+    struct chunk *c = pr->cur;
+    if (!c || c->cap - c->used < n) {
+        if (c) { /* retire it */
+            c->next = NULL;
+            if (pr->tail)
+                pr->tail->next = c;
+            else
+                pr->full = c;
+            pr->tail = c;
+        }
+        c = pr->full;
+        if (c && c->cap >= n && c->last < atomic_load_explicit(&pk->applied, memory_order_acquire)) {
+            if (!(pr->full = c->next))
+                pr->tail = NULL;
+        } else {
+            /* 64 KiB: under malloc's mmap threshold */
+            size_t cap = n > ((size_t)60 << 10) ? n : (size_t)60 << 10;
+            if (!(c = malloc(sizeof *c + cap))) {
+                pr->cur = NULL;
+                return NULL;
+            }
+            c->cap = cap;
+        }
+        c->used = 0;
+        c->next = NULL;
+        pr->cur = c;
+    }
+    uint8_t *p = c->data + c->used;
+    c->used += n;
+    c->last = i;
+    return p;
+}
+
+struct arena_ctx {
+    struct packer *pk;
+    struct preparer *pr;
+    size_t item;
+};
+
+static uint8_t *alloc_arena(void *ctx, size_t n)
+{
+    struct arena_ctx *a = ctx;
+    return preparer_alloc(a->pk, a->pr, a->item, n);
 }
 
 static uint8_t *alloc_scratch(void *batch, size_t n)
@@ -339,10 +383,65 @@ static int resolve_batch_links(store_batch_t *b, size_t i)
     return 0;
 }
 
-/* Validate item i and, while every item before it was a new record, give
- * it its id, pack it into its log entry and extend the chain. Runs on the
- * packer thread, or on the writer for small batches. */
-static void prepare_item(struct packer *pk, size_t i)
+static int has_batch_links(const Scsms__Record *rec)
+{
+    for (size_t k = 0; k < rec->n_links; k++)
+        if (rec->links[k]->target[0] == '@')
+            return 1;
+    return 0;
+}
+
+static size_t varint_len(size_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* Build the entry of a new (or restored) item i for the position it takes
+ * when nothing before it shifts the log, leaving its prev_hash to the
+ * writer. The entry ends "prev_hash (tag, length 32, 32 bytes), record
+ * (tag, length, bytes)": protobuf-c packs fields in number order. */
+static void build_ahead(struct packer *pk, struct preparer *pr, struct item *it, size_t i)
+{
+    store_batch_t *b = pk->b;
+    static const uint8_t unknown[CRYPTO_HASH_LEN];
+    if (it->preserve)
+        snprintf(it->id, sizeof it->id, "%s", it->rec->id);
+    else
+        make_id(b->s->owner, record_type_of(it->rec)->code, pk->first_seq + i + b->id_offset,
+                it->id);
+    size_t rlen =
+        it->preserve ? pack_envelope(b->s, it->rec, it->id, it->rec->version, it->rec->created_at,
+                                     it->rec->updated_at, it->rec->author, &pr->pbuf, &pr->pcap)
+                     : pack_envelope(b->s, it->rec, it->id, 1, pk->now, pk->now, b->s->author,
+                                     &pr->pbuf, &pr->pcap);
+    if (rlen == 0) {
+        it->rc = SCSMS_EINVAL;
+        return;
+    }
+    it->entry_seq = pk->first_seq + i;
+    struct arena_ctx ac = {pk, pr, i};
+    it->entry_len = build_entry(b->s, it->entry_seq, unknown, pr->pbuf, rlen, alloc_arena, &ac,
+                                &it->entry);
+    if (it->entry_len == 0) {
+        it->entry = NULL;
+        it->rc = scsms_fail(SCSMS_ENOMEM, "out of memory");
+        return;
+    }
+    it->prev_at = it->entry_len - rlen - varint_len(rlen) - 1 - CRYPTO_HASH_LEN;
+    /* field 3, length-delimited, 32 bytes: else the writer builds it */
+    if (it->prev_at < 2 || it->entry[it->prev_at - 2] != 0x1a ||
+        it->entry[it->prev_at - 1] != CRYPTO_HASH_LEN)
+        it->entry = NULL;
+}
+
+/* Validate item i and, when it is a new record, build its entry ahead.
+ * Runs on either preparer, for items each claimed. */
+static void prepare_item(struct packer *pk, struct preparer *pr, size_t i)
 {
     store_batch_t *b = pk->b;
     struct item *it = &b->items[i];
@@ -350,106 +449,99 @@ static void prepare_item(struct packer *pk, size_t i)
     it->entry = NULL;
     it->err = NULL;
     it->rc = check_record(b->s, it->rec, it->preserve, it->dispose, pk->today);
-    if (it->rc || (it->rec->id[0] && !it->preserve))
-        pk->chaining = 0;
-    if (pk->chaining && (it->rc = resolve_batch_links(b, i)))
-        pk->chaining = 0;
-    if (pk->chaining) {
-        if (it->preserve)
-            snprintf(it->id, sizeof it->id, "%s", it->rec->id);
-        else
-            make_id(b->s->owner, record_type_of(it->rec)->code, pk->first_seq + i + b->id_offset,
-                    it->id);
-        size_t rlen =
-            it->preserve ? pack_envelope(b->s, it->rec, it->id, it->rec->version, it->rec->created_at,
-                                         it->rec->updated_at, it->rec->author, &b->pbuf, &b->pcap)
-                          : pack_envelope(b->s, it->rec, it->id, 1, pk->now, pk->now, b->s->author,
-                                          &b->pbuf, &b->pcap);
-        if (rlen == 0)
-            it->rc = SCSMS_EINVAL;
-        else if (!(it->entry_len = build_entry(b->s, pk->first_seq + i, pk->head, b->pbuf, rlen,
-                                               alloc_arena, b, &it->entry)))
-            it->rc = scsms_fail(SCSMS_ENOMEM, "out of memory");
-        else {
-            chain_entry_hash(it->entry, it->entry_len, it->hash);
-            memcpy(pk->head, it->hash, CRYPTO_HASH_LEN);
-        }
-        if (it->rc) {
-            it->entry = NULL;
-            pk->chaining = 0;
-        }
-        /* the writer appends what this item raises right after it, so
-         * the entries after it cannot be chained ahead of time */
-        if (!it->preserve && rules_raises(it->rec))
-            pk->chaining = 0;
-    }
+    /* "@N" links name ids given in order: the writer resolves them */
+    if (it->rc == 0 && (!it->rec->id[0] || it->preserve) && !it->dispose &&
+        !has_batch_links(it->rec))
+        build_ahead(pk, pr, it, i);
     if (it->rc)
         it->err = strdup(scsms_errmsg());
 }
 
-static void *packer_main(void *arg)
+/* Claim the next unprepared item and prepare it; 0 when none is left. */
+static int prepare_next(struct packer *pk, struct preparer *pr)
+{
+    size_t i = atomic_fetch_add_explicit(&pk->next, 1, memory_order_relaxed);
+    if (i >= pk->b->n)
+        return 0;
+    prepare_item(pk, pr, i);
+    atomic_store_explicit(&pk->ready[i], 1, memory_order_release);
+    return 1;
+}
+
+/* How far the preparers may run ahead of the writer: far enough that the
+ * writer seldom waits, near enough that the entries are still in cache. */
+#define PREPARE_AHEAD 2048
+
+static void *helper_main(void *arg)
 {
     struct packer *pk = arg;
-    for (size_t i = 0; i < pk->b->n; i++) {
-        pthread_mutex_lock(&pk->mu);
-        int stop = pk->stop;
-        pthread_mutex_unlock(&pk->mu);
-        if (stop)
+    const struct timespec pause = {0, 50000};
+    while (!atomic_load_explicit(&pk->stop, memory_order_relaxed)) {
+        size_t next = atomic_load_explicit(&pk->next, memory_order_relaxed);
+        if (next >= atomic_load_explicit(&pk->applied, memory_order_acquire) + PREPARE_AHEAD) {
+            nanosleep(&pause, NULL); /* the writer puts ~50 entries meanwhile */
+            continue;
+        }
+        if (!prepare_next(pk, &pk->helper))
             break;
-        prepare_item(pk, i);
-        pthread_mutex_lock(&pk->mu);
-        pk->ready = i + 1;
-        if (pk->ready % 32 == 0 || pk->ready == pk->b->n || pk->b->items[i].rc)
-            pthread_cond_signal(&pk->cv);
-        pthread_mutex_unlock(&pk->mu);
     }
     return NULL;
 }
 
-static void packer_start(struct packer *pk)
+static int packer_start(struct packer *pk)
 {
-    pk->threaded = 0;
-    if (pk->b->n < PIPELINE_MIN)
-        return;
-    if (pthread_mutex_init(&pk->mu, NULL) != 0)
-        return;
-    if (pthread_cond_init(&pk->cv, NULL) != 0) {
-        pthread_mutex_destroy(&pk->mu);
-        return;
-    }
-    pk->ready = 0;
-    pk->stop = 0;
-    pk->threaded = pthread_create(&pk->thread, NULL, packer_main, pk) == 0;
-    if (!pk->threaded) { /* no thread: the writer prepares inline */
-        pthread_cond_destroy(&pk->cv);
-        pthread_mutex_destroy(&pk->mu);
-    }
+    size_t n = pk->b->n;
+    if (!(pk->ready = malloc(n * sizeof *pk->ready)))
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        atomic_init(&pk->ready[i], 0);
+    atomic_init(&pk->next, 0);
+    atomic_init(&pk->applied, 0);
+    atomic_init(&pk->stop, 0);
+    /* below PIPELINE_MIN records a thread costs more than it saves; without
+     * one, the writer prepares every item itself */
+    pk->threaded = n >= PIPELINE_MIN && pthread_create(&pk->thread, NULL, helper_main, pk) == 0;
+    return 0;
 }
 
-/* Wait until item i is prepared (or prepare it here when not threaded). */
+/* Wait until item i is prepared, preparing later ones meanwhile. The wait
+ * at the end is for one item the helper is part way through: spin, and
+ * yield in case it is not running. */
 static void packer_wait(struct packer *pk, size_t i)
 {
-    if (!pk->threaded) {
-        prepare_item(pk, i);
-        return;
+    unsigned spins = 0;
+    while (!atomic_load_explicit(&pk->ready[i], memory_order_acquire)) {
+        if (prepare_next(pk, &pk->writer))
+            continue;
+        if (++spins % 64 == 0)
+            sched_yield();
     }
-    pthread_mutex_lock(&pk->mu);
-    while (pk->ready <= i)
-        pthread_cond_wait(&pk->cv, &pk->mu);
-    pthread_mutex_unlock(&pk->mu);
 }
 
+static void preparer_free(struct preparer *pr)
+{
+    chunks_free(&pr->cur);
+    chunks_free(&pr->full);
+    pr->tail = NULL;
+    free(pr->pbuf);
+    pr->pbuf = NULL;
+    pr->pcap = 0;
+}
+
+/* Stop the helper and free what the preparers built: every entry has been
+ * put (LMDB copied it) or is no longer wanted. */
 static void packer_finish(struct packer *pk)
 {
-    if (!pk->threaded)
-        return;
-    pthread_mutex_lock(&pk->mu);
-    pk->stop = 1;
-    pthread_mutex_unlock(&pk->mu);
-    pthread_join(pk->thread, NULL);
-    pthread_cond_destroy(&pk->cv);
-    pthread_mutex_destroy(&pk->mu);
+    atomic_store_explicit(&pk->stop, 1, memory_order_relaxed);
+    if (pk->threaded)
+        pthread_join(pk->thread, NULL);
     pk->threaded = 0;
+    for (size_t i = 0; i < pk->b->n; i++)
+        pk->b->items[i].entry = NULL;
+    preparer_free(&pk->writer);
+    preparer_free(&pk->helper);
+    free(pk->ready);
+    pk->ready = NULL;
 }
 
 /* Drop the index entries of the version being superseded. */
@@ -550,7 +642,8 @@ static int prepare_update(store_t *s, MDB_txn *txn, const Scsms__Record *rec, co
 /* Build, on the writer, the entry of an item the packer did not chain: an
  * update (reading the previous version in txn) or a new record after one. */
 static int writer_entry(store_t *s, MDB_txn *txn, store_batch_t *b, struct item *it,
-                        const struct store_owner_state *st, const char *now, uint32_t *version)
+                        const struct store_owner_state *st, const char *now, uint32_t *version,
+                        char old_status[32], uint8_t hash[CRYPTO_HASH_LEN])
 {
     char created[ISOTIME_INSTANT_LEN + 1];
     int rc;
@@ -561,7 +654,7 @@ static int writer_entry(store_t *s, MDB_txn *txn, store_batch_t *b, struct item 
         *version = it->rec->version;
     } else if (it->rec->id[0]) {
         snprintf(it->id, sizeof it->id, "%s", it->rec->id);
-        if ((rc = prepare_update(s, txn, it->rec, it->id, version, created, it->old_status,
+        if ((rc = prepare_update(s, txn, it->rec, it->id, version, created, old_status,
                                  it->dispose)))
             return rc;
     } else {
@@ -578,7 +671,7 @@ static int writer_entry(store_t *s, MDB_txn *txn, store_batch_t *b, struct item 
     if (!(it->entry_len = build_entry(s, st->seq + 1, st->head, b->rbuf, rlen, alloc_scratch, b,
                                       &it->entry)))
         return scsms_fail(SCSMS_ENOMEM, "out of memory");
-    chain_entry_hash(it->entry, it->entry_len, it->hash);
+    chain_entry_hash(it->entry, it->entry_len, hash);
     return 0;
 }
 
@@ -660,30 +753,37 @@ static int apply_item(store_t *s, MDB_txn *txn, store_batch_t *b, struct item *i
                       unsigned log_flags)
 {
     uint32_t version = 1;
+    uint8_t hash[CRYPTO_HASH_LEN];
+    char old_status[32] = "";
     int rc;
 
     if (it->rc)
         return scsms_fail(it->rc, "%s", it->err ? it->err : scsms_strerror(it->rc));
-    /* an item the packer chained had its "@N" links resolved there */
-    if (!it->entry && (rc = resolve_batch_links(b, (size_t)(it - b->items))))
+    /* built for another position: something before it shifted the log */
+    if (it->entry && it->entry_seq != st->seq + 1)
+        it->entry = NULL;
+    if (it->entry) {
+        memcpy(it->entry + it->prev_at, st->head, CRYPTO_HASH_LEN);
+        chain_entry_hash(it->entry, it->entry_len, hash);
+    } else if ((rc = resolve_batch_links(b, (size_t)(it - b->items)))) {
         return rc;
+    }
     if (!it->preserve && (rc = rules_check_store(s, txn, it->rec)))
         return rc;
-    it->old_status[0] = 0;
     if (it->preserve)
         version = it->rec->version;
-    if (!it->entry && (rc = writer_entry(s, txn, b, it, st, now, &version)))
+    if (!it->entry && (rc = writer_entry(s, txn, b, it, st, now, &version, old_status, hash)))
         return rc;
     int create = it->preserve || !it->rec->id[0];
     if ((rc = store_put_version(s, txn, it->rec, it->id, version, create, it->entry, it->entry_len,
-                          it->hash, st, log_flags)))
+                                hash, st, log_flags)))
         return rc;
     it->entry = NULL; /* LMDB has copied it */
     if (it->preserve || !rules_raises(it->rec))
         return 0;
     struct rules_followup *fu = NULL;
     size_t n = 0;
-    rc = rules_followups(s, txn, it->rec, it->id, create ? NULL : it->old_status, today, &fu, &n);
+    rc = rules_followups(s, txn, it->rec, it->id, create ? NULL : old_status, today, &fu, &n);
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = apply_followup(s, txn, b, &fu[i], st, now, log_flags);
     rules_followups_free(fu, n);
@@ -819,12 +919,10 @@ static int batch_body(store_t *s, MDB_txn *txn, void *ctx)
     isotime_format_instant(isotime_now(), now);
 
     int64_t today = isotime_days(isotime_now());
-    struct packer pk = {.b = b, .first_seq = st.seq + 1, .chaining = 1, .now = now,
-                        .today = today};
+    struct packer pk = {.b = b, .first_seq = st.seq + 1, .now = now, .today = today};
     clear_results(b);      /* a retry after growing the map starts afresh */
-    arena_free(&b->arena);
-    memcpy(pk.head, st.head, CRYPTO_HASH_LEN);
-    packer_start(&pk);
+    if ((rc = packer_start(&pk)))
+        return rc;
     /* After the first refused record nothing more is written, but every
      * remaining record is still checked, so that one import names every
      * bad row at once. */
@@ -852,6 +950,8 @@ static int batch_body(store_t *s, MDB_txn *txn, void *ctx)
                     break;
             }
         }
+        /* its entry's chunk may be reused from here on */
+        atomic_store_explicit(&pk.applied, i + 1, memory_order_release);
         if (b->progress && (i + 1) % 4096 == 0)
             b->progress(b->progress_ctx, i + 1, b->n);
     }
@@ -911,18 +1011,25 @@ int store_batch_add_preserved(store_batch_t *b, Scsms__Record *rec)
     return batch_push(b, rec, PUSH_PRESERVE);
 }
 
+int store_batch_reserve(store_batch_t *b, size_t n)
+{
+    if (n <= b->cap)
+        return 0;
+    struct item *p = realloc(b->items, n * sizeof *p);
+    if (!p)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    b->items = p;
+    b->cap = n;
+    return 0;
+}
+
 static int batch_push(store_batch_t *b, Scsms__Record *rec, int how)
 {
+    int rc;
     if (!record_type_of(rec))
         return scsms_fail(SCSMS_EINVAL, "record has no type: use one of %s", record_type_names());
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64;
-        struct item *p = realloc(b->items, cap * sizeof *p);
-        if (!p)
-            return scsms_fail(SCSMS_ENOMEM, "out of memory");
-        b->items = p;
-        b->cap = cap;
-    }
+    if (b->n == b->cap && (rc = store_batch_reserve(b, b->cap ? b->cap * 2 : 64)))
+        return rc;
     memset(&b->items[b->n], 0, sizeof b->items[b->n]);
     b->items[b->n].rec = rec;
     b->items[b->n].preserve = how == PUSH_PRESERVE;
@@ -980,11 +1087,9 @@ void store_batch_destroy(store_batch_t **bp)
         return;
     for (size_t i = 0; i < b->n; i++)
         free(b->items[i].err);
-    arena_free(&b->arena);
     clear_results(b);
     free(b->raised);
     free(b->errors);
-    free(b->pbuf);
     free(b->items);
     free(b->rbuf);
     free(b->ebuf);

@@ -10,6 +10,10 @@
 
 #include "csv.h"
 #include "jsonpb.h"
+#include "mem.h"
+
+/* The most heap an import sets aside at once (mem_bulk_begin()). */
+#define IMPORT_HEAP_MAX ((size_t)1 << 30)
 
 struct import {
     const char *path;
@@ -242,12 +246,49 @@ static int read_header(struct import *im, csv_reader_t *r, struct header *h)
     return 0;
 }
 
+/* The field each column names for type t, looked up again only when a row
+ * is of another type than the one before: most files hold one type. */
+struct columns {
+    const struct record_type *t;
+    const ProtobufCFieldDescriptor **f; /* NULL: t has no such field */
+};
+
+static int columns_for(struct columns *c, const struct header *h, const struct record_type *t)
+{
+    if (c->t == t)
+        return 0;
+    if (!c->f && !(c->f = calloc(h->n, sizeof *c->f)))
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    for (size_t i = 0; i < h->n; i++)
+        c->f[i] = i == h->type_col ? NULL : jsonpb_flat_field(t, h->names[i]);
+    c->t = t;
+    return 0;
+}
+
+/* One row's cells (every one but the type) into obj, as jsonpb_set_cell. */
+static int set_cells(struct json_object *obj, const struct header *h, const struct columns *c,
+                     char **fields)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        if (i == h->type_col || !fields[i][0])
+            continue;
+        if (!c->f[i])
+            return scsms_fail(SCSMS_EINVAL, "unknown field '%.64s' for type %s", h->names[i],
+                              c->t->name);
+        int rc = jsonpb_set_cell(obj, c->f[i], fields[i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /* Every row the reader gives, as records or named bad rows. */
 static int read_csv_rows(struct import *im, csv_reader_t *r, const struct header *h)
 {
     char **fields;
     size_t n;
     int got, rc = 0;
+    struct columns cols = {0};
     while ((got = csv_read_row(r, &fields, &n)) > 0) {
         size_t line = csv_row_line(r);
         if (n != h->n) {
@@ -259,18 +300,18 @@ static int read_csv_rows(struct import *im, csv_reader_t *r, const struct header
         const char *type = h->type_col != (size_t)-1 && fields[h->type_col][0]
                                ? fields[h->type_col]
                                : im->o->type;
-        if (!type || !record_type_by_name(type)) {
+        const struct record_type *t = type ? record_type_by_name(type) : NULL;
+        if (!t) {
             char msg[1200];
             snprintf(msg, sizeof msg, "unknown record type '%.64s': use one of %s",
                      type ? type : "", record_type_names());
             bad_row(im, line, msg);
             continue;
         }
+        if ((rc = columns_for(&cols, h, t)))
+            break;
         struct json_object *obj = json_object_new_object();
-        int cell_rc = obj ? 0 : SCSMS_ENOMEM;
-        for (size_t i = 0; i < n && cell_rc == 0; i++)
-            if (i != h->type_col && fields[i][0])
-                cell_rc = jsonpb_set_cell(obj, type, h->names[i], fields[i]);
+        int cell_rc = obj ? set_cells(obj, h, &cols, fields) : SCSMS_ENOMEM;
         if (cell_rc == 0) {
             json_object_object_add(obj, "type", json_object_new_string(type));
             rc = take_row(im, obj, line);
@@ -281,8 +322,11 @@ static int read_csv_rows(struct import *im, csv_reader_t *r, const struct header
         }
         json_object_put(obj);
         if (rc)
-            return rc;
+            break;
     }
+    free(cols.f);
+    if (rc)
+        return rc;
     return got < 0 ? scsms_fail_context(got, "%s", im->path) : 0;
 }
 
@@ -378,6 +422,8 @@ static int slurp(const char *path, char **out, size_t *len)
     }
     size_t size = (size_t)st.st_size;
     char *text = malloc(size + 1);
+    if (text)
+        mem_advise_huge(text, size + 1);
     if (!text) {
         fclose(f);
         return scsms_fail(SCSMS_ENOMEM, "'%s' (%zu bytes) does not fit in memory", path, size);
@@ -495,6 +541,8 @@ static int write_all(struct import *im, store_t *s)
 {
     store_batch_t *b = NULL;
     int rc = store_batch_new(s, &b);
+    if (rc == 0)
+        rc = store_batch_reserve(b, im->n);
     for (size_t i = 0; rc == 0 && i < im->n; i++)
         rc = im->o->preserve ? store_batch_add_preserved(b, im->recs[i])
                              : store_batch_add(b, im->recs[i]);
@@ -519,8 +567,12 @@ int import_file(store_t *s, const char *path, const struct import_options *o,
                 struct import_result *res)
 {
     struct import im = {.path = path, .o = o, .res = res};
+    struct stat st;
     memset(res, 0, sizeof *res);
     (void)record_type_names(); /* built once, before the reading threads */
+    /* the records of a row, and LMDB's pages, take several times its bytes */
+    size_t expect = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (size_t)st.st_size * 8 : 0;
+    mem_bulk_begin(expect < IMPORT_HEAP_MAX ? expect : IMPORT_HEAP_MAX);
     int rc = read_file(&im);
     if (rc == 0 && im.n > 0)
         rc = write_all(&im, s);

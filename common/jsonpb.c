@@ -508,7 +508,7 @@ struct json_object *jsonpb_from_record(const Scsms__Record *rec)
 
 /* ------------------------------------------------------------ typed text */
 
-static const ProtobufCFieldDescriptor *flat_field(const struct record_type *t, const char *name)
+const ProtobufCFieldDescriptor *jsonpb_flat_field(const struct record_type *t, const char *name)
 {
     const ProtobufCFieldDescriptor *f =
         protobuf_c_message_descriptor_get_field_by_name(&scsms__record__descriptor, name);
@@ -559,32 +559,32 @@ static int text_to_json(const ProtobufCFieldDescriptor *f, const char *name, con
     return *out ? 0 : scsms_fail(SCSMS_ENOMEM, "out of memory");
 }
 
-static int set_text(struct json_object *obj, const char *type_name, const char *name,
-                    const char *text, int cell);
+static int set_field_text(struct json_object *obj, const ProtobufCFieldDescriptor *f,
+                          const char *text, int cell);
 
 int jsonpb_set_text(struct json_object *obj, const char *type_name, const char *name,
                     const char *text)
 {
-    return set_text(obj, type_name, name, text, 0);
-}
-
-int jsonpb_set_cell(struct json_object *obj, const char *type_name, const char *name,
-                    const char *text)
-{
-    return set_text(obj, type_name, name, text, 1);
-}
-
-static int set_text(struct json_object *obj, const char *type_name, const char *name,
-                    const char *text, int cell)
-{
     const struct record_type *t = record_type_by_name(type_name);
-    struct json_object *v = NULL, *arr = NULL;
     if (!t)
         return scsms_fail(SCSMS_EINVAL, "unknown record type '%.64s': use one of %s", type_name,
                           record_type_names());
-    const ProtobufCFieldDescriptor *f = flat_field(t, name);
+    const ProtobufCFieldDescriptor *f = jsonpb_flat_field(t, name);
     if (!f)
         return scsms_fail(SCSMS_EINVAL, "unknown field '%.64s' for type %s", name, t->name);
+    return set_field_text(obj, f, text, 0);
+}
+
+int jsonpb_set_cell(struct json_object *obj, const ProtobufCFieldDescriptor *f, const char *text)
+{
+    return set_field_text(obj, f, text, 1);
+}
+
+static int set_field_text(struct json_object *obj, const ProtobufCFieldDescriptor *f,
+                          const char *text, int cell)
+{
+    const char *name = f->name;
+    struct json_object *v = NULL, *arr = NULL;
     int rc;
     if (cell && f->label == PROTOBUF_C_LABEL_REPEATED) {
         if ((rc = jsonpb_parse(text, strlen(text), &v)))

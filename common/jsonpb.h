@@ -41,10 +41,16 @@ int jsonpb_merge(struct json_object *obj, Scsms__Record **rec) SCSMS_MUST_CHECK;
 int jsonpb_set_text(struct json_object *obj, const char *type_name, const char *name,
                     const char *text) SCSMS_MUST_CHECK;
 
-/* The same for a CSV cell: as jsonpb_set_text, but a repeated field or a
- * nested message is given whole as JSON text ('["a","b"]',
- * '[{"rel":"source","target":"X"}]'), as export writes it. */
-int jsonpb_set_cell(struct json_object *obj, const char *type_name, const char *name,
+/* The field a flat record's key names for type t: one of the envelope or
+ * of t's body; NULL when neither has it. Static: look it up once a column. */
+const ProtobufCFieldDescriptor *jsonpb_flat_field(const struct record_type *t,
+                                                  const char *name);
+
+/* The same as jsonpb_set_text for a CSV cell of field f (from
+ * jsonpb_flat_field()), but a repeated field or a nested message is given
+ * whole as JSON text ('["a","b"]', '[{"rel":"source","target":"X"}]'), as
+ * export writes it. */
+int jsonpb_set_cell(struct json_object *obj, const ProtobufCFieldDescriptor *f,
                     const char *text) SCSMS_MUST_CHECK;
 
 /* The CSV columns of a type (type_name) or of every type (NULL): "type",

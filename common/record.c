@@ -127,16 +127,22 @@ const struct record_type *record_type_of(const Scsms__Record *rec)
     return type_by_case(rec->body_case);
 }
 
+static char type_names[1024];
+static pthread_once_t type_names_once = PTHREAD_ONCE_INIT;
+
+static void type_names_init(void)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < N_TYPES; i++)
+        off += (size_t)snprintf(type_names + off, sizeof type_names - off, "%s%s", i ? ", " : "",
+                                types[i].name);
+}
+
+/* Built once: the store's preparers may both refuse a record at once. */
 const char *record_type_names(void)
 {
-    static char buf[1024];
-    if (!buf[0]) {
-        size_t off = 0;
-        for (size_t i = 0; i < N_TYPES; i++)
-            off += (size_t)snprintf(buf + off, sizeof buf - off, "%s%s", i ? ", " : "",
-                                    types[i].name);
-    }
-    return buf;
+    pthread_once(&type_names_once, type_names_init);
+    return type_names;
 }
 
 /* The body's field descriptor in the Record oneof. */

@@ -119,6 +119,10 @@ int store_batch_add(store_batch_t *b, Scsms__Record *rec) SCSMS_MUST_CHECK;
  * afterwards are numbered above every restored one. */
 int store_batch_add_preserved(store_batch_t *b, Scsms__Record *rec) SCSMS_MUST_CHECK;
 
+/* Make room for n records in all, so that queueing them never moves the
+ * queue: an import knows its size before it queues 100,000 records. */
+int store_batch_reserve(store_batch_t *b, size_t n) SCSMS_MUST_CHECK;
+
 /* Call fn(ctx, done, total) every few thousand records while committing. */
 void store_batch_on_progress(store_batch_t *b, void (*fn)(void *ctx, size_t done, size_t total),
                              void *ctx);

@@ -326,7 +326,7 @@ START_TEST(batch_is_all_or_nothing)
     char *sd = new_store("batch", "SITE-A", 0);
     store_t *s = open_ok(sd, 0);
     add_incidents(s, 2, 2);
-    /* large enough to go through the packer thread */
+    /* large enough to be prepared on two threads */
     enum { N = 600 };
     Scsms__Record *r[N];
     store_batch_t *b = NULL;
@@ -366,9 +366,73 @@ static Scsms__Record *action_from(const char *rel, const char *target)
     return rec_json(json);
 }
 
-/* "@N" names the N-th record of the same batch: on the writer (small
- * batches) and on the packer thread (large ones); anything else is
- * refused with nothing written. */
+/* A batch far larger than the preparers' lead, so their entry chunks are
+ * reused, with an update and a record whose rule raises two more in the
+ * middle: entries built ahead for positions that the raised records then
+ * take must be rebuilt, and every record must land whole at its place. */
+START_TEST(large_batch_with_update_and_raise)
+{
+    char *sd = new_store("bigmix", "SITE-A", 0);
+    store_t *s = open_ok(sd, 0);
+    add_incidents(s, 1, 1); /* SITE-A-INC-000001, updated below */
+    enum { N = 6000, UPDATE_AT = 1500, RAISE_AT = 3000 };
+    Scsms__Record **r = calloc(N, sizeof *r);
+    store_batch_t *b = NULL;
+    ck_assert_int_eq(store_batch_new(s, &b), 0);
+    for (unsigned i = 0; i < N; i++) {
+        if (i == UPDATE_AT) {
+            r[i] = incident(7777);
+            ck_assert_int_eq(record_set_string(&r[i]->id, "SITE-A-INC-000001"), 0);
+        } else if (i == RAISE_AT) {
+            r[i] = rec_json("{\"type\":\"inspection\",\"area\":\"Dock 2\",\"inspector\":"
+                            "\"A. Chen\",\"inspected_date\":\"2026-11-22\",\"items\":[{"
+                            "\"question\":\"Seals?\",\"answer\":\"nonconform\"},{"
+                            "\"question\":\"Fence?\",\"answer\":\"nonconform\"}]}");
+        } else {
+            r[i] = incident(i);
+        }
+        ck_assert_int_eq(store_batch_add(b, r[i]), 0);
+    }
+    ck_assert_msg(store_batch_commit(b) == 0, "%s", scsms_errmsg());
+    /* new records number by log position: 1 + i before the two raised
+     * nonconformities, 3 + i after them */
+    ck_assert_str_eq(store_batch_id(b, 0), "SITE-A-INC-000002");
+    ck_assert_str_eq(store_batch_id(b, UPDATE_AT), "SITE-A-INC-000001");
+    ck_assert_str_eq(store_batch_id(b, RAISE_AT), "SITE-A-INS-003002");
+    ck_assert_str_eq(store_batch_id(b, RAISE_AT + 1), "SITE-A-INC-003005");
+    ck_assert_str_eq(store_batch_id(b, N - 1), "SITE-A-INC-006003");
+    size_t n_raised = 0;
+    store_batch_raised(b, &n_raised);
+    ck_assert_uint_eq(n_raised, 2);
+    ck_assert_uint_eq(entries(s), 1 + N + 2);
+    verify_ok(s, 1 + N + 2);
+    /* each record read back is the one queued at its place */
+    const unsigned probe[] = {0, 2047, 2048, UPDATE_AT + 1, RAISE_AT - 1, RAISE_AT + 1, N - 1};
+    for (size_t k = 0; k < sizeof probe / sizeof probe[0]; k++) {
+        Scsms__Record *got = NULL;
+        char want[32];
+        snprintf(want, sizeof want, "Gate %u", probe[k]);
+        ck_assert_int_eq(store_get(s, store_batch_id(b, probe[k]), 0, &got), 0);
+        ck_assert_str_eq(got->incident->location, want);
+        ck_assert_uint_eq(got->version, 1);
+        record_free(got);
+    }
+    Scsms__Record *got = NULL;
+    ck_assert_int_eq(store_get(s, "SITE-A-INC-000001", 0, &got), 0);
+    ck_assert_str_eq(got->incident->location, "Gate 7777");
+    ck_assert_uint_eq(got->version, 2);
+    record_free(got);
+    store_batch_destroy(&b);
+    for (unsigned i = 0; i < N; i++)
+        record_free(r[i]);
+    free(r);
+    store_close(&s);
+    drop_store(sd);
+}
+END_TEST
+
+/* "@N" names the N-th record of the same batch, whichever thread prepares
+ * it; anything else is refused with nothing written. */
 START_TEST(batch_records_link_to_each_other)
 {
     char *sd = new_store("blink", "SITE-A", 0);
@@ -738,6 +802,7 @@ int main(void)
     tcase_add_test(rw, due_index_follows_updates);
     tcase_add_test(rw, batch_is_all_or_nothing);
     tcase_add_test(rw, batch_records_link_to_each_other);
+    tcase_add_test(rw, large_batch_with_update_and_raise);
     tcase_add_test(rw, site_cannot_issue_policy);
     suite_add_tcase(s, rw);
     TCase *dmg = tcase_create("growth and damage");

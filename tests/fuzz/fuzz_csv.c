@@ -1,7 +1,7 @@
 /* fuzz_csv.c -- fuzz harness for the CSV a user imports (`scsms-agent
  * import rows.csv`): the csv reader over the bytes, the first row as the
  * header, and every further row with as many fields made into an incident
- * as import does: jsonpb_set_cell() per non-empty cell, jsonpb_to_record(),
+ * as import does: jsonpb_set_cell() per non-empty cell of a known column, jsonpb_to_record(),
  * record_validate(). Refusals are expected and ignored; a bug shows as a
  * crash, a leak or a sanitizer report. */
 #include "csv.h"
@@ -21,11 +21,14 @@ static void take_row(char **header, char **fields, size_t n)
     struct json_object *obj = json_object_new_object();
     if (!obj)
         return;
-    for (size_t i = 0; i < n; i++)
-        if (fields[i][0]) {
-            int rc = jsonpb_set_cell(obj, "incident", header[i], fields[i]);
+    const struct record_type *t = record_type_by_name("incident");
+    for (size_t i = 0; i < n; i++) {
+        const ProtobufCFieldDescriptor *f = jsonpb_flat_field(t, header[i]);
+        if (f && fields[i][0]) {
+            int rc = jsonpb_set_cell(obj, f, fields[i]);
             (void)rc; /* a bad cell is left out, as a fuzz input may have many */
         }
+    }
     Scsms__Record *rec = NULL;
     if (jsonpb_to_record(obj, "incident", &rec) == 0) {
         int rc = record_validate(rec);

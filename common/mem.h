@@ -1,0 +1,34 @@
+/* mem.h -- memory hints for bulk work in one process.
+ *
+ * An import of 100,000 rows allocates about 120 MB in small pieces (parsed
+ * records, their strings, LMDB's dirty pages). Each first touch of a 4 KiB
+ * page is a page fault, and on a virtual machine a fault is dear: perf put
+ * a third of a 100,000-row CSV import in the kernel's fault path. Where the
+ * kernel offers transparent huge pages on request (the usual "madvise"
+ * setting), one fault maps 2 MiB instead.
+ *
+ * These are hints: nothing depends on them for correctness, and they do
+ * nothing where the C library or kernel offers no such control (another
+ * malloc, a sanitizer build, THP "never").
+ */
+#ifndef SCSMS_MEM_H
+#define SCSMS_MEM_H
+
+#include <stddef.h>
+
+/* About `expect` bytes are about to be allocated in small pieces: grow the
+ * heap by that much at once and ask for huge pages on it. Freed memory
+ * stays in the process from then on (up to `expect` bytes) rather than
+ * going back to the kernel a page run at a time: a trim and a regrowth
+ * fault the same pages in again, and freeing LMDB's 14,000 dirty pages
+ * after a large import spent a tenth of the import in brk() trimming.
+ * Does nothing below MEM_BULK_MIN. */
+#define MEM_BULK_MIN ((size_t)8 << 20)
+void mem_bulk_begin(size_t expect);
+
+/* p[0, n) is one large buffer about to be filled (a file read whole, a
+ * queue of 100,000 records): ask for huge pages on the whole 2 MiB pages
+ * inside it. */
+void mem_advise_huge(void *p, size_t n);
+
+#endif
