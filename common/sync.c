@@ -332,6 +332,100 @@ int sync_ingest(store_t *s, const char *owner, const ProtobufCBinaryData *entrie
     return 0;
 }
 
+/* ------------------------------------------------------------ group */
+
+struct group {
+    struct sync_upload *ups;
+    size_t n;
+};
+
+/* The head as it stands, for an upload that wrote nothing. */
+static void report_head(store_t *s, struct sync_upload *u)
+{
+    uint64_t seq;
+    uint8_t head[CRYPTO_HASH_LEN];
+    u->res.applied = 0;
+    if (sync_head(s, u->owner, &seq, head) == 0) {
+        u->res.head_seq = seq;
+        memcpy(u->res.head, head, CRYPTO_HASH_LEN);
+    }
+}
+
+static void refuse(struct sync_upload *u, int rc)
+{
+    free(u->message);
+    u->rc = rc;
+    u->message = strdup(scsms_errmsg());
+}
+
+/* Errors that end the whole group rather than one upload. */
+static int group_fatal(int rc)
+{
+    return rc == SCSMS_EMAPFULL || rc == SCSMS_ENOSPC || rc == SCSMS_EIO || rc == SCSMS_ENOMEM ||
+           rc == SCSMS_ECORRUPT;
+}
+
+static int group_body(store_t *s, MDB_txn *txn, void *ctx)
+{
+    struct group *g = ctx;
+    for (size_t i = 0; i < g->n; i++) {
+        struct sync_upload *u = &g->ups[i];
+        struct ingest in = {u->owner, u->entries, u->n, u->checkpoint, u->cp_len, u->seen,
+                            &u->res};
+        MDB_txn *child;
+        u->rc = 0;
+        free(u->message);
+        u->message = NULL;
+        int mrc = mdb_txn_begin(s->env, txn, 0, &child);
+        if (mrc)
+            return store_lmdb_fail(mrc, "begin an upload's transaction");
+        int rc = ingest_body(s, child, &in);
+        if (rc == 0) {
+            if ((mrc = mdb_txn_commit(child)))
+                return store_lmdb_fail(mrc, "apply an upload");
+            continue;
+        }
+        mdb_txn_abort(child);
+        if (group_fatal(rc))
+            return rc;
+        refuse(u, rc);
+    }
+    return 0;
+}
+
+int sync_ingest_group(store_t *s, struct sync_upload *ups, size_t n)
+{
+    struct group g = {ups, n};
+    for (size_t i = 0; i < n; i++) {
+        memset(&ups[i].res, 0, sizeof ups[i].res);
+        ups[i].rc = 0;
+        ups[i].message = NULL;
+    }
+    if (n == 0)
+        return 0;
+    int rc = store_write_txn(s, group_body, &g);
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", rc ? scsms_errmsg() : "");
+    for (size_t i = 0; i < n; i++) {
+        if (rc) {
+            free(ups[i].message);
+            ups[i].rc = rc;
+            ups[i].message = strdup(msg);
+        }
+        if (ups[i].rc)
+            report_head(s, &ups[i]);
+    }
+    return rc ? scsms_fail(rc, "%s", msg) : 0;
+}
+
+void sync_upload_clear(struct sync_upload *ups, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(ups[i].message);
+        ups[i].message = NULL;
+    }
+}
+
 /* ------------------------------------------------------------ seen */
 
 struct seen_batch {

@@ -69,6 +69,32 @@ int sync_ingest(store_t *s, const char *owner, const ProtobufCBinaryData *entrie
                 const uint8_t *checkpoint, size_t cp_len, const struct sync_seen *seen,
                 struct sync_result *res) SCSMS_MUST_CHECK;
 
+/* One upload of a group: what sync_ingest takes, and what became of it.
+ * Everything in is borrowed for the call. */
+struct sync_upload {
+    const char *owner;
+    const ProtobufCBinaryData *entries;
+    size_t n;
+    const uint8_t *checkpoint;
+    size_t cp_len;
+    const struct sync_seen *seen;
+    struct sync_result res; /* out: as sync_ingest's */
+    int rc;                 /* out: 0, or why it was refused (nothing of it written) */
+    char *message;          /* out: the refusal's one line; free with sync_upload_clear() */
+};
+
+/* Take in n uploads in one transaction and one durable commit (group
+ * commit: every upload waiting at once costs one disk flush, not one
+ * each). Each upload is applied whole or not at all, in order, exactly as
+ * sync_ingest() would apply it (a nested transaction each), and a refused
+ * upload leaves the others be. Returns 0 when the group was committed,
+ * whatever each upload's rc; otherwise nothing was written and every
+ * upload's rc is the error. */
+int sync_ingest_group(store_t *s, struct sync_upload *ups, size_t n) SCSMS_MUST_CHECK;
+
+/* Free what sync_ingest_group() left in each of ups[0, n). */
+void sync_upload_clear(struct sync_upload *ups, size_t n);
+
 /* When an identity was last heard from and the backlog it reported: kept
  * by the server, written a few at a time. */
 struct sync_seen {

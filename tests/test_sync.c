@@ -185,6 +185,57 @@ START_TEST(batches_apply_once_and_heads_match)
 }
 END_TEST
 
+static struct sync_upload upload_of(const char *owner, struct batch *b)
+{
+    return (struct sync_upload){.owner = owner, .entries = b->e, .n = b->n,
+                                .checkpoint = b->cp, .cp_len = b->cp_len};
+}
+
+/* Uploads waiting together go in one transaction: one continuing another
+ * of the same site, and one altered in transit between them, which alone
+ * is refused with its reason while the others are applied. */
+START_TEST(a_group_applies_each_upload_whole_or_not)
+{
+    struct pair p = pair_new();
+    add_incidents(p.site, 9);
+    struct batch b1 = batch_of(p.site, 1, 4), bad = batch_of(p.site, 5, 9),
+                 b2 = batch_of(p.site, 5, 9);
+    bad.e[1].data[bad.e[1].len - 3] ^= 0x01;
+    struct sync_upload ups[4] = {upload_of("SITE-A", &b1), upload_of("SITE-A", &bad),
+                                 upload_of("SITE-A", &b2), upload_of("SITE-A", &b1)};
+    ck_assert_msg(sync_ingest_group(p.hq, ups, 4) == 0, "%s", scsms_errmsg());
+    ck_assert_int_eq(ups[0].rc, 0);
+    ck_assert_uint_eq(ups[0].res.applied, 4);
+    ck_assert_uint_eq(ups[0].res.head_seq, 4);
+    ck_assert_int_eq(ups[1].rc, SCSMS_ETAMPER);
+    ck_assert_msg(strstr(ups[1].message, "entry 7 of SITE-A does not link to entry 6"), "%s", ups[1].message);
+    ck_assert_uint_eq(ups[1].res.applied, 0);
+    ck_assert_uint_eq(ups[1].res.head_seq, 9); /* the head as it stands after the group */
+    ck_assert_int_eq(ups[2].rc, 0);
+    ck_assert_uint_eq(ups[2].res.applied, 5);
+    ck_assert_int_eq(ups[3].rc, 0); /* a replay within the group: applied zero times */
+    ck_assert_uint_eq(ups[3].res.applied, 0);
+    ck_assert_uint_eq(ups[3].res.duplicates, 4);
+    heads_equal(&p, 9);
+    sync_upload_clear(ups, 4);
+    ck_assert_ptr_null(ups[1].message);
+    /* an unenrolled sender in a group is refused, and the group still commits */
+    add_incidents(p.site, 1);
+    struct batch b3 = batch_of(p.site, 10, 10);
+    struct sync_upload two[2] = {upload_of("SITE-X", &b3), upload_of("SITE-A", &b3)};
+    ck_assert_int_eq(sync_ingest_group(p.hq, two, 2), 0);
+    ck_assert_int_eq(two[0].rc, SCSMS_EPERM);
+    ck_assert_int_eq(two[1].rc, 0);
+    heads_equal(&p, 10);
+    sync_upload_clear(two, 2);
+    batch_free(&b1);
+    batch_free(&bad);
+    batch_free(&b2);
+    batch_free(&b3);
+    pair_free(&p);
+}
+END_TEST
+
 START_TEST(gap_says_where_to_resume)
 {
     struct pair p = pair_new();
@@ -710,6 +761,7 @@ int main(void)
     TCase *t = tcase_create("ingest");
     tcase_add_test(t, batches_apply_once_and_heads_match);
     tcase_add_test(t, gap_says_where_to_resume);
+    tcase_add_test(t, a_group_applies_each_upload_whole_or_not);
     tcase_add_test(t, altered_entry_is_refused);
     tcase_add_test(t, another_sites_records_are_refused);
     tcase_add_test(t, unenrolled_and_revoked_are_refused);
