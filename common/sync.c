@@ -140,15 +140,6 @@ int sync_checkpoint_at(store_t *s, uint64_t seq, uint8_t **out, size_t *len)
 
 /* ------------------------------------------------------------ ingest */
 
-struct ingest {
-    const char *owner;
-    const ProtobufCBinaryData *entries;
-    size_t n;
-    const uint8_t *cp;
-    size_t cp_len;
-    const struct sync_seen *seen;
-    struct sync_result *res;
-};
 
 static int seen_body(store_t *s, MDB_txn *txn, void *ctx);
 
@@ -171,7 +162,7 @@ static int same_as_stored(store_t *s, MDB_txn *txn, uint32_t idx, uint64_t seq,
 }
 
 /* Check one new entry and its record, and write them. */
-static int take_entry(store_t *s, MDB_txn *txn, const struct ingest *in,
+static int take_entry(store_t *s, MDB_txn *txn, const struct sync_upload *in,
                       const Scsms__Identity *who, const Scsms__LogEntry *e,
                       const ProtobufCBinaryData *b, struct store_owner_state *st)
 {
@@ -227,14 +218,14 @@ static int take_entry(store_t *s, MDB_txn *txn, const struct ingest *in,
 }
 
 /* The checkpoint must be the owner's signature over the new head. */
-static int take_checkpoint(store_t *s, MDB_txn *txn, const struct ingest *in,
+static int take_checkpoint(store_t *s, MDB_txn *txn, const struct sync_upload *in,
                            const Scsms__Identity *who, const struct store_owner_state *st)
 {
     Scsms__Checkpoint *cp = NULL;
     uint8_t key[STORE_LOGKEY_LEN];
-    if (!in->cp || !in->cp_len)
+    if (!in->checkpoint || !in->cp_len)
         return scsms_fail(SCSMS_ETAMPER, "%s sent entries without a signed checkpoint", in->owner);
-    int rc = chain_checkpoint_check(who->sign_key.data, in->cp, in->cp_len, &cp);
+    int rc = chain_checkpoint_check(who->sign_key.data, in->checkpoint, in->cp_len, &cp);
     if (rc)
         return scsms_fail(SCSMS_ETAMPER, "checkpoint from %s: %s", in->owner, scsms_errmsg());
     if (strcmp(cp->owner, in->owner) != 0 || cp->seq != st->seq ||
@@ -246,14 +237,14 @@ static int take_checkpoint(store_t *s, MDB_txn *txn, const struct ingest *in,
     if (rc)
         return rc;
     store_log_key(st->idx, st->seq, key);
-    MDB_val k = {sizeof key, key}, v = {in->cp_len, (void *)in->cp};
+    MDB_val k = {sizeof key, key}, v = {in->cp_len, (void *)in->checkpoint};
     int mrc = mdb_put(txn, s->checkpoints, &k, &v, 0);
     return mrc ? store_lmdb_fail(mrc, "write checkpoint") : 0;
 }
 
 static int ingest_body(store_t *s, MDB_txn *txn, void *ctx)
 {
-    struct ingest *in = ctx;
+    struct sync_upload *in = ctx;
     struct store_owner_state st;
     Scsms__Identity *who = NULL;
     int rc = store_identity_read(s, txn, in->owner, &who);
@@ -267,7 +258,7 @@ static int ingest_body(store_t *s, MDB_txn *txn, void *ctx)
     }
     if ((rc = store_owner_ensure(s, txn, in->owner, &st)))
         goto out;
-    memset(in->res, 0, sizeof *in->res);
+    memset(&in->res, 0, sizeof in->res);
     for (size_t i = 0; i < in->n && rc == 0; i++) {
         const ProtobufCBinaryData *b = &in->entries[i];
         Scsms__LogEntry *e = NULL;
@@ -282,7 +273,7 @@ static int ingest_body(store_t *s, MDB_txn *txn, void *ctx)
                             in->owner);
         else if (e->seq <= st.seq) { /* held already: the same bytes, or a fork */
             if (same_as_stored(s, txn, st.idx, e->seq, b))
-                in->res->duplicates++;
+                in->res.duplicates++;
             else
                 rc = scsms_fail(SCSMS_ETAMPER, "entry %llu of %s differs from the one accepted "
                                 "before: a fork", (unsigned long long)e->seq, in->owner);
@@ -291,10 +282,10 @@ static int ingest_body(store_t *s, MDB_txn *txn, void *ctx)
                             (unsigned long long)st.seq + 1, (unsigned long long)e->seq - 1,
                             in->owner, (unsigned long long)st.seq + 1);
         else if ((rc = take_entry(s, txn, in, who, e, b, &st)) == 0)
-            in->res->applied++;
+            in->res.applied++;
         scsms__log_entry__free_unpacked(e, NULL);
     }
-    if (rc == 0 && in->res->applied)
+    if (rc == 0 && in->res.applied)
         rc = take_checkpoint(s, txn, in, who, &st);
     if (rc == 0)
         rc = store_owner_save(s, txn, in->owner, &st);
@@ -303,33 +294,28 @@ static int ingest_body(store_t *s, MDB_txn *txn, void *ctx)
         rc = seen_body(s, txn, &one);
     }
 out:
-    in->res->head_seq = st.seq;
-    memcpy(in->res->head, st.head, CRYPTO_HASH_LEN);
+    in->res.head_seq = st.seq;
+    memcpy(in->res.head, st.head, CRYPTO_HASH_LEN);
     scsms__identity__free_unpacked(who, NULL);
     return rc;
 }
+
+static void report_head(store_t *s, struct sync_upload *u);
 
 int sync_ingest(store_t *s, const char *owner, const ProtobufCBinaryData *entries, size_t n,
                 const uint8_t *checkpoint, size_t cp_len, const struct sync_seen *seen,
                 struct sync_result *res)
 {
-    struct ingest in = {owner, entries, n, checkpoint, cp_len, seen, res};
-    memset(res, 0, sizeof *res);
-    int rc = store_write_txn(s, ingest_body, &in);
+    struct sync_upload u = {.owner = owner, .entries = entries, .n = n,
+                            .checkpoint = checkpoint, .cp_len = cp_len, .seen = seen};
+    char msg[512] = "";
+    int rc = store_write_txn(s, ingest_body, &u);
     if (rc) { /* nothing was written: report the head as it stands */
-        uint64_t seq;
-        uint8_t head[CRYPTO_HASH_LEN];
-        int save = rc;
-        char msg[512];
         snprintf(msg, sizeof msg, "%s", scsms_errmsg());
-        if (sync_head(s, owner, &seq, head) == 0) {
-            res->head_seq = seq;
-            memcpy(res->head, head, CRYPTO_HASH_LEN);
-        }
-        res->applied = 0;
-        return scsms_fail(save, "%s", msg);
+        report_head(s, &u);
     }
-    return 0;
+    *res = u.res;
+    return rc ? scsms_fail(rc, "%s", msg) : 0;
 }
 
 /* ------------------------------------------------------------ group */
@@ -370,8 +356,6 @@ static int group_body(store_t *s, MDB_txn *txn, void *ctx)
     struct group *g = ctx;
     for (size_t i = 0; i < g->n; i++) {
         struct sync_upload *u = &g->ups[i];
-        struct ingest in = {u->owner, u->entries, u->n, u->checkpoint, u->cp_len, u->seen,
-                            &u->res};
         MDB_txn *child;
         u->rc = 0;
         free(u->message);
@@ -379,7 +363,7 @@ static int group_body(store_t *s, MDB_txn *txn, void *ctx)
         int mrc = mdb_txn_begin(s->env, txn, 0, &child);
         if (mrc)
             return store_lmdb_fail(mrc, "begin an upload's transaction");
-        int rc = ingest_body(s, child, &in);
+        int rc = ingest_body(s, child, u);
         if (rc == 0) {
             if ((mrc = mdb_txn_commit(child)))
                 return store_lmdb_fail(mrc, "apply an upload");
