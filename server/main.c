@@ -21,6 +21,6 @@ int main(int argc, char **argv)
 {
     cli_prog = "scsms-server";
     return cli_dispatch(commands, sizeof commands / sizeof commands[0], argc, argv,
-                        "Head-office records are written with 'scsms-agent --store DIR add ...' "
+                        "Head-office records are written with 'scsms-agent add TYPE ... --store DIR' "
                         "on this store.\n");
 }
