@@ -357,6 +357,7 @@ struct part {
     size_t len, start, stop, line; /* bytes [start, stop) from line `line` */
     int csv;
     const struct header *h;
+    size_t heap;                   /* what its records will take, about */
     int rc;
 };
 
@@ -382,6 +383,7 @@ static int read_part(struct part *pt)
 static void *part_main(void *arg)
 {
     struct part *pt = arg;
+    mem_bulk_thread(pt->heap); /* its records come from this thread's own arena */
     pt->rc = read_part(pt);
     return NULL;
 }
@@ -511,6 +513,7 @@ static int read_file(struct import *im)
             b.start = at;
             b.stop = len;
             b.line = line;
+            b.heap = (len - at) * 3; /* its converted records, about */
         }
     }
     pthread_t t;
@@ -563,6 +566,33 @@ static int write_all(struct import *im, store_t *s)
     return rc && n ? 0 : rc;
 }
 
+struct free_span {
+    Scsms__Record **recs;
+    size_t n;
+};
+
+static void *free_span_main(void *arg)
+{
+    struct free_span *f = arg;
+    for (size_t i = 0; i < f->n; i++)
+        record_free(f->recs[i]);
+    return NULL;
+}
+
+/* Freeing 100,000 records is a tenth of an import: half on a second
+ * thread (most of the second half came from that half's own arena). */
+static void free_records(Scsms__Record **recs, size_t n)
+{
+    struct free_span lo = {recs, n / 2}, hi = {recs + n / 2, n - n / 2};
+    pthread_t t;
+    int threaded = n >= 4096 && pthread_create(&t, NULL, free_span_main, &hi) == 0;
+    free_span_main(&lo);
+    if (threaded)
+        pthread_join(t, NULL);
+    else
+        free_span_main(&hi);
+}
+
 int import_file(store_t *s, const char *path, const struct import_options *o,
                 struct import_result *res)
 {
@@ -579,8 +609,7 @@ int import_file(store_t *s, const char *path, const struct import_options *o,
     res->rows = im.n;
     if (res->n_bad)
         qsort(res->bad, res->n_bad, sizeof *res->bad, by_line);
-    for (size_t i = 0; i < im.n; i++)
-        record_free(im.recs[i]);
+    free_records(im.recs, im.n);
     free(im.recs);
     free(im.lines);
     if (rc == 0 && res->n_bad)

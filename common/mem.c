@@ -2,8 +2,10 @@
 #include "mem.h"
 
 #include <malloc.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -53,5 +55,65 @@ void mem_advise_huge(void *p, size_t n)
 #else
     (void)p;
     (void)n;
+#endif
+}
+
+/* Find in /proc/self/maps the mapping holding p and the span of it and of
+ * the anonymous reserve right after it ("---p", no file): [*from, *to).
+ * 0 when found. The main heap ("[heap]") is not a thread's: -1. */
+static int heap_span(const void *p, uintptr_t *from, uintptr_t *to)
+{
+    char line[512];
+    uintptr_t a = (uintptr_t)p, start, end;
+    int found = 0;
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f)) {
+        char perms[8] = "", path[256] = "";
+        unsigned long s, e;
+        if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %255s", &s, &e, perms, path) < 3)
+            continue;
+        if (!found && a >= s && a < e) {
+            if (path[0]) /* "[heap]", or a file: not a thread's arena */
+                break;
+            start = s;
+            end = e;
+            found = 1;
+        } else if (found) {
+            if (s == end && !path[0] && strncmp(perms, "---p", 4) == 0)
+                end = e;
+            break;
+        }
+    }
+    fclose(f);
+    if (!found)
+        return -1;
+    *from = start;
+    *to = end;
+    return 0;
+}
+
+/* The largest heap the C library maps for a thread's arena (glibc: 64 MiB);
+ * asking for a little less keeps the first heap in one mapping. */
+#define THREAD_HEAP_PAD ((size_t)48 << 20)
+
+void mem_bulk_thread(size_t expect)
+{
+    if (expect < MEM_BULK_MIN)
+        return;
+#if defined(M_TOP_PAD)
+    /* a thread's first allocation makes its arena, whose first heap is
+     * made writable as far as the top pad reaches: all of it then lies in
+     * one mapping that whole huge pages fit in (grown page by page, a 2
+     * MiB page never fits) */
+    size_t pad = expect < THREAD_HEAP_PAD ? expect : THREAD_HEAP_PAD;
+    mallopt(M_TOP_PAD, (int)pad);
+    void *probe = malloc(64);
+    mallopt(M_TOP_PAD, DEFAULT_TOP_PAD);
+    uintptr_t from, to;
+    if (probe && heap_span(probe, &from, &to) == 0)
+        mem_advise_huge((void *)from, (size_t)(to - from));
+    free(probe);
 #endif
 }

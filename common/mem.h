@@ -26,6 +26,13 @@
 #define MEM_BULK_MIN ((size_t)8 << 20)
 void mem_bulk_begin(size_t expect);
 
+/* The same for about `expect` bytes allocated on a thread of its own: the
+ * C library gives a second thread an arena of its own, mapped apart from
+ * the main heap; its first heap is made that large at once (up to 48 MiB)
+ * and gets huge pages on request. Call on that thread before it allocates
+ * anything, after mem_bulk_begin(). */
+void mem_bulk_thread(size_t expect);
+
 /* p[0, n) is one large buffer about to be filled (a file read whole, a
  * queue of 100,000 records): ask for huge pages on the whole 2 MiB pages
  * inside it. */

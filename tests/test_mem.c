@@ -4,6 +4,7 @@
 #include "mem.h"
 
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,51 @@ START_TEST(without_hint_small_pages)
 }
 END_TEST
 
+struct thread_run {
+    int hint;
+    long gained_kb;
+};
+
+/* On a thread of its own (its own arena), with or without the hint. */
+static void *thread_pieces(void *arg)
+{
+    struct thread_run *r = arg;
+    if (r->hint) /* first: the thread's first allocation makes its arena */
+        mem_bulk_thread((size_t)48 << 20);
+    long before = huge_kb();
+    size_t n;
+    void **v = small_pieces(&n);
+    r->gained_kb = huge_kb() - before;
+    free_pieces(v, n);
+    return NULL;
+}
+
+static long on_a_thread(int hint)
+{
+    pthread_t t;
+    struct thread_run r = {hint, 0};
+    ck_assert_int_eq(pthread_create(&t, NULL, thread_pieces, &r), 0);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    return r.gained_kb;
+}
+
+START_TEST(thread_heap_gets_huge_pages)
+{
+    const char *mode = thp_mode();
+    long gained = on_a_thread(1);
+    if (OWN_MALLOC && strcmp(mode, "never") != 0)
+        ck_assert_msg(gained >= 16 * 1024, "THP %s: %ld kB more in huge pages", mode, gained);
+}
+END_TEST
+
+/* (A test of its own: a later thread would reuse the first one's arena.) */
+START_TEST(thread_heap_without_hint_small_pages)
+{
+    if (strcmp(thp_mode(), "madvise") == 0)
+        ck_assert_int_le(on_a_thread(0), 2048);
+}
+END_TEST
+
 START_TEST(small_expectation_changes_nothing)
 {
     void *brk = sbrk(0);
@@ -126,6 +172,8 @@ static Suite *mem_suite(void)
     TCase *t = tcase_create("hints");
     tcase_add_test(t, bulk_heap_gets_huge_pages);
     tcase_add_test(t, without_hint_small_pages);
+    tcase_add_test(t, thread_heap_gets_huge_pages);
+    tcase_add_test(t, thread_heap_without_hint_small_pages);
     tcase_add_test(t, small_expectation_changes_nothing);
     tcase_add_test(t, one_buffer_gets_huge_pages);
     suite_add_tcase(s, t);
