@@ -403,9 +403,20 @@ int main(int argc, char **argv)
     }
     if (f)
         fclose(f);
+    /* PSS splits each shared page among the processes that map it: what
+     * the agent adds to a host that already runs anything using libc or
+     * libcrypto */
+    long pss = -1;
+    snprintf(status, sizeof status, "/proc/%d/smaps_rollup", (int)d);
+    if ((f = fopen(status, "r"))) {
+        while (fgets(line, sizeof line, f))
+            sscanf(line, "Pss: %ld kB", &pss);
+        fclose(f);
+    }
     printf("agent idle RSS       %10.1f MB         (scsms-agent run after its first round: "
-           "%.1f MB private, %.1f MB shared libraries and files)\n",
-           (double)rss / 1024.0, (double)anon / 1024.0, (double)file / 1024.0);
+           "%.1f MB private, %.1f MB shared libraries and files; PSS %.1f MB)\n",
+           (double)rss / 1024.0, (double)anon / 1024.0, (double)file / 1024.0,
+           (double)pss / 1024.0);
     kill(d, SIGTERM);
     waitpid(d, NULL, 0);
     kill(server, SIGTERM);
