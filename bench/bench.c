@@ -282,13 +282,14 @@ static double import_rate(const char *base, const char *name, size_t n, int csv)
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     sync();
     double t0 = now_s();
-    if (posix_spawn(&pid, argv[0], &fa, NULL, argv, environ) != 0 || waitpid(pid, &st, 0) != pid ||
-        !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+    int ok = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ) == 0 &&
+             waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    double rate = (double)n / (now_s() - t0);
+    posix_spawn_file_actions_destroy(&fa);
+    if (!ok) {
         fprintf(stderr, "scsms-bench: %s import %s failed\n", argv[0], file);
         exit(1);
     }
-    double rate = (double)n / (now_s() - t0);
-    posix_spawn_file_actions_destroy(&fa);
     return rate;
 }
 

@@ -28,8 +28,17 @@ static void grow_heap(void)
         free(blocks[--n]);
 }
 
+/* A quarter of the machine's memory: what one bulk job may set aside. */
+static size_t bulk_cap(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && size > 0 ? (size_t)pages * (size_t)size / 4 : (size_t)256 << 20;
+}
+
 void mem_bulk_begin(size_t expect)
 {
+    if (expect > bulk_cap())
+        expect = bulk_cap();
     if (expect < MEM_BULK_MIN)
         return;
 #if defined(M_TOP_PAD) && defined(M_TRIM_THRESHOLD) && defined(MADV_HUGEPAGE)
@@ -64,7 +73,7 @@ void mem_advise_huge(void *p, size_t n)
 static int heap_span(const void *p, uintptr_t *from, uintptr_t *to)
 {
     char line[512];
-    uintptr_t a = (uintptr_t)p, start, end;
+    uintptr_t a = (uintptr_t)p, start = 0, end = 0;
     int found = 0;
     FILE *f = fopen("/proc/self/maps", "r");
     if (!f)

@@ -16,13 +16,17 @@
 
 #include <stddef.h>
 
-/* About `expect` bytes are about to be allocated in small pieces: grow the
- * heap by that much at once and ask for huge pages on it. Freed memory
- * stays in the process from then on (up to `expect` bytes) rather than
- * going back to the kernel a page run at a time: a trim and a regrowth
- * fault the same pages in again, and freeing LMDB's 14,000 dirty pages
- * after a large import spent a tenth of the import in brk() trimming.
- * Does nothing below MEM_BULK_MIN. */
+/* About `expect` bytes (at most a quarter of the machine's memory) are
+ * about to be allocated in small pieces: grow the heap by that much at
+ * once and ask for huge pages on it. For a process that does one bulk job
+ * and exits (scsms-agent import): the settings stay. Freed memory stays in
+ * the process (up to `expect` bytes) rather than going back to the kernel a
+ * page run at a time: a trim and a regrowth fault the same pages in again,
+ * and freeing LMDB's 14,000 dirty pages after a large import spent a tenth
+ * of the import in brk() trimming. With glibc, setting these thresholds
+ * also ends its own adjustment of the mmap threshold, and a top pad the
+ * environment set is replaced by the default afterwards. Does nothing
+ * below MEM_BULK_MIN. */
 #define MEM_BULK_MIN ((size_t)8 << 20)
 void mem_bulk_begin(size_t expect);
 

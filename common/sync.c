@@ -344,11 +344,13 @@ static void refuse(struct sync_upload *u, int rc)
     u->message = strdup(scsms_errmsg());
 }
 
-/* Errors that end the whole group rather than one upload. */
+/* Errors that end the whole group rather than one upload: the map or the
+ * disk is full (the group is retried after the map grows, or each upload
+ * alone), or memory or the disk failed. Anything else, a damaged record of
+ * one site among them, is that upload's refusal alone. */
 static int group_fatal(int rc)
 {
-    return rc == SCSMS_EMAPFULL || rc == SCSMS_ENOSPC || rc == SCSMS_EIO || rc == SCSMS_ENOMEM ||
-           rc == SCSMS_ECORRUPT;
+    return rc == SCSMS_EMAPFULL || rc == SCSMS_ENOSPC || rc == SCSMS_EIO || rc == SCSMS_ENOMEM;
 }
 
 static int group_body(store_t *s, MDB_txn *txn, void *ctx)
@@ -377,6 +379,26 @@ static int group_body(store_t *s, MDB_txn *txn, void *ctx)
     return 0;
 }
 
+/* The group failed as a whole: each upload in a transaction of its own,
+ * so that those that fit alone still go in. 0 when any did. */
+static int ingest_one_by_one(store_t *s, struct sync_upload *ups, size_t n)
+{
+    int any = 0, last = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct group one = {&ups[i], 1};
+        int rc = store_write_txn(s, group_body, &one);
+        if (rc == 0 && ups[i].rc == 0)
+            any = 1;
+        if (rc) {
+            refuse(&ups[i], rc);
+            last = rc;
+        }
+        if (ups[i].rc)
+            report_head(s, &ups[i]);
+    }
+    return any || !last ? 0 : scsms_fail(last, "no upload of the group could be taken in");
+}
+
 int sync_ingest_group(store_t *s, struct sync_upload *ups, size_t n)
 {
     struct group g = {ups, n};
@@ -388,6 +410,8 @@ int sync_ingest_group(store_t *s, struct sync_upload *ups, size_t n)
     if (n == 0)
         return 0;
     int rc = store_write_txn(s, group_body, &g);
+    if (rc && n > 1) /* too much together for the disk, say: each on its own */
+        return ingest_one_by_one(s, ups, n);
     char msg[512];
     snprintf(msg, sizeof msg, "%s", rc ? scsms_errmsg() : "");
     for (size_t i = 0; i < n; i++) {

@@ -390,11 +390,19 @@ static void shed(struct server *sv, struct request *q)
                 (unsigned long long)sv->shed);
 }
 
-static void decode_request(struct request *q)
+/* Decode q and note the contact, in the order the requests came: the
+ * last one an identity sent says its backlog. */
+static void decode_request(struct server *sv, struct request *q)
 {
     q->who = zmq_msg_gets(&q->body, "User-Id");
     q->req = scsms__sync_request__unpack(NULL, zmq_msg_size(&q->body), zmq_msg_data(&q->body));
     q->up = NULL;
+    if (!q->who || !*q->who || !q->req)
+        return;
+    if (q->req->msg_case == SCSMS__SYNC_REQUEST__MSG_HELLO)
+        saw(sv, q->who, q->req->hello->backlog);
+    else if (q->req->msg_case == SCSMS__SYNC_REQUEST__MSG_UPLOAD)
+        saw(sv, q->who, q->req->upload->backlog);
 }
 
 static int is_upload(const struct request *q)
@@ -402,8 +410,21 @@ static int is_upload(const struct request *q)
     return q->who && *q->who && q->req && q->req->msg_case == SCSMS__SYNC_REQUEST__MSG_UPLOAD;
 }
 
-/* Take in every upload among q[0, n) in one transaction and one flush
- * (sync_ingest_group), before any is answered: an answer says durable. */
+/* One transaction holds at most this much of uploads' entries: a round of
+ * 256 large uploads is written in a few, not one that must fit whole. */
+#define GROUP_MAX_BYTES ((size_t)32 << 20)
+
+static size_t upload_bytes(const struct sync_upload *u)
+{
+    size_t n = u->cp_len;
+    for (size_t i = 0; i < u->n; i++)
+        n += u->entries[i].len;
+    return n;
+}
+
+/* Take in every upload among q[0, n), in order, in transactions of up to
+ * GROUP_MAX_BYTES each (sync_ingest_group: one flush to disk each), before
+ * any is answered: an answer says durable. */
 static struct sync_upload *take_uploads(struct server *sv, struct request *q, size_t n,
                                         size_t *n_ups)
 {
@@ -413,16 +434,20 @@ static struct sync_upload *take_uploads(struct server *sv, struct request *q, si
         if (!is_upload(&q[i]))
             continue;
         const Scsms__Upload *up = q[i].req->upload;
-        saw(sv, q[i].who, up->backlog);
         ups[k] = (struct sync_upload){.owner = q[i].who, .entries = up->entries,
                                       .n = up->n_entries, .checkpoint = up->checkpoint.data,
                                       .cp_len = up->checkpoint.len,
                                       .seen = seen_entry(sv, q[i].who)};
         q[i].up = &ups[k++];
     }
-    if (k && sync_ingest_group(sv->s, ups, k) != 0)
-        fprintf(stderr, "scsms-server: warning: %zu uploads not taken in: %s\n", k,
-                scsms_errmsg());
+    for (size_t from = 0, to; from < k; from = to) {
+        size_t bytes = upload_bytes(&ups[from]);
+        for (to = from + 1; to < k && bytes + upload_bytes(&ups[to]) <= GROUP_MAX_BYTES; to++)
+            bytes += upload_bytes(&ups[to]);
+        if (sync_ingest_group(sv->s, ups + from, to - from) != 0)
+            fprintf(stderr, "scsms-server: warning: %zu uploads not taken in: %s\n", to - from,
+                    scsms_errmsg());
+    }
     for (size_t i = 0; !ups && i < n; i++) /* out of memory: each answered retry later */
         q[i].up = NULL;
     *n_ups = k;
@@ -450,7 +475,6 @@ static void serve_message(struct server *sv, struct request *q)
         r.request_id = req->request_id;
         switch (req->msg_case) {
         case SCSMS__SYNC_REQUEST__MSG_HELLO:
-            saw(sv, who, req->hello->backlog);
             do_hello(sv, who, &r, hash, hq_pub);
             break;
         case SCSMS__SYNC_REQUEST__MSG_UPLOAD:
@@ -496,7 +520,7 @@ static void serve_waiting(struct server *sv)
         zmq_msg_close(&extra.body);
     }
     for (size_t i = 0; i < n; i++)
-        decode_request(&q[i]);
+        decode_request(sv, &q[i]);
     size_t n_ups = 0;
     struct sync_upload *ups = n ? take_uploads(sv, q, n, &n_ups) : NULL;
     for (size_t i = 0; i < n; i++) {

@@ -13,6 +13,7 @@
 #include "seal.h"
 #include "store.h"
 #include "sync.h"
+#include "store_internal.h" /* to damage a store on purpose */
 #include "verify.h"
 
 struct pair {
@@ -185,6 +186,15 @@ START_TEST(batches_apply_once_and_heads_match)
 }
 END_TEST
 
+/* An identity record head office cannot read (a damaged store). */
+static int garbage_identity(store_t *s, MDB_txn *txn, void *ctx)
+{
+    const char *id = ctx;
+    MDB_val k = {strlen(id), (void *)id}, v = {5, "\xff\xff\xff\xff\xff"};
+    int mrc = mdb_put(txn, s->identities, &k, &v, 0);
+    return mrc ? store_lmdb_fail(mrc, "write a damaged identity") : 0;
+}
+
 static struct sync_upload upload_of(const char *owner, struct batch *b)
 {
     return (struct sync_upload){.owner = owner, .entries = b->e, .n = b->n,
@@ -228,6 +238,20 @@ START_TEST(a_group_applies_each_upload_whole_or_not)
     ck_assert_int_eq(two[1].rc, 0);
     heads_equal(&p, 10);
     sync_upload_clear(two, 2);
+    /* one site's damaged data at head office refuses that site's upload
+     * alone, not the others waiting with it */
+    ck_assert_int_eq(store_write_txn(p.hq, garbage_identity, "SITE-X"), 0);
+    add_incidents(p.site, 1);
+    struct batch b4 = batch_of(p.site, 11, 11);
+    struct sync_upload pair[2] = {upload_of("SITE-X", &b4), upload_of("SITE-A", &b4)};
+    ck_assert_int_eq(sync_ingest_group(p.hq, pair, 2), 0);
+    ck_assert_int_eq(pair[0].rc, SCSMS_ECORRUPT);
+    ck_assert_msg(strstr(pair[0].message, "SITE-X"), "%s", pair[0].message);
+    ck_assert_int_eq(pair[1].rc, 0);
+    ck_assert_uint_eq(pair[1].res.applied, 1);
+    heads_equal(&p, 11);
+    sync_upload_clear(pair, 2);
+    batch_free(&b4);
     batch_free(&b1);
     batch_free(&bad);
     batch_free(&b2);
