@@ -78,28 +78,44 @@ static int keep(struct import *im, Scsms__Record *rec, size_t line)
 }
 
 /* Fields an export carries that only a restore may write. */
-static int store_field(const char *name)
+static const char *const store_fields[] = {"id", "owner", "version", "created_at",
+                                           "updated_at", "author"};
+
+/* The first store-set field obj has, in the order of the object, or NULL:
+ * a lookup each (the object is a hash table) rather than comparing every
+ * key with every name. */
+static const char *store_field_in(struct json_object *obj)
 {
-    return !strcmp(name, "id") || !strcmp(name, "owner") || !strcmp(name, "version") ||
-           !strcmp(name, "created_at") || !strcmp(name, "updated_at") || !strcmp(name, "author");
+    const char *first = NULL;
+    for (size_t i = 0; i < sizeof store_fields / sizeof store_fields[0]; i++)
+        if (json_object_object_get_ex(obj, store_fields[i], NULL)) {
+            first = store_fields[i];
+            break;
+        }
+    if (!first)
+        return NULL;
+    json_object_object_foreach(obj, key, val)
+    {
+        (void)val;
+        for (size_t i = 0; i < sizeof store_fields / sizeof store_fields[0]; i++)
+            if (strcmp(key, store_fields[i]) == 0)
+                return store_fields[i];
+    }
+    return first;
 }
 
 /* One row, as a flat object, to a kept record or a named bad row. */
 static int take_row(struct import *im, struct json_object *obj, size_t line)
 {
     Scsms__Record *rec = NULL;
-    if (!im->o->preserve && json_object_is_type(obj, json_type_object)) {
-        json_object_object_foreach(obj, key, val)
-        {
-            (void)val;
-            if (store_field(key)) {
-                char msg[160];
-                snprintf(msg, sizeof msg, "field '%s' is set by the store: import new records "
-                         "without it, or restore exported ones with --preserve", key);
-                bad_row(im, line, msg);
-                return 0;
-            }
-        }
+    const char *set_by_store;
+    if (!im->o->preserve && json_object_is_type(obj, json_type_object) &&
+        (set_by_store = store_field_in(obj))) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "field '%s' is set by the store: import new records "
+                 "without it, or restore exported ones with --preserve", set_by_store);
+        bad_row(im, line, msg);
+        return 0;
     }
     int rc = jsonpb_to_record(obj, im->o->type, &rec);
     if (rc == SCSMS_ENOMEM)
