@@ -12,11 +12,12 @@
  * writer alone, in order, chains each entry (the previous entry's hash
  * goes into a slot left for it, then the entry is hashed) and puts it
  * with its indices. An entry is built ahead for the log position the
- * record would take if nothing before it shifts the log; an update, or
- * a record whose rules raise another, shifts it, and from there on the
- * writer rebuilds each entry for its real position. The writer reads an
- * item only after its ready flag (release/acquire); the preparer never
- * touches LMDB.
+ * record would take if nothing before it shifts the log. An update is
+ * built by the writer, which alone can read the version it supersedes,
+ * and takes its own place; a record whose rules raise others shifts every
+ * later position, and from there on the writer rebuilds each entry for
+ * its real one. The writer reads an item only after its ready flag
+ * (release/acquire); the preparer never touches LMDB.
  */
 #include "store_internal.h"
 
