@@ -392,6 +392,28 @@ static int has_batch_links(const Scsms__Record *rec)
     return 0;
 }
 
+/* Item it's id when it takes log position seq: a restored record keeps its
+ * own, an update its record's, a new one is numbered by position. */
+static void item_id(const store_t *s, struct item *it, uint64_t seq, uint64_t id_offset)
+{
+    if (it->preserve || it->rec->id[0])
+        snprintf(it->id, sizeof it->id, "%s", it->rec->id);
+    else
+        make_id(s->owner, record_type_of(it->rec)->code, seq + id_offset, it->id);
+}
+
+/* Pack item it's record as stored: a restored one with its own version,
+ * times and author, any other as version `version`, created `created`,
+ * written now by this store's author. Returns the length, 0 on error. */
+static size_t pack_item(const store_t *s, const struct item *it, uint32_t version,
+                        const char *created, const char *now, uint8_t **buf, size_t *cap)
+{
+    const Scsms__Record *r = it->rec;
+    return it->preserve ? pack_envelope(s, r, it->id, r->version, r->created_at, r->updated_at,
+                                        r->author, buf, cap)
+                        : pack_envelope(s, r, it->id, version, created, now, s->author, buf, cap);
+}
+
 static size_t varint_len(size_t v)
 {
     size_t n = 1;
@@ -410,16 +432,8 @@ static void build_ahead(struct packer *pk, struct preparer *pr, struct item *it,
 {
     store_batch_t *b = pk->b;
     static const uint8_t unknown[CRYPTO_HASH_LEN];
-    if (it->preserve)
-        snprintf(it->id, sizeof it->id, "%s", it->rec->id);
-    else
-        make_id(b->s->owner, record_type_of(it->rec)->code, pk->first_seq + i + b->id_offset,
-                it->id);
-    size_t rlen =
-        it->preserve ? pack_envelope(b->s, it->rec, it->id, it->rec->version, it->rec->created_at,
-                                     it->rec->updated_at, it->rec->author, &pr->pbuf, &pr->pcap)
-                     : pack_envelope(b->s, it->rec, it->id, 1, pk->now, pk->now, b->s->author,
-                                     &pr->pbuf, &pr->pcap);
+    item_id(b->s, it, pk->first_seq + i, b->id_offset);
+    size_t rlen = pack_item(b->s, it, 1, pk->now, pk->now, &pr->pbuf, &pr->pcap);
     if (rlen == 0) {
         it->rc = SCSMS_EINVAL;
         return;
@@ -640,33 +654,22 @@ static int prepare_update(store_t *s, MDB_txn *txn, const Scsms__Record *rec, co
     return rc;
 }
 
-/* Build, on the writer, the entry of an item the packer did not chain: an
- * update (reading the previous version in txn) or a new record after one. */
+/* Build, on the writer, the entry of an item not built ahead, or built for
+ * another position: an update (reading the previous version in txn), one
+ * with "@N" links, or one after a record whose rules raised others. */
 static int writer_entry(store_t *s, MDB_txn *txn, store_batch_t *b, struct item *it,
                         const struct store_owner_state *st, const char *now, uint32_t *version,
                         char old_status[32], uint8_t hash[CRYPTO_HASH_LEN])
 {
     char created[ISOTIME_INSTANT_LEN + 1];
     int rc;
-    *version = 1;
-    if (it->preserve) {
-        snprintf(it->id, sizeof it->id, "%s", it->rec->id);
-        snprintf(created, sizeof created, "%s", it->rec->created_at);
-        *version = it->rec->version;
-    } else if (it->rec->id[0]) {
-        snprintf(it->id, sizeof it->id, "%s", it->rec->id);
-        if ((rc = prepare_update(s, txn, it->rec, it->id, version, created, old_status,
-                                 it->dispose)))
-            return rc;
-    } else {
-        make_id(s->owner, record_type_of(it->rec)->code, st->seq + 1 + b->id_offset, it->id);
-        snprintf(created, sizeof created, "%s", now);
-    }
-    size_t rlen = it->preserve
-                      ? pack_envelope(s, it->rec, it->id, *version, created, it->rec->updated_at,
-                                      it->rec->author, &b->rbuf, &b->rcap)
-                      : pack_envelope(s, it->rec, it->id, *version, created, now, s->author,
-                                      &b->rbuf, &b->rcap);
+    *version = it->preserve ? it->rec->version : 1;
+    item_id(s, it, st->seq + 1, b->id_offset);
+    snprintf(created, sizeof created, "%s", now);
+    if (!it->preserve && it->rec->id[0] &&
+        (rc = prepare_update(s, txn, it->rec, it->id, version, created, old_status, it->dispose)))
+        return rc;
+    size_t rlen = pack_item(s, it, *version, created, now, &b->rbuf, &b->rcap);
     if (rlen == 0)
         return SCSMS_EINVAL;
     if (!(it->entry_len = build_entry(s, st->seq + 1, st->head, b->rbuf, rlen, alloc_scratch, b,

@@ -81,27 +81,14 @@ static int keep(struct import *im, Scsms__Record *rec, size_t line)
 static const char *const store_fields[] = {"id", "owner", "version", "created_at",
                                            "updated_at", "author"};
 
-/* The first store-set field obj has, in the order of the object, or NULL:
- * a lookup each (the object is a hash table) rather than comparing every
- * key with every name. */
+/* A store-set field obj has, or NULL: a lookup each (the object is a hash
+ * table) rather than comparing every key with every name. */
 static const char *store_field_in(struct json_object *obj)
 {
-    const char *first = NULL;
     for (size_t i = 0; i < sizeof store_fields / sizeof store_fields[0]; i++)
-        if (json_object_object_get_ex(obj, store_fields[i], NULL)) {
-            first = store_fields[i];
-            break;
-        }
-    if (!first)
-        return NULL;
-    json_object_object_foreach(obj, key, val)
-    {
-        (void)val;
-        for (size_t i = 0; i < sizeof store_fields / sizeof store_fields[0]; i++)
-            if (strcmp(key, store_fields[i]) == 0)
-                return store_fields[i];
-    }
-    return first;
+        if (json_object_object_get_ex(obj, store_fields[i], NULL))
+            return store_fields[i];
+    return NULL;
 }
 
 /* One row, as a flat object, to a kept record or a named bad row. */
@@ -582,40 +569,12 @@ static int write_all(struct import *im, store_t *s)
     return rc && n ? 0 : rc;
 }
 
-struct free_span {
-    Scsms__Record **recs;
-    size_t n;
-};
-
-static void *free_span_main(void *arg)
-{
-    struct free_span *f = arg;
-    for (size_t i = 0; i < f->n; i++)
-        record_free(f->recs[i]);
-    return NULL;
-}
-
-/* Freeing 100,000 records is a tenth of an import: half on a second
- * thread (most of the second half came from that half's own arena). */
-static void free_records(Scsms__Record **recs, size_t n)
-{
-    struct free_span lo = {recs, n / 2}, hi = {recs + n / 2, n - n / 2};
-    pthread_t t;
-    int threaded = n >= 4096 && pthread_create(&t, NULL, free_span_main, &hi) == 0;
-    free_span_main(&lo);
-    if (threaded)
-        pthread_join(t, NULL);
-    else
-        free_span_main(&hi);
-}
-
 int import_file(store_t *s, const char *path, const struct import_options *o,
                 struct import_result *res)
 {
     struct import im = {.path = path, .o = o, .res = res};
     struct stat st;
     memset(res, 0, sizeof *res);
-    (void)record_type_names(); /* built once, before the reading threads */
     /* the records of a row, and LMDB's pages, take several times its bytes */
     size_t expect = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (size_t)st.st_size * 8 : 0;
     mem_bulk_begin(expect < IMPORT_HEAP_MAX ? expect : IMPORT_HEAP_MAX);
@@ -625,7 +584,8 @@ int import_file(store_t *s, const char *path, const struct import_options *o,
     res->rows = im.n;
     if (res->n_bad)
         qsort(res->bad, res->n_bad, sizeof *res->bad, by_line);
-    free_records(im.recs, im.n);
+    for (size_t i = 0; i < im.n; i++)
+        record_free(im.recs[i]);
     free(im.recs);
     free(im.lines);
     if (rc == 0 && res->n_bad)
