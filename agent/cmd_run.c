@@ -76,6 +76,13 @@ static int connect_server(struct link *l)
     return 0;
 }
 
+/* A busy server asked to come back: a jittered pause of 0.2 to 1 s, so
+ * that the sites it turned away do not all return at once. */
+static void retry_pause(void)
+{
+    usleep((useconds_t)(200000 + rand() % 800000));
+}
+
 /* Send req with the next request id. */
 static int send_request(struct link *l, Scsms__SyncRequest *req)
 {
@@ -260,7 +267,7 @@ static int upload(struct link *l, uint64_t next, uint64_t head)
         } else if (r->code == SCSMS__SYNC_REPLY__CODE__GAP ||
                    r->code == SCSMS__SYNC_REPLY__CODE__RETRY_LATER) {
             if (r->code == SCSMS__SYNC_REPLY__CODE__RETRY_LATER)
-                usleep((useconds_t)(200000 + rand() % 800000));
+                retry_pause();
             next = r->head_seq + 1;
             l->acked = r->head_seq;
             in_flight = 0;
@@ -378,7 +385,7 @@ static int fetch(struct link *l)
             scsms__sync_reply__free_unpacked(r, NULL);
             if (stopping)
                 return 0;
-            usleep((useconds_t)(200000 + rand() % 800000));
+            retry_pause();
             continue;
         }
         if (r->code != SCSMS__SYNC_REPLY__CODE__OK || r->n_entries == 0) {
@@ -448,7 +455,7 @@ static int round_trip(struct link *l)
         if (r->code != SCSMS__SYNC_REPLY__CODE__RETRY_LATER || stopping)
             break;
         scsms__sync_reply__free_unpacked(r, NULL);
-        usleep((useconds_t)(200000 + rand() % 800000));
+        retry_pause();
     }
     l->heard = 1;
     if (r->code == SCSMS__SYNC_REPLY__CODE__REFUSED)

@@ -171,11 +171,16 @@ const char *cli_summary(const Scsms__Record *rec)
 
 int cli_check_format(const char *format, const char *allowed)
 {
-    size_t fl = strlen(format), n = 0;
+    return cli_check_choice("--format", format, allowed);
+}
+
+int cli_check_choice(const char *option, const char *value, const char *allowed)
+{
+    size_t fl = strlen(value), n = 0;
     char list[128] = "";
     for (const char *p = allowed; *p;) {
         size_t wl = strcspn(p, " ");
-        if (wl == fl && strncmp(p, format, fl) == 0)
+        if (wl == fl && strncmp(p, value, fl) == 0)
             return 0;
         p += wl + (p[wl] == ' ');
         n++;
@@ -188,7 +193,7 @@ int cli_check_format(const char *format, const char *allowed)
                                 k == 0 ? "" : k + 1 == n ? " or " : ", ", (int)wl, p);
         p += wl + (p[wl] == ' ');
     }
-    fprintf(stderr, "%s: --format must be %s, got '%.32s'\n", cli_prog, list, format);
+    fprintf(stderr, "%s: %s must be %s, got '%.32s'\n", cli_prog, option, list, value);
     return CLI_USAGE;
 }
 

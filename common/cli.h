@@ -68,6 +68,9 @@ int cli_parse_within(const char *text, long *days);
  * print "PROG: --format must be a, b or c, got 'x'" and return CLI_USAGE. */
 int cli_check_format(const char *format, const char *allowed);
 
+/* The same for any option with a fixed set of values ("--kind"). */
+int cli_check_choice(const char *option, const char *value, const char *allowed);
+
 /* Print a usage line to stderr and return CLI_USAGE. */
 int cli_usage(const char *usage);
 

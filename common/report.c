@@ -275,12 +275,6 @@ static int index_of(const char *const *list, size_t n, const char *s)
     return -1;
 }
 
-static int clause_index(const char *clause)
-{
-    int i = index_of(clauses, N_CLAUSES, clause);
-    return i < 0 ? -1 : i;
-}
-
 /* An audit finding's clause as written ("4.4.6", "4.4.6 c)", "ISO 28000
  * 4.4.6"): the first run of digits and dots that names a listed clause. */
 static int finding_clause(const char *text)
@@ -296,7 +290,7 @@ static int finding_clause(const char *text)
         while (n && buf[n - 1] == '.')
             n--;
         buf[n] = 0;
-        int i = clause_index(buf);
+        int i = index_of(clauses, N_CLAUSES, buf);
         return i < 0 ? (int)CLAUSE_OTHER : i;
     }
     return (int)CLAUSE_OTHER;
@@ -340,7 +334,7 @@ static int is_current(const struct ctx *c, const Scsms__Record *r)
 
 static uint64_t hash_text(const char *s)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    uint64_t h = 14695981039346656037ull; /* FNV-1a */
     for (; *s; s++)
         h = (h ^ (uint8_t)*s) * 1099511628211ull;
     return h;
@@ -1098,10 +1092,7 @@ static int part_merge(struct part *p, struct part *q)
         y->active |= x->active;
         y->exempt |= x->exempt;
         y->cert_valid |= x->cert_valid;
-        y->cert_expiring |= x->cert_expiring;
-        y->decl_valid |= x->decl_valid;
-        y->decl_awaiting += x->decl_awaiting;
-        y->decl_rejected += x->decl_rejected;
+        y->cert_expiring |= x->cert_expiring; /* decl_*: set by part_join, later */
     }
     /* declarations and reviews: q's strings and site lists move to p */
     for (size_t i = 0; i < q->cap_decls; i++) {
@@ -1742,7 +1733,7 @@ static void build_aeo(const struct part *p, struct json_object *rep)
             snprintf(list, sizeof list, "%s", aeo_areas[a].clauses);
             for (char *save = NULL, *tok = strtok_r(list, " ", &save); tok;
                  tok = strtok_r(NULL, " ", &save)) {
-                int k = clause_index(tok);
+                int k = index_of(clauses, N_CLAUSES, tok);
                 if (k >= 0 && !clause_evidence(p, i, (size_t)k, NULL))
                     json_object_array_add(missing, json_object_new_string(tok));
             }

@@ -655,21 +655,32 @@ int store_latest_get(store_t *s, MDB_txn *txn, const char *id, uint32_t *version
     return 0;
 }
 
-/* Decode the record stored in the log entry at ref. Caller frees. */
-int store_load_record(store_t *s, MDB_txn *txn, const uint8_t ref[STORE_LOGKEY_LEN],
-                       Scsms__Record **out)
+/* Decode the log entry at ref. Caller frees with
+ * scsms__log_entry__free_unpacked(). */
+static int load_entry(store_t *s, MDB_txn *txn, const uint8_t ref[STORE_LOGKEY_LEN],
+                      Scsms__LogEntry **out)
 {
     MDB_val k = {STORE_LOGKEY_LEN, (void *)ref}, v;
-    Scsms__LogEntry *e;
     int mrc = mdb_get(txn, s->log, &k, &v);
     if (mrc == MDB_NOTFOUND)
         return scsms_fail(SCSMS_ECORRUPT, "log entry %llu is missing; run verify",
                           (unsigned long long)store_get_be64(ref + 4));
     if (mrc)
         return store_lmdb_fail(mrc, "read log");
-    int rc = chain_entry_decode(v.mv_data, v.mv_size, &e);
+    int rc = chain_entry_decode(v.mv_data, v.mv_size, out);
+    return rc ? scsms_fail_context(rc, "log entry %llu",
+                                   (unsigned long long)store_get_be64(ref + 4))
+              : 0;
+}
+
+/* Decode the record stored in the log entry at ref. Caller frees. */
+int store_load_record(store_t *s, MDB_txn *txn, const uint8_t ref[STORE_LOGKEY_LEN],
+                       Scsms__Record **out)
+{
+    Scsms__LogEntry *e;
+    int rc = load_entry(s, txn, ref, &e);
     if (rc)
-        return scsms_fail_context(rc, "log entry %llu", (unsigned long long)store_get_be64(ref + 4));
+        return rc;
     rc = record_unpack(e->record.data, e->record.len, out);
     scsms__log_entry__free_unpacked(e, NULL);
     return rc;
@@ -741,21 +752,14 @@ int store_get_bytes(store_t *s, const char *id, uint32_t version, uint8_t **out,
     int rc = store_txn_begin(s, MDB_RDONLY, &txn);
     if (rc)
         return rc;
-    if ((rc = resolve_version(s, txn, id, version, ref)) == 0) {
-        MDB_val k = {STORE_LOGKEY_LEN, ref}, v;
-        int mrc = mdb_get(txn, s->log, &k, &v);
-        if (mrc)
-            rc = mrc == MDB_NOTFOUND ? scsms_fail(SCSMS_ECORRUPT, "the log entry of '%s' is "
-                                                  "missing; run verify", id)
-                                     : store_lmdb_fail(mrc, "read log");
-        else if ((rc = chain_entry_decode(v.mv_data, v.mv_size, &e)) == 0) {
-            /* the entry's record field holds the exact bytes as written */
-            *out = e->record.data;
-            *len = e->record.len;
-            e->record.data = NULL;
-            e->record.len = 0;
-            scsms__log_entry__free_unpacked(e, NULL);
-        }
+    if ((rc = resolve_version(s, txn, id, version, ref)) == 0 &&
+        (rc = load_entry(s, txn, ref, &e)) == 0) {
+        /* the entry's record field holds the exact bytes as written */
+        *out = e->record.data;
+        *len = e->record.len;
+        e->record.data = NULL;
+        e->record.len = 0;
+        scsms__log_entry__free_unpacked(e, NULL);
     }
     mdb_txn_abort(txn);
     return rc;

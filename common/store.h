@@ -265,7 +265,7 @@ int store_identity_list(store_t *s, int (*fn)(const Scsms__Identity *id, void *c
 /* ------------------------------------------------------------ received */
 
 /* Keep a sealed record another identity sent outside any chain (exact
- * bytes; the caller has checked its seal, seal_record_check()). Durable.
+ * bytes; the caller has checked its seal with seal_check()). Durable.
  * Idempotent by (id, version): the same bytes again set *added to 0;
  * other bytes for the same id and version are refused (SCSMS_ETAMPER). */
 int store_received_put(store_t *s, const Scsms__Record *rec, const uint8_t *bytes, size_t len,

@@ -30,7 +30,7 @@ static void show_progress(void *ctx, uint64_t done, uint64_t total)
 
 static int parse_day(const char *opt, const char *text, int64_t *day)
 {
-    if (isotime_parse_date(text, day) == 0 && strlen(text) == ISOTIME_DATE_LEN)
+    if (isotime_parse_date(text, day) == 0)
         return 0;
     fprintf(stderr, "%s: %s '%.32s' is not a date: give YYYY-MM-DD\n", cli_prog, opt, text);
     return CLI_USAGE;

@@ -195,10 +195,8 @@ static int parse_args(int argc, char **argv, struct mreview_args *a, struct cli_
     }
     if (optind != argc || !a->pack || !a->from || !a->to || !a->n_decisions)
         return cli_usage(MREVIEW_USAGE);
-    if (strcmp(a->kind, "corrective") && strcmp(a->kind, "preventive")) {
-        fprintf(stderr, "%s: --kind must be corrective or preventive\n", cli_prog);
+    if (cli_check_choice("--kind", a->kind, "corrective preventive"))
         return CLI_USAGE;
-    }
     return cli_common_finish(c, MREVIEW_USAGE);
 }
 

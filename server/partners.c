@@ -414,20 +414,24 @@ static int load_declaration(store_t *s, const struct review_args *a, Scsms__Reco
     uint8_t *bytes = NULL;
     size_t len;
     Scsms__Identity *who = NULL;
-    int rc = store_get(s, a->id, a->version, decl);
-    if (rc)
+    /* the bytes as signed, and the record decoded from them: one read */
+    int rc = store_get_bytes(s, a->id, a->version, &bytes, &len);
+    if (rc == 0)
+        rc = record_unpack(bytes, len, decl);
+    if (rc) {
+        free(bytes);
         return rc;
+    }
     if ((*decl)->body_case != SCSMS__RECORD__BODY_DECLARATION)
-        return scsms_fail(SCSMS_EINVAL, "'%s' is a %s, not a declaration of security", a->id,
-                          record_type_of(*decl)->name);
-    if (record_is_tombstone(*decl))
-        return scsms_fail(SCSMS_EINVAL, "declaration '%s' was disposed of: nothing to review",
-                          a->id);
-    if ((rc = store_identity_get(s, (*decl)->owner, &who)))
-        return scsms_fail(SCSMS_EPERM, "declaration '%s' comes from %s, who is not enrolled here",
-                          a->id, (*decl)->owner);
-    if ((rc = store_get_bytes(s, a->id, (*decl)->version, &bytes, &len)) == 0 &&
-        (rc = seal_check(*decl, bytes, len, who->sign_key.data)) == 0)
+        rc = scsms_fail(SCSMS_EINVAL, "'%s' is a %s, not a declaration of security", a->id,
+                        record_type_of(*decl)->name);
+    else if (record_is_tombstone(*decl))
+        rc = scsms_fail(SCSMS_EINVAL, "declaration '%s' was disposed of: nothing to review",
+                        a->id);
+    else if (store_identity_get(s, (*decl)->owner, &who))
+        rc = scsms_fail(SCSMS_EPERM, "declaration '%s' comes from %s, who is not enrolled here",
+                        a->id, (*decl)->owner);
+    else if ((rc = seal_check(*decl, bytes, len, who->sign_key.data)) == 0)
         crypto_sha256(bytes, len, hash);
     free(bytes);
     scsms__identity__free_unpacked(who, NULL);

@@ -152,8 +152,6 @@ static void do_hello(struct server *sv, const char *who, Scsms__SyncReply *r, ui
         r->hq_head_seq = 0;
 }
 
-static struct sync_seen *seen_entry(struct server *sv, const char *who);
-
 /* The answer to an upload, taken in with the others waiting with it. */
 static void do_upload(struct server *sv, const char *who, const struct sync_upload *u,
                       Scsms__SyncReply *r, uint8_t *hash, char *msg, size_t msg_len)
@@ -282,18 +280,20 @@ static struct sync_seen *seen_entry(struct server *sv, const char *who)
 }
 
 /* Note contact from who, and the backlog it reported. */
-static void saw(struct server *sv, const char *who, uint64_t backlog)
+/* Note contact from who; its entry in the table, or NULL when full. */
+static struct sync_seen *saw(struct server *sv, const char *who, uint64_t backlog)
 {
     struct sync_seen *e = seen_entry(sv, who);
     if (!e) {
         if (sv->n_seen == SEEN_MAX)
-            return;
+            return NULL;
         e = &sv->seen[sv->n_seen++];
         snprintf(e->id, sizeof e->id, "%s", who);
     }
     e->last_seen = isotime_now();
     e->backlog = backlog;
     sv->seen_dirty[e - sv->seen] = 1;
+    return e;
 }
 
 static void flush_seen(struct server *sv, int force)
@@ -324,6 +324,7 @@ struct request {
     zmq_msg_t id, body;
     const char *who;             /* the authenticated identity (ZAP User-Id) */
     Scsms__SyncRequest *req;     /* NULL: not a SyncRequest */
+    struct sync_seen *seen;      /* its sender's contact entry (NULL: table full) */
     struct sync_upload *up;      /* an upload's outcome, once taken in */
 };
 
@@ -397,12 +398,13 @@ static void decode_request(struct server *sv, struct request *q)
     q->who = zmq_msg_gets(&q->body, "User-Id");
     q->req = scsms__sync_request__unpack(NULL, zmq_msg_size(&q->body), zmq_msg_data(&q->body));
     q->up = NULL;
+    q->seen = NULL;
     if (!q->who || !*q->who || !q->req)
         return;
     if (q->req->msg_case == SCSMS__SYNC_REQUEST__MSG_HELLO)
-        saw(sv, q->who, q->req->hello->backlog);
+        q->seen = saw(sv, q->who, q->req->hello->backlog);
     else if (q->req->msg_case == SCSMS__SYNC_REQUEST__MSG_UPLOAD)
-        saw(sv, q->who, q->req->upload->backlog);
+        q->seen = saw(sv, q->who, q->req->upload->backlog);
 }
 
 static int is_upload(const struct request *q)
@@ -437,7 +439,7 @@ static struct sync_upload *take_uploads(struct server *sv, struct request *q, si
         ups[k] = (struct sync_upload){.owner = q[i].who, .entries = up->entries,
                                       .n = up->n_entries, .checkpoint = up->checkpoint.data,
                                       .cp_len = up->checkpoint.len,
-                                      .seen = seen_entry(sv, q[i].who)};
+                                      .seen = q[i].seen};
         q[i].up = &ups[k++];
     }
     for (size_t from = 0, to; from < k; from = to) {
