@@ -621,6 +621,10 @@ START_TEST(bad_input_refused_and_nothing_written)
 {
     struct fx f = fx_new();
     char *nodir = tu_path(f.tmp, "no/such/dir/pack.html");
+    /* --out naming a directory: the pack is written whole to a temporary
+     * file beside it, and the rename over the directory fails */
+    char *isdir = tu_path(f.tmp, "packdir");
+    ck_assert_int_eq(mkdir(isdir, 0700), 0);
     struct {
         struct tu_run r;
         const char *says;
@@ -634,6 +638,7 @@ START_TEST(bad_input_refused_and_nothing_written)
         {server("review", "--to", "2026-06-30", "--out", f.out, "--store", f.hq, NULL), "needs --from and --to"},
         {server("summary", PERIOD, "--out", f.out, "--store", f.hq, NULL), "unknown report"},
         {server("review", PERIOD, "--out", nodir, "--store", f.hq, NULL), "cannot write"},
+        {server("review", PERIOD, "--out", isdir, "--store", f.hq, NULL), "cannot write"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ck_assert_msg(cases[i].r.status != 0, "case %zu succeeded", i);
@@ -644,12 +649,13 @@ START_TEST(bad_input_refused_and_nothing_written)
     }
     struct stat st;
     ck_assert_int_ne(stat(f.out, &st), 0);
-    /* no temporary file left */
+    /* no temporary file left, the one the last case wrote included */
     DIR *d = opendir(f.tmp);
     ck_assert_ptr_nonnull(d);
     for (struct dirent *e; (e = readdir(d));)
         ck_assert_msg(!strstr(e->d_name, "tmp"), "left behind: %s", e->d_name);
     closedir(d);
+    free(isdir);
     free(nodir);
     fx_free(&f);
 }

@@ -38,16 +38,6 @@ static const char *const incident_json =
     "\"status\":\"open\",\"kind\":\"breach\",\"occurred_at\":\"2026-11-01T10:00:00Z\","
     "\"location\":\"Gate 3\"}";
 
-static Scsms__Record *from_json(const char *json)
-{
-    struct json_object *o = NULL;
-    Scsms__Record *r = NULL;
-    ck_assert_msg(jsonpb_parse(json, strlen(json), &o) == 0, "%s", scsms_errmsg());
-    ck_assert_msg(jsonpb_to_record(o, NULL, &r) == 0, "%s", scsms_errmsg());
-    json_object_put(o);
-    return r;
-}
-
 static uint8_t *pack(const Scsms__Record *r, size_t *len)
 {
     *len = scsms__record__get_packed_size(r);
@@ -60,7 +50,7 @@ static uint8_t *pack(const Scsms__Record *r, size_t *len)
 /* json signed with key and packed. */
 static uint8_t *sealed_bytes(const char *json, const crypto_key_t *key, size_t *len)
 {
-    Scsms__Record *r = from_json(json);
+    Scsms__Record *r = tu_record(json);
     ck_assert_msg(seal_record_sign(r, key) == 0, "%s", scsms_errmsg());
     uint8_t *b = pack(r, len);
     record_free(r);
@@ -119,7 +109,7 @@ START_TEST(declaration_verifies_with_its_key_only)
     ck_assert_uint_eq(len2, len);
     ck_assert_int_eq(memcmp(b, b2, len), 0);
     /* a given (bogus) signature is replaced, not kept */
-    Scsms__Record *j = from_json(decl_json);
+    Scsms__Record *j = tu_record(decl_json);
     j->declaration->partner_signature.data = malloc(3);
     memcpy(j->declaration->partner_signature.data, "abc", 3);
     j->declaration->partner_signature.len = 3;
@@ -175,7 +165,7 @@ START_TEST(unsigned_declaration_is_refused)
 {
     uint8_t pub[CRYPTO_PUB_LEN];
     crypto_key_t *k = new_key(pub);
-    Scsms__Record *r = from_json(decl_json);
+    Scsms__Record *r = tu_record(decl_json);
     size_t len;
     uint8_t *b = pack(r, &len);
     check_fails(b, len, pub, SCSMS_ETAMPER,
@@ -196,7 +186,7 @@ START_TEST(unsealed_types_pass_and_cannot_be_signed)
 {
     uint8_t pub[CRYPTO_PUB_LEN];
     crypto_key_t *k = new_key(pub);
-    Scsms__Record *r = from_json(incident_json);
+    Scsms__Record *r = tu_record(incident_json);
     ck_assert_int_eq(seal_is_sealed(r), 0);
     /* exactly these three types are sealed */
     size_t nt;

@@ -20,16 +20,6 @@
 #include "store.h"
 #include "verify.h"
 
-static Scsms__Record *rec_json(const char *json)
-{
-    struct json_object *o = NULL;
-    Scsms__Record *r = NULL;
-    ck_assert_int_eq(jsonpb_parse(json, strlen(json), &o), 0);
-    ck_assert_msg(jsonpb_to_record(o, NULL, &r) == 0, "%s", scsms_errmsg());
-    json_object_put(o);
-    return r;
-}
-
 static Scsms__Record *incident(unsigned i)
 {
     char json[512];
@@ -37,7 +27,7 @@ static Scsms__Record *incident(unsigned i)
              "{\"type\":\"incident\",\"kind\":\"near_miss\",\"occurred_at\":"
              "\"2026-10-%02uT08:00:00Z\",\"location\":\"Gate %u\",\"severity\":%u}",
              1 + i % 28, i, 1 + i % 5);
-    return rec_json(json);
+    return tu_record(json);
 }
 
 static Scsms__Record *risk(const char *review)
@@ -48,7 +38,7 @@ static Scsms__Record *risk(const char *review)
              "\"likelihood\":3,\"consequence\":4,\"residual_likelihood\":2,"
              "\"residual_consequence\":2,\"treatment\":\"reduce\",\"next_review_date\":\"%s\"}",
              review);
-    return rec_json(json);
+    return tu_record(json);
 }
 
 static char *new_store(const char *tag, const char *owner, size_t map)
@@ -363,7 +353,7 @@ static Scsms__Record *action_from(const char *rel, const char *target)
              "{\"type\":\"action\",\"kind\":\"corrective\",\"description\":\"fix\","
              "\"responsible\":\"ops\",\"due_date\":\"2027-01-31\",\"links\":[{\"rel\":\"%s\","
              "\"target\":\"%s\"}]}", rel, target);
-    return rec_json(json);
+    return tu_record(json);
 }
 
 /* A batch far larger than the preparers' lead, so their entry chunks are
@@ -384,7 +374,7 @@ START_TEST(large_batch_with_update_and_raise)
             r[i] = incident(7777);
             ck_assert_int_eq(record_set_string(&r[i]->id, "SITE-A-INC-000001"), 0);
         } else if (i == RAISE_AT) {
-            r[i] = rec_json("{\"type\":\"inspection\",\"area\":\"Dock 2\",\"inspector\":"
+            r[i] = tu_record("{\"type\":\"inspection\",\"area\":\"Dock 2\",\"inspector\":"
                             "\"A. Chen\",\"inspected_date\":\"2026-11-22\",\"items\":[{"
                             "\"question\":\"Seals?\",\"answer\":\"nonconform\"},{"
                             "\"question\":\"Fence?\",\"answer\":\"nonconform\"}]}");
@@ -492,7 +482,7 @@ START_TEST(site_cannot_issue_policy)
 {
     char *sd = new_store("rule8", "SITE-A", 0);
     store_t *s = open_ok(sd, 0);
-    Scsms__Record *p = rec_json("{\"type\":\"policy\",\"title\":\"Security policy\","
+    Scsms__Record *p = tu_record("{\"type\":\"policy\",\"title\":\"Security policy\","
                                 "\"statement\":\"We protect the supply chain\"}");
     ck_assert_int_eq(store_put(s, p, NULL), SCSMS_EPERM);
     ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "rule 8"));

@@ -21,31 +21,6 @@ struct pair {
     store_t *site, *hq;
 };
 
-static store_t *make(const char *dir, const char *owner, enum store_role role)
-{
-    store_t *s = NULL;
-    ck_assert_msg(store_create(dir, owner, role, NULL) == 0, "%s", scsms_errmsg());
-    ck_assert_int_eq(store_open(dir, NULL, &s), 0);
-    return s;
-}
-
-/* Enrol the identity of store s (dir) in hq with role. */
-static void enrol(store_t *hq, store_t *s, const char *dir, Scsms__Identity__Role role)
-{
-    char pub[IDENTITY_Z85_LEN + 1], sec[IDENTITY_Z85_LEN + 1];
-    uint8_t sign[CRYPTO_PUB_LEN];
-    ck_assert_int_eq(identity_curve_load(dir, pub, sec), 0);
-    store_public_key(s, sign);
-    Scsms__Identity id = SCSMS__IDENTITY__INIT;
-    id.id = (char *)store_owner(s);
-    id.role = role;
-    id.curve_key = pub;
-    id.sign_key.data = sign;
-    id.sign_key.len = sizeof sign;
-    id.enrolled_at = "2026-11-23T00:00:00Z";
-    ck_assert_msg(store_identity_put(hq, &id) == 0, "%s", scsms_errmsg());
-}
-
 /* A store of owner with role, and head office, the first enrolled there
  * as irole. */
 static struct pair pair_of(const char *owner, enum store_role role, Scsms__Identity__Role irole)
@@ -53,9 +28,9 @@ static struct pair pair_of(const char *owner, enum store_role role, Scsms__Ident
     struct pair p;
     p.tmp = tu_tmpdir("sync");
     char *a = tu_path(p.tmp, "site"), *h = tu_path(p.tmp, "hq");
-    p.site = make(a, owner, role);
-    p.hq = make(h, "HQ", STORE_ROLE_HQ);
-    enrol(p.hq, p.site, a, irole);
+    p.site = tu_store_new(a, owner, role);
+    p.hq = tu_store_new(h, "HQ", STORE_ROLE_HQ);
+    tu_enrol(p.hq, p.site, a, irole);
     free(a);
     free(h);
     return p;
@@ -80,15 +55,9 @@ static void add_incidents(store_t *s, int n)
 {
     for (int i = 0; i < n; i++) {
         char json[256];
-        struct json_object *o = NULL;
-        Scsms__Record *r = NULL;
         snprintf(json, sizeof json, "{\"type\":\"incident\",\"kind\":\"breach\",\"occurred_at\":"
                  "\"2026-11-%02dT10:00:00Z\",\"location\":\"Gate %d\"}", 1 + i % 28, i);
-        ck_assert_int_eq(jsonpb_parse(json, strlen(json), &o), 0);
-        ck_assert_int_eq(jsonpb_to_record(o, NULL, &r), 0);
-        json_object_put(o);
-        ck_assert_msg(store_put(s, r, NULL) == 0, "%s", scsms_errmsg());
-        record_free(r);
+        tu_put(s, json, NULL);
     }
 }
 
@@ -323,8 +292,8 @@ START_TEST(another_sites_records_are_refused)
     struct pair p = pair_new();
     struct sync_result res;
     char *bdir = tu_path(p.tmp, "site-b");
-    store_t *b = make(bdir, "SITE-B", STORE_ROLE_SITE);
-    enrol(p.hq, b, bdir, SCSMS__IDENTITY__ROLE__SITE);
+    store_t *b = tu_store_new(bdir, "SITE-B", STORE_ROLE_SITE);
+    tu_enrol(p.hq, b, bdir, SCSMS__IDENTITY__ROLE__SITE);
     add_incidents(b, 3);
     struct batch bb = batch_of(b, 1, 3);
     /* SITE-A's connection carrying SITE-B's log */
@@ -346,7 +315,7 @@ START_TEST(unenrolled_and_revoked_are_refused)
     struct pair p = pair_new();
     struct sync_result res;
     char *xdir = tu_path(p.tmp, "site-x");
-    store_t *x = make(xdir, "SITE-X", STORE_ROLE_SITE);
+    store_t *x = tu_store_new(xdir, "SITE-X", STORE_ROLE_SITE);
     add_incidents(x, 2);
     struct batch bx = batch_of(x, 1, 2);
     ck_assert_int_eq(sync_ingest(p.hq, "SITE-X", bx.e, bx.n, bx.cp, bx.cp_len, NULL, &res), SCSMS_EPERM);
@@ -376,16 +345,10 @@ START_TEST(a_site_cannot_send_head_office_types)
     struct pair p = pair_new();
     struct sync_result res;
     char *fdir = tu_path(p.tmp, "forger");
-    store_t *f = make(fdir, "SITE-F", STORE_ROLE_HQ);
-    enrol(p.hq, f, fdir, SCSMS__IDENTITY__ROLE__SITE);
-    struct json_object *o = NULL;
-    Scsms__Record *r = NULL;
-    const char *json = "{\"type\":\"policy\",\"title\":\"mine\",\"statement\":\"anything goes\"}";
-    ck_assert_int_eq(jsonpb_parse(json, strlen(json), &o), 0);
-    ck_assert_int_eq(jsonpb_to_record(o, NULL, &r), 0);
-    json_object_put(o);
-    ck_assert_int_eq(store_put(f, r, NULL), 0);
-    record_free(r);
+    store_t *f = tu_store_new(fdir, "SITE-F", STORE_ROLE_HQ);
+    tu_enrol(p.hq, f, fdir, SCSMS__IDENTITY__ROLE__SITE);
+    tu_put(f, "{\"type\":\"policy\",\"title\":\"mine\",\"statement\":\"anything goes\"}",
+           NULL);
     struct batch b = batch_of(f, 1, 1);
     ck_assert_int_eq(ingest(&p, "SITE-F", &b, &res), SCSMS_EPERM);
     ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "SITE-F may not issue policy records (rule 8)"));
@@ -421,24 +384,6 @@ END_TEST
  * Sealed records must carry their issuer's signature over their exact
  * bytes, and a partner speaks only for itself. */
 
-static Scsms__Record *from_json(const char *json)
-{
-    struct json_object *o = NULL;
-    Scsms__Record *r = NULL;
-    ck_assert_msg(jsonpb_parse(json, strlen(json), &o) == 0, "%s", scsms_errmsg());
-    ck_assert_msg(jsonpb_to_record(o, NULL, &r) == 0, "%s", scsms_errmsg());
-    json_object_put(o);
-    return r;
-}
-
-/* Write json at s through the real write path; the id into id_out. */
-static void put_json(store_t *s, const char *json, char id_out[RECORD_MAX_ID + 1])
-{
-    Scsms__Record *r = from_json(json);
-    ck_assert_msg(store_put(s, r, id_out) == 0, "%s", scsms_errmsg());
-    record_free(r);
-}
-
 static crypto_key_t *key_of(store_t *s)
 {
     crypto_key_t *k = NULL;
@@ -452,7 +397,7 @@ static crypto_key_t *key_of(store_t *s)
  * sealed with from's key when its type is sealed; packed. */
 static uint8_t *record_as(store_t *from, const char *json, size_t *len)
 {
-    Scsms__Record *r = from_json(json);
+    Scsms__Record *r = tu_record(json);
     if (seal_is_sealed(r)) {
         crypto_key_t *k = key_of(from);
         ck_assert_int_eq(seal_record_sign(r, k), 0);
@@ -599,8 +544,8 @@ START_TEST(a_partners_declaration_arrives_as_signed)
     struct pair p = partner_pair();
     struct sync_result res;
     char dos[RECORD_MAX_ID + 1], crt[RECORD_MAX_ID + 1];
-    put_json(p.site, DECLARATION("P-42", "all road flows NL-DE") "}", dos);
-    put_json(p.site, "{\"type\":\"certificate\",\"partner_id\":\"P-42\",\"scheme\":\"aeo\","
+    tu_put(p.site, DECLARATION("P-42", "all road flows NL-DE") "}", dos);
+    tu_put(p.site, "{\"type\":\"certificate\",\"partner_id\":\"P-42\",\"scheme\":\"aeo\","
                      "\"number\":\"NL-AEO-1\",\"valid_from_date\":\"2025-01-01\","
                      "\"expiry_date\":\"2028-01-01\"}", crt);
     ck_assert_str_eq(dos, "P-42-DOS-000001");
@@ -627,8 +572,8 @@ START_TEST(a_declaration_altered_after_signing_is_refused)
     struct pair q = partner_pair();
     struct sync_result res;
     char d1[RECORD_MAX_ID + 1], d2[RECORD_MAX_ID + 1];
-    put_json(q.site, DECLARATION("P-42", "all road flows NL-DE") "}", d1);
-    put_json(q.site, DECLARATION("P-42", "sea freight Rotterdam") "}", d2);
+    tu_put(q.site, DECLARATION("P-42", "all road flows NL-DE") "}", d1);
+    tu_put(q.site, DECLARATION("P-42", "sea freight Rotterdam") "}", d2);
     struct batch b = batch_of(q.site, 1, 1);
     ck_assert_int_eq(ingest(&q, "P-42", &b, &res), 0);
     batch_free(&b);
@@ -727,7 +672,7 @@ START_TEST(head_office_seals_are_checked_at_a_site)
     struct pair p = pair_new();
     char *hqdir = tu_path(p.tmp, "hq");
     struct sync_result res;
-    enrol(p.site, p.hq, hqdir, SCSMS__IDENTITY__ROLE__HQ);
+    tu_enrol(p.site, p.hq, hqdir, SCSMS__IDENTITY__ROLE__HQ);
     char crv[RECORD_MAX_ID + 1], mrv[RECORD_MAX_ID + 1];
     const char *review = "{\"type\":\"credibility_review\",\"declaration_id\":\"P-42-DOS-000001\","
                          "\"declaration_version\":1,\"declaration_sha256\":"
@@ -735,14 +680,14 @@ START_TEST(head_office_seals_are_checked_at_a_site)
                          "\"partner_id\":\"P-42\",\"reviewer\":\"k.li\",\"decision\":\"accepted\","
                          "\"status\":\"accepted\",\"reason\":\"fits\","
                          "\"reviewed_date\":\"2026-01-20\"}";
-    put_json(p.hq, review, crv);
+    tu_put(p.hq, review, crv);
     struct batch b = batch_of(p.hq, 1, 1);
     ck_assert_msg(ingest_at(p.site, p.hq, &b, &res) == 0, "%s", scsms_errmsg());
     batch_free(&b);
     head_is(p.site, p.hq, 1, NULL);
     same_bytes(p.hq, p.site, crv);
-    put_json(p.hq, review, crv);
-    put_json(p.hq, "{\"type\":\"management_review\",\"period_from_date\":\"2026-01-01\","
+    tu_put(p.hq, review, crv);
+    tu_put(p.hq, "{\"type\":\"management_review\",\"period_from_date\":\"2026-01-01\","
                    "\"period_to_date\":\"2026-06-30\",\"held_date\":\"2026-07-10\","
                    "\"decisions\":[\"continue\",\"more drills\"]}", mrv);
     /* the second review with one bit of its hq_signature flipped: the

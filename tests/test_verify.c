@@ -22,16 +22,11 @@ enum { N = 12, PER_BATCH = 3 }; /* entries 1..12, checkpoints at 3, 6, 9, 12 */
 static Scsms__Record *incident(unsigned i)
 {
     char json[512];
-    struct json_object *o = NULL;
-    Scsms__Record *r = NULL;
     snprintf(json, sizeof json,
              "{\"type\":\"incident\",\"kind\":\"breach\",\"occurred_at\":\"2026-09-%02uT10:00:00Z\","
              "\"location\":\"MARKER-%04u-LOCATION\",\"severity\":2}",
              1 + i % 28, i);
-    ck_assert_int_eq(jsonpb_parse(json, strlen(json), &o), 0);
-    ck_assert_int_eq(jsonpb_to_record(o, NULL, &r), 0);
-    json_object_put(o);
-    return r;
+    return tu_record(json);
 }
 
 /* A store of n incidents written in batches of per: a signed checkpoint

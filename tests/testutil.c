@@ -258,13 +258,19 @@ void tu_enrol(struct store *hq, struct store *s, const char *dir, int role)
     ck_assert_msg(identity_enrol_store(hq, s, dir, role) == 0, "%s", scsms_errmsg());
 }
 
-void tu_put(struct store *s, const char *json, char *id_out)
+Scsms__Record *tu_record(const char *json)
 {
     struct json_object *obj = NULL;
     Scsms__Record *rec = NULL;
     ck_assert_msg(jsonpb_parse(json, strlen(json), &obj) == 0, "%s: %s", json, scsms_errmsg());
     ck_assert_msg(jsonpb_to_record(obj, NULL, &rec) == 0, "%s: %s", json, scsms_errmsg());
     json_object_put(obj);
+    return rec;
+}
+
+void tu_put(struct store *s, const char *json, char *id_out)
+{
+    Scsms__Record *rec = tu_record(json);
     ck_assert_msg(store_put(s, rec, id_out) == 0, "%s: %s", json, scsms_errmsg());
     record_free(rec);
 }

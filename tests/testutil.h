@@ -61,6 +61,11 @@ struct store *tu_store_new(const char *dir, const char *owner, int role);
  * (Scsms__Identity__Role). */
 void tu_enrol(struct store *hq, struct store *s, const char *dir, int role);
 
+/* A record from flat JSON with a "type" (jsonpb); fails the test when it
+ * does not convert. Caller frees with record_free(). */
+struct Scsms__Record;
+struct Scsms__Record *tu_record(const char *json);
+
 /* Write one record given as flat JSON with a "type" at s; its id into
  * id_out (RECORD_MAX_ID + 1 bytes) unless NULL. Fails the test when the
  * store refuses it. */
