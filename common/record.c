@@ -542,5 +542,9 @@ void record_review_key(const Scsms__Record *rec, char out[RECORD_REVIEW_KEY_LEN 
     const char *day = rec->body_case == SCSMS__RECORD__BODY_CREDIBILITY_REVIEW
                           ? rec->credibility_review->reviewed_date
                           : "";
-    snprintf(out, RECORD_REVIEW_KEY_LEN + 1, "%-10.10s%.20s", day, rec->updated_at);
+    /* the id's number last: of two reviews in the same second, the one
+     * written after (ids number by log position) */
+    const char *dash = strrchr(rec->id, '-');
+    unsigned long long n = dash ? strtoull(dash + 1, NULL, 10) : 0;
+    snprintf(out, RECORD_REVIEW_KEY_LEN + 1, "%-10.10s%-20.20s%020llu", day, rec->updated_at, n);
 }

@@ -87,8 +87,10 @@ int record_id_is_owners(const char *id, const char *owner);
 /* Which of two credibility reviews of the same declaration version is
  * the later: compare these keys as text. The sealed reviewed_date first
  * (an unsealed time alone could be changed in transit to bring an older
- * verdict forward), then updated_at for reviews of the same day. */
-#define RECORD_REVIEW_KEY_LEN 31
+ * verdict forward), then updated_at for reviews of the same day, then the
+ * number in the id for reviews of the same second: two reviews never tie,
+ * so every reader picks the same one. */
+#define RECORD_REVIEW_KEY_LEN 50
 void record_review_key(const Scsms__Record *rec, char out[RECORD_REVIEW_KEY_LEN + 1]);
 
 /* Append a typed link (rel, target: copied) to rec. */

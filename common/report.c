@@ -120,7 +120,6 @@ struct partner_agg {
 struct decl_agg {
     char *id;          /* declaration id; NULL: an empty slot */
     char *partner_id;  /* of the declaration; NULL until it is seen */
-    char *review_id;   /* the review that counts: the latest */
     int32_t *sites;    /* the chosen sites it names (slots) */
     uint32_t version, n_sites;
     char review_at[RECORD_REVIEW_KEY_LEN + 1]; /* that review's order (record_review_key) */
@@ -431,20 +430,14 @@ static void decl_free(struct decl_agg *d)
 {
     free(d->id);
     free(d->partner_id);
-    free(d->review_id);
     free(d->sites);
 }
 
-/* Is the review (at, id) later than the one d holds? Its order key
- * (record_review_key) decides; on the same key the greater id, which was
- * written after. */
-static int review_later(const struct decl_agg *d, const char *at, const char *id)
+/* Is the review with order key at (record_review_key) later than the one
+ * d holds? */
+static int review_later(const struct decl_agg *d, const char *at)
 {
-    int cmp;
-    if (!d->has_review)
-        return 1;
-    cmp = strcmp(at, d->review_at);
-    return cmp > 0 || (cmp == 0 && strcmp(id, d->review_id) > 0);
+    return !d->has_review || strcmp(at, d->review_at) > 0;
 }
 
 /* A declaration (the current version of one): kept when it is not
@@ -492,13 +485,8 @@ static int take_credibility_review(struct part *p, const Scsms__Record *r)
         return SCSMS_ENOMEM;
     char at[RECORD_REVIEW_KEY_LEN + 1];
     record_review_key(r, at);
-    if (!review_later(x, at, r->id))
+    if (!review_later(x, at))
         return 0;
-    char *id = strdup(r->id);
-    if (!id)
-        return scsms_fail(SCSMS_ENOMEM, "out of memory");
-    free(x->review_id);
-    x->review_id = id;
     snprintf(x->review_at, sizeof x->review_at, "%s", at);
     x->has_review = 1;
     x->accepted = (unsigned)accepted;
@@ -1110,10 +1098,7 @@ static int part_merge(struct part *p, struct part *q)
             x->partner_id = NULL;
             x->sites = NULL;
         }
-        if (x->has_review && review_later(y, x->review_at, x->review_id)) {
-            free(y->review_id);
-            y->review_id = x->review_id;
-            x->review_id = NULL;
+        if (x->has_review && review_later(y, x->review_at)) {
             memcpy(y->review_at, x->review_at, sizeof y->review_at);
             y->has_review = 1;
             y->accepted = x->accepted;

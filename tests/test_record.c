@@ -639,12 +639,20 @@ START_TEST(later_review_by_sealed_date)
     record_review_key(a, ka);
     record_review_key(b, kb);
     /* the review dated later is the later one, whatever the unsealed time */
-    ck_assert_str_eq(kb, "2026-06-302026-06-30T09:00:00Z");
+    ck_assert_str_eq(kb, "2026-06-302026-06-30T09:00:00Z00000000000000000000");
     ck_assert_int_gt(strcmp(kb, ka), 0);
     /* the same day: the time decides */
     ck_assert_int_eq(record_set_string(&a->credibility_review->reviewed_date, "2026-06-30"), 0);
     record_review_key(a, ka);
     ck_assert_int_gt(strcmp(ka, kb), 0);
+    /* the same second: the one written after, by the number in its id
+     * (as a number: 1000000 after 999999) */
+    ck_assert_int_eq(record_set_string(&a->updated_at, "2026-06-30T09:00:00Z"), 0);
+    ck_assert_int_eq(record_set_string(&a->id, "HQ-CRV-999999"), 0);
+    ck_assert_int_eq(record_set_string(&b->id, "HQ-CRV-1000000"), 0);
+    record_review_key(a, ka);
+    record_review_key(b, kb);
+    ck_assert_int_gt(strcmp(kb, ka), 0);
     record_free(a);
     record_free(b);
 }
