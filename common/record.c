@@ -197,6 +197,19 @@ int record_unpack(const uint8_t *data, size_t len, Scsms__Record **out)
     return 0;
 }
 
+int record_dup(const Scsms__Record *rec, Scsms__Record **out)
+{
+    size_t len = scsms__record__get_packed_size(rec);
+    uint8_t *buf = malloc(len ? len : 1);
+    *out = NULL;
+    if (!buf)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    scsms__record__pack(rec, buf);
+    int rc = record_unpack(buf, len, out);
+    free(buf);
+    return rc;
+}
+
 int record_set_string(char **field, const char *text)
 {
     char *copy = strdup(text);

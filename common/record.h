@@ -58,6 +58,10 @@ void record_free(Scsms__Record *rec);
 /* Decode packed bytes. SCSMS_ECORRUPT when they are not a record. */
 int record_unpack(const uint8_t *data, size_t len, Scsms__Record **out) SCSMS_MUST_CHECK;
 
+/* A deep copy of rec (through its wire form), to keep beyond a borrowed
+ * one. Caller frees *out with record_free(). */
+int record_dup(const Scsms__Record *rec, Scsms__Record **out) SCSMS_MUST_CHECK;
+
 /* Check a record as given by a user before the store assigns identity and
  * time: known type, status valid for the type, required fields present,
  * value ranges, field sizes; and normalise it in place: dates and instants

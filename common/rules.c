@@ -637,13 +637,7 @@ static int mark_obsolete(const Scsms__Record *old, void *ctx)
         !same_subject(old, e->now))
         return 0;
     Scsms__Record *copy = NULL;
-    size_t len = scsms__record__get_packed_size(old);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf)
-        return e->rc = scsms_fail(SCSMS_ENOMEM, "out of memory");
-    scsms__record__pack(old, buf);
-    e->rc = record_unpack(buf, len, &copy);
-    free(buf);
+    e->rc = record_dup(old, &copy);
     if (e->rc == 0)
         e->rc = record_set_string(&copy->status, "obsolete");
     if (e->rc == 0)

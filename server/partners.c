@@ -555,14 +555,7 @@ static int find_partner_record(const Scsms__Record *rec, void *ctx)
     struct find_partner *f = ctx;
     if (record_is_tombstone(rec) || strcmp(rec->partner->partner_id, f->id) != 0)
         return 0;
-    /* keep a copy: the scan's record is borrowed */
-    size_t len = scsms__record__get_packed_size(rec);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf)
-        return scsms_fail(SCSMS_ENOMEM, "out of memory");
-    scsms__record__pack(rec, buf);
-    int rc = record_unpack(buf, len, &f->found);
-    free(buf);
+    int rc = record_dup(rec, &f->found); /* the scan's record is borrowed */
     return rc ? rc : 1;
 }
 

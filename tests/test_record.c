@@ -627,6 +627,20 @@ START_TEST(unpack)
     record_free(NULL);
 }
 
+START_TEST(dup_is_a_deep_copy)
+{
+    Scsms__Record *a = record_new(record_type_by_name("incident")), *b = NULL;
+    ck_assert_int_eq(record_set_string(&a->incident->location, "Gate 3"), 0);
+    ck_assert_int_eq(record_dup(a, &b), 0);
+    ck_assert_str_eq(b->incident->location, "Gate 3");
+    ck_assert_ptr_ne(b->incident->location, a->incident->location);
+    ck_assert_int_eq(record_set_string(&b->incident->location, "Gate 4"), 0);
+    ck_assert_str_eq(a->incident->location, "Gate 3");
+    record_free(a);
+    record_free(b);
+}
+END_TEST
+
 START_TEST(later_review_by_sealed_date)
 {
     const struct record_type *t = record_type_by_name("credibility_review");
@@ -697,6 +711,7 @@ static Suite *record_suite(void)
     tcase_add_test(tc, valid_records);
     tcase_add_test(tc, ids_belong_to_their_owner);
     tcase_add_test(tc, later_review_by_sealed_date);
+    tcase_add_test(tc, dup_is_a_deep_copy);
     tcase_add_test(tc, risk_scales);
     tcase_add_test(tc, required_fields);
     tcase_add_test(tc, status_values);
