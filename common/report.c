@@ -1737,10 +1737,12 @@ static void build_aeo(const struct part *p, struct json_object *rep)
 
 /* ------------------------------------------------------------ entry */
 
+/* By enum report_kind; the "report" member of a report says which. */
+static const char *const kind_names[] = {"review", "gaps", "aeo"};
+
 int report_kind_parse(const char *text, enum report_kind *out)
 {
-    static const char *const names[] = {"review", "gaps", "aeo"};
-    int i = index_of(names, N_OF(names), text);
+    int i = index_of(kind_names, N_OF(kind_names), text);
     if (i < 0)
         return scsms_fail(SCSMS_EINVAL, "unknown report '%.32s': use review, gaps or aeo", text);
     *out = (enum report_kind)i;
@@ -1760,7 +1762,6 @@ int report_format_parse(const char *text, enum report_format *out)
 
 int report_build(store_t *s, const struct report_options *o, struct json_object **out)
 {
-    static const char *const kinds[] = {"review", "gaps", "aeo"};
     struct ctx c;
     struct owner_walk w;
     struct part parts[2];
@@ -1775,7 +1776,7 @@ int report_build(store_t *s, const struct report_options *o, struct json_object 
         rc = scsms_fail(SCSMS_ENOMEM, "out of memory");
         goto fail;
     }
-    put_str(rep, "report", kinds[o->kind]);
+    put_str(rep, "report", kind_names[o->kind]);
     if (o->kind == REPORT_REVIEW)
         put_str(rep, "from", c.from);
     put_str(rep, o->kind == REPORT_REVIEW ? "to" : "as_of", c.to);

@@ -543,8 +543,7 @@ static void html_gaps(struct json_object *rep, FILE *f)
         fputs("<tr><td>", f);
         report_html_escape(f, site2);
         fputs("</td><td class=\"gap\">", f);
-        for (size_t i = 0; i < json_object_array_length(g); i++)
-            fprintf(f, "%s%s", i ? " " : "", json_object_get_string(json_object_array_get_idx(g, i)));
+        report_print_list(f, g, 1);
         fputs("</td></tr>\n", f);
     }
     fputs("</table>\n</body></html>\n", f);
@@ -590,8 +589,7 @@ static void html_aeo(struct json_object *rep, FILE *f)
             fputs("<tr><td>", f);
             report_html_escape(f, site2);
             fprintf(f, "</td><td>%s</td><td class=\"gap\">", areas[a]);
-            for (size_t i = 0; i < json_object_array_length(m); i++)
-                fprintf(f, "%s%s", i ? " " : "", json_object_get_string(json_object_array_get_idx(m, i)));
+            report_print_list(f, m, 1);
             fputs("</td></tr>\n", f);
         }
     }
@@ -600,13 +598,11 @@ static void html_aeo(struct json_object *rep, FILE *f)
     free(cells);
 }
 
-void report_html(struct json_object *rep, FILE *f)
+void report_html(struct json_object *rep, enum report_kind kind, FILE *f)
 {
-    const char *kind = json_object_get_string(report_json_at(rep, "report", NULL));
-    if (!strcmp(kind, "gaps"))
-        html_gaps(rep, f);
-    else if (!strcmp(kind, "aeo"))
-        html_aeo(rep, f);
-    else
-        html_review(rep, f);
+    switch (kind) {
+    case REPORT_GAPS: html_gaps(rep, f); break;
+    case REPORT_AEO: html_aeo(rep, f); break;
+    case REPORT_REVIEW: html_review(rep, f); break;
+    }
 }

@@ -23,6 +23,9 @@ void report_html_escape(FILE *f, const char *s);
 
 /* The HTML page of a review, gaps or aeo report, to f (a memory stream:
  * write errors show when it is closed). */
-void report_html(struct json_object *rep, FILE *f);
+void report_html(struct json_object *rep, enum report_kind kind, FILE *f);
+
+/* The strings of array a, space-separated (HTML-escaped when html). */
+void report_print_list(FILE *f, struct json_object *a, int html);
 
 #endif

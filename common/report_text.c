@@ -147,12 +147,23 @@ static void table_review(struct json_object *rep, FILE *f)
     }
 }
 
+void report_print_list(FILE *f, struct json_object *a, int html)
+{
+    for (size_t i = 0; i < json_object_array_length(a); i++) {
+        const char *v = json_object_get_string(json_object_array_get_idx(a, i));
+        if (i)
+            fputc(' ', f);
+        if (html)
+            report_html_escape(f, v);
+        else
+            fputs(v, f);
+    }
+}
+
 static void print_list(FILE *f, struct json_object *a)
 {
-    size_t n = json_object_array_length(a);
-    for (size_t i = 0; i < n; i++)
-        fprintf(f, "%s%s", i ? " " : "", json_object_get_string(json_object_array_get_idx(a, i)));
-    fputs(n ? "\n" : "none\n", f);
+    report_print_list(f, a, 0);
+    fputs(json_object_array_length(a) ? "\n" : "none\n", f);
 }
 
 static void table_gaps(struct json_object *rep, FILE *f)
@@ -194,7 +205,12 @@ int report_render(struct json_object *rep, enum report_format format, char **out
     FILE *f = open_memstream(&buf, &n);
     if (!f)
         return scsms_fail(SCSMS_ENOMEM, "out of memory");
-    const char *kind = json_object_get_string(report_json_at(rep, "report", NULL));
+    enum report_kind kind = REPORT_REVIEW;
+    if (report_kind_parse(json_object_get_string(report_json_at(rep, "report", NULL)), &kind)) {
+        fclose(f);
+        free(buf);
+        return SCSMS_EINVAL;
+    }
     switch (format) {
     case REPORT_JSON:
         fputs(json_object_to_json_string_ext(rep, JSON_C_TO_STRING_PRETTY |
@@ -202,14 +218,13 @@ int report_render(struct json_object *rep, enum report_format format, char **out
         fputc('\n', f);
         break;
     case REPORT_CSV: render_csv(rep, f); break;
-    case REPORT_HTML: report_html(rep, f); break;
+    case REPORT_HTML: report_html(rep, kind, f); break;
     case REPORT_TABLE:
-        if (!strcmp(kind, "gaps"))
-            table_gaps(rep, f);
-        else if (!strcmp(kind, "aeo"))
-            table_aeo(rep, f);
-        else
-            table_review(rep, f);
+        switch (kind) {
+        case REPORT_GAPS: table_gaps(rep, f); break;
+        case REPORT_AEO: table_aeo(rep, f); break;
+        case REPORT_REVIEW: table_review(rep, f); break;
+        }
         break;
     }
     int bad = ferror(f);
