@@ -37,6 +37,8 @@ struct record_type {
     const char *const *done;           /* statuses in which nothing is due any more */
     uint32_t retention_days;           /* default retention */
     unsigned issuers;                  /* enum record_issuer bits */
+    const char *sig_field;             /* a sealed type's signature field in its
+                                          body (seal.h); NULL: not sealed */
 };
 
 /* All types, in field-number order, and their count. */
@@ -45,6 +47,9 @@ const struct record_type *record_types(size_t *count);
 /* Look up by name ("risk") or by body case; NULL when unknown. */
 const struct record_type *record_type_by_name(const char *name);
 const struct record_type *record_type_of(const Scsms__Record *rec);
+
+/* rec's body (the message of its type), or NULL for a record without one. */
+ProtobufCMessage *record_body(Scsms__Record *rec);
 
 /* "a, b, c" list of every type name, for error messages. Static storage. */
 const char *record_type_names(void);

@@ -6,28 +6,17 @@
 
 #define SEAL_CONTEXT "scsms-seal/v1\n"
 
-struct sealed_type {
-    Scsms__Record__BodyCase body_case;
-    const char *sig_field; /* name of the body's signature field */
-};
-
-static const struct sealed_type sealed[] = {
-    {SCSMS__RECORD__BODY_DECLARATION, "partner_signature"},
-    {SCSMS__RECORD__BODY_CREDIBILITY_REVIEW, "hq_signature"},
-    {SCSMS__RECORD__BODY_MANAGEMENT_REVIEW, "hq_signature"},
-};
-
-static const struct sealed_type *sealed_of(Scsms__Record__BodyCase bc)
+/* The sealed types and their signature fields are the record-type table's
+ * (record.h, sig_field). */
+static const struct record_type *sealed_of(const Scsms__Record *rec)
 {
-    for (size_t i = 0; i < sizeof sealed / sizeof sealed[0]; i++)
-        if (sealed[i].body_case == bc)
-            return &sealed[i];
-    return NULL;
+    const struct record_type *t = record_type_of(rec);
+    return t && t->sig_field ? t : NULL;
 }
 
 int seal_is_sealed(const Scsms__Record *rec)
 {
-    return sealed_of(rec->body_case) != NULL;
+    return sealed_of(rec) != NULL;
 }
 
 /* ------------------------------------------------------------ wire level */
@@ -170,25 +159,18 @@ static uint8_t *seal_message(const char *type, const uint8_t *body, size_t len, 
     return m;
 }
 
-static ProtobufCBinaryData *sig_slot(ProtobufCMessage *body, const struct sealed_type *st)
+static ProtobufCBinaryData *sig_slot(ProtobufCMessage *body, const struct record_type *st)
 {
     const ProtobufCFieldDescriptor *f =
         protobuf_c_message_descriptor_get_field_by_name(body->descriptor, st->sig_field);
     return f ? (ProtobufCBinaryData *)((char *)body + f->offset) : NULL;
 }
 
-static ProtobufCMessage *body_of(Scsms__Record *rec)
-{
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field(rec->base.descriptor, (unsigned)rec->body_case);
-    return f ? *(ProtobufCMessage **)((char *)rec + f->offset) : NULL;
-}
-
 int seal_record_sign(Scsms__Record *rec, const crypto_key_t *key)
 {
-    const struct sealed_type *st = sealed_of(rec->body_case);
+    const struct record_type *st = sealed_of(rec);
     const struct record_type *t = record_type_of(rec);
-    ProtobufCMessage *body = st ? body_of(rec) : NULL;
+    ProtobufCMessage *body = st ? record_body(rec) : NULL;
     ProtobufCBinaryData *sig = body ? sig_slot(body, st) : NULL;
     uint8_t *packed = NULL, *msg = NULL, *out = NULL;
     size_t mlen;
@@ -223,7 +205,7 @@ fail:
 int seal_check(const Scsms__Record *rec, const uint8_t *bytes, size_t len,
                const uint8_t pub[CRYPTO_PUB_LEN])
 {
-    const struct sealed_type *st = sealed_of(rec->body_case);
+    const struct record_type *st = sealed_of(rec);
     const struct record_type *t = record_type_of(rec);
     const uint8_t *body, *sig;
     uint8_t *stripped = NULL, *msg = NULL;
@@ -238,7 +220,7 @@ int seal_check(const Scsms__Record *rec, const uint8_t *bytes, size_t len,
     if (record_is_tombstone(rec) && blen == 0)
         return 0;
     const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(
-        body_of((Scsms__Record *)rec)->descriptor, st->sig_field);
+        record_body((Scsms__Record *)rec)->descriptor, st->sig_field);
     if ((rc = seal_strip_field(body, blen, f->id, &stripped, &slen, &sig, &siglen)))
         goto out;
     if (siglen != CRYPTO_SIG_LEN) {
