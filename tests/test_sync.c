@@ -603,6 +603,24 @@ START_TEST(a_declaration_altered_after_signing_is_refused)
 }
 END_TEST
 
+/* A record crafted from json, sealed and chained by p's site, sent to head
+ * office: refused with code and want, or taken. */
+static void json_refused(struct pair *p, const char *json, int code, const char *want)
+{
+    size_t len;
+    uint8_t *b = record_as(p->site, json, &len);
+    craft_refused(p->hq, p->site, b, len, code, want);
+    free(b);
+}
+
+static void json_accepted(struct pair *p, const char *json)
+{
+    size_t len;
+    uint8_t *b = record_as(p->site, json, &len);
+    craft_accepted(p->hq, p->site, b, len);
+    free(b);
+}
+
 START_TEST(a_partner_speaks_only_for_itself)
 {
     struct pair p = partner_pair();
@@ -619,22 +637,16 @@ START_TEST(a_partner_speaks_only_for_itself)
                   "P-43 (rule 8)");
     free(b);
     /* a certificate about P-43 */
-    b = record_as(p.site, "{\"type\":\"certificate\",\"id\":\"P-42-CRT-000001\",\"owner\":\"P-42\","
-                  "\"version\":1,\"status\":\"active\",\"partner_id\":\"P-43\",\"scheme\":\"aeo\","
-                  "\"number\":\"NL-AEO-9\",\"expiry_date\":\"2028-01-01\"}", &len);
-    craft_refused(p.hq, p.site, b, len, SCSMS_EPERM,
-                  "partner P-42 may submit only its own certificates, not one about P-43 (rule 8)");
-    free(b);
+    json_refused(&p, "{\"type\":\"certificate\",\"id\":\"P-42-CRT-000001\",\"owner\":\"P-42\","
+                 "\"version\":1,\"status\":\"active\",\"partner_id\":\"P-43\",\"scheme\":\"aeo\","
+                 "\"number\":\"NL-AEO-9\",\"expiry_date\":\"2028-01-01\"}", SCSMS_EPERM,
+                 "partner P-42 may submit only its own certificates, not one about P-43 (rule 8)");
     /* its own, crafted the same way, are taken */
-    b = record_as(p.site, "{\"type\":\"certificate\",\"id\":\"P-42-CRT-000001\",\"owner\":\"P-42\","
+    json_accepted(&p, "{\"type\":\"certificate\",\"id\":\"P-42-CRT-000001\",\"owner\":\"P-42\","
                   "\"version\":1,\"status\":\"active\",\"partner_id\":\"P-42\",\"scheme\":\"aeo\","
-                  "\"number\":\"NL-AEO-9\",\"expiry_date\":\"2028-01-01\"}", &len);
-    craft_accepted(p.hq, p.site, b, len);
-    free(b);
-    b = record_as(p.site, DECLARATION("P-42", "all road flows") ",\"id\":\"P-42-DOS-000002\","
-                  "\"owner\":\"P-42\",\"version\":1,\"status\":\"submitted\"}", &len);
-    craft_accepted(p.hq, p.site, b, len);
-    free(b);
+                  "\"number\":\"NL-AEO-9\",\"expiry_date\":\"2028-01-01\"}");
+    json_accepted(&p, DECLARATION("P-42", "all road flows") ",\"id\":\"P-42-DOS-000002\","
+                  "\"owner\":\"P-42\",\"version\":1,\"status\":\"submitted\"}");
     uint64_t seq;
     uint8_t h[CRYPTO_HASH_LEN];
     ck_assert_int_eq(sync_head(p.hq, "P-42", &seq, h), 0);
@@ -646,21 +658,15 @@ END_TEST
 START_TEST(a_partner_cannot_send_site_types)
 {
     struct pair p = partner_pair();
-    size_t len;
-    uint8_t *b = record_as(p.site, "{\"type\":\"incident\",\"id\":\"P-42-INC-000001\",\"owner\":"
-                           "\"P-42\",\"version\":1,\"status\":\"open\",\"kind\":\"breach\","
-                           "\"occurred_at\":\"2026-11-01T10:00:00Z\",\"location\":\"Gate 3\"}", &len);
-    craft_refused(p.hq, p.site, b, len, SCSMS_EPERM,
-                  "entry 1: P-42 may not issue incident records (rule 8)");
-    free(b);
-    b = record_as(p.site, "{\"type\":\"risk\",\"id\":\"P-42-RSK-000001\",\"owner\":\"P-42\","
-                  "\"version\":1,\"status\":\"open\",\"threat_category\":\"natural_events\","
-                  "\"threatened\":\"yard\",\"likelihood\":2,\"consequence\":2,"
-                  "\"residual_likelihood\":1,\"residual_consequence\":1,\"treatment\":\"reduce\"}",
-                  &len);
-    craft_refused(p.hq, p.site, b, len, SCSMS_EPERM,
-                  "entry 1: P-42 may not issue risk records (rule 8)");
-    free(b);
+    json_refused(&p, "{\"type\":\"incident\",\"id\":\"P-42-INC-000001\",\"owner\":"
+                 "\"P-42\",\"version\":1,\"status\":\"open\",\"kind\":\"breach\","
+                 "\"occurred_at\":\"2026-11-01T10:00:00Z\",\"location\":\"Gate 3\"}", SCSMS_EPERM,
+                 "entry 1: P-42 may not issue incident records (rule 8)");
+    json_refused(&p, "{\"type\":\"risk\",\"id\":\"P-42-RSK-000001\",\"owner\":\"P-42\","
+                 "\"version\":1,\"status\":\"open\",\"threat_category\":\"natural_events\","
+                 "\"threatened\":\"yard\",\"likelihood\":2,\"consequence\":2,"
+                 "\"residual_likelihood\":1,\"residual_consequence\":1,\"treatment\":\"reduce\"}",
+                 SCSMS_EPERM, "entry 1: P-42 may not issue risk records (rule 8)");
     pair_free(&p);
 }
 END_TEST
