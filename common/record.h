@@ -39,6 +39,10 @@ struct record_type {
     unsigned issuers;                  /* enum record_issuer bits */
     const char *sig_field;             /* a sealed type's signature field in its
                                           body (seal.h); NULL: not sealed */
+    const char *partner_field;         /* the business partner it is about
+                                          (rule 8); NULL: none */
+    const char *subject_field;         /* rule 5: a new current version of the
+                                          same subject obsoletes the one before */
 };
 
 /* All types, in field-number order, and their count. */
@@ -47,6 +51,10 @@ const struct record_type *record_types(size_t *count);
 /* Look up by name ("risk") or by body case; NULL when unknown. */
 const struct record_type *record_type_by_name(const char *name);
 const struct record_type *record_type_of(const Scsms__Record *rec);
+
+/* The text of rec's body field `name` ("" when unset), or NULL when the
+ * body has no such string field. Borrowed from rec. */
+const char *record_text(const Scsms__Record *rec, const char *name);
 
 /* rec's body (the message of its type), or NULL for a record without one. */
 ProtobufCMessage *record_body(Scsms__Record *rec);

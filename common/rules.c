@@ -355,10 +355,8 @@ int rules_check_received(const Scsms__Record *rec)
 
 int rules_check_subject(const Scsms__Record *rec, const char *owner, enum store_role role)
 {
-    const char *about = rec->body_case == SCSMS__RECORD__BODY_DECLARATION ? rec->declaration->partner_id
-                        : rec->body_case == SCSMS__RECORD__BODY_CERTIFICATE
-                            ? rec->certificate->partner_id
-                            : NULL;
+    const struct record_type *t = record_type_of(rec);
+    const char *about = t && t->partner_field ? record_text(rec, t->partner_field) : NULL;
     if (role != STORE_ROLE_PARTNER || !about || strcmp(about, owner) == 0)
         return 0;
     return scsms_fail(SCSMS_EPERM, "partner %s may submit only its own %ss, not one about %.128s "
@@ -400,12 +398,12 @@ static int inspection_nonconforming(const Scsms__Inspection *in)
 }
 
 /* Rule 5: a policy or controlled document made current supersedes the one
- * current before it (the same policy title, the same document id). */
+ * current before it on the same subject (its type's subject_field: the
+ * policy's title, the document's id). */
 static int supersedes(const Scsms__Record *rec)
 {
-    return (rec->body_case == SCSMS__RECORD__BODY_POLICY ||
-            rec->body_case == SCSMS__RECORD__BODY_DOCUMENT) &&
-           !strcmp(rec->status, "current");
+    const struct record_type *t = record_type_of(rec);
+    return t && t->subject_field && !strcmp(rec->status, "current");
 }
 
 int rules_raises(const Scsms__Record *rec)
@@ -622,12 +620,12 @@ struct earlier {
     int rc;
 };
 
-/* Same policy (title) or document (doc_id), another record, current. */
+/* Same subject (record_type.subject_field) of the same type. */
 static int same_subject(const Scsms__Record *a, const Scsms__Record *b)
 {
-    if (a->body_case == SCSMS__RECORD__BODY_POLICY)
-        return !strcmp(a->policy->title, b->policy->title);
-    return !strcmp(a->document->doc_id, b->document->doc_id);
+    const char *field = record_type_of(a)->subject_field;
+    return a->body_case == b->body_case &&
+           !strcmp(record_text(a, field), record_text(b, field));
 }
 
 static int mark_obsolete(const Scsms__Record *old, void *ctx)

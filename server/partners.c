@@ -138,10 +138,8 @@ static int take_record(const Scsms__Record *rec, void *ctx)
     struct roster *r = ctx;
     if (record_is_tombstone(rec))
         return 0;
-    const char *who = rec->body_case == SCSMS__RECORD__BODY_PARTNER       ? rec->partner->partner_id
-                      : rec->body_case == SCSMS__RECORD__BODY_DECLARATION ? rec->declaration->partner_id
-                      : rec->body_case == SCSMS__RECORD__BODY_CERTIFICATE ? rec->certificate->partner_id
-                                                                          : NULL;
+    const struct record_type *t = record_type_of(rec);
+    const char *who = t->partner_field ? record_text(rec, t->partner_field) : NULL;
     if (!who || !who[0])
         return 0;
     struct partner *p = partner_of(r, who);

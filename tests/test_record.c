@@ -627,6 +627,18 @@ START_TEST(unpack)
     record_free(NULL);
 }
 
+START_TEST(text_of_a_body_field)
+{
+    Scsms__Record *a = record_new(record_type_by_name("incident"));
+    ck_assert_int_eq(record_set_string(&a->incident->location, "Gate 3"), 0);
+    ck_assert_str_eq(record_text(a, "location"), "Gate 3");
+    ck_assert_str_eq(record_text(a, "activity"), ""); /* unset */
+    ck_assert_ptr_null(record_text(a, "severity"));   /* not text */
+    ck_assert_ptr_null(record_text(a, "no_such_field"));
+    record_free(a);
+}
+END_TEST
+
 START_TEST(dup_is_a_deep_copy)
 {
     Scsms__Record *a = record_new(record_type_by_name("incident")), *b = NULL;
@@ -712,6 +724,7 @@ static Suite *record_suite(void)
     tcase_add_test(tc, ids_belong_to_their_owner);
     tcase_add_test(tc, later_review_by_sealed_date);
     tcase_add_test(tc, dup_is_a_deep_copy);
+    tcase_add_test(tc, text_of_a_body_field);
     tcase_add_test(tc, risk_scales);
     tcase_add_test(tc, required_fields);
     tcase_add_test(tc, status_values);
