@@ -295,20 +295,18 @@ static int finding_clause(const char *text)
     return (int)CLAUSE_OTHER;
 }
 
+/* For qsort and bsearch over tables whose elements begin with a string
+ * pointer (char *, struct ident). */
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static int site_slot(const struct ctx *c, const char *name)
 {
-    size_t lo = 0, hi = c->n_sites;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int cmp = strcmp(c->sites[mid], name);
-        if (cmp == 0)
-            return (int)mid;
-        if (cmp < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return -1;
+    char *const *at = c->n_sites ? bsearch(&name, c->sites, c->n_sites, sizeof *c->sites, cmp_str)
+                                 : NULL;
+    return at ? (int)(at - c->sites) : -1;
 }
 
 /* Current evidence: written by the as-of date, not retired, not expired. */
@@ -934,22 +932,8 @@ static void idents_free(struct idents *l)
 
 static const struct ident *ident_find(const struct idents *l, const char *id)
 {
-    for (size_t lo = 0, hi = l->n; lo < hi;) { /* the table is sorted by id */
-        size_t mid = (lo + hi) / 2;
-        int cmp = strcmp(l->v[mid].id, id);
-        if (cmp == 0)
-            return &l->v[mid];
-        if (cmp < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    /* sorted by id, its first member */
+    return l->n ? bsearch(&id, l->v, l->n, sizeof *l->v, cmp_str) : NULL;
 }
 
 /* The chosen sites, sorted and without repeats: every enrolled site, or
