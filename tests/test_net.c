@@ -113,15 +113,8 @@ START_TEST(malformed_message_is_refused)
 {
     struct tn_net n = tn_new("netmal");
     char *site = tn_site(&n, "WH-1", 1);
-    char pub[IDENTITY_Z85_LEN + 1], sec[IDENTITY_Z85_LEN + 1];
-    ck_assert_int_eq(identity_curve_load(site, pub, sec), 0);
-    void *ctx = zmq_ctx_new(), *d = zmq_socket(ctx, ZMQ_DEALER);
-    int linger = 0;
-    zmq_setsockopt(d, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(d, ZMQ_CURVE_SERVERKEY, n.server_key, 40);
-    zmq_setsockopt(d, ZMQ_CURVE_PUBLICKEY, pub, 40);
-    zmq_setsockopt(d, ZMQ_CURVE_SECRETKEY, sec, 40);
-    ck_assert_int_eq(zmq_connect(d, n.endpoint), 0);
+    struct tn_raw c = tn_raw_connect(&n, site);
+    void *d = c.sock;
     ck_assert_int_eq(zmq_send(d, "\xff\xff\xff\xff garbage", 12, 0), 12);
     zmq_pollitem_t it = {d, 0, ZMQ_POLLIN, 0};
     ck_assert_int_eq(zmq_poll(&it, 1, 10000), 1);
@@ -133,8 +126,7 @@ START_TEST(malformed_message_is_refused)
     ck_assert_int_eq(r->code, SCSMS__SYNC_REPLY__CODE__REFUSED);
     ck_assert_ptr_nonnull(strstr(r->message, "malformed message"));
     scsms__sync_reply__free_unpacked(r, NULL);
-    zmq_close(d);
-    zmq_ctx_term(ctx);
+    tn_raw_close(&c);
     /* and the server is still there for everyone */
     tn_import_rows(&n, site, "20");
     struct tu_run rr = tn_sync(&n, site, NULL);

@@ -332,6 +332,21 @@ static void widen_coverage(Scsms__Record *rec)
     ck_assert_int_eq(record_set_string(&rec->declaration->coverage, "every flow, worldwide"), 0);
 }
 
+/* CARRIER-A's declaration json (mutated after sealing when mutate is not
+ * NULL), sent straight over the wire: refused with exactly want, and the
+ * server's log says so. */
+static void raw_refused(struct tn_net *n, const char *dir, const char *json,
+                        void (*mutate)(Scsms__Record *), const char *want)
+{
+    Scsms__SyncReply *rep = raw_upload_one(n, dir, "CARRIER-A", "declaration", json, mutate);
+    ck_assert_int_eq(rep->code, SCSMS__SYNC_REPLY__CODE__REFUSED);
+    ck_assert_str_eq(rep->message, want);
+    scsms__sync_reply__free_unpacked(rep, NULL);
+    char line[600];
+    snprintf(line, sizeof line, "upload from CARRIER-A refused: %s", want);
+    ck_assert_msg(log_has(n, line), "server log lacks: %s", line);
+}
+
 START_TEST(what_a_partner_may_not_write_is_refused)
 {
     struct tn_net n = tn_new("ptnbad");
@@ -402,36 +417,22 @@ START_TEST(what_a_partner_may_not_write_is_refused)
     ck_assert(log_has(&n, "upload from CARRIER-A refused: entry 1 belongs to CARRIER-B"));
     /* the same, straight over the wire: a declaration about another
      * partner, under A's own seal and log */
-    Scsms__SyncReply *rep = raw_upload_one(&n, a, "CARRIER-A", "declaration",
-                                           decl_json("CARRIER-B", "2026-01-01", "2030-01-01"), NULL);
-    ck_assert_int_eq(rep->code, SCSMS__SYNC_REPLY__CODE__REFUSED);
-    ck_assert_str_eq(rep->message, "entry 1: partner CARRIER-A may submit only its own "
-                                   "declarations, not one about CARRIER-B (rule 8)");
-    scsms__sync_reply__free_unpacked(rep, NULL);
-    ck_assert(log_has(&n, "upload from CARRIER-A refused: entry 1: partner CARRIER-A may submit "
-                          "only its own declarations, not one about CARRIER-B (rule 8)"));
+    raw_refused(&n, a, decl_json("CARRIER-B", "2026-01-01", "2030-01-01"), NULL,
+                "entry 1: partner CARRIER-A may submit only its own declarations, not one about "
+                "CARRIER-B (rule 8)");
     /* its own declaration, altered after it was signed */
-    rep = raw_upload_one(&n, a, "CARRIER-A", "declaration",
-                         decl_json("CARRIER-A", "2026-01-01", "2027-01-01"), widen_coverage);
-    ck_assert_int_eq(rep->code, SCSMS__SYNC_REPLY__CODE__REFUSED);
-    ck_assert_str_eq(rep->message, "entry 1: declaration 'CARRIER-A-DOS-000001': partner_signature "
-                                   "does not match its bytes (altered, or signed by another key)");
-    scsms__sync_reply__free_unpacked(rep, NULL);
-    ck_assert(log_has(&n, "upload from CARRIER-A refused: entry 1: declaration "
-                          "'CARRIER-A-DOS-000001': partner_signature does not match"));
+    raw_refused(&n, a, decl_json("CARRIER-A", "2026-01-01", "2027-01-01"), widen_coverage,
+                "entry 1: declaration 'CARRIER-A-DOS-000001': partner_signature does not match "
+                "its bytes (altered, or signed by another key)");
     /* a declaration its own agent would refuse (it ends before it starts),
      * correctly sealed: refused at the server too */
-    rep = raw_upload_one(&n, a, "CARRIER-A", "declaration",
-                         decl_json("CARRIER-A", "2027-01-01", "2026-01-01"), NULL);
-    ck_assert_int_eq(rep->code, SCSMS__SYNC_REPLY__CODE__REFUSED);
-    ck_assert_str_eq(rep->message, "entry 1: record 'CARRIER-A-DOS-000001': valid_to_date "
-                                   "2026-01-01 is before valid_from_date 2027-01-01: a declaration "
-                                   "must end after it starts");
-    scsms__sync_reply__free_unpacked(rep, NULL);
+    raw_refused(&n, a, decl_json("CARRIER-A", "2027-01-01", "2026-01-01"), NULL,
+                "entry 1: record 'CARRIER-A-DOS-000001': valid_to_date 2026-01-01 is before "
+                "valid_from_date 2027-01-01: a declaration must end after it starts");
     /* and unaltered, the same construction is taken: the refusals above
      * were for what they say */
-    rep = raw_upload_one(&n, a, "CARRIER-A", "declaration",
-                         decl_json("CARRIER-A", "2026-01-01", "2027-01-01"), NULL);
+    Scsms__SyncReply *rep = raw_upload_one(&n, a, "CARRIER-A", "declaration",
+                                           decl_json("CARRIER-A", "2026-01-01", "2027-01-01"), NULL);
     ck_assert_msg(rep->code == SCSMS__SYNC_REPLY__CODE__OK, "%s", rep->message);
     ck_assert_uint_eq(rep->head_seq, 1);
     scsms__sync_reply__free_unpacked(rep, NULL);
