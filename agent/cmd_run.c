@@ -19,6 +19,7 @@
 
 #include "identity.h"
 #include "isotime.h"
+#include "mem.h"
 #include "rules.h"
 #include "seal.h"
 #include "sync.h"
@@ -521,7 +522,7 @@ int cmd_run(int argc, char **argv)
     while (rc == 0 && !stopping) {
         rc = round_trip(&l);
         write_state(&l, c.store_dir, rc, l.acked);
-        store_trim(l.s); /* idle until the next round */
+        mem_trim_idle(); /* idle until the next round */
         if (once)
             break;
         if (rc == SCSMS_EIO || rc == SCSMS_ECORRUPT) { /* the link, not the data: try again */

@@ -126,3 +126,51 @@ void mem_bulk_thread(size_t expect)
     free(probe);
 #endif
 }
+
+/* One mapping of /proc/self/smaps, read up to its "Anonymous:" line. */
+struct mapping {
+    uintptr_t lo, hi;
+    char perms[8];
+    int file;          /* backed by a file (its path starts with '/') */
+    long rss_kb, anon_kb;
+};
+
+/* A mapping whose pages are all clean file pages nobody here can write:
+ * its page table entries can go, and a read maps them in again. */
+static int clean_file_mapping(const struct mapping *m)
+{
+    return m->file && m->perms[1] != 'w' && m->rss_kb > 0 && m->anon_kb == 0 && m->hi > m->lo;
+}
+
+size_t mem_trim_idle(void)
+{
+    size_t given = 0;
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+#if defined(MADV_DONTNEED)
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f)
+        return 0;
+    char line[4352];
+    struct mapping m = {0};
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        char perms[8], path[8] = "";
+        long kb;
+        if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %7s", &lo, &hi, perms, path) >= 3) {
+            m = (struct mapping){.lo = lo, .hi = hi, .file = path[0] == '/', .rss_kb = -1,
+                                 .anon_kb = -1};
+            memcpy(m.perms, perms, sizeof m.perms);
+        } else if (sscanf(line, "Rss: %ld kB", &kb) == 1) {
+            m.rss_kb = kb;
+        } else if (sscanf(line, "Anonymous: %ld kB", &kb) == 1) {
+            m.anon_kb = kb;
+            if (clean_file_mapping(&m) && madvise((void *)m.lo, m.hi - m.lo, MADV_DONTNEED) == 0)
+                given += (size_t)m.rss_kb << 10;
+        }
+    }
+    fclose(f);
+#endif
+    return given;
+}

@@ -368,31 +368,6 @@ void store_close(store_t **sp)
     *sp = NULL;
 }
 
-void store_trim(store_t *s)
-{
-    /* The map is read-only (no MDB_WRITEMAP): its pages are clean file
-     * pages, which the kernel reloads from the page cache on the next read.
-     * Dropping them keeps an idle daemon small after reading its log.
-     * LMDB reports the map's address only for MDB_FIXEDMAP, so the mapping
-     * of data.mdb is found in /proc/self/maps (where there is none, as off
-     * Linux, nothing is trimmed). */
-    char *path = path_join(s->dir, "data.mdb"), real[PATH_MAX], line[PATH_MAX + 128];
-    FILE *maps = path && realpath(path, real) ? fopen("/proc/self/maps", "r") : NULL;
-    free(path);
-    if (!maps)
-        return;
-    size_t rl = strlen(real);
-    while (fgets(line, sizeof line, maps)) {
-        size_t ll = strcspn(line, "\n");
-        unsigned long lo, hi;
-        if (ll <= rl || memcmp(line + ll - rl, real, rl) != 0 || line[ll - rl - 1] != ' ' ||
-            sscanf(line, "%lx-%lx", &lo, &hi) != 2 || hi <= lo)
-            continue;
-        madvise((void *)lo, hi - lo, MADV_DONTNEED);
-    }
-    fclose(maps);
-}
-
 const char *store_owner(const store_t *s) { return s->owner; }
 const struct scsms_config *store_config(const store_t *s) { return &s->cfg; }
 enum store_role store_role(const store_t *s) { return s->role; }
@@ -706,7 +681,7 @@ static int resolve_version(store_t *s, MDB_txn *txn, const char *id, uint32_t ve
                            uint8_t ref[STORE_LOGKEY_LEN])
 {
     uint8_t key[RECORD_MAX_ID + 8];
-    uint32_t latest;
+    uint32_t latest = 0; /* set by store_latest_get (gcc -O3 cannot tell) */
     int rc;
     if ((rc = store_latest_get(s, txn, id, &latest, ref)) || !version || version == latest ||
         (rc = refuse_if_disposed(s, txn, id, ref)))

@@ -89,10 +89,6 @@ const char *store_dir(const store_t *s);
 /* The settings read from DIR/scsms.ini at open (borrowed). */
 const struct scsms_config *store_config(const store_t *s);
 
-/* Give back the memory of the store's pages this process has read (they
- * stay in the page cache); for a daemon going idle. Never fails. */
-void store_trim(store_t *s);
-
 /* Name recorded as author of the versions this process writes; the owner
  * when never set. Copied. */
 int store_set_author(store_t *s, const char *author) SCSMS_MUST_CHECK;

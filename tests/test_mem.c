@@ -1,9 +1,11 @@
 /* test_mem.c -- Check suite for mem: the hints give huge pages where the
  * kernel offers them on request, and nothing below the threshold. Each
  * test runs in its own process (Check forks), so heaps do not mix. */
+#include "crypto.h"
 #include "mem.h"
 
 #include <check.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,6 +193,88 @@ START_TEST(one_buffer_gets_huge_pages)
 }
 END_TEST
 
+/* Resident kB of this process's read-only mappings of files whose path
+ * contains `name`: those that hold no private copy of a page (clean), or
+ * those that do (dirty, such as relocated data made read-only). */
+static long mapped_kb(const char *name, int dirty)
+{
+    char line[4352], perms[8] = "";
+    long kb = 0, rss = 0, v;
+    int match = 0;
+    FILE *f = fopen("/proc/self/smaps", "r");
+    ck_assert_ptr_nonnull(f);
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 && strchr(line, '/'))
+            match = strstr(line, name) != NULL && perms[1] != 'w';
+        else if (sscanf(line, "%lx-%lx", &lo, &hi) == 2)
+            match = 0;
+        else if (sscanf(line, "Rss: %ld kB", &v) == 1)
+            rss = v;
+        else if (sscanf(line, "Anonymous: %ld kB", &v) == 1 && match && (v > 0) == dirty)
+            kb += rss;
+    }
+    fclose(f);
+    return kb;
+}
+
+START_TEST(idle_trim_unmaps_clean_library_pages)
+{
+    static const uint8_t abc_sha256[CRYPTO_HASH_LEN] = {
+        0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22,
+        0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00,
+        0x15, 0xad};
+    uint8_t h[CRYPTO_HASH_LEN];
+    crypto_sha256("abc", 3, h); /* libcrypto's code and tables mapped in */
+    long before = mapped_kb("libcrypto", 0);
+    ck_assert_int_gt(before, 0);
+    ck_assert_uint_ge(mem_trim_idle(), (size_t)before << 10);
+    /* reading smaps runs libc, never libcrypto: nothing of it mapped again */
+    ck_assert_int_eq(mapped_kb("libcrypto", 0), 0);
+    memset(h, 0, sizeof h);
+    crypto_sha256("abc", 3, h); /* and it maps in again on use */
+    ck_assert_mem_eq(h, abc_sha256, sizeof h);
+    ck_assert_int_gt(mapped_kb("libcrypto", 0), 0);
+}
+END_TEST
+
+/* A read-only file mapping holding pages this process wrote (as the
+ * loader's relocated data is, once made read-only) keeps them: dropping
+ * them would bring back the file's bytes. */
+START_TEST(idle_trim_keeps_private_copies)
+{
+    char path[] = "/tmp/scsms-mem-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    char *fill = malloc(2 * page);
+    ck_assert_ptr_nonnull(fill);
+    memset(fill, 'f', 2 * page);
+    ck_assert_int_eq(write(fd, fill, 2 * page), (ssize_t)(2 * page));
+    char *priv = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    const char *shared = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, (off_t)page);
+    ck_assert_ptr_ne(priv, MAP_FAILED);
+    ck_assert_ptr_ne(shared, MAP_FAILED);
+    priv[0] = 'w';
+    ck_assert_int_eq(mprotect(priv, page, PROT_READ), 0);
+    ck_assert_int_eq(shared[page - 1], 'f');
+    const char *name = strrchr(path, '/') + 1;
+    ck_assert_int_gt(mapped_kb(name, 1), 0);
+    ck_assert_int_gt(mapped_kb(name, 0), 0);
+    mem_trim_idle();
+    ck_assert_int_gt(mapped_kb(name, 1), 0);  /* the written page stays */
+    ck_assert_int_eq(mapped_kb(name, 0), 0);  /* the clean one went */
+    ck_assert_int_eq(priv[0], 'w');
+    ck_assert_int_eq(priv[1], 'f');
+    ck_assert_int_eq(shared[0], 'f'); /* read again from the page cache */
+    munmap(priv, page);
+    munmap((void *)shared, page);
+    close(fd);
+    unlink(path);
+    free(fill);
+}
+END_TEST
+
 static Suite *mem_suite(void)
 {
     Suite *s = suite_create("mem");
@@ -203,6 +287,10 @@ static Suite *mem_suite(void)
 #endif
     tcase_add_test(t, small_expectation_changes_nothing);
     tcase_add_test(t, one_buffer_gets_huge_pages);
+    suite_add_tcase(s, t);
+    t = tcase_create("idle");
+    tcase_add_test(t, idle_trim_unmaps_clean_library_pages);
+    tcase_add_test(t, idle_trim_keeps_private_copies);
     suite_add_tcase(s, t);
     return s;
 }
