@@ -117,8 +117,10 @@ static int take_row(struct import *im, struct json_object *obj, size_t line)
 static size_t count_lines(const char *from, const char *to)
 {
     size_t n = 0;
-    for (const char *p = from; p < to; p++)
-        n += *p == '\n';
+    while (from < to && (from = memchr(from, '\n', (size_t)(to - from)))) {
+        n++;
+        from++;
+    }
     return n;
 }
 
@@ -130,10 +132,12 @@ static const char *skip_ws(const char *p, const char *end)
 }
 
 /* Parse the elements of a JSON array from p (the start of an element, on
- * line `line`) until stop (the start of another element, or NULL for the
- * end of the array, whose closing bracket and end are then checked). */
+ * line `line`) until stop (where the second half starts, or NULL for the
+ * end of the array, whose closing bracket and end are then checked).
+ * stop is a guess (json_guess_split()): when no element starts exactly
+ * there, *missed is set and the elements are read on to the end. */
 static int read_json_elements(struct import *im, const char *p, const char *end,
-                              const char *stop, size_t line)
+                              const char *stop, size_t line, int *missed)
 {
     const char *counted = p;
     struct json_tokener *tok = json_tokener_new();
@@ -143,6 +147,10 @@ static int read_json_elements(struct import *im, const char *p, const char *end,
                                     JSON_TOKENER_VALIDATE_UTF8);
     int rc = 0;
     while (rc == 0 && p != stop) {
+        if (stop && p > stop) { /* stepped over it: it was inside an element */
+            *missed = 1;
+            stop = NULL;
+        }
         line += count_lines(counted, p);
         counted = p;
         json_tokener_reset(tok);
@@ -164,7 +172,11 @@ static int read_json_elements(struct import *im, const char *p, const char *end,
             p = skip_ws(p + 1, end);
             continue;
         }
-        if (rc == 0 && (stop || p == end || *p != ']'))
+        if (rc == 0 && stop) { /* the array ended before it */
+            *missed = 1;
+            stop = NULL;
+        }
+        if (rc == 0 && (p == end || *p != ']'))
             rc = scsms_fail(SCSMS_EINVAL, "%s:%zu: expected ',' or ']' after a record; nothing "
                             "was imported", im->path, line + count_lines(counted, p));
         if (rc == 0 && skip_ws(p + 1, end) != end)
@@ -176,38 +188,40 @@ static int read_json_elements(struct import *im, const char *p, const char *end,
     return rc;
 }
 
-/* Where the second half of the array's elements starts: the first '{' that
- * begins an element (p is inside the array, so at depth 0) outside strings
- * past the middle, and its line counted from p; NULL when none. */
-static const char *json_split(const char *p, const char *end, size_t *line)
+/* q is a '{' after a ',' that follows a '}' (whitespace apart): it looks
+ * like the start of an element that follows another. */
+static int looks_like_element(const char *p, const char *q)
+{
+    const char *b = q;
+    while (b > p && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\n' || b[-1] == '\r'))
+        b--;
+    if (b == p || b[-1] != ',')
+        return 0;
+    for (b--; b > p && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\n' || b[-1] == '\r');)
+        b--;
+    return b > p && b[-1] == '}';
+}
+
+/* Where the second half of the array's elements likely starts, past the
+ * middle of [p, end): the first '{' that begins a line and follows an
+ * element (exports write one record a line), else the first that follows
+ * an element on the same line; NULL when none. Only a guess, found without
+ * reading the first half: the object could be nested (a record's links)
+ * or inside a string. The first half's reader confirms it by reaching it
+ * exactly between two elements; if it does not, the second half's work is
+ * dropped (read_file()). Scanning the first half exactly for the split
+ * took a twentieth of a large import, on one thread before the two start. */
+static const char *json_guess_split(const char *p, const char *end)
 {
     const char *mid = p + (end - p) / 2;
-    int depth = 0, in_str = 0, esc = 0;
-    size_t l = 1;
-    for (const char *q = p; q < end; q++) {
-        char c = *q;
-        if (c == '\n')
-            l++;
-        if (in_str) {
-            if (esc)
-                esc = 0;
-            else if (c == '\\')
-                esc = 1;
-            else if (c == '"')
-                in_str = 0;
-            continue;
-        }
-        if (c == '"')
-            in_str = 1;
-        else if (c == '{' || c == '[') {
-            if (c == '{' && depth == 0 && q >= mid) {
-                *line = l;
-                return q;
-            }
-            depth++;
-        } else if (c == '}' || c == ']')
-            depth--;
+    for (const char *q = mid; q < end && (q = memchr(q, '\n', (size_t)(end - q))); q++) {
+        const char *e = skip_ws(q, end);
+        if (e < end && *e == '{' && looks_like_element(p, e))
+            return e;
     }
+    for (const char *q = mid; q < end && (q = memchr(q, '{', (size_t)(end - q))); q++)
+        if (looks_like_element(p, q))
+            return q;
     return NULL;
 }
 /* The header: field names, and the column holding the type. */
@@ -362,13 +376,17 @@ struct part {
     const struct header *h;
     size_t heap;                   /* what its records will take, about */
     int rc;
+    int missed;                    /* JSON: stop was no element's start */
 };
 
 static int read_part(struct part *pt)
 {
+    if (!pt->csv && !pt->line) /* counted here, on the part's own thread */
+        pt->line = 1 + count_lines(pt->text, pt->text + pt->start);
     if (!pt->csv)
         return read_json_elements(&pt->im, pt->text + pt->start, pt->text + pt->len,
-                                  pt->stop < pt->len ? pt->text + pt->stop : NULL, pt->line);
+                                  pt->stop < pt->len ? pt->text + pt->stop : NULL, pt->line,
+                                  &pt->missed);
     FILE *f = fmemopen((void *)(pt->text + pt->start), pt->stop - pt->start, "r");
     csv_reader_t *r = NULL;
     if (!f)
@@ -505,11 +523,8 @@ static int read_file(struct import *im)
         if (csv)
             at = csv_split(text, len, first_len + (len - first_len) / 2, &line);
         else {
-            const char *q = json_split(text + first_len, text + len, &line);
-            if (q) {
-                at = (size_t)(q - text);
-                line += a.line - 1;
-            }
+            const char *q = json_guess_split(text + first_len, text + len);
+            at = q ? (size_t)(q - text) : 0; /* its line is counted on its thread */
         }
         if (at > first_len) {
             a.stop = at;
@@ -527,8 +542,10 @@ static int read_file(struct import *im)
     else if (a.stop < len)
         b.rc = read_part(&b);
     *im = a.im; /* the first half's records are the import's */
-    rc = a.rc ? a.rc : b.rc;
-    if (rc == 0 && a.stop < len)
+    /* a missed guess: the first reader read everything, the second's
+     * records (and errors) come from text that was no element's start */
+    rc = a.rc ? a.rc : a.missed ? 0 : b.rc;
+    if (rc == 0 && a.stop < len && !a.missed)
         rc = merge(im, &b);
     part_free(&b);
     header_free(&h);

@@ -324,6 +324,69 @@ START_TEST(one_bad_row_refuses_the_file)
 }
 END_TEST
 
+/* A JSON file whose halves are read on two threads, where the guessed
+ * start of the second half is a nested object: every line break falls
+ * between the two items of one inspection, and records follow one another
+ * on the same line. The first reader steps over the guess and reads on;
+ * the second half's records, read from inside a record, must not count. */
+static char *nested_split_file(const char *dir, size_t rows, size_t bad)
+{
+    char *path = tu_path(dir, "nested.json");
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("[\n", f);
+    for (size_t i = 0; i < rows; i++)
+        fprintf(f, "%s{\"type\":\"inspection\",\"area\":\"Dock %zu\",\"inspector\":\"B. Ortiz\","
+                "\"inspected_date\":\"2026-11-02\",\"items\":[{\"question\":\"Seals?\",\"answer\":"
+                "\"%s\"},\n{\"question\":\"Fence?\",\"answer\":\"conform\"}]}",
+                i ? ", " : "", i, i + 1 == bad ? "perhaps" : "conform");
+    fputs("]\n", f);
+    ck_assert_int_eq(fclose(f), 0);
+    size_t len;
+    free(tu_read_file(path, &len));
+    ck_assert_uint_gt(len, (size_t)1 << 20); /* large enough to be read in halves */
+    return path;
+}
+
+START_TEST(json_split_inside_a_record_reads_on)
+{
+    char *dir = tu_tmpdir("nested"), *store = tu_path(dir, "s");
+    init(store, "site");
+    char *before = snapshot(store);
+    /* a bad row past the middle: named once, on its own line */
+    char *json = nested_split_file(dir, 8000, 6000);
+    struct tu_run r = tu_agent(NULL, "import", json, "--store", store, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, "nested.json:6001: ") != NULL, "%s", r.err);
+    ck_assert_ptr_nonnull(strstr(r.err, "1 bad row in"));
+    ck_assert_int_eq(tu_lines(r.err), 2);
+    tu_run_free(&r);
+    char *after = snapshot(store);
+    ck_assert_str_eq(before, after);
+    free(json);
+    json = nested_split_file(dir, 8000, 0);
+    r = tu_agent(NULL, "import", json, "--store", store, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    char want[4200];
+    snprintf(want, sizeof want, "imported 8000 records from %s\n", json);
+    ck_assert_str_eq(r.out, want);
+    tu_run_free(&r);
+    char *v = agent_ok(store, "verify", NULL, NULL, NULL, NULL);
+    ck_assert_ptr_nonnull(strstr(v, "ok: 8000 entries, 8000 records, 1 signed checkpoints"));
+    free(v);
+    /* the last record came through whole, both items */
+    char *last = agent_ok(store, "show", "RT-1-INS-008000", NULL, NULL, NULL);
+    ck_assert_msg(strstr(last, "Dock 7999") && strstr(last, "Fence?"), "%s", last);
+    free(last);
+    free(before);
+    free(after);
+    free(json);
+    free(store);
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
 /* The generator plants overdue and expiring items; 'due' must list
  * exactly those: no fewer, no more, with the same dates and fields. */
 START_TEST(due_lists_exactly_the_planted_items)
@@ -381,6 +444,7 @@ int main(void)
     TCase *io = tcase_create("import");
     tcase_add_test(io, large_csv_imports_with_progress);
     tcase_add_test(io, one_bad_row_refuses_the_file);
+    tcase_add_test(io, json_split_inside_a_record_reads_on);
     tcase_add_test(io, due_lists_exactly_the_planted_items);
     suite_add_tcase(s, io);
     return tu_run_suite(s);
