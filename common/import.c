@@ -2,6 +2,7 @@
 #include "import.h"
 
 #include <errno.h>
+#include <locale.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,6 +146,14 @@ static int read_json_elements(struct import *im, const char *p, const char *end,
         return scsms_fail(SCSMS_ENOMEM, "out of memory");
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS |
                                     JSON_TOKENER_VALIDATE_UTF8);
+    /* json-c moves the thread to the "C" locale around every parse, by
+     * duplocale, newlocale and freelocale, each under glibc's one global
+     * locale lock that both readers then contend for. Already on the C
+     * locale object, a thread gets it back from each at once: a sixth of
+     * json-c's time per row. Numbers read the same: no scsms program
+     * leaves the C locale. */
+    locale_t c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    locale_t before = c_locale ? uselocale(c_locale) : (locale_t)0;
     int rc = 0;
     while (rc == 0 && p != stop) {
         if (stop && p > stop) { /* stepped over it: it was inside an element */
@@ -185,6 +194,10 @@ static int read_json_elements(struct import *im, const char *p, const char *end,
         break;
     }
     json_tokener_free(tok);
+    if (c_locale) {
+        uselocale(before);
+        freelocale(c_locale);
+    }
     return rc;
 }
 
