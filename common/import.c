@@ -231,6 +231,9 @@ static const char *json_guess_split(const char *p, const char *end)
         const char *e = skip_ws(q, end);
         if (e < end && *e == '{' && looks_like_element(p, e))
             return e;
+        q = e; /* past the blank run: each line break is looked at once */
+        if (q >= end)
+            break;
     }
     for (const char *q = mid; q < end && (q = memchr(q, '{', (size_t)(end - q))); q++)
         if (looks_like_element(p, q))
@@ -390,6 +393,7 @@ struct part {
     size_t heap;                   /* what its records will take, about */
     int rc;
     int missed;                    /* JSON: stop was no element's start */
+    char msg[512];                 /* rc's message: errors are per thread */
 };
 
 static int read_part(struct part *pt)
@@ -418,7 +422,8 @@ static void *part_main(void *arg)
 {
     struct part *pt = arg;
     mem_bulk_thread(pt->heap); /* its records come from this thread's own arena */
-    pt->rc = read_part(pt);
+    if ((pt->rc = read_part(pt)))
+        snprintf(pt->msg, sizeof pt->msg, "%s", scsms_errmsg());
     return NULL;
 }
 
@@ -552,12 +557,12 @@ static int read_file(struct import *im)
     a.rc = read_part(&a);
     if (threaded)
         pthread_join(t, NULL);
-    else if (a.stop < len)
-        b.rc = read_part(&b);
+    else if (a.stop < len && (b.rc = read_part(&b)))
+        snprintf(b.msg, sizeof b.msg, "%s", scsms_errmsg());
     *im = a.im; /* the first half's records are the import's */
     /* a missed guess: the first reader read everything, the second's
      * records (and errors) come from text that was no element's start */
-    rc = a.rc ? a.rc : a.missed ? 0 : b.rc;
+    rc = a.rc ? a.rc : a.missed || !b.rc ? 0 : scsms_fail(b.rc, "%s", b.msg);
     if (rc == 0 && a.stop < len && !a.missed)
         rc = merge(im, &b);
     part_free(&b);

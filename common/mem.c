@@ -127,19 +127,58 @@ void mem_bulk_thread(size_t expect)
 #endif
 }
 
-/* One mapping of /proc/self/smaps, read up to its "Anonymous:" line. */
+/* One mapping of /proc/self/smaps: its header and the fields that decide. */
 struct mapping {
     uintptr_t lo, hi;
     char perms[8];
     int file;          /* backed by a file (its path starts with '/') */
-    long rss_kb, anon_kb;
+    long rss_kb, anon_kb, swap_kb;
+    char flags[128];   /* VmFlags: two letters each */
 };
 
+static int has_flag(const struct mapping *m, const char *flag)
+{
+    for (const char *p = m->flags; (p = strstr(p, flag)); p += 2)
+        if ((p == m->flags || p[-1] == ' ') && (p[2] == ' ' || p[2] == 0 || p[2] == '\n'))
+            return 1;
+    return 0;
+}
+
 /* A mapping whose pages are all clean file pages nobody here can write:
- * its page table entries can go, and a read maps them in again. */
+ * no private copy of a page in memory (Anonymous) nor swapped out (Swap:
+ * relocated data of an idle process is what gets swapped), not locked,
+ * not device memory (io, pf) or huge TLB pages. Its page table entries
+ * can go, and a read maps the same bytes in again. */
 static int clean_file_mapping(const struct mapping *m)
 {
-    return m->file && m->perms[1] != 'w' && m->rss_kb > 0 && m->anon_kb == 0 && m->hi > m->lo;
+    return m->file && m->perms[1] != 'w' && m->rss_kb > 0 && m->anon_kb == 0 &&
+           m->swap_kb == 0 && m->hi > m->lo && !has_flag(m, "lo") && !has_flag(m, "io") &&
+           !has_flag(m, "pf") && !has_flag(m, "ht");
+}
+
+static size_t drop_if_clean(const struct mapping *m)
+{
+#if defined(MADV_DONTNEED)
+    if (clean_file_mapping(m) && madvise((void *)m->lo, m->hi - m->lo, MADV_DONTNEED) == 0)
+        return (size_t)m->rss_kb << 10;
+#else
+    (void)m;
+#endif
+    return 0;
+}
+
+/* fgets a whole line, or its first sizeof-1 bytes and skip the rest (a
+ * long path): the rest must not be read as a line of its own. */
+static char *read_line(char *line, int size, FILE *f)
+{
+    if (!fgets(line, size, f))
+        return NULL;
+    if (!strchr(line, '\n')) {
+        int c;
+        while ((c = fgetc(f)) != EOF && c != '\n')
+            ;
+    }
+    return line;
 }
 
 size_t mem_trim_idle(void)
@@ -148,29 +187,37 @@ size_t mem_trim_idle(void)
 #if defined(__GLIBC__)
     malloc_trim(0);
 #endif
-#if defined(MADV_DONTNEED)
     FILE *f = fopen("/proc/self/smaps", "r");
     if (!f)
         return 0;
-    char line[4352];
+    char line[512];
     struct mapping m = {0};
-    while (fgets(line, sizeof line, f)) {
+    int have = 0;
+    /* a mapping is judged once all its fields are read: at the next
+     * header, or at the end */
+    while (read_line(line, sizeof line, f)) {
         unsigned long lo, hi;
         char perms[8], path[8] = "";
         long kb;
         if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %7s", &lo, &hi, perms, path) >= 3) {
+            if (have)
+                given += drop_if_clean(&m);
             m = (struct mapping){.lo = lo, .hi = hi, .file = path[0] == '/', .rss_kb = -1,
-                                 .anon_kb = -1};
+                                 .anon_kb = -1, .swap_kb = 0};
             memcpy(m.perms, perms, sizeof m.perms);
+            have = 1;
         } else if (sscanf(line, "Rss: %ld kB", &kb) == 1) {
             m.rss_kb = kb;
         } else if (sscanf(line, "Anonymous: %ld kB", &kb) == 1) {
             m.anon_kb = kb;
-            if (clean_file_mapping(&m) && madvise((void *)m.lo, m.hi - m.lo, MADV_DONTNEED) == 0)
-                given += (size_t)m.rss_kb << 10;
+        } else if (sscanf(line, "Swap: %ld kB", &kb) == 1) {
+            m.swap_kb = kb;
+        } else if (strncmp(line, "VmFlags:", 8) == 0) {
+            snprintf(m.flags, sizeof m.flags, "%.127s", line + 8);
         }
     }
+    if (have)
+        given += drop_if_clean(&m);
     fclose(f);
-#endif
     return given;
 }

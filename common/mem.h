@@ -52,8 +52,11 @@ void mem_advise_huge(void *p, size_t n);
  * stay in the page cache, and the next touch maps them in again (a minor
  * fault, no disk read). Only read-only file mappings that hold no private
  * copy of a page are dropped; relocated data (RELRO) and writable data
- * stay. Free heap memory goes back to the kernel too. Returns the bytes of
- * mappings given back; never fails (off Linux, nothing happens). */
+ * stay, and so do pages swapped out, locked or of a device. Free heap
+ * memory goes back to the kernel too. Returns the bytes of mappings given
+ * back; never fails (off Linux, nothing happens). It reads the mappings
+ * and then drops them: call it when no other thread maps or unmaps files
+ * (in the agent, ZeroMQ's threads map none). */
 size_t mem_trim_idle(void);
 
 #endif

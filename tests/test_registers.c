@@ -387,6 +387,57 @@ START_TEST(json_split_inside_a_record_reads_on)
 }
 END_TEST
 
+/* The second half's reader fails on a thread of its own: its message
+ * (errors are kept per thread) must still be the one printed. And a long
+ * run of blank lines past the middle is looked at once, not once a line. */
+START_TEST(json_second_half_errors_and_blank_runs)
+{
+    char *dir = tu_tmpdir("half2"), *store = tu_path(dir, "s");
+    init(store, "site");
+    char *json = gen_file(dir, "rows.json", "10000");
+    size_t len;
+    char *text = tu_read_file(json, &len);
+    ck_assert_ptr_nonnull(text);
+    char *line = text;
+    for (int i = 1; i < 9001; i++) /* line 9001: record 9000, past the middle */
+        line = strchr(line, '\n') + 1;
+    char *close = strstr(line, "},\n");
+    ck_assert_ptr_nonnull(close);
+    *close = ' '; /* its closing brace gone */
+    FILE *f = fopen(json, "w");
+    fwrite(text, 1, len, f);
+    fclose(f);
+    free(text);
+    struct tu_run r = tu_agent(NULL, "import", json, "--store", store, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, "rows.json:9002: bad JSON: ") &&
+                      strstr(r.err, "; nothing was imported"), "%s", r.err);
+    tu_run_free(&r);
+    free(json);
+
+    json = tu_path(dir, "blank.json");
+    f = fopen(json, "w");
+    fputs("[", f);
+    for (int i = 0; i < 5; i++)
+        fprintf(f, "%s{\"type\":\"incident\",\"kind\":\"near_miss\",\"occurred_at\":"
+                "\"2026-11-0%dT10:00:00Z\",\"location\":\"Gate %d\"}", i ? ",\n" : "\n", i + 1, i);
+    for (int i = 0; i < 1200000; i++)
+        fputc('\n', f);
+    fputs("]\n", f);
+    fclose(f);
+    r = tu_agent(NULL, "import", json, "--store", store, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    char want[4200];
+    snprintf(want, sizeof want, "imported 5 records from %s\n", json);
+    ck_assert_str_eq(r.out, want);
+    tu_run_free(&r);
+    free(json);
+    free(store);
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
 /* The generator plants overdue and expiring items; 'due' must list
  * exactly those: no fewer, no more, with the same dates and fields. */
 START_TEST(due_lists_exactly_the_planted_items)
@@ -445,6 +496,7 @@ int main(void)
     tcase_add_test(io, large_csv_imports_with_progress);
     tcase_add_test(io, one_bad_row_refuses_the_file);
     tcase_add_test(io, json_split_inside_a_record_reads_on);
+    tcase_add_test(io, json_second_half_errors_and_blank_runs);
     tcase_add_test(io, due_lists_exactly_the_planted_items);
     suite_add_tcase(s, io);
     return tu_run_suite(s);
