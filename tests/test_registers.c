@@ -324,6 +324,17 @@ START_TEST(one_bad_row_refuses_the_file)
 }
 END_TEST
 
+/* Import file into store; it must succeed, saying it imported n records. */
+static void import_ok(const char *store, const char *file, size_t n)
+{
+    struct tu_run r = tu_agent(NULL, "import", file, "--store", store, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    char want[4200];
+    snprintf(want, sizeof want, "imported %zu records from %s\n", n, file);
+    ck_assert_str_eq(r.out, want);
+    tu_run_free(&r);
+}
+
 /* A JSON file whose halves are read on two threads, where the guessed
  * start of the second half is a nested object: every line break falls
  * between the two items of one inspection, and records follow one another
@@ -365,12 +376,7 @@ START_TEST(json_split_inside_a_record_reads_on)
     ck_assert_str_eq(before, after);
     free(json);
     json = nested_split_file(dir, 8000, 0);
-    r = tu_agent(NULL, "import", json, "--store", store, NULL);
-    ck_assert_msg(r.status == 0, "%s", r.err);
-    char want[4200];
-    snprintf(want, sizeof want, "imported 8000 records from %s\n", json);
-    ck_assert_str_eq(r.out, want);
-    tu_run_free(&r);
+    import_ok(store, json, 8000);
     char *v = agent_ok(store, "verify", NULL, NULL, NULL, NULL);
     ck_assert_ptr_nonnull(strstr(v, "ok: 8000 entries, 8000 records, 1 signed checkpoints"));
     free(v);
@@ -425,12 +431,7 @@ START_TEST(json_second_half_errors_and_blank_runs)
         fputc('\n', f);
     fputs("]\n", f);
     fclose(f);
-    r = tu_agent(NULL, "import", json, "--store", store, NULL);
-    ck_assert_msg(r.status == 0, "%s", r.err);
-    char want[4200];
-    snprintf(want, sizeof want, "imported 5 records from %s\n", json);
-    ck_assert_str_eq(r.out, want);
-    tu_run_free(&r);
+    import_ok(store, json, 5);
     free(json);
     free(store);
     tu_rmdir(dir);
