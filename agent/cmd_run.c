@@ -522,9 +522,9 @@ int cmd_run(int argc, char **argv)
     while (rc == 0 && !stopping) {
         rc = round_trip(&l);
         write_state(&l, c.store_dir, rc, l.acked);
-        mem_trim_idle(); /* idle until the next round */
         if (once)
             break;
+        mem_trim_idle(); /* idle until the next round */
         if (rc == SCSMS_EIO || rc == SCSMS_ECORRUPT) { /* the link, not the data: try again */
             fprintf(stderr, "scsms-agent: warning: %s; retrying\n", scsms_errmsg());
             rc = connect_server(&l);

@@ -78,27 +78,13 @@ static int keep(struct import *im, Scsms__Record *rec, size_t line)
     return 0;
 }
 
-/* Fields an export carries that only a restore may write. */
-static const char *const store_fields[] = {"id", "owner", "version", "created_at",
-                                           "updated_at", "author"};
-
-/* A store-set field obj has, or NULL: a lookup each (the object is a hash
- * table) rather than comparing every key with every name. */
-static const char *store_field_in(struct json_object *obj)
-{
-    for (size_t i = 0; i < sizeof store_fields / sizeof store_fields[0]; i++)
-        if (json_object_object_get_ex(obj, store_fields[i], NULL))
-            return store_fields[i];
-    return NULL;
-}
-
 /* One row, as a flat object, to a kept record or a named bad row. */
 static int take_row(struct import *im, struct json_object *obj, size_t line)
 {
     Scsms__Record *rec = NULL;
     const char *set_by_store;
     if (!im->o->preserve && json_object_is_type(obj, json_type_object) &&
-        (set_by_store = store_field_in(obj))) {
+        (set_by_store = jsonpb_store_field(obj))) {
         char msg[160];
         snprintf(msg, sizeof msg, "field '%s' is set by the store: import new records "
                  "without it, or restore exported ones with --preserve", set_by_store);
@@ -146,14 +132,6 @@ static int read_json_elements(struct import *im, const char *p, const char *end,
         return scsms_fail(SCSMS_ENOMEM, "out of memory");
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS |
                                     JSON_TOKENER_VALIDATE_UTF8);
-    /* json-c moves the thread to the "C" locale around every parse, by
-     * duplocale, newlocale and freelocale, each under glibc's one global
-     * locale lock that both readers then contend for. Already on the C
-     * locale object, a thread gets it back from each at once: a sixth of
-     * json-c's time per row. Numbers read the same: no scsms program
-     * leaves the C locale. */
-    locale_t c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
-    locale_t before = c_locale ? uselocale(c_locale) : (locale_t)0;
     int rc = 0;
     while (rc == 0 && p != stop) {
         if (stop && p > stop) { /* stepped over it: it was inside an element */
@@ -194,10 +172,6 @@ static int read_json_elements(struct import *im, const char *p, const char *end,
         break;
     }
     json_tokener_free(tok);
-    if (c_locale) {
-        uselocale(before);
-        freelocale(c_locale);
-    }
     return rc;
 }
 
@@ -396,7 +370,7 @@ struct part {
     char msg[512];                 /* rc's message: errors are per thread */
 };
 
-static int read_part(struct part *pt)
+static int read_rows(struct part *pt)
 {
     if (!pt->csv && !pt->line) /* counted here, on the part's own thread */
         pt->line = 1 + count_lines(pt->text, pt->text + pt->start);
@@ -415,6 +389,24 @@ static int read_part(struct part *pt)
     }
     csv_reader_destroy(&r);
     fclose(f);
+    return rc;
+}
+
+/* Convert one part's rows. json-c moves the thread to the "C" locale
+ * around every parse, by duplocale, newlocale and freelocale, each under
+ * glibc's one global locale lock that both readers then contend for.
+ * Already on the C locale object, a thread gets it back from each at
+ * once: a sixth of json-c's time per row. Numbers read the same: no scsms
+ * program leaves the C locale. */
+static int read_part(struct part *pt)
+{
+    locale_t c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    locale_t before = c_locale ? uselocale(c_locale) : (locale_t)0;
+    int rc = read_rows(pt);
+    if (c_locale) {
+        uselocale(before);
+        freelocale(c_locale);
+    }
     return rc;
 }
 
@@ -463,12 +455,11 @@ static int slurp(const char *path, char **out, size_t *len)
     }
     size_t size = (size_t)st.st_size;
     char *text = malloc(size + 1);
-    if (text)
-        mem_advise_huge(text, size + 1);
     if (!text) {
         fclose(f);
         return scsms_fail(SCSMS_ENOMEM, "'%s' (%zu bytes) does not fit in memory", path, size);
     }
+    mem_advise_huge(text, size + 1);
     size_t n = fread(text, 1, size, f);
     int bad = ferror(f) || n != size;
     fclose(f);
@@ -557,7 +548,7 @@ static int read_file(struct import *im)
     a.rc = read_part(&a);
     if (threaded)
         pthread_join(t, NULL);
-    else if (a.stop < len && (b.rc = read_part(&b)))
+    else if (a.stop < len && !a.rc && !a.missed && (b.rc = read_part(&b)))
         snprintf(b.msg, sizeof b.msg, "%s", scsms_errmsg());
     *im = a.im; /* the first half's records are the import's */
     /* a missed guess: the first reader read everything, the second's

@@ -271,8 +271,16 @@ static int fill_message(ProtobufCMessage *msg, struct json_object *obj, const ch
     return 0;
 }
 
-static const char *const store_fields[] = {"id", "owner", "version", "created_at",
-                                           "updated_at", NULL};
+static const char *const store_fields[] = {"id",         "owner",      "version",
+                                           "created_at", "updated_at", "author"};
+
+const char *jsonpb_store_field(struct json_object *obj)
+{
+    for (size_t i = 0; i < sizeof store_fields / sizeof store_fields[0]; i++)
+        if (json_object_object_get_ex(obj, store_fields[i], NULL))
+            return store_fields[i];
+    return NULL;
+}
 
 /* Fill rec (a fresh record of type t) from a flat object. */
 static int fill_record(Scsms__Record *rec, const struct record_type *t, struct json_object *obj)
@@ -351,10 +359,10 @@ int jsonpb_merge(struct json_object *obj, Scsms__Record **rec)
     const struct record_type *t = record_type_of(*rec);
     if (!json_object_is_type(obj, json_type_object))
         return scsms_fail(SCSMS_EINVAL, "an update must be a JSON object, got %s", json_kind(obj));
-    for (const char *const *f = store_fields; *f; f++)
-        if (json_object_object_get_ex(obj, *f, NULL))
-            return scsms_fail(SCSMS_EINVAL, "field '%s' is set by the store and cannot be updated",
-                              *f);
+    const char *set_by_store = jsonpb_store_field(obj);
+    if (set_by_store)
+        return scsms_fail(SCSMS_EINVAL, "field '%s' is set by the store and cannot be updated",
+                          set_by_store);
     struct json_object *merged = jsonpb_from_record(*rec);
     if (!merged)
         return scsms_fail(SCSMS_ENOMEM, "out of memory");

@@ -33,6 +33,12 @@ int jsonpb_to_record(struct json_object *obj, const char *type_name,
  * freed; on failure *rec is untouched. */
 int jsonpb_merge(struct json_object *obj, Scsms__Record **rec) SCSMS_MUST_CHECK;
 
+/* The first field of obj that only the store sets (id, owner, version,
+ * created_at, updated_at, author), or NULL: what a new record or an update
+ * may not carry, and only a restore may. A lookup each (obj is a hash
+ * table), not a comparison of every key with every name. */
+const char *jsonpb_store_field(struct json_object *obj);
+
 /* Set field `name` of a flat record of type type_name in obj from text,
  * converted by the field's schema type (so "5" becomes 5 for an integer,
  * "near_miss" stays a string for an enum). A repeated field gets text

@@ -67,6 +67,36 @@ void mem_advise_huge(void *p, size_t n)
 #endif
 }
 
+/* fgets a whole line, or its first sizeof-1 bytes and skip the rest (a
+ * long path): the rest must not be read as a line of its own. */
+static char *read_line(char *line, int size, FILE *f)
+{
+    if (!fgets(line, size, f))
+        return NULL;
+    if (!strchr(line, '\n')) {
+        int c;
+        while ((c = fgetc(f)) != EOF && c != '\n')
+            ;
+    }
+    return line;
+}
+
+/* A mapping's line of /proc/self/maps (or header of /proc/self/smaps):
+ * "lo-hi perms offset dev inode [path]". *path0 is the path's first
+ * character: '/' for a file, '[' for "[heap]" and the like, 0 for an
+ * anonymous mapping. 0 when line is such a line. */
+static int map_header(const char *line, uintptr_t *lo, uintptr_t *hi, char perms[8], char *path0)
+{
+    unsigned long l, h;
+    char path[2] = "";
+    if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %1s", &l, &h, perms, path) < 3)
+        return -1;
+    *lo = l;
+    *hi = h;
+    *path0 = path[0];
+    return 0;
+}
+
 /* Find in /proc/self/maps the mapping holding p and the span of it and of
  * the anonymous reserve right after it ("---p", no file): [*from, *to).
  * 0 when found. The main heap ("[heap]") is not a thread's: -1. */
@@ -78,19 +108,19 @@ static int heap_span(const void *p, uintptr_t *from, uintptr_t *to)
     FILE *f = fopen("/proc/self/maps", "r");
     if (!f)
         return -1;
-    while (fgets(line, sizeof line, f)) {
-        char perms[8] = "", path[256] = "";
-        unsigned long s, e;
-        if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %255s", &s, &e, perms, path) < 3)
+    while (read_line(line, sizeof line, f)) {
+        char perms[8] = "", path0;
+        uintptr_t s, e;
+        if (map_header(line, &s, &e, perms, &path0))
             continue;
         if (!found && a >= s && a < e) {
-            if (path[0]) /* "[heap]", or a file: not a thread's arena */
+            if (path0) /* "[heap]", or a file: not a thread's arena */
                 break;
             start = s;
             end = e;
             found = 1;
         } else if (found) {
-            if (s == end && !path[0] && strncmp(perms, "---p", 4) == 0)
+            if (s == end && !path0 && strncmp(perms, "---p", 4) == 0)
                 end = e;
             break;
         }
@@ -167,20 +197,6 @@ static size_t drop_if_clean(const struct mapping *m)
     return 0;
 }
 
-/* fgets a whole line, or its first sizeof-1 bytes and skip the rest (a
- * long path): the rest must not be read as a line of its own. */
-static char *read_line(char *line, int size, FILE *f)
-{
-    if (!fgets(line, size, f))
-        return NULL;
-    if (!strchr(line, '\n')) {
-        int c;
-        while ((c = fgetc(f)) != EOF && c != '\n')
-            ;
-    }
-    return line;
-}
-
 size_t mem_trim_idle(void)
 {
     size_t given = 0;
@@ -196,13 +212,13 @@ size_t mem_trim_idle(void)
     /* a mapping is judged once all its fields are read: at the next
      * header, or at the end */
     while (read_line(line, sizeof line, f)) {
-        unsigned long lo, hi;
-        char perms[8], path[8] = "";
+        uintptr_t lo, hi;
+        char perms[8], path0;
         long kb;
-        if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %7s", &lo, &hi, perms, path) >= 3) {
+        if (map_header(line, &lo, &hi, perms, &path0) == 0) {
             if (have)
                 given += drop_if_clean(&m);
-            m = (struct mapping){.lo = lo, .hi = hi, .file = path[0] == '/', .rss_kb = -1,
+            m = (struct mapping){.lo = lo, .hi = hi, .file = path0 == '/', .rss_kb = -1,
                                  .anon_kb = -1, .swap_kb = 0};
             memcpy(m.perms, perms, sizeof m.perms);
             have = 1;

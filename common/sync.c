@@ -245,7 +245,7 @@ static int take_checkpoint(store_t *s, MDB_txn *txn, const struct sync_upload *i
 static int ingest_body(store_t *s, MDB_txn *txn, void *ctx)
 {
     struct sync_upload *in = ctx;
-    struct store_owner_state st;
+    struct store_owner_state st = {0}; /* reported as the head even when never loaded */
     Scsms__Identity *who = NULL;
     int rc = store_identity_read(s, txn, in->owner, &who);
     if (rc)

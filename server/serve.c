@@ -279,7 +279,6 @@ static struct sync_seen *seen_entry(struct server *sv, const char *who)
     return i < sv->n_seen ? &sv->seen[i] : NULL;
 }
 
-/* Note contact from who, and the backlog it reported. */
 /* Note contact from who; its entry in the table, or NULL when full. */
 static struct sync_seen *saw(struct server *sv, const char *who, uint64_t backlog)
 {
@@ -443,15 +442,15 @@ static struct sync_upload *take_uploads(struct server *sv, struct request *q, si
         q[i].up = &ups[k++];
     }
     for (size_t from = 0, to; from < k; from = to) {
-        size_t bytes = upload_bytes(&ups[from]);
-        for (to = from + 1; to < k && bytes + upload_bytes(&ups[to]) <= GROUP_MAX_BYTES; to++)
-            bytes += upload_bytes(&ups[to]);
+        size_t bytes = upload_bytes(&ups[from]), next = 0;
+        for (to = from + 1; to < k && bytes + (next = upload_bytes(&ups[to])) <= GROUP_MAX_BYTES;
+             to++)
+            bytes += next;
         if (sync_ingest_group(sv->s, ups + from, to - from) != 0)
             fprintf(stderr, "scsms-server: warning: %zu uploads not taken in: %s\n", to - from,
                     scsms_errmsg());
     }
-    for (size_t i = 0; !ups && i < n; i++) /* out of memory: each answered retry later */
-        q[i].up = NULL;
+    /* out of memory: q[i].up stays NULL (decode_request), each is answered retry later */
     *n_ups = k;
     return ups;
 }
