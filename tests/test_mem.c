@@ -3,6 +3,7 @@
  * test runs in its own process (Check forks), so heaps do not mix. */
 #include "crypto.h"
 #include "mem.h"
+#include "testutil.h"
 
 #include <check.h>
 #include <fcntl.h>
@@ -297,9 +298,5 @@ static Suite *mem_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(mem_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(mem_suite());
 }
