@@ -148,6 +148,7 @@ int cmd_import(int argc, char **argv)
                                     io.type, record_type_names()));
     if (progress)
         io.progress = show_progress;
+    io.exiting = 1; /* the command ends with the import */
     store_t *s = cli_open(&c);
     if (!s)
         return CLI_FAIL;

