@@ -66,14 +66,37 @@ static long thp_fallbacks(void)
     return n;
 }
 
+/* Whether the mapping that holds p carries the huge-page advice (VmFlags
+ * "hg"): what mem_advise_huge asked, whether or not the kernel then had
+ * huge pages to give. */
+static int advised_huge(const void *p)
+{
+    char line[512];
+    unsigned long from, to, at = (unsigned long)(uintptr_t)p;
+    int inside = 0, hg = 0;
+    FILE *f = fopen("/proc/self/smaps", "r");
+    ck_assert_ptr_nonnull(f);
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%lx-%lx ", &from, &to) == 2 && strchr(line, '-') < strchr(line, ' '))
+            inside = from <= at && at < to;
+        else if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+            hg = strstr(line, " hg") != NULL;
+            break;
+        }
+    }
+    fclose(f);
+    return hg;
+}
+
 #if OWN_MALLOC /* glibc's heap: under a sanitizer there is none to test */
 /* The hint asked for huge pages: they came (gained kB), or the kernel
  * tried and had none to give (a fragmented machine), which is not the
  * hint's failure. */
-static void assert_huge(long gained_kb, long fallbacks_before, const char *what)
+static void assert_huge(long gained_kb, long fallbacks_before, int advised, const char *what)
 {
     if (strcmp(thp_mode(), "never") == 0)
         return;
+    ck_assert_msg(advised, "%s: no huge-page advice (VmFlags hg) on its memory", what);
     if (gained_kb < 16 * 1024 && thp_fallbacks() > fallbacks_before)
         return;
     ck_assert_msg(gained_kb >= 16 * 1024, "%s, THP %s: %ld kB more in huge pages", what,
@@ -106,7 +129,7 @@ START_TEST(bulk_heap_gets_huge_pages)
     mem_bulk_begin((size_t)64 << 20);
     size_t n;
     void **v = small_pieces(&n);
-    assert_huge(huge_kb() - before, fallbacks, "main heap");
+    assert_huge(huge_kb() - before, fallbacks, advised_huge(v[n / 2]), "main heap");
     free_pieces(v, n);
 }
 END_TEST
@@ -128,6 +151,7 @@ END_TEST
 struct thread_run {
     int hint;
     long gained_kb;
+    int advised; /* its pieces' memory carries the advice */
 };
 
 /* On a thread of its own (its own arena), with or without the hint. */
@@ -140,31 +164,35 @@ static void *thread_pieces(void *arg)
     size_t n;
     void **v = small_pieces(&n);
     r->gained_kb = huge_kb() - before;
+    r->advised = advised_huge(v[n / 2]);
     free_pieces(v, n);
     return NULL;
 }
 
-static long on_a_thread(int hint)
+static struct thread_run on_a_thread(int hint)
 {
     pthread_t t;
-    struct thread_run r = {hint, 0};
+    struct thread_run r = {hint, 0, 0};
     ck_assert_int_eq(pthread_create(&t, NULL, thread_pieces, &r), 0);
     ck_assert_int_eq(pthread_join(t, NULL), 0);
-    return r.gained_kb;
+    return r;
 }
 
 START_TEST(thread_heap_gets_huge_pages)
 {
     long fallbacks = thp_fallbacks();
-    assert_huge(on_a_thread(1), fallbacks, "a thread's heap");
+    struct thread_run r = on_a_thread(1);
+    assert_huge(r.gained_kb, fallbacks, r.advised, "a thread's heap");
 }
 END_TEST
 
 /* (A test of its own: a later thread would reuse the first one's arena.) */
 START_TEST(thread_heap_without_hint_small_pages)
 {
+    struct thread_run r = on_a_thread(0);
+    ck_assert(!r.advised);
     if (strcmp(thp_mode(), "madvise") == 0)
-        ck_assert_int_le(on_a_thread(0), 2048);
+        ck_assert_int_le(r.gained_kb, 2048);
 }
 END_TEST
 
@@ -184,7 +212,12 @@ START_TEST(one_buffer_gets_huge_pages)
     char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     ck_assert_ptr_ne(p, MAP_FAILED);
     long before = huge_kb(), fallbacks = thp_fallbacks();
+    ck_assert(!advised_huge(p + len / 2));
     mem_advise_huge(p + 1, len - 1); /* unaligned ends: only whole 2 MiB pages inside */
+    if (strcmp(thp_mode(), "never") != 0) {
+        ck_assert(advised_huge(p + len / 2));
+        ck_assert(!advised_huge(p)); /* the partial first 2 MiB is left alone */
+    }
     memset(p, 1, len);
     if (strcmp(thp_mode(), "never") != 0 && thp_fallbacks() == fallbacks)
         ck_assert_int_ge(huge_kb(), before + 8 * 1024);
