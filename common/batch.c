@@ -854,13 +854,6 @@ static void clear_results(store_batch_t *b)
     b->n_errors = 0;
 }
 
-/* An error that ends the transaction at once, rather than one record's. */
-static int fatal(int rc)
-{
-    return rc == SCSMS_EMAPFULL || rc == SCSMS_ENOSPC || rc == SCSMS_EIO || rc == SCSMS_ENOMEM ||
-           rc == SCSMS_ECORRUPT || rc == SCSMS_ECRYPTO;
-}
-
 static int meta_u64(store_t *s, MDB_txn *txn, const char *name, uint64_t *out)
 {
     MDB_val k = {strlen(name), (void *)name}, v;
@@ -940,7 +933,7 @@ static int batch_body(store_t *s, MDB_txn *txn, void *ctx)
         struct item *it = &b->items[i];
         if (it->rc || !first) {
             int code = it->rc ? it->rc : apply_item(s, txn, b, it, &st, now, today, log_flags);
-            if (code && !it->rc && fatal(code)) {
+            if (code && !it->rc && store_error_fatal(code)) {
                 rc = code;
                 break;
             }
@@ -967,7 +960,7 @@ static int batch_body(store_t *s, MDB_txn *txn, void *ctx)
      * their links once all are in */
     for (size_t i = 0; !first && i < b->n; i++) {
         int code = b->items[i].preserve ? rules_check_links(s, txn, b->items[i].rec) : 0;
-        if (code && fatal(code))
+        if (code && store_error_fatal(code))
             return code;
         if (code) {
             first = code;

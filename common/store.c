@@ -70,6 +70,12 @@ int store_lmdb_fail(int mrc, const char *what)
     }
 }
 
+int store_error_fatal(int rc)
+{
+    return rc == SCSMS_EMAPFULL || rc == SCSMS_ENOSPC || rc == SCSMS_EIO || rc == SCSMS_ENOMEM ||
+           rc == SCSMS_ECORRUPT || rc == SCSMS_ECRYPTO;
+}
+
 int store_txn_begin(store_t *s, unsigned flags, MDB_txn **txn)
 {
     int mrc = mdb_txn_begin(s->env, NULL, flags, txn);

@@ -37,6 +37,12 @@ struct store_owner_state {
  * operation for the message. */
 int store_lmdb_fail(int mrc, const char *what);
 
+/* Whether rc ends a whole write transaction rather than one record's or
+ * one upload's part of it: the map or the disk is full, memory or the
+ * disk or the crypto library failed, or the store itself is damaged
+ * (nothing more is written to a damaged store in that transaction). */
+int store_error_fatal(int rc);
+
 /* Begin a transaction, following a map another process has grown. */
 int store_txn_begin(store_t *s, unsigned flags, MDB_txn **txn);
 

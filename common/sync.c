@@ -344,15 +344,6 @@ static void refuse(struct sync_upload *u, int rc)
     u->message = strdup(scsms_errmsg());
 }
 
-/* Errors that end the whole group rather than one upload: the map or the
- * disk is full (the group is retried after the map grows, or each upload
- * alone), or memory or the disk failed. Anything else, a damaged record of
- * one site among them, is that upload's refusal alone. */
-static int group_fatal(int rc)
-{
-    return rc == SCSMS_EMAPFULL || rc == SCSMS_ENOSPC || rc == SCSMS_EIO || rc == SCSMS_ENOMEM;
-}
-
 static int group_body(store_t *s, MDB_txn *txn, void *ctx)
 {
     struct group *g = ctx;
@@ -372,7 +363,11 @@ static int group_body(store_t *s, MDB_txn *txn, void *ctx)
             continue;
         }
         mdb_txn_abort(child);
-        if (group_fatal(rc))
+        /* the map or the disk full (the group is retried after the map
+         * grows, or each upload alone), or a failure or damage of the
+         * store: the group ends. Anything else, a bad record of one site
+         * among them, is that upload's refusal alone. */
+        if (store_error_fatal(rc))
             return rc;
         refuse(u, rc);
     }
