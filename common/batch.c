@@ -31,7 +31,6 @@
 
 #include "chain.h"
 #include "isotime.h"
-#include "mem.h"
 #include "rules.h"
 #include "seal.h"
 
@@ -1016,9 +1015,6 @@ int store_batch_reserve(store_batch_t *b, size_t n)
     struct item *p = realloc(b->items, n * sizeof *p);
     if (!p)
         return scsms_fail(SCSMS_ENOMEM, "out of memory");
-    /* an import's items take ~200 B a row: fresh memory faulted in 4 KiB
-     * at a time was a fortieth of a 100,000-row import */
-    mem_advise_huge(p, n * sizeof *p);
     b->items = p;
     b->cap = n;
     return 0;

@@ -34,8 +34,8 @@ struct import_options {
     void (*progress)(void *ctx, const char *phase, size_t done, size_t total);
     void *progress_ctx;
     /* The caller exits right after: the records are left to the process's
-     * exit instead of freed one by one (1.5 million allocations, a tenth
-     * of a 100,000-row import). They stay reachable from a static until
+     * exit instead of freed one by one (1.5 million allocations: 35 ms
+     * of a 0.41 s import of 100,000 rows). They stay reachable from a static until
      * the next import, so leak checkers do not report them (one static:
      * imports with it set must not run on two threads at once). */
     int exiting;

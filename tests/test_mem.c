@@ -66,26 +66,68 @@ static long thp_fallbacks(void)
     return n;
 }
 
+/* One mapping of /proc/self/smaps, as these tests read it. */
+struct smap {
+    unsigned long lo, hi;
+    char perms[8];
+    char path[4096];   /* "" for anonymous memory */
+    long rss_kb, anon_kb;
+    int hg;            /* VmFlags carries the huge-page advice */
+};
+
+/* Call fn for every mapping of this process, once all its fields are read. */
+static void each_mapping(void (*fn)(const struct smap *m, void *ctx), void *ctx)
+{
+    char line[4352];
+    struct smap m;
+    int have = 0;
+    FILE *f = fopen("/proc/self/smaps", "r");
+    ck_assert_ptr_nonnull(f);
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        char perms[8];
+        int at = 0;
+        long v;
+        if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &lo, &hi, perms, &at) == 3 && at) {
+            if (have)
+                fn(&m, ctx);
+            m = (struct smap){.lo = lo, .hi = hi};
+            memcpy(m.perms, perms, sizeof m.perms);
+            snprintf(m.path, sizeof m.path, "%.*s", (int)strcspn(line + at, "\n"), line + at);
+            have = 1;
+        } else if (sscanf(line, "Rss: %ld kB", &v) == 1) {
+            m.rss_kb = v;
+        } else if (sscanf(line, "Anonymous: %ld kB", &v) == 1) {
+            m.anon_kb = v;
+        } else if (strncmp(line, "VmFlags:", 8) == 0) {
+            m.hg = strstr(line, " hg") != NULL; /* flags are two letters each */
+        }
+    }
+    if (have)
+        fn(&m, ctx);
+    fclose(f);
+}
+
+struct hg_query {
+    unsigned long at;
+    int hg;
+};
+
+static void note_hg(const struct smap *m, void *ctx)
+{
+    struct hg_query *q = ctx;
+    if (m->lo <= q->at && q->at < m->hi)
+        q->hg = m->hg;
+}
+
 /* Whether the mapping that holds p carries the huge-page advice (VmFlags
  * "hg"): what mem_advise_huge asked, whether or not the kernel then had
  * huge pages to give. */
 static int advised_huge(const void *p)
 {
-    char line[512];
-    unsigned long from, to, at = (unsigned long)(uintptr_t)p;
-    int inside = 0, hg = 0;
-    FILE *f = fopen("/proc/self/smaps", "r");
-    ck_assert_ptr_nonnull(f);
-    while (fgets(line, sizeof line, f)) {
-        if (sscanf(line, "%lx-%lx ", &from, &to) == 2 && strchr(line, '-') < strchr(line, ' '))
-            inside = from <= at && at < to;
-        else if (inside && strncmp(line, "VmFlags:", 8) == 0) {
-            hg = strstr(line, " hg") != NULL;
-            break;
-        }
-    }
-    fclose(f);
-    return hg;
+    struct hg_query q = {(unsigned long)(uintptr_t)p, 0};
+    each_mapping(note_hg, &q);
+    return q.hg;
 }
 
 #if OWN_MALLOC /* glibc's heap: under a sanitizer there is none to test */
@@ -227,29 +269,28 @@ START_TEST(one_buffer_gets_huge_pages)
 }
 END_TEST
 
+struct kb_query {
+    const char *name;
+    int dirty;
+    long kb;
+};
+
+static void add_mapped(const struct smap *m, void *ctx)
+{
+    struct kb_query *q = ctx;
+    if (m->path[0] == '/' && strstr(m->path, q->name) && m->perms[1] != 'w' &&
+        (m->anon_kb > 0) == q->dirty)
+        q->kb += m->rss_kb;
+}
+
 /* Resident kB of this process's read-only mappings of files whose path
  * contains `name`: those that hold no private copy of a page (clean), or
  * those that do (dirty, such as relocated data made read-only). */
 static long mapped_kb(const char *name, int dirty)
 {
-    char line[4352], perms[8] = "";
-    long kb = 0, rss = 0, v;
-    int match = 0;
-    FILE *f = fopen("/proc/self/smaps", "r");
-    ck_assert_ptr_nonnull(f);
-    while (fgets(line, sizeof line, f)) {
-        unsigned long lo, hi;
-        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 && strchr(line, '/'))
-            match = strstr(line, name) != NULL && perms[1] != 'w';
-        else if (sscanf(line, "%lx-%lx", &lo, &hi) == 2)
-            match = 0;
-        else if (sscanf(line, "Rss: %ld kB", &v) == 1)
-            rss = v;
-        else if (sscanf(line, "Anonymous: %ld kB", &v) == 1 && match && (v > 0) == dirty)
-            kb += rss;
-    }
-    fclose(f);
-    return kb;
+    struct kb_query q = {name, dirty, 0};
+    each_mapping(add_mapped, &q);
+    return q.kb;
 }
 
 START_TEST(idle_trim_unmaps_clean_library_pages)
