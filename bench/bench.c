@@ -188,7 +188,7 @@ static double store_adds(store_t *s, size_t n, size_t batch)
             recs[i] = interleave && (done + i) % 2 ? sample_risk((unsigned)(done + i))
                                                      : sample((unsigned)(done + i));
         double t0 = now_s();
-        if (store_batch_new(s, &b))
+        if (store_batch_new(s, &b) || store_batch_reserve(b, m))
             die("batch");
         for (size_t i = 0; i < m; i++)
             if (store_batch_add(b, recs[i]))

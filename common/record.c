@@ -117,6 +117,10 @@ const struct record_type *record_type_by_name(const char *name)
 
 static const struct record_type *type_by_case(Scsms__Record__BodyCase c)
 {
+    /* the bodies' field numbers run on without a gap: one look, mostly */
+    size_t at = (size_t)c - (size_t)types[0].body_case;
+    if (at < N_TYPES && types[at].body_case == c)
+        return &types[at];
     for (size_t i = 0; i < N_TYPES; i++)
         if (types[i].body_case == c)
             return &types[i];
@@ -274,92 +278,111 @@ static int check_string(const char *s, const char *name)
  * suffix test per field per record showed up in the bulk-add profile. */
 enum text_kind { TEXT_PLAIN = 0, TEXT_DATE = 1, TEXT_INSTANT = 2 };
 
-#define KIND_TABLE_MAX 64
-#define KIND_FIELDS_MAX 64
+#define PLAN_MAX 64
+#define PLAN_FIELDS_MAX 64
 
-static struct {
+/* What walk_fields checks of one message type, worked out once from its
+ * descriptor: only its string, bytes and message fields (the others
+ * need nothing), each with its text kind and, for a message, the plan of
+ * its type. Walking the whole descriptor per record, finding the kinds
+ * by a search, was a fifth of validation. */
+struct plan_field {
+    const ProtobufCFieldDescriptor *f;
+    uint8_t kind;
+    const struct plan *sub;
+};
+
+struct plan {
     const ProtobufCMessageDescriptor *desc;
-    uint8_t kind[KIND_FIELDS_MAX];
-} kind_table[KIND_TABLE_MAX];
-static size_t kind_count;
-static pthread_once_t kind_once = PTHREAD_ONCE_INIT;
+    unsigned n;
+    struct plan_field fields[PLAN_FIELDS_MAX];
+};
 
-static void kind_add(const ProtobufCMessageDescriptor *d)
+static struct plan plans[PLAN_MAX];
+static size_t plan_count;
+static pthread_once_t plan_once = PTHREAD_ONCE_INIT;
+
+static const struct plan *plan_add(const ProtobufCMessageDescriptor *d)
 {
-    for (size_t i = 0; i < kind_count; i++)
-        if (kind_table[i].desc == d)
-            return;
-    if (kind_count == KIND_TABLE_MAX || d->n_fields > KIND_FIELDS_MAX)
+    for (size_t i = 0; i < plan_count; i++)
+        if (plans[i].desc == d)
+            return &plans[i];
+    if (plan_count == PLAN_MAX || d->n_fields > PLAN_FIELDS_MAX)
         abort(); /* the schema outgrew the table: raise the limits */
-    size_t me = kind_count++;
-    kind_table[me].desc = d;
+    struct plan *p = &plans[plan_count++];
+    p->desc = d; /* before the fields: a type may contain itself */
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
-        uint8_t k = TEXT_PLAIN;
+        struct plan_field *pf = &p->fields[p->n];
+        if (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_BYTES &&
+            f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        pf->f = f;
+        pf->kind = TEXT_PLAIN;
         if (f->type == PROTOBUF_C_TYPE_STRING && f->label != PROTOBUF_C_LABEL_REPEATED)
-            k = has_suffix(f->name, "_date") ? TEXT_DATE
-                : has_suffix(f->name, "_at") ? TEXT_INSTANT : TEXT_PLAIN;
-        kind_table[me].kind[i] = k;
+            pf->kind = has_suffix(f->name, "_date") ? TEXT_DATE
+                       : has_suffix(f->name, "_at") ? TEXT_INSTANT : TEXT_PLAIN;
+        p->n++;
         if (f->type == PROTOBUF_C_TYPE_MESSAGE)
-            kind_add(f->descriptor);
+            pf->sub = plan_add(f->descriptor);
     }
+    return p;
 }
 
-static void kind_init(void)
+static void plan_init(void)
 {
-    kind_add(&scsms__record__descriptor);
+    plan_add(&scsms__record__descriptor);
 }
 
-static const uint8_t *kinds_of(const ProtobufCMessageDescriptor *d)
+static int check_value(const struct plan_field *pf, char *p, size_t k)
 {
-    pthread_once(&kind_once, kind_init);
-    for (size_t i = 0; i < kind_count; i++)
-        if (kind_table[i].desc == d)
-            return kind_table[i].kind;
-    return NULL;
+    const ProtobufCFieldDescriptor *f = pf->f;
+    if (f->type == PROTOBUF_C_TYPE_STRING) {
+        char **s = (char **)p + k;
+        int rc = check_string(*s, f->name);
+        return rc == 0 && pf->kind != TEXT_PLAIN ? normalise_time(s, f->name,
+                                                                  pf->kind == TEXT_DATE)
+                                                 : rc;
+    }
+    if (f->type == PROTOBUF_C_TYPE_BYTES) {
+        const ProtobufCBinaryData *b = (const ProtobufCBinaryData *)p + k;
+        return b->len > RECORD_MAX_FIELD
+                   ? scsms_fail(SCSMS_EINVAL, "field '%s' is %zu bytes; the limit is %u",
+                                f->name, b->len, RECORD_MAX_FIELD)
+                   : 0;
+    }
+    return 0;
 }
 
-/* Walk every field of msg (recursing into sub-messages): size limits on
- * strings and bytes, and date/instant normalisation by field-name suffix. */
-static int walk_fields(ProtobufCMessage *msg)
+/* Walk every field of msg (recursing into sub-messages) as plan says:
+ * size limits on strings and bytes, and date/instant normalisation by
+ * field-name suffix. */
+static int walk_fields(ProtobufCMessage *msg, const struct plan *plan)
 {
-    const ProtobufCMessageDescriptor *d = msg->descriptor;
-    const uint8_t *kinds = kinds_of(d);
     /* protobuf-c decodes field number 0 when its tag is padded ("82 00")
      * but refuses it once packed plainly: keep such bytes out of a store */
     for (unsigned i = 0; i < msg->n_unknown_fields; i++)
         if (msg->unknown_fields[i].tag == 0)
             return scsms_fail(SCSMS_EINVAL, "field number 0 in %s is not valid protobuf",
-                              d->short_name);
-    for (unsigned i = 0; i < d->n_fields; i++) {
-        const ProtobufCFieldDescriptor *f = &d->fields[i];
+                              plan->desc->short_name);
+    for (unsigned i = 0; i < plan->n; i++) {
+        const struct plan_field *pf = &plan->fields[i];
+        const ProtobufCFieldDescriptor *f = pf->f;
         char *p = (char *)msg + f->offset;
         size_t n = 1;
         int rc = 0;
-        if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-            if (*(uint32_t *)((char *)msg + f->quantifier_offset) != f->id)
-                continue;
-        }
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(uint32_t *)((char *)msg + f->quantifier_offset) != f->id)
+            continue;
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
             n = *(size_t *)((char *)msg + f->quantifier_offset);
             p = *(char **)p;
         }
         for (size_t k = 0; k < n && rc == 0; k++) {
-            if (f->type == PROTOBUF_C_TYPE_STRING) {
-                char **s = (char **)p + k;
-                rc = check_string(*s, f->name);
-                if (rc == 0 && kinds && kinds[i] != TEXT_PLAIN)
-                    rc = normalise_time(s, f->name, kinds[i] == TEXT_DATE);
-            } else if (f->type == PROTOBUF_C_TYPE_BYTES) {
-                ProtobufCBinaryData *b = (ProtobufCBinaryData *)p + k;
-                if (b->len > RECORD_MAX_FIELD)
-                    rc = scsms_fail(SCSMS_EINVAL, "field '%s' is %zu bytes; the limit is %u",
-                                    f->name, b->len, RECORD_MAX_FIELD);
-            } else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
-                ProtobufCMessage *sub = ((ProtobufCMessage **)p)[k];
-                if (sub)
-                    rc = walk_fields(sub);
-            }
+            if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+                rc = check_value(pf, p, k);
+            else if (((ProtobufCMessage **)p)[k])
+                rc = walk_fields(((ProtobufCMessage **)p)[k], pf->sub);
         }
         if (rc)
             return rc;
@@ -441,15 +464,50 @@ static int check_status(Scsms__Record *rec, const struct record_type *t)
                       rec->status, t->name, allowed);
 }
 
+/* Each type's required and due-date fields, looked up by name once: a
+ * search by name per field per record showed in the ingest profile. */
+#define TYPE_FIELDS_MAX 12
+
+static struct {
+    const ProtobufCFieldDescriptor *required[TYPE_FIELDS_MAX], *due[TYPE_FIELDS_MAX];
+} type_fields[N_TYPES];
+static pthread_once_t type_fields_once = PTHREAD_ONCE_INIT;
+
+static void resolve_names(const ProtobufCMessageDescriptor *d, const char *const *names,
+                          const ProtobufCFieldDescriptor **out)
+{
+    size_t n = 0;
+    for (; names[n]; n++) {
+        if (n + 1 == TYPE_FIELDS_MAX)
+            abort(); /* the schema outgrew the table: raise the limit */
+        /* a name the body lacks is a defect test_record catches */
+        out[n] = protobuf_c_message_descriptor_get_field_by_name(d, names[n]);
+    }
+    out[n] = NULL;
+}
+
+static void type_fields_init(void)
+{
+    for (size_t i = 0; i < N_TYPES; i++) {
+        const ProtobufCMessageDescriptor *d = body_field(types[i].body_case)->descriptor;
+        resolve_names(d, types[i].required, type_fields[i].required);
+        resolve_names(d, types[i].due_fields, type_fields[i].due);
+    }
+}
+
+static size_t type_index(const struct record_type *t)
+{
+    pthread_once(&type_fields_once, type_fields_init);
+    return (size_t)(t - types);
+}
+
 static int check_required(const Scsms__Record *rec, const struct record_type *t)
 {
     const ProtobufCMessage *body = *body_slot((Scsms__Record *)rec);
-    for (const char *const *name = t->required; *name; name++) {
-        const ProtobufCFieldDescriptor *f =
-            protobuf_c_message_descriptor_get_field_by_name(body->descriptor, *name);
-        if (f && !field_is_set(body, f))
-            return scsms_fail(SCSMS_EINVAL, "%s needs field '%s'", t->name, *name);
-    }
+    const ProtobufCFieldDescriptor *const *f = type_fields[type_index(t)].required;
+    for (size_t i = 0; t->required[i]; i++)
+        if (f[i] && !field_is_set(body, f[i]))
+            return scsms_fail(SCSMS_EINVAL, "%s needs field '%s'", t->name, t->required[i]);
     return 0;
 }
 
@@ -473,7 +531,8 @@ int record_validate(Scsms__Record *rec)
     if (!t || !*body_slot(rec))
         return scsms_fail(SCSMS_EINVAL, "record has no type: use one of %s",
                           record_type_names());
-    if ((rc = walk_fields(&rec->base)) || (rc = check_status(rec, t)))
+    pthread_once(&plan_once, plan_init);
+    if ((rc = walk_fields(&rec->base, &plans[0])) || (rc = check_status(rec, t)))
         return rc;
     if (record_is_tombstone(rec)) /* what is left of a disposed record */
         return rec->disposal_reason[0] ? 0 : scsms_fail(SCSMS_EINVAL, "a disposal needs a reason");
@@ -522,12 +581,11 @@ int record_due(const Scsms__Record *rec, int64_t *day_out, const char **field)
         if (strcmp(*d, rec->status) == 0)
             return 0;
     const ProtobufCMessage *body = *body_slot((Scsms__Record *)rec);
-    for (const char *const *name = t->due_fields; *name; name++) {
-        const ProtobufCFieldDescriptor *f =
-            protobuf_c_message_descriptor_get_field_by_name(body->descriptor, *name);
-        const char *v = f ? *(char *const *)((const char *)body + f->offset) : NULL;
+    const ProtobufCFieldDescriptor *const *f = type_fields[type_index(t)].due;
+    for (size_t i = 0; t->due_fields[i]; i++) {
+        const char *v = f[i] ? *(char *const *)((const char *)body + f[i]->offset) : NULL;
         if (v && *v && isotime_parse_date(v, day_out) == 0) {
-            *field = *name;
+            *field = t->due_fields[i];
             return 1;
         }
     }
