@@ -51,6 +51,9 @@ struct link {
     uint64_t acked; /* this site's head as the server last confirmed it */
     uint32_t credit; /* uploads the server lets this agent have in flight */
     int heard;      /* the server answered in this round */
+    struct sync_batch out; /* the batch being sent, kept for its memory */
+    uint8_t *buf;   /* a packed request, kept: a fresh one per upload took */
+    size_t cap;     /* a page fault per 4 KiB of it */
 };
 
 static int connect_server(struct link *l)
@@ -89,12 +92,15 @@ static int send_request(struct link *l, Scsms__SyncRequest *req)
 {
     req->request_id = ++l->next_id;
     size_t len = scsms__sync_request__get_packed_size(req);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf)
-        return scsms_fail(SCSMS_ENOMEM, "out of memory");
-    scsms__sync_request__pack(req, buf);
-    int sent = zmq_send(l->sock, buf, len, 0);
-    free(buf);
+    if (len > l->cap) {
+        uint8_t *p = realloc(l->buf, len);
+        if (!p)
+            return scsms_fail(SCSMS_ENOMEM, "out of memory");
+        l->buf = p;
+        l->cap = len;
+    }
+    scsms__sync_request__pack(req, l->buf);
+    int sent = zmq_send(l->sock, l->buf, len, 0);
     if (sent < 0)
         return scsms_fail(SCSMS_EIO, "cannot send to %s: %s", l->endpoint,
                           zmq_strerror(zmq_errno()));
@@ -216,28 +222,23 @@ static int send_batch(struct link *l, uint64_t next, uint64_t head, uint64_t *la
 {
     Scsms__Upload up = SCSMS__UPLOAD__INIT;
     Scsms__SyncRequest req = SCSMS__SYNC_REQUEST__INIT;
-    struct sync_entries e;
-    uint8_t *cp = NULL;
-    size_t cp_len = 0;
-    int rc = sync_read_entries(l->s, store_owner(l->s), next, l->batch, &e);
-    if (rc == 0 && e.n == 0)
+    struct sync_batch *b = &l->out;
+    int rc = sync_batch_read(l->s, next, l->batch, b);
+    if (rc == 0 && b->n == 0)
         rc = scsms_fail(SCSMS_ECORRUPT, "the log has no entry %llu below its head; run verify",
                         (unsigned long long)next);
-    if (rc == 0)
-        rc = sync_checkpoint_at(l->s, e.last, &cp, &cp_len);
     if (rc == 0) {
-        up.entries = e.v;
-        up.n_entries = e.n;
-        up.checkpoint.data = cp;
-        up.checkpoint.len = cp_len;
-        up.backlog = head - e.last;
+        up.entries = b->v;
+        up.n_entries = b->n;
+        up.checkpoint.data = b->cp;
+        up.checkpoint.len = b->cp_len;
+        up.backlog = head - b->last;
         req.msg_case = SCSMS__SYNC_REQUEST__MSG_UPLOAD;
         req.upload = &up;
         rc = send_request(l, &req);
-        *last = e.last;
+        *last = b->last;
     }
-    free(cp);
-    sync_entries_free(&e);
+    sync_batch_end(b); /* before this thread writes, and the map may move */
     return rc;
 }
 
@@ -435,6 +436,15 @@ static void write_state(struct link *l, const char *dir, int rc, uint64_t acked)
         rename(tmp, path);
 }
 
+/* Give back what an upload held: an agent idles far more than it sends. */
+static void link_release(struct link *l)
+{
+    sync_batch_free(&l->out);
+    free(l->buf);
+    l->buf = NULL;
+    l->cap = 0;
+}
+
 /* One round: hello, upload, fetch. */
 static int round_trip(struct link *l)
 {
@@ -468,6 +478,7 @@ static int round_trip(struct link *l)
     scsms__sync_reply__free_unpacked(r, NULL);
     if (rc == 0)
         rc = upload(l, next, head);
+    link_release(l);
     if (l->acked > start) /* what the server confirmed this round */
         l->sent += l->acked - start;
     if (rc == 0)
@@ -533,6 +544,7 @@ int cmd_run(int argc, char **argv)
             usleep(100000);
     }
     memset(l.sec, 0, sizeof l.sec);
+    link_release(&l);
     if (l.sock)
         zmq_close(l.sock);
     if (l.ctx)

@@ -808,26 +808,6 @@ static int put_checkpoint(store_t *s, MDB_txn *txn, const struct store_owner_sta
     return rc;
 }
 
-/* 1 when this owner's log is the last in the table, so its next entries
- * can be appended; 0 when not; negative on error. MDB_APPEND also refuses
- * a key that is not greater than the last, so it still guards the chain. */
-static int log_is_last(store_t *s, MDB_txn *txn, const struct store_owner_state *st)
-{
-    MDB_cursor *cur;
-    MDB_val k, v;
-    int mrc = mdb_cursor_open(txn, s->log, &cur);
-    if (mrc)
-        return store_lmdb_fail(mrc, "read log");
-    mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-    mdb_cursor_close(cur);
-    if (mrc == MDB_NOTFOUND)
-        return 1;
-    if (mrc)
-        return store_lmdb_fail(mrc, "read log");
-    return k.mv_size == STORE_LOGKEY_LEN && store_get_be32(k.mv_data) == st->idx &&
-           store_get_be64((uint8_t *)k.mv_data + 4) == st->seq;
-}
-
 static int note_error(store_batch_t *b, size_t index, const char *msg)
 {
     if (b->n_errors == MAX_ERRORS)
@@ -909,7 +889,7 @@ static int batch_body(store_t *s, MDB_txn *txn, void *ctx)
     int rc = store_owner_load(s, txn, s->owner, &st);
     if (rc || (rc = meta_u64(s, txn, "id_offset", &b->id_offset)))
         return rc;
-    if ((rc = log_is_last(s, txn, &st)) < 0)
+    if ((rc = store_log_is_last(s, txn, &st)) < 0)
         return rc;
     /* appending fills pages fully and skips the search */
     unsigned log_flags = rc == 1 ? MDB_APPEND : MDB_NOOVERWRITE;

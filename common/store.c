@@ -600,6 +600,23 @@ int store_owner_save(store_t *s, MDB_txn *txn, const char *owner,
     return mrc ? store_lmdb_fail(mrc, "write log head") : 0;
 }
 
+int store_log_is_last(store_t *s, MDB_txn *txn, const struct store_owner_state *st)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int mrc = mdb_cursor_open(txn, s->log, &cur);
+    if (mrc)
+        return store_lmdb_fail(mrc, "read log");
+    mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    mdb_cursor_close(cur);
+    if (mrc == MDB_NOTFOUND)
+        return 1;
+    if (mrc)
+        return store_lmdb_fail(mrc, "read log");
+    return k.mv_size == STORE_LOGKEY_LEN && store_get_be32(k.mv_data) == st->idx &&
+           store_get_be64((uint8_t *)k.mv_data + 4) == st->seq;
+}
+
 int store_owner_ensure(store_t *s, MDB_txn *txn, const char *owner,
                        struct store_owner_state *st)
 {

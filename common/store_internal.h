@@ -65,6 +65,12 @@ int store_owner_load(store_t *s, MDB_txn *txn, const char *owner,
 int store_owner_ensure(store_t *s, MDB_txn *txn, const char *owner,
                        struct store_owner_state *st);
 
+/* 1 when st's log is the last in the log table, so that its next entries
+ * can be put with MDB_APPEND (no search, pages filled whole); 0 when not;
+ * negative on error. MDB_APPEND still refuses a key not greater than the
+ * last, so it guards the chain as MDB_NOOVERWRITE does. */
+int store_log_is_last(store_t *s, MDB_txn *txn, const struct store_owner_state *st);
+
 /* Write owner's head. */
 int store_owner_save(store_t *s, MDB_txn *txn, const char *owner,
                      const struct store_owner_state *st);

@@ -32,25 +32,19 @@ int sync_head(store_t *s, const char *owner, uint64_t *seq, uint8_t hash[CRYPTO_
     return rc;
 }
 
-int sync_read_log(store_t *s, const char *owner, uint64_t from, size_t max, sync_entry_fn fn,
-                  void *ctx)
+/* sync_read_log in a read transaction the caller holds. */
+static int read_log_in(store_t *s, MDB_txn *txn, const char *owner, uint64_t from, size_t max,
+                       sync_entry_fn fn, void *ctx)
 {
-    MDB_txn *txn;
     MDB_cursor *cur;
     struct store_owner_state st;
     uint8_t key[STORE_LOGKEY_LEN];
-    int rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    int rc = store_owner_load(s, txn, owner, &st);
     if (rc)
         return rc;
-    if ((rc = store_owner_load(s, txn, owner, &st))) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
     int mrc = mdb_cursor_open(txn, s->log, &cur);
-    if (mrc) {
-        mdb_txn_abort(txn);
+    if (mrc)
         return store_lmdb_fail(mrc, "read log");
-    }
     store_log_key(st.idx, from, key);
     MDB_val k = {sizeof key, key}, v;
     size_t n = 0;
@@ -68,8 +62,77 @@ int sync_read_log(store_t *s, const char *owner, uint64_t from, size_t max, sync
     if (rc == 0 && mrc && mrc != MDB_NOTFOUND)
         rc = store_lmdb_fail(mrc, "read log");
     mdb_cursor_close(cur);
+    return rc;
+}
+
+int sync_read_log(store_t *s, const char *owner, uint64_t from, size_t max, sync_entry_fn fn,
+                  void *ctx)
+{
+    MDB_txn *txn;
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    rc = read_log_in(s, txn, owner, from, max, fn, ctx);
     mdb_txn_abort(txn);
     return rc;
+}
+
+static int view_entry(const uint8_t *bytes, size_t len, uint64_t seq, void *ctx)
+{
+    struct sync_batch *b = ctx;
+    b->v[b->n].data = (uint8_t *)bytes;
+    b->v[b->n].len = len;
+    b->n++;
+    b->last = seq;
+    return 0;
+}
+
+int sync_batch_read(store_t *s, uint64_t from, size_t max, struct sync_batch *b)
+{
+    MDB_txn *txn;
+    uint8_t hash[CRYPTO_HASH_LEN];
+    char now[ISOTIME_INSTANT_LEN + 1];
+    sync_batch_end(b);
+    b->n = 0;
+    b->last = 0;
+    if (!s->key)
+        return scsms_fail(SCSMS_EKEY, "store '%s' is open without its key", s->dir);
+    if (max > b->cap) {
+        ProtobufCBinaryData *v = realloc(b->v, max * sizeof *v);
+        if (!v)
+            return scsms_fail(SCSMS_ENOMEM, "out of memory");
+        b->v = v;
+        b->cap = max;
+    }
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    b->txn = txn;
+    if ((rc = read_log_in(s, txn, s->owner, from, max, view_entry, b)) == 0 && b->n) {
+        chain_entry_hash(b->v[b->n - 1].data, b->v[b->n - 1].len, hash);
+        isotime_format_instant(isotime_now(), now);
+        rc = chain_checkpoint_make(s->key, s->owner, b->last, hash, now, &b->cp, &b->cp_len);
+    }
+    if (rc)
+        sync_batch_end(b);
+    return rc;
+}
+
+void sync_batch_end(struct sync_batch *b)
+{
+    if (b->txn)
+        mdb_txn_abort(b->txn);
+    b->txn = NULL;
+    free(b->cp);
+    b->cp = NULL;
+    b->cp_len = 0;
+}
+
+void sync_batch_free(struct sync_batch *b)
+{
+    sync_batch_end(b);
+    free(b->v);
+    memset(b, 0, sizeof *b);
 }
 
 static int copy_entry(const uint8_t *bytes, size_t len, uint64_t seq, void *ctx)
@@ -164,7 +227,8 @@ static int same_as_stored(store_t *s, MDB_txn *txn, uint32_t idx, uint64_t seq,
 /* Check one new entry and its record, and write them. */
 static int take_entry(store_t *s, MDB_txn *txn, const struct sync_upload *in,
                       const Scsms__Identity *who, const Scsms__LogEntry *e,
-                      const ProtobufCBinaryData *b, struct store_owner_state *st)
+                      const ProtobufCBinaryData *b, struct store_owner_state *st,
+                      unsigned log_flags)
 {
     Scsms__Record *rec = NULL;
     uint8_t hash[CRYPTO_HASH_LEN];
@@ -211,7 +275,7 @@ static int take_entry(store_t *s, MDB_txn *txn, const struct sync_upload *in,
     if (rc == 0) {
         chain_entry_hash(b->data, b->len, hash);
         rc = store_put_version(s, txn, rec, rec->id, rec->version, rec->version == 1, b->data,
-                               b->len, hash, st, MDB_NOOVERWRITE);
+                               b->len, hash, st, log_flags);
     }
     record_free(rec);
     return rc;
@@ -256,8 +320,13 @@ static int ingest_body(store_t *s, MDB_txn *txn, void *ctx)
         scsms__identity__free_unpacked(who, NULL);
         return scsms_fail(SCSMS_EPERM, "'%.64s' has been revoked", in->owner);
     }
-    if ((rc = store_owner_ensure(s, txn, in->owner, &st)))
+    if ((rc = store_owner_ensure(s, txn, in->owner, &st)) ||
+        (rc = store_log_is_last(s, txn, &st)) < 0)
         goto out;
+    /* the site whose log is last in the table (the newest enrolled, or
+     * the only one catching up) appends its entries */
+    unsigned log_flags = rc == 1 ? MDB_APPEND : MDB_NOOVERWRITE;
+    rc = 0;
     memset(&in->res, 0, sizeof in->res);
     for (size_t i = 0; i < in->n && rc == 0; i++) {
         const ProtobufCBinaryData *b = &in->entries[i];
@@ -281,7 +350,7 @@ static int ingest_body(store_t *s, MDB_txn *txn, void *ctx)
             rc = scsms_fail(SCSMS_EGAP, "entries %llu to %llu of %s are missing: send from %llu",
                             (unsigned long long)st.seq + 1, (unsigned long long)e->seq - 1,
                             in->owner, (unsigned long long)st.seq + 1);
-        else if ((rc = take_entry(s, txn, in, who, e, b, &st)) == 0)
+        else if ((rc = take_entry(s, txn, in, who, e, b, &st, log_flags)) == 0)
             in->res.applied++;
         scsms__log_entry__free_unpacked(e, NULL);
     }

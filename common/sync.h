@@ -42,6 +42,33 @@ int sync_read_entries(store_t *s, const char *owner, uint64_t from, size_t max,
 /* Free what sync_read_entries() gave and empty e. Accepts an empty e. */
 void sync_entries_free(struct sync_entries *e);
 
+/* A batch of this store's own log, ready to send without a copy of its
+ * entries: v[0..n-1] are the stored bytes themselves, in the store's map,
+ * borrowed from a read transaction that sync_batch_end() ends (before the
+ * next write on the same thread); cp is a checkpoint signed now over the
+ * last, whose sequence is `last` (0 when none). Reading into owned copies
+ * first cost a copy and an allocation per entry, and then the message a
+ * copy of them all. A zeroed struct is empty; v is kept for the next read. */
+struct sync_batch {
+    ProtobufCBinaryData *v;
+    size_t n, cap;
+    uint64_t last;
+    uint8_t *cp;
+    size_t cp_len;
+    void *txn;                   /* the read transaction v lives in */
+};
+
+/* Read at most max entries of this store's log from seq `from` into b,
+ * ending b's previous read first. SCSMS_EKEY when the store is open
+ * without its key. */
+int sync_batch_read(store_t *s, uint64_t from, size_t max, struct sync_batch *b) SCSMS_MUST_CHECK;
+
+/* End b's read: v no longer points anywhere; cp is freed. */
+void sync_batch_end(struct sync_batch *b);
+
+/* End b's read and free all it holds. */
+void sync_batch_free(struct sync_batch *b);
+
 /* A checkpoint signed now by this store's key over its own log at seq
  * (1 <= seq <= head), for the receiver of a batch ending there. Caller
  * frees *out. */
