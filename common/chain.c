@@ -23,9 +23,15 @@ size_t chain_note(const char *owner, uint64_t seq, const uint8_t head[CRYPTO_HAS
 
 int chain_entry_decode(const uint8_t *bytes, size_t len, Scsms__LogEntry **out)
 {
+    return chain_entry_decode_with(NULL, bytes, len, out);
+}
+
+int chain_entry_decode_with(ProtobufCAllocator *with, const uint8_t *bytes, size_t len,
+                            Scsms__LogEntry **out)
+{
     if (len > CHAIN_ENTRY_MAX)
         return scsms_fail(SCSMS_ECORRUPT, "log entry of %zu bytes exceeds the limit", len);
-    Scsms__LogEntry *e = scsms__log_entry__unpack(NULL, len, bytes);
+    Scsms__LogEntry *e = scsms__log_entry__unpack(with, len, bytes);
     if (!e)
         return scsms_fail(SCSMS_ECORRUPT, "bytes do not decode as a log entry");
     const char *why = NULL;
@@ -38,7 +44,7 @@ int chain_entry_decode(const uint8_t *bytes, size_t len, Scsms__LogEntry **out)
     else if (e->record.len == 0 || e->record.len > RECORD_MAX_BYTES)
         why = "record missing or too large";
     if (why) {
-        scsms__log_entry__free_unpacked(e, NULL);
+        scsms__log_entry__free_unpacked(e, with);
         return scsms_fail(SCSMS_ECORRUPT, "malformed log entry: %s", why);
     }
     *out = e;

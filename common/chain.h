@@ -36,6 +36,11 @@ size_t chain_note(const char *owner, uint64_t seq, const uint8_t head[CRYPTO_HAS
  * scsms__log_entry__free_unpacked(*out, NULL). SCSMS_ECORRUPT otherwise. */
 int chain_entry_decode(const uint8_t *bytes, size_t len, Scsms__LogEntry **out) SCSMS_MUST_CHECK;
 
+/* The same, with memory from `with` (NULL: malloc); free *out with
+ * scsms__log_entry__free_unpacked(*out, with), or the arena's reset. */
+int chain_entry_decode_with(ProtobufCAllocator *with, const uint8_t *bytes, size_t len,
+                            Scsms__LogEntry **out) SCSMS_MUST_CHECK;
+
 /* Sign owner's head and pack a Checkpoint into a malloc'd buffer. Caller
  * frees *out. */
 int chain_checkpoint_make(const crypto_key_t *key, const char *owner, uint64_t seq,

@@ -191,20 +191,26 @@ void record_free(Scsms__Record *rec)
         protobuf_c_message_free_unpacked(&rec->base, NULL);
 }
 
-int record_unpack(const uint8_t *data, size_t len, Scsms__Record **out)
+int record_unpack_with(ProtobufCAllocator *with, const uint8_t *data, size_t len,
+                       Scsms__Record **out)
 {
     if (len > RECORD_MAX_BYTES)
         return scsms_fail(SCSMS_ECORRUPT, "record of %zu bytes exceeds the limit of %u", len,
                           RECORD_MAX_BYTES);
-    Scsms__Record *rec = scsms__record__unpack(NULL, len, data);
+    Scsms__Record *rec = scsms__record__unpack(with, len, data);
     if (!rec)
         return scsms_fail(SCSMS_ECORRUPT, "bytes do not decode as a record");
     if (!record_type_of(rec)) {
-        record_free(rec);
+        scsms__record__free_unpacked(rec, with);
         return scsms_fail(SCSMS_ECORRUPT, "record has no known type");
     }
     *out = rec;
     return 0;
+}
+
+int record_unpack(const uint8_t *data, size_t len, Scsms__Record **out)
+{
+    return record_unpack_with(NULL, data, len, out);
 }
 
 int record_dup(const Scsms__Record *rec, Scsms__Record **out)
@@ -237,8 +243,9 @@ static int has_suffix(const char *s, const char *suffix)
     return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
 }
 
-/* Normalise one date or instant field in place. */
-static int normalise_time(char **field, const char *name, int is_date)
+/* Normalise one date or instant field in place; with fix 0, refuse one
+ * that is not in canonical form instead. */
+static int normalise_time(char **field, const char *name, int is_date, int fix)
 {
     char buf[ISOTIME_INSTANT_LEN + 1];
     int64_t v;
@@ -262,7 +269,11 @@ static int normalise_time(char **field, const char *name, int is_date)
     }
     if (rc)
         return scsms_fail_context(rc, "field '%s'", name);
-    return strcmp(buf, *field) == 0 ? 0 : record_set_string(field, buf);
+    if (strcmp(buf, *field) == 0)
+        return 0;
+    return fix ? record_set_string(field, buf)
+               : scsms_fail(SCSMS_EINVAL, "field '%s' is '%.40s', not in the form its writer's "
+                            "store gives it ('%s')", name, *field, buf);
 }
 
 static int check_string(const char *s, const char *name)
@@ -334,15 +345,15 @@ static void plan_init(void)
     plan_add(&scsms__record__descriptor);
 }
 
-static int check_value(const struct plan_field *pf, char *p, size_t k)
+static int check_value(const struct plan_field *pf, char *p, size_t k, int fix)
 {
     const ProtobufCFieldDescriptor *f = pf->f;
     if (f->type == PROTOBUF_C_TYPE_STRING) {
         char **s = (char **)p + k;
         int rc = check_string(*s, f->name);
-        return rc == 0 && pf->kind != TEXT_PLAIN ? normalise_time(s, f->name,
-                                                                  pf->kind == TEXT_DATE)
-                                                 : rc;
+        return rc == 0 && pf->kind != TEXT_PLAIN
+                   ? normalise_time(s, f->name, pf->kind == TEXT_DATE, fix)
+                   : rc;
     }
     if (f->type == PROTOBUF_C_TYPE_BYTES) {
         const ProtobufCBinaryData *b = (const ProtobufCBinaryData *)p + k;
@@ -356,8 +367,8 @@ static int check_value(const struct plan_field *pf, char *p, size_t k)
 
 /* Walk every field of msg (recursing into sub-messages) as plan says:
  * size limits on strings and bytes, and date/instant normalisation by
- * field-name suffix. */
-static int walk_fields(ProtobufCMessage *msg, const struct plan *plan)
+ * field-name suffix (with fix 0, a refusal where it would change one). */
+static int walk_fields(ProtobufCMessage *msg, const struct plan *plan, int fix)
 {
     /* protobuf-c decodes field number 0 when its tag is padded ("82 00")
      * but refuses it once packed plainly: keep such bytes out of a store */
@@ -380,9 +391,9 @@ static int walk_fields(ProtobufCMessage *msg, const struct plan *plan)
         }
         for (size_t k = 0; k < n && rc == 0; k++) {
             if (f->type != PROTOBUF_C_TYPE_MESSAGE)
-                rc = check_value(pf, p, k);
+                rc = check_value(pf, p, k, fix);
             else if (((ProtobufCMessage **)p)[k])
-                rc = walk_fields(((ProtobufCMessage **)p)[k], pf->sub);
+                rc = walk_fields(((ProtobufCMessage **)p)[k], pf->sub, fix);
         }
         if (rc)
             return rc;
@@ -446,10 +457,12 @@ static int check_ranges(const Scsms__Record *rec)
     return rc;
 }
 
-static int check_status(Scsms__Record *rec, const struct record_type *t)
+static int check_status(Scsms__Record *rec, const struct record_type *t, int fix)
 {
     char allowed[512];
     size_t off = 0;
+    if ((!rec->status || !*rec->status) && !fix)
+        return scsms_fail(SCSMS_EINVAL, "record has no status");
     if (!rec->status || !*rec->status)
         return record_set_string(&rec->status, t->statuses[0]);
     if (record_is_tombstone(rec))
@@ -524,7 +537,9 @@ static int check_links(const Scsms__Record *rec)
     return 0;
 }
 
-int record_validate(Scsms__Record *rec)
+/* record_validate, and with fix 0 record_check: what one would set or
+ * normalise, the other refuses, and rec is not written. */
+static int validate(Scsms__Record *rec, int fix)
 {
     const struct record_type *t = record_type_of(rec);
     int rc;
@@ -532,7 +547,7 @@ int record_validate(Scsms__Record *rec)
         return scsms_fail(SCSMS_EINVAL, "record has no type: use one of %s",
                           record_type_names());
     pthread_once(&plan_once, plan_init);
-    if ((rc = walk_fields(&rec->base, &plans[0])) || (rc = check_status(rec, t)))
+    if ((rc = walk_fields(&rec->base, &plans[0], fix)) || (rc = check_status(rec, t, fix)))
         return rc;
     if (record_is_tombstone(rec)) /* what is left of a disposed record */
         return rec->disposal_reason[0] ? 0 : scsms_fail(SCSMS_EINVAL, "a disposal needs a reason");
@@ -541,11 +556,26 @@ int record_validate(Scsms__Record *rec)
                           "'scsms-agent dispose'");
     if ((rc = check_required(rec, t)) || (rc = check_ranges(rec)) || (rc = check_links(rec)))
         return rc;
+    if (!fix && (rec->sensitivity == SCSMS__SENSITIVITY__SENSITIVITY_UNSET ||
+                 rec->retention_days == 0))
+        return scsms_fail(SCSMS_EINVAL, "record has no %s",
+                          rec->retention_days ? "sensitivity" : "retention period");
     if (rec->sensitivity == SCSMS__SENSITIVITY__SENSITIVITY_UNSET)
         rec->sensitivity = SCSMS__SENSITIVITY__INTERNAL;
     if (rec->retention_days == 0)
         rec->retention_days = t->retention_days;
     return 0;
+}
+
+int record_validate(Scsms__Record *rec)
+{
+    return validate(rec, 1);
+}
+
+int record_check(const Scsms__Record *rec)
+{
+    /* with fix 0 nothing is written through the pointer */
+    return validate((Scsms__Record *)rec, 0);
 }
 
 int record_due_day(const Scsms__Record *rec, int64_t *day_out)

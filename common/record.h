@@ -71,6 +71,12 @@ void record_free(Scsms__Record *rec);
 /* Decode packed bytes. SCSMS_ECORRUPT when they are not a record. */
 int record_unpack(const uint8_t *data, size_t len, Scsms__Record **out) SCSMS_MUST_CHECK;
 
+/* The same, with memory from `with` (NULL: malloc). A record decoded into
+ * an arena (arena.h) is freed by the arena's reset, not by record_free(),
+ * and must not be changed: read it, check it with record_check(). */
+int record_unpack_with(ProtobufCAllocator *with, const uint8_t *data, size_t len,
+                       Scsms__Record **out) SCSMS_MUST_CHECK;
+
 /* A deep copy of rec (through its wire form), to keep beyond a borrowed
  * one. Caller frees *out with record_free(). */
 int record_dup(const Scsms__Record *rec, Scsms__Record **out) SCSMS_MUST_CHECK;
@@ -82,6 +88,11 @@ int record_dup(const Scsms__Record *rec, Scsms__Record **out) SCSMS_MUST_CHECK;
  * status to the type's initial one when empty. Returns 0, or SCSMS_EINVAL
  * with a one-line message naming the field and what would be right. */
 int record_validate(Scsms__Record *rec) SCSMS_MUST_CHECK;
+
+/* record_validate for a record as its writer's store wrote it (one
+ * received): the same checks, and what record_validate would set or
+ * normalise is refused (SCSMS_EINVAL) instead, so rec is only read. */
+int record_check(const Scsms__Record *rec) SCSMS_MUST_CHECK;
 
 /* The record's due day (days since the epoch) from its type's due fields:
  * returns 1 and sets *day_out when it has one and its status is not one

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "chain.h"
 #include "isotime.h"
 #include "rules.h"
@@ -228,7 +229,7 @@ static int same_as_stored(store_t *s, MDB_txn *txn, uint32_t idx, uint64_t seq,
 static int take_entry(store_t *s, MDB_txn *txn, const struct sync_upload *in,
                       const Scsms__Identity *who, const Scsms__LogEntry *e,
                       const ProtobufCBinaryData *b, struct store_owner_state *st,
-                      unsigned log_flags)
+                      unsigned log_flags, struct arena *ar)
 {
     Scsms__Record *rec = NULL;
     uint8_t hash[CRYPTO_HASH_LEN];
@@ -236,7 +237,7 @@ static int take_entry(store_t *s, MDB_txn *txn, const struct sync_upload *in,
         return scsms_fail(SCSMS_ETAMPER, "entry %llu of %s does not link to entry %llu: altered "
                           "in transit, or a fork", (unsigned long long)e->seq, in->owner,
                           (unsigned long long)st->seq);
-    int rc = record_unpack(e->record.data, e->record.len, &rec);
+    int rc = record_unpack_with(arena_allocator(ar), e->record.data, e->record.len, &rec);
     if (rc)
         return scsms_fail(SCSMS_ETAMPER, "entry %llu of %s: %s", (unsigned long long)e->seq,
                           in->owner, scsms_errmsg());
@@ -251,10 +252,10 @@ static int take_entry(store_t *s, MDB_txn *txn, const struct sync_upload *in,
     else if (rec->version < 1)
         rc = scsms_fail(SCSMS_ETAMPER, "entry %llu: record without a version",
                         (unsigned long long)e->seq);
-    /* what its writer's store would have refused is refused here too: a
-     * modified agent gains nothing (the decoded copy may be normalised;
-     * the bytes stored are the bytes sent) */
-    else if ((rc = record_validate(rec)) || (rc = rules_check_received(rec)))
+    /* what its writer's store would have refused is refused here too, and
+     * what it would have normalised comes normalised: a modified agent
+     * gains nothing, and the bytes stored are the bytes sent */
+    else if ((rc = record_check(rec)) || (rc = rules_check_received(rec)))
         rc = scsms_fail_context(SCSMS_EINVAL, "entry %llu: record '%.128s'",
                                 (unsigned long long)e->seq, rec->id);
     else if ((rc = rules_check_subject(rec, in->owner, store_role_of(who->role))))
@@ -277,8 +278,7 @@ static int take_entry(store_t *s, MDB_txn *txn, const struct sync_upload *in,
         rc = store_put_version(s, txn, rec, rec->id, rec->version, rec->version == 1, b->data,
                                b->len, hash, st, log_flags);
     }
-    record_free(rec);
-    return rc;
+    return rc; /* rec goes with the arena's reset */
 }
 
 /* The checkpoint must be the owner's signature over the new head. */
@@ -311,6 +311,7 @@ static int ingest_body(store_t *s, MDB_txn *txn, void *ctx)
     struct sync_upload *in = ctx;
     struct store_owner_state st = {0}; /* reported as the head even when never loaded */
     Scsms__Identity *who = NULL;
+    struct arena ar = {0}; /* each entry and its record are decoded into it */
     int rc = store_identity_read(s, txn, in->owner, &who);
     if (rc)
         return rc == SCSMS_ENOTFOUND
@@ -331,7 +332,8 @@ static int ingest_body(store_t *s, MDB_txn *txn, void *ctx)
     for (size_t i = 0; i < in->n && rc == 0; i++) {
         const ProtobufCBinaryData *b = &in->entries[i];
         Scsms__LogEntry *e = NULL;
-        if (chain_entry_decode(b->data, b->len, &e)) {
+        arena_reset(&ar); /* the last entry's decoded copies */
+        if (chain_entry_decode_with(arena_allocator(&ar), b->data, b->len, &e)) {
             rc = scsms_fail(SCSMS_ETAMPER, "entry %zu of the batch from %s: %s", i + 1,
                             in->owner, scsms_errmsg());
             break;
@@ -350,10 +352,10 @@ static int ingest_body(store_t *s, MDB_txn *txn, void *ctx)
             rc = scsms_fail(SCSMS_EGAP, "entries %llu to %llu of %s are missing: send from %llu",
                             (unsigned long long)st.seq + 1, (unsigned long long)e->seq - 1,
                             in->owner, (unsigned long long)st.seq + 1);
-        else if ((rc = take_entry(s, txn, in, who, e, b, &st, log_flags)) == 0)
+        else if ((rc = take_entry(s, txn, in, who, e, b, &st, log_flags, &ar)) == 0)
             in->res.applied++;
-        scsms__log_entry__free_unpacked(e, NULL);
     }
+    arena_free(&ar);
     if (rc == 0 && in->res.applied)
         rc = take_checkpoint(s, txn, in, who, &st);
     if (rc == 0)

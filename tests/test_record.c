@@ -1,5 +1,6 @@
 /* test_record.c -- Check suite for common/record.{h,c}: the type table
  * against the schema, validation and normalisation, due days, decoding. */
+#include "arena.h"
 #include "error.h"
 #include "isotime.h"
 #include "record.h"
@@ -627,6 +628,109 @@ START_TEST(unpack)
     record_free(NULL);
 }
 
+/* rec packed, unpacked into `with` (NULL: malloc): a received copy. */
+static Scsms__Record *received(const Scsms__Record *rec, ProtobufCAllocator *with)
+{
+    size_t len = scsms__record__get_packed_size(rec);
+    uint8_t *buf = malloc(len);
+    ck_assert_ptr_nonnull(buf);
+    scsms__record__pack(rec, buf);
+    Scsms__Record *back = NULL;
+    ck_assert_int_eq(record_unpack_with(with, buf, len, &back), 0);
+    free(buf);
+    return back;
+}
+
+/* record_check refuses (EINVAL, message holding want) what record_validate
+ * would have had to change, and changes nothing itself. */
+static void check_refuses(Scsms__Record *rec, const char *want)
+{
+    Scsms__Record *copy = received(rec, NULL);
+    size_t len = scsms__record__get_packed_size(copy);
+    uint8_t *before = malloc(len), *after = malloc(len);
+    scsms__record__pack(copy, before);
+    scsms_errclear();
+    int rc = record_check(copy);
+    ck_assert_msg(rc == SCSMS_EINVAL, "check gave %d (%s), want EINVAL", rc, scsms_errmsg());
+    ck_assert_msg(strstr(scsms_errmsg(), want) != NULL, "message '%s' lacks '%s'",
+                  scsms_errmsg(), want);
+    ck_assert_uint_eq(scsms__record__get_packed_size(copy), len);
+    scsms__record__pack(copy, after);
+    ck_assert_mem_eq(after, before, len);
+    free(before);
+    free(after);
+    record_free(copy);
+    record_free(rec);
+}
+
+/* A received record is checked, not normalised: one its writer's store
+ * wrote passes as it is; what that store would have set or normalised is
+ * refused; what it would have refused is refused the same way. */
+START_TEST(check_without_change)
+{
+    Scsms__Record *rec = valid_incident();
+    set(&rec->incident->occurred_at, "2026-11-20T10:15:00+01:00");
+    validates(rec); /* as the writer's store leaves it */
+    Scsms__Record *copy = received(rec, NULL);
+    ck_assert_int_eq(record_check(copy), 0);
+    ck_assert_str_eq(copy->incident->occurred_at, "2026-11-20T09:15:00Z");
+    record_free(copy);
+
+    /* an offset a store would have turned into UTC */
+    copy = received(rec, NULL);
+    set(&copy->incident->occurred_at, "2026-11-20T10:15:00+01:00");
+    check_refuses(copy, "field 'occurred_at' is '2026-11-20T10:15:00+01:00', not in the form "
+                        "its writer's store gives it ('2026-11-20T09:15:00Z')");
+    /* a status, sensitivity or retention a store would have set */
+    copy = received(rec, NULL);
+    set(&copy->status, "");
+    check_refuses(copy, "record has no status");
+    copy = received(rec, NULL);
+    copy->sensitivity = SCSMS__SENSITIVITY__SENSITIVITY_UNSET;
+    check_refuses(copy, "record has no sensitivity");
+    copy = received(rec, NULL);
+    copy->retention_days = 0;
+    check_refuses(copy, "record has no retention period");
+    /* what a store refuses, refused alike */
+    copy = received(rec, NULL);
+    set(&copy->incident->occurred_at, "2026-11-20");
+    check_refuses(copy, "not an instant");
+    copy = received(rec, NULL);
+    copy->incident->severity = 9;
+    check_refuses(copy, "field 'severity' must be 1 to 5, got 9");
+    copy = received(rec, NULL);
+    set(&copy->status, "pondering");
+    check_refuses(copy, "status 'pondering' is not valid for incident");
+    record_free(rec);
+}
+END_TEST
+
+/* Decoded into an arena, a record is the same record, and a reset gives
+ * its memory back for the next. */
+START_TEST(unpack_into_an_arena)
+{
+    struct arena ar = {0};
+    Scsms__Record *rec = valid_risk();
+    validates(rec);
+    for (int round = 0; round < 3; round++) {
+        Scsms__Record *back = received(rec, arena_allocator(&ar));
+        ck_assert_ptr_eq(record_type_of(back), record_type_by_name("risk"));
+        ck_assert_str_eq(back->risk->threatened, "container yard");
+        ck_assert_str_eq(back->risk->next_review_date, "2027-01-15");
+        ck_assert_int_eq(record_check(back), 0);
+        arena_reset(&ar);
+    }
+    /* bytes that are no record leave nothing to free by hand */
+    static const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x00, 0x13, 0x37};
+    Scsms__Record *back = NULL;
+    ck_assert_int_eq(record_unpack_with(arena_allocator(&ar), garbage, sizeof garbage, &back),
+                     SCSMS_ECORRUPT);
+    ck_assert_ptr_null(back);
+    arena_free(&ar);
+    record_free(rec);
+}
+END_TEST
+
 START_TEST(text_of_a_body_field)
 {
     Scsms__Record *a = record_new(record_type_by_name("incident"));
@@ -733,6 +837,8 @@ static Suite *record_suite(void)
     tcase_add_test(tc, links);
     tcase_add_test(tc, due_day);
     tcase_add_test(tc, unpack);
+    tcase_add_test(tc, check_without_change);
+    tcase_add_test(tc, unpack_into_an_arena);
     suite_add_tcase(s, tc);
     return s;
 }

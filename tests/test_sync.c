@@ -398,6 +398,11 @@ static crypto_key_t *key_of(store_t *s)
 static uint8_t *record_as(store_t *from, const char *json, size_t *len)
 {
     Scsms__Record *r = tu_record(json);
+    /* what every store sets on what it writes, unless the json says */
+    if (r->sensitivity == SCSMS__SENSITIVITY__SENSITIVITY_UNSET)
+        r->sensitivity = SCSMS__SENSITIVITY__INTERNAL;
+    if (r->retention_days == 0)
+        r->retention_days = record_type_of(r)->retention_days;
     if (seal_is_sealed(r)) {
         crypto_key_t *k = key_of(from);
         ck_assert_int_eq(seal_record_sign(r, k), 0);
@@ -641,6 +646,15 @@ START_TEST(a_partner_speaks_only_for_itself)
                  "\"version\":1,\"status\":\"active\",\"partner_id\":\"P-43\",\"scheme\":\"aeo\","
                  "\"number\":\"NL-AEO-9\",\"expiry_date\":\"2028-01-01\"}", SCSMS_EPERM,
                  "partner P-42 may submit only its own certificates, not one about P-43 (rule 8)");
+    /* a time its writer's store would have put in UTC comes in UTC: head
+     * office checks what it takes in, and changes none of it */
+    json_refused(&p, "{\"type\":\"certificate\",\"id\":\"P-42-CRT-000001\",\"owner\":\"P-42\","
+                 "\"version\":1,\"status\":\"active\",\"partner_id\":\"P-42\",\"scheme\":\"aeo\","
+                 "\"number\":\"NL-AEO-9\",\"expiry_date\":\"2028-01-01\","
+                 "\"created_at\":\"2026-11-01T11:00:00+01:00\"}", SCSMS_EINVAL,
+                 "entry 1: record 'P-42-CRT-000001': field 'created_at' is "
+                 "'2026-11-01T11:00:00+01:00', not in the form its writer's store gives it "
+                 "('2026-11-01T10:00:00Z')");
     /* its own, crafted the same way, are taken */
     json_accepted(&p, "{\"type\":\"certificate\",\"id\":\"P-42-CRT-000001\",\"owner\":\"P-42\","
                   "\"version\":1,\"status\":\"active\",\"partner_id\":\"P-42\",\"scheme\":\"aeo\","
@@ -730,6 +744,251 @@ START_TEST(head_office_seals_are_checked_at_a_site)
 }
 END_TEST
 
+/* ------------------------------------------------------------ outbox
+ * sync_batch_read: a store's own log read for sending, its entries the
+ * stored bytes themselves, under a checkpoint signed over the last. */
+
+/* b holds exactly what sync_read_entries gives for from..from+max-1 of s's
+ * own log, want of them ending at seq last, under a checkpoint signed by
+ * s's key naming s's owner at last and the hash of entry last's bytes. */
+static void batch_is(store_t *s, const struct sync_batch *b, uint64_t from, size_t max,
+                     size_t want, uint64_t last)
+{
+    struct sync_entries e;
+    ck_assert_msg(sync_read_entries(s, store_owner(s), from, max, &e) == 0, "%s", scsms_errmsg());
+    ck_assert_uint_eq(e.n, want);
+    ck_assert_uint_eq(e.last, last);
+    ck_assert_uint_eq(b->n, want);
+    ck_assert_uint_eq(b->last, last);
+    for (size_t i = 0; i < want; i++) {
+        ck_assert_ptr_nonnull(b->v[i].data);
+        ck_assert_msg(b->v[i].len == e.v[i].len, "entry %llu: %zu bytes, want %zu",
+                      (unsigned long long)(from + i), b->v[i].len, e.v[i].len);
+        ck_assert_msg(memcmp(b->v[i].data, e.v[i].data, e.v[i].len) == 0,
+                      "entry %llu differs from sync_read_entries'", (unsigned long long)(from + i));
+        /* each is a whole entry of s's log at its own sequence */
+        Scsms__LogEntry *le = NULL;
+        ck_assert_int_eq(chain_entry_decode(b->v[i].data, b->v[i].len, &le), 0);
+        ck_assert_uint_eq(le->seq, from + i);
+        ck_assert_str_eq(le->owner, store_owner(s));
+        scsms__log_entry__free_unpacked(le, NULL);
+    }
+    uint8_t pub[CRYPTO_PUB_LEN], head[CRYPTO_HASH_LEN];
+    Scsms__Checkpoint *cp = NULL;
+    store_public_key(s, pub);
+    ck_assert_ptr_nonnull(b->cp);
+    ck_assert_uint_gt(b->cp_len, 0);
+    ck_assert_msg(chain_checkpoint_check(pub, b->cp, b->cp_len, &cp) == 0, "%s", scsms_errmsg());
+    ck_assert_str_eq(cp->owner, store_owner(s));
+    ck_assert_uint_eq(cp->seq, last);
+    chain_entry_hash(e.v[want - 1].data, e.v[want - 1].len, head);
+    ck_assert_uint_eq(cp->head_hash.len, CRYPTO_HASH_LEN);
+    ck_assert_int_eq(memcmp(cp->head_hash.data, head, CRYPTO_HASH_LEN), 0);
+    scsms__checkpoint__free_unpacked(cp, NULL);
+    sync_entries_free(&e);
+}
+
+START_TEST(a_batch_is_the_stored_entries_under_a_signed_checkpoint)
+{
+    struct pair p = pair_new();
+    struct sync_batch b = {0};
+    struct sync_result res;
+    add_incidents(p.site, 25);
+    ck_assert_msg(sync_batch_read(p.site, 1, 10, &b) == 0, "%s", scsms_errmsg());
+    batch_is(p.site, &b, 1, 10, 10, 10);
+    ck_assert_ptr_nonnull(b.txn);
+    /* entry 10's hash: the head head office must hold once it takes b in */
+    uint64_t seq;
+    uint8_t h10[CRYPTO_HASH_LEN];
+    chain_entry_hash(b.v[9].data, b.v[9].len, h10);
+    /* and what it carries is what head office takes in, as sent */
+    ck_assert_msg(sync_ingest(p.hq, "SITE-A", b.v, b.n, b.cp, b.cp_len, NULL, &res) == 0, "%s",
+                  scsms_errmsg());
+    ck_assert_uint_eq(res.applied, 10);
+    ck_assert_uint_eq(res.head_seq, 10);
+    ck_assert_int_eq(memcmp(res.head, h10, CRYPTO_HASH_LEN), 0);
+    uint8_t hh[CRYPTO_HASH_LEN];
+    ck_assert_int_eq(sync_head(p.hq, "SITE-A", &seq, hh), 0);
+    ck_assert_uint_eq(seq, 10);
+    ck_assert_int_eq(memcmp(hh, h10, CRYPTO_HASH_LEN), 0);
+    /* read again into the same struct: the earlier read ends on its own */
+    ck_assert_msg(sync_batch_read(p.site, 11, 10, &b) == 0, "%s", scsms_errmsg());
+    batch_is(p.site, &b, 11, 10, 10, 20);
+    ck_assert_msg(sync_batch_read(p.site, 21, 10, &b) == 0, "%s", scsms_errmsg());
+    batch_is(p.site, &b, 21, 10, 5, 25);
+    ck_assert_int_eq(sync_ingest(p.hq, "SITE-A", b.v, b.n, b.cp, b.cp_len, NULL, &res),
+                     SCSMS_EGAP); /* 11..20 were never sent */
+    ck_assert_uint_eq(res.head_seq, 10);
+    ck_assert_msg(sync_batch_read(p.site, 11, 15, &b) == 0, "%s", scsms_errmsg());
+    batch_is(p.site, &b, 11, 15, 15, 25);
+    ck_assert_msg(sync_ingest(p.hq, "SITE-A", b.v, b.n, b.cp, b.cp_len, NULL, &res) == 0, "%s",
+                  scsms_errmsg());
+    ck_assert_uint_eq(res.applied, 15);
+    heads_equal(&p, 25);
+    sync_batch_free(&b);
+    ck_assert_ptr_null(b.v);
+    ck_assert_ptr_null(b.cp);
+    ck_assert_ptr_null(b.txn);
+    ck_assert_uint_eq(b.n, 0);
+    ck_assert_uint_eq(b.cap, 0);
+    ck_assert_uint_eq(b.last, 0);
+    pair_free(&p);
+}
+END_TEST
+
+START_TEST(a_batch_beyond_the_head_is_empty)
+{
+    struct pair p = pair_new();
+    struct sync_batch b = {0};
+    add_incidents(p.site, 25);
+    /* a read that found entries, then one past the head into the same
+     * struct: nothing, and nothing left of the one before */
+    ck_assert_int_eq(sync_batch_read(p.site, 20, 10, &b), 0);
+    ck_assert_uint_eq(b.n, 6);
+    ck_assert_uint_eq(b.last, 25);
+    ck_assert_ptr_nonnull(b.cp);
+    ck_assert_msg(sync_batch_read(p.site, 26, 10, &b) == 0, "%s", scsms_errmsg());
+    ck_assert_uint_eq(b.n, 0);
+    ck_assert_uint_eq(b.last, 0);
+    ck_assert_ptr_null(b.cp);
+    ck_assert_uint_eq(b.cp_len, 0);
+    ck_assert_int_eq(sync_batch_read(p.site, 1000, 10, &b), 0);
+    ck_assert_uint_eq(b.n, 0);
+    ck_assert_uint_eq(b.last, 0);
+    ck_assert_ptr_null(b.cp);
+    sync_batch_free(&b);
+    /* a fresh struct and an empty log */
+    char *edir = tu_path(p.tmp, "empty");
+    store_t *empty = tu_store_new(edir, "SITE-E", STORE_ROLE_SITE);
+    ck_assert_int_eq(sync_batch_read(empty, 1, 10, &b), 0);
+    ck_assert_uint_eq(b.n, 0);
+    ck_assert_uint_eq(b.last, 0);
+    ck_assert_ptr_null(b.cp);
+    /* and at most none asked for */
+    ck_assert_int_eq(sync_batch_read(p.site, 1, 0, &b), 0);
+    ck_assert_uint_eq(b.n, 0);
+    ck_assert_uint_eq(b.last, 0);
+    ck_assert_ptr_null(b.cp);
+    sync_batch_free(&b);
+    store_close(&empty);
+    free(edir);
+    pair_free(&p);
+}
+END_TEST
+
+START_TEST(a_batch_ended_lets_a_write_proceed)
+{
+    struct pair p = pair_new();
+    struct sync_batch b = {0};
+    char id[RECORD_MAX_ID + 1];
+    add_incidents(p.site, 25);
+    ck_assert_int_eq(sync_batch_read(p.site, 16, 10, &b), 0);
+    ck_assert_uint_eq(b.n, 10);
+    ck_assert_uint_eq(b.last, 25);
+    ProtobufCBinaryData *v = b.v;
+    sync_batch_end(&b);
+    ck_assert_ptr_null(b.txn);
+    ck_assert_ptr_null(b.cp);
+    ck_assert_uint_eq(b.cp_len, 0);
+    ck_assert_ptr_eq(b.v, v); /* kept for the next read */
+    ck_assert_uint_ge(b.cap, 10);
+    sync_batch_end(&b); /* twice is harmless */
+    /* a write on this thread, then a read from 26 gives exactly it */
+    tu_put(p.site, "{\"type\":\"incident\",\"kind\":\"breach\",\"occurred_at\":"
+           "\"2026-12-01T10:00:00Z\",\"location\":\"Gate 99\"}", id);
+    ck_assert_str_eq(id, "SITE-A-INC-000026");
+    ck_assert_msg(sync_batch_read(p.site, 26, 10, &b) == 0, "%s", scsms_errmsg());
+    batch_is(p.site, &b, 26, 10, 1, 26);
+    Scsms__LogEntry *le = NULL;
+    Scsms__Record *r = NULL;
+    ck_assert_int_eq(chain_entry_decode(b.v[0].data, b.v[0].len, &le), 0);
+    ck_assert_int_eq(record_unpack(le->record.data, le->record.len, &r), 0);
+    ck_assert_str_eq(r->id, "SITE-A-INC-000026");
+    ck_assert_str_eq(r->incident->location, "Gate 99");
+    record_free(r);
+    scsms__log_entry__free_unpacked(le, NULL);
+    /* ended again, and another write still goes through */
+    sync_batch_end(&b);
+    Scsms__Record *rec = NULL;
+    ck_assert_int_eq(store_get(p.site, id, 0, &rec), 0);
+    ck_assert_int_eq(record_set_string(&rec->status, "closed"), 0);
+    ck_assert_msg(store_put(p.site, rec, NULL) == 0, "%s", scsms_errmsg());
+    record_free(rec);
+    ck_assert_int_eq(sync_batch_read(p.site, 26, 10, &b), 0);
+    batch_is(p.site, &b, 26, 10, 2, 27);
+    sync_batch_free(&b);
+    pair_free(&p);
+}
+END_TEST
+
+/* Each read holds one read transaction, and ending it gives its reader
+ * slot back: reading again and again, more times than the store has
+ * slots (126), neither runs out nor stops writes. */
+START_TEST(a_batch_holds_one_reader_until_ended)
+{
+    struct pair p = pair_new();
+    struct sync_batch b = {0};
+    add_incidents(p.site, 3);
+    for (int i = 0; i < 300; i++) { /* each read ends the one before */
+        ck_assert_msg(sync_batch_read(p.site, 1 + (uint64_t)(i % 3), 1, &b) == 0, "read %d: %s",
+                      i, scsms_errmsg());
+        ck_assert_uint_eq(b.n, 1);
+        ck_assert_uint_eq(b.last, 1 + (uint64_t)(i % 3));
+    }
+    for (int i = 0; i < 300; i++) { /* read, end */
+        ck_assert_msg(sync_batch_read(p.site, 2, 5, &b) == 0, "read %d: %s", i, scsms_errmsg());
+        ck_assert_uint_eq(b.n, 2);
+        ck_assert_uint_eq(b.last, 3);
+        sync_batch_end(&b);
+    }
+    add_incidents(p.site, 1);
+    ck_assert_int_eq(sync_batch_read(p.site, 1, 10, &b), 0);
+    batch_is(p.site, &b, 1, 10, 4, 4);
+    sync_batch_free(&b);
+    pair_free(&p);
+}
+END_TEST
+
+START_TEST(a_batch_needs_the_stores_key)
+{
+    char *tmp = tu_tmpdir("sync"), *dir = tu_path(tmp, "site");
+    char *key = tu_path(dir, "keys/sign.key"), *away = tu_path(tmp, "sign.key");
+    store_t *s = tu_store_new(dir, "SITE-A", STORE_ROLE_SITE);
+    add_incidents(s, 5);
+    store_close(&s);
+    /* a copy without its key, as a backup is verified */
+    ck_assert_int_eq(rename(key, away), 0);
+    struct store_options ro = {.read_only = 1};
+    ck_assert_msg(store_open(dir, &ro, &s) == 0, "%s", scsms_errmsg());
+    struct sync_batch b = {0};
+    ck_assert_int_eq(sync_batch_read(s, 1, 10, &b), SCSMS_EKEY);
+    ck_assert_msg(strstr(scsms_errmsg(), "open without its key"), "%s", scsms_errmsg());
+    ck_assert_uint_eq(b.n, 0);
+    ck_assert_uint_eq(b.last, 0);
+    ck_assert_ptr_null(b.cp);
+    ck_assert_ptr_null(b.txn);
+    /* the log is there to be read; only the signing is refused */
+    struct sync_entries e;
+    ck_assert_int_eq(sync_read_entries(s, "SITE-A", 1, 10, &e), 0);
+    ck_assert_uint_eq(e.n, 5);
+    sync_entries_free(&e);
+    sync_batch_free(&b);
+    store_close(&s);
+    /* with its key back, the same read-only copy can send */
+    ck_assert_int_eq(rename(away, key), 0);
+    ck_assert_msg(store_open(dir, &ro, &s) == 0, "%s", scsms_errmsg());
+    ck_assert_msg(sync_batch_read(s, 1, 10, &b) == 0, "%s", scsms_errmsg());
+    batch_is(s, &b, 1, 10, 5, 5);
+    sync_batch_free(&b);
+    store_close(&s);
+    tu_rmdir(tmp);
+    free(key);
+    free(away);
+    free(dir);
+    free(tmp);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sync");
@@ -750,5 +1009,12 @@ int main(void)
     tcase_add_test(pt, a_partner_cannot_send_site_types);
     tcase_add_test(pt, head_office_seals_are_checked_at_a_site);
     suite_add_tcase(s, pt);
+    TCase *ot = tcase_create("outbox");
+    tcase_add_test(ot, a_batch_is_the_stored_entries_under_a_signed_checkpoint);
+    tcase_add_test(ot, a_batch_beyond_the_head_is_empty);
+    tcase_add_test(ot, a_batch_ended_lets_a_write_proceed);
+    tcase_add_test(ot, a_batch_holds_one_reader_until_ended);
+    tcase_add_test(ot, a_batch_needs_the_stores_key);
+    suite_add_tcase(s, ot);
     return tu_run_suite(s);
 }
