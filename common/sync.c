@@ -371,22 +371,19 @@ out:
     return rc;
 }
 
-static void report_head(store_t *s, struct sync_upload *u);
-
 int sync_ingest(store_t *s, const char *owner, const ProtobufCBinaryData *entries, size_t n,
                 const uint8_t *checkpoint, size_t cp_len, const struct sync_seen *seen,
                 struct sync_result *res)
 {
+    /* a group of one: the same checks and writes, one code path */
     struct sync_upload u = {.owner = owner, .entries = entries, .n = n,
                             .checkpoint = checkpoint, .cp_len = cp_len, .seen = seen};
-    char msg[512] = "";
-    int rc = store_write_txn(s, ingest_body, &u);
-    if (rc) { /* nothing was written: report the head as it stands */
-        snprintf(msg, sizeof msg, "%s", scsms_errmsg());
-        report_head(s, &u);
-    }
+    int rc = sync_ingest_group(s, &u, 1);
+    if (rc == 0 && u.rc)
+        rc = scsms_fail(u.rc, "%s", u.message ? u.message : scsms_strerror(u.rc));
     *res = u.res;
-    return rc ? scsms_fail(rc, "%s", msg) : 0;
+    sync_upload_clear(&u, 1);
+    return rc;
 }
 
 /* ------------------------------------------------------------ group */
