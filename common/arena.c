@@ -7,6 +7,7 @@
 
 /* Enough for an entry and its decoded record of usual size in one block. */
 #define ARENA_BLOCK_MIN ((size_t)16 << 10)
+#define ARENA_BLOCK_GROWTH_MAX ((size_t)16 << 20)
 
 struct arena_block {
     struct arena_block *next;
@@ -23,7 +24,12 @@ static void *arena_alloc(void *ctx, size_t n)
         n = align;
     struct arena_block *b = a->blocks;
     if (!b || b->cap - a->used < n) {
-        size_t cap = n > ARENA_BLOCK_MIN ? n : ARENA_BLOCK_MIN;
+        /* each new block twice the last (up to ARENA_BLOCK_GROWTH_MAX): a
+         * use of many megabytes takes a few blocks, and after a reset
+         * the largest, kept, holds the next use of that size whole */
+        size_t cap = b ? (b->cap < ARENA_BLOCK_GROWTH_MAX ? 2 * b->cap : b->cap) : ARENA_BLOCK_MIN;
+        if (cap < n)
+            cap = n;
         if (!(b = malloc(sizeof *b + cap)))
             return NULL;
         b->cap = cap;

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "arena.h"
 #include "crypto.h"
 #include "identity.h"
 #include "isotime.h"
@@ -48,6 +49,8 @@ struct server {
     int seen_dirty[SEEN_MAX];
     size_t n_seen;
     int64_t flushed_at;    /* milliseconds, monotonic */
+    struct arena round;    /* a round's requests are decoded into it: an
+                              upload of 1000 entries was 1000 allocations */
 };
 
 static int64_t now_ms(void)
@@ -395,7 +398,8 @@ static void shed(struct server *sv, struct request *q)
 static void decode_request(struct server *sv, struct request *q)
 {
     q->who = zmq_msg_gets(&q->body, "User-Id");
-    q->req = scsms__sync_request__unpack(NULL, zmq_msg_size(&q->body), zmq_msg_data(&q->body));
+    q->req = scsms__sync_request__unpack(arena_allocator(&sv->round), zmq_msg_size(&q->body),
+                                         zmq_msg_data(&q->body));
     q->up = NULL;
     q->seen = NULL;
     if (!q->who || !*q->who || !q->req)
@@ -526,11 +530,10 @@ static void serve_waiting(struct server *sv)
     struct sync_upload *ups = n ? take_uploads(sv, q, n, &n_ups) : NULL;
     for (size_t i = 0; i < n; i++) {
         serve_message(sv, &q[i]);
-        if (q[i].req)
-            scsms__sync_request__free_unpacked(q[i].req, NULL);
         zmq_msg_close(&q[i].id);
         zmq_msg_close(&q[i].body);
     }
+    arena_reset(&sv->round); /* every request of the round */
     sync_upload_clear(ups, n_ups);
     free(ups);
     free(q);
@@ -631,6 +634,7 @@ int srv_run(int argc, char **argv)
     if (ctx)
         zmq_ctx_term(ctx);
     store_close(&sv.s);
+    arena_free(&sv.round);
     if (rc)
         return cli_error(rc);
     fprintf(stderr, "scsms-server: info: stopped\n");
