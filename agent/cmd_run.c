@@ -445,8 +445,8 @@ static void link_release(struct link *l)
     l->cap = 0;
 }
 
-/* One round: hello, upload, fetch. */
-static int round_trip(struct link *l)
+/* The steps of one round: hello, upload, fetch. */
+static int round_steps(struct link *l)
 {
     Scsms__Hello hello = SCSMS__HELLO__INIT;
     Scsms__SyncRequest req = SCSMS__SYNC_REQUEST__INIT;
@@ -478,11 +478,17 @@ static int round_trip(struct link *l)
     scsms__sync_reply__free_unpacked(r, NULL);
     if (rc == 0)
         rc = upload(l, next, head);
-    link_release(l);
     if (l->acked > start) /* what the server confirmed this round */
         l->sent += l->acked - start;
     if (rc == 0)
         rc = fetch(l);
+    return rc;
+}
+
+static int round_trip(struct link *l)
+{
+    int rc = round_steps(l);
+    link_release(l); /* whichever way the round ended */
     return rc;
 }
 

@@ -5,35 +5,53 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-/* Enough for an entry and its decoded record of usual size in one block. */
-#define ARENA_BLOCK_MIN ((size_t)16 << 10)
-#define ARENA_BLOCK_GROWTH_MAX ((size_t)16 << 20)
-
 struct arena_block {
     struct arena_block *next;
     size_t cap;
     alignas(max_align_t) unsigned char data[];
 };
 
+static struct arena_block *block_new(struct arena_block *next, size_t cap)
+{
+    struct arena_block *b = malloc(sizeof *b + cap);
+    if (b) {
+        b->next = next;
+        b->cap = cap;
+    }
+    return b;
+}
+
 static void *arena_alloc(void *ctx, size_t n)
 {
     struct arena *a = ctx;
     const size_t align = alignof(max_align_t);
-    n = (n + align - 1) & ~(align - 1);
-    if (n == 0)
-        n = align;
+    if (n > SIZE_MAX / 2) { /* no such piece; and the rounding below must not wrap */
+        a->failed = 1;
+        return NULL;
+    }
+    n = n ? (n + align - 1) & ~(align - 1) : align;
+    if (n > ARENA_LARGE) {
+        struct arena_block *b = block_new(a->large, n);
+        if (!b) {
+            a->failed = 1;
+            return NULL;
+        }
+        a->large = b;
+        return b->data;
+    }
     struct arena_block *b = a->blocks;
     if (!b || b->cap - a->used < n) {
-        /* each new block twice the last (up to ARENA_BLOCK_GROWTH_MAX): a
-         * use of many megabytes takes a few blocks, and after a reset
-         * the largest, kept, holds the next use of that size whole */
-        size_t cap = b ? (b->cap < ARENA_BLOCK_GROWTH_MAX ? 2 * b->cap : b->cap) : ARENA_BLOCK_MIN;
-        if (cap < n)
-            cap = n;
-        if (!(b = malloc(sizeof *b + cap)))
+        /* each new block twice the last, up to ARENA_BLOCK_MAX: a round
+         * of many pieces takes a few blocks, and the largest, kept at a
+         * reset, holds the next round of that size */
+        size_t cap = !b ? ARENA_BLOCK_MIN : b->cap < ARENA_BLOCK_MAX / 2 ? 2 * b->cap
+                                                                         : ARENA_BLOCK_MAX;
+        while (cap < n) /* n <= ARENA_LARGE < ARENA_BLOCK_MAX */
+            cap *= 2;
+        if (!(b = block_new(a->blocks, cap))) {
+            a->failed = 1;
             return NULL;
-        b->cap = cap;
-        b->next = a->blocks;
+        }
         a->blocks = b;
         a->used = 0;
     }
@@ -56,6 +74,15 @@ ProtobufCAllocator *arena_allocator(struct arena *a)
     return &a->allocator;
 }
 
+static void free_list(struct arena_block *b)
+{
+    while (b) {
+        struct arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+}
+
 void arena_reset(struct arena *a)
 {
     struct arena_block *keep = NULL, *b = a->blocks;
@@ -73,12 +100,17 @@ void arena_reset(struct arena *a)
         keep->next = NULL;
     a->blocks = keep;
     a->used = 0;
+    free_list(a->large);
+    a->large = NULL;
+    a->failed = 0;
 }
 
 size_t arena_blocks(const struct arena *a)
 {
     size_t n = 0;
     for (const struct arena_block *b = a->blocks; b; b = b->next)
+        n++;
+    for (const struct arena_block *b = a->large; b; b = b->next)
         n++;
     return n;
 }
@@ -88,5 +120,4 @@ void arena_free(struct arena *a)
     arena_reset(a);
     free(a->blocks);
     a->blocks = NULL;
-    a->used = 0;
 }

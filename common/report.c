@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "isotime.h"
 
 /* ------------------------------------------------------------ tables */
@@ -142,16 +143,6 @@ struct review_agg {
     uint32_t act_status[N_OF(action_statuses)], act_overdue;
 };
 
-/* Per-thread decode arena: a record decodes into one buffer reused from
- * record to record; what does not fit is malloc'd and freed at reset. */
-struct arena {
-    uint8_t *buf;
-    size_t used, cap;
-    void **spill;
-    size_t n_spill, cap_spill;
-    int oom;
-};
-
 struct ctx; /* shared, read-only while scanning */
 
 /* One scanning thread's counters. */
@@ -168,7 +159,7 @@ struct part {
     uint32_t ind_more;       /* measurements of indicators beyond the table */
     struct review_agg *reviews;
     size_t n_reviews, cap_reviews;
-    struct arena arena;
+    struct arena arena;      /* each record decodes into it (arena.h) */
     const char *start, *end; /* id range */
     int rc;
     char err[512];
@@ -196,55 +187,6 @@ struct ctx {
 };
 
 /* ------------------------------------------------------------ helpers */
-
-static void *arena_alloc(void *data, size_t size)
-{
-    struct arena *a = data;
-    size_t at = (a->used + 15) & ~(size_t)15;
-    if (at <= a->cap && a->cap - at >= size) {
-        a->used = at + size;
-        return a->buf + at;
-    }
-    if (a->n_spill == a->cap_spill) {
-        size_t cap = a->cap_spill ? 2 * a->cap_spill : 16;
-        void **p = realloc(a->spill, cap * sizeof *p);
-        if (!p) {
-            a->oom = 1;
-            return NULL;
-        }
-        a->spill = p;
-        a->cap_spill = cap;
-    }
-    void *p = malloc(size ? size : 1);
-    if (!p) {
-        a->oom = 1;
-        return NULL;
-    }
-    a->spill[a->n_spill++] = p;
-    return p;
-}
-
-static void arena_free(void *data, void *p)
-{
-    (void)data;
-    (void)p; /* all at once in arena_reset */
-}
-
-static void arena_reset(struct arena *a)
-{
-    for (size_t i = 0; i < a->n_spill; i++)
-        free(a->spill[i]);
-    a->n_spill = 0;
-    a->used = 0;
-}
-
-static void arena_destroy(struct arena *a)
-{
-    arena_reset(a);
-    free(a->spill);
-    free(a->buf);
-    memset(a, 0, sizeof *a);
-}
 
 /* A date field (or the date of an instant) within [from, to]. Canonical
  * dates sort as text, so no parsing is needed. */
@@ -864,19 +806,11 @@ static int visit(const struct store_current *cur, void *ctx)
     int32_t who = cur->owner < c->n_owner_map ? c->owner_map[cur->owner] : OWNER_IGNORE;
     if (who == OWNER_IGNORE)
         return 0; /* another site's: not even decoded */
-    size_t need = 4 * cur->record_len + 4096;
-    if (need > p->arena.cap) {
-        uint8_t *b = realloc(p->arena.buf, need);
-        if (!b)
-            return scsms_fail(SCSMS_ENOMEM, "out of memory");
-        p->arena.buf = b;
-        p->arena.cap = need;
-    }
-    ProtobufCAllocator alloc = {arena_alloc, arena_free, &p->arena};
-    Scsms__Record *r = scsms__record__unpack(&alloc, cur->record_len, cur->record);
+    Scsms__Record *r =
+        scsms__record__unpack(arena_allocator(&p->arena), cur->record_len, cur->record);
     int rc = 0;
     if (!r)
-        rc = p->arena.oom ? scsms_fail(SCSMS_ENOMEM, "out of memory")
+        rc = p->arena.failed ? scsms_fail(SCSMS_ENOMEM, "out of memory")
                           : scsms_fail(SCSMS_ECORRUPT, "record '%.*s' does not decode; run verify",
                                        (int)(cur->id_len < 128 ? cur->id_len : 128), cur->id);
     else
@@ -1038,7 +972,7 @@ static void part_free(struct part *p)
     free(p->decls);
     free(p->reviews);
     free(p->sites);
-    arena_destroy(&p->arena);
+    arena_free(&p->arena);
 }
 
 /* Add q's counters into p. */

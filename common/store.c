@@ -613,8 +613,12 @@ int store_log_is_last(store_t *s, MDB_txn *txn, const struct store_owner_state *
         return 1;
     if (mrc)
         return store_lmdb_fail(mrc, "read log");
-    return k.mv_size == STORE_LOGKEY_LEN && store_get_be32(k.mv_data) == st->idx &&
-           store_get_be64((uint8_t *)k.mv_data + 4) == st->seq;
+    if (k.mv_size != STORE_LOGKEY_LEN)
+        return 0;
+    uint32_t idx = store_get_be32(k.mv_data);
+    /* its own last entry; or, for a log still empty, only lower indices */
+    return idx == st->idx ? store_get_be64((uint8_t *)k.mv_data + 4) == st->seq
+                          : st->seq == 0 && idx < st->idx;
 }
 
 int store_owner_ensure(store_t *s, MDB_txn *txn, const char *owner,

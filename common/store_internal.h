@@ -65,7 +65,8 @@ int store_owner_load(store_t *s, MDB_txn *txn, const char *owner,
 int store_owner_ensure(store_t *s, MDB_txn *txn, const char *owner,
                        struct store_owner_state *st);
 
-/* 1 when st's log is the last in the log table, so that its next entries
+/* 1 when st's log is the last in the log table (or, still empty, would
+ * be: every other log has a lower index), so that its next entries
  * can be put with MDB_APPEND (no search, pages filled whole); 0 when not;
  * negative on error. MDB_APPEND still refuses a key not greater than the
  * last, so it guards the chain as MDB_NOOVERWRITE does. */

@@ -78,6 +78,15 @@ int sync_read_log(store_t *s, const char *owner, uint64_t from, size_t max, sync
     return rc;
 }
 
+/* This store's checkpoint over its own head at seq, signed now. */
+static int sign_now(store_t *s, uint64_t seq, const uint8_t head[CRYPTO_HASH_LEN], uint8_t **out,
+                    size_t *len)
+{
+    char now[ISOTIME_INSTANT_LEN + 1];
+    isotime_format_instant(isotime_now(), now);
+    return chain_checkpoint_make(s->key, s->owner, seq, head, now, out, len);
+}
+
 static int view_entry(const uint8_t *bytes, size_t len, uint64_t seq, void *ctx)
 {
     struct sync_batch *b = ctx;
@@ -92,7 +101,6 @@ int sync_batch_read(store_t *s, uint64_t from, size_t max, struct sync_batch *b)
 {
     MDB_txn *txn;
     uint8_t hash[CRYPTO_HASH_LEN];
-    char now[ISOTIME_INSTANT_LEN + 1];
     sync_batch_end(b);
     b->n = 0;
     b->last = 0;
@@ -111,8 +119,7 @@ int sync_batch_read(store_t *s, uint64_t from, size_t max, struct sync_batch *b)
     b->txn = txn;
     if ((rc = read_log_in(s, txn, s->owner, from, max, view_entry, b)) == 0 && b->n) {
         chain_entry_hash(b->v[b->n - 1].data, b->v[b->n - 1].len, hash);
-        isotime_format_instant(isotime_now(), now);
-        rc = chain_checkpoint_make(s->key, s->owner, b->last, hash, now, &b->cp, &b->cp_len);
+        rc = sign_now(s, b->last, hash, &b->cp, &b->cp_len);
     }
     if (rc)
         sync_batch_end(b);
@@ -189,7 +196,6 @@ static int take_hash(const uint8_t *bytes, size_t len, uint64_t seq, void *ctx)
 int sync_checkpoint_at(store_t *s, uint64_t seq, uint8_t **out, size_t *len)
 {
     struct hash_at h = {0};
-    char now[ISOTIME_INSTANT_LEN + 1];
     if (!s->key)
         return scsms_fail(SCSMS_EKEY, "store '%s' is open without its key", s->dir);
     int rc = sync_read_log(s, s->owner, seq, 1, take_hash, &h);
@@ -198,8 +204,7 @@ int sync_checkpoint_at(store_t *s, uint64_t seq, uint8_t **out, size_t *len)
     if (!h.found || seq == 0)
         return scsms_fail(SCSMS_ENOTFOUND, "%s has no log entry %llu", s->owner,
                           (unsigned long long)seq);
-    isotime_format_instant(isotime_now(), now);
-    return chain_checkpoint_make(s->key, s->owner, seq, h.hash, now, out, len);
+    return sign_now(s, seq, h.hash, out, len);
 }
 
 /* ------------------------------------------------------------ ingest */
@@ -324,8 +329,9 @@ static int ingest_body(store_t *s, MDB_txn *txn, void *ctx)
     if ((rc = store_owner_ensure(s, txn, in->owner, &st)) ||
         (rc = store_log_is_last(s, txn, &st)) < 0)
         goto out;
-    /* the site whose log is last in the table (the newest enrolled, or
-     * the only one catching up) appends its entries */
+    /* a site whose log sorts last in the table appends its entries: the
+     * site taken in for the first time most recently (owner indices are
+     * given in that order), while it catches up */
     unsigned log_flags = rc == 1 ? MDB_APPEND : MDB_NOOVERWRITE;
     rc = 0;
     memset(&in->res, 0, sizeof in->res);

@@ -155,6 +155,65 @@ START_TEST(batches_apply_once_and_heads_match)
 }
 END_TEST
 
+/* A second site, SITE-B, enrolled at p's head office; its directory in
+ * *dir (caller frees). */
+static store_t *site_b(struct pair *p, char **dir)
+{
+    *dir = tu_path(p->tmp, "site-b");
+    store_t *b = tu_store_new(*dir, "SITE-B", STORE_ROLE_SITE);
+    tu_enrol(p->hq, b, *dir, SCSMS__IDENTITY__ROLE__SITE);
+    return b;
+}
+
+/* store_log_is_last for owner at head office, read in a transaction. */
+static int log_is_last(store_t *s, const char *owner)
+{
+    MDB_txn *txn;
+    struct store_owner_state st;
+    ck_assert_int_eq(store_txn_begin(s, 0, &txn), 0);
+    ck_assert_int_eq(store_owner_ensure(s, txn, owner, &st), 0);
+    int last = store_log_is_last(s, txn, &st);
+    mdb_txn_abort(txn); /* the index given here is not kept */
+    ck_assert_int_ge(last, 0);
+    return last;
+}
+
+/* Head office appends (MDB_APPEND) the entries of a log that sorts last in
+ * its table, and searches for the place of any other; either way the
+ * entries are the site's, and a store with both verifies. */
+START_TEST(the_log_that_sorts_last_is_appended)
+{
+    struct pair p = pair_new();
+    struct sync_result res;
+    char *bdir;
+    store_t *b = site_b(&p, &bdir);
+    add_incidents(p.site, 6);
+    add_incidents(b, 4);
+    ck_assert_int_eq(log_is_last(p.hq, "SITE-A"), 1); /* nothing in the table */
+    struct batch a1 = batch_of(p.site, 1, 3), a2 = batch_of(p.site, 4, 6), b1 = batch_of(b, 1, 4);
+    ck_assert_int_eq(ingest(&p, "SITE-A", &a1, &res), 0);
+    ck_assert_int_eq(log_is_last(p.hq, "SITE-A"), 1);
+    ck_assert_int_eq(log_is_last(p.hq, "SITE-B"), 1); /* empty, with a higher index */
+    ck_assert_int_eq(sync_ingest(p.hq, "SITE-B", b1.e, b1.n, b1.cp, b1.cp_len, NULL, &res), 0);
+    ck_assert_int_eq(log_is_last(p.hq, "SITE-A"), 0); /* B's entries sort after A's */
+    ck_assert_int_eq(log_is_last(p.hq, "SITE-B"), 1);
+    /* A's next entries go in before B's, by search */
+    ck_assert_int_eq(ingest(&p, "SITE-A", &a2, &res), 0);
+    ck_assert_uint_eq(res.applied, 3);
+    heads_equal(&p, 6);
+    uint64_t seq;
+    uint8_t h[CRYPTO_HASH_LEN];
+    ck_assert_int_eq(sync_head(p.hq, "SITE-B", &seq, h), 0);
+    ck_assert_uint_eq(seq, 4);
+    batch_free(&a1);
+    batch_free(&a2);
+    batch_free(&b1);
+    store_close(&b);
+    free(bdir);
+    pair_free(&p); /* verifies head office's store */
+}
+END_TEST
+
 /* An identity record head office cannot read (a damaged store). */
 static int garbage_identity(store_t *s, MDB_txn *txn, void *ctx)
 {
@@ -291,9 +350,8 @@ START_TEST(another_sites_records_are_refused)
 {
     struct pair p = pair_new();
     struct sync_result res;
-    char *bdir = tu_path(p.tmp, "site-b");
-    store_t *b = tu_store_new(bdir, "SITE-B", STORE_ROLE_SITE);
-    tu_enrol(p.hq, b, bdir, SCSMS__IDENTITY__ROLE__SITE);
+    char *bdir;
+    store_t *b = site_b(&p, &bdir);
     add_incidents(b, 3);
     struct batch bb = batch_of(b, 1, 3);
     /* SITE-A's connection carrying SITE-B's log */
@@ -995,6 +1053,7 @@ int main(void)
     TCase *t = tcase_create("ingest");
     tcase_add_test(t, batches_apply_once_and_heads_match);
     tcase_add_test(t, gap_says_where_to_resume);
+    tcase_add_test(t, the_log_that_sorts_last_is_appended);
     tcase_add_test(t, a_group_applies_each_upload_whole_or_not);
     tcase_add_test(t, altered_entry_is_refused);
     tcase_add_test(t, another_sites_records_are_refused);
