@@ -26,9 +26,23 @@ struct verify_report {
     uint64_t received;    /* sealed records received outside any chain */
 };
 
-/* Walk the whole store in one read transaction (writers may go on). Returns
- * 0 when everything holds; SCSMS_ETAMPER (or the error met) with rep naming
- * the first bad entry otherwise. */
+/* Walk the whole store as of one moment (writers may go on). Returns 0
+ * when everything holds; SCSMS_ETAMPER (or the error met) with rep naming
+ * the first bad entry otherwise.
+ *
+ * Each owner's log is checked in pieces of VERIFY_PIECE entries, two
+ * pieces at a time on two threads, each with a read transaction on the
+ * same snapshot (when a writer commits between their starts, one thread
+ * does it all). A piece starts from the hash of the stored entry before
+ * it, so each is checked alone; the failure told is the one in the
+ * earliest piece, which is the first a walk in order would meet. */
 int verify_store(store_t *s, struct verify_report *rep) SCSMS_MUST_CHECK;
+
+#define VERIFY_PIECE ((uint64_t)32768)
+
+/* verify_store with pieces of `piece` entries (0: VERIFY_PIECE). For
+ * tests, which check that wherever the log is cut the same first bad entry
+ * is named with the same words. */
+int verify_store_pieces(store_t *s, uint64_t piece, struct verify_report *rep) SCSMS_MUST_CHECK;
 
 #endif

@@ -314,6 +314,80 @@ START_TEST(gap_says_where_to_resume)
 }
 END_TEST
 
+/* Alter one byte near the end of entry seq of owner's log, in place. */
+struct alter {
+    const char *owner;
+    uint64_t seq;
+};
+
+static int alter_entry(store_t *s, MDB_txn *txn, void *ctx)
+{
+    const struct alter *a = ctx;
+    MDB_val k = {strlen(a->owner), (void *)a->owner}, v;
+    uint8_t key[STORE_LOGKEY_LEN];
+    ck_assert_int_eq(mdb_get(txn, s->owners, &k, &v), 0);
+    struct store_owner_state st;
+    store_owner_decode(&v, &st);
+    store_log_key(st.idx, a->seq, key);
+    k = (MDB_val){sizeof key, key};
+    ck_assert_int_eq(mdb_get(txn, s->log, &k, &v), 0);
+    uint8_t *copy = malloc(v.mv_size);
+    memcpy(copy, v.mv_data, v.mv_size);
+    copy[v.mv_size - 3] ^= 0x01;
+    MDB_val nv = {v.mv_size, copy};
+    int mrc = mdb_put(txn, s->log, &k, &nv, 0);
+    free(copy);
+    return mrc ? store_lmdb_fail(mrc, "alter an entry") : 0;
+}
+
+/* verify of head office's store names the owner and entry of the first
+ * damage, in the owners' order, whether the logs are checked whole or
+ * cut into pieces of any size (two threads taking them). */
+static void verify_names(store_t *hq, const char *owner, uint64_t seq)
+{
+    for (uint64_t piece = 0; piece <= 7; piece++) {
+        struct verify_report rep;
+        ck_assert_int_eq(verify_store_pieces(hq, piece, &rep), SCSMS_ETAMPER);
+        ck_assert_str_eq(rep.owner, owner);
+        ck_assert_uint_eq(rep.seq, seq);
+        ck_assert_msg(strstr(scsms_errmsg(), "entry") && strstr(scsms_errmsg(), owner), "%s",
+                      scsms_errmsg());
+    }
+}
+
+START_TEST(head_office_verify_names_the_first_damaged_log)
+{
+    struct pair p = pair_new();
+    struct sync_result res;
+    char *bdir;
+    store_t *b = site_b(&p, &bdir);
+    add_incidents(p.site, 6);
+    add_incidents(b, 5);
+    struct batch a1 = batch_of(p.site, 1, 6), b1 = batch_of(b, 1, 5);
+    ck_assert_int_eq(ingest(&p, "SITE-A", &a1, &res), 0);
+    ck_assert_int_eq(ingest(&p, "SITE-B", &b1, &res), 0);
+    for (uint64_t piece = 0; piece <= 7; piece++) {
+        struct verify_report rep;
+        ck_assert_msg(verify_store_pieces(p.hq, piece, &rep) == 0, "%s", scsms_errmsg());
+        ck_assert_uint_eq(rep.entries, 11);
+        ck_assert_uint_eq(rep.checkpoints, 2);
+        ck_assert_uint_eq(rep.owners, 3); /* head office's own log too, empty */
+    }
+    ck_assert_int_eq(store_write_txn(p.hq, alter_entry, &(struct alter){"SITE-B", 3}), 0);
+    verify_names(p.hq, "SITE-B", 3);
+    ck_assert_int_eq(store_write_txn(p.hq, alter_entry, &(struct alter){"SITE-A", 5}), 0);
+    verify_names(p.hq, "SITE-A", 5);
+    batch_free(&a1);
+    batch_free(&b1);
+    store_close(&b);
+    free(bdir);
+    store_close(&p.site);
+    store_close(&p.hq);
+    tu_rmdir(p.tmp);
+    free(p.tmp);
+}
+END_TEST
+
 START_TEST(altered_entry_is_refused)
 {
     struct pair p = pair_new();
@@ -1055,6 +1129,7 @@ int main(void)
     tcase_add_test(t, gap_says_where_to_resume);
     tcase_add_test(t, the_log_that_sorts_last_is_appended);
     tcase_add_test(t, a_group_applies_each_upload_whole_or_not);
+    tcase_add_test(t, head_office_verify_names_the_first_damaged_log);
     tcase_add_test(t, altered_entry_is_refused);
     tcase_add_test(t, another_sites_records_are_refused);
     tcase_add_test(t, unenrolled_and_revoked_are_refused);
