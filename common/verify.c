@@ -28,6 +28,7 @@ struct walk {
     int cp_more;                      /* cps is on a checkpoint of this owner */
     MDB_val cpk, cpv;
     uint64_t last_signed;             /* seq of the last good checkpoint */
+    uint64_t cp_limit;                /* checkpoints past this one are not read */
     struct arena *ar;                 /* each entry and its record, decoded */
 };
 
@@ -61,12 +62,19 @@ static int cp_seq_of(const MDB_val *k, uint32_t idx, uint64_t *seq)
     return 1;
 }
 
+/* Is the checkpoint cursor on one of this owner's checkpoints still to be
+ * read? Its sequence number in *cs. */
+static int cp_at(const struct walk *w, uint64_t *cs)
+{
+    return w->cp_more && cp_seq_of(&w->cpk, w->head.idx, cs) && *cs <= w->cp_limit;
+}
+
 /* Check every checkpoint at or before seq (whose hash is w->hash when it is
  * exactly seq). Checkpoints name only entries that exist and match. */
 static int check_checkpoints(struct walk *w, uint64_t seq)
 {
     uint64_t cs;
-    while (w->cp_more && cp_seq_of(&w->cpk, w->head.idx, &cs) && cs <= seq) {
+    while (cp_at(w, &cs) && cs <= seq) {
         Scsms__Checkpoint *cp;
         if (cs < seq) /* its entry was passed without a match */
             return bad(w->rep, SCSMS_ETAMPER, w->owner, cs, "checkpoint names no entry");
@@ -182,8 +190,9 @@ static int check_entry(struct walk *w, MDB_cursor *cur, const MDB_val *k, const 
     arena_reset(w->ar);
     ProtobufCAllocator *with = arena_allocator(w->ar);
     if (chain_entry_decode_with(with, v->mv_data, v->mv_size, &e))
-        return bad(w->rep, SCSMS_ETAMPER, w->owner, seq, "does not decode (altered): %s",
-                   scsms_errmsg());
+        return w->ar->failed ? scsms_fail(SCSMS_ENOMEM, "out of memory")
+                             : bad(w->rep, SCSMS_ETAMPER, w->owner, seq,
+                                   "does not decode (altered): %s", scsms_errmsg());
     chain_entry_hash(v->mv_data, v->mv_size, h);
     rc = 0;
     if (e->seq != seq || strcmp(e->owner, w->owner) != 0)
@@ -192,8 +201,9 @@ static int check_entry(struct walk *w, MDB_cursor *cur, const MDB_val *k, const 
     else if (memcmp(e->prev_hash.data, w->hash, CRYPTO_HASH_LEN) != 0)
         rc = name_broken_link(w, cur, seq, h);
     else if (record_unpack_with(with, e->record.data, e->record.len, &rec))
-        rc = bad(w->rep, SCSMS_ETAMPER, w->owner, seq, "record does not decode: %s",
-                 scsms_errmsg());
+        rc = w->ar->failed ? scsms_fail(SCSMS_ENOMEM, "out of memory")
+                           : bad(w->rep, SCSMS_ETAMPER, w->owner, seq,
+                                 "record does not decode: %s", scsms_errmsg());
     else if (strcmp(rec->owner, w->owner) != 0)
         rc = bad(w->rep, SCSMS_ETAMPER, w->owner, seq, "record claims owner %s", rec->owner);
     else if (seal_is_sealed(rec) && seal_check(rec, e->record.data, e->record.len, w->pub) != 0)
@@ -223,6 +233,7 @@ struct owner_job {
     char name[RECORD_MAX_ID + 1];
     uint8_t pub[CRYPTO_PUB_LEN];
     struct store_owner_state head;
+    uint64_t cp_limit; /* see checkpoint_limit() */
 };
 
 struct verify_job {
@@ -238,16 +249,18 @@ struct verify_job {
 /* The hash a piece starting at `from` links to: the chain's start, or the
  * hash of the stored entry before it. When that entry is missing, the
  * piece before names it, and being earlier its failure is the one told. */
-static void start_hash(struct walk *w, uint64_t from)
+static int start_hash(struct walk *w, uint64_t from)
 {
     uint8_t key[STORE_LOGKEY_LEN];
     MDB_val k = {sizeof key, key}, v;
     memset(w->hash, 0, sizeof w->hash);
     if (from <= 1)
-        return;
+        return 0;
     store_log_key(w->head.idx, from - 1, key);
-    if (mdb_get(w->txn, w->s->log, &k, &v) == 0)
+    int mrc = mdb_get(w->txn, w->s->log, &k, &v);
+    if (mrc == 0)
         chain_entry_hash(v.mv_data, v.mv_size, w->hash);
+    return mrc && mrc != MDB_NOTFOUND ? store_lmdb_fail(mrc, "read log") : 0;
 }
 
 /* The checks only the end of an owner's log allows: the head reached
@@ -262,21 +275,26 @@ static int check_log_end(struct walk *w)
     if (memcmp(w->hash, w->head.head, CRYPTO_HASH_LEN) != 0)
         return bad(w->rep, SCSMS_ETAMPER, w->owner, w->seq,
                    "bytes do not match the recorded chain head: the entry was altered");
-    if (w->cp_more && cp_seq_of(&w->cpk, w->head.idx, &(uint64_t){0}))
+    if (cp_at(w, &(uint64_t){0}))
         return bad(w->rep, SCSMS_ETAMPER, w->owner, w->seq + 1, "signed checkpoint names it but "
                    "it is missing from the log (deleted)");
     return 0;
 }
 
-/* Walk the entries of piece p, and its checkpoints in step with them. */
+/* Walk the entries of piece p, and its checkpoints in step with them. The
+ * first piece starts at key seq 0, where no entry may be, as a walk of the
+ * whole log does; a piece that is not the last must end at an entry of
+ * its owner past its own: ending anywhere else (the table's end, another
+ * owner's entry, a key of the wrong size) means entries are missing. */
 static int walk_piece(struct walk *w, const struct piece *p)
 {
     MDB_cursor *cur;
     uint8_t start[STORE_LOGKEY_LEN];
-    int rc = 0, mrc;
-    store_log_key(w->head.idx, p->from, start);
-    start_hash(w, p->from);
+    int rc, mrc, reached_next = 0;
+    store_log_key(w->head.idx, p->from == 1 ? 0 : p->from, start);
     w->seq = p->from - 1;
+    if ((rc = start_hash(w, p->from)))
+        return rc;
     if ((mrc = mdb_cursor_open(w->txn, w->s->log, &cur)))
         return store_lmdb_fail(mrc, "read log");
     if ((mrc = mdb_cursor_open(w->txn, w->s->checkpoints, &w->cps))) {
@@ -289,16 +307,19 @@ static int walk_piece(struct walk *w, const struct piece *p)
     MDB_val k = {sizeof start, start}, v;
     for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0 && rc == 0;
          mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != STORE_LOGKEY_LEN || store_get_be32(k.mv_data) != w->head.idx ||
-            (!p->last && store_get_be64((const uint8_t *)k.mv_data + 4) > p->to))
+        if (k.mv_size != STORE_LOGKEY_LEN || store_get_be32(k.mv_data) != w->head.idx)
             break;
+        if (!p->last && store_get_be64((const uint8_t *)k.mv_data + 4) > p->to) {
+            reached_next = 1;
+            break;
+        }
         rc = check_entry(w, cur, &k, &v);
     }
     if (rc == 0 && mrc && mrc != MDB_NOTFOUND)
         rc = store_lmdb_fail(mrc, "read log");
     if (rc == 0 && p->last)
         rc = check_log_end(w);
-    else if (rc == 0 && w->seq < p->to)
+    else if (rc == 0 && (!reached_next || w->seq < p->to))
         rc = bad(w->rep, SCSMS_ETAMPER, w->owner, w->seq + 1, "missing from the log (deleted)");
     mdb_cursor_close(w->cps);
     mdb_cursor_close(cur);
@@ -337,7 +358,7 @@ static void run_pieces(struct verify_job *j, MDB_txn *txn)
         struct owner_job *o = &j->owners[p->owner];
         struct verify_report r = {0};
         struct walk w = {.s = j->s, .txn = txn, .rep = &r, .owner = o->name, .pub = o->pub,
-                         .head = o->head, .ar = &ar};
+                         .head = o->head, .cp_limit = o->cp_limit, .ar = &ar};
         int rc = walk_piece(&w, p);
         p->last_signed = w.last_signed;
         piece_done(j, i, rc, &r);
@@ -436,9 +457,65 @@ static int check_received(const Scsms__Record *rec, const uint8_t *bytes, size_t
     return rc;
 }
 
-/* Read the owners table: each owner with its head and public key. An
- * owner that cannot be checked ends the list, its failure left in *rc for
- * after the owners before it, as one walk in order would find them. */
+/* A walk of the whole log reads an owner's checkpoints in order and stops
+ * at a key of the owner's that is not a checkpoint's (the wrong size): any
+ * after it are never read, and the head is then found not covered. Each
+ * piece seeks its own checkpoints, so each is told where that stop is: the
+ * last checkpoint before such a key (UINT64_MAX when there is none). */
+static int checkpoint_limit(store_t *s, MDB_txn *txn, uint32_t idx, uint64_t *limit)
+{
+    MDB_cursor *cur;
+    uint8_t start[STORE_LOGKEY_LEN];
+    uint64_t last = 0, cs;
+    int mrc = mdb_cursor_open(txn, s->checkpoints, &cur);
+    if (mrc)
+        return store_lmdb_fail(mrc, "read checkpoints");
+    store_log_key(idx, 0, start);
+    MDB_val k = {sizeof start, start}, v;
+    *limit = UINT64_MAX;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size < 4 || store_get_be32(k.mv_data) != idx)
+            break; /* past the owner's checkpoints */
+        if (!cp_seq_of(&k, idx, &cs)) {
+            *limit = last;
+            break;
+        }
+        last = cs;
+    }
+    mdb_cursor_close(cur);
+    return mrc && mrc != MDB_NOTFOUND ? store_lmdb_fail(mrc, "read checkpoints") : 0;
+}
+
+/* One owner from the owners table's entry k, v: its head, its public key,
+ * where its checkpoints stop. A finding is left in rep. */
+static int owner_of(store_t *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                    struct owner_job *o, struct verify_report *rep)
+{
+    if (k->mv_size == 0 || k->mv_size > RECORD_MAX_ID || v->mv_size != STORE_OWNER_LEN)
+        return bad(rep, SCSMS_ETAMPER, s->owner, 0, "owners table holds a malformed entry");
+    memcpy(o->name, k->mv_data, k->mv_size);
+    o->name[k->mv_size] = 0;
+    store_owner_decode(v, &o->head);
+    if (strcmp(o->name, s->owner) == 0) {
+        memcpy(o->pub, s->pub, CRYPTO_PUB_LEN);
+    } else {
+        Scsms__Identity *ident = NULL;
+        int ok = store_identity_read(s, txn, o->name, &ident) == 0 &&
+                 ident->sign_key.len == CRYPTO_PUB_LEN;
+        if (ok)
+            memcpy(o->pub, ident->sign_key.data, CRYPTO_PUB_LEN);
+        if (ident)
+            scsms__identity__free_unpacked(ident, NULL);
+        if (!ok)
+            return bad(rep, SCSMS_EKEY, o->name, 0, "no public key known for this owner");
+    }
+    return checkpoint_limit(s, txn, o->head.idx, &o->cp_limit);
+}
+
+/* Read the owners table. An owner that cannot be checked, or a read that
+ * fails, ends the list, its failure left in *rc and rep for after the
+ * owners before it, as one walk in order would find them. */
 static int collect_owners(struct verify_job *j, MDB_txn *txn, struct verify_report *rep,
                           int *rc)
 {
@@ -459,53 +536,52 @@ static int collect_owners(struct verify_job *j, MDB_txn *txn, struct verify_repo
             }
             j->owners = grown;
         }
-        struct owner_job *o = &j->owners[j->n_owners];
-        if (k.mv_size == 0 || k.mv_size > RECORD_MAX_ID || v.mv_size != STORE_OWNER_LEN) {
-            *rc = bad(rep, SCSMS_ETAMPER, j->s->owner, 0, "owners table holds a malformed entry");
-            break;
-        }
-        memcpy(o->name, k.mv_data, k.mv_size);
-        o->name[k.mv_size] = 0;
-        store_owner_decode(&v, &o->head);
-        Scsms__Identity *ident = NULL;
-        if (strcmp(o->name, j->s->owner) == 0) {
-            memcpy(o->pub, j->s->pub, CRYPTO_PUB_LEN);
-        } else if (store_identity_read(j->s, txn, o->name, &ident) != 0 ||
-                   ident->sign_key.len != CRYPTO_PUB_LEN) {
-            *rc = bad(rep, SCSMS_EKEY, o->name, 0, "no public key known for this owner");
-        } else {
-            memcpy(o->pub, ident->sign_key.data, CRYPTO_PUB_LEN);
-        }
-        if (ident)
-            scsms__identity__free_unpacked(ident, NULL);
-        if (*rc == 0)
+        if ((*rc = owner_of(j->s, txn, &k, &v, &j->owners[j->n_owners], rep)) == 0)
             j->n_owners++;
     }
     mdb_cursor_close(cur);
     if (*rc == 0 && mrc && mrc != MDB_NOTFOUND)
-        return store_lmdb_fail(mrc, "read owners");
+        *rc = store_lmdb_fail(mrc, "read owners");
+    if (*rc && !rep->message[0]) /* a read error, not a finding */
+        snprintf(rep->message, sizeof rep->message, "%s", scsms_errmsg());
     return 0;
 }
 
-/* Cut every owner's log into pieces of at most `size` entries. */
-static int cut_pieces(struct verify_job *j, uint64_t size)
+/* Cut every owner's log into pieces of at most `size` entries. The owner's
+ * last piece reads on to the end of its log, so no more pieces are cut
+ * than the log table holds entries: a head altered to claim more entries
+ * is found missing them, not given pieces for them. */
+static int cut_pieces(struct verify_job *j, MDB_txn *txn, uint64_t size)
 {
+    MDB_stat st;
+    int mrc = mdb_stat(txn, j->s->log, &st);
+    if (mrc)
+        return store_lmdb_fail(mrc, "read log");
     size_t n = 0;
-    for (size_t o = 0; o < j->n_owners; o++)
-        n += j->owners[o].head.seq > size ? (size_t)((j->owners[o].head.seq - 1) / size + 1) : 1;
+    for (size_t o = 0; o < j->n_owners; o++) {
+        uint64_t len = j->owners[o].head.seq < st.ms_entries ? j->owners[o].head.seq
+                                                            : st.ms_entries;
+        uint64_t k = len > size ? (len - 1) / size + 1 : 1; /* at most ms_entries */
+        if (k > SIZE_MAX / sizeof *j->pieces - n)
+            return scsms_fail(SCSMS_ENOMEM, "out of memory");
+        n += (size_t)k;
+    }
     j->pieces = calloc(n ? n : 1, sizeof *j->pieces);
     if (!j->pieces)
         return scsms_fail(SCSMS_ENOMEM, "out of memory");
     for (size_t o = 0; o < j->n_owners; o++) {
+        uint64_t len = j->owners[o].head.seq < st.ms_entries ? j->owners[o].head.seq
+                                                            : st.ms_entries;
+        struct piece *p;
         uint64_t from = 1;
         do {
-            struct piece *p = &j->pieces[j->n_pieces++];
+            p = &j->pieces[j->n_pieces++];
             p->owner = o;
             p->from = from;
-            p->to = from - 1 + size;
-            p->last = p->to >= j->owners[o].head.seq;
+            p->last = len - (from - 1) <= size;
+            p->to = p->last ? len : from - 1 + size;
             from = p->to + 1;
-        } while (!j->pieces[j->n_pieces - 1].last);
+        } while (!p->last);
     }
     return 0;
 }
@@ -524,8 +600,11 @@ static int gather(struct verify_job *j, struct verify_report *rep)
             rep->owners = owners;
             return scsms_fail(p->fail->code, "%s", p->fail->message);
         }
-        if (i >= atomic_load(&j->first_bad)) /* failed without the memory to say how */
-            return scsms_fail(SCSMS_ENOMEM, "out of memory");
+        if (i >= atomic_load(&j->first_bad)) { /* failed without the memory to say how */
+            int rc = scsms_fail(SCSMS_ENOMEM, "out of memory");
+            *rep = (struct verify_report){.code = rc, .message = "out of memory"};
+            return rc;
+        }
         rep->entries += p->entries;
         rep->checkpoints += p->checkpoints;
         rep->records += p->records;
@@ -558,7 +637,7 @@ int verify_store_pieces(store_t *s, uint64_t piece, struct verify_report *rep)
         return rc;
     rc = collect_owners(&j, txn, rep, &owner_rc);
     if (rc == 0)
-        rc = cut_pieces(&j, piece);
+        rc = cut_pieces(&j, txn, piece);
     if (rc == 0) {
         run_job(&j, txn);
         rc = gather(&j, rep);

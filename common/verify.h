@@ -35,7 +35,9 @@ struct verify_report {
  * same snapshot (when a writer commits between their starts, one thread
  * does it all). A piece starts from the hash of the stored entry before
  * it, so each is checked alone; the failure told is the one in the
- * earliest piece, which is the first a walk in order would meet. */
+ * earliest piece, which is the first a walk in order would meet. The
+ * counts in rep are the store's when it returns 0; after a failure they are
+ * only the failing piece's. */
 int verify_store(store_t *s, struct verify_report *rep) SCSMS_MUST_CHECK;
 
 #define VERIFY_PIECE ((uint64_t)32768)

@@ -87,6 +87,18 @@ static int run_verify(const char *dir, struct verify_report *rep)
     return rc;
 }
 
+/* verify of dir fails naming entry seq (0: no entry) with words `says`;
+ * dir is then removed and freed. */
+static void expect_found(char *dir, uint64_t seq, const char *says)
+{
+    struct verify_report rep;
+    ck_assert_int_eq(run_verify(dir, &rep), SCSMS_ETAMPER);
+    ck_assert_msg(rep.seq == seq && strstr(rep.message, says), "want entry %llu (%s), got %llu: %s",
+                  (unsigned long long)seq, says, (unsigned long long)rep.seq, rep.message);
+    tu_rmdir(dir);
+    free(dir);
+}
+
 /* ---------------------------------------------------------------- raw LMDB */
 
 struct raw {
@@ -118,23 +130,32 @@ static void logkey(uint64_t seq, uint8_t k[12])
         k[4 + i] = (uint8_t)(seq >> (56 - 8 * i));
 }
 
+/* A malloc'd copy of the value under log key seq of table dbi. */
+static uint8_t *value_copy(struct raw *r, MDB_dbi dbi, uint64_t seq, size_t *len)
+{
+    uint8_t k[12];
+    logkey(seq, k);
+    MDB_val key = {12, k}, v;
+    ck_assert_int_eq(mdb_get(r->txn, dbi, &key, &v), 0);
+    uint8_t *copy = malloc(v.mv_size);
+    memcpy(copy, v.mv_data, v.mv_size);
+    *len = v.mv_size;
+    return copy;
+}
+
 /* XOR one byte of the stored log entry seq (offset from its start, or from
  * its end when negative). Returns the entry's length. */
 static size_t flip_entry_byte(const char *dir, uint64_t seq, long offset)
 {
     struct raw r;
     MDB_dbi log = raw_open(&r, dir, "log");
-    uint8_t k[12];
-    logkey(seq, k);
-    MDB_val key = {12, k}, v;
-    ck_assert_int_eq(mdb_get(r.txn, log, &key, &v), 0);
-    uint8_t *copy = malloc(v.mv_size);
-    memcpy(copy, v.mv_data, v.mv_size);
-    size_t at = offset >= 0 ? (size_t)offset : v.mv_size - (size_t)(-offset);
-    ck_assert_uint_lt(at, v.mv_size);
+    size_t len;
+    uint8_t *copy = value_copy(&r, log, seq, &len), k[12];
+    size_t at = offset >= 0 ? (size_t)offset : len - (size_t)(-offset);
+    ck_assert_uint_lt(at, len);
     copy[at] ^= 0x20;
-    MDB_val nv = {v.mv_size, copy};
-    size_t len = v.mv_size;
+    logkey(seq, k);
+    MDB_val key = {12, k}, nv = {len, copy};
     ck_assert_int_eq(mdb_put(r.txn, log, &key, &nv, 0), 0);
     raw_close(&r);
     free(copy);
@@ -199,15 +220,10 @@ START_TEST(deleted_entry_is_named)
     const uint64_t targets[] = {1, 5, N};
     for (size_t t = 0; t < 3; t++) {
         char *dir = build("del", N, PER_BATCH);
-        struct verify_report rep;
         uint8_t k[12];
         logkey(targets[t], k);
         delete_key(dir, "log", k, sizeof k);
-        ck_assert_int_eq(run_verify(dir, &rep), SCSMS_ETAMPER);
-        ck_assert_uint_eq(rep.seq, targets[t]);
-        ck_assert_ptr_nonnull(strstr(rep.message, "deleted"));
-        tu_rmdir(dir);
-        free(dir);
+        expect_found(dir, targets[t], "deleted");
     }
 }
 END_TEST
@@ -406,6 +422,70 @@ START_TEST(forged_entry_without_signature_is_found)
 }
 END_TEST
 
+/* Copy the value under key `from` of table to a new key `to` (to_len
+ * bytes: a well-formed 12-byte log key, or one of the wrong size). */
+static void plant_copy(const char *dir, const char *table, uint64_t from, const uint8_t *to,
+                       size_t to_len)
+{
+    struct raw r;
+    MDB_dbi dbi = raw_open(&r, dir, table);
+    size_t len;
+    uint8_t *copy = value_copy(&r, dbi, from, &len);
+    MDB_val nk = {to_len, (void *)to}, nv = {len, copy};
+    ck_assert_int_eq(mdb_put(r.txn, dbi, &nk, &nv, MDB_NOOVERWRITE), 0);
+    raw_close(&r);
+    free(copy);
+}
+
+/* Keys planted where no entry or checkpoint can be, each found as a walk
+ * of the whole log in order finds it, wherever the log is cut: an entry at
+ * sequence 0 is out of order before entry 1; a log key one byte too long
+ * just after entry 6 ends the log there (entry 7 missing); a checkpoint key
+ * one byte too long just after checkpoint 3 stops the reading of
+ * checkpoints, so the head is not covered from entry 4. */
+START_TEST(keys_out_of_place_are_found)
+{
+    struct {
+        const char *table;
+        uint64_t copy_of, at;
+        size_t len;
+        uint64_t named;
+        const char *says;
+    } cases[] = {{"log", 1, 0, 12, 1, "out of order"},
+                 {"log", 6, 6, 13, 7, "missing from the log (deleted)"},
+                 {"checkpoints", 3, 3, 13, 4, "not covered by any signed checkpoint"},
+                 {"checkpoints", 3, 0, 12, 0, "checkpoint names no entry"}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char *dir = build("plant", N, PER_BATCH);
+        uint8_t key[13] = {0};
+        logkey(cases[c].at, key);
+        plant_copy(dir, cases[c].table, cases[c].copy_of, key, cases[c].len);
+        expect_found(dir, cases[c].named, cases[c].says);
+    }
+}
+END_TEST
+
+/* A head altered to claim 2^62 entries: the entries after the real last
+ * are missing, found without cutting the claimed log into pieces (which
+ * would take memory in proportion to the claim). */
+START_TEST(inflated_head_is_missing_entries)
+{
+    char *dir = build("inflate", N, PER_BATCH);
+    struct raw r;
+    MDB_dbi owners = raw_open(&r, dir, "owners");
+    MDB_val ok = {6, "SITE-V"}, ov;
+    ck_assert_int_eq(mdb_get(r.txn, owners, &ok, &ov), 0);
+    uint8_t st[44];
+    memcpy(st, ov.mv_data, 44);
+    for (int i = 0; i < 8; i++)
+        st[4 + i] = (uint8_t)(((uint64_t)1 << 62) >> (56 - 8 * i));
+    MDB_val sv = {44, st};
+    ck_assert_int_eq(mdb_put(r.txn, owners, &ok, &sv, 0), 0);
+    raw_close(&r);
+    expect_found(dir, N + 1, "missing from the log (deleted)");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("verify");
@@ -420,6 +500,8 @@ int main(void)
     tcase_add_test(t, extra_index_entry_is_found);
     tcase_add_test(t, byte_edited_in_data_file_is_named);
     tcase_add_test(t, forged_entry_without_signature_is_found);
+    tcase_add_test(t, keys_out_of_place_are_found);
+    tcase_add_test(t, inflated_head_is_missing_entries);
     suite_add_tcase(s, t);
     return tu_run_suite(s);
 }
