@@ -1,36 +1,13 @@
-/* cmd_store.c -- init, verify, backup, restore. */
+/* cmd_store.c -- init and dispose (verify, backup and restore are
+ * common/cli_store.c, shared with scsms-server). */
 #include "cmd.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "identity.h"
-#include "verify.h"
 
 enum { OPT_SITE = CLI_OPT_FIRST_OWN, OPT_ROLE, OPT_REASON };
-
-/* Parse the common options plus up to one positional argument. Returns 0,
- * an exit code, or -1 after printing help. */
-static int parse_simple(int argc, char **argv, const char *usage, const char **pos,
-                        struct cli_common *c)
-{
-    static const struct option opts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
-    int opt;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (cli_common_option(c, opt, optarg))
-            continue;
-        if (opt == 'h') {
-            printf("usage: %s\n", usage);
-            return -1;
-        }
-        return cli_usage(usage);
-    }
-    if ((pos != NULL) != (optind == argc - 1) || optind < argc - 1)
-        return cli_usage(usage);
-    if (pos)
-        *pos = argv[optind];
-    return cli_common_finish(c, usage);
-}
 
 #define INIT_USAGE "scsms-agent init --site ID [--role site|partner|hq] --store DIR"
 
@@ -92,74 +69,6 @@ int cmd_init(int argc, char **argv)
     printf("sign-key %s\n", hex);
     printf("curve-key %s\n", curve);
     store_close(&s);
-    return CLI_OK;
-}
-
-#define VERIFY_USAGE "scsms-agent verify --store DIR [--key FILE]"
-
-int cmd_verify(int argc, char **argv)
-{
-    struct cli_common c = {0};
-    struct verify_report rep;
-    struct store_stats st;
-    char hex[2 * CRYPTO_HASH_LEN + 1];
-    int rc = parse_simple(argc, argv, VERIFY_USAGE, NULL, &c);
-    if (rc)
-        return rc < 0 ? CLI_OK : rc;
-    store_t *s = cli_open(&c);
-    if (!s)
-        return CLI_FAIL;
-    rc = verify_store(s, &rep);
-    if (rc == 0)
-        rc = store_stats(s, &st);
-    store_close(&s);
-    if (rc) {
-        fprintf(stderr, "scsms-agent: verify failed: %s\n", scsms_errmsg());
-        return rc == SCSMS_ETAMPER || rc == SCSMS_EKEY ? CLI_TAMPER : CLI_FAIL;
-    }
-    crypto_hex(st.head_hash, sizeof st.head_hash, hex);
-    printf("ok: %llu entries, %llu records, %llu signed checkpoints verified",
-           (unsigned long long)rep.entries, (unsigned long long)rep.records,
-           (unsigned long long)rep.checkpoints);
-    if (rep.received) /* a partner's reviews from head office */
-        printf(", %llu sealed records received", (unsigned long long)rep.received);
-    printf("; head %llu %s\n", (unsigned long long)st.head_seq, hex);
-    return CLI_OK;
-}
-
-#define BACKUP_USAGE "scsms-agent backup DEST --store DIR"
-
-int cmd_backup(int argc, char **argv)
-{
-    struct cli_common c = {0};
-    const char *dest;
-    int rc = parse_simple(argc, argv, BACKUP_USAGE, &dest, &c);
-    if (rc)
-        return rc < 0 ? CLI_OK : rc;
-    store_t *s = cli_open(&c);
-    if (!s)
-        return CLI_FAIL;
-    rc = store_backup(s, dest);
-    store_close(&s);
-    if (rc)
-        return cli_error(rc);
-    printf("backup of %s written to %s and verified\n", c.store_dir, dest);
-    return CLI_OK;
-}
-
-#define RESTORE_USAGE "scsms-agent restore SRC --store DIR [--key FILE]"
-
-int cmd_restore(int argc, char **argv)
-{
-    struct cli_common c = {0};
-    const char *src;
-    int rc = parse_simple(argc, argv, RESTORE_USAGE, &src, &c);
-    if (rc)
-        return rc < 0 ? CLI_OK : rc;
-    struct store_options o = {.key_path = c.key_path};
-    if ((rc = store_restore(c.store_dir, src, &o)))
-        return cli_error(rc);
-    printf("restored %s from %s after verifying it\n", c.store_dir, src);
     return CLI_OK;
 }
 

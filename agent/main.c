@@ -16,9 +16,9 @@ static const struct cli_command commands[] = {
     {"dispose", cmd_dispose, "dispose of a record after its retention period"},
     {"run", cmd_run, "sync with head office (CURVE ZeroMQ); --once for one round"},
     {"status", cmd_status, "sync state: last sync, acknowledged head, backlog"},
-    {"verify", cmd_verify, "check hash chain, signatures and indices"},
-    {"backup", cmd_backup, "online compacted copy of the store, verified"},
-    {"restore", cmd_restore, "replace the store by a backup that verifies"},
+    {"verify", cli_verify, "check hash chain, signatures and indices"},
+    {"backup", cli_backup, "online compacted copy of the store, verified"},
+    {"restore", cli_restore, "replace the store by a backup that verifies"},
 };
 
 int main(int argc, char **argv)

@@ -71,6 +71,15 @@ int cli_check_format(const char *format, const char *allowed);
 /* The same for any option with a fixed set of values ("--kind"). */
 int cli_check_choice(const char *option, const char *value, const char *allowed);
 
+/* The store commands of both programs (cli_store.c), on the store --store
+ * names: verify (exit 3 and the first bad entry named when it fails),
+ * backup DEST (an online compacted copy, verified), restore SRC (replaces
+ * the store by a backup only after verifying it, and only while no other
+ * process has the store open). */
+int cli_verify(int argc, char **argv);
+int cli_backup(int argc, char **argv);
+int cli_restore(int argc, char **argv);
+
 /* Print a usage line to stderr and return CLI_USAGE. */
 int cli_usage(const char *usage);
 

@@ -133,7 +133,7 @@ say "what is overdue and expiring at RTM-PORT"
 say "head office: every site's head, and the whole store verified under each site's key"
 "$S" sites --store "$WORK/hq"
 "$S" alerts --within 30 --store "$WORK/hq" | sed -n 1,8p
-"$A" verify --store "$WORK/hq"
+"$S" verify --store "$WORK/hq"
 for site in $SITES; do
   printf '%-9s ' "$site"; "$A" verify --store "$WORK/$site"
 done

@@ -15,6 +15,9 @@ static const struct cli_command commands[] = {
     {"exempt", srv_exempt, "record (or clear) a partner's exemption and its reason"},
     {"report", srv_report, "review pack, evidence gaps, AEO readiness: html, json or csv"},
     {"run", srv_run, "the sync endpoint (CURVE ZeroMQ)"},
+    {"verify", cli_verify, "check every log's hash chain, signatures and indices"},
+    {"backup", cli_backup, "online compacted copy of the store, verified"},
+    {"restore", cli_restore, "replace the store by a backup that verifies"},
 };
 
 int main(int argc, char **argv)

@@ -6,6 +6,7 @@
 #include "testnet.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -70,6 +71,84 @@ START_TEST(three_sites_reach_the_union)
     tu_run_free(&r);
     for (int i = 0; i < 3; i++)
         free(site[i]);
+    tn_free(&n);
+}
+END_TEST
+
+/* Overwrite one byte of a unique marker in the data file of the store at
+ * dir, as an intruder with the file but no key would. */
+static void edit_data_file(const char *dir, const char *marker)
+{
+    char *data = tu_path(dir, "data.mdb");
+    size_t len, at = 0;
+    int found = 0;
+    char *bytes = tu_read_file(data, &len);
+    ck_assert_ptr_nonnull(bytes);
+    for (size_t i = 0; i + strlen(marker) <= len; i++)
+        if (memcmp(bytes + i, marker, strlen(marker)) == 0) {
+            at = i;
+            found++;
+        }
+    ck_assert_int_eq(found, 1);
+    int fd = open(data, O_WRONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pwrite(fd, "X", 1, (off_t)at + 3), 1);
+    close(fd);
+    free(bytes);
+    free(data);
+}
+
+/* Head office's store, which holds every site's verified copy, is checked,
+ * backed up and restored with scsms-server's own commands: verify and
+ * backup while the server runs; restore refused while it runs and done
+ * after; a byte edited in a site's copy named, site and entry. */
+START_TEST(head_office_verifies_backs_up_and_restores)
+{
+    struct tn_net n = tn_new("hqstore");
+    char *a = tn_site(&n, "WH-A", 1), *b = tn_site(&n, "WH-B", 1);
+    tn_import_rows(&n, a, "200");
+    tn_import_rows(&n, b, "200");
+    struct tu_run r = tu_agent(NULL, "add", "incident", "--json",
+                               "{\"kind\":\"breach\",\"occurred_at\":\"2026-10-01T08:00:00Z\","
+                               "\"location\":\"QUAY-MARKER-7731\",\"severity\":3}",
+                               "--store", b, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    for (int i = 0; i < 2; i++) {
+        r = tn_sync(&n, i ? b : a, NULL);
+        ck_assert_msg(r.status == 0, "%s", r.err);
+        tu_run_free(&r);
+    }
+    r = tn_server(&n, "verify", NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    ck_assert_msg(strstr(r.out, "ok: 401 entries, 401 records") && strstr(r.out, "3 logs in all"),
+                  "%s", r.out);
+    tu_run_free(&r);
+    char *bak = tu_path(n.tmp, "hq-backup");
+    r = tn_server(&n, "backup", bak, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, "and verified"));
+    tu_run_free(&r);
+    r = tn_server(&n, "restore", bak, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, "scsms-server: store") && strstr(r.err, "in use by another process"),
+                  "%s", r.err);
+    tu_run_free(&r);
+    tn_stop_server(&n, SIGTERM);
+    edit_data_file(n.hq, "QUAY-MARKER-7731");
+    r = tn_server(&n, "verify", NULL);
+    ck_assert_int_eq(r.status, 3);
+    ck_assert_msg(strstr(r.err, "scsms-server: verify failed: entry 201 of WH-B"), "%s", r.err);
+    tu_run_free(&r);
+    r = tn_server(&n, "restore", bak, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    tn_verify_dir(n.hq, 401);
+    tn_start_server(&n, "64");
+    tn_heads_equal(&n, b, "WH-B", 201);
+    free(bak);
+    free(a);
+    free(b);
     tn_free(&n);
 }
 END_TEST
@@ -488,6 +567,7 @@ int main(void)
     tcase_set_timeout(t, 600);
     tcase_add_test(t, three_sites_reach_the_union);
     tcase_add_test(t, refusals_over_the_wire);
+    tcase_add_test(t, head_office_verifies_backs_up_and_restores);
     tcase_add_test(t, malformed_message_is_refused);
     tcase_add_test(t, bad_uploads_over_the_wire);
     tcase_add_test(t, revoked_identity_loses_its_live_session);

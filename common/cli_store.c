@@ -1,0 +1,108 @@
+/* cli_store.c -- verify, backup and restore: the same three commands in
+ * scsms-agent (a site's store) and scsms-server (head office's, which
+ * holds every site's verified copy). See cli.h. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "verify.h"
+
+/* Parse the common options plus exactly one positional argument when pos
+ * is given, none otherwise. Returns 0, an exit code, or -1 after printing
+ * help. */
+static int parse_simple(int argc, char **argv, const char *usage, const char **pos,
+                        struct cli_common *c)
+{
+    static const struct option opts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (cli_common_option(c, opt, optarg))
+            continue;
+        if (opt == 'h') {
+            printf("usage: %s\n", usage);
+            return -1;
+        }
+        return cli_usage(usage);
+    }
+    if ((pos != NULL) != (optind == argc - 1) || optind < argc - 1)
+        return cli_usage(usage);
+    if (pos)
+        *pos = argv[optind];
+    return cli_common_finish(c, usage);
+}
+
+/* "PROG WORDS": the usage line of this program's subcommand. */
+static const char *usage_of(char buf[256], const char *words)
+{
+    snprintf(buf, 256, "%s %s", cli_prog, words);
+    return buf;
+}
+
+int cli_verify(int argc, char **argv)
+{
+    struct cli_common c = {0};
+    struct verify_report rep;
+    struct store_stats st;
+    char hex[2 * CRYPTO_HASH_LEN + 1], usage[256];
+    int rc = parse_simple(argc, argv, usage_of(usage, "verify --store DIR [--key FILE]"), NULL, &c);
+    if (rc)
+        return rc < 0 ? CLI_OK : rc;
+    store_t *s = cli_open(&c);
+    if (!s)
+        return CLI_FAIL;
+    rc = verify_store(s, &rep);
+    if (rc == 0)
+        rc = store_stats(s, &st);
+    store_close(&s);
+    if (rc) {
+        fprintf(stderr, "%s: verify failed: %s\n", cli_prog, scsms_errmsg());
+        return rc == SCSMS_ETAMPER || rc == SCSMS_EKEY ? CLI_TAMPER : CLI_FAIL;
+    }
+    crypto_hex(st.head_hash, sizeof st.head_hash, hex);
+    printf("ok: %llu entries, %llu records, %llu signed checkpoints verified",
+           (unsigned long long)rep.entries, (unsigned long long)rep.records,
+           (unsigned long long)rep.checkpoints);
+    if (rep.received) /* a partner's reviews from head office */
+        printf(", %llu sealed records received", (unsigned long long)rep.received);
+    printf("; head %llu %s", (unsigned long long)st.head_seq, hex);
+    if (rep.owners > 1) /* head office's copies of sites' logs, or a site's of head office's */
+        printf(" (this store's own log; %llu logs in all)", (unsigned long long)rep.owners);
+    printf("\n");
+    return CLI_OK;
+}
+
+int cli_backup(int argc, char **argv)
+{
+    struct cli_common c = {0};
+    const char *dest;
+    char usage[256];
+    int rc = parse_simple(argc, argv, usage_of(usage, "backup DEST --store DIR"), &dest, &c);
+    if (rc)
+        return rc < 0 ? CLI_OK : rc;
+    store_t *s = cli_open(&c);
+    if (!s)
+        return CLI_FAIL;
+    rc = store_backup(s, dest);
+    store_close(&s);
+    if (rc)
+        return cli_error(rc);
+    printf("backup of %s written to %s and verified\n", c.store_dir, dest);
+    return CLI_OK;
+}
+
+int cli_restore(int argc, char **argv)
+{
+    struct cli_common c = {0};
+    const char *src;
+    char usage[256];
+    int rc = parse_simple(argc, argv, usage_of(usage, "restore SRC --store DIR [--key FILE]"),
+                          &src, &c);
+    if (rc)
+        return rc < 0 ? CLI_OK : rc;
+    struct store_options o = {.key_path = c.key_path};
+    if ((rc = store_restore(c.store_dir, src, &o)))
+        return cli_error(rc);
+    printf("restored %s from %s after verifying it\n", c.store_dir, src);
+    return CLI_OK;
+}
