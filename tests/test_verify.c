@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "jsonpb.h"
@@ -486,6 +487,70 @@ START_TEST(inflated_head_is_missing_entries)
 }
 END_TEST
 
+/* Append `batches` batches of PER_BATCH incidents to the store at dir, in
+ * a process of its own: its exit status says how it went (0 done). */
+static pid_t write_in_child(const char *dir, unsigned batches)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid)
+        return pid;
+    store_t *s = NULL;
+    if (store_open(dir, NULL, &s))
+        _exit(1);
+    for (unsigned b = 0; b < batches; b++) {
+        store_batch_t *batch = NULL;
+        Scsms__Record *r[PER_BATCH];
+        if (store_batch_new(s, &batch))
+            _exit(2);
+        for (unsigned i = 0; i < PER_BATCH; i++)
+            if (!(r[i] = incident(100 + b * PER_BATCH + i)) || store_batch_add(batch, r[i]))
+                _exit(3);
+        if (store_batch_commit(batch))
+            _exit(4);
+        store_batch_destroy(&batch);
+        for (unsigned i = 0; i < PER_BATCH; i++)
+            record_free(r[i]);
+    }
+    store_close(&s);
+    _exit(0);
+}
+
+/* verify while writers go on: another process commits batch after batch
+ * while verify runs again and again on two threads, the log cut small.
+ * Each run must see the store at one moment (both threads on the same
+ * snapshot, or one thread alone): it verifies, and holds whole batches,
+ * each under its checkpoint. */
+START_TEST(verify_sees_one_moment_while_another_process_writes)
+{
+    enum { BATCHES = 150 };
+    char *dir = build("live", N, PER_BATCH);
+    pid_t pid = write_in_child(dir, BATCHES);
+    store_t *s = NULL;
+    ck_assert_msg(store_open(dir, NULL, &s) == 0, "%s", scsms_errmsg());
+    int status = 0, runs = 0, done;
+    do {
+        done = waitpid(pid, &status, WNOHANG) == pid;
+        for (uint64_t piece = 1; piece <= 4; piece++, runs++) {
+            struct verify_report rep;
+            ck_assert_msg(verify_store_pieces(s, piece, &rep) == 0, "run %d: %s", runs,
+                          scsms_errmsg());
+            ck_assert_uint_eq(rep.entries % PER_BATCH, 0);
+            ck_assert_uint_eq(rep.entries, rep.checkpoints * PER_BATCH);
+            ck_assert_uint_eq(rep.records, rep.entries);
+        }
+    } while (!done);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer status %d", status);
+    struct verify_report rep;
+    ck_assert_int_eq(verify_store(s, &rep), 0);
+    ck_assert_uint_eq(rep.entries, N + BATCHES * PER_BATCH);
+    ck_assert_int_gt(runs, 4);
+    store_close(&s);
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("verify");
@@ -502,6 +567,7 @@ int main(void)
     tcase_add_test(t, forged_entry_without_signature_is_found);
     tcase_add_test(t, keys_out_of_place_are_found);
     tcase_add_test(t, inflated_head_is_missing_entries);
+    tcase_add_test(t, verify_sees_one_moment_while_another_process_writes);
     suite_add_tcase(s, t);
     return tu_run_suite(s);
 }
