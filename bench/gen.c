@@ -388,6 +388,7 @@ int main(int argc, char **argv)
                                          {"seed", required_argument, NULL, 'r'},
                                          {"out", required_argument, NULL, 'o'},
                                          {"rows", required_argument, NULL, 'n'},
+                                         {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *dir = NULL, *plant_path = NULL, *out = NULL;
     size_t rows = 1000;
@@ -400,9 +401,10 @@ int main(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'n': rows = strtoul(optarg, NULL, 10); break;
         default:
-            fprintf(stderr, "usage: scsms-gen --store DIR [--planted FILE] [--seed N]\n"
-                            "       scsms-gen --out FILE.json|FILE.csv --rows N [--seed N]\n");
-            return 2;
+            fprintf(opt == 'h' ? stdout : stderr,
+                    "usage: scsms-gen --store DIR [--planted FILE] [--seed N]\n"
+                    "       scsms-gen --out FILE.json|FILE.csv --rows N [--seed N]\n");
+            return opt == 'h' ? 0 : 2;
         }
     }
     today = isotime_days(isotime_now());

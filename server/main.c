@@ -13,7 +13,7 @@ static const struct cli_command commands[] = {
     {"management-review", srv_management_review,
      "record the management review: decisions, pack SHA-256, actions for the sites"},
     {"exempt", srv_exempt, "record (or clear) a partner's exemption and its reason"},
-    {"report", srv_report, "review pack, evidence gaps, AEO readiness: html, json or csv"},
+    {"report", srv_report, "review pack, evidence gaps, AEO readiness: html, table, json or csv"},
     {"run", srv_run, "the sync endpoint (CURVE ZeroMQ)"},
     {"verify", cli_verify, "check every log's hash chain, signatures and indices"},
     {"backup", cli_backup, "online compacted copy of the store, verified"},

@@ -566,6 +566,7 @@ static int exemption_record(store_t *s, const char *partner, const char *name, S
     int rc = store_list(s, &only, find_partner_record, &f);
     if (rc < 0)
         return rc;
+    rc = 0; /* 1: the scan stopped at the partner's record */
     if (!f.found) {
         if (!(f.found = record_new(record_type_by_name("partner"))))
             return scsms_fail(SCSMS_ENOMEM, "out of memory");

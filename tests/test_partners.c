@@ -571,6 +571,28 @@ START_TEST(expired_and_expiring_are_listed)
     ck_assert_str_eq(str(rail, "exemption_reason"), "state rail operator under ISO 28001 4.4");
     json_object_put(all);
     free(list);
+    /* the exemption cleared, then given again with a new reason, each time
+     * without the name: the partner's record is found and kept */
+    r = tn_server(&n, "exempt", "--partner", "RAIL-1", "--clear", NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, "partner RAIL-1 no longer exempt"));
+    tu_run_free(&r);
+    list = server_out(&n, "partners", "--within", "30", "--format", "json");
+    all = json_of(list);
+    ck_assert_str_eq(str(find(all, "partner_id", "RAIL-1"), "declaration"), "never submitted");
+    json_object_put(all);
+    free(list);
+    r = tn_server(&n, "exempt", "--partner", "RAIL-1", "--reason", "state operator, 2027", NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    list = server_out(&n, "partners", "--within", "30", "--format", "json");
+    all = json_of(list);
+    rail = find(all, "partner_id", "RAIL-1");
+    ck_assert_str_eq(str(rail, "declaration"), "exempt");
+    ck_assert_str_eq(str(rail, "exemption_reason"), "state operator, 2027");
+    ck_assert_str_eq(str(rail, "name"), "Rail Co");
+    json_object_put(all);
+    free(list);
     /* with a shorter horizon the declaration is merely valid */
     list = server_out(&n, "partners", "--within", "7", "--format", "csv");
     ck_assert_ptr_nonnull(strstr(list, "CARRIER-A,,yes,no,,valid,CARRIER-A-DOS-000001,2026-12-10,"
