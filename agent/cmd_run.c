@@ -25,7 +25,7 @@
 #include "sync.h"
 
 #define RUN_USAGE                                                                            \
-    "scsms-agent run --server tcp://HOST:PORT --server-key Z85 [--once] [--batch N] "        \
+    "scsms-agent run [--server tcp://HOST:PORT --server-key Z85] [--once] [--batch N] "        \
     "[--timeout SECONDS] --store DIR"
 
 enum { OPT_SERVER = CLI_OPT_FIRST_OWN, OPT_SERVER_KEY, OPT_ONCE, OPT_BATCH, OPT_TIMEOUT };
@@ -41,7 +41,8 @@ static void on_signal(int sig)
 struct link {
     store_t *s;
     void *ctx, *sock;
-    const char *endpoint, *server_key;
+    const char *endpoint, *server_key; /* as given, or copies of the store's settings: */
+    char cfg_endpoint[CONFIG_ENDPOINT_MAX + 1], cfg_key[CONFIG_KEY_LEN + 1];
     char pub[IDENTITY_Z85_LEN + 1], sec[IDENTITY_Z85_LEN + 1];
     uint64_t next_id;
     int timeout_ms;
@@ -492,6 +493,27 @@ static int round_trip(struct link *l)
     return rc;
 }
 
+/* Head office's endpoint and key: as given to run, else as scsms.ini's
+ * [sync] says (set by init --server ... --server-key ...). */
+static int server_of(struct link *l, const char *dir)
+{
+    const struct scsms_config *cfg = store_config(l->s);
+    if (!l->endpoint && cfg->server[0])
+        l->endpoint = strcpy(l->cfg_endpoint, cfg->server); /* outlives the store */
+    if (!l->server_key && cfg->server_key[0])
+        l->server_key = strcpy(l->cfg_key, cfg->server_key);
+    if (!l->endpoint || !l->server_key)
+        return scsms_fail(SCSMS_EINVAL, "no %s for head office: give --server tcp://HOST:PORT and "
+                          "--server-key, or set server and server_key in [sync] of %s/%s",
+                          l->endpoint ? "key" : "endpoint", dir, CONFIG_FILE);
+    if (config_check_endpoint(l->endpoint))
+        return SCSMS_EINVAL;
+    if (!identity_curve_valid(l->server_key))
+        return scsms_fail(SCSMS_EINVAL, "--server-key '%.48s' is not a CURVE key: give the "
+                          "curve-key 'scsms-server init' printed", l->server_key);
+    return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -518,18 +540,16 @@ int cmd_run(int argc, char **argv)
         default: return cli_usage(RUN_USAGE);
         }
     }
-    if (optind != argc || !l.endpoint || !l.server_key || l.batch < 1 || l.batch > 100000 ||
-        l.timeout_ms < 1000)
+    if (optind != argc || l.batch < 1 || l.batch > 100000 || l.timeout_ms < 1000)
         return cli_usage(RUN_USAGE);
     if ((rc = cli_common_finish(&c, RUN_USAGE)))
         return rc;
-    if (!identity_curve_valid(l.server_key))
-        return cli_error(scsms_fail(SCSMS_EINVAL, "--server-key '%.48s' is not a CURVE key: give "
-                                    "the curve-key 'scsms-server init' printed", l.server_key));
-    if ((rc = identity_curve_load(c.store_dir, l.pub, l.sec)))
-        return cli_error(rc);
     if (!(l.s = cli_open(&c)))
         return CLI_FAIL;
+    if ((rc = server_of(&l, c.store_dir)) || (rc = identity_curve_load(c.store_dir, l.pub, l.sec))) {
+        store_close(&l.s);
+        return cli_error(rc);
+    }
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);

@@ -7,18 +7,23 @@
 
 #include "identity.h"
 
-enum { OPT_SITE = CLI_OPT_FIRST_OWN, OPT_ROLE, OPT_REASON };
+enum { OPT_SITE = CLI_OPT_FIRST_OWN, OPT_ROLE, OPT_REASON, OPT_SERVER, OPT_SERVER_KEY };
 
-#define INIT_USAGE "scsms-agent init --site ID [--role site|partner|hq] --store DIR"
+#define INIT_USAGE                                                                          \
+    "scsms-agent init --site ID [--role site|partner|hq] [--server tcp://HOST:PORT "       \
+    "--server-key Z85] --store DIR"
 
 int cmd_init(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"site", required_argument, NULL, OPT_SITE},
         {"role", required_argument, NULL, OPT_ROLE},
+        {"server", required_argument, NULL, OPT_SERVER},
+        {"server-key", required_argument, NULL, OPT_SERVER_KEY},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
     struct cli_common c = {0};
+    struct store_options so = {0};
     const char *site = NULL, *role = "site";
     int opt;
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -28,13 +33,17 @@ int cmd_init(int argc, char **argv)
             site = optarg;
         else if (opt == OPT_ROLE)
             role = optarg;
+        else if (opt == OPT_SERVER)
+            so.server = optarg;
+        else if (opt == OPT_SERVER_KEY)
+            so.server_key = optarg;
         else if (opt == 'h') {
             printf("usage: %s\n", INIT_USAGE);
             return CLI_OK;
         } else
             return cli_usage(INIT_USAGE);
     }
-    if (optind != argc || !site)
+    if (optind != argc || !site || !so.server != !so.server_key)
         return cli_usage(INIT_USAGE);
     int rc = cli_common_finish(&c, INIT_USAGE);
     if (rc)
@@ -50,7 +59,13 @@ int cmd_init(int argc, char **argv)
         fprintf(stderr, "scsms-agent: --role must be site, partner or hq\n");
         return CLI_USAGE;
     }
-    if ((rc = store_create(c.store_dir, site, r, NULL)))
+    /* head office's address is checked before anything is made */
+    if (so.server && (rc = config_check_endpoint(so.server)))
+        return cli_error(rc);
+    if (so.server_key && !identity_curve_valid(so.server_key))
+        return cli_error(scsms_fail(SCSMS_EINVAL, "--server-key '%.48s' is not a CURVE key: give "
+                                    "the curve-key 'scsms-server init' printed", so.server_key));
+    if ((rc = store_create(c.store_dir, site, r, &so)))
         return cli_error(rc);
     store_t *s = cli_open(&c);
     if (!s)

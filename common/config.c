@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "identity.h"
+
 void config_defaults(struct scsms_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -53,6 +55,23 @@ static int on_value(void *user, const char *section, const char *name, const cha
         snprintf(p->cfg->disposers, sizeof p->cfg->disposers, "%s", value);
         return 1;
     }
+    if (strcasecmp(section, "sync") == 0 && strcasecmp(name, "server") == 0) {
+        if (!*value || config_check_endpoint(value) == 0) {
+            snprintf(p->cfg->server, sizeof p->cfg->server, "%s", value);
+            return 1;
+        }
+        snprintf(p->why, sizeof p->why, "%s", scsms_errmsg());
+        return 0;
+    }
+    if (strcasecmp(section, "sync") == 0 && strcasecmp(name, "server_key") == 0) {
+        if (!*value || identity_curve_valid(value)) {
+            snprintf(p->cfg->server_key, sizeof p->cfg->server_key, "%s", value);
+            return 1;
+        }
+        snprintf(p->why, sizeof p->why, "server_key '%.48s' is not a CURVE key: give the "
+                 "curve-key 'scsms-server init' printed", value);
+        return 0;
+    }
     snprintf(p->why, sizeof p->why, "unknown setting '%.32s' in section [%.32s]", name, section);
     return 0;
 }
@@ -75,7 +94,22 @@ int config_load(const char *dir, struct scsms_config *cfg)
     return 0;
 }
 
-int config_write_default(const char *dir)
+int config_check_endpoint(const char *endpoint)
+{
+    const char *host = strncmp(endpoint, "tcp://", 6) == 0 ? endpoint + 6 : NULL;
+    const char *colon = host ? strrchr(host, ':') : NULL;
+    char *end;
+    errno = 0;
+    long port = colon ? strtol(colon + 1, &end, 10) : 0;
+    if (strlen(endpoint) > CONFIG_ENDPOINT_MAX || !colon || colon == host || !colon[1] || *end ||
+        errno || port < 1 || port > 65535 || strpbrk(endpoint, " \t\r\n;#"))
+        return scsms_fail(SCSMS_EINVAL, "server '%.64s' is not an endpoint: give "
+                          "tcp://HOST:PORT, as head office's 'scsms-server run --bind' serves",
+                          endpoint);
+    return 0;
+}
+
+int config_write_default(const char *dir, const char *server, const char *server_key)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, CONFIG_FILE);
@@ -98,8 +132,15 @@ int config_write_default(const char *dir)
           "[records]\n"
           "; authors (--author) allowed to dispose of records after their retention\n"
           "; period, comma-separated; nobody when empty\n"
-          "disposal_authorised =\n",
+          "disposal_authorised =\n"
+          "\n"
+          "[sync]\n"
+          "; head office for 'scsms-agent run': its endpoint (tcp://HOST:PORT) and\n"
+          "; the curve-key 'scsms-server init' printed, which the agent pins;\n"
+          "; --server and --server-key given to 'run' take precedence\n",
           f);
+    fprintf(f, "server = %s\nserver_key = %s\n", server ? server : "",
+            server_key ? server_key : "");
     return fclose(f) == 0 ? 0 : scsms_fail(SCSMS_EIO, "cannot write '%s'", path);
 }
 

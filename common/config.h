@@ -8,6 +8,9 @@
  *   expiring_within_days = 30    ; the horizon of 'due' when not given
  *   [records]
  *   disposal_authorised = a.name, b.name   ; who may dispose of records
+ *   [sync]
+ *   server = tcp://hq.example:7100         ; head office, for 'run'
+ *   server_key = <head office's CURVE key, Z85>
  */
 #ifndef SCSMS_CONFIG_H
 #define SCSMS_CONFIG_H
@@ -16,11 +19,15 @@
 
 #define CONFIG_FILE "scsms.ini"
 #define CONFIG_NAMES_MAX 1024
+#define CONFIG_ENDPOINT_MAX 255
+#define CONFIG_KEY_LEN 40 /* a CURVE public key in Z85 */
 
 struct scsms_config {
     unsigned risk_threshold;            /* rule 1; default 8 */
     unsigned expiring_days;             /* rule 7 horizon; default 30 */
     char disposers[CONFIG_NAMES_MAX];   /* comma-separated authors */
+    char server[CONFIG_ENDPOINT_MAX + 1];   /* head office's endpoint; "" = none */
+    char server_key[CONFIG_KEY_LEN + 1];    /* its CURVE key; "" = none */
 };
 
 /* The defaults. */
@@ -29,8 +36,15 @@ void config_defaults(struct scsms_config *cfg);
 /* Read dir/scsms.ini over the defaults. */
 int config_load(const char *dir, struct scsms_config *cfg) SCSMS_MUST_CHECK;
 
-/* Write a commented dir/scsms.ini holding the defaults (not overwriting). */
-int config_write_default(const char *dir) SCSMS_MUST_CHECK;
+/* Write a commented dir/scsms.ini holding the defaults (not overwriting),
+ * and head office's endpoint and key in [sync] when given (NULL: left
+ * empty). */
+int config_write_default(const char *dir, const char *server,
+                         const char *server_key) SCSMS_MUST_CHECK;
+
+/* 0 when endpoint is one a site can reach head office at
+ * ("tcp://HOST:PORT"); otherwise SCSMS_EINVAL saying what is wrong. */
+int config_check_endpoint(const char *endpoint) SCSMS_MUST_CHECK;
 
 /* 1 when name is one of cfg's disposal_authorised authors. */
 int config_may_dispose(const struct scsms_config *cfg, const char *name);

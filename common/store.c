@@ -486,7 +486,8 @@ int store_create(const char *dir, const char *owner, enum store_role role,
         goto fail;
     crypto_key_public(s->key, s->pub);
     if ((rc = write_public_key(dir, s->pub)) || (rc = identity_curve_create(dir)) ||
-        (rc = config_write_default(dir)) ||
+        (rc = config_write_default(dir, opts ? opts->server : NULL,
+                                   opts ? opts->server_key : NULL)) ||
         (rc = env_open(s, opts ? opts->map_size : 0, 0)) || (rc = init_meta(s, role)))
         goto fail;
     free(keys);

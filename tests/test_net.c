@@ -153,6 +153,49 @@ START_TEST(head_office_verifies_backs_up_and_restores)
 }
 END_TEST
 
+/* A site initialised with head office's endpoint and key (init --server
+ * --server-key, kept in its scsms.ini) syncs with a plain 'run --once'; a
+ * site set up without them is told what to give and sends nothing. */
+START_TEST(a_site_set_up_with_its_server_needs_no_options)
+{
+    struct tn_net n = tn_new("cfgsrv");
+    char *dir = tu_path(n.tmp, "WH-C");
+    struct tu_run r = tu_agent(NULL, "init", "--site", "WH-C", "--server", n.endpoint,
+                               "--server-key", n.server_key, "--store", dir, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    char *curve = tn_field_of(r.out, "curve-key"), *sign = tn_field_of(r.out, "sign-key");
+    tu_run_free(&r);
+    r = tn_server(&n, "enrol", "--id", "WH-C", "--role", "site", "--curve-key", curve,
+                  "--sign-key", sign, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    r = tu_agent(NULL, "add", "incident", "--json",
+                 "{\"kind\":\"breach\",\"occurred_at\":\"2026-10-01T08:00:00Z\","
+                 "\"location\":\"Gate 4\",\"severity\":2}", "--store", dir, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    r = tu_agent(NULL, "run", "--once", "--timeout", "3", "--store", dir, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    char want[128];
+    snprintf(want, sizeof want, "synced with %s: 1 entries sent", n.endpoint);
+    ck_assert_msg(strstr(r.out, want), "%s", r.out);
+    tu_run_free(&r);
+    tn_heads_equal(&n, dir, "WH-C", 1);
+    char *other = tn_site(&n, "WH-D", 1);
+    r = tu_agent(NULL, "run", "--once", "--timeout", "3", "--store", other, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, "scsms-agent: no endpoint for head office: give --server"),
+                  "%s", r.err);
+    tu_run_free(&r);
+    ck_assert_uint_eq(tn_hq_head(&n, "WH-D"), 0);
+    free(other);
+    free(curve);
+    free(sign);
+    free(dir);
+    tn_free(&n);
+}
+END_TEST
+
 START_TEST(refusals_over_the_wire)
 {
     struct tn_net n = tn_new("netbad");
@@ -567,6 +610,7 @@ int main(void)
     tcase_set_timeout(t, 600);
     tcase_add_test(t, three_sites_reach_the_union);
     tcase_add_test(t, refusals_over_the_wire);
+    tcase_add_test(t, a_site_set_up_with_its_server_needs_no_options);
     tcase_add_test(t, head_office_verifies_backs_up_and_restores);
     tcase_add_test(t, malformed_message_is_refused);
     tcase_add_test(t, bad_uploads_over_the_wire);

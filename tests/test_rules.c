@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zmq.h>
+
 #include "jsonpb.h"
 #include "seal.h"
 #include "store.h"
@@ -167,6 +169,49 @@ START_TEST(bad_settings_are_refused_at_open)
     fclose(fp);
     ck_assert_int_eq(store_open(dir, NULL, &s), SCSMS_EINVAL);
     ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "unknown setting 'colour'"));
+    free(p);
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
+/* [sync] holds head office's endpoint and key for 'scsms-agent run', as
+ * init --server --server-key writes them: every CURVE key survives the INI
+ * round trip (Z85 has '#', '=', ':' and brackets in its alphabet), and a
+ * bad endpoint or key is refused at open naming the line. */
+START_TEST(sync_settings_round_trip_and_refusals)
+{
+    char *dir = tu_tmpdir("syncini");
+    char pub[41], sec[41];
+    for (int i = 0; i < 200; i++) {
+        ck_assert_int_eq(zmq_curve_keypair(pub, sec), 0);
+        char *sub = tu_path(dir, i % 2 ? "a" : "b");
+        struct store_options o = {.server = "tcp://hq.example.com:7100", .server_key = pub};
+        ck_assert_msg(store_create(sub, "SITE-Y", STORE_ROLE_SITE, &o) == 0, "%s", scsms_errmsg());
+        store_t *s = NULL;
+        ck_assert_msg(store_open(sub, NULL, &s) == 0, "key %s: %s", pub, scsms_errmsg());
+        ck_assert_str_eq(store_config(s)->server, "tcp://hq.example.com:7100");
+        ck_assert_str_eq(store_config(s)->server_key, pub);
+        store_close(&s);
+        tu_rmdir(sub);
+        free(sub);
+    }
+    const char *bad[][2] = {{"server = hq.example.com:7100\n", "scsms.ini:2: server 'hq.example.com:7100' is not an endpoint"},
+                            {"server = tcp://hq:0\n", "scsms.ini:2: server 'tcp://hq:0' is not an endpoint"},
+                            {"server = tcp://:7100\n", "is not an endpoint"},
+                            {"server_key = abc\n", "scsms.ini:2: server_key 'abc' is not a CURVE key"}};
+    ck_assert_int_eq(store_create(dir, "SITE-Y", STORE_ROLE_SITE, NULL), 0);
+    char *p = tu_path(dir, "scsms.ini");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        FILE *fp = fopen(p, "w");
+        fprintf(fp, "[sync]\n%s", bad[i][0]);
+        fclose(fp);
+        store_t *s = NULL;
+        ck_assert_int_eq(store_open(dir, NULL, &s), SCSMS_EINVAL);
+        ck_assert_msg(strstr(scsms_errmsg(), bad[i][1]), "%s", scsms_errmsg());
+    }
+    ck_assert_int_eq(config_check_endpoint("tcp://10.0.0.7:7100"), 0);
+    ck_assert_int_eq(config_check_endpoint("tcp://10.0.0.7:7100 ; x"), SCSMS_EINVAL);
     free(p);
     tu_rmdir(dir);
     free(dir);
@@ -639,6 +684,7 @@ int main(void)
     tcase_add_test(t, rule1_intolerable_risk_cannot_be_accepted);
     tcase_add_test(t, rule1_threshold_comes_from_settings);
     tcase_add_test(t, bad_settings_are_refused_at_open);
+    tcase_add_test(t, sync_settings_round_trip_and_refusals);
     tcase_add_test(t, rule2_action_gates);
     tcase_add_test(t, links_are_typed);
     tcase_add_test(t, rule3_failed_calibration_takes_equipment_out);
