@@ -26,9 +26,10 @@
 
 #define RUN_USAGE                                                                            \
     "scsms-agent run [--server tcp://HOST:PORT --server-key Z85] [--once] [--batch N] "        \
-    "[--timeout SECONDS] --store DIR"
+    "[--timeout SECONDS] [--progress] --store DIR"
 
-enum { OPT_SERVER = CLI_OPT_FIRST_OWN, OPT_SERVER_KEY, OPT_ONCE, OPT_BATCH, OPT_TIMEOUT };
+enum { OPT_SERVER = CLI_OPT_FIRST_OWN, OPT_SERVER_KEY, OPT_ONCE, OPT_BATCH, OPT_TIMEOUT,
+       OPT_PROGRESS };
 
 static volatile sig_atomic_t stopping;
 
@@ -52,6 +53,7 @@ struct link {
     uint64_t acked; /* this site's head as the server last confirmed it */
     uint32_t credit; /* uploads the server lets this agent have in flight */
     int heard;      /* the server answered in this round */
+    int progress;   /* show how an upload goes (standard error is a terminal) */
     struct sync_batch out; /* the batch being sent, kept for its memory */
     uint8_t *buf;   /* a packed request, kept: a fresh one per upload took */
     size_t cap;     /* a page fault per 4 KiB of it */
@@ -248,9 +250,22 @@ static int send_batch(struct link *l, uint64_t next, uint64_t head, uint64_t *la
  * next batch is read and signed while the server writes the last. A gap
  * or a "retry later" drops what is in flight and resumes from the head the
  * server reports. */
+/* On a terminal, for a backlog worth watching: entries acknowledged so
+ * far this round, on one line. */
+#define PROGRESS_MIN 10000
+
+static void show_progress(const struct link *l, uint64_t start, uint64_t head)
+{
+    if (l->progress && head - start >= PROGRESS_MIN)
+        fprintf(stderr, "\rsending: %llu of %llu entries (%llu%%)",
+                (unsigned long long)(l->acked - start), (unsigned long long)(head - start),
+                (unsigned long long)(100 * (l->acked - start) / (head - start)));
+}
+
 static int upload(struct link *l, uint64_t next, uint64_t head)
 {
     uint64_t min_id = l->next_id + 1; /* replies to older requests are stale */
+    const uint64_t start = next - 1;
     size_t in_flight = 0;
     int rc = 0;
     while (rc == 0 && (next <= head || in_flight) && !stopping) {
@@ -267,6 +282,7 @@ static int upload(struct link *l, uint64_t next, uint64_t head)
         if (r->code == SCSMS__SYNC_REPLY__CODE__OK) {
             in_flight--;
             l->acked = r->head_seq;
+            show_progress(l, start, head);
         } else if (r->code == SCSMS__SYNC_REPLY__CODE__GAP ||
                    r->code == SCSMS__SYNC_REPLY__CODE__RETRY_LATER) {
             if (r->code == SCSMS__SYNC_REPLY__CODE__RETRY_LATER)
@@ -280,6 +296,8 @@ static int upload(struct link *l, uint64_t next, uint64_t head)
         }
         scsms__sync_reply__free_unpacked(r, NULL);
     }
+    if (l->progress && head - start >= PROGRESS_MIN)
+        fputs("\r\033[K", stderr); /* the line goes once the upload ends */
     return rc;
 }
 
@@ -522,10 +540,11 @@ int cmd_run(int argc, char **argv)
         {"once", no_argument, NULL, OPT_ONCE},
         {"batch", required_argument, NULL, OPT_BATCH},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"progress", no_argument, NULL, OPT_PROGRESS},
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
     struct cli_common c = {0};
-    struct link l = {.timeout_ms = 10000, .batch = 1000};
+    struct link l = {.timeout_ms = 10000, .batch = 1000, .progress = isatty(STDERR_FILENO)};
     int opt, once = 0, rc;
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (cli_common_option(&c, opt, optarg))
@@ -536,6 +555,7 @@ int cmd_run(int argc, char **argv)
         case OPT_ONCE: once = 1; break;
         case OPT_BATCH: l.batch = strtoul(optarg, NULL, 10); break;
         case OPT_TIMEOUT: l.timeout_ms = atoi(optarg) * 1000; break;
+        case OPT_PROGRESS: l.progress = 1; break; /* even when not on a terminal */
         case 'h': printf("usage: %s\n", RUN_USAGE); return CLI_OK;
         default: return cli_usage(RUN_USAGE);
         }

@@ -509,9 +509,13 @@ START_TEST(offline_site_catches_up)
     ck_assert_ptr_nonnull(strstr(r.out, "acknowledged 0, backlog 100000 entries"));
     tu_run_free(&r);
     tn_start_server(&n, "256");
-    r = tn_sync(&n, site, NULL);
+    /* the catch-up shows how far it has got (on a terminal, or asked) */
+    r = tu_agent(NULL, "run", "--once", "--progress", "--server", n.endpoint, "--server-key",
+                 n.server_key, "--timeout", "3", "--store", site, NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
     ck_assert_ptr_nonnull(strstr(r.out, "100000 entries sent"));
+    ck_assert_msg(strstr(r.err, "\rsending: 1000 of 100000 entries (1%)") &&
+                  strstr(r.err, "\rsending: 100000 of 100000 entries (100%)"), "%.300s", r.err);
     tu_run_free(&r);
     tn_heads_equal(&n, site, "WH-1", 100000);
     /* status after a success, and after a round that could not reach it */
