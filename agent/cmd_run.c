@@ -296,8 +296,8 @@ static int upload(struct link *l, uint64_t next, uint64_t head)
         }
         scsms__sync_reply__free_unpacked(r, NULL);
     }
-    if (l->progress && head - start >= PROGRESS_MIN)
-        fputs("\r\033[K", stderr); /* the line goes once the upload ends */
+    if (l->progress && head - start >= PROGRESS_MIN) /* the line goes once the upload ends */
+        fputs(isatty(STDERR_FILENO) ? "\r\033[K" : "\n", stderr);
     return rc;
 }
 
@@ -511,8 +511,9 @@ static int round_trip(struct link *l)
     return rc;
 }
 
-/* Head office's endpoint and key: as given to run, else as scsms.ini's
- * [sync] says (set by init --server ... --server-key ...). */
+/* Head office's endpoint and key: as given to run (both), else as
+ * scsms.ini's [sync] says (set by init --server ... --server-key ...).
+ * Returns 0 or the exit code, the error printed. */
 static int server_of(struct link *l, const char *dir)
 {
     const struct scsms_config *cfg = store_config(l->s);
@@ -520,15 +521,17 @@ static int server_of(struct link *l, const char *dir)
         l->endpoint = strcpy(l->cfg_endpoint, cfg->server); /* outlives the store */
     if (!l->server_key && cfg->server_key[0])
         l->server_key = strcpy(l->cfg_key, cfg->server_key);
-    if (!l->endpoint || !l->server_key)
-        return scsms_fail(SCSMS_EINVAL, "no %s for head office: give --server tcp://HOST:PORT and "
-                          "--server-key, or set server and server_key in [sync] of %s/%s",
-                          l->endpoint ? "key" : "endpoint", dir, CONFIG_FILE);
+    if (!l->endpoint || !l->server_key) {
+        fprintf(stderr, "%s: no %s for head office: give --server tcp://HOST:PORT and "
+                "--server-key, or set server and server_key in [sync] of %s/%s\n", cli_prog,
+                l->endpoint ? "key" : "endpoint", dir, CONFIG_FILE);
+        return CLI_USAGE;
+    }
     if (config_check_endpoint(l->endpoint))
-        return SCSMS_EINVAL;
+        return cli_error(SCSMS_EINVAL);
     if (!identity_curve_valid(l->server_key))
-        return scsms_fail(SCSMS_EINVAL, "--server-key '%.48s' is not a CURVE key: give the "
-                          "curve-key 'scsms-server init' printed", l->server_key);
+        return cli_error(scsms_fail(SCSMS_EINVAL, "--server-key '%.48s' is not a CURVE key: give "
+                                    "the curve-key 'scsms-server init' printed", l->server_key));
     return 0;
 }
 
@@ -560,13 +563,20 @@ int cmd_run(int argc, char **argv)
         default: return cli_usage(RUN_USAGE);
         }
     }
-    if (optind != argc || l.batch < 1 || l.batch > 100000 || l.timeout_ms < 1000)
+    /* the endpoint and the key pinned for it come together, never one from
+     * the command line and the other from the settings */
+    if (optind != argc || !l.endpoint != !l.server_key || l.batch < 1 || l.batch > 100000 ||
+        l.timeout_ms < 1000)
         return cli_usage(RUN_USAGE);
     if ((rc = cli_common_finish(&c, RUN_USAGE)))
         return rc;
     if (!(l.s = cli_open(&c)))
         return CLI_FAIL;
-    if ((rc = server_of(&l, c.store_dir)) || (rc = identity_curve_load(c.store_dir, l.pub, l.sec))) {
+    if ((rc = server_of(&l, c.store_dir))) {
+        store_close(&l.s);
+        return rc;
+    }
+    if ((rc = identity_curve_load(c.store_dir, l.pub, l.sec))) {
         store_close(&l.s);
         return cli_error(rc);
     }
@@ -578,6 +588,10 @@ int cmd_run(int argc, char **argv)
     rc = l.ctx ? connect_server(&l) : scsms_fail(SCSMS_EIO, "cannot start ZeroMQ");
     while (rc == 0 && !stopping) {
         rc = round_trip(&l);
+        if (rc && stopping) { /* stopped mid-round: not a failure; the next run resumes */
+            rc = 0;
+            break;
+        }
         write_state(&l, c.store_dir, rc, l.acked);
         if (once)
             break;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <ini.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,23 +34,34 @@ static int number(const char *value, unsigned lo, unsigned hi, unsigned *out)
     return 1;
 }
 
-/* inih calls this per name = value; 0 stops the parse at this line. */
+/* Keep the reason of the first bad value only: inih reads on past a bad
+ * line and reports the first one's number. Returns 0 for the handler. */
+static int fail_at(struct parse *p, const char *fmt, ...) SCSMS_PRINTF(2, 3);
+
+static int fail_at(struct parse *p, const char *fmt, ...)
+{
+    if (!p->why[0]) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(p->why, sizeof p->why, fmt, ap);
+        va_end(ap);
+    }
+    return 0;
+}
+
+/* inih calls this per name = value; 0 marks the line as bad. */
 static int on_value(void *user, const char *section, const char *name, const char *value)
 {
     struct parse *p = user;
     if (strcasecmp(section, "risk") == 0 && strcasecmp(name, "tolerable_threshold") == 0) {
         if (number(value, 1, 25, &p->cfg->risk_threshold))
             return 1;
-        snprintf(p->why, sizeof p->why, "tolerable_threshold must be 1 to 25, got '%.32s'",
-                 value);
-        return 0;
+        return fail_at(p, "tolerable_threshold must be 1 to 25, got '%.32s'", value);
     }
     if (strcasecmp(section, "due") == 0 && strcasecmp(name, "expiring_within_days") == 0) {
         if (number(value, 0, 3650, &p->cfg->expiring_days))
             return 1;
-        snprintf(p->why, sizeof p->why, "expiring_within_days must be 0 to 3650, got '%.32s'",
-                 value);
-        return 0;
+        return fail_at(p, "expiring_within_days must be 0 to 3650, got '%.32s'", value);
     }
     if (strcasecmp(section, "records") == 0 && strcasecmp(name, "disposal_authorised") == 0) {
         snprintf(p->cfg->disposers, sizeof p->cfg->disposers, "%s", value);
@@ -60,20 +72,39 @@ static int on_value(void *user, const char *section, const char *name, const cha
             snprintf(p->cfg->server, sizeof p->cfg->server, "%s", value);
             return 1;
         }
-        snprintf(p->why, sizeof p->why, "%s", scsms_errmsg());
-        return 0;
+        return fail_at(p, "%s", scsms_errmsg());
     }
     if (strcasecmp(section, "sync") == 0 && strcasecmp(name, "server_key") == 0) {
         if (!*value || identity_curve_valid(value)) {
             snprintf(p->cfg->server_key, sizeof p->cfg->server_key, "%s", value);
             return 1;
         }
-        snprintf(p->why, sizeof p->why, "server_key '%.48s' is not a CURVE key: give the "
-                 "curve-key 'scsms-server init' printed", value);
-        return 0;
+        return fail_at(p, "server_key '%.48s' is not a CURVE key: give the curve-key "
+                       "'scsms-server init' printed", value);
     }
-    snprintf(p->why, sizeof p->why, "unknown setting '%.32s' in section [%.32s]", name, section);
-    return 0;
+    return fail_at(p, "unknown setting '%.32s' in section [%.32s]", name, section);
+}
+
+/* Is line n of path a "name = value" line? The first bad line inih
+ * reports is either one (its reason is the first kept) or one it could not
+ * read at all. */
+static int is_setting_line(const char *path, int n)
+{
+    char buf[256];
+    int at = 0, setting = 0;
+    FILE *f = fopen(path, "r");
+    while (f && fgets(buf, sizeof buf, f)) {
+        size_t len = strlen(buf);
+        if (++at == n) {
+            setting = len < sizeof buf - 1 && strchr(buf, '=') != NULL && buf[0] != '[';
+            break;
+        }
+        while (len && buf[len - 1] != '\n' && fgets(buf, sizeof buf, f)) /* a long line */
+            len = strlen(buf);
+    }
+    if (f)
+        fclose(f);
+    return setting;
 }
 
 int config_load(const char *dir, struct scsms_config *cfg)
@@ -90,7 +121,9 @@ int config_load(const char *dir, struct scsms_config *cfg)
     fclose(f);
     if (line != 0)
         return scsms_fail(SCSMS_EINVAL, "%s:%d: %s", path, line,
-                          p.why[0] ? p.why : "not an INI line (use name = value)");
+                          p.why[0] && is_setting_line(path, line)
+                              ? p.why
+                              : "not an INI line (use name = value, at most 198 characters)");
     return 0;
 }
 
@@ -102,21 +135,29 @@ int config_check_endpoint(const char *endpoint)
     errno = 0;
     long port = colon ? strtol(colon + 1, &end, 10) : 0;
     if (strlen(endpoint) > CONFIG_ENDPOINT_MAX || !colon || colon == host || !colon[1] || *end ||
-        errno || port < 1 || port > 65535 || strpbrk(endpoint, " \t\r\n;#"))
-        return scsms_fail(SCSMS_EINVAL, "server '%.64s' is not an endpoint: give "
-                          "tcp://HOST:PORT, as head office's 'scsms-server run --bind' serves",
-                          endpoint);
+        errno || port < 1 || port > 65535 || strpbrk(host, " \t\r\n;#*[]") ||
+        memchr(host, ':', (size_t)(colon - host)))
+        return scsms_fail(SCSMS_EINVAL, "server '%.64s' is not an endpoint head office can be "
+                          "reached at: give tcp://HOST:PORT, a host name or IPv4 address and the "
+                          "port 'scsms-server run --bind' serves (at most %d characters)",
+                          endpoint, CONFIG_ENDPOINT_MAX);
     return 0;
 }
 
-int config_write_default(const char *dir, const char *server, const char *server_key)
+int config_write_default(const char *dir, const char *server, const char *server_key,
+                         int *made)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, CONFIG_FILE);
+    *made = 0;
     FILE *f = fopen(path, "wx");
+    if (!f && errno == EEXIST && server)
+        return scsms_fail(SCSMS_EEXIST, "'%s' is there already: set server and server_key in "
+                          "its [sync] section instead of giving --server", path);
     if (!f)
         return errno == EEXIST ? 0 : scsms_fail(SCSMS_EIO, "cannot write '%s': %s", path,
                                                 strerror(errno));
+    *made = 1;
     fputs("; scsms settings for this store (read by scsms-agent at every command)\n"
           "\n"
           "[risk]\n"

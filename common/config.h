@@ -19,7 +19,9 @@
 
 #define CONFIG_FILE "scsms.ini"
 #define CONFIG_NAMES_MAX 1024
-#define CONFIG_ENDPOINT_MAX 255
+/* well within a line libinih reads (199 characters with its newline)
+ * after "server = " */
+#define CONFIG_ENDPOINT_MAX 160
 #define CONFIG_KEY_LEN 40 /* a CURVE public key in Z85 */
 
 struct scsms_config {
@@ -36,14 +38,19 @@ void config_defaults(struct scsms_config *cfg);
 /* Read dir/scsms.ini over the defaults. */
 int config_load(const char *dir, struct scsms_config *cfg) SCSMS_MUST_CHECK;
 
-/* Write a commented dir/scsms.ini holding the defaults (not overwriting),
- * and head office's endpoint and key in [sync] when given (NULL: left
- * empty). */
-int config_write_default(const char *dir, const char *server,
-                         const char *server_key) SCSMS_MUST_CHECK;
+/* Write a commented dir/scsms.ini holding the defaults, and head office's
+ * endpoint and key in [sync] when given (NULL: left empty). A file already
+ * there is kept, and *made says whether this wrote one; but given an
+ * endpoint, an existing file is refused (SCSMS_EEXIST): the endpoint would
+ * otherwise be dropped unsaid. */
+int config_write_default(const char *dir, const char *server, const char *server_key,
+                         int *made) SCSMS_MUST_CHECK;
 
-/* 0 when endpoint is one a site can reach head office at
- * ("tcp://HOST:PORT"); otherwise SCSMS_EINVAL saying what is wrong. */
+/* 0 when endpoint is one a site can reach head office at: tcp://HOST:PORT
+ * with a host name or IPv4 address (not '*', which only a server binds;
+ * not IPv6, which the sockets are not set up for), at most
+ * CONFIG_ENDPOINT_MAX bytes; otherwise SCSMS_EINVAL saying what is
+ * wrong. */
 int config_check_endpoint(const char *endpoint) SCSMS_MUST_CHECK;
 
 /* 1 when name is one of cfg's disposal_authorised authors. */

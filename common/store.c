@@ -435,12 +435,15 @@ static int init_meta(store_t *s, enum store_role role)
     return mrc ? store_lmdb_fail(mrc, "create store") : 0;
 }
 
-static void remove_partial(const char *dir, int made_dir)
+/* Remove what a failed store_create made; a settings file it did not
+ * write (one an administrator put there first) stays. */
+static void remove_partial(const char *dir, int made_dir, int made_config)
 {
     static const char *files[] = {"keys/sign.key", "keys/sign.pub", "keys/curve.key",
                                   "keys/curve.pub", "data.mdb", "lock.mdb", "scsms.lock",
                                   CONFIG_FILE};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    size_t n = sizeof files / sizeof files[0] - !made_config; /* the config is last */
+    for (size_t i = 0; i < n; i++) {
         char *p = path_join(dir, files[i]);
         if (p)
             unlink(p);
@@ -457,7 +460,7 @@ static void remove_partial(const char *dir, int made_dir)
 int store_create(const char *dir, const char *owner, enum store_role role,
                  const struct store_options *opts)
 {
-    int made_dir = 0, rc;
+    int made_dir = 0, made_config = 0, rc;
     store_t *s = NULL;
     char *keys = NULL, *keyfile = NULL;
     if (!valid_owner_name(owner))
@@ -487,7 +490,7 @@ int store_create(const char *dir, const char *owner, enum store_role role,
     crypto_key_public(s->key, s->pub);
     if ((rc = write_public_key(dir, s->pub)) || (rc = identity_curve_create(dir)) ||
         (rc = config_write_default(dir, opts ? opts->server : NULL,
-                                   opts ? opts->server_key : NULL)) ||
+                                   opts ? opts->server_key : NULL, &made_config)) ||
         (rc = env_open(s, opts ? opts->map_size : 0, 0)) || (rc = init_meta(s, role)))
         goto fail;
     free(keys);
@@ -496,7 +499,7 @@ int store_create(const char *dir, const char *owner, enum store_role role,
     return 0;
 fail:
     store_close(&s);
-    remove_partial(dir, made_dir);
+    remove_partial(dir, made_dir, made_config);
     free(keys);
     free(keyfile);
     return rc;

@@ -9,7 +9,8 @@
 # SCSMS_SERVER names the scsms-server binary (default: the one on PATH).
 set -euo pipefail
 usage() {
-  echo "usage: enrol.sh --hq HQ_STORE --id ID [--role site|partner|hq] --keys DIR" >&2
+  echo "usage: enrol.sh --hq HQ_STORE --id ID [--role site|partner|hq] --keys DIR" >&"${1:-2}"
+  [ "${1:-2}" = 1 ] && exit 0
   exit 2
 }
 hq="" id="" role=site keys=""
@@ -19,6 +20,7 @@ while [ $# -gt 0 ]; do
     --id) id=${2:-}; shift 2 || usage ;;
     --role) role=${2:-}; shift 2 || usage ;;
     --keys) keys=${2:-}; shift 2 || usage ;;
+    -h|--help) usage 1 ;;
     *) usage ;;
   esac
 done
@@ -27,5 +29,7 @@ for f in curve.pub sign.pub; do
   [ -r "$keys/$f" ] || { echo "enrol.sh: $keys/$f is missing: send both public key files" >&2; exit 1; }
 done
 server=${SCSMS_SERVER:-scsms-server}
+# the first line of each, without a carriage return a mail program may add
+key_of() { head -n1 "$1" | tr -d '\r'; }
 exec "$server" enrol --id "$id" --role "$role" --store "$hq" \
-  --curve-key "$(head -n1 "$keys/curve.pub")" --sign-key "$(head -n1 "$keys/sign.pub")"
+  --curve-key "$(key_of "$keys/curve.pub")" --sign-key "$(key_of "$keys/sign.pub")"

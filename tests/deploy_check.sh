@@ -10,7 +10,7 @@ agent=$(realpath "$1") server=$(realpath "$2")
 here=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/scsms-deploy-XXXXXX")
 pid=""
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid"; rm -rf "$tmp"' EXIT
 fail() { echo "deploy_check: $*" >&2; exit 1; }
 
 # enrol.sh: refused without its key files, then a site enrolled and synced
@@ -27,13 +27,15 @@ if SCSMS_SERVER=$server "$here/deploy/enrol.sh" --hq "$tmp/hq" --id DEP-1 --keys
   fail "enrolled without key files"
 fi
 grep -q "curve.pub is missing" "$tmp/err" || fail "no clear error: $(cat "$tmp/err")"
-cp "$tmp/site/keys/curve.pub" "$tmp/site/keys/sign.pub" "$tmp/mail/"
+# as mailed from another system: with carriage returns
+for f in curve.pub sign.pub; do sed 's/$/\r/' "$tmp/site/keys/$f" > "$tmp/mail/$f"; done
 SCSMS_SERVER=$server "$here/deploy/enrol.sh" --hq "$tmp/hq" --id DEP-1 --keys "$tmp/mail" > /dev/null
 "$agent" add incident --json '{"kind":"breach","occurred_at":"2026-10-01T08:00:00Z","location":"Gate","severity":2}' \
   --store "$tmp/site" > /dev/null
 out=$("$agent" run --once --timeout 5 --store "$tmp/site")
 [[ $out == "synced with $ep: 1 entries sent"* ]] || fail "sync said '$out'"
-"$server" sites --store "$tmp/hq" | grep -Eq '^DEP-1 +site +active +1 ' || fail "DEP-1 not at head 1: $("$server" sites --store "$tmp/hq")"
+sites=$("$server" sites --store "$tmp/hq")
+[[ $sites =~ DEP-1\ +site\ +active\ +1\  ]] || fail "DEP-1 not at head 1: $sites"
 
 # the units
 if ! command -v systemd-analyze > /dev/null; then
@@ -41,8 +43,10 @@ if ! command -v systemd-analyze > /dev/null; then
 fi
 mkdir "$tmp/units"
 for u in scsms-server scsms-agent; do
-  sed -e "s|/usr/local/bin/scsms-server|$server|; s|/usr/local/bin/scsms-agent|$agent|" \
-    "$here/deploy/systemd/$u.service" > "$tmp/units/$u.service"
+  while IFS= read -r line; do # the built binaries in ExecStart (no sed: paths may hold anything)
+    line=${line//\/usr\/local\/bin\/scsms-server/$server}
+    printf '%s\n' "${line//\/usr\/local\/bin\/scsms-agent/$agent}"
+  done < "$here/deploy/systemd/$u.service" > "$tmp/units/$u.service"
   grep -q "^ExecStart=$agent\|^ExecStart=$server" "$tmp/units/$u.service" || fail "$u: no ExecStart"
   systemd-analyze verify "$tmp/units/$u.service" 2> "$tmp/verify.err" ||
     fail "$u.service: $(cat "$tmp/verify.err")"

@@ -75,6 +75,17 @@ START_TEST(three_sites_reach_the_union)
 }
 END_TEST
 
+/* Add a breach at `where` on day (YYYY-MM-DD) to the store at dir. */
+static void add_breach(const char *dir, const char *day, const char *where)
+{
+    char json[256];
+    snprintf(json, sizeof json, "{\"kind\":\"breach\",\"occurred_at\":\"%sT08:00:00Z\","
+             "\"location\":\"%s\",\"severity\":2}", day, where);
+    struct tu_run r = tu_agent(NULL, "add", "incident", "--json", json, "--store", dir, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+}
+
 /* Overwrite one byte of a unique marker in the data file of the store at
  * dir, as an intruder with the file but no key would. */
 static void edit_data_file(const char *dir, const char *marker)
@@ -108,12 +119,8 @@ START_TEST(head_office_verifies_backs_up_and_restores)
     char *a = tn_site(&n, "WH-A", 1), *b = tn_site(&n, "WH-B", 1);
     tn_import_rows(&n, a, "200");
     tn_import_rows(&n, b, "200");
-    struct tu_run r = tu_agent(NULL, "add", "incident", "--json",
-                               "{\"kind\":\"breach\",\"occurred_at\":\"2026-10-01T08:00:00Z\","
-                               "\"location\":\"QUAY-MARKER-7731\",\"severity\":3}",
-                               "--store", b, NULL);
-    ck_assert_msg(r.status == 0, "%s", r.err);
-    tu_run_free(&r);
+    add_breach(b, "2026-10-01", "QUAY-MARKER-7731");
+    struct tu_run r;
     for (int i = 0; i < 2; i++) {
         r = tn_sync(&n, i ? b : a, NULL);
         ck_assert_msg(r.status == 0, "%s", r.err);
@@ -169,11 +176,7 @@ START_TEST(a_site_set_up_with_its_server_needs_no_options)
                   "--sign-key", sign, NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
     tu_run_free(&r);
-    r = tu_agent(NULL, "add", "incident", "--json",
-                 "{\"kind\":\"breach\",\"occurred_at\":\"2026-10-01T08:00:00Z\","
-                 "\"location\":\"Gate 4\",\"severity\":2}", "--store", dir, NULL);
-    ck_assert_msg(r.status == 0, "%s", r.err);
-    tu_run_free(&r);
+    add_breach(dir, "2026-10-01", "Gate 4");
     r = tu_agent(NULL, "run", "--once", "--timeout", "3", "--store", dir, NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
     char want[128];
@@ -183,11 +186,38 @@ START_TEST(a_site_set_up_with_its_server_needs_no_options)
     tn_heads_equal(&n, dir, "WH-C", 1);
     char *other = tn_site(&n, "WH-D", 1);
     r = tu_agent(NULL, "run", "--once", "--timeout", "3", "--store", other, NULL);
-    ck_assert_int_eq(r.status, 1);
+    ck_assert_int_eq(r.status, 2);
     ck_assert_msg(strstr(r.err, "scsms-agent: no endpoint for head office: give --server"),
                   "%s", r.err);
     tu_run_free(&r);
-    ck_assert_uint_eq(tn_hq_head(&n, "WH-D"), 0);
+    /* the endpoint and its key come together: one alone is a usage error */
+    r = tu_agent(NULL, "run", "--once", "--server", n.endpoint, "--store", dir, NULL);
+    ck_assert_int_eq(r.status, 2);
+    tu_run_free(&r);
+    /* run's own options win over the settings: WH-D synced with them, and
+     * WH-C, whose settings name a port nobody serves, likewise */
+    r = tn_sync(&n, other, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    char *ini = tu_path(dir, "scsms.ini");
+    size_t len;
+    char *text = tu_read_file(ini, &len);
+    char *at = strstr(text, n.endpoint);
+    ck_assert_ptr_nonnull(at);
+    FILE *f = fopen(ini, "w");
+    fprintf(f, "%.*stcp://127.0.0.1:9%s", (int)(at - text), text, at + strlen(n.endpoint));
+    fclose(f);
+    add_breach(dir, "2026-10-02", "Gate 5");
+    r = tu_agent(NULL, "run", "--once", "--timeout", "2", "--store", dir, NULL);
+    ck_assert_int_eq(r.status, 1); /* the settings' endpoint: nobody answers */
+    ck_assert_msg(strstr(r.err, "no answer from tcp://127.0.0.1:9 "), "%s", r.err);
+    tu_run_free(&r);
+    r = tn_sync(&n, dir, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    tn_heads_equal(&n, dir, "WH-C", 2);
+    free(text);
+    free(ini);
     free(other);
     free(curve);
     free(sign);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <zmq.h>
 
@@ -210,8 +211,63 @@ START_TEST(sync_settings_round_trip_and_refusals)
         ck_assert_int_eq(store_open(dir, NULL, &s), SCSMS_EINVAL);
         ck_assert_msg(strstr(scsms_errmsg(), bad[i][1]), "%s", scsms_errmsg());
     }
+    /* the first bad line is named with its own reason */
+    FILE *fp = fopen(p, "w");
+    fputs("[sync]\nserver = tcp://h:0\nserver_key = abc\n", fp);
+    fclose(fp);
+    store_t *s = NULL;
+    ck_assert_int_eq(store_open(dir, NULL, &s), SCSMS_EINVAL);
+    ck_assert_msg(strstr(scsms_errmsg(), "scsms.ini:2: server 'tcp://h:0' is not an endpoint"), "%s",
+                  scsms_errmsg());
+    fp = fopen(p, "w");
+    fputs("[sync]\nnot a setting\nserver_key = abc\n", fp);
+    fclose(fp);
+    ck_assert_int_eq(store_open(dir, NULL, &s), SCSMS_EINVAL);
+    ck_assert_msg(strstr(scsms_errmsg(), "scsms.ini:2: not an INI line"), "%s", scsms_errmsg());
     ck_assert_int_eq(config_check_endpoint("tcp://10.0.0.7:7100"), 0);
-    ck_assert_int_eq(config_check_endpoint("tcp://10.0.0.7:7100 ; x"), SCSMS_EINVAL);
+    ck_assert_int_eq(config_check_endpoint("tcp://hq-eu.example.com:7100"), 0);
+    const char *refused[] = {"tcp://10.0.0.7:7100 ; x", "tcp://*:7100", "tcp://[::1]:7100",
+                             "tcp://:::1", "ipc:///tmp/x", "tcp://host:70000"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        ck_assert_msg(config_check_endpoint(refused[i]) == SCSMS_EINVAL, "%s", refused[i]);
+    /* the longest endpoint allowed is read back whole; one more is refused */
+    char ep[CONFIG_ENDPOINT_MAX + 2];
+    snprintf(ep, sizeof ep, "tcp://%0*d:7100", CONFIG_ENDPOINT_MAX - 11, 0);
+    ck_assert_uint_eq(strlen(ep), CONFIG_ENDPOINT_MAX);
+    memset(ep + 6, 'h', CONFIG_ENDPOINT_MAX - 11);
+    ck_assert_int_eq(config_check_endpoint(ep), 0);
+    char *long_dir = tu_path(dir, "long");
+    struct store_options lo = {.server = ep, .server_key = pub};
+    ck_assert_msg(store_create(long_dir, "SITE-Y", STORE_ROLE_SITE, &lo) == 0, "%s", scsms_errmsg());
+    ck_assert_msg(store_open(long_dir, NULL, &s) == 0, "%s", scsms_errmsg());
+    ck_assert_str_eq(store_config(s)->server, ep);
+    store_close(&s);
+    char longer[CONFIG_ENDPOINT_MAX + 3];
+    snprintf(longer, sizeof longer, "tcp://h%s", ep + 6);
+    ck_assert_int_eq(config_check_endpoint(longer), SCSMS_EINVAL);
+    /* a settings file put there first is kept, and not silently left
+     * without the endpoint init was given */
+    char *pre = tu_path(dir, "pre");
+    ck_assert_int_eq(mkdir(pre, 0700), 0);
+    char *pre_ini = tu_path(pre, "scsms.ini");
+    fp = fopen(pre_ini, "w");
+    fputs("[due]\nexpiring_within_days = 45\n", fp);
+    fclose(fp);
+    ck_assert_int_eq(store_create(pre, "SITE-Y", STORE_ROLE_SITE, &lo), SCSMS_EEXIST);
+    ck_assert_msg(strstr(scsms_errmsg(), "is there already: set server and server_key"), "%s",
+                  scsms_errmsg());
+    size_t len;
+    char *kept = tu_read_file(pre_ini, &len);
+    ck_assert_str_eq(kept, "[due]\nexpiring_within_days = 45\n");
+    free(kept);
+    ck_assert_int_eq(store_open(pre, NULL, &s), SCSMS_ENOTFOUND);
+    ck_assert_int_eq(store_create(pre, "SITE-Y", STORE_ROLE_SITE, NULL), 0); /* no endpoint given */
+    ck_assert_msg(store_open(pre, NULL, &s) == 0, "%s", scsms_errmsg());
+    ck_assert_uint_eq(store_config(s)->expiring_days, 45);
+    store_close(&s);
+    free(pre_ini);
+    free(pre);
+    free(long_dir);
     free(p);
     tu_rmdir(dir);
     free(dir);
