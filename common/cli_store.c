@@ -60,15 +60,18 @@ int cli_verify(int argc, char **argv)
         return rc == SCSMS_ETAMPER || rc == SCSMS_EKEY ? CLI_TAMPER : CLI_FAIL;
     }
     crypto_hex(st.head_hash, sizeof st.head_hash, hex);
-    printf("ok: %llu entries, %llu records, %llu signed checkpoints verified",
-           (unsigned long long)rep.entries, (unsigned long long)rep.records,
+    /* a store holding others' logs too (head office's copies of its sites',
+     * a site's copy of head office's) says how many, and whose head is shown */
+    int others = rep.owners > 1;
+    printf("ok: %llu entries", (unsigned long long)rep.entries);
+    if (others)
+        printf(" in %llu logs", (unsigned long long)rep.owners);
+    printf(", %llu records, %llu signed checkpoints verified", (unsigned long long)rep.records,
            (unsigned long long)rep.checkpoints);
     if (rep.received) /* a partner's reviews from head office */
         printf(", %llu sealed records received", (unsigned long long)rep.received);
-    printf("; head %llu %s", (unsigned long long)st.head_seq, hex);
-    if (rep.owners > 1) /* head office's copies of sites' logs, or a site's of head office's */
-        printf(" (this store's own log; %llu logs in all)", (unsigned long long)rep.owners);
-    printf("\n");
+    printf("; %s %llu %s\n", others ? "own log's head" : "head", (unsigned long long)st.head_seq,
+           hex);
     return CLI_OK;
 }
 
