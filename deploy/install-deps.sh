@@ -14,6 +14,7 @@ PACKAGES=(
   check                  # unit test framework
   chromium               # renders the review pack in the browser test
   fonts-dejavu-core      # a font for it to render the pack's text with
+  systemd                # systemd-analyze: the deploy test verifies deploy/systemd units
 )
 
 SUDO=""
