@@ -148,10 +148,8 @@ static void build_site(store_t *hq, const char *dir, size_t n, size_t k)
     char id[32], json[1024], cmd[600];
     store_t *s = NULL;
     store_batch_t *b = NULL;
-    struct sync_entries e;
+    struct sync_batch e = {0};
     struct sync_result res;
-    uint8_t *cp = NULL;
-    size_t cp_len;
     snprintf(id, sizeof id, "SITE-%04zu", k);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
@@ -177,12 +175,10 @@ static void build_site(store_t *hq, const char *dir, size_t n, size_t k)
     free(r);
     if (identity_enrol_store(hq, s, dir, SCSMS__IDENTITY__ROLE__SITE))
         die("enrol");
-    if (sync_read_entries(s, id, 1, n + 64, &e) ||
-        sync_checkpoint_at(s, e.last, &cp, &cp_len) ||
-        sync_ingest(hq, id, e.v, e.n, cp, cp_len, NULL, &res))
+    if (sync_batch_read(s, 1, n + 64, &e) ||
+        sync_ingest(hq, id, e.v, e.n, e.cp, e.cp_len, NULL, &res))
         die("ingest");
-    free(cp);
-    sync_entries_free(&e);
+    sync_batch_free(&e);
     store_close(&s);
 }
 

@@ -235,18 +235,15 @@ struct sim {
 
 static void sim_send(struct sim *a, size_t batch)
 {
-    struct sync_entries u;
-    uint8_t *cp = NULL;
-    size_t cp_len = 0;
-    if (sync_read_entries(a->s, store_owner(a->s), a->next, batch, &u) ||
-        sync_checkpoint_at(a->s, u.last, &cp, &cp_len))
+    struct sync_batch u = {0};
+    if (sync_batch_read(a->s, a->next, batch, &u))
         die("read log");
     Scsms__Upload up = SCSMS__UPLOAD__INIT;
     Scsms__SyncRequest req = SCSMS__SYNC_REQUEST__INIT;
     up.entries = u.v;
     up.n_entries = u.n;
-    up.checkpoint.data = cp;
-    up.checkpoint.len = cp_len;
+    up.checkpoint.data = u.cp;
+    up.checkpoint.len = u.cp_len;
     req.msg_case = SCSMS__SYNC_REQUEST__MSG_UPLOAD;
     req.upload = &up;
     req.request_id = a->next;
@@ -255,8 +252,7 @@ static void sim_send(struct sim *a, size_t batch)
     scsms__sync_request__pack(&req, buf);
     zmq_send(a->sock, buf, len, 0);
     free(buf);
-    free(cp);
-    sync_entries_free(&u);
+    sync_batch_free(&u);
     a->busy = 1;
 }
 

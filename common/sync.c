@@ -143,42 +143,6 @@ void sync_batch_free(struct sync_batch *b)
     memset(b, 0, sizeof *b);
 }
 
-static int copy_entry(const uint8_t *bytes, size_t len, uint64_t seq, void *ctx)
-{
-    struct sync_entries *e = ctx;
-    uint8_t *copy = malloc(len ? len : 1);
-    if (!copy)
-        return scsms_fail(SCSMS_ENOMEM, "out of memory");
-    memcpy(copy, bytes, len);
-    e->v[e->n].data = copy;
-    e->v[e->n].len = len;
-    e->n++;
-    e->last = seq;
-    return 0;
-}
-
-int sync_read_entries(store_t *s, const char *owner, uint64_t from, size_t max,
-                      struct sync_entries *out)
-{
-    memset(out, 0, sizeof *out);
-    if (max == 0)
-        return 0;
-    if (!(out->v = calloc(max, sizeof *out->v)))
-        return scsms_fail(SCSMS_ENOMEM, "out of memory");
-    int rc = sync_read_log(s, owner, from, max, copy_entry, out);
-    if (rc)
-        sync_entries_free(out);
-    return rc;
-}
-
-void sync_entries_free(struct sync_entries *e)
-{
-    for (size_t i = 0; i < e->n; i++)
-        free(e->v[i].data);
-    free(e->v);
-    memset(e, 0, sizeof *e);
-}
-
 struct hash_at {
     uint8_t hash[CRYPTO_HASH_LEN];
     int found;

@@ -28,20 +28,6 @@ typedef int (*sync_entry_fn)(const uint8_t *bytes, size_t len, uint64_t seq, voi
 int sync_read_log(store_t *s, const char *owner, uint64_t from, size_t max, sync_entry_fn fn,
                   void *ctx) SCSMS_MUST_CHECK;
 
-/* Owned copies of owner's entries from seq `from`, at most max, ready to
- * send: v[0..n-1], the last one's sequence in last (0 when none). */
-struct sync_entries {
-    ProtobufCBinaryData *v;
-    size_t n;
-    uint64_t last;
-};
-
-int sync_read_entries(store_t *s, const char *owner, uint64_t from, size_t max,
-                      struct sync_entries *out) SCSMS_MUST_CHECK;
-
-/* Free what sync_read_entries() gave and empty e. Accepts an empty e. */
-void sync_entries_free(struct sync_entries *e);
-
 /* A batch of this store's own log, ready to send without a copy of its
  * entries: v[0..n-1] are the stored bytes themselves, in the store's map,
  * borrowed from a read transaction that sync_batch_end() ends (before the

@@ -51,6 +51,7 @@ struct server {
     int64_t flushed_at;    /* milliseconds, monotonic */
     struct arena round;    /* a round's requests are decoded into it: an
                               upload of 1000 entries was 1000 allocations */
+    struct sync_batch fetch; /* head office's entries for a Fetch, borrowed */
 };
 
 static int64_t now_ms(void)
@@ -184,20 +185,20 @@ static void do_upload(struct server *sv, const char *who, const struct sync_uplo
     fprintf(stderr, "scsms-server: warning: upload from %s refused: %s\n", who, msg);
 }
 
+/* Head office's own entries after the client's copy, as stored, under a
+ * checkpoint signed now; f is ended once the reply is sent. */
 static void do_fetch(struct server *sv, const Scsms__Fetch *fe, Scsms__SyncReply *r,
-                     struct sync_entries *f, uint8_t **cp, size_t *cp_len)
+                     struct sync_batch *f)
 {
     size_t max = fe->max && fe->max < FETCH_MAX ? fe->max : FETCH_MAX;
-    if (sync_read_entries(sv->s, store_owner(sv->s), fe->after_seq + 1, max, f)) {
+    if (sync_batch_read(sv->s, fe->after_seq + 1, max, f)) {
         r->code = SCSMS__SYNC_REPLY__CODE__RETRY_LATER;
         return;
     }
     r->n_entries = f->n;
     r->entries = f->v;
-    if (f->n && sync_checkpoint_at(sv->s, f->last, cp, cp_len) == 0) {
-        r->checkpoint.data = *cp;
-        r->checkpoint.len = *cp_len;
-    }
+    r->checkpoint.data = f->cp;
+    r->checkpoint.len = f->cp_len;
 }
 
 /* What a partner may read: head office's sealed records about it (its
@@ -464,10 +465,8 @@ static void serve_message(struct server *sv, struct request *q)
 {
     const char *who = q->who;
     Scsms__SyncReply r = SCSMS__SYNC_REPLY__INIT;
-    uint8_t hash[CRYPTO_HASH_LEN], hq_pub[CRYPTO_PUB_LEN], *cp = NULL;
-    size_t cp_len = 0;
+    uint8_t hash[CRYPTO_HASH_LEN], hq_pub[CRYPTO_PUB_LEN];
     char msg[600];
-    struct sync_entries f = {0};
     Scsms__SyncRequest *req = q->req;
     if (!who || !*who) {
         r.code = SCSMS__SYNC_REPLY__CODE__REFUSED;
@@ -493,7 +492,7 @@ static void serve_message(struct server *sv, struct request *q)
         case SCSMS__SYNC_REQUEST__MSG_FETCH:
             switch (is_partner(sv, who)) {
             case 1: do_fetch_partner(sv, who, &r); break;
-            case 0: do_fetch(sv, req->fetch, &r, &f, &cp, &cp_len); break;
+            case 0: do_fetch(sv, req->fetch, &r, &sv->fetch); break;
             default: r.code = SCSMS__SYNC_REPLY__CODE__RETRY_LATER; break;
             }
             break;
@@ -505,8 +504,7 @@ static void serve_message(struct server *sv, struct request *q)
     r.credit = CREDIT;
     send_reply(sv, q, &r);
     free_sealed(&r);
-    sync_entries_free(&f);
-    free(cp);
+    sync_batch_end(&sv->fetch); /* before the next write: the entries are the store's pages */
 }
 
 /* Everything waiting: up to queue_max requests are served in order; any
@@ -633,6 +631,7 @@ int srv_run(int argc, char **argv)
         zmq_close(sv.zap);
     if (ctx)
         zmq_ctx_term(ctx);
+    sync_batch_free(&sv.fetch);
     store_close(&sv.s);
     arena_free(&sv.round);
     if (rc)

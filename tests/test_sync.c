@@ -880,24 +880,25 @@ END_TEST
  * sync_batch_read: a store's own log read for sending, its entries the
  * stored bytes themselves, under a checkpoint signed over the last. */
 
-/* b holds exactly what sync_read_entries gives for from..from+max-1 of s's
+/* b holds exactly what sync_read_log gives for from..from+max-1 of s's
  * own log, want of them ending at seq last, under a checkpoint signed by
  * s's key naming s's owner at last and the hash of entry last's bytes. */
 static void batch_is(store_t *s, const struct sync_batch *b, uint64_t from, size_t max,
                      size_t want, uint64_t last)
 {
-    struct sync_entries e;
-    ck_assert_msg(sync_read_entries(s, store_owner(s), from, max, &e) == 0, "%s", scsms_errmsg());
+    struct batch e = {0};
+    ck_assert_msg(sync_read_log(s, store_owner(s), from, max, collect, &e) == 0, "%s",
+                  scsms_errmsg());
     ck_assert_uint_eq(e.n, want);
-    ck_assert_uint_eq(e.last, last);
+    ck_assert_uint_eq(from + e.n - 1, last);
     ck_assert_uint_eq(b->n, want);
     ck_assert_uint_eq(b->last, last);
     for (size_t i = 0; i < want; i++) {
         ck_assert_ptr_nonnull(b->v[i].data);
-        ck_assert_msg(b->v[i].len == e.v[i].len, "entry %llu: %zu bytes, want %zu",
-                      (unsigned long long)(from + i), b->v[i].len, e.v[i].len);
-        ck_assert_msg(memcmp(b->v[i].data, e.v[i].data, e.v[i].len) == 0,
-                      "entry %llu differs from sync_read_entries'", (unsigned long long)(from + i));
+        ck_assert_msg(b->v[i].len == e.e[i].len, "entry %llu: %zu bytes, want %zu",
+                      (unsigned long long)(from + i), b->v[i].len, e.e[i].len);
+        ck_assert_msg(memcmp(b->v[i].data, e.e[i].data, e.e[i].len) == 0,
+                      "entry %llu differs from sync_read_log's", (unsigned long long)(from + i));
         /* each is a whole entry of s's log at its own sequence */
         Scsms__LogEntry *le = NULL;
         ck_assert_int_eq(chain_entry_decode(b->v[i].data, b->v[i].len, &le), 0);
@@ -913,11 +914,11 @@ static void batch_is(store_t *s, const struct sync_batch *b, uint64_t from, size
     ck_assert_msg(chain_checkpoint_check(pub, b->cp, b->cp_len, &cp) == 0, "%s", scsms_errmsg());
     ck_assert_str_eq(cp->owner, store_owner(s));
     ck_assert_uint_eq(cp->seq, last);
-    chain_entry_hash(e.v[want - 1].data, e.v[want - 1].len, head);
+    chain_entry_hash(e.e[want - 1].data, e.e[want - 1].len, head);
     ck_assert_uint_eq(cp->head_hash.len, CRYPTO_HASH_LEN);
     ck_assert_int_eq(memcmp(cp->head_hash.data, head, CRYPTO_HASH_LEN), 0);
     scsms__checkpoint__free_unpacked(cp, NULL);
-    sync_entries_free(&e);
+    batch_free(&e);
 }
 
 START_TEST(a_batch_is_the_stored_entries_under_a_signed_checkpoint)
@@ -1100,10 +1101,10 @@ START_TEST(a_batch_needs_the_stores_key)
     ck_assert_ptr_null(b.cp);
     ck_assert_ptr_null(b.txn);
     /* the log is there to be read; only the signing is refused */
-    struct sync_entries e;
-    ck_assert_int_eq(sync_read_entries(s, "SITE-A", 1, 10, &e), 0);
+    struct batch e = {0};
+    ck_assert_int_eq(sync_read_log(s, "SITE-A", 1, 10, collect, &e), 0);
     ck_assert_uint_eq(e.n, 5);
-    sync_entries_free(&e);
+    batch_free(&e);
     sync_batch_free(&b);
     store_close(&s);
     /* with its key back, the same read-only copy can send */

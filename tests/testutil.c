@@ -278,20 +278,17 @@ void tu_put(struct store *s, const char *json, char *id_out)
 void tu_ship(struct store *s, struct store *hq)
 {
     uint64_t have, head;
-    uint8_t hash[CRYPTO_HASH_LEN], *cp = NULL;
-    size_t cp_len = 0;
-    struct sync_entries e;
+    uint8_t hash[CRYPTO_HASH_LEN];
+    struct sync_batch b = {0};
     struct sync_result res;
     ck_assert_int_eq(sync_head(hq, store_owner(s), &have, hash), 0);
     ck_assert_int_eq(sync_head(s, store_owner(s), &head, hash), 0);
     if (head == have)
         return;
-    ck_assert_msg(sync_read_entries(s, store_owner(s), have + 1, (size_t)(head - have), &e) == 0,
-                  "%s", scsms_errmsg());
-    ck_assert_msg(sync_checkpoint_at(s, e.last, &cp, &cp_len) == 0, "%s", scsms_errmsg());
-    ck_assert_msg(sync_ingest(hq, store_owner(s), e.v, e.n, cp, cp_len, NULL, &res) == 0, "%s",
+    ck_assert_msg(sync_batch_read(s, have + 1, (size_t)(head - have), &b) == 0, "%s",
+                  scsms_errmsg());
+    ck_assert_msg(sync_ingest(hq, store_owner(s), b.v, b.n, b.cp, b.cp_len, NULL, &res) == 0, "%s",
                   scsms_errmsg());
     ck_assert_uint_eq(res.applied, head - have);
-    free(cp);
-    sync_entries_free(&e);
+    sync_batch_free(&b);
 }
