@@ -6,7 +6,6 @@
 #include "testnet.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -86,29 +85,6 @@ static void add_breach(const char *dir, const char *day, const char *where)
     tu_run_free(&r);
 }
 
-/* Overwrite one byte of a unique marker in the data file of the store at
- * dir, as an intruder with the file but no key would. */
-static void edit_data_file(const char *dir, const char *marker)
-{
-    char *data = tu_path(dir, "data.mdb");
-    size_t len, at = 0;
-    int found = 0;
-    char *bytes = tu_read_file(data, &len);
-    ck_assert_ptr_nonnull(bytes);
-    for (size_t i = 0; i + strlen(marker) <= len; i++)
-        if (memcmp(bytes + i, marker, strlen(marker)) == 0) {
-            at = i;
-            found++;
-        }
-    ck_assert_int_eq(found, 1);
-    int fd = open(data, O_WRONLY);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(pwrite(fd, "X", 1, (off_t)at + 3), 1);
-    close(fd);
-    free(bytes);
-    free(data);
-}
-
 /* Head office's store, which holds every site's verified copy, is checked,
  * backed up and restored with scsms-server's own commands: verify and
  * backup while the server runs; restore refused while it runs and done
@@ -142,7 +118,7 @@ START_TEST(head_office_verifies_backs_up_and_restores)
                   "%s", r.err);
     tu_run_free(&r);
     tn_stop_server(&n, SIGTERM);
-    edit_data_file(n.hq, "QUAY-MARKER-7731");
+    ck_assert_int_eq(tu_edit_data_file(n.hq, "QUAY-MARKER-7731", 3, 'X'), 1);
     r = tn_server(&n, "verify", NULL);
     ck_assert_int_eq(r.status, 3);
     ck_assert_msg(strstr(r.err, "scsms-server: verify failed: entry 201 of WH-B"), "%s", r.err);

@@ -5,7 +5,6 @@
  * checks verify_store() refuses it naming the exact entry. */
 #include "testutil.h"
 
-#include <fcntl.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -351,29 +350,10 @@ END_TEST
 START_TEST(byte_edited_in_data_file_is_named)
 {
     char *dir = build("file", N, N);
-    char *data = tu_path(dir, "data.mdb");
-    size_t len;
-    char *bytes = tu_read_file(data, &len);
-    ck_assert_ptr_nonnull(bytes);
-    const char *marker = "MARKER-0008-LOCATION";
-    char *hit = NULL;
-    int found = 0;
-    for (size_t i = 0; i + strlen(marker) <= len; i++)
-        if (memcmp(bytes + i, marker, strlen(marker)) == 0) {
-            hit = bytes + i;
-            found++;
-        }
-    ck_assert_int_eq(found, 1);
-    int fd = open(data, O_WRONLY);
-    ck_assert_int_ge(fd, 0);
-    char c = 'X';
-    ck_assert_int_eq(pwrite(fd, &c, 1, (off_t)(hit - bytes) + 7), 1);
-    close(fd);
+    ck_assert_int_eq(tu_edit_data_file(dir, "MARKER-0008-LOCATION", 7, 'X'), 1);
     struct verify_report rep;
     ck_assert_int_eq(run_verify(dir, &rep), SCSMS_ETAMPER);
     ck_assert_uint_eq(rep.seq, 8);
-    free(bytes);
-    free(data);
     tu_rmdir(dir);
     free(dir);
 }

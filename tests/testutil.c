@@ -182,6 +182,26 @@ char *tu_read_file(const char *path, size_t *len)
     return buf;
 }
 
+int tu_edit_data_file(const char *dir, const char *marker, size_t at, char c)
+{
+    char *data = tu_path(dir, "data.mdb");
+    size_t len, ml = strlen(marker);
+    int hits = 0;
+    char *bytes = tu_read_file(data, &len);
+    ck_assert_ptr_nonnull(bytes);
+    int fd = open(data, O_WRONLY);
+    ck_assert_int_ge(fd, 0);
+    for (size_t i = 0; i + ml <= len; i++)
+        if (memcmp(bytes + i, marker, ml) == 0) {
+            ck_assert_int_eq(pwrite(fd, &c, 1, (off_t)(i + at)), 1);
+            hits++;
+        }
+    close(fd);
+    free(bytes);
+    free(data);
+    return hits;
+}
+
 pid_t tu_spawn(char *const argv[], int *out_fd, const char *err_path)
 {
     int out[2];

@@ -41,6 +41,12 @@ int tu_lines(const char *s);
  * it cannot be read. */
 char *tu_read_file(const char *path, size_t *len);
 
+/* As an intruder with the file but no key would: overwrite byte `at` of
+ * every copy of marker in the store's data file DIR/data.mdb with c
+ * (later commits copy pages, so stale copies may sit in free pages).
+ * Returns how many copies there were. */
+int tu_edit_data_file(const char *dir, const char *marker, size_t at, char c);
+
 /* Start argv in the background, its stdout readable at *out_fd (its
  * stderr to err_path, or discarded when NULL). Returns the pid. */
 pid_t tu_spawn(char *const argv[], int *out_fd, const char *err_path);
