@@ -527,12 +527,10 @@ static int server_of(struct link *l, const char *dir)
                 l->endpoint ? "key" : "endpoint", dir, CONFIG_FILE);
         return CLI_USAGE;
     }
-    if (config_check_endpoint(l->endpoint))
-        return cli_error(SCSMS_EINVAL);
-    if (!identity_curve_valid(l->server_key))
-        return cli_error(scsms_fail(SCSMS_EINVAL, "--server-key '%.48s' is not a CURVE key: give "
-                                    "the curve-key 'scsms-server init' printed", l->server_key));
-    return 0;
+    int rc = config_check_endpoint(l->endpoint);
+    if (rc == 0)
+        rc = config_check_server_key(l->server_key, "--server-key");
+    return rc ? cli_error(rc) : 0;
 }
 
 int cmd_run(int argc, char **argv)

@@ -62,9 +62,8 @@ int cmd_init(int argc, char **argv)
     /* head office's address is checked before anything is made */
     if (so.server && (rc = config_check_endpoint(so.server)))
         return cli_error(rc);
-    if (so.server_key && !identity_curve_valid(so.server_key))
-        return cli_error(scsms_fail(SCSMS_EINVAL, "--server-key '%.48s' is not a CURVE key: give "
-                                    "the curve-key 'scsms-server init' printed", so.server_key));
+    if (so.server_key && (rc = config_check_server_key(so.server_key, "--server-key")))
+        return cli_error(rc);
     if ((rc = store_create(c.store_dir, site, r, &so)))
         return cli_error(rc);
     store_t *s = cli_open(&c);

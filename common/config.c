@@ -20,6 +20,9 @@ void config_defaults(struct scsms_config *cfg)
 
 struct parse {
     struct scsms_config *cfg;
+    FILE *f;
+    int line;        /* the line inih is at */
+    int why_line;    /* the line of the first bad value, and why: */
     char why[256];
 };
 
@@ -34,13 +37,15 @@ static int number(const char *value, unsigned lo, unsigned hi, unsigned *out)
     return 1;
 }
 
-/* Keep the reason of the first bad value only: inih reads on past a bad
- * line and reports the first one's number. Returns 0 for the handler. */
+/* Keep the first bad value's line and reason: inih reads on past a bad
+ * line and reports the first bad line's number, which may be one it could
+ * not read as a setting at all. Returns 0 for the handler. */
 static int fail_at(struct parse *p, const char *fmt, ...) SCSMS_PRINTF(2, 3);
 
 static int fail_at(struct parse *p, const char *fmt, ...)
 {
-    if (!p->why[0]) {
+    if (!p->why_line) {
+        p->why_line = p->line;
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(p->why, sizeof p->why, fmt, ap);
@@ -75,36 +80,23 @@ static int on_value(void *user, const char *section, const char *name, const cha
         return fail_at(p, "%s", scsms_errmsg());
     }
     if (strcasecmp(section, "sync") == 0 && strcasecmp(name, "server_key") == 0) {
-        if (!*value || identity_curve_valid(value)) {
+        if (!*value || config_check_server_key(value, "server_key") == 0) {
             snprintf(p->cfg->server_key, sizeof p->cfg->server_key, "%s", value);
             return 1;
         }
-        return fail_at(p, "server_key '%.48s' is not a CURVE key: give the curve-key "
-                       "'scsms-server init' printed", value);
+        return fail_at(p, "%s", scsms_errmsg());
     }
     return fail_at(p, "unknown setting '%.32s' in section [%.32s]", name, section);
 }
 
-/* Is line n of path a "name = value" line? The first bad line inih
- * reports is either one (its reason is the first kept) or one it could not
- * read at all. */
-static int is_setting_line(const char *path, int n)
+/* inih's line reader, counting lines as inih does (a line longer than
+ * its buffer counts twice), so a bad value knows its line. */
+static char *read_line(char *buf, int size, void *stream)
 {
-    char buf[256];
-    int at = 0, setting = 0;
-    FILE *f = fopen(path, "r");
-    while (f && fgets(buf, sizeof buf, f)) {
-        size_t len = strlen(buf);
-        if (++at == n) {
-            setting = len < sizeof buf - 1 && strchr(buf, '=') != NULL && buf[0] != '[';
-            break;
-        }
-        while (len && buf[len - 1] != '\n' && fgets(buf, sizeof buf, f)) /* a long line */
-            len = strlen(buf);
-    }
-    if (f)
-        fclose(f);
-    return setting;
+    struct parse *p = stream;
+    char *got = fgets(buf, size, p->f);
+    p->line += got != NULL;
+    return got;
 }
 
 int config_load(const char *dir, struct scsms_config *cfg)
@@ -117,14 +109,23 @@ int config_load(const char *dir, struct scsms_config *cfg)
     if (!f)
         return errno == ENOENT ? 0 : scsms_fail(SCSMS_EIO, "cannot read '%s': %s", path,
                                                 strerror(errno));
-    int line = ini_parse_file(f, on_value, &p);
+    p.f = f;
+    int line = ini_parse_stream(read_line, &p, on_value, &p);
     fclose(f);
     if (line != 0)
         return scsms_fail(SCSMS_EINVAL, "%s:%d: %s", path, line,
-                          p.why[0] && is_setting_line(path, line)
+                          line == p.why_line
                               ? p.why
                               : "not an INI line (use name = value, at most 198 characters)");
     return 0;
+}
+
+int config_check_server_key(const char *key, const char *what)
+{
+    return identity_curve_valid(key)
+               ? 0
+               : scsms_fail(SCSMS_EINVAL, "%s '%.48s' is not a CURVE key: give the curve-key "
+                            "'scsms-server init' printed", what, key);
 }
 
 int config_check_endpoint(const char *endpoint)

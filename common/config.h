@@ -53,6 +53,10 @@ int config_write_default(const char *dir, const char *server, const char *server
  * wrong. */
 int config_check_endpoint(const char *endpoint) SCSMS_MUST_CHECK;
 
+/* 0 when key is a CURVE public key in Z85 (head office's, to pin);
+ * otherwise SCSMS_EINVAL naming it as `what` ("--server-key"). */
+int config_check_server_key(const char *key, const char *what) SCSMS_MUST_CHECK;
+
 /* 1 when name is one of cfg's disposal_authorised authors. */
 int config_may_dispose(const struct scsms_config *cfg, const char *name);
 
