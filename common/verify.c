@@ -554,31 +554,25 @@ static int collect_owners(struct verify_job *j, MDB_txn *txn, struct verify_repo
 static int cut_pieces(struct verify_job *j, MDB_txn *txn, uint64_t size)
 {
     MDB_stat st;
+    size_t cap = 0;
     int mrc = mdb_stat(txn, j->s->log, &st);
     if (mrc)
         return store_lmdb_fail(mrc, "read log");
-    size_t n = 0;
     for (size_t o = 0; o < j->n_owners; o++) {
         uint64_t len = j->owners[o].head.seq < st.ms_entries ? j->owners[o].head.seq
                                                             : st.ms_entries;
-        uint64_t k = len > size ? (len - 1) / size + 1 : 1; /* at most ms_entries */
-        if (k > SIZE_MAX / sizeof *j->pieces - n)
-            return scsms_fail(SCSMS_ENOMEM, "out of memory");
-        n += (size_t)k;
-    }
-    j->pieces = calloc(n ? n : 1, sizeof *j->pieces);
-    if (!j->pieces)
-        return scsms_fail(SCSMS_ENOMEM, "out of memory");
-    for (size_t o = 0; o < j->n_owners; o++) {
-        uint64_t len = j->owners[o].head.seq < st.ms_entries ? j->owners[o].head.seq
-                                                            : st.ms_entries;
-        struct piece *p;
         uint64_t from = 1;
+        struct piece *p;
         do {
+            if (j->n_pieces == cap) {
+                cap = cap ? 2 * cap : 64;
+                struct piece *grown = realloc(j->pieces, cap * sizeof *grown);
+                if (!grown)
+                    return scsms_fail(SCSMS_ENOMEM, "out of memory");
+                j->pieces = grown;
+            }
             p = &j->pieces[j->n_pieces++];
-            p->owner = o;
-            p->from = from;
-            p->last = len - (from - 1) <= size;
+            *p = (struct piece){.owner = o, .from = from, .last = len - (from - 1) <= size};
             p->to = p->last ? len : from - 1 + size;
             from = p->to + 1;
         } while (!p->last);
