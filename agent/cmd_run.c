@@ -245,27 +245,26 @@ static int send_batch(struct link *l, uint64_t next, uint64_t head, uint64_t *la
     return rc;
 }
 
+/* On a terminal (or asked), for a backlog worth watching: the entries
+ * acknowledged so far this round, on one line. */
+#define PROGRESS_MIN 10000
+
+static void show_progress(uint64_t done, uint64_t total)
+{
+    fprintf(stderr, "\rsending: %llu of %llu entries (%llu%%)", (unsigned long long)done,
+            (unsigned long long)total, (unsigned long long)(100 * done / total));
+}
+
 /* Send the log from the server's head to this store's head, with as many
  * uploads in flight as the server grants (credit-based flow control): the
  * next batch is read and signed while the server writes the last. A gap
  * or a "retry later" drops what is in flight and resumes from the head the
  * server reports. */
-/* On a terminal, for a backlog worth watching: entries acknowledged so
- * far this round, on one line. */
-#define PROGRESS_MIN 10000
-
-static void show_progress(const struct link *l, uint64_t start, uint64_t head)
-{
-    if (l->progress && head - start >= PROGRESS_MIN)
-        fprintf(stderr, "\rsending: %llu of %llu entries (%llu%%)",
-                (unsigned long long)(l->acked - start), (unsigned long long)(head - start),
-                (unsigned long long)(100 * (l->acked - start) / (head - start)));
-}
-
 static int upload(struct link *l, uint64_t next, uint64_t head)
 {
     uint64_t min_id = l->next_id + 1; /* replies to older requests are stale */
     const uint64_t start = next - 1;
+    const int shown = l->progress && head - start >= PROGRESS_MIN;
     size_t in_flight = 0;
     int rc = 0;
     while (rc == 0 && (next <= head || in_flight) && !stopping) {
@@ -282,7 +281,8 @@ static int upload(struct link *l, uint64_t next, uint64_t head)
         if (r->code == SCSMS__SYNC_REPLY__CODE__OK) {
             in_flight--;
             l->acked = r->head_seq;
-            show_progress(l, start, head);
+            if (shown)
+                show_progress(l->acked - start, head - start);
         } else if (r->code == SCSMS__SYNC_REPLY__CODE__GAP ||
                    r->code == SCSMS__SYNC_REPLY__CODE__RETRY_LATER) {
             if (r->code == SCSMS__SYNC_REPLY__CODE__RETRY_LATER)
@@ -296,7 +296,7 @@ static int upload(struct link *l, uint64_t next, uint64_t head)
         }
         scsms__sync_reply__free_unpacked(r, NULL);
     }
-    if (l->progress && head - start >= PROGRESS_MIN) /* the line goes once the upload ends */
+    if (shown) /* the line goes once the upload ends */
         fputs(isatty(STDERR_FILENO) ? "\r\033[K" : "\n", stderr);
     return rc;
 }

@@ -59,11 +59,6 @@ int cmd_init(int argc, char **argv)
         fprintf(stderr, "scsms-agent: --role must be site, partner or hq\n");
         return CLI_USAGE;
     }
-    /* head office's address is checked before anything is made */
-    if (so.server && (rc = config_check_endpoint(so.server)))
-        return cli_error(rc);
-    if (so.server_key && (rc = config_check_server_key(so.server_key, "--server-key")))
-        return cli_error(rc);
     if ((rc = store_create(c.store_dir, site, r, &so)))
         return cli_error(rc);
     store_t *s = cli_open(&c);

@@ -466,6 +466,12 @@ int store_create(const char *dir, const char *owner, enum store_role role,
     if (!valid_owner_name(owner))
         return scsms_fail(SCSMS_EINVAL, "identity '%.64s' must be 1 to 64 letters, digits, '-', "
                           "'_' or '.'", owner);
+    /* head office's address goes into the settings only as they will read
+     * it back: checked before anything is made */
+    if (opts && opts->server && (rc = config_check_endpoint(opts->server)))
+        return rc;
+    if (opts && opts->server_key && (rc = config_check_server_key(opts->server_key, "--server-key")))
+        return rc;
     if (mkdir(dir, 0700) == 0)
         made_dir = 1;
     else if (errno != EEXIST)

@@ -64,7 +64,8 @@ struct store_options {
     const char *key_path; /* private key; NULL = DIR/keys/sign.key */
     int read_only;        /* open without write access (verify a backup) */
     const char *server;     /* store_create: head office's endpoint and CURVE key */
-    const char *server_key; /* for scsms.ini's [sync]; NULL = left empty */
+    const char *server_key; /* for scsms.ini's [sync], checked first (config.h);
+                               NULL = left empty */
 };
 
 /* Create a new store in dir (created if missing; must not hold a store)

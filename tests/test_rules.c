@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <zmq.h>
 
@@ -245,6 +246,15 @@ START_TEST(sync_settings_round_trip_and_refusals)
     char longer[CONFIG_ENDPOINT_MAX + 3];
     snprintf(longer, sizeof longer, "tcp://h%s", ep + 6);
     ck_assert_int_eq(config_check_endpoint(longer), SCSMS_EINVAL);
+    /* nothing is made for an endpoint or key the settings could not read back */
+    char *none = tu_path(dir, "none");
+    struct store_options bad_ep = {.server = longer, .server_key = pub};
+    struct store_options bad_key = {.server = ep, .server_key = "abc"};
+    ck_assert_int_eq(store_create(none, "SITE-Y", STORE_ROLE_SITE, &bad_ep), SCSMS_EINVAL);
+    ck_assert_int_eq(store_create(none, "SITE-Y", STORE_ROLE_SITE, &bad_key), SCSMS_EINVAL);
+    ck_assert_msg(strstr(scsms_errmsg(), "'abc' is not a CURVE key"), "%s", scsms_errmsg());
+    ck_assert_int_eq(access(none, F_OK), -1);
+    free(none);
     /* a settings file put there first is kept, and not silently left
      * without the endpoint init was given */
     char *pre = tu_path(dir, "pre");
