@@ -617,8 +617,11 @@ static int check_disposal(const store_t *s, const Scsms__Record *old)
     return 0;
 }
 
+/* user: a user's update (rules_check_update applies), not one the rules
+ * raised. */
 static int prepare_update(store_t *s, MDB_txn *txn, const Scsms__Record *rec, const char *id,
-                          uint32_t *version, char *created, char old_status[32], int dispose)
+                          uint32_t *version, char *created, char old_status[32], int dispose,
+                          int user)
 {
     uint8_t ref[STORE_LOGKEY_LEN], key[RECORD_MAX_ID + 8];
     uint32_t v;
@@ -641,6 +644,8 @@ static int prepare_update(store_t *s, MDB_txn *txn, const Scsms__Record *rec, co
         rc = scsms_fail(SCSMS_ERULE, "record '%s' was disposed of on %.10s; it cannot change",
                         id, old->updated_at);
     else if (dispose && (rc = check_disposal(s, old)))
+        ;
+    else if (user && !dispose && (rc = rules_check_update(old, rec)))
         ;
     else if ((rc = unindex_old(s, txn, old, id)) == 0)
         rc = put(txn, s->versions, key, store_versions_key(id, v, key), ref, STORE_LOGKEY_LEN,
@@ -667,7 +672,8 @@ static int writer_entry(store_t *s, MDB_txn *txn, store_batch_t *b, struct item 
     item_id(s, it, st->seq + 1, b->id_offset);
     snprintf(created, sizeof created, "%s", now);
     if (!it->preserve && it->rec->id[0] &&
-        (rc = prepare_update(s, txn, it->rec, it->id, version, created, old_status, it->dispose)))
+        (rc = prepare_update(s, txn, it->rec, it->id, version, created, old_status, it->dispose,
+                             1)))
         return rc;
     size_t rlen = pack_item(s, it, *version, created, now, &b->rbuf, &b->rcap);
     if (rlen == 0)
@@ -734,7 +740,7 @@ static int apply_followup(store_t *s, MDB_txn *txn, store_batch_t *b, struct rul
     snprintf(id, sizeof id, "%s", fu->rec->id);
     if (fu->create)
         snprintf(created, sizeof created, "%s", now);
-    else if ((rc = prepare_update(s, txn, fu->rec, id, &version, created, old, 0)))
+    else if ((rc = prepare_update(s, txn, fu->rec, id, &version, created, old, 0, 0)))
         return rc;
     size_t rlen = pack_envelope(s, fu->rec, id, version, created, now, s->author, &b->rbuf,
                                 &b->rcap);

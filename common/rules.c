@@ -260,12 +260,42 @@ static int check_audit_store(store_t *s, MDB_txn *txn, const Scsms__Audit *au)
 
 /* ------------------------------------------------------------ rule 3 */
 
+/* today as YYYY-MM-DD, in static storage of the calling thread */
+static const char *today_text(int64_t today)
+{
+    static _Thread_local char buf[ISOTIME_DATE_LEN + 1];
+    isotime_format_date(today, buf);
+    return buf;
+}
+
 static int calibration_overdue(const Scsms__Record *rec, int64_t today)
 {
     int64_t day;
     const char *next = rec->equipment->next_calibration_date;
     return !strcmp(rec->status, "in_service") && next[0] &&
            isotime_parse_date(next, &day) == 0 && day < today;
+}
+
+/* What only the calibrations recorded against equipment may change
+ * (rule 3): its status out of calibration, its last calibration date, and
+ * its next one to later. Bringing the next date forward only tightens. */
+static int check_equipment_update(const Scsms__Record *old, const Scsms__Record *rec)
+{
+    const Scsms__Equipment *o = old->equipment, *n = rec->equipment;
+    if (!strcmp(old->status, "out_of_calibration") && !strcmp(rec->status, "in_service"))
+        return scsms_fail(SCSMS_ERULE, "equipment %s is out of calibration: record a passing "
+                          "calibration (with its next_due_date) to put it back in service "
+                          "(rule 3)", old->id);
+    if (strcmp(o->last_calibration_date, n->last_calibration_date) != 0)
+        return scsms_fail(SCSMS_ERULE, "last_calibration_date is kept by the calibrations "
+                          "recorded against the equipment: record a calibration (rule 3)");
+    if (o->next_calibration_date[0] &&
+        (!n->next_calibration_date[0] ||
+         strcmp(n->next_calibration_date, o->next_calibration_date) > 0))
+        return scsms_fail(SCSMS_ERULE, "next_calibration_date moves later only when a "
+                          "calibration is recorded (rule 3): record the calibration, or keep "
+                          "%s or an earlier date", o->next_calibration_date);
+    return 0;
 }
 
 /* ------------------------------------------------------------ partners */
@@ -381,6 +411,10 @@ int rules_check_record(Scsms__Record *rec, enum store_role role, const struct sc
     case SCSMS__RECORD__BODY_AUDIT:
         return check_audit_record(rec->audit);
     case SCSMS__RECORD__BODY_EQUIPMENT:
+        if (rec->equipment->last_calibration_date[0] &&
+            strcmp(rec->equipment->last_calibration_date, today_text(today)) > 0)
+            return scsms_fail(SCSMS_ERULE, "last_calibration_date %s is in the future",
+                              rec->equipment->last_calibration_date);
         if (calibration_overdue(rec, today))
             return record_set_string(&rec->status, "out_of_calibration");
         return 0;
@@ -388,6 +422,16 @@ int rules_check_record(Scsms__Record *rec, enum store_role role, const struct sc
         return check_credibility_review(rec, today);
     default:
         return rules_check_received(rec); /* the partner rules */
+    }
+}
+
+int rules_check_update(const Scsms__Record *old, const Scsms__Record *rec)
+{
+    switch (rec->body_case) {
+    case SCSMS__RECORD__BODY_EQUIPMENT:
+        return check_equipment_update(old, rec);
+    default:
+        return 0;
     }
 }
 
@@ -521,54 +565,6 @@ static int exists(store_t *s, MDB_txn *txn, const char *id)
     return store_latest_get(s, txn, id, &v, ref) == 0;
 }
 
-/* Rule 3 from a calibration: fail takes the equipment out and raises a
- * nonconformity; pass puts it back in service and moves its next date. */
-static int calibration_followups(store_t *s, MDB_txn *txn, const Scsms__Record *rec,
-                                 const char *id, int64_t today, struct fu_list *l)
-{
-    const Scsms__Calibration *c = rec->calibration;
-    const Scsms__Link *el = find_link(rec, "equipment");
-    Scsms__Record *eq = NULL;
-    int rc = el ? load_current(s, txn, el->target, &eq) : 0;
-    if (rc || !eq)
-        return rc;
-    int fail = c->result == SCSMS__CALIBRATION__RESULT__FAIL;
-    int changed = 0;
-    if (fail && strcmp(eq->status, "out_of_calibration") != 0) {
-        rc = record_set_string(&eq->status, "out_of_calibration");
-        changed = 1;
-    } else if (!fail && !strcmp(eq->status, "out_of_calibration")) {
-        rc = record_set_string(&eq->status, "in_service");
-        changed = 1;
-    }
-    if (rc == 0 && !fail && c->next_due_date[0] &&
-        strcmp(c->next_due_date, eq->equipment->next_calibration_date) != 0) {
-        rc = record_set_string(&eq->equipment->next_calibration_date, c->next_due_date);
-        changed = 1;
-    }
-    if (rc == 0 && changed) {
-        char eqid[RECORD_MAX_ID + 1];
-        snprintf(eqid, sizeof eqid, "%s", eq->id);
-        rc = fu_push(l, eq, 0, "rule 3: equipment %s %s", eqid,
-                     fail ? "failed calibration: marked out_of_calibration"
-                          : "passed calibration: back in service");
-        eq = NULL;
-        if (rc == 0 && fail) {
-            char ncid[RECORD_MAX_ID + 8], text[512];
-            Scsms__Record *nc;
-            snprintf(ncid, sizeof ncid, "%.*s-NCR", RECORD_MAX_ID - 4, id);
-            snprintf(text, sizeof text, "Equipment %s failed calibration %s (readings before "
-                     "'%s', after '%s'): out of use until it passes",
-                     eqid, id, c->reading_before, c->reading_after);
-            if ((rc = new_nonconformity(ncid, SCSMS__NONCONFORMITY__SOURCE__CALIBRATION, id, eqid,
-                                        text, today, &nc)) == 0)
-                rc = fu_push(l, nc, 1, "rule 3: raised nonconformity %s", ncid);
-        }
-    }
-    record_free(eq);
-    return rc;
-}
-
 /* Rule 3 from equipment found overdue: one nonconformity per lapse day. */
 static int equipment_followups(store_t *s, MDB_txn *txn, const Scsms__Record *rec,
                                const char *id, int64_t today, struct fu_list *l)
@@ -588,9 +584,119 @@ static int equipment_followups(store_t *s, MDB_txn *txn, const Scsms__Record *re
     return rc ? rc : fu_push(l, nc, 1, "rule 3: raised nonconformity %s", ncid);
 }
 
-/* Rule 4: one nonconformity per nonconforming inspection item. */
-static int inspection_followups(const Scsms__Record *rec, const char *id, int64_t today,
-                                struct fu_list *l)
+/* The nonconformity of a failed calibration, unless raised already (by
+ * an earlier version of the same calibration). */
+static int failed_calibration_ncr(store_t *s, MDB_txn *txn, const Scsms__Record *rec,
+                                  const char *id, const char *eqid, int64_t today,
+                                  struct fu_list *l)
+{
+    const Scsms__Calibration *c = rec->calibration;
+    char ncid[RECORD_MAX_ID + 8], text[512];
+    Scsms__Record *nc;
+    snprintf(ncid, sizeof ncid, "%.*s-NCR", RECORD_MAX_ID - 4, id);
+    if (exists(s, txn, ncid))
+        return 0;
+    snprintf(text, sizeof text, "Equipment %s failed calibration %s (readings before '%s', "
+             "after '%s'): out of use until it passes", eqid, id, c->reading_before,
+             c->reading_after);
+    int rc = new_nonconformity(ncid, SCSMS__NONCONFORMITY__SOURCE__CALIBRATION, id, eqid, text,
+                               today, &nc);
+    return rc ? rc : fu_push(l, nc, 1, "rule 3: raised nonconformity %s", ncid);
+}
+
+/* performed + days, as a date; "" when performed is not one. */
+static void date_after(const char *performed, uint32_t days, char out[ISOTIME_DATE_LEN + 1])
+{
+    int64_t d;
+    out[0] = 0;
+    if (isotime_parse_date(performed, &d) == 0)
+        isotime_format_date(d + days, out);
+}
+
+/* What a calibration does to its equipment when it is the latest one
+ * recorded against it: a failure takes it out of use; a pass dates its next
+ * calibration (the calibration's next_due_date, or its interval from this
+ * one) and puts it back in service only when that date has not passed.
+ * Sets *why for the follow-up line, and returns 1 when eq changed. */
+static int apply_calibration(Scsms__Record *eq, const Scsms__Calibration *c, int64_t today,
+                             const char **why, int *rc)
+{
+    Scsms__Equipment *e = eq->equipment;
+    char next[ISOTIME_DATE_LEN + 1];
+    int64_t due;
+    *rc = record_set_string(&e->last_calibration_date, c->performed_date);
+    if (c->result == SCSMS__CALIBRATION__RESULT__FAIL) {
+        *why = "failed calibration: marked out_of_calibration";
+        if (*rc == 0)
+            *rc = record_set_string(&eq->status, "out_of_calibration");
+        return 1;
+    }
+    if (c->next_due_date[0])
+        snprintf(next, sizeof next, "%s", c->next_due_date);
+    else if (e->calibration_interval_days)
+        date_after(c->performed_date, e->calibration_interval_days, next);
+    else
+        snprintf(next, sizeof next, "%s", e->next_calibration_date);
+    if (*rc == 0)
+        *rc = record_set_string(&e->next_calibration_date, next);
+    if (next[0] && isotime_parse_date(next, &due) == 0 && due < today) {
+        *why = "passed calibration but is due again already: out of use until calibrated";
+        if (*rc == 0)
+            *rc = record_set_string(&eq->status, "out_of_calibration");
+    } else {
+        *why = strcmp(eq->status, "in_service") != 0 ? "passed calibration: back in service"
+                                                      : "passed calibration: in service";
+        if (*rc == 0)
+            *rc = record_set_string(&eq->status, "in_service");
+    }
+    return 1;
+}
+
+/* Rule 3 from a calibration, when it is recorded. Only the latest
+ * calibration (by performed_date) governs the equipment: one recorded late
+ * for an earlier date is history. Equipment removed from use stays so. A
+ * correction of a calibration already recorded never puts equipment back
+ * in service: a corrected failure still takes it out (and raises its
+ * nonconformity, once); a pass must be recorded as a calibration of its
+ * own. A failure raises a nonconformity whatever its date. */
+static int calibration_followups(store_t *s, MDB_txn *txn, const Scsms__Record *rec,
+                                 const char *id, int create, int64_t today, struct fu_list *l)
+{
+    const Scsms__Calibration *c = rec->calibration;
+    const Scsms__Link *el = find_link(rec, "equipment");
+    Scsms__Record *eq = NULL;
+    int rc = el ? load_current(s, txn, el->target, &eq) : 0;
+    if (rc || !eq)
+        return rc;
+    char eqid[RECORD_MAX_ID + 1], was[32];
+    snprintf(eqid, sizeof eqid, "%s", eq->id);
+    snprintf(was, sizeof was, "%s", eq->status);
+    int fail = c->result == SCSMS__CALIBRATION__RESULT__FAIL;
+    /* dates are canonical YYYY-MM-DD after validation: text order is date order */
+    int latest = strcmp(c->performed_date, eq->equipment->last_calibration_date) >= 0;
+    const char *why = NULL;
+    if (latest && strcmp(was, "removed_from_use") != 0 && (fail || create) &&
+        apply_calibration(eq, c, today, &why, &rc) && rc == 0) {
+        int lapsed = !fail && !strcmp(eq->status, "out_of_calibration") &&
+                     strcmp(was, "out_of_calibration") != 0;
+        rc = fu_push(l, eq, 0, "rule 3: equipment %s %s", eqid, why);
+        eq = NULL;
+        if (rc == 0 && lapsed) {
+            Scsms__Record *now = l->v[l->n - 1].rec;
+            rc = equipment_followups(s, txn, now, eqid, today, l);
+        }
+    }
+    record_free(eq);
+    if (rc == 0 && fail)
+        rc = failed_calibration_ncr(s, txn, rec, id, eqid, today, l);
+    return rc;
+}
+
+/* Rule 4: one nonconformity per nonconforming inspection item, raised
+ * once: a later version of the inspection raises only those of items
+ * newly found nonconforming. */
+static int inspection_followups(store_t *s, MDB_txn *txn, const Scsms__Record *rec,
+                                const char *id, int64_t today, struct fu_list *l)
 {
     const Scsms__Inspection *in = rec->inspection;
     for (size_t i = 0; i < in->n_items; i++) {
@@ -600,6 +706,8 @@ static int inspection_followups(const Scsms__Record *rec, const char *id, int64_
         if (it->answer != SCSMS__INSPECTION_ITEM__ANSWER__NONCONFORM)
             continue;
         snprintf(ncid, sizeof ncid, "%.*s-NCR-%zu", RECORD_MAX_ID - 12, id, i + 1);
+        if (exists(s, txn, ncid))
+            continue;
         snprintf(text, sizeof text, "Inspection %s of %s by %s: item %zu '%.300s' does not "
                  "conform%s%.300s", id, in->area, in->inspector, i + 1, it->question,
                  it->note[0] ? ": " : "", it->note);
@@ -668,11 +776,13 @@ int rules_followups(store_t *s, MDB_txn *txn, const Scsms__Record *rec, const ch
 {
     struct fu_list l = {0};
     int rc = 0;
-    if (supersedes(rec) && (!old_status || strcmp(old_status, "current") != 0))
+    /* every version written current: one whose subject an update changed
+     * to another current record's supersedes that one too */
+    if (supersedes(rec))
         rc = supersede_followups(s, txn, rec, id, &l);
     switch (rc ? SCSMS__RECORD__BODY__NOT_SET : rec->body_case) {
     case SCSMS__RECORD__BODY_CALIBRATION:
-        rc = calibration_followups(s, txn, rec, id, today, &l);
+        rc = calibration_followups(s, txn, rec, id, !old_status, today, &l);
         break;
     case SCSMS__RECORD__BODY_EQUIPMENT:
         if (!strcmp(rec->status, "out_of_calibration") &&
@@ -680,7 +790,7 @@ int rules_followups(store_t *s, MDB_txn *txn, const Scsms__Record *rec, const ch
             rc = equipment_followups(s, txn, rec, id, today, &l);
         break;
     case SCSMS__RECORD__BODY_INSPECTION:
-        rc = inspection_followups(rec, id, today, &l);
+        rc = inspection_followups(s, txn, rec, id, today, &l);
         break;
     default:
         break;

@@ -43,6 +43,12 @@ typedef struct MDB_txn MDB_txn;
 int rules_check_record(Scsms__Record *rec, enum store_role role, const struct scsms_config *cfg,
                        int64_t today) SCSMS_MUST_CHECK;
 
+/* The checks of a user's update of old into rec that need both versions:
+ * equipment out of calibration goes back in service, and its calibration
+ * dates move later, only through a calibration recorded (rule 3). Not
+ * for the versions the rules themselves write. */
+int rules_check_update(const Scsms__Record *old, const Scsms__Record *rec) SCSMS_MUST_CHECK;
+
 /* Rule 8 for partners: a partner's declarations and certificates are
  * about itself (partner_id is the writer, owner). SCSMS_EPERM otherwise. */
 int rules_check_subject(const Scsms__Record *rec, const char *owner,

@@ -463,6 +463,179 @@ START_TEST(rule4_nonconforming_items_raise_nonconformities)
 }
 END_TEST
 
+
+/* Set one field of r as `update --set field=value` would. */
+static void set_field(Scsms__Record **r, const char *field, const char *value)
+{
+    struct json_object *o = json_object_new_object();
+    ck_assert_msg(jsonpb_set_text(o, record_type_of(*r)->name, field, value) == 0 &&
+                      jsonpb_merge(o, r) == 0,
+                  "%s=%s: %s", field, value, scsms_errmsg());
+    json_object_put(o);
+}
+
+/* Write the next version of id with one field changed (set as JSON would
+ * set it), expecting success; the raised lines in raised. */
+static void update_ok(store_t *s, const char *id, const char *field, const char *value,
+                      char *raised, size_t cap)
+{
+    Scsms__Record *r = NULL;
+    ck_assert_int_eq(store_get(s, id, 0, &r), 0);
+    set_field(&r, field, value);
+    store_batch_t *b = NULL;
+    ck_assert_int_eq(store_batch_new(s, &b), 0);
+    ck_assert_int_eq(store_batch_add(b, r), 0);
+    ck_assert_msg(store_batch_commit(b) == 0, "%s %s=%s: %s", id, field, value, scsms_errmsg());
+    size_t n;
+    const char *const *v = store_batch_raised(b, &n);
+    raised[0] = 0;
+    for (size_t i = 0; i < n; i++)
+        snprintf(raised + strlen(raised), cap - strlen(raised), "%s\n", v[i]);
+    store_batch_destroy(&b);
+    record_free(r);
+}
+
+/* The same, expecting refusal with code and want, the store unchanged. */
+static void update_refused(store_t *s, const char *id, const char *field, const char *value,
+                           int code, const char *want)
+{
+    uint64_t before = entries(s);
+    Scsms__Record *r = NULL;
+    ck_assert_int_eq(store_get(s, id, 0, &r), 0);
+    set_field(&r, field, value);
+    int rc = store_put(s, r, NULL);
+    ck_assert_msg(rc == code, "%s=%s: rc %d want %d: %s", field, value, rc, code, scsms_errmsg());
+    ck_assert_msg(strstr(scsms_errmsg(), want) != NULL, "message '%s' lacks '%s'",
+                  scsms_errmsg(), want);
+    ck_assert_uint_eq(entries(s), before);
+    record_free(r);
+}
+
+static char *calibrate(store_t *s, const char *eq, const char *date, const char *result,
+                       const char *next, char *raised, size_t cap)
+{
+    char json[512];
+    snprintf(json, sizeof json,
+             "{\"performed_date\":\"%s\",\"result\":\"%s\"%s%s%s,\"links\":[{\"rel\":"
+             "\"equipment\",\"target\":\"%s\"}]}",
+             date, result, next ? ",\"next_due_date\":\"" : "", next ? next : "",
+             next ? "\"" : "", eq);
+    return put_ok(s, "calibration", json, raised, cap);
+}
+
+static void expect_equipment(store_t *s, const char *id, const char *status, const char *next,
+                             const char *last)
+{
+    Scsms__Record *e = NULL;
+    ck_assert_int_eq(store_get(s, id, 0, &e), 0);
+    ck_assert_str_eq(e->status, status);
+    ck_assert_str_eq(e->equipment->next_calibration_date, next);
+    ck_assert_str_eq(e->equipment->last_calibration_date, last);
+    record_free(e);
+}
+
+/* Rule 3 cannot be undone by the back door: only the latest calibration
+ * recorded governs the equipment, a correction of an old pass or a
+ * backdated pass does not put it back in service, a pass already due
+ * again leaves it out, and a user cannot set it in service or move its
+ * dates later by hand. */
+START_TEST(rule3_only_a_current_passing_calibration_restores_service)
+{
+    struct fixture f = fx_new("rule3c", NULL);
+    char raised[2048];
+    setenv("SCSMS_NOW", "2026-11-23T08:00:00Z", 1);
+    char *eq = put_ok(f.s, "equipment",
+                      "{\"equipment_id\":\"CAM-09\",\"kind\":\"camera\",\"location\":\"Gate 1\","
+                      "\"next_calibration_date\":\"2026-12-01\"}",
+                      raised, sizeof raised);
+    char *a = calibrate(f.s, eq, "2026-11-10", "pass", "2027-05-10", raised, sizeof raised);
+    expect_equipment(f.s, eq, "in_service", "2027-05-10", "2026-11-10");
+    char *b = calibrate(f.s, eq, "2026-11-20", "fail", NULL, raised, sizeof raised);
+    expect_equipment(f.s, eq, "out_of_calibration", "2027-05-10", "2026-11-20");
+    /* nor can a user put it back, or move its dates later */
+    update_refused(f.s, eq, "status", "in_service", SCSMS_ERULE,
+                   "is out of calibration: record a passing calibration");
+    update_refused(f.s, eq, "next_calibration_date", "2030-01-01", SCSMS_ERULE,
+                   "next_calibration_date moves later only when a calibration is recorded");
+    update_refused(f.s, eq, "last_calibration_date", "2026-11-23", SCSMS_ERULE,
+                   "last_calibration_date is kept by the calibrations");
+
+    /* a correction of the earlier pass changes nothing */
+    update_ok(f.s, a, "performed_by", "bob", raised, sizeof raised);
+    ck_assert_str_eq(raised, "");
+    expect_equipment(f.s, eq, "out_of_calibration", "2027-05-10", "2026-11-20");
+    /* a pass recorded late for an earlier day is history */
+    free(calibrate(f.s, eq, "2026-11-15", "pass", "2027-05-15", raised, sizeof raised));
+    ck_assert_str_eq(raised, "");
+    expect_equipment(f.s, eq, "out_of_calibration", "2027-05-10", "2026-11-20");
+    /* a pass whose next calibration is already due leaves it out */
+    free(calibrate(f.s, eq, "2026-11-21", "pass", "2026-11-22", raised, sizeof raised));
+    ck_assert_ptr_nonnull(strstr(raised, "passed calibration but is due again already"));
+    expect_equipment(f.s, eq, "out_of_calibration", "2026-11-22", "2026-11-21");
+    /* a current pass does: its interval dates the next one when it names none */
+    update_ok(f.s, eq, "calibration_interval_days", "90", raised, sizeof raised);
+    free(calibrate(f.s, eq, "2026-11-22", "pass", NULL, raised, sizeof raised));
+    ck_assert_ptr_nonnull(strstr(raised, "passed calibration: back in service"));
+    expect_equipment(f.s, eq, "in_service", "2027-02-20", "2026-11-22");
+    /* correcting the old failure raises no second nonconformity, and as it
+     * is not the latest calibration, leaves the equipment in service */
+    update_ok(f.s, b, "reading_after", "drift 4%", raised, sizeof raised);
+    ck_assert_str_eq(raised, "");
+    expect_equipment(f.s, eq, "in_service", "2027-02-20", "2026-11-22");
+    /* equipment removed from use stays so; the failure is still raised */
+    update_ok(f.s, eq, "status", "removed_from_use", raised, sizeof raised);
+    char *g = calibrate(f.s, eq, "2026-11-23", "fail", NULL, raised, sizeof raised);
+    char want[256];
+    snprintf(want, sizeof want, "rule 3: raised nonconformity %s-NCR\n", g);
+    ck_assert_str_eq(raised, want);
+    expect_equipment(f.s, eq, "removed_from_use", "2027-02-20", "2026-11-22");
+    /* nor is a calibration date in the future taken on a new record */
+    refused(f.s, "equipment",
+            "{\"equipment_id\":\"CAM-10\",\"kind\":\"camera\",\"location\":\"Gate 2\","
+            "\"last_calibration_date\":\"2026-11-24\"}",
+            SCSMS_ERULE, "last_calibration_date 2026-11-24 is in the future");
+    unsetenv("SCSMS_NOW");
+    free(eq);
+    free(a);
+    free(b);
+    free(g);
+    fx_free(&f);
+}
+END_TEST
+
+/* An inspection whose items raised nonconformities can still be updated:
+ * each is raised once, and only an item newly nonconforming raises one. */
+START_TEST(rule4_an_inspection_raises_each_nonconformity_once)
+{
+    struct fixture f = fx_new("rule4b", NULL);
+    char raised[2048], want[256];
+    char *ins = put_ok(f.s, "inspection",
+                       "{\"area\":\"Dock 2\",\"inspector\":\"A. Chen\",\"inspected_date\":"
+                       "\"2026-11-22\",\"items\":[{\"question\":\"Seals intact?\",\"answer\":"
+                       "\"nonconform\"},{\"question\":\"Lights?\",\"answer\":\"conform\"}]}",
+                       raised, sizeof raised);
+    ck_assert_int_eq(tu_lines(raised), 1);
+    update_ok(f.s, ins, "area", "Dock 2 east", raised, sizeof raised);
+    ck_assert_str_eq(raised, "");
+    Scsms__Record *r = NULL;
+    ck_assert_int_eq(store_get(f.s, ins, 0, &r), 0);
+    r->inspection->items[1]->answer = SCSMS__INSPECTION_ITEM__ANSWER__NONCONFORM;
+    store_batch_t *b = NULL;
+    ck_assert_int_eq(store_batch_new(f.s, &b), 0);
+    ck_assert_int_eq(store_batch_add(b, r), 0);
+    ck_assert_msg(store_batch_commit(b) == 0, "%s", scsms_errmsg());
+    size_t n;
+    const char *const *v = store_batch_raised(b, &n);
+    ck_assert_uint_eq(n, 1);
+    snprintf(want, sizeof want, "rule 4: item 2 nonconforming: raised nonconformity %s-NCR-2", ins);
+    ck_assert_str_eq(v[0], want);
+    store_batch_destroy(&b);
+    record_free(r);
+    free(ins);
+    fx_free(&f);
+}
+END_TEST
+
 START_TEST(rule6_auditor_independence)
 {
     struct fixture f = fx_new("rule6", NULL);
@@ -589,6 +762,14 @@ START_TEST(rule5_new_current_policy_obsoletes_the_old)
                 "{\"doc_id\":\"SP-01\",\"doc_version\":\"2\",\"title\":\"Plan\",\"status\":\"current\"}",
                 raised, sizeof raised));
     st = status_of(hq, d1);
+    ck_assert_str_eq(st, "obsolete");
+    free(st);
+    /* an update giving a current policy another current one's subject
+     * supersedes that one too */
+    update_ok(hq, other, "title", "Security policy", raised, sizeof raised);
+    snprintf(want, sizeof want, "rule 5: policy %s is now obsolete, superseded by %s", v2, other);
+    ck_assert_str_eq(raised, strcat(want, "\n"));
+    st = status_of(hq, v2);
     ck_assert_str_eq(st, "obsolete");
     free(st);
     struct verify_report rep;
@@ -756,6 +937,8 @@ int main(void)
     tcase_add_test(t, rule3_failed_calibration_takes_equipment_out);
     tcase_add_test(t, rule3_overdue_equipment_is_out_of_use);
     tcase_add_test(t, rule4_nonconforming_items_raise_nonconformities);
+    tcase_add_test(t, rule3_only_a_current_passing_calibration_restores_service);
+    tcase_add_test(t, rule4_an_inspection_raises_each_nonconformity_once);
     tcase_add_test(t, rule6_auditor_independence);
     tcase_add_test(t, rule8_site_writes_only_site_types);
     tcase_add_test(t, disposal_only_after_retention_by_authorised_author);
