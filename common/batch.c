@@ -75,9 +75,11 @@ struct store_batch {
     void (*progress)(void *ctx, size_t done, size_t total);
     void *progress_ctx;
     int dry_run;                 /* check everything, write nothing */
+    int each_apart;              /* apply each record in a nested transaction */
 };
 
 #define DRY_RUN_DONE 1 /* batch_body's way to have write_txn abort a dry run */
+#define CHECK_EACH 2   /* batch_body's: a record was refused, check each apart */
 
 #define MAX_ERRORS 1000
 
@@ -800,6 +802,33 @@ static int apply_item(store_t *s, MDB_txn *txn, store_batch_t *b, struct item *i
     return rc;
 }
 
+/* apply_item in a transaction nested in txn: kept when the record is
+ * taken, dropped whole when it is refused, so that a refusal part way
+ * through a record (its log entry put, its index refused) leaves nothing
+ * for the records after it to trip on. */
+static int apply_apart(store_t *s, MDB_txn *txn, store_batch_t *b, struct item *it,
+                       struct store_owner_state *st, const char *now, int64_t today,
+                       unsigned log_flags)
+{
+    MDB_txn *child;
+    struct store_owner_state before = *st;
+    size_t raised = b->n_raised;
+    int mrc = mdb_txn_begin(b->s->env, txn, 0, &child);
+    if (mrc)
+        return store_lmdb_fail(mrc, "begin nested transaction");
+    int rc = apply_item(s, child, b, it, st, now, today, log_flags);
+    if (rc == 0 && (mrc = mdb_txn_commit(child)))
+        rc = store_lmdb_fail(mrc, "commit nested transaction");
+    else if (rc)
+        mdb_txn_abort(child);
+    if (rc) {
+        *st = before;
+        while (b->n_raised > raised)
+            free(b->raised[--b->n_raised]);
+    }
+    return rc;
+}
+
 static int put_checkpoint(store_t *s, MDB_txn *txn, const struct store_owner_state *st,
                           const char *now)
 {
@@ -906,9 +935,12 @@ static int batch_body(store_t *s, MDB_txn *txn, void *ctx)
     clear_results(b);      /* a retry after growing the map starts afresh */
     if ((rc = packer_start(&pk)))
         return rc;
-    /* After the first refused record nothing more is written, but every
-     * remaining record is still checked, so that one import names every
-     * bad row at once. */
+    /* Records are applied in one transaction, the common case. Once one
+     * is refused the transaction is given up and the body runs again with
+     * each record in a nested transaction of its own (apply_apart): every
+     * record is then checked against the store as it would be written,
+     * after the ones before it that are good, so that one import names
+     * every bad row at once; and nothing is committed. */
     int first = 0;
     size_t first_at = 0;
     rc = 0;
@@ -916,10 +948,21 @@ static int batch_body(store_t *s, MDB_txn *txn, void *ctx)
     for (size_t i = 0; i < b->n; i++) {
         packer_wait(&pk, i);
         struct item *it = &b->items[i];
-        if (it->rc || !first) {
-            int code = it->rc ? it->rc : apply_item(s, txn, b, it, &st, now, today, log_flags);
+        int again = !b->each_apart && b->n > 1; /* one record: its refusal is the answer */
+        if (it->rc && again) {
+            rc = CHECK_EACH;
+            break;
+        }
+        {
+            int code = it->rc          ? it->rc
+                       : b->each_apart ? apply_apart(s, txn, b, it, &st, now, today, log_flags)
+                                       : apply_item(s, txn, b, it, &st, now, today, log_flags);
             if (code && !it->rc && store_error_fatal(code)) {
                 rc = code;
+                break;
+            }
+            if (code && again) {
+                rc = CHECK_EACH;
                 break;
             }
             if (code) {
@@ -1021,21 +1064,32 @@ static int batch_push(store_batch_t *b, Scsms__Record *rec, int how)
     return 0;
 }
 
+/* The body in one transaction; after a refusal, again with each record
+ * apart (batch_body says why). A dry run checks each apart from the
+ * start: it is for naming every refusal. */
+static int run_body(store_batch_t *b, int dry_run)
+{
+    b->dry_run = dry_run;
+    b->each_apart = dry_run;
+    int rc = store_write_txn(b->s, batch_body, b);
+    if (rc == CHECK_EACH) {
+        b->each_apart = 1;
+        rc = store_write_txn(b->s, batch_body, b);
+    }
+    b->dry_run = b->each_apart = 0;
+    return rc;
+}
+
 int store_batch_commit(store_batch_t *b)
 {
-    if (b->n == 0)
-        return 0;
-    b->dry_run = 0;
-    return store_write_txn(b->s, batch_body, b);
+    return b->n == 0 ? 0 : run_body(b, 0);
 }
 
 int store_batch_check(store_batch_t *b)
 {
     if (b->n == 0)
         return 0;
-    b->dry_run = 1;
-    int rc = store_write_txn(b->s, batch_body, b);
-    b->dry_run = 0;
+    int rc = run_body(b, 1);
     return rc == DRY_RUN_DONE ? 0 : rc;
 }
 

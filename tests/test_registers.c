@@ -324,6 +324,58 @@ START_TEST(one_bad_row_refuses_the_file)
 }
 END_TEST
 
+/* Rows refused by the store's own checks (a link to no record, a
+ * calibration of no equipment) are each named, not only the first, and
+ * with the refusals of the rows themselves; a row linking a good row
+ * before it in the same file is not refused; nothing is imported. */
+START_TEST(every_refused_row_is_named)
+{
+    char *dir = tu_tmpdir("badrows"), *store = tu_path(dir, "s");
+    init(store, "site");
+    char *risk = first_line(agent_ok(store, "add", "risk", "--json", samples[3].json, NULL));
+    char *before = snapshot(store);
+    char *file = tu_path(dir, "rows.json");
+    FILE *f = fopen(file, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "[\n"
+            "{\"type\":\"action\",\"kind\":\"corrective\",\"description\":\"fix gate\","
+            "\"responsible\":\"J. Ode\",\"due_date\":\"2027-01-31\","
+            "\"status\":\"implemented\",\"links\":[{\"rel\":\"risk_review\",\"target\":"
+            "\"RT-1-RSK-000404\"}]},\n"
+            "{\"type\":\"equipment\",\"equipment_id\":\"CAM-1\",\"kind\":\"camera\","
+            "\"location\":\"Gate\"},\n"
+            "{\"type\":\"action\",\"kind\":\"corrective\",\"description\":\"fix fence\","
+            "\"responsible\":\"J. Ode\",\"due_date\":\"2027-01-31\","
+            "\"status\":\"implemented\",\"links\":[{\"rel\":\"risk_review\",\"target\":\"%s\"}]},\n"
+            "{\"type\":\"calibration\",\"performed_date\":\"2026-11-01\",\"result\":\"pass\"},\n"
+            "{\"type\":\"risk\",\"threat_category\":\"natural_events\",\"threatened\":\"yard\","
+            "\"likelihood\":5,\"consequence\":5,\"residual_likelihood\":5,"
+            "\"residual_consequence\":5,\"treatment\":\"accept\"},\n"
+            "{\"type\":\"calibration\",\"performed_date\":\"2026-11-02\",\"result\":\"pass\","
+            "\"links\":[{\"rel\":\"equipment\",\"target\":\"RT-1-EQP-000002\"}]}\n"
+            "]\n", risk);
+    fclose(f);
+    struct tu_run r = tu_agent(NULL, "import", file, "--store", store, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, "rows.json:2: ") && strstr(r.err, "RT-1-RSK-000404"), "%s", r.err);
+    ck_assert_msg(strstr(r.err, "rows.json:5: a calibration must link the equipment"), "%s",
+                  r.err);
+    ck_assert_msg(strstr(r.err, "rows.json:6: risk is intolerable"), "%s", r.err);
+    ck_assert_msg(strstr(r.err, "3 bad rows in"), "%s", r.err);
+    ck_assert_int_eq(tu_lines(r.err), 4);
+    tu_run_free(&r);
+    char *after = snapshot(store);
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+    free(risk);
+    free(file);
+    free(store);
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
 /* Import file into store; it must succeed, saying it imported n records. */
 static void import_ok(const char *store, const char *file, size_t n)
 {
@@ -507,6 +559,7 @@ int main(void)
     TCase *io = tcase_create("import");
     tcase_add_test(io, large_csv_imports_with_progress);
     tcase_add_test(io, one_bad_row_refuses_the_file);
+    tcase_add_test(io, every_refused_row_is_named);
     tcase_add_test(io, json_split_inside_a_record_reads_on);
     tcase_add_test(io, json_second_half_error_is_printed);
     TCase *scan = tcase_create("split scan");
