@@ -574,11 +574,11 @@ static int unindex_old(store_t *s, MDB_txn *txn, const Scsms__Record *old, const
 
 /* Check that an update is allowed, decide its version and creation time,
  * and move the superseded version from `latest` into `versions`. */
-int store_supersede(store_t *s, MDB_txn *txn, const char *id, uint32_t version,
-                    const char *owner)
+int store_supersede(store_t *s, MDB_txn *txn, const Scsms__Record *rec, const char *owner)
 {
     uint8_t ref[STORE_LOGKEY_LEN], key[RECORD_MAX_ID + 8];
-    uint32_t v;
+    uint32_t v, version = rec->version;
+    const char *id = rec->id;
     Scsms__Record *old = NULL;
     int rc = store_latest_get(s, txn, id, &v, ref);
     if (rc)
@@ -591,6 +591,13 @@ int store_supersede(store_t *s, MDB_txn *txn, const char *id, uint32_t version,
     if (v + 1 != version || strcmp(old->owner, owner) != 0)
         rc = scsms_fail(SCSMS_ETAMPER, "'%.128s' version %u does not follow version %u of %s",
                         id, version, v, old->owner);
+    else if (old->body_case != rec->body_case)
+        rc = scsms_fail(SCSMS_ETAMPER, "'%.128s' version %u is of type %s, version %u of type "
+                        "%s: a record keeps its type", id, version, record_type_of(rec)->name, v,
+                        record_type_of(old)->name);
+    else if (record_is_tombstone(old))
+        rc = scsms_fail(SCSMS_ETAMPER, "'%.128s' was disposed of at version %u: no version "
+                        "follows a disposal", id, v);
     else if ((rc = unindex_old(s, txn, old, id)) == 0)
         rc = put(txn, s->versions, key, store_versions_key(id, v, key), ref, STORE_LOGKEY_LEN,
                  MDB_NOOVERWRITE, "version index entry");

@@ -85,10 +85,11 @@ int store_put_version(store_t *s, MDB_txn *txn, const Scsms__Record *rec, const 
                       const uint8_t hash[CRYPTO_HASH_LEN], struct store_owner_state *st,
                       unsigned log_flags);
 
-/* Move the current version of id (which must be version-1 and owned by
- * owner) from `latest` to `versions` and drop its index entries. */
-int store_supersede(store_t *s, MDB_txn *txn, const char *id, uint32_t version,
-                    const char *owner);
+/* Move the current version of rec->id (which must be rec->version - 1,
+ * owned by owner, of the same type, and not a disposal's tombstone) from
+ * `latest` to `versions` and drop its index entries: for a version another
+ * store wrote, the checks its writer's store made of the one before. */
+int store_supersede(store_t *s, MDB_txn *txn, const Scsms__Record *rec, const char *owner);
 
 /* An identity by id in txn; SCSMS_ENOTFOUND when none. Caller frees. */
 int store_identity_read(store_t *s, MDB_txn *txn, const char *id, Scsms__Identity **out);

@@ -241,7 +241,7 @@ static int take_entry(store_t *s, MDB_txn *txn, const struct sync_upload *in,
         rc = scsms_fail_context(rc == SCSMS_ENOMEM ? rc : SCSMS_ETAMPER, "entry %llu",
                                 (unsigned long long)e->seq);
     else if (rec->version > 1)
-        rc = store_supersede(s, txn, rec->id, rec->version, in->owner);
+        rc = store_supersede(s, txn, rec, in->owner);
     if (rc == 0) {
         chain_entry_hash(b->data, b->len, hash);
         rc = store_put_version(s, txn, rec, rec->id, rec->version, rec->version == 1, b->data,

@@ -801,6 +801,40 @@ START_TEST(a_partner_speaks_only_for_itself)
 }
 END_TEST
 
+/* A later version a store would refuse is refused at head office too,
+ * however the site crafts it: one of another type than the version before
+ * it, and any version after a disposal's tombstone. */
+START_TEST(a_later_version_keeps_its_type_and_none_follows_a_disposal)
+{
+    struct pair p = pair_new();
+    const char *inc = "{\"type\":\"incident\",\"id\":\"SITE-A-INC-000001\",\"owner\":\"SITE-A\","
+                      "\"kind\":\"near_miss\",\"occurred_at\":\"2026-11-01T10:00:00Z\","
+                      "\"location\":\"Gate 1\",\"status\":\"open\",\"author\":\"lead\","
+                      "\"created_at\":\"2026-11-01T10:00:00Z\",\"updated_at\":"
+                      "\"2026-11-01T10:00:00Z\",\"version\":";
+    char json[1024];
+    snprintf(json, sizeof json, "%s1}", inc);
+    json_accepted(&p, json);
+    json_refused(&p,
+                 "{\"type\":\"risk\",\"id\":\"SITE-A-INC-000001\",\"owner\":\"SITE-A\","
+                 "\"version\":2,\"threat_category\":\"natural_events\",\"threatened\":\"yard\","
+                 "\"likelihood\":2,\"consequence\":2,\"residual_likelihood\":1,"
+                 "\"residual_consequence\":1,\"treatment\":\"reduce\",\"status\":\"open\",\"author\":\"lead\","
+                 "\"created_at\":\"2026-11-01T10:00:00Z\",\"updated_at\":"
+                 "\"2026-11-02T10:00:00Z\"}",
+                 SCSMS_ETAMPER, "'SITE-A-INC-000001' version 2 is of type risk, version 1 of "
+                 "type incident: a record keeps its type");
+    json_accepted(&p, "{\"type\":\"incident\",\"id\":\"SITE-A-INC-000001\",\"owner\":"
+                      "\"SITE-A\",\"version\":2,\"status\":\"disposed\",\"disposal_reason\":"
+                      "\"retention over\",\"author\":\"lead\",\"created_at\":"
+                      "\"2026-11-01T10:00:00Z\",\"updated_at\":\"2026-11-03T10:00:00Z\"}");
+    snprintf(json, sizeof json, "%s3}", inc);
+    json_refused(&p, json, SCSMS_ETAMPER, "'SITE-A-INC-000001' was disposed of at version 2: "
+                 "no version follows a disposal");
+    pair_free(&p);
+}
+END_TEST
+
 START_TEST(a_partner_cannot_send_site_types)
 {
     struct pair p = partner_pair();
@@ -1142,6 +1176,7 @@ int main(void)
     tcase_add_test(pt, a_declaration_altered_after_signing_is_refused);
     tcase_add_test(pt, a_partner_speaks_only_for_itself);
     tcase_add_test(pt, a_partner_cannot_send_site_types);
+    tcase_add_test(pt, a_later_version_keeps_its_type_and_none_follows_a_disposal);
     tcase_add_test(pt, head_office_seals_are_checked_at_a_site);
     suite_add_tcase(s, pt);
     TCase *ot = tcase_create("outbox");
