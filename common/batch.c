@@ -49,6 +49,7 @@ struct item {
     char *err;                   /* and its message (the preparer's thread-local one) */
     int preserve;                /* restore with its own id, version, times, author */
     int dispose;                 /* the tombstone of store_dispose() */
+    int refused;                 /* named in errors by the last commit */
 };
 
 /* Entries built ahead live in chunks that never move, so the writer can
@@ -235,6 +236,8 @@ static int check_record(const store_t *s, Scsms__Record *rec, int preserve, int 
     int rc = record_validate(rec);
     if (rc == 0 && preserve)
         rc = check_preserved(s, rec);
+    if (rc == 0 && preserve && !record_is_tombstone(rec))
+        rc = rules_check_restored(rec, s->role, &s->cfg);
     /* a restored record is written as it was exported: the rules held
      * when it was first written, and what they raised is in the export */
     if (rc == 0 && !preserve && !dispose)
@@ -940,6 +943,8 @@ static int batch_body(store_t *s, MDB_txn *txn, void *ctx)
     int64_t today = isotime_days(isotime_now());
     struct packer pk = {.b = b, .first_seq = st.seq + 1, .now = now, .today = today};
     clear_results(b);      /* a retry after growing the map starts afresh */
+    for (size_t i = 0; i < b->n; i++)
+        b->items[i].refused = 0;
     if ((rc = packer_start(&pk)))
         return rc;
     /* Records are applied in one transaction, the common case. Once one
@@ -974,6 +979,7 @@ static int batch_body(store_t *s, MDB_txn *txn, void *ctx)
             }
             if (code) {
                 const char *msg = it->rc && it->err ? it->err : scsms_errmsg();
+                it->refused = 1;
                 if (!first) {
                     first = code;
                     first_at = i;
@@ -991,17 +997,21 @@ static int batch_body(store_t *s, MDB_txn *txn, void *ctx)
     packer_finish(&pk);
     if (rc)
         return rc;
-    /* restored records may link records later in the same file: check
-     * their links once all are in */
-    for (size_t i = 0; !first && i < b->n; i++) {
-        int code = b->items[i].preserve ? rules_check_links(s, txn, b->items[i].rec) : 0;
+    /* restored records may link records later in the same file, and come
+     * with what the rules raised from them: checked once all are in */
+    for (size_t i = 0; i < b->n; i++) {
+        struct item *it = &b->items[i];
+        int code = it->preserve && !it->refused ? rules_check_restored_store(s, txn, it->rec)
+                                                : 0;
         if (code && store_error_fatal(code))
             return code;
         if (code) {
-            first = code;
-            first_at = i;
-            snprintf(first_msg, sizeof first_msg, "%s", scsms_errmsg());
-            if ((rc = note_error(b, i, first_msg)))
+            if (!first) {
+                first = code;
+                first_at = i;
+                snprintf(first_msg, sizeof first_msg, "%s", scsms_errmsg());
+            }
+            if ((rc = note_error(b, i, scsms_errmsg())))
                 return rc;
         }
     }

@@ -435,6 +435,23 @@ int rules_check_update(const Scsms__Record *old, const Scsms__Record *rec)
     }
 }
 
+int rules_check_restored(const Scsms__Record *rec, enum store_role role,
+                         const struct scsms_config *cfg)
+{
+    switch (rec->body_case) {
+    case SCSMS__RECORD__BODY_RISK:
+        return check_risk(rec->risk, role, cfg);
+    case SCSMS__RECORD__BODY_ACTION:
+        if (rec->action->site[0] && role != STORE_ROLE_HQ)
+            return scsms_fail(SCSMS_EPERM, "only head office addresses an action to a site");
+        return check_action_record(rec);
+    case SCSMS__RECORD__BODY_AUDIT:
+        return check_audit_record(rec->audit);
+    default:
+        return rules_check_received(rec); /* the partner rules */
+    }
+}
+
 static int inspection_nonconforming(const Scsms__Inspection *in)
 {
     for (size_t i = 0; i < in->n_items; i++)
@@ -468,9 +485,45 @@ int rules_raises(const Scsms__Record *rec)
     }
 }
 
-int rules_check_links(store_t *s, MDB_txn *txn, const Scsms__Record *rec)
+static int exists(store_t *s, MDB_txn *txn, const char *id)
 {
-    return check_links(s, txn, rec, record_type_of(rec)->name);
+    uint8_t ref[STORE_LOGKEY_LEN];
+    uint32_t v;
+    return store_latest_get(s, txn, id, &v, ref) == 0;
+}
+
+/* A nonconformity rule 3 or 4 raised from `id` is held; refuse if not. */
+static int raised_is_held(store_t *s, MDB_txn *txn, const char *id, const char *suffix,
+                          const char *why)
+{
+    char ncid[RECORD_MAX_ID + 16];
+    snprintf(ncid, sizeof ncid, "%.*s%s", RECORD_MAX_ID - 12, id, suffix);
+    return exists(s, txn, ncid) ? 0
+                                : scsms_fail(SCSMS_ERULE, "%s, but its nonconformity %s is not "
+                                             "in the file or the store (%s)", why, ncid,
+                                             suffix[4] ? "rule 4" : "rule 3");
+}
+
+int rules_check_restored_store(store_t *s, MDB_txn *txn, const Scsms__Record *rec)
+{
+    int rc = check_links(s, txn, rec, record_type_of(rec)->name);
+    if (rc || record_is_tombstone(rec))
+        return rc;
+    if (rec->body_case == SCSMS__RECORD__BODY_CALIBRATION &&
+        rec->calibration->result == SCSMS__CALIBRATION__RESULT__FAIL)
+        return raised_is_held(s, txn, rec->id, "-NCR", "the calibration failed");
+    if (rec->body_case == SCSMS__RECORD__BODY_INSPECTION) {
+        const Scsms__Inspection *in = rec->inspection;
+        for (size_t i = 0; rc == 0 && i < in->n_items; i++) {
+            char suffix[32], why[64];
+            if (in->items[i]->answer != SCSMS__INSPECTION_ITEM__ANSWER__NONCONFORM)
+                continue;
+            snprintf(suffix, sizeof suffix, "-NCR-%zu", i + 1);
+            snprintf(why, sizeof why, "item %zu does not conform", i + 1);
+            rc = raised_is_held(s, txn, rec->id, suffix, why);
+        }
+    }
+    return rc;
 }
 
 int rules_check_store(store_t *s, MDB_txn *txn, const Scsms__Record *rec)
@@ -556,13 +609,6 @@ static int new_nonconformity(const char *id, Scsms__Nonconformity__Source source
     }
     *out = nc;
     return 0;
-}
-
-static int exists(store_t *s, MDB_txn *txn, const char *id)
-{
-    uint8_t ref[STORE_LOGKEY_LEN];
-    uint32_t v;
-    return store_latest_get(s, txn, id, &v, ref) == 0;
 }
 
 /* Rule 3 from equipment found overdue: one nonconformity per lapse day. */

@@ -67,8 +67,18 @@ const char *rules_decision_name(const Scsms__CredibilityReview *r);
 /* 1 when writing rec raises follow-up records (rules 3, 4 and 5). */
 int rules_raises(const Scsms__Record *rec);
 
-/* Every link of rec names a record in txn of a type its relation allows. */
-int rules_check_links(store_t *s, MDB_txn *txn, const Scsms__Record *rec) SCSMS_MUST_CHECK;
+/* The checks of rules_check_record() a record restored from an export
+ * must pass as it stands (rules 1, 2, 6 and the partner rules): those that
+ * hold whatever the day and change nothing, since a restore writes the
+ * exported bytes exactly. */
+int rules_check_restored(const Scsms__Record *rec, enum store_role role,
+                         const struct scsms_config *cfg) SCSMS_MUST_CHECK;
+
+/* Once a whole restore is written: rec's links resolve, and what rules 3
+ * and 4 raised from it (a failed calibration's nonconformity, one per
+ * nonconforming inspection item) came with it. */
+int rules_check_restored_store(store_t *s, MDB_txn *txn,
+                               const Scsms__Record *rec) SCSMS_MUST_CHECK;
 
 /* The checks that read the store in txn: links (so rule 2's risk review
  * is a risk that exists), rule 6 against the auditor's appointments. */

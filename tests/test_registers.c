@@ -376,6 +376,61 @@ START_TEST(every_refused_row_is_named)
 }
 END_TEST
 
+/* A restore (import --preserve) writes records as exported, but one that
+ * breaks a rule as it stands, or lacks what the rules raised from it, is
+ * refused like any other row: a file is not a way around the rules. */
+START_TEST(a_restore_is_held_to_the_rules)
+{
+    char *dir = tu_tmpdir("restore"), *store = tu_path(dir, "s");
+    init(store, "site");
+    char *before = snapshot(store);
+    char *file = tu_path(dir, "rows.json");
+    FILE *f = fopen(file, "w");
+    ck_assert_ptr_nonnull(f);
+#define ENV(id) "\"id\":\"" id "\",\"version\":1,\"author\":\"lead\",\"created_at\":" \
+                "\"2026-11-01T10:00:00Z\",\"updated_at\":\"2026-11-01T10:00:00Z\""
+    fputs("[\n"
+          "{\"type\":\"action\"," ENV("RT-1-ACT-000001") ",\"kind\":\"corrective\","
+          "\"description\":\"fix gate\",\"responsible\":\"J. Ode\",\"due_date\":\"2027-01-31\","
+          "\"status\":\"closed\",\"immediate\":true},\n"
+          "{\"type\":\"risk\"," ENV("RT-1-RSK-000002") ",\"threat_category\":\"natural_events\","
+          "\"threatened\":\"yard\",\"likelihood\":5,\"consequence\":5,\"residual_likelihood\":5,"
+          "\"residual_consequence\":5,\"treatment\":\"accept\",\"status\":\"accepted\"},\n"
+          "{\"type\":\"inspection\"," ENV("RT-1-INS-000003") ",\"area\":\"Dock\",\"inspector\":"
+          "\"A. Chen\",\"inspected_date\":\"2026-11-01\",\"status\":\"recorded\",\"items\":"
+          "[{\"question\":\"Seals?\",\"answer\":\"nonconform\"}]},\n"
+          "{\"type\":\"equipment\"," ENV("RT-1-EQP-000004") ",\"equipment_id\":\"CAM-1\","
+          "\"kind\":\"camera\",\"location\":\"Gate\",\"status\":\"out_of_calibration\"},\n"
+          "{\"type\":\"calibration\"," ENV("RT-1-CAL-000005") ",\"performed_date\":"
+          "\"2026-11-01\",\"result\":\"fail\",\"status\":\"recorded\",\"links\":[{\"rel\":"
+          "\"equipment\",\"target\":\"RT-1-EQP-000004\"}]}\n"
+          "]\n", f);
+#undef ENV
+    fclose(f);
+    struct tu_run r = tu_agent(NULL, "import", file, "--preserve", "--store", store, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, "rows.json:2: an action cannot be closed without a recorded "
+                             "effectiveness check"), "%s", r.err);
+    ck_assert_msg(strstr(r.err, "rows.json:3: risk is intolerable"), "%s", r.err);
+    ck_assert_msg(strstr(r.err, "rows.json:4: item 1 does not conform, but its nonconformity "
+                             "RT-1-INS-000003-NCR-1 is not in the file or the store (rule 4)"),
+                  "%s", r.err);
+    ck_assert_msg(strstr(r.err, "rows.json:6: the calibration failed, but its nonconformity "
+                             "RT-1-CAL-000005-NCR is not in the file or the store (rule 3)"),
+                  "%s", r.err);
+    ck_assert_msg(strstr(r.err, "4 bad rows in"), "%s", r.err);
+    tu_run_free(&r);
+    char *after = snapshot(store);
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+    free(file);
+    free(store);
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
 /* Import file into store; it must succeed, saying it imported n records. */
 static void import_ok(const char *store, const char *file, size_t n)
 {
@@ -560,6 +615,7 @@ int main(void)
     tcase_add_test(io, large_csv_imports_with_progress);
     tcase_add_test(io, one_bad_row_refuses_the_file);
     tcase_add_test(io, every_refused_row_is_named);
+    tcase_add_test(io, a_restore_is_held_to_the_rules);
     tcase_add_test(io, json_split_inside_a_record_reads_on);
     tcase_add_test(io, json_second_half_error_is_printed);
     TCase *scan = tcase_create("split scan");
