@@ -132,9 +132,13 @@ int cmd_add(int argc, char **argv)
         goto out;
     }
     int err = edit_object(&a, a.target, &obj);
-    if (err == 0 && json_object_object_get_ex(obj, "id", NULL))
+    const char *set_by_store = err == 0 ? jsonpb_store_field(obj) : NULL;
+    if (set_by_store && !strcmp(set_by_store, "id"))
         err = scsms_fail(SCSMS_EINVAL, "field 'id' is given by the store: to change a record use "
                          "'scsms-agent update ID'");
+    else if (set_by_store) /* the store writes its own: what was given would be lost */
+        err = scsms_fail(SCSMS_EINVAL, "field '%s' is set by the store: leave it out",
+                         set_by_store);
     if (err == 0)
         err = jsonpb_to_record(obj, a.target, &rec);
     if (err) {

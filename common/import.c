@@ -468,6 +468,12 @@ static int slurp(const char *path, char **out, size_t *len)
         return scsms_fail(SCSMS_EIO, "cannot read '%s'", path);
     }
     text[n] = 0;
+    /* a UTF-8 byte order mark, as spreadsheets write "CSV UTF-8": not part
+     * of the first column's name (nor of JSON text) */
+    if (n >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+        memmove(text, text + 3, n - 2);
+        n -= 3;
+    }
     *out = text;
     *len = n;
     return 0;

@@ -2,6 +2,7 @@
 #include "record.h"
 #include "isotime.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -326,7 +327,8 @@ static const struct plan *plan_add(const ProtobufCMessageDescriptor *d)
         const ProtobufCFieldDescriptor *f = &d->fields[i];
         struct plan_field *pf = &p->fields[p->n];
         if (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_BYTES &&
-            f->type != PROTOBUF_C_TYPE_MESSAGE)
+            f->type != PROTOBUF_C_TYPE_MESSAGE && f->type != PROTOBUF_C_TYPE_DOUBLE &&
+            f->type != PROTOBUF_C_TYPE_FLOAT)
             continue;
         pf->f = f;
         pf->kind = TEXT_PLAIN;
@@ -354,6 +356,15 @@ static int check_value(const struct plan_field *pf, char *p, size_t k, int fix)
         return rc == 0 && pf->kind != TEXT_PLAIN
                    ? normalise_time(s, f->name, pf->kind == TEXT_DATE, fix)
                    : rc;
+    }
+    /* NaN and infinity are no measurement, and JSON has no way to write
+     * them: export would give text no JSON reader takes back */
+    if (f->type == PROTOBUF_C_TYPE_DOUBLE || f->type == PROTOBUF_C_TYPE_FLOAT) {
+        double d = f->type == PROTOBUF_C_TYPE_DOUBLE ? ((const double *)p)[k]
+                                                     : ((const float *)p)[k];
+        return isfinite(d) ? 0
+                           : scsms_fail(SCSMS_EINVAL, "field '%s' must be a finite number",
+                                        f->name);
     }
     if (f->type == PROTOBUF_C_TYPE_BYTES) {
         const ProtobufCBinaryData *b = (const ProtobufCBinaryData *)p + k;

@@ -177,18 +177,29 @@ static int check_action_record(const Scsms__Record *rec)
 
 /* ------------------------------------------------------------ rule 6 */
 
-/* Compare activities ignoring case and surrounding blanks. */
+/* Compare activities, or people's names, as words: ignoring case, blanks
+ * around them, and how many blanks stand between two words ("Bob  Smith"
+ * is Bob Smith, typed with one space too many). */
 static int same_activity(const char *a, size_t al, const char *b, size_t bl)
 {
-    while (al && isspace((unsigned char)*a))
-        a++, al--;
-    while (al && isspace((unsigned char)a[al - 1]))
-        al--;
-    while (bl && isspace((unsigned char)*b))
-        b++, bl--;
-    while (bl && isspace((unsigned char)b[bl - 1]))
-        bl--;
-    return al && al == bl && strncasecmp(a, b, al) == 0;
+    const char *ae = a + al, *be = b + bl;
+    int words = 0;
+    for (;;) {
+        while (a < ae && isspace((unsigned char)*a))
+            a++;
+        while (b < be && isspace((unsigned char)*b))
+            b++;
+        if (a == ae || b == be)
+            return a == ae && b == be && words;
+        while (a < ae && b < be && !isspace((unsigned char)*a) && !isspace((unsigned char)*b)) {
+            if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+                return 0;
+            a++, b++;
+        }
+        if ((a < ae && !isspace((unsigned char)*a)) || (b < be && !isspace((unsigned char)*b)))
+            return 0; /* one word ended before the other */
+        words++;
+    }
 }
 
 /* The audited activity the list (separated by ',' or ';') names, or NULL. */
@@ -232,7 +243,8 @@ struct appointment_scan {
 static int scan_appointment(const Scsms__Record *rec, void *ctx)
 {
     struct appointment_scan *sc = ctx;
-    if (strcasecmp(rec->appointment->person, sc->au->auditor) != 0)
+    const char *person = rec->appointment->person, *auditor = sc->au->auditor;
+    if (!same_activity(person, strlen(person), auditor, strlen(auditor)))
         return 0;
     sc->hit = audited_in(sc->au, rec->appointment->responsibilities);
     if (sc->hit)

@@ -383,7 +383,7 @@ START_TEST(what_a_partner_may_not_write_is_refused)
     refused_at_server(&n, "PARTNER-Y", "risk",
                       "{\"threat_category\":\"physical_failure_or_malicious_act\",\"threatened\":\"cargo\","
                       "\"likelihood\":2,\"consequence\":2,\"residual_likelihood\":1,"
-                      "\"residual_consequence\":1,\"treatment\":\"reduce\",\"owner\":\"ops\"}");
+                      "\"residual_consequence\":1,\"treatment\":\"reduce\",\"risk_owner\":\"ops\"}");
     /* B's own submission is at head office */
     free(add(b, "declaration", "{\"partner_id\":\"CARRIER-B\",\"coverage\":\"sea\",\"measures\":"
                                "[\"ISPS\"],\"valid_from_date\":\"2026-01-01\",\"valid_to_date\":"

@@ -431,6 +431,52 @@ START_TEST(a_restore_is_held_to_the_rules)
 }
 END_TEST
 
+/* Slips a real user makes: a spreadsheet's byte order mark before the
+ * header is no part of the first column's name; a measurement of "nan"
+ * or "inf" is refused (JSON cannot carry it back out); a store-set field
+ * on add is refused rather than dropped without a word. */
+START_TEST(common_slips_are_read_right_or_refused)
+{
+    char *dir = tu_tmpdir("slips"), *store = tu_path(dir, "s");
+    init(store, "site");
+    char *csv = tu_path(dir, "excel.csv");
+    FILE *f = fopen(csv, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("\xEF\xBB\xBFtype,kind,occurred_at,location\r\n"
+          "incident,near_miss,2026-11-02T10:00:00Z,Gate 1\r\n", f);
+    fclose(f);
+    struct tu_run r = tu_agent(NULL, "import", csv, "--store", store, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    char *before = snapshot(store);
+    const char *bad[][2] = {{"value=nan", "field 'value' must be a finite number"},
+                            {"value=inf", "field 'value' must be a finite number"},
+                            {"value=-1e999", "must be"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = tu_agent(NULL, "add", "measurement", "--set", "indicator=seal errors", "--set",
+                     "period_end_date=2026-10-31", "--set", bad[i][0], "--store", store, NULL);
+        ck_assert_int_eq(r.status, 1);
+        ck_assert_msg(strstr(r.err, bad[i][1]) && tu_lines(r.err) == 1, "%s: %s", bad[i][0],
+                      r.err);
+        tu_run_free(&r);
+    }
+    r = tu_agent(NULL, "add", "training", "--json",
+                 "{\"person\":\"A. Chen\",\"course\":\"ISPS\",\"completed_date\":\"2026-10-01\","
+                 "\"author\":\"mallory\"}", "--store", store, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_str_eq(r.err, "scsms-agent: field 'author' is set by the store: leave it out\n");
+    tu_run_free(&r);
+    char *after = snapshot(store);
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+    free(csv);
+    free(store);
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
 /* Import file into store; it must succeed, saying it imported n records. */
 static void import_ok(const char *store, const char *file, size_t n)
 {
@@ -616,6 +662,7 @@ int main(void)
     tcase_add_test(io, one_bad_row_refuses_the_file);
     tcase_add_test(io, every_refused_row_is_named);
     tcase_add_test(io, a_restore_is_held_to_the_rules);
+    tcase_add_test(io, common_slips_are_read_right_or_refused);
     tcase_add_test(io, json_split_inside_a_record_reads_on);
     tcase_add_test(io, json_second_half_error_is_printed);
     TCase *scan = tcase_create("split scan");

@@ -653,6 +653,11 @@ START_TEST(rule6_auditor_independence)
             "{\"planned_date\":\"2026-12-01\",\"audit_scope\":\"cargo\",\"auditor\":\"c. diaz\","
             "\"activities_audited\":[\"Cargo screening\"]}",
             SCSMS_ERULE, "(appointment SITE-R-APT-");
+    /* the same person with a space too many is the same person */
+    refused(f.s, "audit",
+            "{\"planned_date\":\"2026-12-01\",\"audit_scope\":\"cargo\",\"auditor\":\" C.  Diaz\","
+            "\"activities_audited\":[\"cargo   screening\"]}",
+            SCSMS_ERULE, "(appointment SITE-R-APT-");
     free(put_ok(f.s, "audit",
                 "{\"planned_date\":\"2026-12-01\",\"audit_scope\":\"cargo\",\"auditor\":"
                 "\"B. Ortiz\",\"activities_audited\":[\"Cargo screening\"]}",
