@@ -42,6 +42,8 @@ static void on_signal(int sig)
 struct link {
     store_t *s;
     void *ctx, *sock;
+    void *monitor;  /* sock's handshakes that head office refused */
+    unsigned n_monitors; /* each socket's monitor has its own endpoint */
     const char *endpoint, *server_key; /* as given, or copies of the store's settings: */
     char cfg_endpoint[CONFIG_ENDPOINT_MAX + 1], cfg_key[CONFIG_KEY_LEN + 1];
     char pub[IDENTITY_Z85_LEN + 1], sec[IDENTITY_Z85_LEN + 1];
@@ -52,18 +54,43 @@ struct link {
     uint64_t sent, received;
     uint64_t acked; /* this site's head as the server last confirmed it */
     uint32_t credit; /* uploads the server lets this agent have in flight */
-    int heard;      /* the server answered in this round */
+    int heard;      /* the server told this site's head in this round */
     int progress;   /* show how an upload goes (standard error is a terminal) */
     struct sync_batch out; /* the batch being sent, kept for its memory */
     uint8_t *buf;   /* a packed request, kept: a fresh one per upload took */
     size_t cap;     /* a page fault per 4 KiB of it */
 };
 
+/* Watch sock for a handshake head office refused (its ZAP handler said
+ * 400: this site's key is not enrolled, or revoked): without it, such a
+ * site hears nothing at all and can only guess why. */
+static int watch_handshakes(struct link *l)
+{
+    char ep[64];
+    int linger = 0;
+    snprintf(ep, sizeof ep, "inproc://scsms-agent-monitor-%u", l->n_monitors++);
+    if (zmq_socket_monitor(l->sock, ep, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
+        !(l->monitor = zmq_socket(l->ctx, ZMQ_PAIR)) ||
+        zmq_setsockopt(l->monitor, ZMQ_LINGER, &linger, sizeof linger) ||
+        zmq_connect(l->monitor, ep) != 0)
+        return scsms_fail(SCSMS_EIO, "cannot watch the sync socket: %s",
+                          zmq_strerror(zmq_errno()));
+    return 0;
+}
+
+static void close_sockets(struct link *l)
+{
+    if (l->monitor)
+        zmq_close(l->monitor);
+    if (l->sock)
+        zmq_close(l->sock);
+    l->monitor = l->sock = NULL;
+}
+
 static int connect_server(struct link *l)
 {
     int hb_ivl = 1000, hb_timeout = 5000, linger = 0, ivl = 100 + rand() % 200, ivl_max = 5000;
-    if (l->sock)
-        zmq_close(l->sock);
+    close_sockets(l);
     l->sock = zmq_socket(l->ctx, ZMQ_DEALER);
     if (!l->sock || zmq_setsockopt(l->sock, ZMQ_CURVE_SERVERKEY, l->server_key, IDENTITY_Z85_LEN) ||
         zmq_setsockopt(l->sock, ZMQ_CURVE_PUBLICKEY, l->pub, IDENTITY_Z85_LEN) ||
@@ -77,6 +104,9 @@ static int connect_server(struct link *l)
         zmq_setsockopt(l->sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max))
         return scsms_fail(SCSMS_EIO, "cannot set up the sync socket: %s",
                           zmq_strerror(zmq_errno()));
+    int rc = watch_handshakes(l);
+    if (rc)
+        return rc;
     if (zmq_connect(l->sock, l->endpoint) != 0)
         return scsms_fail(SCSMS_EINVAL, "cannot connect to '%s': %s", l->endpoint,
                           zmq_strerror(zmq_errno()));
@@ -110,9 +140,31 @@ static int send_request(struct link *l, Scsms__SyncRequest *req)
     return 0;
 }
 
+/* An event of the monitor: a handshake head office refused. */
+static int handshake_refused(struct link *l)
+{
+    zmq_msg_t ev, where;
+    zmq_msg_init(&ev);
+    zmq_msg_init(&where);
+    int got = zmq_msg_recv(&ev, l->monitor, 0) >= 0 && zmq_msg_more(&ev) &&
+              zmq_msg_recv(&where, l->monitor, 0) >= 0 && zmq_msg_size(&ev) == 6;
+    uint16_t event = 0;
+    uint32_t status = 0;
+    if (got) { /* RFC: 16-bit event, 32-bit value (the ZAP status), native order */
+        memcpy(&event, zmq_msg_data(&ev), sizeof event);
+        memcpy(&status, (uint8_t *)zmq_msg_data(&ev) + 2, sizeof status);
+    }
+    zmq_msg_close(&ev);
+    zmq_msg_close(&where);
+    if (event != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || status != 400)
+        return 0; /* 300, 500: head office could not decide now; keep trying */
+    return scsms_fail(SCSMS_EPERM, "head office at %s refused this site's key at the handshake: "
+                      "it is not enrolled there, or has been revoked", l->endpoint);
+}
+
 /* The next reply to a request with id at least min_id (earlier ones are
- * late answers to requests given up on). SCSMS_EIO on timeout. Caller
- * frees. */
+ * late answers to requests given up on). SCSMS_EIO on timeout, SCSMS_EPERM
+ * when head office refuses this site's key. Caller frees. */
 static int wait_reply(struct link *l, uint64_t min_id, Scsms__SyncReply **out)
 {
     struct timespec t0, t1;
@@ -124,8 +176,12 @@ static int wait_reply(struct link *l, uint64_t min_id, Scsms__SyncReply **out)
             return scsms_fail(SCSMS_EIO, "no answer from %s within %d s: is the server running, "
                               "is its key the one pinned here, and is this site enrolled?",
                               l->endpoint, l->timeout_ms / 1000);
-        zmq_pollitem_t it = {l->sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, l->timeout_ms - waited) <= 0)
+        zmq_pollitem_t it[] = {{l->sock, 0, ZMQ_POLLIN, 0}, {l->monitor, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(it, 2, l->timeout_ms - waited) <= 0)
+            continue;
+        if ((it[1].revents & ZMQ_POLLIN) && handshake_refused(l))
+            return SCSMS_EPERM;
+        if (!(it[0].revents & ZMQ_POLLIN))
             continue;
         zmq_msg_t m;
         zmq_msg_init(&m);
@@ -487,10 +543,13 @@ static int round_steps(struct link *l)
         scsms__sync_reply__free_unpacked(r, NULL);
         retry_pause();
     }
-    l->heard = 1;
-    if (r->code == SCSMS__SYNC_REPLY__CODE__REFUSED)
+    if (r->code == SCSMS__SYNC_REPLY__CODE__REFUSED) { /* revoked, say: its head means nothing */
         rc = refused(r);
-    else if ((rc = pin_hq(l, r)) == 0)
+        scsms__sync_reply__free_unpacked(r, NULL);
+        return rc;
+    }
+    l->heard = 1;
+    if ((rc = pin_hq(l, r)) == 0)
         rc = check_server_head(l, r, head);
     uint64_t next = r->head_seq + 1, start = r->head_seq;
     l->acked = r->head_seq;
@@ -603,8 +662,7 @@ int cmd_run(int argc, char **argv)
     }
     memset(l.sec, 0, sizeof l.sec);
     link_release(&l);
-    if (l.sock)
-        zmq_close(l.sock);
+    close_sockets(&l);
     if (l.ctx)
         zmq_ctx_term(l.ctx);
     int partner = l.s && store_role(l.s) == STORE_ROLE_PARTNER;

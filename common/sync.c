@@ -275,21 +275,43 @@ static int take_checkpoint(store_t *s, MDB_txn *txn, const struct sync_upload *i
     return mrc ? store_lmdb_fail(mrc, "write checkpoint") : 0;
 }
 
+/* sync_admitted in a transaction the caller holds. */
+static int admitted_in(store_t *s, MDB_txn *txn, const char *who, Scsms__Identity **out)
+{
+    int rc = store_identity_read(s, txn, who, out);
+    if (rc)
+        return rc == SCSMS_ENOTFOUND ? scsms_fail(SCSMS_EPERM, "'%.64s' is not enrolled here", who)
+                                     : rc;
+    if ((*out)->revoked || (*out)->sign_key.len != CRYPTO_PUB_LEN) {
+        scsms__identity__free_unpacked(*out, NULL);
+        *out = NULL;
+        return scsms_fail(SCSMS_EPERM, "'%.64s' has been revoked", who);
+    }
+    return 0;
+}
+
+int sync_admitted(store_t *s, const char *who, Scsms__Identity **out)
+{
+    MDB_txn *txn;
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    rc = admitted_in(s, txn, who, out);
+    mdb_txn_abort(txn);
+    return rc;
+}
+
 static int ingest_body(store_t *s, MDB_txn *txn, void *ctx)
 {
     struct sync_upload *in = ctx;
     struct store_owner_state st = {0}; /* reported as the head even when never loaded */
     Scsms__Identity *who = NULL;
     struct arena ar = {0}; /* each entry and its record are decoded into it */
-    int rc = store_identity_read(s, txn, in->owner, &who);
+    /* read again in the transaction that writes: revoked since the
+     * request was admitted means refused */
+    int rc = admitted_in(s, txn, in->owner, &who);
     if (rc)
-        return rc == SCSMS_ENOTFOUND
-                   ? scsms_fail(SCSMS_EPERM, "'%.64s' is not enrolled here", in->owner)
-                   : rc;
-    if (who->revoked || who->sign_key.len != CRYPTO_PUB_LEN) {
-        scsms__identity__free_unpacked(who, NULL);
-        return scsms_fail(SCSMS_EPERM, "'%.64s' has been revoked", in->owner);
-    }
+        return rc;
     if ((rc = store_owner_ensure(s, txn, in->owner, &st)) ||
         (rc = store_log_is_last(s, txn, &st)) < 0)
         goto out;

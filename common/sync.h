@@ -17,6 +17,13 @@
 #include "error.h"
 #include "store.h"
 
+/* who as enrolled here, when it may sync: SCSMS_EPERM when it is not
+ * enrolled ("'WH-1' is not enrolled here") or has been revoked ("'WH-1'
+ * has been revoked"). The server asks at every request, not only at the
+ * handshake: a session outlives the check that admitted it. Caller frees
+ * *out with scsms__identity__free_unpacked(*out, NULL). */
+int sync_admitted(store_t *s, const char *who, Scsms__Identity **out) SCSMS_MUST_CHECK;
+
 /* The head of owner's log here: sequence 0 and 32 zero bytes when none. */
 int sync_head(store_t *s, const char *owner, uint64_t *seq,
               uint8_t hash[CRYPTO_HASH_LEN]) SCSMS_MUST_CHECK;

@@ -84,8 +84,10 @@ static void send_str(void *sock, const char *s, int more)
     zmq_send(sock, s, strlen(s), more ? ZMQ_SNDMORE : 0);
 }
 
-/* Answer one ZAP request (RFC 27): 200 with the identity as User-Id, or
- * 400 for a key nobody enrolled or a revoked one. */
+/* Answer one ZAP request (RFC 27): 200 with the identity as User-Id, 400
+ * for a key nobody enrolled or a revoked one (the agent stops: a person
+ * must look), or 500 when the table cannot be read (the agent tries
+ * again). */
 static void serve_zap(struct server *sv)
 {
     zmq_msg_t f[7];
@@ -109,17 +111,26 @@ static void serve_zap(struct server *sv)
     if (n == 7 && zmq_msg_size(&f[5]) == 5 && !memcmp(zmq_msg_data(&f[5]), "CURVE", 5) &&
         zmq_msg_size(&f[6]) == 32) {
         zmq_z85_encode(m.key, zmq_msg_data(&f[6]), 32);
-        if (store_identity_list(sv->s, match_key, &m) == 1 && !m.revoked) {
+        int found = store_identity_list(sv->s, match_key, &m);
+        if (found == 1 && !m.revoked) {
             status = "200";
             text = "OK";
             user = m.id;
+        } else if (found < 0) {
+            status = "500";
+            text = "enrolment table unreadable";
         } else if (m.id[0]) {
             text = "revoked";
         }
     }
-    fprintf(stderr, "scsms-server: %s: connection %s%s%s\n", status[0] == '2' ? "info" : "warning",
-            status[0] == '2' ? "from " : "refused: ", status[0] == '2' ? user : text,
-            status[0] == '2' ? "" : (m.id[0] ? " identity" : " (not enrolled)"));
+    if (status[0] == '2')
+        fprintf(stderr, "scsms-server: info: connection from %s\n", user);
+    else if (status[0] == '5')
+        fprintf(stderr, "scsms-server: warning: connection refused: %s: %s\n", text,
+                scsms_errmsg());
+    else
+        fprintf(stderr, "scsms-server: warning: connection refused: %s%s\n", text,
+                m.id[0] ? " identity" : " (not enrolled)");
     send_str(sv->zap, "1.0", 1);
     if (n >= 2)
         zmq_send(sv->zap, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), ZMQ_SNDMORE);
@@ -263,18 +274,6 @@ static void free_sealed(Scsms__SyncReply *r)
     r->n_sealed = 0;
 }
 
-/* 1 for a partner, 0 for anyone else, -1 when the role cannot be read
- * (then nothing is sent: a partner must never be taken for a site). */
-static int is_partner(struct server *sv, const char *who)
-{
-    Scsms__Identity *id = NULL;
-    if (store_identity_get(sv->s, who, &id) != 0)
-        return -1;
-    int partner = id->role == SCSMS__IDENTITY__ROLE__PARTNER;
-    scsms__identity__free_unpacked(id, NULL);
-    return partner;
-}
-
 static struct sync_seen *seen_entry(struct server *sv, const char *who)
 {
     size_t i = 0;
@@ -327,6 +326,9 @@ struct request {
     zmq_msg_t id, body;
     const char *who;             /* the authenticated identity (ZAP User-Id) */
     Scsms__SyncRequest *req;     /* NULL: not a SyncRequest */
+    int admitted;                /* 0, or why who may not sync now (admit()) */
+    char refusal[192];           /* and the reason's one line */
+    int partner;                 /* who is enrolled as a partner */
     struct sync_seen *seen;      /* its sender's contact entry (NULL: table full) */
     struct sync_upload *up;      /* an upload's outcome, once taken in */
 };
@@ -370,22 +372,57 @@ static void send_reply(struct server *sv, struct request *q, Scsms__SyncReply *r
     free(out);
 }
 
+/* Whether q's sender may sync now, read from the enrolment table at every
+ * request: the ZAP handler admitted it at the handshake, but a session
+ * lives on after its identity is revoked. Sets q->admitted (0, SCSMS_EPERM
+ * with the reason in q->refusal, or a store error: then it is answered
+ * "retry later", and a partner is never taken for a site) and q->partner. */
+static void admit(struct server *sv, struct request *q)
+{
+    Scsms__Identity *id = NULL;
+    q->admitted = sync_admitted(sv->s, q->who, &id);
+    q->partner = 0;
+    if (q->admitted) {
+        snprintf(q->refusal, sizeof q->refusal, "%s", scsms_errmsg());
+        if (q->admitted == SCSMS_EPERM)
+            fprintf(stderr, "scsms-server: warning: request from %s refused: %s\n", q->who,
+                    q->refusal);
+        return;
+    }
+    q->partner = id->role == SCSMS__IDENTITY__ROLE__PARTNER;
+    scsms__identity__free_unpacked(id, NULL);
+}
+
+/* The answer to a request admit() did not admit. */
+static void refuse(const struct request *q, Scsms__SyncReply *r)
+{
+    r->code = q->admitted == SCSMS_EPERM ? SCSMS__SYNC_REPLY__CODE__REFUSED
+                                         : SCSMS__SYNC_REPLY__CODE__RETRY_LATER;
+    r->message = (char *)q->refusal;
+}
+
 /* More was waiting than the queue holds: answer "retry later" without
- * doing the work, keeping the connection. */
+ * doing the work, keeping the connection; an identity that may not sync
+ * is refused here as anywhere. */
 static void shed(struct server *sv, struct request *q)
 {
     Scsms__SyncReply r = SCSMS__SYNC_REPLY__INIT;
     Scsms__SyncRequest *req =
         scsms__sync_request__unpack(NULL, zmq_msg_size(&q->body), zmq_msg_data(&q->body));
-    const char *who = zmq_msg_gets(&q->body, "User-Id");
     uint8_t hash[CRYPTO_HASH_LEN];
+    q->who = zmq_msg_gets(&q->body, "User-Id");
     r.code = SCSMS__SYNC_REPLY__CODE__RETRY_LATER;
     r.message = "server busy: retry later";
     r.credit = 1;
     if (req)
         r.request_id = req->request_id;
-    if (who && *who)
-        set_head(sv, who, &r, hash);
+    if (q->who && *q->who) {
+        admit(sv, q);
+        if (q->admitted == SCSMS_EPERM)
+            refuse(q, &r);
+        else
+            set_head(sv, q->who, &r, hash);
+    }
     send_reply(sv, q, &r);
     if (req)
         scsms__sync_request__free_unpacked(req, NULL);
@@ -394,8 +431,9 @@ static void shed(struct server *sv, struct request *q)
                 (unsigned long long)sv->shed);
 }
 
-/* Decode q and note the contact, in the order the requests came: the
- * last one an identity sent says its backlog. */
+/* Decode q, check its sender may sync, and note the contact, in the
+ * order the requests came: the last one an identity sent says its
+ * backlog. A refused identity is not noted as seen. */
 static void decode_request(struct server *sv, struct request *q)
 {
     q->who = zmq_msg_gets(&q->body, "User-Id");
@@ -405,6 +443,9 @@ static void decode_request(struct server *sv, struct request *q)
     q->seen = NULL;
     if (!q->who || !*q->who || !q->req)
         return;
+    admit(sv, q);
+    if (q->admitted)
+        return;
     if (q->req->msg_case == SCSMS__SYNC_REQUEST__MSG_HELLO)
         q->seen = saw(sv, q->who, q->req->hello->backlog);
     else if (q->req->msg_case == SCSMS__SYNC_REQUEST__MSG_UPLOAD)
@@ -413,7 +454,8 @@ static void decode_request(struct server *sv, struct request *q)
 
 static int is_upload(const struct request *q)
 {
-    return q->who && *q->who && q->req && q->req->msg_case == SCSMS__SYNC_REQUEST__MSG_UPLOAD;
+    return q->who && *q->who && q->req && !q->admitted &&
+           q->req->msg_case == SCSMS__SYNC_REQUEST__MSG_UPLOAD;
 }
 
 /* One transaction holds at most this much of uploads' entries: a round of
@@ -475,6 +517,9 @@ static void serve_message(struct server *sv, struct request *q)
         r.code = SCSMS__SYNC_REPLY__CODE__REFUSED;
         r.message = "malformed message: not a SyncRequest";
         fprintf(stderr, "scsms-server: warning: malformed message from %s refused\n", who);
+    } else if (q->admitted) {
+        r.request_id = req->request_id;
+        refuse(q, &r);
     } else {
         r.request_id = req->request_id;
         switch (req->msg_case) {
@@ -490,11 +535,10 @@ static void serve_message(struct server *sv, struct request *q)
             }
             break;
         case SCSMS__SYNC_REQUEST__MSG_FETCH:
-            switch (is_partner(sv, who)) {
-            case 1: do_fetch_partner(sv, who, &r); break;
-            case 0: do_fetch(sv, req->fetch, &r, &sv->fetch); break;
-            default: r.code = SCSMS__SYNC_REPLY__CODE__RETRY_LATER; break;
-            }
+            if (q->partner)
+                do_fetch_partner(sv, who, &r);
+            else
+                do_fetch(sv, req->fetch, &r, &sv->fetch);
             break;
         default:
             r.code = SCSMS__SYNC_REPLY__CODE__REFUSED;

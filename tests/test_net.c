@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <json-c/json.h>
 #include <zmq.h>
@@ -217,9 +218,13 @@ START_TEST(refusals_over_the_wire)
     ck_assert_ptr_nonnull(strstr(r.err, "no answer from"));
     tu_run_free(&r);
     ck_assert_uint_eq(tn_hq_head(&n, "WH-1"), 0);
-    /* a key nobody enrolled */
+    /* a key nobody enrolled: told so, not left to guess */
     r = tn_sync(&n, stranger, NULL);
     ck_assert_int_eq(r.status, 1);
+    char want[256];
+    snprintf(want, sizeof want, "scsms-agent: head office at %s refused this site's key at the "
+             "handshake: it is not enrolled there, or has been revoked\n", n.endpoint);
+    ck_assert_str_eq(r.err, want);
     tu_run_free(&r);
     size_t len;
     char *log = tu_read_file(n.server_err, &len);
@@ -282,6 +287,46 @@ static int keep_entry(const uint8_t *b, size_t len, uint64_t seq, void *ctx)
     return 0;
 }
 
+/* Send req through c (with the next request id) and take its reply. */
+static Scsms__SyncReply *raw_call(struct tn_raw *c, Scsms__SyncRequest *req)
+{
+    req->request_id = ++c->id;
+    size_t len = scsms__sync_request__get_packed_size(req);
+    uint8_t *buf = malloc(len);
+    scsms__sync_request__pack(req, buf);
+    ck_assert_int_eq(zmq_send(c->sock, buf, len, 0), (int)len);
+    free(buf);
+    zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
+    ck_assert_int_eq(zmq_poll(&it, 1, 20000), 1);
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    ck_assert_int_gt(zmq_msg_recv(&m, c->sock, 0), 0);
+    Scsms__SyncReply *r = scsms__sync_reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+    zmq_msg_close(&m);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_uint_eq(r->request_id, c->id);
+    return r;
+}
+
+static Scsms__SyncReply *raw_hello(struct tn_raw *c)
+{
+    Scsms__Hello hello = SCSMS__HELLO__INIT;
+    Scsms__SyncRequest req = SCSMS__SYNC_REQUEST__INIT;
+    req.msg_case = SCSMS__SYNC_REQUEST__MSG_HELLO;
+    req.hello = &hello;
+    return raw_call(c, &req);
+}
+
+static Scsms__SyncReply *raw_fetch(struct tn_raw *c, uint64_t after_seq)
+{
+    Scsms__Fetch fe = SCSMS__FETCH__INIT;
+    Scsms__SyncRequest req = SCSMS__SYNC_REQUEST__INIT;
+    fe.after_seq = after_seq;
+    req.msg_case = SCSMS__SYNC_REQUEST__MSG_FETCH;
+    req.fetch = &fe;
+    return raw_call(c, &req);
+}
+
 /* Upload entries from..to of site's log (signed by site) through c. */
 static Scsms__SyncReply *raw_upload(struct tn_raw *c, const char *site, const char *owner,
                                     uint64_t from, uint64_t to, int flip)
@@ -302,25 +347,12 @@ static Scsms__SyncReply *raw_upload(struct tn_raw *c, const char *site, const ch
     up.n_entries = e.n;
     up.checkpoint.data = cp;
     up.checkpoint.len = cp_len;
-    req.request_id = ++c->id;
     req.msg_case = SCSMS__SYNC_REQUEST__MSG_UPLOAD;
     req.upload = &up;
-    size_t len = scsms__sync_request__get_packed_size(&req);
-    uint8_t *buf = malloc(len);
-    scsms__sync_request__pack(&req, buf);
-    ck_assert_int_eq(zmq_send(c->sock, buf, len, 0), (int)len);
-    free(buf);
+    Scsms__SyncReply *r = raw_call(c, &req);
     free(cp);
     for (size_t i = 0; i < e.n; i++)
         free(e.v[i].data);
-    zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
-    ck_assert_int_eq(zmq_poll(&it, 1, 20000), 1);
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    ck_assert_int_gt(zmq_msg_recv(&m, c->sock, 0), 0);
-    Scsms__SyncReply *r = scsms__sync_reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
-    zmq_msg_close(&m);
-    ck_assert_ptr_nonnull(r);
     return r;
 }
 
@@ -393,6 +425,103 @@ START_TEST(revoked_identity_loses_its_live_session)
     ck_assert_ptr_nonnull(strstr(log, "'WH-1' has been revoked"));
     free(log);
     ck_assert_uint_eq(tn_hq_head(&n, "WH-1"), 100); /* nothing after the revocation */
+    free(err);
+    free(site);
+    tn_free(&n);
+}
+END_TEST
+
+/* The end of a spawned agent: its exit code within 20 s; one still
+ * running is killed (and the test fails on the -1). */
+static int agent_exit(pid_t agent)
+{
+    int code = tu_wait(agent, 20000);
+    if (code == -1) {
+        kill(agent, SIGKILL);
+        tu_wait(agent, 20000);
+    }
+    return code;
+}
+
+/* Revoked, a site's open session gets nothing more: head office's next
+ * policy, its Hello and its Fetch are refused (the handshake admitted it
+ * before the revocation), the daemon says why in one line and exits 1,
+ * and head office does not count it as seen after the revocation. */
+START_TEST(revoked_site_receives_nothing_more)
+{
+    struct tn_net n = tn_new("netrevhq");
+    char *site = tn_site(&n, "WH-1", 1);
+    tn_import_rows(&n, site, "10");
+    struct tn_raw c = tn_raw_connect(&n, site);
+    Scsms__SyncReply *r = raw_hello(&c); /* a session open before the revocation */
+    ck_assert_int_eq(r->code, SCSMS__SYNC_REPLY__CODE__OK);
+    scsms__sync_reply__free_unpacked(r, NULL);
+    char *err = tu_path(n.tmp, "agent.log");
+    char *argv[] = {getenv("SCSMS_AGENT"), "run", "--server", n.endpoint, "--server-key",
+                    n.server_key, "--store", site, NULL};
+    int fd;
+    pid_t agent = tu_spawn(argv, &fd, err);
+    for (int i = 0; i < 500 && tn_hq_head(&n, "WH-1") < 10; i++) /* its first round */
+        usleep(20000);
+    tn_heads_equal(&n, site, "WH-1", 10);
+    struct tu_run run = tn_server(&n, "revoke", "--id", "WH-1", NULL);
+    ck_assert_msg(run.status == 0, "%s", run.err);
+    tu_run_free(&run);
+    int64_t revoked = (int64_t)time(NULL);
+    run = tu_agent(NULL, "add", "policy", "--json",
+                   "{\"title\":\"Security policy\",\"statement\":\"protect\"}", "--store",
+                   n.hq, NULL);
+    ck_assert_msg(run.status == 0, "%s", run.err);
+    tu_run_free(&run);
+    r = raw_hello(&c);
+    ck_assert_int_eq(r->code, SCSMS__SYNC_REPLY__CODE__REFUSED);
+    ck_assert_str_eq(r->message, "'WH-1' has been revoked");
+    ck_assert_str_eq(r->hq_id, "");
+    scsms__sync_reply__free_unpacked(r, NULL);
+    r = raw_fetch(&c, 0);
+    ck_assert_int_eq(r->code, SCSMS__SYNC_REPLY__CODE__REFUSED);
+    ck_assert_str_eq(r->message, "'WH-1' has been revoked");
+    ck_assert_uint_eq(r->n_entries, 0);
+    scsms__sync_reply__free_unpacked(r, NULL);
+    tn_raw_close(&c);
+    int code = agent_exit(agent);
+    close(fd);
+    ck_assert_msg(code == 1, "agent still running or exit %d", code);
+    size_t len;
+    char *log = tu_read_file(err, &len);
+    ck_assert_str_eq(log, "scsms-agent: the server refused: 'WH-1' has been revoked\n");
+    free(log);
+    /* a new session: refused at the handshake, and told so at once */
+    run = tn_sync(&n, site, NULL);
+    ck_assert_int_eq(run.status, 1);
+    char want[256];
+    snprintf(want, sizeof want, "scsms-agent: head office at %s refused this site's key at the "
+             "handshake: it is not enrolled there, or has been revoked\n", n.endpoint);
+    ck_assert_str_eq(run.err, want);
+    ck_assert_str_eq(run.out, "");
+    tu_run_free(&run);
+    /* head office's policy stayed there; the site's log stayed at 10 */
+    uint64_t hq_at_site;
+    uint8_t h[CRYPTO_HASH_LEN];
+    store_t *s = NULL;
+    ck_assert_int_eq(store_open(site, NULL, &s), 0);
+    ck_assert_int_eq(sync_head(s, "HQ", &hq_at_site, h), 0);
+    store_close(&s);
+    ck_assert_uint_eq(hq_at_site, 0);
+    ck_assert_uint_eq(tn_hq_head(&n, "HQ"), 1);
+    ck_assert_uint_eq(tn_hq_head(&n, "WH-1"), 10);
+    tn_stop_server(&n, SIGTERM); /* writes who it saw */
+    struct sync_seen seen;
+    ck_assert_int_eq(store_open(n.hq, NULL, &s), 0);
+    ck_assert_int_eq(sync_seen_get(s, "WH-1", &seen), 0);
+    store_close(&s);
+    ck_assert_int_gt(seen.last_seen, 0);
+    ck_assert_int_le(seen.last_seen, revoked);
+    log = tu_read_file(n.server_err, &len);
+    ck_assert_ptr_nonnull(strstr(log, "warning: request from WH-1 refused: 'WH-1' has been "
+                                      "revoked\n"));
+    free(log);
+    tn_start_server(&n, "256");
     free(err);
     free(site);
     tn_free(&n);
@@ -625,6 +754,7 @@ int main(void)
     tcase_add_test(t, malformed_message_is_refused);
     tcase_add_test(t, bad_uploads_over_the_wire);
     tcase_add_test(t, revoked_identity_loses_its_live_session);
+    tcase_add_test(t, revoked_site_receives_nothing_more);
     tcase_add_test(t, busy_server_says_retry_later);
     tcase_add_test(t, alerts_list_every_sites_due_items);
     tcase_add_test(t, offline_site_catches_up);
