@@ -87,13 +87,30 @@ static int sign_now(store_t *s, uint64_t seq, const uint8_t head[CRYPTO_HASH_LEN
     return chain_checkpoint_make(s->key, s->owner, seq, head, now, out, len);
 }
 
+/* A full batch fits a message: its entries, each one's framing (a tag and
+ * a length, at most 6 bytes; an agent's --batch allows 100,000 entries),
+ * and a record's worth for the checkpoint and the other fields. */
+_Static_assert(SYNC_BATCH_MAX_BYTES + (size_t)100000 * 6 + RECORD_MAX_BYTES < SYNC_MESSAGE_MAX,
+               "a batch of SYNC_BATCH_MAX_BYTES does not fit in a message");
+
+#define BATCH_FULL 1 /* view_entry: the next entry would not fit; no error */
+
+struct batch_view {
+    struct sync_batch *b;
+    size_t bytes; /* of the entries taken */
+};
+
 static int view_entry(const uint8_t *bytes, size_t len, uint64_t seq, void *ctx)
 {
-    struct sync_batch *b = ctx;
+    struct batch_view *w = ctx;
+    struct sync_batch *b = w->b;
+    if (b->n && w->bytes + len > SYNC_BATCH_MAX_BYTES)
+        return BATCH_FULL;
     b->v[b->n].data = (uint8_t *)bytes;
     b->v[b->n].len = len;
     b->n++;
     b->last = seq;
+    w->bytes += len;
     return 0;
 }
 
@@ -117,7 +134,10 @@ int sync_batch_read(store_t *s, uint64_t from, size_t max, struct sync_batch *b)
     if (rc)
         return rc;
     b->txn = txn;
-    if ((rc = read_log_in(s, txn, s->owner, from, max, view_entry, b)) == 0 && b->n) {
+    struct batch_view w = {b, 0};
+    if ((rc = read_log_in(s, txn, s->owner, from, max, view_entry, &w)) == BATCH_FULL)
+        rc = 0;
+    if (rc == 0 && b->n) {
         chain_entry_hash(b->v[b->n - 1].data, b->v[b->n - 1].len, hash);
         rc = sign_now(s, b->last, hash, &b->cp, &b->cp_len);
     }

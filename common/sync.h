@@ -35,6 +35,18 @@ typedef int (*sync_entry_fn)(const uint8_t *bytes, size_t len, uint64_t seq, voi
 int sync_read_log(store_t *s, const char *owner, uint64_t from, size_t max, sync_entry_fn fn,
                   void *ctx) SCSMS_MUST_CHECK;
 
+/* The largest message of the sync protocol either way (WIRE.md): head
+ * office's ZMQ_MAXMSGSIZE. ZeroMQ drops a larger one unanswered and closes
+ * the connection, so a sender must never build one. */
+#define SYNC_MESSAGE_MAX ((size_t)64 << 20)
+
+/* A batch's entries in bytes, at most (sync_batch_read), bar a first entry
+ * alone, which is never larger than a record and a few fields: half of
+ * SYNC_MESSAGE_MAX, the rest room for each entry's protobuf framing and
+ * the checkpoint. Records may be 1 MiB each, so 1000 of them can be far
+ * larger than a message: a batch is limited by count and by bytes. */
+#define SYNC_BATCH_MAX_BYTES ((size_t)32 << 20)
+
 /* A batch of this store's own log, ready to send without a copy of its
  * entries: v[0..n-1] are the stored bytes themselves, in the store's map,
  * borrowed from a read transaction that sync_batch_end() ends (before the
@@ -52,8 +64,9 @@ struct sync_batch {
 };
 
 /* Read at most max entries of this store's log from seq `from` into b,
- * ending b's previous read first. SCSMS_EKEY when the store is open
- * without its key. */
+ * and no more than SYNC_BATCH_MAX_BYTES of them (at least one, when there
+ * is one), ending b's previous read first. SCSMS_EKEY when the store is
+ * open without its key. */
 int sync_batch_read(store_t *s, uint64_t from, size_t max, struct sync_batch *b) SCSMS_MUST_CHECK;
 
 /* End b's read: v no longer points anywhere; cp is freed. */

@@ -22,7 +22,6 @@
 #include "isotime.h"
 #include "sync.h"
 
-#define MAX_MESSAGE ((int64_t)64 << 20)
 #define FETCH_MAX 1000
 #define CREDIT 4 /* uploads a client may have in flight: enough to keep a core
                     busy while the next batch crosses the network */
@@ -586,7 +585,7 @@ static void serve_waiting(struct server *sv)
 static int setup(struct server *sv, void *ctx, const char *bind, const char *secret)
 {
     int one = 1, hb_ivl = 1000, hb_timeout = 5000, linger = 0;
-    int64_t maxmsg = MAX_MESSAGE;
+    int64_t maxmsg = (int64_t)SYNC_MESSAGE_MAX; /* what sync_batch_read's batches fit in */
     sv->zap = zmq_socket(ctx, ZMQ_REP);
     if (!sv->zap || zmq_bind(sv->zap, "inproc://zeromq.zap.01") != 0)
         return scsms_fail(SCSMS_EIO, "cannot start the ZAP handler: %s", zmq_strerror(zmq_errno()));

@@ -528,6 +528,47 @@ START_TEST(revoked_site_receives_nothing_more)
 }
 END_TEST
 
+/* Records may be 1 MiB each: 200 of some 420 KB (84 MB, more than the
+ * 64 MiB head office takes in one message) sync, in batches small enough
+ * in bytes, not only in number, to be taken. */
+START_TEST(large_records_sync_in_smaller_batches)
+{
+    struct tn_net n = tn_new("netbig");
+    char *site = tn_site(&n, "WH-1", 1), *json = tu_path(n.tmp, "big.json");
+    size_t field = 60000;
+    char *text = malloc(field + 1);
+    memset(text, 'x', field);
+    text[field] = '\0';
+    FILE *f = fopen(json, "w");
+    ck_assert_ptr_nonnull(f);
+    for (int i = 0; i < 200; i++)
+        fprintf(f, "%s{\"type\":\"incident\",\"kind\":\"breach\",\"occurred_at\":"
+                "\"2026-11-01T10:00:00Z\",\"location\":\"%s\",\"activity\":\"%s\","
+                "\"agency\":\"%s\",\"impact\":\"%s\",\"immediate_action\":\"%s\","
+                "\"investigation\":\"%s\",\"root_cause\":\"%s\"}", i ? "," : "[", text, text,
+                text, text, text, text, text);
+    fputs("]\n", f);
+    ck_assert_int_eq(fclose(f), 0);
+    free(text);
+    struct tu_run r = tu_agent(NULL, "import", json, "--store", site, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    r = tn_sync(&n, site, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    char want[128];
+    snprintf(want, sizeof want, "synced with %s: 200 entries sent, 0 head-office entries "
+             "received\n", n.endpoint);
+    ck_assert_str_eq(r.out, want);
+    ck_assert_str_eq(r.err, "");
+    tu_run_free(&r);
+    tn_heads_equal(&n, site, "WH-1", 200);
+    tn_verify_dir(n.hq, 200);
+    free(json);
+    free(site);
+    tn_free(&n);
+}
+END_TEST
+
 /* A busy server answers "retry later" and keeps the connection; the sites
  * come back and finish, and head office shows who it heard and when. */
 START_TEST(busy_server_says_retry_later)
@@ -755,6 +796,7 @@ int main(void)
     tcase_add_test(t, bad_uploads_over_the_wire);
     tcase_add_test(t, revoked_identity_loses_its_live_session);
     tcase_add_test(t, revoked_site_receives_nothing_more);
+    tcase_add_test(t, large_records_sync_in_smaller_batches);
     tcase_add_test(t, busy_server_says_retry_later);
     tcase_add_test(t, alerts_list_every_sites_due_items);
     tcase_add_test(t, offline_site_catches_up);

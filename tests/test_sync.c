@@ -1003,6 +1003,58 @@ START_TEST(a_batch_is_the_stored_entries_under_a_signed_checkpoint)
 }
 END_TEST
 
+/* n incidents of some 420 KB each: seven text fields of 60,000 bytes. */
+static void add_large_incidents(store_t *s, int n)
+{
+    size_t field = 60000, cap = 8 * field + 512;
+    char *text = malloc(field + 1), *json = malloc(cap);
+    memset(text, 'x', field);
+    text[field] = '\0';
+    for (int i = 0; i < n; i++) {
+        snprintf(json, cap, "{\"type\":\"incident\",\"kind\":\"breach\",\"occurred_at\":"
+                 "\"2026-11-01T10:00:00Z\",\"location\":\"%s\",\"activity\":\"%s\","
+                 "\"agency\":\"%s\",\"impact\":\"%s\",\"immediate_action\":\"%s\","
+                 "\"investigation\":\"%s\",\"root_cause\":\"%s\"}", text, text, text, text,
+                 text, text, text);
+        tu_put(s, json, NULL);
+    }
+    free(json);
+    free(text);
+}
+
+/* Records may be 1 MiB each, so a batch of 1000 entries could be far
+ * larger than a message head office takes (SYNC_MESSAGE_MAX): a batch
+ * also stops before SYNC_BATCH_MAX_BYTES, and the rest comes in the next. */
+START_TEST(a_batch_is_limited_in_bytes)
+{
+    struct pair p = pair_new();
+    struct sync_batch b = {0};
+    struct sync_result res;
+    struct batch all = {0};
+    add_large_incidents(p.site, 100);
+    ck_assert_int_eq(sync_read_log(p.site, "SITE-A", 1, 100, collect, &all), 0);
+    size_t fit = 0, bytes = 0;
+    while (fit < all.n && bytes + all.e[fit].len <= SYNC_BATCH_MAX_BYTES)
+        bytes += all.e[fit++].len;
+    ck_assert_uint_gt(bytes, SYNC_BATCH_MAX_BYTES - all.e[fit].len);
+    ck_assert_uint_eq(fit, 79); /* 42 MB in all: more than a batch, less than two */
+    ck_assert_msg(sync_batch_read(p.site, 1, 1000, &b) == 0, "%s", scsms_errmsg());
+    batch_is(p.site, &b, 1, fit, fit, fit);
+    ck_assert_msg(sync_ingest(p.hq, "SITE-A", b.v, b.n, b.cp, b.cp_len, NULL, &res) == 0, "%s",
+                  scsms_errmsg());
+    ck_assert_uint_eq(res.applied, fit);
+    ck_assert_msg(sync_batch_read(p.site, fit + 1, 1000, &b) == 0, "%s", scsms_errmsg());
+    batch_is(p.site, &b, fit + 1, 100 - fit, 100 - fit, 100);
+    ck_assert_msg(sync_ingest(p.hq, "SITE-A", b.v, b.n, b.cp, b.cp_len, NULL, &res) == 0, "%s",
+                  scsms_errmsg());
+    ck_assert_uint_eq(res.applied, 100 - fit);
+    heads_equal(&p, 100);
+    sync_batch_free(&b);
+    batch_free(&all);
+    pair_free(&p);
+}
+END_TEST
+
 START_TEST(a_batch_beyond_the_head_is_empty)
 {
     struct pair p = pair_new();
@@ -1181,6 +1233,7 @@ int main(void)
     suite_add_tcase(s, pt);
     TCase *ot = tcase_create("outbox");
     tcase_add_test(ot, a_batch_is_the_stored_entries_under_a_signed_checkpoint);
+    tcase_add_test(ot, a_batch_is_limited_in_bytes);
     tcase_add_test(ot, a_batch_beyond_the_head_is_empty);
     tcase_add_test(ot, a_batch_ended_lets_a_write_proceed);
     tcase_add_test(ot, a_batch_holds_one_reader_until_ended);
