@@ -50,7 +50,7 @@ struct link {
     uint64_t next_id;
     int timeout_ms;
     size_t batch;
-    char hq[RECORD_MAX_ID + 1];
+    char hq[RECORD_MAX_ID + 1]; /* head office as pinned here; empty: not yet */
     uint64_t sent, received;
     uint64_t acked; /* this site's head as the server last confirmed it */
     uint32_t credit; /* uploads the server lets this agent have in flight */
@@ -211,29 +211,77 @@ static int call(struct link *l, Scsms__SyncRequest *req, Scsms__SyncReply **out)
     return rc ? rc : wait_reply(l, req->request_id, out);
 }
 
-/* Head office's identity, pinned here the first time it is heard. */
+/* The identities of role hq in a store: a site's holds one, head office
+ * as pinned at its first sync. */
+struct pinned {
+    char id[RECORD_MAX_ID + 1], other[RECORD_MAX_ID + 1];
+    char curve_key[IDENTITY_Z85_LEN + 1];
+    int n;
+};
+
+static int find_hq(const Scsms__Identity *id, void *ctx)
+{
+    struct pinned *p = ctx;
+    if (id->role != SCSMS__IDENTITY__ROLE__HQ)
+        return 0;
+    if (p->n++ == 0) {
+        snprintf(p->id, sizeof p->id, "%s", id->id);
+        snprintf(p->curve_key, sizeof p->curve_key, "%s", id->curve_key);
+    } else {
+        snprintf(p->other, sizeof p->other, "%s", id->id);
+    }
+    return 0;
+}
+
+/* Head office as pinned here (its id into l->hq), before anything is
+ * sent: once pinned, the server key given must be the one pinned with it,
+ * or this site would hand its log to whoever holds another key. */
+static int load_pin(struct link *l)
+{
+    struct pinned p = {0};
+    int rc = store_identity_list(l->s, find_hq, &p);
+    if (rc)
+        return rc;
+    if (p.n > 1)
+        return scsms_fail(SCSMS_ETAMPER, "two head offices are pinned here, '%.64s' and '%.64s': "
+                          "a site syncs with one; a person must look", p.id, p.other);
+    snprintf(l->hq, sizeof l->hq, "%s", p.id);
+    if (p.n && strcmp(p.curve_key, l->server_key) != 0)
+        return scsms_fail(SCSMS_ETAMPER, "server key '%.40s' is not that of head office %.64s, "
+                          "pinned here at the first sync ('%.40s'): nothing sent", l->server_key,
+                          p.id, p.curve_key);
+    return 0;
+}
+
+/* Head office's identity as the server names it: the one pinned here, or
+ * pinned now (with the server key it was reached by) the first time. */
 static int pin_hq(struct link *l, const Scsms__SyncReply *r)
 {
     Scsms__Identity *known = NULL;
     if (!r->hq_id[0] || r->hq_sign_key.len != CRYPTO_PUB_LEN)
         return scsms_fail(SCSMS_ECORRUPT, "the server did not say who head office is");
-    snprintf(l->hq, sizeof l->hq, "%s", r->hq_id);
-    int rc = store_identity_get(l->s, r->hq_id, &known);
-    if (rc == 0) {
+    if (l->hq[0]) {
+        if (strcmp(r->hq_id, l->hq) != 0)
+            return scsms_fail(SCSMS_ETAMPER, "the server at %s says head office is '%.64s', but "
+                              "'%.64s' is pinned here: nothing sent", l->endpoint, r->hq_id, l->hq);
+        int rc = store_identity_get(l->s, l->hq, &known);
+        if (rc)
+            return rc;
         int same = known->sign_key.len == CRYPTO_PUB_LEN &&
                    memcmp(known->sign_key.data, r->hq_sign_key.data, CRYPTO_PUB_LEN) == 0;
         scsms__identity__free_unpacked(known, NULL);
         return same ? 0 : scsms_fail(SCSMS_ETAMPER, "head office %s now signs with another key "
                                      "than the one pinned here", r->hq_id);
     }
-    if (rc != SCSMS_ENOTFOUND)
-        return rc;
     Scsms__Identity id = SCSMS__IDENTITY__INIT;
     id.id = r->hq_id;
     id.role = SCSMS__IDENTITY__ROLE__HQ;
     id.curve_key = (char *)l->server_key;
     id.sign_key = r->hq_sign_key;
-    return store_identity_put(l->s, &id);
+    int rc = store_identity_put(l->s, &id);
+    if (rc == 0)
+        snprintf(l->hq, sizeof l->hq, "%s", r->hq_id);
+    return rc;
 }
 
 struct hash_of {
@@ -632,6 +680,10 @@ int cmd_run(int argc, char **argv)
     if ((rc = server_of(&l, c.store_dir))) {
         store_close(&l.s);
         return rc;
+    }
+    if ((rc = load_pin(&l))) {
+        store_close(&l.s);
+        return cli_error(rc);
     }
     if ((rc = identity_curve_load(c.store_dir, l.pub, l.sec))) {
         store_close(&l.s);

@@ -242,6 +242,93 @@ START_TEST(refusals_over_the_wire)
 }
 END_TEST
 
+/* The identities a store holds, one "id role curve-key" line each. */
+static int list_identity(const Scsms__Identity *id, void *ctx)
+{
+    char *out = ctx;
+    snprintf(out + strlen(out), 4096 - strlen(out), "%s %d %s\n", id->id, (int)id->role,
+             id->curve_key);
+    return 0;
+}
+
+static void identities_of(const char *dir, char out[4096])
+{
+    store_t *s = NULL;
+    out[0] = '\0';
+    ck_assert_int_eq(store_open(dir, NULL, &s), 0);
+    ck_assert_int_eq(store_identity_list(s, list_identity, out), 0);
+    store_close(&s);
+}
+
+/* Pinned to its head office at the first sync, a site sends nothing to a
+ * server with another CURVE key (refused before it connects) nor to one
+ * that names another head office (refused after the Hello, before its
+ * log), each said in one line, exit 3, and its store keeps its one pin. */
+START_TEST(a_pinned_site_talks_to_no_other_head_office)
+{
+    struct tn_net n = tn_new("netpin");
+    char *site = tn_site(&n, "WH-1", 1);
+    add_breach(site, "2026-10-01", "Gate 1");
+    struct tu_run r = tn_sync(&n, site, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    char pins[4096], want[512];
+    identities_of(site, pins);
+    snprintf(want, sizeof want, "HQ 2 %s\n", n.server_key);
+    ck_assert_str_eq(pins, want);
+    add_breach(site, "2026-10-02", "Gate 2");
+    /* another head office, with its own key, that has enrolled this site */
+    struct tn_net other = tn_new_hq("netpin2", "HQ-B");
+    char *curve = tu_path(site, "keys/curve.pub"), *sign = tu_path(site, "keys/sign.pub");
+    size_t len;
+    char *ck = tu_read_file(curve, &len), *sk = tu_read_file(sign, &len);
+    ck[strcspn(ck, "\n")] = sk[strcspn(sk, "\n")] = '\0';
+    r = tn_server(&other, "enrol", "--id", "WH-1", "--role", "site", "--curve-key", ck,
+                  "--sign-key", sk, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    r = tu_agent(NULL, "run", "--once", "--server", other.endpoint, "--server-key",
+                 other.server_key, "--timeout", "3", "--store", site, NULL);
+    ck_assert_int_eq(r.status, 3);
+    snprintf(want, sizeof want, "scsms-agent: server key '%s' is not that of head office HQ, "
+             "pinned here at the first sync ('%s'): nothing sent\n", other.server_key,
+             n.server_key);
+    ck_assert_str_eq(r.err, want);
+    ck_assert_str_eq(r.out, "");
+    tu_run_free(&r);
+    ck_assert_uint_eq(tn_hq_head(&other, "WH-1"), 0);
+    char *log = tu_read_file(other.server_err, &len);
+    ck_assert_ptr_null(strstr(log, "connection from WH-1")); /* not even a handshake */
+    free(log);
+    /* the same key as the pinned one, in front of another head office */
+    tn_take_curve_keys(&other, &n);
+    r = tu_agent(NULL, "run", "--once", "--server", other.endpoint, "--server-key",
+                 other.server_key, "--timeout", "3", "--store", site, NULL);
+    ck_assert_int_eq(r.status, 3);
+    snprintf(want, sizeof want, "scsms-agent: the server at %s says head office is 'HQ-B', but "
+             "'HQ' is pinned here: nothing sent\n", other.endpoint);
+    ck_assert_str_eq(r.err, want);
+    ck_assert_str_eq(r.out, "");
+    tu_run_free(&r);
+    ck_assert_uint_eq(tn_hq_head(&other, "WH-1"), 0);
+    snprintf(want, sizeof want, "HQ 2 %s\n", n.server_key);
+    identities_of(site, pins);
+    ck_assert_str_eq(pins, want);
+    /* its own head office still takes the rest */
+    r = tn_sync(&n, site, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    tn_heads_equal(&n, site, "WH-1", 2);
+    free(ck);
+    free(sk);
+    free(curve);
+    free(sign);
+    tn_free(&other);
+    free(site);
+    tn_free(&n);
+}
+END_TEST
+
 START_TEST(malformed_message_is_refused)
 {
     struct tn_net n = tn_new("netmal");
@@ -792,6 +879,7 @@ int main(void)
     tcase_add_test(t, refusals_over_the_wire);
     tcase_add_test(t, a_site_set_up_with_its_server_needs_no_options);
     tcase_add_test(t, head_office_verifies_backs_up_and_restores);
+    tcase_add_test(t, a_pinned_site_talks_to_no_other_head_office);
     tcase_add_test(t, malformed_message_is_refused);
     tcase_add_test(t, bad_uploads_over_the_wire);
     tcase_add_test(t, revoked_identity_loses_its_live_session);

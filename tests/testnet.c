@@ -81,12 +81,17 @@ void tn_stop_server(struct tn_net *n, int sig)
 
 struct tn_net tn_new(const char *tag)
 {
+    return tn_new_hq(tag, "HQ");
+}
+
+struct tn_net tn_new_hq(const char *tag, const char *hq_id)
+{
     struct tn_net n = {0};
     n.tmp = tu_tmpdir(tag);
     n.hq = tu_path(n.tmp, "hq");
     n.server_err = tu_path(n.tmp, "server.log");
     snprintf(n.endpoint, sizeof n.endpoint, "tcp://127.0.0.1:%d", free_port());
-    struct tu_run r = tn_server(&n, "init", NULL);
+    struct tu_run r = tn_server(&n, "init", "--id", hq_id, NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
     char *key = tn_field_of(r.out, "curve-key");
     snprintf(n.server_key, sizeof n.server_key, "%s", key);
@@ -94,6 +99,31 @@ struct tn_net tn_new(const char *tag)
     tu_run_free(&r);
     tn_start_server(&n, "256");
     return n;
+}
+
+/* Overwrite the file name under to/keys with the one under from/keys
+ * (the file keeps its mode). */
+static void copy_key(const char *from, const char *to, const char *name)
+{
+    char src[4096], dst[4096];
+    size_t len;
+    snprintf(src, sizeof src, "%s/keys/%s", from, name);
+    snprintf(dst, sizeof dst, "%s/keys/%s", to, name);
+    char *text = tu_read_file(src, &len);
+    FILE *f = fopen(dst, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(text, 1, len, f), len);
+    ck_assert_int_eq(fclose(f), 0);
+    free(text);
+}
+
+void tn_take_curve_keys(struct tn_net *n, const struct tn_net *from)
+{
+    tn_stop_server(n, SIGTERM);
+    copy_key(from->hq, n->hq, "curve.key");
+    copy_key(from->hq, n->hq, "curve.pub");
+    memcpy(n->server_key, from->server_key, sizeof n->server_key);
+    tn_start_server(n, "256");
 }
 
 void tn_free(struct tn_net *n)

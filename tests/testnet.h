@@ -26,6 +26,13 @@ struct tn_net {
 struct tn_net tn_new(const char *tag);
 void tn_free(struct tn_net *n);
 
+/* The same with head office's id hq_id (init --id), not the default HQ. */
+struct tn_net tn_new_hq(const char *tag, const char *hq_id);
+
+/* n's server restarted with from's CURVE keypair: the same transport key
+ * in front of another head office. */
+void tn_take_curve_keys(struct tn_net *n, const struct tn_net *from);
+
 /* Start the server with --queue queue; stop it with sig (SIGTERM: must
  * exit 0; SIGKILL: a crash on purpose). */
 void tn_start_server(struct tn_net *n, const char *queue);
