@@ -527,6 +527,24 @@ static int fetch(struct link *l)
     }
 }
 
+/* The head the server last acknowledged, as DIR/sync.state recorded it
+ * (0 when never synced): a new process's first Hello reports its backlog
+ * from it, not from nothing. */
+static uint64_t state_acked(const char *dir)
+{
+    char path[4096], line[256];
+    unsigned long long acked = 0;
+    snprintf(path, sizeof path, "%s/sync.state", dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "acked_seq %llu", &acked) == 1)
+            break;
+    fclose(f);
+    return acked;
+}
+
 /* Record how the last round went in DIR/sync.state (written beside and
  * renamed, so 'status' never reads half a file). */
 static void write_state(struct link *l, const char *dir, int rc, uint64_t acked)
@@ -579,7 +597,8 @@ static int round_steps(struct link *l)
     int rc = sync_head(l->s, store_owner(l->s), &head, h);
     if (rc)
         return rc;
-    hello.backlog = head > l->acked ? head - l->acked : 0; /* as known from the last round */
+    /* as last acknowledged, by this process or (sync.state) an earlier one */
+    hello.backlog = head > l->acked ? head - l->acked : 0;
     req.msg_case = SCSMS__SYNC_REQUEST__MSG_HELLO;
     req.hello = &hello;
     l->heard = 0;
@@ -685,6 +704,7 @@ int cmd_run(int argc, char **argv)
         store_close(&l.s);
         return cli_error(rc);
     }
+    l.acked = state_acked(c.store_dir);
     if ((rc = identity_curve_load(c.store_dir, l.pub, l.sec))) {
         store_close(&l.s);
         return cli_error(rc);

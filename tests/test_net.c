@@ -656,6 +656,55 @@ START_TEST(large_records_sync_in_smaller_batches)
 }
 END_TEST
 
+/* Head office's line for id in 'sites': its head and the backlog it last
+ * reported (the server stopped first: it writes what it saw). */
+static void sites_line(struct tn_net *n, const char *id, unsigned long long *head,
+                       unsigned long long *backlog)
+{
+    tn_stop_server(n, SIGTERM);
+    struct tu_run r = tn_server(n, "sites", NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    char want[64];
+    snprintf(want, sizeof want, "\n%s ", id);
+    const char *line = strstr(r.out, want);
+    ck_assert_ptr_nonnull(line);
+    char role[16], state[16], hash[32], seen[32];
+    ck_assert_int_eq(sscanf(line + strlen(want), "%15s %15s %llu %31s %31s %llu", role, state,
+                            head, hash, seen, backlog), 6);
+    ck_assert_str_ne(seen, "never");
+    tu_run_free(&r);
+    tn_start_server(n, "256");
+}
+
+/* The backlog head office shows is the site's real one: a round with
+ * nothing new, in a new process, reports 0, not the whole log. */
+START_TEST(sites_shows_the_real_backlog)
+{
+    struct tn_net n = tn_new("netbacklog");
+    char *site = tn_site(&n, "WH-1", 1);
+    tn_import_rows(&n, site, "50");
+    struct tu_run r = tn_sync(&n, site, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    unsigned long long head, backlog;
+    sites_line(&n, "WH-1", &head, &backlog);
+    ck_assert_uint_eq(head, 50);
+    ck_assert_uint_eq(backlog, 0);
+    r = tn_sync(&n, site, NULL); /* nothing new: a Hello and a Fetch */
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, ": 0 entries sent, 0 head-office entries received"));
+    tu_run_free(&r);
+    sites_line(&n, "WH-1", &head, &backlog);
+    ck_assert_uint_eq(head, 50);
+    ck_assert_uint_eq(backlog, 0);
+    r = tu_agent(NULL, "status", "--store", site, NULL);
+    ck_assert_ptr_nonnull(strstr(r.out, "acknowledged 50, backlog 0 entries"));
+    tu_run_free(&r);
+    free(site);
+    tn_free(&n);
+}
+END_TEST
+
 /* A busy server answers "retry later" and keeps the connection; the sites
  * come back and finish, and head office shows who it heard and when. */
 START_TEST(busy_server_says_retry_later)
@@ -885,6 +934,7 @@ int main(void)
     tcase_add_test(t, revoked_identity_loses_its_live_session);
     tcase_add_test(t, revoked_site_receives_nothing_more);
     tcase_add_test(t, large_records_sync_in_smaller_batches);
+    tcase_add_test(t, sites_shows_the_real_backlog);
     tcase_add_test(t, busy_server_says_retry_later);
     tcase_add_test(t, alerts_list_every_sites_due_items);
     tcase_add_test(t, offline_site_catches_up);
