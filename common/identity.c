@@ -99,5 +99,5 @@ int identity_enrol_store(struct store *at, struct store *who, const char *who_di
     id.sign_key.data = key;
     id.sign_key.len = sizeof key;
     id.enrolled_at = now;
-    return store_identity_put(at, &id);
+    return store_identity_enrol(at, &id);
 }

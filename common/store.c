@@ -1025,7 +1025,7 @@ static int identity_body(store_t *s, MDB_txn *txn, void *ctx)
     return mrc ? store_lmdb_fail(mrc, "write identity") : 0;
 }
 
-int store_identity_put(store_t *s, const Scsms__Identity *id)
+static int identity_check(store_t *s, const Scsms__Identity *id)
 {
     if (!valid_owner_name(id->id))
         return scsms_fail(SCSMS_EINVAL, "identity '%.64s' must be 1 to 64 letters, digits, '-', "
@@ -1036,7 +1036,65 @@ int store_identity_put(store_t *s, const Scsms__Identity *id)
         return scsms_fail(SCSMS_EINVAL, "identity '%s' needs a 32-byte signing key", id->id);
     if (!strcmp(id->id, s->owner))
         return scsms_fail(SCSMS_EEXIST, "'%s' is this store's own identity", id->id);
-    return store_write_txn(s, identity_body, (void *)id);
+    return 0;
+}
+
+int store_identity_put(store_t *s, const Scsms__Identity *id)
+{
+    int rc = identity_check(s, id);
+    return rc ? rc : store_write_txn(s, identity_body, (void *)id);
+}
+
+/* The identity in txn whose CURVE key is key, into holder; 0 when there
+ * is one, SCSMS_ENOTFOUND when none. A scan: enrolment is rare. */
+static int curve_key_holder(store_t *s, MDB_txn *txn, const char *key, char *holder, size_t len)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = SCSMS_ENOTFOUND, mrc = mdb_cursor_open(txn, s->identities, &cur);
+    if (mrc)
+        return store_lmdb_fail(mrc, "read identities");
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && rc == SCSMS_ENOTFOUND;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        Scsms__Identity *id = scsms__identity__unpack(NULL, v.mv_size, v.mv_data);
+        if (!id) {
+            rc = scsms_fail(SCSMS_ECORRUPT, "an identity is malformed");
+            break;
+        }
+        if (!strcmp(id->curve_key, key)) {
+            snprintf(holder, len, "%s", id->id);
+            rc = 0;
+        }
+        scsms__identity__free_unpacked(id, NULL);
+    }
+    if (rc == SCSMS_ENOTFOUND && mrc && mrc != MDB_NOTFOUND)
+        rc = store_lmdb_fail(mrc, "read identities");
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+static int enrol_body(store_t *s, MDB_txn *txn, void *ctx)
+{
+    const Scsms__Identity *id = ctx;
+    char holder[RECORD_MAX_ID + 1];
+    MDB_val k = {strlen(id->id), id->id}, v;
+    int mrc = mdb_get(txn, s->identities, &k, &v);
+    if (mrc == 0)
+        return scsms_fail(SCSMS_EEXIST, "'%.64s' is enrolled already: an identity is enrolled "
+                          "once, and a revoked one stays revoked", id->id);
+    if (mrc != MDB_NOTFOUND)
+        return store_lmdb_fail(mrc, "read identity");
+    int rc = curve_key_holder(s, txn, id->curve_key, holder, sizeof holder);
+    if (rc == 0)
+        return scsms_fail(SCSMS_EEXIST, "CURVE key '%.40s' is enrolled already, as '%.64s': each "
+                          "identity connects with its own key", id->curve_key, holder);
+    return rc == SCSMS_ENOTFOUND ? identity_body(s, txn, ctx) : rc;
+}
+
+int store_identity_enrol(store_t *s, const Scsms__Identity *id)
+{
+    int rc = identity_check(s, id);
+    return rc ? rc : store_write_txn(s, enrol_body, (void *)id);
 }
 
 int store_identity_list(store_t *s, int (*fn)(const Scsms__Identity *id, void *ctx), void *ctx)

@@ -249,10 +249,18 @@ int store_stats(store_t *s, struct store_stats *out) SCSMS_MUST_CHECK;
 
 /* ------------------------------------------------------------ identities */
 
-/* Enrol or update an identity (a site, partner or head-office user this
- * store syncs with, or head office at a site): its role, CURVE key and
- * signing key. A revoked identity stays, flagged. Durable. */
+/* Write an identity (a site, partner or head-office user this store syncs
+ * with, or head office at a site), new or updated: its role, CURVE key and
+ * signing key. A revoked identity stays, flagged. Durable. To enrol a new
+ * one, use store_identity_enrol(). */
 int store_identity_put(store_t *s, const Scsms__Identity *id) SCSMS_MUST_CHECK;
+
+/* Enrol a new identity, as store_identity_put() writes one, but never over
+ * another: SCSMS_EEXIST, nothing written, when its id is enrolled already
+ * (revoked or not: an enrolment would un-revoke it, and new signing keys
+ * would make its log verify no more) or its CURVE key is another
+ * identity's (the server could not tell the two apart). */
+int store_identity_enrol(store_t *s, const Scsms__Identity *id) SCSMS_MUST_CHECK;
 
 /* Caller frees *out with scsms__identity__free_unpacked(*out, NULL). */
 int store_identity_get(store_t *s, const char *id, Scsms__Identity **out) SCSMS_MUST_CHECK;

@@ -123,7 +123,7 @@ int srv_enrol(int argc, char **argv)
     id.sign_key.data = sign;
     id.sign_key.len = sizeof sign;
     id.enrolled_at = now;
-    rc = store_identity_put(s, &id);
+    rc = store_identity_enrol(s, &id);
     store_close(&s);
     if (rc)
         return cli_error(rc);

@@ -66,16 +66,24 @@ struct key_match {
     char key[IDENTITY_Z85_LEN + 1];
     char id[RECORD_MAX_ID + 1];
     int revoked;
+    char also[RECORD_MAX_ID + 1]; /* another live identity with the key */
 };
 
+/* Enrol refuses a key enrolled already, but a store enrolled before it did
+ * may hold one key under two ids: the live one is taken, and two live ones
+ * are refused (whichever came first by id would be a guess). */
 static int match_key(const Scsms__Identity *id, void *ctx)
 {
     struct key_match *m = ctx;
-    if (strcmp(id->curve_key, m->key) != 0)
+    if (strcmp(id->curve_key, m->key) != 0 || (m->id[0] && id->revoked))
         return 0;
+    if (m->id[0] && !m->revoked) {
+        snprintf(m->also, sizeof m->also, "%s", id->id);
+        return 0;
+    }
     snprintf(m->id, sizeof m->id, "%s", id->id);
     m->revoked = id->revoked;
-    return 1;
+    return 0;
 }
 
 static void send_str(void *sock, const char *s, int more)
@@ -110,14 +118,16 @@ static void serve_zap(struct server *sv)
     if (n == 7 && zmq_msg_size(&f[5]) == 5 && !memcmp(zmq_msg_data(&f[5]), "CURVE", 5) &&
         zmq_msg_size(&f[6]) == 32) {
         zmq_z85_encode(m.key, zmq_msg_data(&f[6]), 32);
-        int found = store_identity_list(sv->s, match_key, &m);
-        if (found == 1 && !m.revoked) {
+        int rc = store_identity_list(sv->s, match_key, &m);
+        if (rc) {
+            status = "500";
+            text = "enrolment table unreadable";
+        } else if (m.also[0]) {
+            text = "key enrolled twice";
+        } else if (m.id[0] && !m.revoked) {
             status = "200";
             text = "OK";
             user = m.id;
-        } else if (found < 0) {
-            status = "500";
-            text = "enrolment table unreadable";
         } else if (m.id[0]) {
             text = "revoked";
         }
@@ -127,6 +137,9 @@ static void serve_zap(struct server *sv)
     else if (status[0] == '5')
         fprintf(stderr, "scsms-server: warning: connection refused: %s: %s\n", text,
                 scsms_errmsg());
+    else if (m.also[0])
+        fprintf(stderr, "scsms-server: warning: connection refused: one key is enrolled as both "
+                "%s and %s: revoke the one that is not this key's\n", m.id, m.also);
     else
         fprintf(stderr, "scsms-server: warning: connection refused: %s%s\n", text,
                 m.id[0] ? " identity" : " (not enrolled)");

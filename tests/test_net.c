@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 #include <zmq.h>
 
+#include "crypto.h"
 #include "identity.h"
 #include "store.h"
 #include "sync.h"
@@ -242,6 +243,18 @@ START_TEST(refusals_over_the_wire)
 }
 END_TEST
 
+/* The first line of the store at dir's keys/name (curve.pub, sign.pub:
+ * the public keys a site sends head office); malloc'd. */
+static char *pub_key(const char *dir, const char *name)
+{
+    char path[4096];
+    size_t len;
+    snprintf(path, sizeof path, "%s/keys/%s", dir, name);
+    char *text = tu_read_file(path, &len);
+    text[strcspn(text, "\r\n")] = '\0';
+    return text;
+}
+
 /* The identities a store holds, one "id role curve-key" line each. */
 static int list_identity(const Scsms__Identity *id, void *ctx)
 {
@@ -279,10 +292,8 @@ START_TEST(a_pinned_site_talks_to_no_other_head_office)
     add_breach(site, "2026-10-02", "Gate 2");
     /* another head office, with its own key, that has enrolled this site */
     struct tn_net other = tn_new_hq("netpin2", "HQ-B");
-    char *curve = tu_path(site, "keys/curve.pub"), *sign = tu_path(site, "keys/sign.pub");
+    char *ck = pub_key(site, "curve.pub"), *sk = pub_key(site, "sign.pub");
     size_t len;
-    char *ck = tu_read_file(curve, &len), *sk = tu_read_file(sign, &len);
-    ck[strcspn(ck, "\n")] = sk[strcspn(sk, "\n")] = '\0';
     r = tn_server(&other, "enrol", "--id", "WH-1", "--role", "site", "--curve-key", ck,
                   "--sign-key", sk, NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
@@ -321,10 +332,117 @@ START_TEST(a_pinned_site_talks_to_no_other_head_office)
     tn_heads_equal(&n, site, "WH-1", 2);
     free(ck);
     free(sk);
-    free(curve);
-    free(sign);
     tn_free(&other);
     free(site);
+    tn_free(&n);
+}
+END_TEST
+
+/* enrol adds identities, never replaces one: an id enrolled already
+ * (revoked or not) and a CURVE key enrolled already under another id are
+ * refused in one line, exit 1, and head office's table and the logs it
+ * verifies stay as they were; the site whose key another id asked for
+ * still connects as itself. */
+START_TEST(enrol_refuses_an_enrolled_id_or_key)
+{
+    struct tn_net n = tn_new("netenrol");
+    char *a = tn_site(&n, "WH-1", 1), *b = tn_site(&n, "WH-2", 1), *c = tn_site(&n, "WH-3", 0);
+    add_breach(a, "2026-10-01", "Gate 1");
+    struct tu_run r = tn_sync(&n, a, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    r = tn_server(&n, "revoke", "--id", "WH-1", NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    struct tu_run before = tn_server(&n, "sites", NULL);
+    ck_assert_int_eq(before.status, 0);
+    char *a_curve = pub_key(a, "curve.pub"), *a_sign = pub_key(a, "sign.pub");
+    char *b_curve = pub_key(b, "curve.pub"), *c_curve = pub_key(c, "curve.pub"),
+         *c_sign = pub_key(c, "sign.pub");
+    const char *taken = "scsms-server: 'WH-1' is enrolled already: an identity is enrolled once, "
+                        "and a revoked one stays revoked\n";
+    /* the revoked id with other keys (its log would verify no more), and
+     * with its own (it would be revoked no more) */
+    r = tn_server(&n, "enrol", "--id", "WH-1", "--role", "site", "--curve-key", c_curve,
+                  "--sign-key", c_sign, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_str_eq(r.err, taken);
+    ck_assert_str_eq(r.out, "");
+    tu_run_free(&r);
+    r = tn_server(&n, "enrol", "--id", "WH-1", "--role", "site", "--curve-key", a_curve,
+                  "--sign-key", a_sign, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_str_eq(r.err, taken);
+    tu_run_free(&r);
+    /* a new id with WH-2's CURVE key: it sorts first, and would have been
+     * taken for WH-2 at the handshake */
+    char want[256];
+    r = tn_server(&n, "enrol", "--id", "AAA", "--role", "site", "--curve-key", b_curve,
+                  "--sign-key", c_sign, NULL);
+    ck_assert_int_eq(r.status, 1);
+    snprintf(want, sizeof want, "scsms-server: CURVE key '%s' is enrolled already, as 'WH-2': "
+             "each identity connects with its own key\n", b_curve);
+    ck_assert_str_eq(r.err, want);
+    ck_assert_str_eq(r.out, "");
+    tu_run_free(&r);
+    struct tu_run after = tn_server(&n, "sites", NULL);
+    ck_assert_int_eq(after.status, 0);
+    ck_assert_str_eq(after.out, before.out);
+    ck_assert_ptr_nonnull(strstr(after.out, "WH-1                 site     revoked"));
+    ck_assert_int_eq(tu_lines(after.out), 3); /* the header, WH-1, WH-2 */
+    tu_run_free(&after);
+    tu_run_free(&before);
+    r = tn_server(&n, "verify", NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    add_breach(b, "2026-10-02", "Gate 2");
+    r = tn_sync(&n, b, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    tn_heads_equal(&n, b, "WH-2", 1);
+    r = tn_sync(&n, a, NULL); /* and WH-1 is still revoked */
+    ck_assert_int_eq(r.status, 1);
+    tu_run_free(&r);
+    /* a store enrolled before enrol refused (AAA written with WH-2's key
+     * as enrol once did): the handshake is refused, not given to AAA,
+     * until the wrong one is revoked */
+    store_t *hq = NULL;
+    uint8_t sign[CRYPTO_PUB_LEN];
+    ck_assert_int_eq(crypto_unhex(c_sign, sign, sizeof sign), 0);
+    Scsms__Identity dup = SCSMS__IDENTITY__INIT;
+    dup.id = "AAA";
+    dup.role = SCSMS__IDENTITY__ROLE__SITE;
+    dup.curve_key = b_curve;
+    dup.sign_key.data = sign;
+    dup.sign_key.len = sizeof sign;
+    ck_assert_int_eq(store_open(n.hq, NULL, &hq), 0);
+    ck_assert_int_eq(store_identity_put(hq, &dup), 0);
+    store_close(&hq);
+    add_breach(b, "2026-10-03", "Gate 3");
+    r = tn_sync(&n, b, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_ptr_nonnull(strstr(r.err, "refused this site's key at the handshake"));
+    tu_run_free(&r);
+    size_t len;
+    char *log = tu_read_file(n.server_err, &len);
+    ck_assert_ptr_nonnull(strstr(log, "warning: connection refused: one key is enrolled as both "
+                                      "AAA and WH-2: revoke the one that is not this key's\n"));
+    free(log);
+    r = tn_server(&n, "revoke", "--id", "AAA", NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    r = tn_sync(&n, b, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    tn_heads_equal(&n, b, "WH-2", 2);
+    free(a_curve);
+    free(a_sign);
+    free(b_curve);
+    free(c_curve);
+    free(c_sign);
+    free(a);
+    free(b);
+    free(c);
     tn_free(&n);
 }
 END_TEST
@@ -929,6 +1047,7 @@ int main(void)
     tcase_add_test(t, a_site_set_up_with_its_server_needs_no_options);
     tcase_add_test(t, head_office_verifies_backs_up_and_restores);
     tcase_add_test(t, a_pinned_site_talks_to_no_other_head_office);
+    tcase_add_test(t, enrol_refuses_an_enrolled_id_or_key);
     tcase_add_test(t, malformed_message_is_refused);
     tcase_add_test(t, bad_uploads_over_the_wire);
     tcase_add_test(t, revoked_identity_loses_its_live_session);

@@ -141,6 +141,56 @@ START_TEST(bad_identity_refused)
 }
 END_TEST
 
+/* An identity with a CURVE key of 40 copies of c and a signing key of
+ * 32 bytes of b. */
+static Scsms__Identity identity_of(const char *id, char *curve, char c, uint8_t *sign, uint8_t b)
+{
+    Scsms__Identity i = SCSMS__IDENTITY__INIT;
+    memset(curve, c, 40);
+    curve[40] = '\0';
+    memset(sign, b, 32);
+    i.id = (char *)id;
+    i.role = SCSMS__IDENTITY__ROLE__SITE;
+    i.curve_key = curve;
+    i.sign_key.data = sign;
+    i.sign_key.len = 32;
+    return i;
+}
+
+/* Enrolment adds, never replaces: an id enrolled already, revoked or not,
+ * and a CURVE key another id holds are refused, the table unchanged. */
+START_TEST(enrol_never_replaces_an_identity)
+{
+    char *sd = new_store("enrol", "HQ", 0);
+    store_t *s = open_ok(sd, 0);
+    char k1[41], k2[41];
+    uint8_t s1[32], s2[32];
+    Scsms__Identity a = identity_of("WH-1", k1, 'a', s1, 1), *got = NULL;
+    ck_assert_msg(store_identity_enrol(s, &a) == 0, "%s", scsms_errmsg());
+    a.revoked = 1;
+    ck_assert_int_eq(store_identity_put(s, &a), 0); /* revoke writes over, as it must */
+    Scsms__Identity again = identity_of("WH-1", k2, 'b', s2, 2);
+    ck_assert_int_eq(store_identity_enrol(s, &again), SCSMS_EEXIST);
+    ck_assert_str_eq(scsms_errmsg(), "'WH-1' is enrolled already: an identity is enrolled once, "
+                                     "and a revoked one stays revoked");
+    Scsms__Identity same_key = identity_of("WH-2", k1, 'a', s2, 2);
+    ck_assert_int_eq(store_identity_enrol(s, &same_key), SCSMS_EEXIST);
+    ck_assert_str_eq(scsms_errmsg(), "CURVE key 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' is "
+                                     "enrolled already, as 'WH-1': each identity connects with "
+                                     "its own key");
+    ck_assert_int_eq(store_identity_get(s, "WH-2", &got), SCSMS_ENOTFOUND);
+    ck_assert_int_eq(store_identity_get(s, "WH-1", &got), 0);
+    ck_assert_int_eq(got->revoked, 1);
+    ck_assert_str_eq(got->curve_key, k1);
+    ck_assert_int_eq(memcmp(got->sign_key.data, s1, 32), 0);
+    scsms__identity__free_unpacked(got, NULL);
+    Scsms__Identity b = identity_of("WH-2", k2, 'b', s2, 2);
+    ck_assert_msg(store_identity_enrol(s, &b) == 0, "%s", scsms_errmsg());
+    store_close(&s);
+    drop_store(sd);
+}
+END_TEST
+
 START_TEST(missing_store_refused)
 {
     store_t *s = NULL;
@@ -798,6 +848,7 @@ int main(void)
     TCase *open = tcase_create("open");
     tcase_add_test(open, create_then_open);
     tcase_add_test(open, bad_identity_refused);
+    tcase_add_test(open, enrol_never_replaces_an_identity);
     tcase_add_test(open, missing_store_refused);
     tcase_add_test(open, wrong_key_refused);
     suite_add_tcase(s, open);
