@@ -774,6 +774,63 @@ START_TEST(large_records_sync_in_smaller_batches)
 }
 END_TEST
 
+/* What WIRE.md says of a busy server: the requests beyond its --queue are
+ * answered at once, "retry later" with credit 1, ahead of the reply to
+ * the earlier request it took (OK, credit 4), each echoing its own id. */
+START_TEST(a_busy_server_answers_the_overflow_first)
+{
+    struct tn_net n = tn_new("netorder");
+    tn_stop_server(&n, SIGTERM);
+    tn_start_server(&n, "1");
+    char *site = tn_site(&n, "WH-1", 1);
+    struct tn_raw c = tn_raw_connect(&n, site);
+    Scsms__SyncReply *r = raw_hello(&c); /* the handshake done */
+    ck_assert_int_eq(r->code, SCSMS__SYNC_REPLY__CODE__OK);
+    ck_assert_uint_eq(r->credit, 4);
+    scsms__sync_reply__free_unpacked(r, NULL);
+    /* five Hellos waiting at once: the server stopped while they arrive */
+    ck_assert_int_eq(kill(n.server, SIGSTOP), 0);
+    Scsms__Hello hello = SCSMS__HELLO__INIT;
+    Scsms__SyncRequest req = SCSMS__SYNC_REQUEST__INIT;
+    req.msg_case = SCSMS__SYNC_REQUEST__MSG_HELLO;
+    req.hello = &hello;
+    uint8_t buf[64];
+    for (int i = 0; i < 5; i++) {
+        req.request_id = ++c.id;
+        size_t len = scsms__sync_request__pack(&req, buf);
+        ck_assert_int_eq(zmq_send(c.sock, buf, len, 0), (int)len);
+    }
+    usleep(300000);
+    ck_assert_int_eq(kill(n.server, SIGCONT), 0);
+    uint64_t first = c.id - 4; /* the one the server takes */
+    for (int i = 0; i < 5; i++) {
+        zmq_pollitem_t it = {c.sock, 0, ZMQ_POLLIN, 0};
+        ck_assert_int_eq(zmq_poll(&it, 1, 20000), 1);
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        ck_assert_int_gt(zmq_msg_recv(&m, c.sock, 0), 0);
+        r = scsms__sync_reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+        zmq_msg_close(&m);
+        ck_assert_ptr_nonnull(r);
+        if (i < 4) { /* the overflow, at once and in order among itself */
+            ck_assert_uint_eq(r->request_id, first + 1 + (uint64_t)i);
+            ck_assert_int_eq(r->code, SCSMS__SYNC_REPLY__CODE__RETRY_LATER);
+            ck_assert_str_eq(r->message, "server busy: retry later");
+            ck_assert_uint_eq(r->credit, 1);
+        } else { /* then the request taken, answered in full */
+            ck_assert_uint_eq(r->request_id, first);
+            ck_assert_int_eq(r->code, SCSMS__SYNC_REPLY__CODE__OK);
+            ck_assert_str_eq(r->hq_id, "HQ");
+            ck_assert_uint_eq(r->credit, 4);
+        }
+        scsms__sync_reply__free_unpacked(r, NULL);
+    }
+    tn_raw_close(&c);
+    free(site);
+    tn_free(&n);
+}
+END_TEST
+
 /* Head office's line for id in 'sites': its head and the backlog it last
  * reported (the server stopped first: it writes what it saw). */
 static void sites_line(struct tn_net *n, const char *id, unsigned long long *head,
@@ -1055,6 +1112,7 @@ int main(void)
     tcase_add_test(t, large_records_sync_in_smaller_batches);
     tcase_add_test(t, sites_shows_the_real_backlog);
     tcase_add_test(t, busy_server_says_retry_later);
+    tcase_add_test(t, a_busy_server_answers_the_overflow_first);
     tcase_add_test(t, alerts_list_every_sites_due_items);
     tcase_add_test(t, offline_site_catches_up);
     tcase_add_test(t, survives_twenty_kills);
