@@ -150,7 +150,8 @@ static int handshake_refused(struct link *l)
               zmq_msg_recv(&where, l->monitor, 0) >= 0 && zmq_msg_size(&ev) == 6;
     uint16_t event = 0;
     uint32_t status = 0;
-    if (got) { /* RFC: 16-bit event, 32-bit value (the ZAP status), native order */
+    if (got) { /* zmq_socket_monitor(3): a 16-bit event, a 32-bit value (here the ZAP
+                  status code), in native order */
         memcpy(&event, zmq_msg_data(&ev), sizeof event);
         memcpy(&status, (uint8_t *)zmq_msg_data(&ev) + 2, sizeof status);
     }
@@ -173,9 +174,11 @@ static int wait_reply(struct link *l, uint64_t min_id, Scsms__SyncReply **out)
         clock_gettime(CLOCK_MONOTONIC, &t1);
         long waited = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
         if (waited >= l->timeout_ms || stopping)
-            return scsms_fail(SCSMS_EIO, "no answer from %s within %d s: is the server running, "
-                              "is its key the one pinned here, and is this site enrolled?",
-                              l->endpoint, l->timeout_ms / 1000);
+            /* a refused enrolment and an oversized batch are no longer
+             * among the causes: the one is reported, the other not sent */
+            return scsms_fail(SCSMS_EIO, "no answer from %s within %d s: is head office's server "
+                              "running there, with the key given?", l->endpoint,
+                              l->timeout_ms / 1000);
         zmq_pollitem_t it[] = {{l->sock, 0, ZMQ_POLLIN, 0}, {l->monitor, 0, ZMQ_POLLIN, 0}};
         if (zmq_poll(it, 2, l->timeout_ms - waited) <= 0)
             continue;
