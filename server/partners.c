@@ -28,7 +28,7 @@
 struct cert {
     char id[RECORD_MAX_ID + 1];
     char scheme[16];
-    char number[128], expiry[ISOTIME_DATE_LEN + 1];
+    char number[128], valid_from[ISOTIME_DATE_LEN + 1], expiry[ISOTIME_DATE_LEN + 1];
     int withdrawn;
 };
 
@@ -172,6 +172,7 @@ static int take_record(const Scsms__Record *rec, void *ctx)
         for (char *q = c->scheme; *q; q++)
             *q = (char)tolower((unsigned char)*q);
         snprintf(c->number, sizeof c->number, "%s", rec->certificate->number);
+        snprintf(c->valid_from, sizeof c->valid_from, "%s", rec->certificate->valid_from_date);
         snprintf(c->expiry, sizeof c->expiry, "%s", rec->certificate->expiry_date);
         c->withdrawn = !strcmp(rec->status, "withdrawn");
     }
@@ -240,9 +241,31 @@ static const char *decl_state(const struct partner *p, int64_t today, long withi
     return standing(p->valid_to, today, within);
 }
 
+/* A certificate granted ahead of its start is no evidence yet: it is
+ * "not yet valid" until valid_from_date, however far off its expiry. */
+static int cert_not_yet_valid(const struct cert *c, int64_t today)
+{
+    int64_t from;
+    return !c->withdrawn && isotime_parse_date(c->valid_from, &from) == 0 && from > today;
+}
+
 static const char *cert_state(const struct cert *c, int64_t today, long within)
 {
-    return c->withdrawn ? "withdrawn" : standing(c->expiry, today, within);
+    if (c->withdrawn)
+        return "withdrawn";
+    return cert_not_yet_valid(c, today) ? "not yet valid" : standing(c->expiry, today, within);
+}
+
+/* One certificate for the table and CSV: "aeo NL1 valid 2029-01-01", or,
+ * when it has not started, "c_tpat CT-9 not yet valid from 2027-03-01 to
+ * 2030-03-01": its start is what the reader needs. */
+static int cert_text(char *buf, size_t len, const struct cert *c, int64_t today, long within)
+{
+    if (cert_not_yet_valid(c, today))
+        return snprintf(buf, len, "%s %s not yet valid from %s to %s", c->scheme, c->number,
+                        c->valid_from, c->expiry);
+    return snprintf(buf, len, "%s %s %s %s", c->scheme, c->number, cert_state(c, today, within),
+                    c->expiry);
 }
 
 /* ------------------------------------------------------------ partners */
@@ -261,9 +284,11 @@ static void print_table(const struct roster *r, int64_t today, long within)
                p->decl_id[0] ? (p->decision[0] ? p->decision : "pending") : "-");
         if (!p->n_certs)
             printf("none");
-        for (size_t k = 0; k < p->n_certs; k++)
-            printf("%s%s %s %s %s", k ? "; " : "", p->certs[k].scheme, p->certs[k].number,
-                   cert_state(&p->certs[k], today, within), p->certs[k].expiry);
+        for (size_t k = 0; k < p->n_certs; k++) {
+            char text[512];
+            cert_text(text, sizeof text, &p->certs[k], today, within);
+            printf("%s%s", k ? "; " : "", text);
+        }
         if (p->exempt)
             printf(" (exempt: %s)", p->reason);
         if (p->revoked)
@@ -298,6 +323,7 @@ static struct json_object *partner_json(const struct partner *p, int64_t today, 
         json_object_object_add(c, "id", json_object_new_string(p->certs[k].id));
         json_object_object_add(c, "scheme", json_object_new_string(p->certs[k].scheme));
         json_object_object_add(c, "number", json_object_new_string(p->certs[k].number));
+        json_object_object_add(c, "valid_from_date", json_object_new_string(p->certs[k].valid_from));
         json_object_object_add(c, "expiry_date", json_object_new_string(p->certs[k].expiry));
         json_object_object_add(c, "state",
                                json_object_new_string(cert_state(&p->certs[k], today, within)));
@@ -315,10 +341,13 @@ static void print_csv(const struct roster *r, int64_t today, long within)
         const struct partner *p = &r->v[i];
         char certs[2048] = "";
         size_t off = 0;
-        for (size_t k = 0; k < p->n_certs && off < sizeof certs; k++)
-            off += (size_t)snprintf(certs + off, sizeof certs - off, "%s%s %s %s %s", k ? "; " : "",
-                                    p->certs[k].scheme, p->certs[k].number,
-                                    cert_state(&p->certs[k], today, within), p->certs[k].expiry);
+        for (size_t k = 0; k < p->n_certs && off < sizeof certs; k++) {
+            if (k)
+                off += (size_t)snprintf(certs + off, sizeof certs - off, "; ");
+            if (off < sizeof certs)
+                off += (size_t)cert_text(certs + off, sizeof certs - off, &p->certs[k], today,
+                                         within);
+        }
         csv_write_field(stdout, p->id, 0);
         csv_write_field(stdout, p->name, 0);
         csv_write_field(stdout, p->enrolled ? "yes" : "no", 0);

@@ -539,11 +539,15 @@ START_TEST(expired_and_expiring_are_listed)
     char *aeo = add(a, "certificate", "{\"partner_id\":\"CARRIER-A\",\"scheme\":\"aeo\",\"issuer\":"
                                       "\"NL customs\",\"number\":\"NLAEOF1\",\"valid_from_date\":"
                                       "\"2024-01-01\",\"expiry_date\":\"2029-01-01\"}");
+    /* a certificate granted for next year: not valid yet, whatever its expiry */
+    free(add(a, "certificate", "{\"partner_id\":\"CARRIER-A\",\"scheme\":\"c_tpat\",\"issuer\":"
+                               "\"CBP\",\"number\":\"CT-9\",\"valid_from_date\":\"2027-03-01\","
+                               "\"expiry_date\":\"2030-03-01\"}"));
     /* the next declaration, from 2027: the one in force still stands */
     free(add(a, "declaration", "{\"partner_id\":\"CARRIER-A\",\"coverage\":\"road\",\"measures\":"
                                "[\"seals\"],\"valid_from_date\":\"2027-01-01\",\"valid_to_date\":"
                                "\"2029-12-31\"}"));
-    sync_ok(&n, a, "4 entries sent");
+    sync_ok(&n, a, "5 entries sent");
     struct tu_run r = tn_server(&n, "exempt", "--partner", "RAIL-1", "--reason",
                                 "state rail operator under ISO 28001 4.4", "--name", "Rail Co", NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
@@ -565,6 +569,9 @@ START_TEST(expired_and_expiring_are_listed)
     ck_assert(json_object_object_get_ex(pa, "certificates", &certs));
     ck_assert_str_eq(str(find(certs, "number", "ISO-77"), "state"), "expired");
     ck_assert_str_eq(str(find(certs, "number", "NLAEOF1"), "state"), "valid");
+    ck_assert_str_eq(str(find(certs, "number", "CT-9"), "state"), "not yet valid");
+    ck_assert_str_eq(str(find(certs, "number", "CT-9"), "valid_from_date"), "2027-03-01");
+    ck_assert_str_eq(str(find(certs, "number", "CT-9"), "expiry_date"), "2030-03-01");
     ck_assert_str_eq(str(find(all, "partner_id", "CARRIER-N"), "declaration"), "never submitted");
     struct json_object *rail = find(all, "partner_id", "RAIL-1");
     ck_assert_str_eq(str(rail, "declaration"), "exempt");
@@ -598,6 +605,10 @@ START_TEST(expired_and_expiring_are_listed)
     ck_assert_ptr_nonnull(strstr(list, "CARRIER-A,,yes,no,,valid,CARRIER-A-DOS-000001,2026-12-10,"
                                        "pending,"));
     ck_assert_ptr_nonnull(strstr(list, "iso_28000 ISO-77 expired 2026-10-01"));
+    ck_assert_ptr_nonnull(strstr(list, "c_tpat CT-9 not yet valid from 2027-03-01 to 2030-03-01"));
+    free(list);
+    list = server_out(&n, "partners", "--within", "30", NULL, NULL);
+    ck_assert_ptr_nonnull(strstr(list, "; c_tpat CT-9 not yet valid from 2027-03-01 to 2030-03-01"));
     free(list);
 
     char *alerts = server_out(&n, "alerts", "--within", "30", "--format", "json");
