@@ -31,6 +31,7 @@
 #include <json-c/json.h>
 
 #include "crypto.h"
+#include "isotime.h"
 #include "store.h"
 
 #define REPORT_MAX_MONTHS 60 /* the longest review period, in calendar months */
@@ -65,6 +66,20 @@ int report_build(store_t *s, const struct report_options *o,
  * (*len bytes without the NUL). The caller frees *out. */
 int report_render(struct json_object *rep, enum report_format format, char **out,
                   size_t *len) SCSMS_MUST_CHECK;
+
+/* How much of a pack file report_pack_period reads: every format that
+ * records the period writes it within its first few hundred bytes. */
+#define REPORT_PACK_HEAD 8192
+
+/* The period of a review pack report_render wrote as HTML, JSON or CSV,
+ * read back from the start of the file (head: its first len bytes, of
+ * which REPORT_PACK_HEAD are enough) into from and to, "YYYY-MM-DD". Read
+ * as written, not re-parsed leniently: the pack a review is held on is
+ * the file's exact bytes (their SHA-256 is recorded), so a reformatted
+ * file is another file. SCSMS_EINVAL when head is not the start of a
+ * review pack: a gaps or aeo report, a terminal table, any other file. */
+int report_pack_period(const char *head, size_t len, char from[ISOTIME_DATE_LEN + 1],
+                       char to[ISOTIME_DATE_LEN + 1]) SCSMS_MUST_CHECK;
 
 /* Write len bytes to path atomically: a temporary file beside it,
  * flushed, then renamed over it; on failure path is untouched and no

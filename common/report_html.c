@@ -172,19 +172,27 @@ static const char *const style =
     "text-align:left}td.fig,td.n{text-align:right;font-variant-numeric:tabular-nums}"
     ".note{color:#566573;font-size:12px}.gap{color:#c0392b;font-weight:600}";
 
+/* The start of a page and the note under its title, which names head
+ * office and the period (a review) or the as-of date: report_html_period
+ * reads the period back from these very strings. */
+#define PAGE_DOCTYPE "<!DOCTYPE html>\n"
+#define NOTE_START "<p class=\"note\">Head office "
+#define NOTE_PERIOD ", period "
+#define NOTE_TO " to "
+
 static void page_start(FILE *f, const char *title, struct json_object *rep)
 {
-    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>", f);
+    fputs(PAGE_DOCTYPE "<html lang=\"en\"><head><meta charset=\"utf-8\"><title>", f);
     report_html_escape(f, title);
     fprintf(f, "</title><style>%s</style></head><body>\n<h1>", style);
     report_html_escape(f, title);
-    fputs("</h1>\n<p class=\"note\">Head office ", f);
+    fputs("</h1>\n" NOTE_START, f);
     report_html_escape(f, json_object_get_string(report_json_at(rep, "head_office", NULL)));
     struct json_object *from = report_json_at(rep, "from", NULL);
     if (from) {
-        fputs(", period ", f);
+        fputs(NOTE_PERIOD, f);
         report_html_escape(f, json_object_get_string(from));
-        fputs(" to ", f);
+        fputs(NOTE_TO, f);
         report_html_escape(f, json_object_get_string(report_json_at(rep, "to", NULL)));
     } else {
         fputs(", as of ", f);
@@ -192,6 +200,21 @@ static void page_start(FILE *f, const char *title, struct json_object *rep)
     }
     fprintf(f, ", <span id=\"site-count\">%zu</span> sites.</p>\n",
             json_object_array_length(report_json_at(rep, "sites", NULL)));
+}
+
+int report_html_period(const char *text, char from[ISOTIME_DATE_LEN + 1],
+                       char to[ISOTIME_DATE_LEN + 1])
+{
+    if (strncmp(text, PAGE_DOCTYPE, strlen(PAGE_DOCTYPE)))
+        return 0;
+    const char *note = strstr(text, NOTE_START), *end = note ? strstr(note, "</p>") : NULL;
+    const char *p = end ? strstr(note, NOTE_PERIOD) : NULL;
+    if (!p || p > end)
+        return 0; /* no note, or an as-of date: gaps and aeo */
+    p += strlen(NOTE_PERIOD);
+    return report_read_date(p, from) &&
+           !strncmp(p + ISOTIME_DATE_LEN, NOTE_TO, strlen(NOTE_TO)) &&
+           report_read_date(p + ISOTIME_DATE_LEN + strlen(NOTE_TO), to);
 }
 
 /* ------------------------------------------------------------ review */

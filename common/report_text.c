@@ -196,6 +196,63 @@ static void table_aeo(struct json_object *rep, FILE *f)
     }
 }
 
+/* ------------------------------------------------------------ a pack's period */
+
+int report_read_date(const char *p, char out[ISOTIME_DATE_LEN + 1])
+{
+    int64_t day;
+    char canon[ISOTIME_DATE_LEN + 1];
+    if (strnlen(p, ISOTIME_DATE_LEN) < ISOTIME_DATE_LEN)
+        return 0;
+    snprintf(out, ISOTIME_DATE_LEN + 1, "%.*s", ISOTIME_DATE_LEN, p);
+    if (isotime_parse_date(out, &day))
+        return 0;
+    isotime_format_date(day, canon);
+    return strcmp(canon, out) == 0;
+}
+
+/* The JSON as json-c prints it: the top-level members (two spaces in)
+ * "report", "from" and "to" come first (report_build adds them so). */
+static int json_period(const char *text, char from[ISOTIME_DATE_LEN + 1],
+                       char to[ISOTIME_DATE_LEN + 1])
+{
+    static const char kind[] = "{\n  \"report\":\"review\",\n", at_from[] = "\n  \"from\":\"",
+                      at_to[] = "\n  \"to\":\"";
+    const char *f = strstr(text, at_from), *t = strstr(text, at_to);
+    return !strncmp(text, kind, strlen(kind)) && f && t &&
+           report_read_date(f + strlen(at_from), from) &&
+           f[strlen(at_from) + ISOTIME_DATE_LEN] == '"' &&
+           report_read_date(t + strlen(at_to), to) && t[strlen(at_to) + ISOTIME_DATE_LEN] == '"';
+}
+
+/* The CSV: the header, then the "report" section's rows (render_csv). */
+static int csv_period(const char *text, char from[ISOTIME_DATE_LEN + 1],
+                      char to[ISOTIME_DATE_LEN + 1])
+{
+    static const char header[] = "section,site,key,value\n", kind[] = "\nreport,,report,review\n",
+                      at_from[] = "\nreport,,from,", at_to[] = "\nreport,,to,";
+    const char *f = strstr(text, at_from), *t = strstr(text, at_to);
+    return !strncmp(text, header, strlen(header)) && strstr(text, kind) && f && t &&
+           report_read_date(f + strlen(at_from), from) &&
+           f[strlen(at_from) + ISOTIME_DATE_LEN] == '\n' &&
+           report_read_date(t + strlen(at_to), to) && t[strlen(at_to) + ISOTIME_DATE_LEN] == '\n';
+}
+
+int report_pack_period(const char *head, size_t len, char from[ISOTIME_DATE_LEN + 1],
+                       char to[ISOTIME_DATE_LEN + 1])
+{
+    char text[REPORT_PACK_HEAD + 1]; /* NUL-terminated, to search as text */
+    if (len > REPORT_PACK_HEAD)
+        len = REPORT_PACK_HEAD;
+    memcpy(text, head, len);
+    text[len] = 0;
+    if (report_html_period(text, from, to) || json_period(text, from, to) ||
+        csv_period(text, from, to))
+        return 0;
+    return scsms_fail(SCSMS_EINVAL, "not the start of a review pack (html, json or csv): no "
+                      "period found");
+}
+
 /* ------------------------------------------------------------ entry */
 
 int report_render(struct json_object *rep, enum report_format format, char **out, size_t *len)

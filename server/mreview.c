@@ -9,8 +9,9 @@
  * whose `source` link names the review and whose `site` names the site;
  * they reach the sites with head office's log, and each site's `due` lists
  * the ones addressed to it. Everything is checked before anything is
- * written, in one transaction: a bad site, date or pack path leaves the
- * store as it was.
+ * written, in one transaction: a bad site, date or pack path, a review
+ * not yet held, or a pack built for another period (as the pack itself
+ * records it) leaves the store as it was.
  */
 #include "server.h"
 
@@ -19,6 +20,7 @@
 
 #include "crypto.h"
 #include "isotime.h"
+#include "report.h"
 
 #define MREVIEW_USAGE                                                                        \
     "scsms-server management-review --pack FILE --from DATE --to DATE [--held DATE] "        \
@@ -93,8 +95,35 @@ static int parse_action(store_t *s, const char *spec, const char *kind, Scsms__R
     return 0;
 }
 
+/* The pack must be the one built for the period reviewed: its period,
+ * as `report review` wrote it into the pack, is that of --from and --to.
+ * A file that records no period (another report, a table, a PDF made from
+ * the page) cannot show what it covers, so it is refused too. */
+static int check_pack_period(const char *path, const Scsms__ManagementReview *m)
+{
+    char head[REPORT_PACK_HEAD], from[ISOTIME_DATE_LEN + 1], to[ISOTIME_DATE_LEN + 1];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return scsms_fail(SCSMS_ENOTFOUND, "cannot read pack '%s'", path);
+    size_t n = fread(head, 1, sizeof head, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad)
+        return scsms_fail(SCSMS_EIO, "cannot read pack '%s'", path);
+    if (report_pack_period(head, n, from, to))
+        return scsms_fail(SCSMS_EINVAL, "pack '%s' is not a review pack written by 'scsms-server "
+                          "report review' (html, json or csv): its period cannot be read", path);
+    if (strcmp(from, m->period_from_date) || strcmp(to, m->period_to_date))
+        return scsms_fail(SCSMS_EINVAL, "pack '%s' is the review pack of %s to %s, not of the "
+                          "period reviewed (%s to %s)", path, from, to, m->period_from_date,
+                          m->period_to_date);
+    return 0;
+}
+
+/* The review record, its dates checked: the period in order, held once
+ * the period ended and not after today (a review is recorded once held). */
 static int build_review(const struct mreview_args *a, const uint8_t hash[CRYPTO_HASH_LEN],
-                        Scsms__Record **out)
+                        const char *today, Scsms__Record **out)
 {
     Scsms__Record *rec = record_new(record_type_by_name("management_review"));
     if (!rec)
@@ -121,6 +150,9 @@ static int build_review(const struct mreview_args *a, const uint8_t hash[CRYPTO_
     if (rc == 0 && strcmp(m->held_date, m->period_to_date) < 0)
         rc = scsms_fail(SCSMS_EINVAL, "--held %s is before the period it reviews ends (%s)",
                         m->held_date, m->period_to_date);
+    if (rc == 0 && strcmp(m->held_date, today) > 0)
+        rc = scsms_fail(SCSMS_EINVAL, "--held %s is in the future: record the review once it "
+                        "has been held", m->held_date);
     if (rc)
         record_free(rec);
     else
@@ -219,7 +251,9 @@ int srv_management_review(int argc, char **argv)
         return CLI_FAIL;
     Scsms__Record *review = NULL, *actions[MAX_ITEMS] = {0};
     size_t n = 0;
-    rc = build_review(&a, hash, &review);
+    rc = build_review(&a, hash, today, &review);
+    if (rc == 0)
+        rc = check_pack_period(a.pack, review->management_review);
     for (; rc == 0 && n < a.n_actions; n++)
         if ((rc = parse_action(s, a.actions[n], a.kind, &actions[n])))
             break;

@@ -14,17 +14,22 @@
 #include "store.h"
 #include "sync.h"
 
-static char *write_pack(struct tn_net *n, char hex[2 * CRYPTO_HASH_LEN + 1])
+/* The review pack `report review` writes for --from from --to to (or
+ * another report: kind), at n's head office; its SHA-256 into hex. */
+static char *write_pack(struct tn_net *n, const char *kind, const char *from, const char *to,
+                        const char *name, char hex[2 * CRYPTO_HASH_LEN + 1])
 {
-    static const char pack[] = "<!doctype html><title>review</title><svg id=\"incidents\"></svg>\n";
-    char *path = tu_path(n->tmp, "pack.html");
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(pack, f);
-    fclose(f);
+    char *path = tu_path(n->tmp, name);
+    struct tu_run r = tn_server(n, "report", kind, "--from", from, "--to", to, "--out", path, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    size_t len;
+    char *text = tu_read_file(path, &len);
+    ck_assert_ptr_nonnull(text);
     uint8_t h[CRYPTO_HASH_LEN];
-    crypto_sha256(pack, strlen(pack), h);
+    crypto_sha256(text, len, h);
     crypto_hex(h, sizeof h, hex);
+    free(text);
     return path;
 }
 
@@ -52,31 +57,67 @@ START_TEST(review_is_sealed_and_its_actions_reach_their_sites)
     setenv("SCSMS_NOW", "2026-11-23T12:00:00Z", 1);
     struct tn_net n = tn_new("mrv");
     char *w1 = tn_site(&n, "WH-1", 1), *w2 = tn_site(&n, "WH-2", 1);
-    char hex[2 * CRYPTO_HASH_LEN + 1];
-    char *pack = write_pack(&n, hex);
+    char hex[2 * CRYPTO_HASH_LEN + 1], other_hex[2 * CRYPTO_HASH_LEN + 1];
+    char *pack = write_pack(&n, "review", "2026-01-01", "2026-06-30", "pack.html", hex);
+    /* the same period in JSON and CSV; another period; a gaps report */
+    char *json = write_pack(&n, "review", "2026-01-01", "2026-06-30", "pack.json", other_hex);
+    char *q1 = write_pack(&n, "review", "2026-01-01", "2026-03-31", "q1.csv", other_hex);
+    char *q1_html = write_pack(&n, "review", "2026-01-01", "2026-03-31", "q1.html", other_hex);
+    char *gaps = write_pack(&n, "gaps", "2026-06-30", "2026-06-30", "gaps.html", other_hex);
+    char *csv = tu_path(n.tmp, "pack.csv");
+    struct tu_run r = tn_server(&n, "report", "review", "--from", "2026-01-01", "--to",
+                                "2026-06-30", "--format", "csv", "--out", csv, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
 
     /* refused, each with one line, and nothing written */
     struct {
-        const char *pack, *from, *action, *err;
+        const char *pack, *from, *held, *action, *err;
     } bad[] = {
-        {"/nonexistent/pack.html", "2026-01-01", NULL, "cannot read pack '/nonexistent/pack.html'"},
-        {pack, "2026-07-01", NULL, "--to 2026-06-30 is before --from 2026-07-01"},
-        {pack, "2026-01-01", "WH-9|2027-01-31|lead|drill", "'WH-9' is not an enrolled site"},
-        {pack, "2026-01-01", "WH-1|2027-02-30|lead|drill", "field 'due_date'"},
-        {pack, "2026-01-01", "WH-1|2027-01-31|lead", "give SITE|DUE_DATE|RESPONSIBLE|DESCRIPTION"},
+        {"/nonexistent/pack.html", "2026-01-01", NULL, NULL, "cannot read pack '/nonexistent/pack.html'"},
+        {pack, "2026-07-01", NULL, NULL, "--to 2026-06-30 is before --from 2026-07-01"},
+        {pack, "2026-01-01", NULL, "WH-9|2027-01-31|lead|drill", "'WH-9' is not an enrolled site"},
+        {pack, "2026-01-01", NULL, "WH-1|2027-02-30|lead|drill", "field 'due_date'"},
+        {pack, "2026-01-01", NULL, "WH-1|2027-01-31|lead", "give SITE|DUE_DATE|RESPONSIBLE|DESCRIPTION"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct tu_run r = tn_server(&n, "management-review", "--pack", bad[i].pack, "--from",
-                                    bad[i].from, "--to", "2026-06-30", "--decision", "d",
-                                    bad[i].action ? "--action" : NULL, bad[i].action, NULL);
+        r = tn_server(&n, "management-review", "--pack", bad[i].pack, "--from", bad[i].from, "--to",
+                      "2026-06-30", "--decision", "d", "--held", bad[i].held ? bad[i].held : "2026-07-15",
+                      bad[i].action ? "--action" : NULL, bad[i].action, NULL);
         ck_assert_msg(r.status == 1, "case %zu: exit %d", i, r.status);
         ck_assert_msg(strstr(r.err, bad[i].err), "case %zu: %s", i, r.err);
         ck_assert_int_eq(tu_lines(r.err), 1);
         tu_run_free(&r);
     }
+    /* a review held tomorrow, or on a pack of another period or of no
+     * period at all: refused in so many words */
+    char want_err[3][512];
+    snprintf(want_err[0], sizeof want_err[0], "scsms-server: pack '%s' is the review pack of "
+             "2026-01-01 to 2026-03-31, not of the period reviewed (2026-01-01 to 2026-06-30)\n", q1);
+    snprintf(want_err[1], sizeof want_err[1], "scsms-server: pack '%s' is the review pack of "
+             "2026-01-01 to 2026-03-31, not of the period reviewed (2026-01-01 to 2026-06-30)\n",
+             q1_html);
+    snprintf(want_err[2], sizeof want_err[2], "scsms-server: pack '%s' is not a review pack written "
+             "by 'scsms-server report review' (html, json or csv): its period cannot be read\n", gaps);
+    struct {
+        const char *pack, *held, *err;
+    } refused[] = {
+        {pack, "2026-11-24", "scsms-server: --held 2026-11-24 is in the future: record the review "
+                             "once it has been held\n"},
+        {q1, "2026-07-15", want_err[0]},
+        {q1_html, "2026-07-15", want_err[1]},
+        {gaps, "2026-07-15", want_err[2]},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        r = tn_server(&n, "management-review", "--pack", refused[i].pack, "--from", "2026-01-01",
+                      "--to", "2026-06-30", "--held", refused[i].held, "--decision", "d", NULL);
+        ck_assert_msg(r.status == 1, "refused case %zu: exit %d", i, r.status);
+        ck_assert_str_eq(r.err, refused[i].err);
+        ck_assert_str_eq(r.out, "");
+        tu_run_free(&r);
+    }
     ck_assert_uint_eq(tn_hq_head(&n, "HQ"), 0);
-
-    struct tu_run r = tn_server(&n, "management-review", "--pack", pack, "--from", "2026-01-01",
+    r = tn_server(&n, "management-review", "--pack", pack, "--from", "2026-01-01",
                                 "--to", "2026-06-30", "--held", "2026-07-15", "--decision",
                                 "hold a gate drill at WH-1", "--decision", "retrain on seals",
                                 "--action", "WH-1|2027-01-31|Site lead|Run a gate drill",
@@ -144,7 +185,21 @@ START_TEST(review_is_sealed_and_its_actions_reach_their_sites)
     ck_assert_str_eq(r.err, "scsms-agent: only head office addresses an action to a site: leave "
                             "'site' empty\n");
     tu_run_free(&r);
+    /* the pack's period is read from its JSON and its CSV as from its HTML */
+    const char *same[] = {json, csv}, *ids[] = {"HQ-MRV-000004\n", "HQ-MRV-000005\n"};
+    for (size_t i = 0; i < 2; i++) {
+        r = tn_server(&n, "management-review", "--pack", same[i], "--from", "2026-01-01", "--to",
+                      "2026-06-30", "--held", "2026-11-23", "--decision", "d", NULL);
+        ck_assert_msg(r.status == 0, "%s: %s", same[i], r.err);
+        ck_assert_ptr_eq(strstr(r.out, ids[i]), r.out);
+        tu_run_free(&r);
+    }
     free(pack);
+    free(json);
+    free(csv);
+    free(q1);
+    free(q1_html);
+    free(gaps);
     free(w1);
     free(w2);
     tn_free(&n);
