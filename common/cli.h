@@ -92,8 +92,10 @@ int cli_read_json_arg(const char *arg, char **out, size_t *len);
 const char *cli_summary(const Scsms__Record *rec);
 
 /* The overdue and expiring items of the store (rule 7), most late first:
- * `due` at a site, `alerts` (owners = 1: with a site column) at head
- * office. argv as for a subcommand. */
+ * `due` at a site (owners = 0: the store's own items and the actions head
+ * office addresses to it), `alerts` at head office (owners = 1: every
+ * item, with a site column: an action addressed to a site under that
+ * site). argv as for a subcommand. */
 int cli_due(int argc, char **argv, const char *usage, int owners);
 
 #endif

@@ -19,13 +19,24 @@ struct due_out {
     size_t n;
 };
 
-/* Head office's log reaches every site whole; an action it addresses to
- * one site is that site's to do, not the others'. */
-static int addressed_elsewhere(const struct due_out *o, const Scsms__Record *rec)
+/* Whose to-do an item is: an action head office addresses to a site
+ * (its `site`) is that site's; anything else is its owner's. */
+static const char *due_for(const Scsms__Record *rec)
 {
-    return !o->owners && rec->body_case == SCSMS__RECORD__BODY_ACTION &&
-           rec->action->site[0] && strcmp(rec->action->site, o->self) != 0 &&
-           strcmp(rec->owner, o->self) != 0;
+    if (rec->body_case == SCSMS__RECORD__BODY_ACTION && rec->action->site[0])
+        return rec->action->site;
+    return rec->owner;
+}
+
+/* Head office's log reaches every site whole, but a store's `due` is its
+ * own to-do list: its own items and what head office addresses to it, not
+ * head office's internal items (its own actions, its appointees'
+ * clearances, its policy and document reviews) nor another site's
+ * actions. The record model addresses only actions, and each to one site;
+ * nothing is addressed to every site. */
+static int not_ours(const struct due_out *o, const Scsms__Record *rec)
+{
+    return !o->owners && strcmp(due_for(rec), o->self) != 0;
 }
 
 static int print_due(const Scsms__Record *rec, void *ctx)
@@ -34,13 +45,14 @@ static int print_due(const Scsms__Record *rec, void *ctx)
     int64_t day;
     const char *field;
     char date[ISOTIME_DATE_LEN + 1], when[48];
-    if (!record_due(rec, &day, &field) || addressed_elsewhere(o, rec))
+    if (!record_due(rec, &day, &field) || not_ours(o, rec))
         return 0;
     isotime_format_date(day, date);
     long long late = (long long)(o->today - day);
     if (o->json) {
         struct json_object *j = json_object_new_object();
         json_object_object_add(j, "owner", json_object_new_string(rec->owner));
+        json_object_object_add(j, "site", json_object_new_string(due_for(rec)));
         json_object_object_add(j, "id", json_object_new_string(rec->id));
         json_object_object_add(j, "type", json_object_new_string(record_type_of(rec)->name));
         json_object_object_add(j, "status", json_object_new_string(rec->status));
@@ -58,7 +70,7 @@ static int print_due(const Scsms__Record *rec, void *ctx)
         else
             snprintf(when, sizeof when, "due in %lld day%s", -late, late == -1 ? "" : "s");
         if (o->owners)
-            printf("%-12s ", rec->owner);
+            printf("%-12s ", due_for(rec));
         printf("%-18s %-10s %-26s %-14s %-22s %.40s\n", when, date, rec->id,
                record_type_of(rec)->name, field, cli_summary(rec));
     }

@@ -131,18 +131,56 @@ START_TEST(review_is_sealed_and_its_actions_reach_their_sites)
     ck_assert_ptr_nonnull(strstr(r.out, "HQ-ACT-000003 for WH-2 due 2026-12-15"));
     tu_run_free(&r);
 
+    /* head office's own items, addressed to no site: an action of its own
+     * and the clearance of one of its appointees */
+    static const char *const own[][2] = {
+        {"action", "{\"kind\":\"corrective\",\"description\":\"renew the HQ badge system\","
+                   "\"responsible\":\"HQ facilities\",\"due_date\":\"2026-12-01\"}"},
+        {"appointment", "{\"person\":\"J. Ode\",\"role\":\"management_representative\","
+                        "\"clearance_level\":\"secret\",\"clearance_expiry_date\":\"2026-12-05\"}"}};
+    for (size_t i = 0; i < 2; i++) {
+        r = tu_agent(NULL, "add", own[i][0], "--json", own[i][1], "--store", n.hq, NULL);
+        ck_assert_msg(r.status == 0, "%s", r.err);
+        tu_run_free(&r);
+    }
     for (int k = 0; k < 2; k++) {
         r = tn_sync(&n, k ? w2 : w1, NULL);
         ck_assert_msg(r.status == 0, "%s", r.err);
-        ck_assert_ptr_nonnull(strstr(r.out, "3 head-office entries received"));
+        ck_assert_ptr_nonnull(strstr(r.out, "5 head-office entries received"));
         tu_run_free(&r);
     }
-    /* each site is to do its own action, not the other's */
+    /* each site is to do its own action, not the other's, nor head
+     * office's internal ones */
     char *d1 = due_ids(w1), *d2 = due_ids(w2);
     ck_assert_str_eq(d1, "HQ-ACT-000002 ");
     ck_assert_str_eq(d2, "HQ-ACT-000003 ");
     free(d1);
     free(d2);
+    /* head office's alerts file each action under the site it is
+     * addressed to, and its own under head office */
+    r = tn_server(&n, "alerts", "--within", "365", "--format", "json", NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    struct json_object *alerts = json_tokener_parse(r.out);
+    ck_assert_ptr_nonnull(alerts);
+    static const char *const filed[][3] = {{"HQ-ACT-000004", "HQ", "HQ"},
+                                           {"HQ-APT-000005", "HQ", "HQ"},
+                                           {"HQ-ACT-000003", "HQ", "WH-2"},
+                                           {"HQ-ACT-000002", "HQ", "WH-1"}};
+    ck_assert_uint_eq(json_object_array_length(alerts), 4);
+    for (size_t i = 0; i < 4; i++) {
+        struct json_object *e = json_object_array_get_idx(alerts, i);
+        ck_assert_str_eq(json_object_get_string(json_object_object_get(e, "id")), filed[i][0]);
+        ck_assert_str_eq(json_object_get_string(json_object_object_get(e, "owner")), filed[i][1]);
+        ck_assert_str_eq(json_object_get_string(json_object_object_get(e, "site")), filed[i][2]);
+    }
+    json_object_put(alerts);
+    tu_run_free(&r);
+    r = tn_server(&n, "alerts", "--within", "365", NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, "\nWH-1         due in 69 days     2027-01-31 HQ-ACT-000002 "));
+    ck_assert_ptr_nonnull(strstr(r.out, "\nWH-2         due in 22 days     2026-12-15 HQ-ACT-000003 "));
+    ck_assert_ptr_nonnull(strstr(r.out, "\nHQ           due in 8 days      2026-12-01 HQ-ACT-000004 "));
+    tu_run_free(&r);
     /* at the site, the review is head office's exact bytes under its seal,
      * linked to the pack by its hash; the actions link to the review */
     store_t *site = NULL, *hq = NULL;
@@ -176,7 +214,7 @@ START_TEST(review_is_sealed_and_its_actions_reach_their_sites)
     free(b);
     store_close(&site);
     store_close(&hq);
-    tn_verify_dir(w1, 3);
+    tn_verify_dir(w1, 5);
     /* a site cannot address actions to sites */
     r = tu_agent(NULL, "add", "action", "--json",
                  "{\"kind\":\"corrective\",\"description\":\"x\",\"responsible\":\"y\","
@@ -186,7 +224,7 @@ START_TEST(review_is_sealed_and_its_actions_reach_their_sites)
                             "'site' empty\n");
     tu_run_free(&r);
     /* the pack's period is read from its JSON and its CSV as from its HTML */
-    const char *same[] = {json, csv}, *ids[] = {"HQ-MRV-000004\n", "HQ-MRV-000005\n"};
+    const char *same[] = {json, csv}, *ids[] = {"HQ-MRV-000006\n", "HQ-MRV-000007\n"};
     for (size_t i = 0; i < 2; i++) {
         r = tn_server(&n, "management-review", "--pack", same[i], "--from", "2026-01-01", "--to",
                       "2026-06-30", "--held", "2026-11-23", "--decision", "d", NULL);
