@@ -149,7 +149,7 @@ struct ctx; /* shared, read-only while scanning */
 struct part {
     const struct ctx *c;
     struct site_agg *sites;  /* c->n_sites */
-    struct site_agg hq;      /* head office's own current records (evidence) */
+    struct site_agg hq;      /* head office's own records: evidence and figures */
     struct partner_agg *partners; /* open addressing, cap a power of two */
     size_t n_partners, cap_partners;
     struct decl_agg *decls;       /* open addressing, cap a power of two */
@@ -170,6 +170,7 @@ enum { OWNER_IGNORE = -1, OWNER_HQ = -2, OWNER_PARTNER = -3 };
 struct ctx {
     const struct report_options *o;
     store_t *s;
+    const char *hq_name;       /* head office's identity (store_owner) */
     char from[ISOTIME_DATE_LEN + 1], to[ISOTIME_DATE_LEN + 1], soon[ISOTIME_DATE_LEN + 1];
     int64_t to_day;
     unsigned threshold;
@@ -677,8 +678,9 @@ static void take_drill(const struct ctx *c, struct site_agg *a, const Scsms__Rec
         a->drl_pending++;
 }
 
-/* The figures of one site record (a: the site's counters). */
-static void take_site_record(const struct ctx *c, struct site_agg *a, const Scsms__Record *r)
+/* The figures of one record (a: the counters of the site, or of head
+ * office, whose figures they are). */
+static void take_figures(const struct ctx *c, struct site_agg *a, const Scsms__Record *r)
 {
     int st;
     switch (r->body_case) {
@@ -777,12 +779,13 @@ static int take_record(struct part *p, int32_t who, const Scsms__Record *r)
         return 0;
     if (r->body_case == SCSMS__RECORD__BODY_OBJECTIVE)
         take_objective_target(p, r);
-    if (who >= 0 && r->body_case == SCSMS__RECORD__BODY_MEASUREMENT &&
+    if (r->body_case == SCSMS__RECORD__BODY_MEASUREMENT &&
         in_period(c, r->measurement->period_end_date))
         take_measurement(p, r->measurement);
+    /* head office's own risks, audits, actions, measurements ... are
+     * review inputs like a site's: its figures are counted as its own */
     struct site_agg *a = who == OWNER_HQ ? &p->hq : &p->sites[who];
-    if (who >= 0)
-        take_site_record(c, a, r);
+    take_figures(c, a, r);
     count_evidence(p, a, r);
     return 0;
 }
@@ -1103,6 +1106,7 @@ static int setup(struct ctx *c, store_t *s, const struct report_options *o, stru
     pthread_mutex_init(&c->lock, NULL);
     c->o = o;
     c->s = s;
+    c->hq_name = store_owner(s);
     if (o->from > o->to)
         return scsms_fail(SCSMS_EINVAL, "--from is after --to: give a period that starts "
                           "before it ends");
@@ -1215,8 +1219,9 @@ static uint32_t sum(const uint32_t *v, size_t n)
     return t;
 }
 
-/* Each section has "total" (all chosen sites) and "by_site" objects of the
- * same shape, made by one function per section from a site_agg. */
+/* Each section has "total" (all chosen sites and head office) and
+ * "by_site" objects of the same shape (each chosen site, then head office
+ * under its own name), made by one function per section from a site_agg. */
 typedef void (*section_fn)(const struct ctx *c, const struct site_agg *a, struct json_object *o,
                            int total);
 
@@ -1352,14 +1357,15 @@ static void sec_other(const struct ctx *c, const struct site_agg *a, struct json
     put_int(o, "new_legal_requirements", a->legal_new);
 }
 
-static void section(const struct ctx *c, const struct site_agg *tot, const struct site_agg *sites,
+static void section(const struct ctx *c, const struct site_agg *tot, const struct part *p,
                     struct json_object *rep, const char *name, section_fn fn)
 {
     struct json_object *o = child(rep, name);
     fn(c, tot, child(o, "total"), 1);
     struct json_object *by = child(o, "by_site");
     for (size_t i = 0; i < c->n_sites; i++)
-        fn(c, &sites[i], child(by, c->sites[i]), 0);
+        fn(c, &p->sites[i], child(by, c->sites[i]), 0);
+    fn(c, &p->hq, child(by, c->hq_name), 0);
 }
 
 static void measurements_by_indicator(const struct part *p, struct json_object *rep)
@@ -1509,8 +1515,8 @@ static int build_review(const struct part *p, struct json_object *rep)
     struct site_agg *tot = calloc(1, sizeof *tot);
     if (!tot)
         return scsms_fail(SCSMS_ENOMEM, "out of memory");
-    for (size_t i = 0; i < c->n_sites; i++) {
-        const uint32_t *b = (const uint32_t *)&p->sites[i];
+    for (size_t i = 0; i <= c->n_sites; i++) { /* the sites, then head office */
+        const uint32_t *b = (const uint32_t *)(i < c->n_sites ? &p->sites[i] : &p->hq);
         for (size_t k = 0; k < SITE_WORDS; k++)
             ((uint32_t *)tot)[k] += b[k];
     }
@@ -1521,21 +1527,21 @@ static int build_review(const struct part *p, struct json_object *rep)
         json_object_array_add(months, json_object_new_string(label));
     }
     json_object_object_add(rep, "months", months);
-    section(c, tot, p->sites, rep, "incidents", sec_incidents);
-    section(c, tot, p->sites, rep, "risks", sec_risks);
-    section(c, tot, p->sites, rep, "actions", sec_actions);
-    section(c, tot, p->sites, rep, "audits", sec_audits);
-    section(c, tot, p->sites, rep, "measurements", sec_measurements);
+    section(c, tot, p, rep, "incidents", sec_incidents);
+    section(c, tot, p, rep, "risks", sec_risks);
+    section(c, tot, p, rep, "actions", sec_actions);
+    section(c, tot, p, rep, "audits", sec_audits);
+    section(c, tot, p, rep, "measurements", sec_measurements);
     measurements_by_indicator(p, rep);
-    section(c, tot, p->sites, rep, "training", sec_training);
+    section(c, tot, p, rep, "training", sec_training);
     uint32_t covered = 0;
     for (size_t i = 0; i < c->n_sites; i++)
         covered += p->sites[i].trn_valid > 0;
     put_int(report_json_at(rep, "training", "total", NULL), "sites_covered", covered);
-    section(c, tot, p->sites, rep, "equipment", sec_equipment);
-    section(c, tot, p->sites, rep, "drills", sec_drills);
+    section(c, tot, p, rep, "equipment", sec_equipment);
+    section(c, tot, p, rep, "drills", sec_drills);
     partners_section(p, p->sites, rep);
-    section(c, tot, p->sites, rep, "other_inputs", sec_other);
+    section(c, tot, p, rep, "other_inputs", sec_other);
     free(tot);
     return followup_section(p, rep);
 }

@@ -480,12 +480,14 @@ static void site_table(FILE *f, struct json_object *rep)
                 {"drills", "not_held", "drills not held"},
                 {"partners", "declarations_in_force", "accepted declarations in force"}};
     struct json_object *sites = report_json_at(rep, "sites", NULL);
-    fputs("<h2 id=\"sites\">Per site</h2>\n<table id=\"by-site\"><tr><th>site</th>", f);
+    fputs("<h2 id=\"sites\">Per site, and head office's own records</h2>\n<table id=\"by-site\"><tr><th>site</th>", f);
     for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++)
         fprintf(f, "<th>%s</th>", cols[c].head);
     fputs("</tr>\n", f);
-    for (size_t i = 0; i < json_object_array_length(sites); i++) {
-        const char *s = json_object_get_string(json_object_array_get_idx(sites, i));
+    size_t n = json_object_array_length(sites);
+    for (size_t i = 0; i <= n; i++) { /* each site, then head office's own records */
+        const char *s = json_object_get_string(
+            i < n ? json_object_array_get_idx(sites, i) : report_json_at(rep, "head_office", NULL));
         fputs("<tr><td>", f);
         report_html_escape(f, s);
         fputs("</td>", f);

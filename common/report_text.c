@@ -126,9 +126,12 @@ static void table_review(struct json_object *rep, FILE *f)
     struct json_object *sites = report_json_at(rep, "sites", NULL);
     fprintf(f, "%-20s %9s %11s %9s %11s %8s %9s %10s %9s\n", "SITE", "INCIDENTS", "NEAR-MISSES",
             "RISKS", "INTOLERABLE", "OVERDUE", "TRAINED", "CAL-DUE", "NO-DRILL");
+    const char *hq = json_object_get_string(report_json_at(rep, "head_office", NULL));
     size_t n = json_object_array_length(sites);
-    for (size_t i = 0; i <= n; i++) {
-        const char *s = i < n ? json_object_get_string(json_object_array_get_idx(sites, i)) : NULL;
+    /* each site, head office's own records, then the total */
+    for (size_t i = 0; i <= n + 1; i++) {
+        const char *s = i < n ? json_object_get_string(json_object_array_get_idx(sites, i))
+                        : i == n ? hq : NULL;
         const char *who = s ? s : "ALL";
         const char *part = s ? "by_site" : "total";
         struct json_object *inc = report_json_at(rep, "incidents", part, s, NULL);

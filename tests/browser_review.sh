@@ -44,7 +44,7 @@ n=$(grep -o '<svg class="chart' "$tmp/dom.html" | wc -l)
 [ "$n" -eq 16 ] || fail "$n charts rendered, want 16"
 # key figures of the known data set, as rendered
 for fig in 'fig-incidents">2<' 'fig-near-misses">3<' 'fig-intolerable-risks">1<' \
-           'fig-overdue-actions">2<' 'fig-findings">3<' 'fig-valid-training">3<' \
+           'fig-overdue-actions">3<' 'fig-findings">3<' 'fig-valid-training">3<' \
            'fig-drills-held">1<' 'fig-drills-planned">2<' 'fig-partners-both">1<' \
            'site-count">3<' 'previous-review">HQ-MRV-000010<'; do
   grep -qF "$fig" "$tmp/dom.html" || fail "figure $fig not in the DOM"

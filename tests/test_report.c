@@ -410,13 +410,25 @@ static const struct {
     {"risks/total/residual/2/3", 1},
     {"risks/total/residual/0/0", 1},
     {"risks/by_site/SITE-A/intolerable", 1},
-    {"actions/total/by_status/open", 3},
+    /* head office's own two actions count too ("more drills" is open,
+     * 121 days late; "guard rota" implemented), under its own name */
+    {"actions/total/by_status/open", 4},
+    {"actions/total/by_status/implemented", 1},
     {"actions/total/by_status/closed", 1},
-    {"actions/total/overdue", 2},
+    {"actions/total/overdue", 3},
     {"actions/total/overdue_days/1-30", 1},
-    {"actions/total/overdue_days/91-180", 1},
+    {"actions/total/overdue_days/91-180", 2},
     {"actions/total/overdue_days/31-90", 0},
+    {"actions/total/raised_corrective", 4},
+    {"actions/total/raised_preventive", 2},
     {"actions/by_site/SITE-B/overdue", 0},
+    {"actions/by_site/HQ/by_status/open", 1},
+    {"actions/by_site/HQ/by_status/implemented", 1},
+    {"actions/by_site/HQ/overdue", 1},
+    {"measurements/total/objectives/open", 1},
+    {"measurements/by_site/HQ/objectives/open", 1},
+    {"other_inputs/total/new_legal_requirements", 1},
+    {"other_inputs/by_site/HQ/new_legal_requirements", 1},
     {"audits/total/planned", 2},
     {"audits/total/held", 1},
     {"audits/total/not_held", 1},
@@ -483,7 +495,7 @@ START_TEST(review_figures_in_json_and_csv)
     static const char *const rows[] = {
         "section,site,key,value\n", "\nincidents,ALL,near_misses,3\n",
         "\nincidents,SITE-A,by_month.2026-03.incidents,1\n", "\nrisks,ALL,inherent.5.5,1\n",
-        "\nactions,ALL,overdue_days.91-180,1\n", "\npartners,SITE-A,declarations_in_force,1\n",
+        "\nactions,ALL,overdue_days.91-180,2\n", "\nactions,HQ,overdue,1\n", "\npartners,SITE-A,declarations_in_force,1\n",
         "\nfollowup,,actions.open,1\n"};
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         ck_assert_msg(strstr(csv, rows[i]), "no CSV row %s", rows[i]);
@@ -499,6 +511,12 @@ START_TEST(review_figures_in_json_and_csv)
         ck_assert_msg(!strstr(html, fetches[i]), "the pack holds %s", fetches[i]);
     ck_assert_ptr_nonnull(strstr(html, "id=\"chart-risk-residual\""));
     ck_assert_ptr_nonnull(strstr(html, "id=\"fig-near-misses\">3<"));
+    ck_assert_ptr_nonnull(strstr(html, "id=\"fig-overdue-actions\">3<"));
+    /* head office's row in the per-site table: no incidents, no risks,
+     * one overdue action */
+    ck_assert_ptr_nonnull(strstr(html, "<tr><td>HQ</td><td class=\"n\">0</td><td class=\"n\">0"
+                                       "</td><td class=\"n\">0</td><td class=\"n\">0</td><td "
+                                       "class=\"n\">1</td>"));
     free(html);
     tu_run_free(&r);
     fx_free(&f);
@@ -516,6 +534,86 @@ START_TEST(review_of_chosen_sites)
     ck_assert(!json_object_object_get_ex(json_object_object_get(json_object_object_get(j, "incidents"),
                                                                 "by_site"), "SITE-B", NULL));
     json_object_put(j);
+    fx_free(&f);
+}
+END_TEST
+
+/* The fixture's store of who ("hq", "SITE-C"), open for more records
+ * written at 2026-06-30 14:00, after all the fixture wrote. Close it with
+ * fx_close(), which ships a site's new records to head office. */
+static store_t *fx_open(struct fx *f, const char *who)
+{
+    store_t *s = NULL;
+    char *dir = tu_path(f->tmp, who);
+    setenv("SCSMS_NOW", "2026-06-30T14:00:00Z", 1);
+    ck_assert_int_eq(store_open(dir, NULL, &s), 0);
+    free(dir);
+    return s;
+}
+
+static void fx_close(struct fx *f, store_t *s)
+{
+    if (strcmp(store_owner(s), "HQ")) {
+        store_t *hq = NULL;
+        ck_assert_int_eq(store_open(f->hq, NULL, &hq), 0);
+        tu_ship(s, hq);
+        store_close(&hq);
+    }
+    store_close(&s);
+    unsetenv("SCSMS_NOW");
+}
+
+static void figures_are(struct json_object *j, const char *const *paths, const int64_t *want,
+                        size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(at(j, paths[i]) == want[i], "%s: %lld, want %lld", paths[i],
+                      (long long)at(j, paths[i]), (long long)want[i]);
+}
+
+/* Head office's own risks, audits, evaluations, communications,
+ * nonconformities and measurements are review inputs like any site's:
+ * under its own name per site and in the totals. */
+START_TEST(head_office_records_count)
+{
+    struct fx f = fx_new();
+    store_t *hq = fx_open(&f, "hq");
+    tu_put(hq, "{\"type\":\"risk\",\"threat_category\":\"information_data_communications\","
+               "\"threatened\":\"booking data\",\"likelihood\":4,\"consequence\":4,"
+               "\"residual_likelihood\":3,\"residual_consequence\":3,\"treatment\":\"reduce\"}", NULL);
+    tu_put(hq, "{\"type\":\"audit\",\"planned_date\":\"2026-05-04\",\"held_date\":\"2026-05-05\","
+               "\"status\":\"reported\",\"audit_scope\":\"site programme\",\"auditor\":\"BV\","
+               "\"findings\":[{\"kind\":\"nonconformity\",\"clause\":\"4.4.1\"}]}", NULL);
+    tu_put(hq, "{\"type\":\"evaluation\",\"subject\":\"legal_compliance\",\"evaluated_date\":"
+               "\"2026-04-01\",\"result\":\"in order\",\"compliant\":true}", NULL);
+    tu_put(hq, "{\"type\":\"communication\",\"kind\":\"briefing\",\"subject\":\"AEO audit\","
+               "\"held_date\":\"2026-03-01\"}", NULL);
+    tu_put(hq, "{\"type\":\"nonconformity\",\"source\":\"audit\",\"description\":\"no deputy\","
+               "\"raised_date\":\"2026-05-05\"}", NULL);
+    tu_put(hq, "{\"type\":\"measurement\",\"indicator\":\"badge audits\",\"period_end_date\":"
+               "\"2026-05-31\",\"value\":7,\"unit\":\"audits\"}", NULL);
+    fx_close(&f, hq);
+    struct json_object *j = report_json(&f, "review", NULL);
+    static const char *const paths[] = {
+        "risks/by_site/HQ/open", "risks/by_site/HQ/intolerable", "risks/total/open",
+        "risks/total/intolerable", "risks/total/residual/2/2",
+        "audits/by_site/HQ/held", "audits/by_site/HQ/findings", "audits/total/held",
+        "audits/total/findings", "audits/total/findings_by_clause/4.4.1/nonconformity",
+        "other_inputs/by_site/HQ/evaluations", "other_inputs/by_site/HQ/evaluations_compliant",
+        "other_inputs/by_site/HQ/communications/briefing", "other_inputs/total/communications/briefing",
+        "other_inputs/by_site/HQ/nonconformities_raised", "other_inputs/total/nonconformities_raised",
+        "measurements/by_site/HQ/measurements", "measurements/total/measurements",
+        "measurements/total/by_indicator/badge audits/measurements",
+        "measurements/by_site/SITE-A/measurements"};
+    static const int64_t want[] = {1, 1, 4, 2, 1, 1, 1, 2, 4, 1, 1, 1, 1, 1, 1, 1, 1, 3, 1, 2};
+    figures_are(j, paths, want, sizeof want / sizeof want[0]);
+    json_object_put(j);
+    /* the terminal table has head office's row between the sites and ALL */
+    struct tu_run r = server("review", PERIOD, "--store", f.hq, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, "\nHQ                           0           0         1"
+                                        "           1        1         0          0         0\nALL "));
+    tu_run_free(&r);
     fx_free(&f);
 }
 END_TEST
@@ -684,6 +782,7 @@ int main(int argc, char **argv)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, review_figures_in_json_and_csv);
     tcase_add_test(tc, review_of_chosen_sites);
+    tcase_add_test(tc, head_office_records_count);
     tcase_add_test(tc, gaps_and_aeo_follow_training_evidence);
     tcase_add_test(tc, bad_input_refused_and_nothing_written);
     suite_add_tcase(s, tc);
