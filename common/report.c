@@ -754,6 +754,17 @@ static void count_evidence(struct part *p, struct site_agg *a, const Scsms__Reco
     a->evidence[t]++;
 }
 
+/* Whose figures a record adds to: its owner's (a chosen site's slot, or
+ * OWNER_HQ), but an action head office addresses to a site (its `site`)
+ * is that site's to do, and OWNER_IGNORE when that site is not chosen. */
+static int32_t figures_of(const struct ctx *c, int32_t who, const Scsms__Record *r)
+{
+    if (who != OWNER_HQ || r->body_case != SCSMS__RECORD__BODY_ACTION || !r->action->site[0])
+        return who;
+    int slot = site_slot(c, r->action->site);
+    return slot >= 0 ? slot : OWNER_IGNORE;
+}
+
 static int take_record(struct part *p, int32_t who, const Scsms__Record *r)
 {
     const struct ctx *c = p->c;
@@ -763,6 +774,9 @@ static int take_record(struct part *p, int32_t who, const Scsms__Record *r)
     /* what was written after the as-of date did not exist then */
     if (strncmp(r->created_at, c->to, ISOTIME_DATE_LEN) > 0)
         return 0;
+    int32_t whose = figures_of(c, who, r);
+    if (whose == OWNER_IGNORE)
+        return 0; /* another site's action: in no figure, nor the follow-up */
     if (r->body_case == SCSMS__RECORD__BODY_PARTNER ||
         r->body_case == SCSMS__RECORD__BODY_CERTIFICATE ||
         r->body_case == SCSMS__RECORD__BODY_DECLARATION)
@@ -784,9 +798,8 @@ static int take_record(struct part *p, int32_t who, const Scsms__Record *r)
         take_measurement(p, r->measurement);
     /* head office's own risks, audits, actions, measurements ... are
      * review inputs like a site's: its figures are counted as its own */
-    struct site_agg *a = who == OWNER_HQ ? &p->hq : &p->sites[who];
-    take_figures(c, a, r);
-    count_evidence(p, a, r);
+    take_figures(c, whose == OWNER_HQ ? &p->hq : &p->sites[whose], r);
+    count_evidence(p, who == OWNER_HQ ? &p->hq : &p->sites[who], r);
     return 0;
 }
 

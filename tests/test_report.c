@@ -618,6 +618,44 @@ START_TEST(head_office_records_count)
 }
 END_TEST
 
+/* An action head office addresses to a site (its `site`) is that site's
+ * to do: counted at that site, and only when that site is chosen. */
+START_TEST(head_office_actions_count_at_their_site)
+{
+    struct fx f = fx_new();
+    store_t *hq = fx_open(&f, "hq");
+    tu_put(hq, "{\"type\":\"action\",\"kind\":\"corrective\",\"description\":\"fence repair\","
+               "\"responsible\":\"dock lead\",\"due_date\":\"2026-05-01\",\"site\":\"SITE-B\"}", NULL);
+    tu_put(hq, "{\"type\":\"action\",\"kind\":\"preventive\",\"description\":\"night patrol\","
+               "\"responsible\":\"road lead\",\"due_date\":\"2026-08-01\",\"site\":\"SITE-C\"}", NULL);
+    fx_close(&f, hq);
+    struct json_object *j = report_json(&f, "review", NULL);
+    static const char *const paths[] = {
+        "actions/by_site/SITE-B/by_status/open", "actions/by_site/SITE-B/overdue",
+        "actions/by_site/SITE-B/overdue_days/31-90", "actions/by_site/SITE-C/by_status/open",
+        "actions/by_site/SITE-C/raised_preventive", "actions/by_site/HQ/by_status/open",
+        "actions/by_site/HQ/overdue", "actions/total/by_status/open", "actions/total/overdue"};
+    static const int64_t want[] = {2, 1, 1, 1, 1, 1, 1, 6, 4};
+    figures_are(j, paths, want, sizeof want / sizeof want[0]);
+    json_object_put(j);
+    /* a site chosen alone: its own actions, those addressed to it and head
+     * office's own, never another site's */
+    j = report_json(&f, "review", "SITE-A");
+    static const char *const a_paths[] = {"actions/total/by_status/open", "actions/total/overdue",
+                                          "actions/by_site/SITE-A/by_status/open"};
+    static const int64_t a_want[] = {3, 3, 2};
+    figures_are(j, a_paths, a_want, 3);
+    json_object_put(j);
+    j = report_json(&f, "review", "SITE-B");
+    static const char *const b_paths[] = {"actions/total/by_status/open", "actions/total/overdue",
+                                          "actions/by_site/SITE-B/by_status/open"};
+    static const int64_t b_want[] = {3, 2, 2};
+    figures_are(j, b_paths, b_want, 3);
+    json_object_put(j);
+    fx_free(&f);
+}
+END_TEST
+
 /* Is clause (or area) `key` listed in the array at by_site/SITE/list? */
 static int listed(struct json_object *j, const char *site, const char *list, const char *key)
 {
@@ -783,6 +821,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, review_figures_in_json_and_csv);
     tcase_add_test(tc, review_of_chosen_sites);
     tcase_add_test(tc, head_office_records_count);
+    tcase_add_test(tc, head_office_actions_count_at_their_site);
     tcase_add_test(tc, gaps_and_aeo_follow_training_evidence);
     tcase_add_test(tc, bad_input_refused_and_nothing_written);
     suite_add_tcase(s, tc);
