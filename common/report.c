@@ -143,6 +143,21 @@ struct review_agg {
     uint32_t act_status[N_OF(action_statuses)], act_overdue;
 };
 
+/* An action a management review raised that is still open, for the
+ * follow-up's list: kept whatever the review, which may be scanned by the
+ * other thread, and listed when that review is an earlier one. As many as
+ * reviews raise and leave open: a few dozen, never one per record. */
+struct open_action {
+    char id[RECORD_MAX_ID + 1], review[RECORD_MAX_ID + 1];
+    char site[RECORD_MAX_ID + 1]; /* whose to do: the site, or head office */
+    char due[ISOTIME_DATE_LEN + 1];
+};
+
+struct open_actions {
+    struct open_action *v;
+    size_t n, cap;
+};
+
 struct ctx; /* shared, read-only while scanning */
 
 /* One scanning thread's counters. */
@@ -159,6 +174,7 @@ struct part {
     uint32_t ind_more;       /* measurements of indicators beyond the table */
     struct review_agg *reviews;
     size_t n_reviews, cap_reviews;
+    struct open_actions open;     /* actions of reviews still open */
     struct arena arena;      /* each record decodes into it (arena.h) */
     const char *start, *end; /* id range */
     int rc;
@@ -177,6 +193,8 @@ struct ctx {
     int first_month, n_months; /* year * 12 + month - 1 of --from */
     char **sites;              /* sorted, owned */
     size_t n_sites;
+    char **hq_owners;          /* head office's identities with a log, sorted, owned */
+    size_t n_hq_owners;
     int32_t *owner_map;        /* owner index -> site slot or OWNER_* */
     size_t n_owner_map;
     int type_index[128];       /* body case -> index in record_types(); -1 */
@@ -503,9 +521,37 @@ static int take_review(struct part *p, const Scsms__Record *r)
     return 0;
 }
 
+/* The name of whose to do an action is (slot or OWNER_HQ, as figures_of
+ * gives it). Borrowed from c. */
+static const char *whose_name(const struct ctx *c, int32_t whose)
+{
+    return whose == OWNER_HQ ? c->hq_name : c->sites[whose];
+}
+
+/* Append an open action of review `review` to l. */
+static int open_action_add(struct open_actions *l, const char *id, const char *review,
+                           const char *site, const char *due)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        struct open_action *t = realloc(l->v, cap * sizeof *t);
+        if (!t)
+            return scsms_fail(SCSMS_ENOMEM, "out of memory");
+        l->v = t;
+        l->cap = cap;
+    }
+    struct open_action *a = &l->v[l->n++];
+    snprintf(a->id, sizeof a->id, "%s", id);
+    snprintf(a->review, sizeof a->review, "%s", review);
+    snprintf(a->site, sizeof a->site, "%s", site);
+    snprintf(a->due, sizeof a->due, "%.10s", due);
+    return 0;
+}
+
 /* An action raised by a management review (its source link names one):
- * counted against that review for the next review's follow-up. */
-static int take_review_action(struct part *p, const Scsms__Record *r)
+ * counted against that review for the next review's follow-up, and kept
+ * for the follow-up's list while it is open. whose: as figures_of. */
+static int take_review_action(struct part *p, int32_t whose, const Scsms__Record *r)
 {
     for (size_t i = 0; i < r->n_links; i++) {
         const Scsms__Link *l = r->links[i];
@@ -519,6 +565,9 @@ static int take_review_action(struct part *p, const Scsms__Record *r)
             rv->act_status[st]++;
         if (st == 0 && before_to(p->c, r->action->due_date))
             rv->act_overdue++;
+        if (st == 0 && open_action_add(&p->open, r->id, l->target, whose_name(p->c, whose),
+                                       r->action->due_date))
+            return SCSMS_ENOMEM;
     }
     return 0;
 }
@@ -785,8 +834,8 @@ static int take_record(struct part *p, int32_t who, const Scsms__Record *r)
         rc = take_credibility_review(p, r);
     if (rc == 0 && r->body_case == SCSMS__RECORD__BODY_MANAGEMENT_REVIEW)
         rc = take_review(p, r);
-    if (rc == 0 && r->body_case == SCSMS__RECORD__BODY_ACTION)
-        rc = take_review_action(p, r);
+    if (rc == 0 && r->body_case == SCSMS__RECORD__BODY_ACTION && whose != OWNER_PARTNER)
+        rc = take_review_action(p, whose, r);
     if (rc)
         return rc;
     if (who == OWNER_PARTNER)
@@ -924,6 +973,20 @@ struct owner_walk {
     char split[RECORD_MAX_ID + 1];
 };
 
+/* One more of head office's identities with a log; owners come by name
+ * (store_owners), so the list stays sorted. */
+static int hq_owner_add(struct ctx *c, const char *owner)
+{
+    char **t = realloc(c->hq_owners, (c->n_hq_owners + 1) * sizeof *t);
+    if (!t)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    c->hq_owners = t;
+    if (!(t[c->n_hq_owners] = strdup(owner)))
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    c->n_hq_owners++;
+    return 0;
+}
+
 static int map_owner(const char *owner, uint32_t idx, uint64_t head, void *ctx)
 {
     struct owner_walk *w = ctx;
@@ -948,6 +1011,8 @@ static int map_owner(const char *owner, uint32_t idx, uint64_t head, void *ctx)
     else if (id && id->role == SCSMS__IDENTITY__ROLE__PARTNER)
         who = OWNER_PARTNER;
     c->owner_map[idx] = who;
+    if (who == OWNER_HQ && hq_owner_add(c, owner))
+        return SCSMS_ENOMEM;
     /* split the id space where half the records read so far lie before:
      * every id starts with its owner's name, so an owner's records all
      * fall on one side of the boundary */
@@ -974,6 +1039,9 @@ static void ctx_free(struct ctx *c)
     for (size_t i = 0; i < c->n_sites; i++)
         free(c->sites[i]);
     free(c->sites);
+    for (size_t i = 0; i < c->n_hq_owners; i++)
+        free(c->hq_owners[i]);
+    free(c->hq_owners);
     free(c->owner_map);
     pthread_mutex_destroy(&c->lock);
 }
@@ -987,6 +1055,7 @@ static void part_free(struct part *p)
         decl_free(&p->decls[i]);
     free(p->decls);
     free(p->reviews);
+    free(p->open.v);
     free(p->sites);
     arena_free(&p->arena);
 }
@@ -1074,6 +1143,11 @@ static int part_merge(struct part *p, struct part *q)
         for (size_t k = 0; k < N_OF(action_statuses); k++)
             y->act_status[k] += x->act_status[k];
         y->act_overdue += x->act_overdue;
+    }
+    for (size_t i = 0; i < q->open.n; i++) {
+        const struct open_action *x = &q->open.v[i];
+        if (open_action_add(&p->open, x->id, x->review, x->site, x->due))
+            return SCSMS_ENOMEM;
     }
     return 0;
 }
@@ -1448,17 +1522,21 @@ static void partners_section(const struct part *p, const struct site_agg *sites,
         put_int(child(by, c->sites[i]), "declarations_in_force", sites[i].decl_in_force);
 }
 
-/* The previous review: the latest held by --to, other than one over this
- * very period (the review this pack is for, when it is rebuilt). */
+/* An earlier review: held by --to, other than one over this very period
+ * (the review this pack is for, when it is rebuilt). */
+static int earlier_review(const struct ctx *c, const struct review_agg *r)
+{
+    return r->is_review && strcmp(r->held, c->to) <= 0 &&
+           (strcmp(r->pfrom, c->from) || strcmp(r->pto, c->to));
+}
+
+/* The previous review: the latest earlier one. */
 static const struct review_agg *previous_review(const struct part *p)
 {
-    const struct ctx *c = p->c;
     const struct review_agg *best = NULL;
     for (size_t i = 0; i < p->n_reviews; i++) {
         const struct review_agg *r = &p->reviews[i];
-        if (!r->is_review || strcmp(r->held, c->to) > 0)
-            continue;
-        if (!strcmp(r->pfrom, c->from) && !strcmp(r->pto, c->to))
+        if (!earlier_review(p->c, r))
             continue;
         if (!best || strcmp(r->held, best->held) > 0 ||
             (!strcmp(r->held, best->held) && strcmp(r->id, best->id) > 0))
@@ -1467,28 +1545,40 @@ static const struct review_agg *previous_review(const struct part *p)
     return best;
 }
 
-/* The previous review's actions: those naming it as their source were
- * counted in the scan; those it links to itself (rel "action") without
- * naming it back are read now, a handful of point reads. */
-static int followup_section(const struct part *p, struct json_object *rep)
+static const struct review_agg *review_find(const struct part *p, const char *id)
+{
+    for (size_t i = 0; i < p->n_reviews; i++)
+        if (!strcmp(p->reviews[i].id, id))
+            return &p->reviews[i];
+    return NULL;
+}
+
+/* Whose an owner's record is, by the owner's name: a chosen site's slot,
+ * OWNER_HQ, or OWNER_IGNORE (another site, a partner). */
+static int32_t owner_who(const struct ctx *c, const char *owner)
+{
+    int slot = site_slot(c, owner);
+    if (slot >= 0)
+        return slot;
+    if (c->n_hq_owners &&
+        bsearch(&owner, c->hq_owners, c->n_hq_owners, sizeof *c->hq_owners, cmp_str))
+        return OWNER_HQ;
+    return OWNER_IGNORE;
+}
+
+/* The actions review rv links to itself (rel "action") without their
+ * naming it back, which the scan could not tell were its: a handful of
+ * point reads. Each one of the chosen sites' or head office's counts in
+ * status (when not NULL: the previous review's) and, open, joins l. */
+static int linked_actions(const struct part *p, const struct review_agg *rv,
+                          uint32_t *status, uint32_t *overdue, struct open_actions *l)
 {
     const struct ctx *c = p->c;
-    const struct review_agg *rv = previous_review(p);
-    struct json_object *o = child(rep, "followup");
-    uint32_t status[N_OF(action_statuses)] = {0}, overdue = 0;
     Scsms__Record *review = NULL;
-    int rc = 0;
-    if (!rv) {
-        json_object_object_add(o, "previous_review", NULL);
-        put_counts(o, "actions", action_statuses, status, N_OF(action_statuses));
-        put_int(o, "overdue", 0);
+    int rc = store_get(c->s, rv->id, 0, &review);
+    if (rc == SCSMS_ENOTFOUND)
         return 0;
-    }
-    memcpy(status, rv->act_status, sizeof status);
-    overdue = rv->act_overdue;
-    if ((rc = store_get(c->s, rv->id, 0, &review)))
-        return rc;
-    for (size_t i = 0; i < review->n_links && rc == 0; i++) {
+    for (size_t i = 0; rc == 0 && review && i < review->n_links; i++) {
         Scsms__Record *a = NULL;
         if (strcmp(review->links[i]->rel, "action"))
             continue;
@@ -1501,24 +1591,111 @@ static int followup_section(const struct part *p, struct json_object *rep)
         int named_back = 0;
         for (size_t k = 0; k < a->n_links; k++)
             named_back |= !strcmp(a->links[k]->rel, "source") && !strcmp(a->links[k]->target, rv->id);
-        if (!named_back && a->body_case == SCSMS__RECORD__BODY_ACTION && !record_is_tombstone(a)) {
+        int32_t whose = OWNER_IGNORE;
+        if (!named_back && a->body_case == SCSMS__RECORD__BODY_ACTION && !record_is_tombstone(a) &&
+            strncmp(a->created_at, c->to, ISOTIME_DATE_LEN) <= 0)
+            whose = owner_who(c, a->owner);
+        if (whose != OWNER_IGNORE)
+            whose = figures_of(c, whose, a);
+        if (whose != OWNER_IGNORE) {
             int st = index_of(action_statuses, N_OF(action_statuses), a->status);
-            if (st >= 0)
+            if (status && st >= 0)
                 status[st]++;
-            overdue += st == 0 && before_to(c, a->action->due_date);
+            if (status)
+                *overdue += st == 0 && before_to(c, a->action->due_date);
+            if (st == 0)
+                rc = open_action_add(l, a->id, rv->id, whose_name(c, whose), a->action->due_date);
         }
         record_free(a);
     }
     record_free(review);
-    if (rc)
+    return rc;
+}
+
+/* Most late first (the earliest due date), then by id. */
+static int cmp_open_action(const void *a, const void *b)
+{
+    const struct open_action *x = a, *y = b;
+    int d = strcmp(x->due, y->due);
+    return d ? d : strcmp(x->id, y->id);
+}
+
+/* The list of every action an earlier review raised that is still open
+ * (status "open": not yet implemented), however old the review: a
+ * follow-up of the latest review alone would drop what the ones before
+ * it left undone. */
+static void open_actions_list(const struct ctx *c, struct open_actions *l, struct json_object *o)
+{
+    struct json_object *a = json_object_new_array();
+    uint32_t overdue = 0;
+    if (l->n)
+        qsort(l->v, l->n, sizeof *l->v, cmp_open_action);
+    size_t listed = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        const struct open_action *x = &l->v[i];
+        int64_t due;
+        if (i && !strcmp(x->id, l->v[i - 1].id))
+            continue; /* raised by one review, linked by another too: once */
+        listed++;
+        struct json_object *e = json_object_new_object();
+        put_str(e, "id", x->id);
+        put_str(e, "review", x->review);
+        put_str(e, "site", x->site);
+        put_str(e, "due_date", x->due);
+        if (isotime_parse_date(x->due, &due) == 0)
+            put_int(e, "days_late", c->to_day - due);
+        overdue += before_to(c, x->due);
+        json_object_array_add(a, e);
+    }
+    json_object_object_add(o, "open_actions", a);
+    put_int(o, "open_actions_total", (int64_t)listed);
+    put_int(o, "open_actions_overdue", overdue);
+}
+
+/* The previous review's actions by status: those naming it as their
+ * source were counted in the scan, those it links to are read now; then
+ * every earlier review's actions still open. */
+static int followup_section(const struct part *p, struct json_object *rep)
+{
+    const struct ctx *c = p->c;
+    const struct review_agg *rv = previous_review(p);
+    struct json_object *o = child(rep, "followup");
+    uint32_t status[N_OF(action_statuses)] = {0}, overdue = 0;
+    struct open_actions l = {0};
+    int rc = 0;
+    if (rv) {
+        memcpy(status, rv->act_status, sizeof status);
+        overdue = rv->act_overdue;
+    }
+    /* the scan's open actions whose review is an earlier one */
+    for (size_t i = 0; rc == 0 && i < p->open.n; i++) {
+        const struct open_action *x = &p->open.v[i];
+        const struct review_agg *of = review_find(p, x->review);
+        if (of && earlier_review(c, of))
+            rc = open_action_add(&l, x->id, x->review, x->site, x->due);
+    }
+    for (size_t i = 0; rc == 0 && i < p->n_reviews; i++)
+        if (earlier_review(c, &p->reviews[i]))
+            rc = linked_actions(p, &p->reviews[i], &p->reviews[i] == rv ? status : NULL,
+                                &overdue, &l);
+    if (rc) {
+        free(l.v);
         return rc;
-    put_str(o, "previous_review", rv->id);
-    put_str(o, "held_date", rv->held);
-    put_str(o, "period_from", rv->pfrom);
-    put_str(o, "period_to", rv->pto);
+    }
+    if (rv) {
+        put_str(o, "previous_review", rv->id);
+        put_str(o, "held_date", rv->held);
+        put_str(o, "period_from", rv->pfrom);
+        put_str(o, "period_to", rv->pto);
+    } else {
+        json_object_object_add(o, "previous_review", NULL);
+    }
     put_counts(o, "actions", action_statuses, status, N_OF(action_statuses));
-    put_int(o, "actions_total", sum(status, N_OF(action_statuses)));
+    if (rv)
+        put_int(o, "actions_total", sum(status, N_OF(action_statuses)));
     put_int(o, "overdue", overdue);
+    open_actions_list(c, &l, o);
+    free(l.v);
     return 0;
 }
 

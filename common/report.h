@@ -4,7 +4,8 @@
  *           incidents and near misses, risks, corrective and preventive
  *           actions, audit findings, measurements against objectives,
  *           training, equipment, drills, partners, follow-up of the
- *           previous review;
+ *           previous review and every earlier review's actions still open;
+ *           head office's own records count as its own, beside the sites;
  *   gaps    per site and ISO 28000 clause 4.1 to 4.6: is there current
  *           evidence, which records, and the list of gaps;
  *   aeo     per site, readiness for each customs AEO area A to I from the

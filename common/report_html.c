@@ -414,6 +414,34 @@ static void review_equipment(FILE *f, struct json_object *rep)
                "in the period", one, 1, rows, n, 1);
 }
 
+/* Every action an earlier review raised that is still open, one row
+ * each, most late first (as the JSON lists them). */
+static void open_actions_table(FILE *f, struct json_object *fu)
+{
+    static const char *const cols[] = {"id", "review", "site", "due_date"};
+    struct json_object *open = report_json_at(fu, "open_actions", NULL);
+    size_t n = json_object_array_length(open);
+    fprintf(f, "<p><b id=\"open-actions-total\">%lld</b> actions raised by earlier reviews are "
+               "still open, %lld of them overdue.</p>\n",
+            (long long)report_json_int(fu, "open_actions_total"),
+            (long long)report_json_int(fu, "open_actions_overdue"));
+    if (!n)
+        return;
+    fputs("<table id=\"open-actions\"><tr><th>action</th><th>review</th><th>site</th>"
+          "<th>due</th><th>days late</th></tr>\n", f);
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *a = json_object_array_get_idx(open, i);
+        fputs("<tr>", f);
+        for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
+            fputs("<td>", f);
+            report_html_escape(f, json_object_get_string(report_json_at(a, cols[k], NULL)));
+            fputs("</td>", f);
+        }
+        fprintf(f, "<td class=\"n\">%lld</td></tr>\n", (long long)report_json_int(a, "days_late"));
+    }
+    fputs("</table>\n", f);
+}
+
 static void review_followup(FILE *f, struct json_object *rep)
 {
     static const char *const one[] = {"actions"};
@@ -421,7 +449,7 @@ static void review_followup(FILE *f, struct json_object *rep)
     struct bar_row rows[8];
     struct json_object *fu = report_json_at(rep, "followup", NULL);
     struct json_object *prev = report_json_at(fu, "previous_review", NULL);
-    fputs("<h2 id=\"followup\">Follow-up of the previous management review</h2>\n<p>", f);
+    fputs("<h2 id=\"followup\">Follow-up of earlier management reviews</h2>\n<p>", f);
     if (prev) {
         fputs("Review <b id=\"previous-review\">", f);
         report_html_escape(f, json_object_get_string(prev));
@@ -435,6 +463,7 @@ static void review_followup(FILE *f, struct json_object *rep)
     fputs("</p>\n", f);
     size_t n = rows_of(report_json_at(fu, "actions", NULL), statuses, rows);
     chart_bars(f, "chart-followup", "The previous review's actions by status", one, 1, rows, n, 1);
+    open_actions_table(f, fu);
 }
 
 static void key_figures(FILE *f, struct json_object *rep)

@@ -656,6 +656,74 @@ START_TEST(head_office_actions_count_at_their_site)
 }
 END_TEST
 
+/* The follow-up lists every action raised by an earlier management
+ * review that is still open, not only the latest review's: here one of a
+ * review held a year before, addressed to SITE-B, and SITE-C's own action
+ * that review links to. */
+START_TEST(followup_lists_open_actions_of_every_earlier_review)
+{
+    struct fx f = fx_new();
+    store_t *site_c = fx_open(&f, "SITE-C");
+    char act[RECORD_MAX_ID + 1], mrv[RECORD_MAX_ID + 1], json[512];
+    tu_put(site_c, "{\"type\":\"action\",\"kind\":\"corrective\",\"description\":\"check fences\","
+                   "\"responsible\":\"road lead\",\"due_date\":\"2026-04-30\"}", act);
+    ck_assert_str_eq(act, "SITE-C-ACT-000003");
+    fx_close(&f, site_c);
+    store_t *hq = fx_open(&f, "hq");
+    snprintf(json, sizeof json, "{\"type\":\"management_review\",\"period_from_date\":"
+             "\"2025-01-01\",\"period_to_date\":\"2025-06-30\",\"held_date\":\"2025-07-10\","
+             "\"links\":[{\"rel\":\"action\",\"target\":\"%s\"}]}", act);
+    tu_put(hq, json, mrv);
+    ck_assert_str_eq(mrv, "HQ-MRV-000021");
+    snprintf(json, sizeof json, "{\"type\":\"action\",\"kind\":\"corrective\",\"description\":"
+             "\"gate lights\",\"responsible\":\"dock lead\",\"due_date\":\"2025-10-01\",\"site\":"
+             "\"SITE-B\",\"links\":[{\"rel\":\"source\",\"target\":\"%s\"}]}", mrv);
+    tu_put(hq, json, NULL);
+    snprintf(json, sizeof json, "{\"type\":\"action\",\"kind\":\"corrective\",\"description\":"
+             "\"vetting\",\"responsible\":\"hq\",\"due_date\":\"2025-09-01\",\"status\":"
+             "\"implemented\",\"immediate\":true,\"links\":[{\"rel\":\"source\",\"target\":\"%s\"}]}",
+             mrv);
+    tu_put(hq, json, NULL);
+    fx_close(&f, hq);
+
+    static const char *const want_all[][5] = {
+        {"HQ-ACT-000022", "HQ-MRV-000021", "SITE-B", "2025-10-01", "272"},
+        {"HQ-ACT-000011", "HQ-MRV-000010", "HQ", "2026-03-01", "121"},
+        {"SITE-C-ACT-000003", "HQ-MRV-000021", "SITE-C", "2026-04-30", "61"}};
+    for (int pass = 0; pass < 2; pass++) {
+        /* every site; then SITE-A alone: head office's own action only */
+        struct json_object *j = report_json(&f, "review", pass ? "SITE-A" : NULL);
+        size_t n = pass ? 1 : 3;
+        const char *const(*want)[5] = pass ? want_all + 1 : want_all;
+        ck_assert_str_eq(str_at(j, "followup/previous_review"), "HQ-MRV-000010");
+        ck_assert_int_eq(at(j, "followup/actions_total"), 2);
+        ck_assert_int_eq(at(j, "followup/open_actions_total"), (int64_t)n);
+        ck_assert_int_eq(at(j, "followup/open_actions_overdue"), (int64_t)n);
+        struct json_object *list = json_object_object_get(json_object_object_get(j, "followup"),
+                                                          "open_actions");
+        ck_assert_uint_eq(json_object_array_length(list), n);
+        for (size_t i = 0; i < n; i++) {
+            struct json_object *e = json_object_array_get_idx(list, i);
+            ck_assert_str_eq(str_at(e, "id"), want[i][0]);
+            ck_assert_str_eq(str_at(e, "review"), want[i][1]);
+            ck_assert_str_eq(str_at(e, "site"), want[i][2]);
+            ck_assert_str_eq(str_at(e, "due_date"), want[i][3]);
+            ck_assert_int_eq(at(e, "days_late"), atoi(want[i][4]));
+        }
+        json_object_put(j);
+    }
+    /* and on the page, one row each */
+    struct tu_run r = server("review", PERIOD, "--out", f.out, "--store", f.hq, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    char *html = tu_read_file(f.out, NULL);
+    ck_assert_ptr_nonnull(strstr(html, "<tr><td>HQ-ACT-000022</td><td>HQ-MRV-000021</td><td>SITE-B"
+                                       "</td><td>2025-10-01</td><td class=\"n\">272</td></tr>"));
+    free(html);
+    tu_run_free(&r);
+    fx_free(&f);
+}
+END_TEST
+
 /* Is clause (or area) `key` listed in the array at by_site/SITE/list? */
 static int listed(struct json_object *j, const char *site, const char *list, const char *key)
 {
@@ -822,6 +890,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, review_of_chosen_sites);
     tcase_add_test(tc, head_office_records_count);
     tcase_add_test(tc, head_office_actions_count_at_their_site);
+    tcase_add_test(tc, followup_lists_open_actions_of_every_earlier_review);
     tcase_add_test(tc, gaps_and_aeo_follow_training_evidence);
     tcase_add_test(tc, bad_input_refused_and_nothing_written);
     suite_add_tcase(s, tc);
