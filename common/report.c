@@ -94,7 +94,8 @@ struct site_agg {
     uint32_t trn_valid, trn_expiring, trn_expired, trn_in_period, trn_failed;
     uint32_t eqp_status[N_OF(equipment_statuses)], eqp_cal_overdue, cal_pass, cal_fail;
     uint32_t drl_planned, drl_held, drl_cancelled, drl_not_held, drl_pending;
-    uint32_t decl_in_force;
+    uint32_t decl_in_force;  /* accepted declarations in force of active partners */
+    uint32_t decl_certified; /* those of them whose partner holds a valid certificate */
     uint32_t evl_count, evl_compliant, com_kind[N_OF(comm_kinds)], ncr_raised, legal_new;
     uint32_t evidence[MAX_TYPES]; /* current records by type index */
 };
@@ -1154,8 +1155,10 @@ static int part_merge(struct part *p, struct part *q)
 
 /* Each declaration in force with head office's latest review of its very
  * version: accepted, it is the partner's accepted declaration and counts
- * at each site it covers; rejected, or not reviewed yet (a new version is
- * a new declaration to review), it counts as such and nowhere else. */
+ * at each site it covers, when head office lists the partner as active (a
+ * partner it made inactive is no longer one); rejected, or not reviewed
+ * yet (a new version is a new declaration to review), it counts as such
+ * and nowhere else. */
 static int part_join(struct part *p)
 {
     const struct ctx *c = p->c;
@@ -1175,11 +1178,13 @@ static int part_join(struct part *p)
             continue;
         }
         pa->decl_valid = 1;
-        if (x->all_sites)
-            for (size_t k = 0; k < c->n_sites; k++)
-                p->sites[k].decl_in_force++;
-        for (uint32_t k = 0; k < x->n_sites; k++)
-            p->sites[x->sites[k]].decl_in_force++;
+        if (!pa->listed || !pa->active)
+            continue;
+        for (size_t k = 0; k < (x->all_sites ? c->n_sites : x->n_sites); k++) {
+            struct site_agg *a = &p->sites[x->all_sites ? k : (size_t)x->sites[k]];
+            a->decl_in_force++;
+            a->decl_certified += pa->cert_valid;
+        }
     }
     return 0;
 }
@@ -1791,10 +1796,19 @@ static void build_gaps(const struct part *p, struct json_object *rep)
     put_int(rep, "gaps_total", total_gaps);
 }
 
-/* Partner evidence for area G at a site: listed active partners, a valid
- * certificate, an accepted declaration in force covering the site. */
+/* Partner evidence for area G at a site. The rule: one business partner
+ * head office lists as active that holds a valid certificate and whose
+ * accepted declaration of security in force covers the site (ISO 28001
+ * 4.2, 4.3, 4.5). Evidence of different partners does not add up: one
+ * partner's certificate says nothing of the measures another declared,
+ * and an inactive partner is no partner. Missing: "partner" when head
+ * office lists no active partner; "declaration" when no active partner's
+ * accepted declaration covers the site; "certificate" when no active
+ * partner holds a valid one, or, if declarations cover the site, none of
+ * their partners does. */
 static void partner_missing(const struct part *p, size_t site, struct json_object *missing)
 {
+    const struct site_agg *a = &p->sites[site];
     int listed = 0, cert = 0;
     for (size_t i = 0; i < p->cap_partners; i++) {
         const struct partner_agg *x = &p->partners[i];
@@ -1803,11 +1817,13 @@ static void partner_missing(const struct part *p, size_t site, struct json_objec
             cert |= x->cert_valid;
         }
     }
+    if (a->decl_in_force)
+        cert = a->decl_certified > 0;
     if (!listed)
         json_object_array_add(missing, json_object_new_string("partner"));
     if (!cert)
         json_object_array_add(missing, json_object_new_string("certificate"));
-    if (!p->sites[site].decl_in_force)
+    if (!a->decl_in_force)
         json_object_array_add(missing, json_object_new_string("declaration"));
 }
 

@@ -563,6 +563,16 @@ static void fx_close(struct fx *f, store_t *s)
     unsetenv("SCSMS_NOW");
 }
 
+/* The next version of record id at s, in status `status`. */
+static void set_status(store_t *s, const char *id, const char *status)
+{
+    Scsms__Record *r = NULL;
+    ck_assert_int_eq(store_get(s, id, 0, &r), 0);
+    ck_assert_int_eq(record_set_string(&r->status, status), 0);
+    ck_assert_msg(store_put(s, r, NULL) == 0, "%s: %s", id, scsms_errmsg());
+    record_free(r);
+}
+
 static void figures_are(struct json_object *j, const char *const *paths, const int64_t *want,
                         size_t n)
 {
@@ -821,6 +831,58 @@ START_TEST(gaps_and_aeo_follow_training_evidence)
 }
 END_TEST
 
+/* The missing list of area at site, space-separated. */
+static char *missing_of(struct json_object *j, const char *site, const char *area)
+{
+    struct json_object *a = json_object_object_get(json_object_object_get(json_object_object_get(
+        json_object_object_get(j, "by_site"), site), area), "missing");
+    char *out = calloc(1, 256);
+    for (size_t i = 0; i < json_object_array_length(a); i++) {
+        if (i)
+            strcat(out, " ");
+        strcat(out, json_object_get_string(json_object_array_get_idx(a, i)));
+    }
+    return out;
+}
+
+/* Area G needs one active partner with both a valid certificate and an
+ * accepted declaration in force covering the site: a partner head office
+ * made inactive is no evidence, nor are one partner's certificate and
+ * another's declaration. */
+START_TEST(aeo_partner_evidence_is_one_active_partners)
+{
+    for (int scenario = 0; scenario < 2; scenario++) {
+        struct fx f = fx_new();
+        store_t *hq = fx_open(&f, "hq");
+        if (scenario == 0) {
+            set_status(hq, "HQ-BPT-000006", "inactive"); /* CARRIER-1 */
+        } else {
+            /* CARRIER-1's certificate withdrawn; CARRIER-3, whose
+             * declaration is withdrawn, holds one */
+            set_status(hq, "HQ-CRT-000009", "withdrawn");
+            tu_put(hq, "{\"type\":\"certificate\",\"partner_id\":\"CARRIER-3\",\"scheme\":"
+                       "\"iso_28000\",\"number\":\"ISO-3\",\"valid_from_date\":\"2026-01-01\","
+                       "\"expiry_date\":\"2028-01-01\"}", NULL);
+        }
+        fx_close(&f, hq);
+        struct json_object *a = report_json(&f, "aeo", NULL);
+        char *missing = missing_of(a, "SITE-A", "G");
+        ck_assert(!area_ready(a, "SITE-A", "G"));
+        ck_assert_str_eq(missing, scenario == 0 ? "certificate declaration" : "certificate");
+        free(missing);
+        json_object_put(a);
+        struct json_object *j = report_json(&f, "review", NULL);
+        ck_assert_int_eq(at(j, "partners/total/inactive"), scenario == 0 ? 1 : 0);
+        ck_assert_int_eq(at(j, "partners/total/with_both"), 0);
+        /* an inactive partner's declaration is in force nowhere */
+        ck_assert_int_eq(at(j, "partners/by_site/SITE-A/declarations_in_force"),
+                         scenario == 0 ? 0 : 1);
+        json_object_put(j);
+        fx_free(&f);
+    }
+}
+END_TEST
+
 START_TEST(bad_input_refused_and_nothing_written)
 {
     struct fx f = fx_new();
@@ -892,6 +954,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, head_office_actions_count_at_their_site);
     tcase_add_test(tc, followup_lists_open_actions_of_every_earlier_review);
     tcase_add_test(tc, gaps_and_aeo_follow_training_evidence);
+    tcase_add_test(tc, aeo_partner_evidence_is_one_active_partners);
     tcase_add_test(tc, bad_input_refused_and_nothing_written);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
