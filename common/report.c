@@ -128,13 +128,25 @@ struct decl_agg {
     unsigned has_decl : 1, all_sites : 1, has_review : 1, accepted : 1;
 };
 
+/* A measured indicator: only measurements make one, so an objective
+ * nothing was measured against never takes a place in the table. */
 struct indicator_agg {
     char name[96], unit[24];
     uint32_t n;
     double sum, latest;
     char latest_end[ISOTIME_DATE_LEN + 1];
-    int has_objective;
-    double objective_target, baseline;
+    long objective; /* index in ctx.objectives of its open objectives; -1 */
+};
+
+/* The open objectives of one indicator (of the chosen sites and head
+ * office), read before the scan: the first one's target is the
+ * indicator's. One per distinct indicator: few, never one per record. */
+struct objective_ref {
+    char *indicator;
+    char unit[24];
+    double target, baseline;
+    uint32_t count; /* open objectives with this indicator */
+    size_t seq;     /* the order they were read in */
 };
 
 struct review_agg {
@@ -173,6 +185,7 @@ struct part {
     struct indicator_agg ind[MAX_INDICATORS];
     size_t n_ind;
     uint32_t ind_more;       /* measurements of indicators beyond the table */
+    uint8_t *obj_measured;   /* per c->objectives: measured in the period */
     struct review_agg *reviews;
     size_t n_reviews, cap_reviews;
     struct open_actions open;     /* actions of reviews still open */
@@ -196,6 +209,8 @@ struct ctx {
     size_t n_sites;
     char **hq_owners;          /* head office's identities with a log, sorted, owned */
     size_t n_hq_owners;
+    struct objective_ref *objectives; /* by indicator, owned */
+    size_t n_objectives, cap_objectives;
     int32_t *owner_map;        /* owner index -> site slot or OWNER_* */
     size_t n_owner_map;
     int type_index[128];       /* body case -> index in record_types(); -1 */
@@ -269,6 +284,19 @@ static int site_slot(const struct ctx *c, const char *name)
     char *const *at = c->n_sites ? bsearch(&name, c->sites, c->n_sites, sizeof *c->sites, cmp_str)
                                  : NULL;
     return at ? (int)(at - c->sites) : -1;
+}
+
+/* Whose an owner's record is, by the owner's name: a chosen site's slot,
+ * OWNER_HQ, or OWNER_IGNORE (another site, a partner). */
+static int32_t owner_who(const struct ctx *c, const char *owner)
+{
+    int slot = site_slot(c, owner);
+    if (slot >= 0)
+        return slot;
+    if (c->n_hq_owners &&
+        bsearch(&owner, c->hq_owners, c->n_hq_owners, sizeof *c->hq_owners, cmp_str))
+        return OWNER_HQ;
+    return OWNER_IGNORE;
 }
 
 /* Current evidence: written by the as-of date, not retired, not expired. */
@@ -585,16 +613,47 @@ static struct indicator_agg *indicator_of(struct part *p, const char *name)
     struct indicator_agg *ia = &p->ind[p->n_ind++];
     memset(ia, 0, sizeof *ia);
     snprintf(ia->name, sizeof ia->name, "%s", name);
+    ia->objective = -1;
     return ia;
+}
+
+/* By indicator alone: to find one (bsearch). */
+static int cmp_objective_name(const void *a, const void *b)
+{
+    return strcmp(((const struct objective_ref *)a)->indicator,
+                  ((const struct objective_ref *)b)->indicator);
+}
+
+/* By indicator, then in the order read: to keep the first of each. */
+static int cmp_objective(const void *a, const void *b)
+{
+    const struct objective_ref *x = a, *y = b;
+    int d = strcmp(x->indicator, y->indicator);
+    return d ? d : x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The index of indicator's open objectives in c->objectives, or -1. */
+static long objective_of(const struct ctx *c, const char *indicator)
+{
+    struct objective_ref key = {.indicator = (char *)indicator};
+    const struct objective_ref *at =
+        c->n_objectives ? bsearch(&key, c->objectives, c->n_objectives, sizeof key,
+                                  cmp_objective_name)
+                        : NULL;
+    return at ? (long)(at - c->objectives) : -1;
 }
 
 static void take_measurement(struct part *p, const Scsms__Measurement *m)
 {
+    long k = objective_of(p->c, m->indicator);
+    if (k >= 0)
+        p->obj_measured[k] = 1; /* beyond the table too: it was measured */
     struct indicator_agg *ia = indicator_of(p, m->indicator);
     if (!ia) {
         p->ind_more++;
         return;
     }
+    ia->objective = k;
     ia->n++;
     ia->sum += m->value;
     if (!ia->unit[0])
@@ -605,20 +664,6 @@ static void take_measurement(struct part *p, const Scsms__Measurement *m)
     }
 }
 
-/* An open objective's target for the indicator it measures. */
-static void take_objective_target(struct part *p, const Scsms__Record *r)
-{
-    if (!status_is(r, "open"))
-        return;
-    struct indicator_agg *ia = indicator_of(p, r->objective->indicator);
-    if (ia && !ia->has_objective) {
-        ia->has_objective = 1;
-        ia->objective_target = r->objective->target_value;
-        ia->baseline = r->objective->baseline;
-        if (!ia->unit[0])
-            snprintf(ia->unit, sizeof ia->unit, "%s", r->objective->unit);
-    }
-}
 
 /* ------------------------------------------------------------ one record */
 
@@ -841,8 +886,6 @@ static int take_record(struct part *p, int32_t who, const Scsms__Record *r)
         return rc;
     if (who == OWNER_PARTNER)
         return 0;
-    if (r->body_case == SCSMS__RECORD__BODY_OBJECTIVE)
-        take_objective_target(p, r);
     if (r->body_case == SCSMS__RECORD__BODY_MEASUREMENT &&
         in_period(c, r->measurement->period_end_date))
         take_measurement(p, r->measurement);
@@ -1043,6 +1086,9 @@ static void ctx_free(struct ctx *c)
     for (size_t i = 0; i < c->n_hq_owners; i++)
         free(c->hq_owners[i]);
     free(c->hq_owners);
+    for (size_t i = 0; i < c->n_objectives; i++)
+        free(c->objectives[i].indicator);
+    free(c->objectives);
     free(c->owner_map);
     pthread_mutex_destroy(&c->lock);
 }
@@ -1057,6 +1103,7 @@ static void part_free(struct part *p)
     free(p->decls);
     free(p->reviews);
     free(p->open.v);
+    free(p->obj_measured);
     free(p->sites);
     arena_free(&p->arena);
 }
@@ -1121,15 +1168,13 @@ static int part_merge(struct part *p, struct part *q)
         }
         y->n += x->n;
         y->sum += x->sum;
+        y->objective = x->objective;
         if (!y->unit[0])
             memcpy(y->unit, x->unit, sizeof y->unit);
-        if (!y->has_objective && x->has_objective) {
-            y->has_objective = 1;
-            y->objective_target = x->objective_target;
-            y->baseline = x->baseline;
-        }
     }
     p->ind_more += q->ind_more;
+    for (size_t i = 0; i < c->n_objectives; i++)
+        p->obj_measured[i] |= q->obj_measured[i];
     for (size_t i = 0; i < q->n_reviews; i++) {
         const struct review_agg *x = &q->reviews[i];
         struct review_agg *y = review_of(p, x->id);
@@ -1189,6 +1234,56 @@ static int part_join(struct part *p)
     return 0;
 }
 
+/* One open objective, of a chosen site or head office, written by --to. */
+static int collect_objective(const Scsms__Record *r, void *ctx)
+{
+    struct ctx *c = ctx;
+    if (record_is_tombstone(r) || strncmp(r->created_at, c->to, ISOTIME_DATE_LEN) > 0 ||
+        owner_who(c, r->owner) == OWNER_IGNORE)
+        return 0;
+    if (c->n_objectives == c->cap_objectives) {
+        size_t cap = c->cap_objectives ? 2 * c->cap_objectives : 16;
+        struct objective_ref *t = realloc(c->objectives, cap * sizeof *t);
+        if (!t)
+            return scsms_fail(SCSMS_ENOMEM, "out of memory");
+        c->objectives = t;
+        c->cap_objectives = cap;
+    }
+    struct objective_ref *ob = &c->objectives[c->n_objectives];
+    if (!(ob->indicator = strdup(r->objective->indicator)))
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    snprintf(ob->unit, sizeof ob->unit, "%s", r->objective->unit);
+    ob->target = r->objective->target_value;
+    ob->baseline = r->objective->baseline;
+    ob->count = 1;
+    ob->seq = c->n_objectives++;
+    return 0;
+}
+
+/* The open objectives, one entry per indicator (the first read gives the
+ * target), before the scan: a measurement can then tell it measured one,
+ * whichever thread reads it. Read through the by-status index: a few
+ * hundred point reads at most, not a pass over the records. */
+static int load_objectives(struct ctx *c)
+{
+    struct store_filter f = {.type = "objective", .status = "open"};
+    int rc = store_list(c->s, &f, collect_objective, c);
+    if (rc || !c->n_objectives)
+        return rc;
+    qsort(c->objectives, c->n_objectives, sizeof *c->objectives, cmp_objective);
+    size_t k = 0;
+    for (size_t i = 0; i < c->n_objectives; i++) {
+        if (k && !strcmp(c->objectives[k - 1].indicator, c->objectives[i].indicator)) {
+            c->objectives[k - 1].count++;
+            free(c->objectives[i].indicator);
+        } else {
+            c->objectives[k++] = c->objectives[i];
+        }
+    }
+    c->n_objectives = k;
+    return 0;
+}
+
 static int setup(struct ctx *c, store_t *s, const struct report_options *o, struct owner_walk *w)
 {
     struct idents ids = {0};
@@ -1230,7 +1325,8 @@ static int setup(struct ctx *c, store_t *s, const struct report_options *o, stru
     if ((rc = store_owners(s, weigh_owner, w)))
         goto out;
     w->half /= 2;
-    if ((rc = store_owners(s, map_owner, w)) || (rc = store_stats(s, &st)))
+    if ((rc = store_owners(s, map_owner, w)) || (rc = load_objectives(c)) ||
+        (rc = store_stats(s, &st)))
         goto out;
     c->total = st.records;
 out:
@@ -1242,7 +1338,8 @@ static int part_init(struct part *p, const struct ctx *c)
 {
     memset(p, 0, sizeof *p);
     p->c = c;
-    if (!(p->sites = calloc(c->n_sites ? c->n_sites : 1, sizeof *p->sites)))
+    if (!(p->sites = calloc(c->n_sites ? c->n_sites : 1, sizeof *p->sites)) ||
+        !(p->obj_measured = calloc(c->n_objectives ? c->n_objectives : 1, 1)))
         return scsms_fail(SCSMS_ENOMEM, "out of memory");
     return 0;
 }
@@ -1464,24 +1561,30 @@ static void measurements_by_indicator(const struct part *p, struct json_object *
 {
     struct json_object *o = child(json_object_object_get(json_object_object_get(rep, "measurements"),
                                                          "total"), "by_indicator");
+    const struct ctx *c = p->c;
     for (size_t i = 0; i < p->n_ind; i++) {
         const struct indicator_agg *ia = &p->ind[i];
-        if (!ia->n)
-            continue; /* an objective nothing was measured against */
+        const struct objective_ref *ob = ia->objective >= 0 ? &c->objectives[ia->objective] : NULL;
         struct json_object *x = child(o, ia->name);
         put_int(x, "measurements", ia->n);
         json_object_object_add(x, "mean", json_object_new_double(ia->sum / ia->n));
         json_object_object_add(x, "latest", json_object_new_double(ia->latest));
         put_str(x, "latest_period_end", ia->latest_end);
-        put_str(x, "unit", ia->unit);
-        if (ia->has_objective) {
-            json_object_object_add(x, "objective_target",
-                                   json_object_new_double(ia->objective_target));
-            json_object_object_add(x, "baseline", json_object_new_double(ia->baseline));
+        put_str(x, "unit", ia->unit[0] || !ob ? ia->unit : ob->unit);
+        if (ob) {
+            json_object_object_add(x, "objective_target", json_object_new_double(ob->target));
+            json_object_object_add(x, "baseline", json_object_new_double(ob->baseline));
         }
     }
-    put_int(json_object_object_get(json_object_object_get(rep, "measurements"), "total"),
-            "other_indicators", p->ind_more);
+    /* open objectives whose indicator nothing measured in the period:
+     * counted here, never in the table of measured indicators */
+    uint32_t unmeasured = 0;
+    for (size_t i = 0; i < c->n_objectives; i++)
+        unmeasured += p->obj_measured[i] ? 0 : c->objectives[i].count;
+    struct json_object *tot = json_object_object_get(json_object_object_get(rep, "measurements"),
+                                                     "total");
+    put_int(tot, "other_indicators", p->ind_more);
+    put_int(tot, "objectives_unmeasured", unmeasured);
 }
 
 static void partners_section(const struct part *p, const struct site_agg *sites,
@@ -1556,19 +1659,6 @@ static const struct review_agg *review_find(const struct part *p, const char *id
         if (!strcmp(p->reviews[i].id, id))
             return &p->reviews[i];
     return NULL;
-}
-
-/* Whose an owner's record is, by the owner's name: a chosen site's slot,
- * OWNER_HQ, or OWNER_IGNORE (another site, a partner). */
-static int32_t owner_who(const struct ctx *c, const char *owner)
-{
-    int slot = site_slot(c, owner);
-    if (slot >= 0)
-        return slot;
-    if (c->n_hq_owners &&
-        bsearch(&owner, c->hq_owners, c->n_hq_owners, sizeof *c->hq_owners, cmp_str))
-        return OWNER_HQ;
-    return OWNER_IGNORE;
 }
 
 /* The actions review rv links to itself (rel "action") without their

@@ -368,8 +368,12 @@ static void review_measurements(FILE *f, struct json_object *rep)
     size_t n = 0;
     struct json_object *tot = report_json_at(rep, "measurements", "total", NULL);
     fprintf(f, "<h2 id=\"measurements\">Measurements against objectives and targets</h2>\n"
-               "<p>%lld measurements in the period.</p>\n",
-            (long long)report_json_int(tot, "measurements"));
+               "<p>%lld measurements in the period, %lld of them of indicators not drawn here; "
+               "<span id=\"objectives-unmeasured\">%lld</span> open objectives had nothing "
+               "measured against them.</p>\n",
+            (long long)report_json_int(tot, "measurements"),
+            (long long)report_json_int(tot, "other_indicators"),
+            (long long)report_json_int(tot, "objectives_unmeasured"));
     json_object_object_foreach(report_json_at(tot, "by_indicator", NULL), k, v) {
         if (n == 32)
             break;

@@ -734,6 +734,40 @@ START_TEST(followup_lists_open_actions_of_every_earlier_review)
 }
 END_TEST
 
+/* Objectives nothing was measured against take no place among the
+ * measured indicators: with more of them than the indicators shown one by
+ * one, every measured indicator is still shown, and they are counted. */
+START_TEST(unmeasured_objectives_displace_no_indicator)
+{
+    struct fx f = fx_new();
+    store_t *hq = fx_open(&f, "hq");
+    for (int i = 0; i < 30; i++) {
+        char json[256];
+        snprintf(json, sizeof json, "{\"type\":\"objective\",\"title\":\"goal %d\",\"indicator\":"
+                 "\"unmeasured %02d\",\"baseline\":1,\"target_value\":2}", i, i);
+        tu_put(hq, json, NULL);
+    }
+    fx_close(&f, hq);
+    store_t *site_c = fx_open(&f, "SITE-C");
+    tu_put(site_c, "{\"type\":\"measurement\",\"indicator\":\"patrol rounds\",\"period_end_date\":"
+                   "\"2026-06-30\",\"value\":41,\"unit\":\"rounds\"}", NULL);
+    fx_close(&f, site_c);
+    struct json_object *j = report_json(&f, "review", NULL);
+    struct json_object *ind = json_object_object_get(
+        json_object_object_get(json_object_object_get(j, "measurements"), "total"), "by_indicator");
+    ck_assert_int_eq(json_object_object_length(ind), 2);
+    ck_assert_int_eq(at(j, "measurements/total/by_indicator/seal discrepancies/measurements"), 2);
+    ck_assert_double_eq(json_object_get_double(json_object_object_get(
+        json_object_object_get(ind, "seal discrepancies"), "objective_target")), 2.5);
+    ck_assert_int_eq(at(j, "measurements/total/by_indicator/patrol rounds/measurements"), 1);
+    ck_assert_int_eq(at(j, "measurements/total/other_indicators"), 0);
+    ck_assert_int_eq(at(j, "measurements/total/objectives_unmeasured"), 30);
+    ck_assert_int_eq(at(j, "measurements/total/objectives/open"), 31);
+    json_object_put(j);
+    fx_free(&f);
+}
+END_TEST
+
 /* Is clause (or area) `key` listed in the array at by_site/SITE/list? */
 static int listed(struct json_object *j, const char *site, const char *list, const char *key)
 {
@@ -953,6 +987,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, head_office_records_count);
     tcase_add_test(tc, head_office_actions_count_at_their_site);
     tcase_add_test(tc, followup_lists_open_actions_of_every_earlier_review);
+    tcase_add_test(tc, unmeasured_objectives_displace_no_indicator);
     tcase_add_test(tc, gaps_and_aeo_follow_training_evidence);
     tcase_add_test(tc, aeo_partner_evidence_is_one_active_partners);
     tcase_add_test(tc, bad_input_refused_and_nothing_written);
