@@ -358,8 +358,11 @@ static int check_value(const struct plan_field *pf, char *p, size_t k, int fix)
                    : rc;
     }
     /* NaN and infinity are no measurement, and JSON has no way to write
-     * them: export would give text no JSON reader takes back */
-    if (f->type == PROTOBUF_C_TYPE_DOUBLE || f->type == PROTOBUF_C_TYPE_FLOAT) {
+     * them: export would give text no JSON reader takes back. Refused
+     * when a record is written (fix), not in one taken in: an entry
+     * already in a log stays there, and refusing it would stop its log's
+     * sync for good. */
+    if (fix && (f->type == PROTOBUF_C_TYPE_DOUBLE || f->type == PROTOBUF_C_TYPE_FLOAT)) {
         double d = f->type == PROTOBUF_C_TYPE_DOUBLE ? ((const double *)p)[k]
                                                      : ((const float *)p)[k];
         return isfinite(d) ? 0

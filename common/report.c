@@ -851,13 +851,17 @@ static void count_evidence(struct part *p, struct site_agg *a, const Scsms__Reco
 
 /* Whose figures a record adds to: its owner's (a chosen site's slot, or
  * OWNER_HQ), but an action head office addresses to a site (its `site`)
- * is that site's to do, and OWNER_IGNORE when that site is not chosen. */
+ * is that site's to do, and OWNER_IGNORE when --sites leaves that site
+ * out. Without --sites, one addressed to no enrolled site (a name
+ * mistyped, a site since gone) stays head office's: open work all the
+ * same. */
 static int32_t figures_of(const struct ctx *c, int32_t who, const Scsms__Record *r)
 {
     if (who != OWNER_HQ || r->body_case != SCSMS__RECORD__BODY_ACTION || !r->action->site[0])
         return who;
     int slot = site_slot(c, r->action->site);
-    return slot >= 0 ? slot : OWNER_IGNORE;
+    /* without --sites every enrolled site is chosen: a miss is no site */
+    return slot >= 0 ? slot : c->o->sites ? OWNER_IGNORE : OWNER_HQ;
 }
 
 static int take_record(struct part *p, int32_t who, const Scsms__Record *r)

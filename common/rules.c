@@ -272,12 +272,12 @@ static int check_audit_store(store_t *s, MDB_txn *txn, const Scsms__Audit *au)
 
 /* ------------------------------------------------------------ rule 3 */
 
-/* today as YYYY-MM-DD, in static storage of the calling thread */
-static const char *today_text(int64_t today)
+/* A date later than today anywhere: today is a UTC day, and a site east
+ * of Greenwich is a day ahead of it for part of the day. */
+static int after_today(const char *date, int64_t today)
 {
-    static _Thread_local char buf[ISOTIME_DATE_LEN + 1];
-    isotime_format_date(today, buf);
-    return buf;
+    int64_t d;
+    return date[0] && isotime_parse_date(date, &d) == 0 && d > today + 1;
 }
 
 static int calibration_overdue(const Scsms__Record *rec, int64_t today)
@@ -298,9 +298,17 @@ static int check_equipment_update(const Scsms__Record *old, const Scsms__Record 
         return scsms_fail(SCSMS_ERULE, "equipment %s is out of calibration: record a passing "
                           "calibration (with its next_due_date) to put it back in service "
                           "(rule 3)", old->id);
-    if (strcmp(o->last_calibration_date, n->last_calibration_date) != 0)
-        return scsms_fail(SCSMS_ERULE, "last_calibration_date is kept by the calibrations "
-                          "recorded against the equipment: record a calibration (rule 3)");
+    /* back from removal by way of a calibration too: removed, it may have
+     * failed one, and its status no longer says so */
+    if (!strcmp(old->status, "removed_from_use") && !strcmp(rec->status, "in_service"))
+        return scsms_fail(SCSMS_ERULE, "equipment %s was removed from use: set it "
+                          "out_of_calibration and record a passing calibration to put it back in "
+                          "service (rule 3)", old->id);
+    if (strcmp(o->last_calibration_date, n->last_calibration_date) != 0 ||
+        strcmp(o->last_calibration_id, n->last_calibration_id) != 0)
+        return scsms_fail(SCSMS_ERULE, "last_calibration_date and last_calibration_id are kept "
+                          "by the calibrations recorded against the equipment: record a "
+                          "calibration (rule 3)");
     if (o->next_calibration_date[0] &&
         (!n->next_calibration_date[0] ||
          strcmp(n->next_calibration_date, o->next_calibration_date) > 0))
@@ -423,12 +431,17 @@ int rules_check_record(Scsms__Record *rec, enum store_role role, const struct sc
     case SCSMS__RECORD__BODY_AUDIT:
         return check_audit_record(rec->audit);
     case SCSMS__RECORD__BODY_EQUIPMENT:
-        if (rec->equipment->last_calibration_date[0] &&
-            strcmp(rec->equipment->last_calibration_date, today_text(today)) > 0)
+        if (after_today(rec->equipment->last_calibration_date, today))
             return scsms_fail(SCSMS_ERULE, "last_calibration_date %s is in the future",
                               rec->equipment->last_calibration_date);
         if (calibration_overdue(rec, today))
             return record_set_string(&rec->status, "out_of_calibration");
+        return 0;
+    case SCSMS__RECORD__BODY_CALIBRATION:
+        /* a calibration dated ahead would govern its equipment until then */
+        if (after_today(rec->calibration->performed_date, today))
+            return scsms_fail(SCSMS_ERULE, "performed_date %s is in the future: record a "
+                              "calibration once it is done", rec->calibration->performed_date);
         return 0;
     case SCSMS__RECORD__BODY_CREDIBILITY_REVIEW:
         return check_credibility_review(rec, today);
@@ -437,11 +450,30 @@ int rules_check_record(Scsms__Record *rec, enum store_role role, const struct sc
     }
 }
 
+/* Rule 4's nonconformities are named by item position (ID-NCR-N): an item
+ * that raised one keeps its place and question, so that the name goes on
+ * meaning that item; new items go after the existing ones. */
+static int check_inspection_update(const Scsms__Record *old, const Scsms__Record *rec)
+{
+    const Scsms__Inspection *o = old->inspection, *n = rec->inspection;
+    for (size_t i = 0; i < o->n_items; i++) {
+        if (o->items[i]->answer != SCSMS__INSPECTION_ITEM__ANSWER__NONCONFORM)
+            continue;
+        if (i >= n->n_items || strcmp(o->items[i]->question, n->items[i]->question) != 0)
+            return scsms_fail(SCSMS_ERULE, "item %zu ('%.64s') raised nonconformity %s-NCR-%zu: "
+                              "keep it in its place, and add new items after the existing ones "
+                              "(rule 4)", i + 1, o->items[i]->question, old->id, i + 1);
+    }
+    return 0;
+}
+
 int rules_check_update(const Scsms__Record *old, const Scsms__Record *rec)
 {
     switch (rec->body_case) {
     case SCSMS__RECORD__BODY_EQUIPMENT:
         return check_equipment_update(old, rec);
+    case SCSMS__RECORD__BODY_INSPECTION:
+        return check_inspection_update(old, rec);
     default:
         return 0;
     }
@@ -450,9 +482,13 @@ int rules_check_update(const Scsms__Record *old, const Scsms__Record *rec)
 int rules_check_restored(const Scsms__Record *rec, enum store_role role,
                          const struct scsms_config *cfg)
 {
+    struct scsms_config then = *cfg;
     switch (rec->body_case) {
     case SCSMS__RECORD__BODY_RISK:
-        return check_risk(rec->risk, role, cfg);
+        /* who may accept holds always; the threshold is the one of the day
+         * the risk was written, which the export does not carry */
+        then.risk_threshold = 25;
+        return check_risk(rec->risk, role, &then);
     case SCSMS__RECORD__BODY_ACTION:
         if (rec->action->site[0] && role != STORE_ROLE_HQ)
             return scsms_fail(SCSMS_EPERM, "only head office addresses an action to a site");
@@ -504,16 +540,15 @@ static int exists(store_t *s, MDB_txn *txn, const char *id)
     return store_latest_get(s, txn, id, &v, ref) == 0;
 }
 
-/* A nonconformity rule 3 or 4 raised from `id` is held; refuse if not. */
+/* A nonconformity rule 4 raised from `id` is held; refuse if not. */
 static int raised_is_held(store_t *s, MDB_txn *txn, const char *id, const char *suffix,
                           const char *why)
 {
-    char ncid[RECORD_MAX_ID + 16];
+    char ncid[RECORD_MAX_ID + 32];
     snprintf(ncid, sizeof ncid, "%.*s%s", RECORD_MAX_ID - 12, id, suffix);
     return exists(s, txn, ncid) ? 0
                                 : scsms_fail(SCSMS_ERULE, "%s, but its nonconformity %s is not "
-                                             "in the file or the store (%s)", why, ncid,
-                                             suffix[4] ? "rule 4" : "rule 3");
+                                             "in the file or the store (rule 4)", why, ncid);
 }
 
 int rules_check_restored_store(store_t *s, MDB_txn *txn, const Scsms__Record *rec)
@@ -521,9 +556,8 @@ int rules_check_restored_store(store_t *s, MDB_txn *txn, const Scsms__Record *re
     int rc = check_links(s, txn, rec, record_type_of(rec)->name);
     if (rc || record_is_tombstone(rec))
         return rc;
-    if (rec->body_case == SCSMS__RECORD__BODY_CALIBRATION &&
-        rec->calibration->result == SCSMS__CALIBRATION__RESULT__FAIL)
-        return raised_is_held(s, txn, rec->id, "-NCR", "the calibration failed");
+    /* not a failed calibration's: one on equipment already out of
+     * calibration raised none before rule 3 raised one for every failure */
     if (rec->body_case == SCSMS__RECORD__BODY_INSPECTION) {
         const Scsms__Inspection *in = rec->inspection;
         for (size_t i = 0; rc == 0 && i < in->n_items; i++) {
@@ -676,13 +710,15 @@ static void date_after(const char *performed, uint32_t days, char out[ISOTIME_DA
  * calibration (the calibration's next_due_date, or its interval from this
  * one) and puts it back in service only when that date has not passed.
  * Sets *why for the follow-up line, and returns 1 when eq changed. */
-static int apply_calibration(Scsms__Record *eq, const Scsms__Calibration *c, int64_t today,
-                             const char **why, int *rc)
+static int apply_calibration(Scsms__Record *eq, const Scsms__Calibration *c, const char *id,
+                             int64_t today, const char **why, int *rc)
 {
     Scsms__Equipment *e = eq->equipment;
     char next[ISOTIME_DATE_LEN + 1];
     int64_t due;
     *rc = record_set_string(&e->last_calibration_date, c->performed_date);
+    if (*rc == 0)
+        *rc = record_set_string(&e->last_calibration_id, id);
     if (c->result == SCSMS__CALIBRATION__RESULT__FAIL) {
         *why = "failed calibration: marked out_of_calibration";
         if (*rc == 0)
@@ -730,11 +766,16 @@ static int calibration_followups(store_t *s, MDB_txn *txn, const Scsms__Record *
     snprintf(eqid, sizeof eqid, "%s", eq->id);
     snprintf(was, sizeof was, "%s", eq->status);
     int fail = c->result == SCSMS__CALIBRATION__RESULT__FAIL;
-    /* dates are canonical YYYY-MM-DD after validation: text order is date order */
-    int latest = strcmp(c->performed_date, eq->equipment->last_calibration_date) >= 0;
+    /* The latest: a new calibration dated on or after the last one (one
+     * recorded later the same day is later); a correction only of the
+     * latest itself, or of one dated after it. Dates are canonical
+     * YYYY-MM-DD after validation: text order is date order. */
+    int order = strcmp(c->performed_date, eq->equipment->last_calibration_date);
+    int latest = create ? order >= 0
+                        : order > 0 || !strcmp(id, eq->equipment->last_calibration_id);
     const char *why = NULL;
     if (latest && strcmp(was, "removed_from_use") != 0 && (fail || create) &&
-        apply_calibration(eq, c, today, &why, &rc) && rc == 0) {
+        apply_calibration(eq, c, id, today, &why, &rc) && rc == 0) {
         int lapsed = !fail && !strcmp(eq->status, "out_of_calibration") &&
                      strcmp(was, "out_of_calibration") != 0;
         rc = fu_push(l, eq, 0, "rule 3: equipment %s %s", eqid, why);

@@ -68,15 +68,15 @@ const char *rules_decision_name(const Scsms__CredibilityReview *r);
 int rules_raises(const Scsms__Record *rec);
 
 /* The checks of rules_check_record() a record restored from an export
- * must pass as it stands (rules 1, 2, 6 and the partner rules): those that
- * hold whatever the day and change nothing, since a restore writes the
- * exported bytes exactly. */
+ * must pass as it stands (rule 1's who may accept, 2, 6 and the partner
+ * rules): those that hold whatever the day and the settings, and change
+ * nothing, since a restore writes the exported bytes exactly. */
 int rules_check_restored(const Scsms__Record *rec, enum store_role role,
                          const struct scsms_config *cfg) SCSMS_MUST_CHECK;
 
-/* Once a whole restore is written: rec's links resolve, and what rules 3
- * and 4 raised from it (a failed calibration's nonconformity, one per
- * nonconforming inspection item) came with it. */
+/* Once a whole restore is written: rec's links resolve, and what rule 4
+ * raised from it (one nonconformity per nonconforming inspection item)
+ * came with it. */
 int rules_check_restored_store(store_t *s, MDB_txn *txn,
                                const Scsms__Record *rec) SCSMS_MUST_CHECK;
 

@@ -558,7 +558,7 @@ START_TEST(rule3_only_a_current_passing_calibration_restores_service)
     update_refused(f.s, eq, "next_calibration_date", "2030-01-01", SCSMS_ERULE,
                    "next_calibration_date moves later only when a calibration is recorded");
     update_refused(f.s, eq, "last_calibration_date", "2026-11-23", SCSMS_ERULE,
-                   "last_calibration_date is kept by the calibrations");
+                   "last_calibration_date and last_calibration_id are kept by the calibrations");
 
     /* a correction of the earlier pass changes nothing */
     update_ok(f.s, a, "performed_by", "bob", raised, sizeof raised);
@@ -592,8 +592,24 @@ START_TEST(rule3_only_a_current_passing_calibration_restores_service)
     /* nor is a calibration date in the future taken on a new record */
     refused(f.s, "equipment",
             "{\"equipment_id\":\"CAM-10\",\"kind\":\"camera\",\"location\":\"Gate 2\","
-            "\"last_calibration_date\":\"2026-11-24\"}",
-            SCSMS_ERULE, "last_calibration_date 2026-11-24 is in the future");
+            "\"last_calibration_date\":\"2026-11-25\"}",
+            SCSMS_ERULE, "last_calibration_date 2026-11-25 is in the future");
+    /* nor a calibration dated ahead (a day's grace for sites east of UTC) */
+    char ahead[512];
+    snprintf(ahead, sizeof ahead, "{\"performed_date\":\"2026-11-25\",\"result\":\"pass\","
+             "\"links\":[{\"rel\":\"equipment\",\"target\":\"%s\"}]}", eq);
+    refused(f.s, "calibration", ahead, SCSMS_ERULE, "performed_date 2026-11-25 is in the future");
+    /* removed equipment comes back only by way of a calibration */
+    update_refused(f.s, eq, "status", "in_service", SCSMS_ERULE,
+                   "was removed from use: set it out_of_calibration and record a passing");
+    update_ok(f.s, eq, "status", "out_of_calibration", raised, sizeof raised);
+    free(calibrate(f.s, eq, "2026-11-23", "pass", "2027-05-23", raised, sizeof raised));
+    expect_equipment(f.s, eq, "in_service", "2027-05-23", "2026-11-23");
+    /* a correction of a failure the same day as the pass after it is not
+     * the latest; a correction of the latest itself is */
+    update_ok(f.s, g, "reading_after", "drift 5%", raised, sizeof raised);
+    ck_assert_str_eq(raised, "");
+    expect_equipment(f.s, eq, "in_service", "2027-05-23", "2026-11-23");
     unsetenv("SCSMS_NOW");
     free(eq);
     free(a);
@@ -617,6 +633,18 @@ START_TEST(rule4_an_inspection_raises_each_nonconformity_once)
     ck_assert_int_eq(tu_lines(raised), 1);
     update_ok(f.s, ins, "area", "Dock 2 east", raised, sizeof raised);
     ck_assert_str_eq(raised, "");
+    /* an item that raised one keeps its place: NCR-1 goes on naming it */
+    uint64_t held = entries(f.s);
+    Scsms__Record *moved = NULL;
+    ck_assert_int_eq(store_get(f.s, ins, 0, &moved), 0);
+    Scsms__InspectionItem *first = moved->inspection->items[0];
+    moved->inspection->items[0] = moved->inspection->items[1];
+    moved->inspection->items[1] = first;
+    ck_assert_int_eq(store_put(f.s, moved, NULL), SCSMS_ERULE);
+    ck_assert_msg(strstr(scsms_errmsg(), "item 1 ('Seals intact?') raised nonconformity"),
+                  "%s", scsms_errmsg());
+    ck_assert_uint_eq(entries(f.s), held);
+    record_free(moved);
     Scsms__Record *r = NULL;
     ck_assert_int_eq(store_get(f.s, ins, 0, &r), 0);
     r->inspection->items[1]->answer = SCSMS__INSPECTION_ITEM__ANSWER__NONCONFORM;

@@ -3,6 +3,8 @@
  * nothing written. */
 #include "testutil.h"
 
+#include <math.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -804,6 +806,32 @@ END_TEST
 /* A later version a store would refuse is refused at head office too,
  * however the site crafts it: one of another type than the version before
  * it, and any version after a disposal's tombstone. */
+/* An entry already in a site's log is taken in as it is, even one the
+ * site's store would now refuse to write (a measurement of NaN, written
+ * before stores refused it): refusing it would stop the log's sync for
+ * good, as nothing follows an entry head office will not take. */
+START_TEST(a_stored_nan_does_not_stop_sync)
+{
+    struct pair p = pair_new();
+    Scsms__Record *r = tu_record("{\"type\":\"measurement\",\"id\":\"SITE-A-MEA-000001\","
+                                 "\"owner\":\"SITE-A\",\"version\":1,\"status\":\"recorded\","
+                                 "\"indicator\":\"seal errors\",\"period_end_date\":\"2026-10-31\","
+                                 "\"author\":\"lead\",\"created_at\":\"2026-11-01T10:00:00Z\","
+                                 "\"updated_at\":\"2026-11-01T10:00:00Z\"}");
+    r->measurement->value = NAN;
+    r->sensitivity = SCSMS__SENSITIVITY__INTERNAL;
+    r->retention_days = record_type_of(r)->retention_days;
+    ck_assert_int_eq(record_validate(r), SCSMS_EINVAL); /* no store writes it now */
+    size_t len = scsms__record__get_packed_size(r);
+    uint8_t *b = malloc(len);
+    scsms__record__pack(r, b);
+    craft_accepted(p.hq, p.site, b, len);
+    free(b);
+    record_free(r);
+    pair_free(&p);
+}
+END_TEST
+
 START_TEST(a_later_version_keeps_its_type_and_none_follows_a_disposal)
 {
     struct pair p = pair_new();
@@ -1229,6 +1257,7 @@ int main(void)
     tcase_add_test(pt, a_partner_speaks_only_for_itself);
     tcase_add_test(pt, a_partner_cannot_send_site_types);
     tcase_add_test(pt, a_later_version_keeps_its_type_and_none_follows_a_disposal);
+    tcase_add_test(pt, a_stored_nan_does_not_stop_sync);
     tcase_add_test(pt, head_office_seals_are_checked_at_a_site);
     suite_add_tcase(s, pt);
     TCase *ot = tcase_create("outbox");
