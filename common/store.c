@@ -476,9 +476,14 @@ int store_create(const char *dir, const char *owner, enum store_role role,
         made_dir = 1;
     else if (errno != EEXIST)
         return scsms_fail(SCSMS_EIO, "cannot create '%s': %s", dir, strerror(errno));
-    if (file_exists(dir, "data.mdb", NULL) || file_exists(dir, "keys/sign.key", NULL))
-        return scsms_fail(SCSMS_EEXIST, "'%s' already holds a store; choose another directory",
-                          dir);
+    /* any part of a store: its signing key may be kept elsewhere (--key),
+     * and a failed create removes what it would have made */
+    static const char *const parts[] = {"data.mdb", "keys/sign.key", "keys/sign.pub",
+                                        "keys/curve.key", "keys/curve.pub"};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        if (file_exists(dir, parts[i], NULL))
+            return scsms_fail(SCSMS_EEXIST, "'%s' already holds a store ('%s' is there); choose "
+                              "another directory", dir, parts[i]);
     keys = path_join(dir, "keys");
     keyfile = path_join(dir, "keys/sign.key");
     s = store_alloc(dir);
@@ -1134,14 +1139,26 @@ int store_backup(store_t *s, const char *dest)
     if (file_exists(dest, "data.mdb", NULL))
         return scsms_fail(SCSMS_EEXIST, "'%s' already holds a backup; choose an empty directory",
                           dest);
-    int mrc = mdb_env_copy2(s->env, dest, MDB_CP_COMPACT);
+    /* made here, 0600 like the store's own (LMDB's copy would follow the
+     * umask): a backup holds every record the store does */
+    char *p = path_join(dest, "data.mdb");
+    int fd = p ? open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
+    if (fd < 0) {
+        int e = errno;
+        free(p);
+        return scsms_fail(SCSMS_EIO, "cannot write a backup in '%s': %s", dest, strerror(e));
+    }
+    int mrc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
+    if (mrc == 0 && fsync(fd) != 0)
+        mrc = errno;
+    if (close(fd) != 0 && mrc == 0)
+        mrc = errno;
     if (mrc) {
-        char *p = path_join(dest, "data.mdb");
-        if (p)
-            unlink(p);
+        unlink(p);
         free(p);
         return store_lmdb_fail(mrc, "write backup");
     }
+    free(p);
     /* Check the copy now rather than on the day it is needed. */
     struct store_options ro = {.read_only = 1};
     int rc = store_open(dest, &ro, &copy);
@@ -1166,12 +1183,13 @@ static int copy_file(const char *from, const char *to)
     }
     ssize_t n;
     int rc = 0;
-    while ((n = read(in, buf, sizeof buf)) > 0) {
-        if (write(out, buf, (size_t)n) != n) {
-            rc = scsms_fail(errno == ENOSPC ? SCSMS_ENOSPC : SCSMS_EIO, "cannot write '%s': %s",
-                            to, strerror(errno));
-            break;
-        }
+    while (rc == 0 && (n = read(in, buf, sizeof buf)) > 0) {
+        /* a short write is retried for the rest: the error, if any, is the
+         * next write's (a full disk says ENOSPC there) */
+        for (ssize_t done = 0, w; rc == 0 && done < n; done += w)
+            if ((w = write(out, buf + done, (size_t)(n - done))) < 0)
+                rc = scsms_fail(errno == ENOSPC ? SCSMS_ENOSPC : SCSMS_EIO,
+                                "cannot write '%s': %s", to, strerror(errno));
     }
     if (n < 0 && rc == 0)
         rc = scsms_fail(SCSMS_EIO, "cannot read '%s': %s", from, strerror(errno));
@@ -1183,6 +1201,31 @@ static int copy_file(const char *from, const char *to)
     if (rc)
         unlink(to);
     return rc;
+}
+
+/* The backup b is of the store in dir: its signing key is the one in
+ * dir/keys/sign.pub, which a store keeps whatever --key names (a key
+ * given for the restore would otherwise vouch for any backup it made). */
+static int same_identity(const char *dir, store_t *b, const char *src)
+{
+    char *p = path_join(dir, "keys/sign.pub"), hex[2 * CRYPTO_PUB_LEN + 2] = "";
+    uint8_t pub[CRYPTO_PUB_LEN], ours[CRYPTO_PUB_LEN];
+    FILE *f = p ? fopen(p, "r") : NULL;
+    free(p);
+    if (!f)
+        return 0; /* no record of the store's key here: the key given decides */
+    int ok = fgets(hex, sizeof hex, f) != NULL;
+    fclose(f);
+    hex[strcspn(hex, "\n")] = 0;
+    if (!ok || crypto_unhex(hex, ours, sizeof ours) != 0)
+        return scsms_fail(SCSMS_EKEY, "'%s/keys/sign.pub' is unreadable; nothing was replaced",
+                          dir);
+    store_public_key(b, pub);
+    return memcmp(pub, ours, sizeof pub) == 0
+               ? 0
+               : scsms_fail(SCSMS_EKEY, "backup in '%s' is of %s, not of the store in '%s' (its "
+                            "keys/sign.pub differs); nothing was replaced", src, store_owner(b),
+                            dir);
 }
 
 /* Verify the backup in src against the key of the store in dir. */
@@ -1200,6 +1243,8 @@ static int check_backup(const char *dir, const char *src, const struct store_opt
         rc = scsms_fail_context(rc, "backup in '%s'", src);
     else if ((rc = verify_store(b, &rep)))
         rc = scsms_fail_context(rc, "backup in '%s' does not verify; nothing was replaced", src);
+    else
+        rc = same_identity(dir, b, src);
     store_close(&b);
     free(def);
     return rc;

@@ -161,6 +161,64 @@ START_TEST(backup_and_restore_through_cli)
 }
 END_TEST
 
+/* What a store's files hold is never lost to the wrong command: a
+ * backup is readable by its owner alone; restore refuses another site's
+ * backup even with that site's key given; init refuses a directory that
+ * still holds part of a store (its signing key moved elsewhere, its data
+ * file gone) and leaves it as it was; and a data file that no longer opens
+ * as a store is an integrity failure for verify (exit 3). */
+START_TEST(store_files_are_not_lost_to_the_wrong_command)
+{
+    struct site a = site_new("files-a"), b = site_new("files-b");
+    free(add_ok(&a, "incident", INCIDENT));
+    char *bk = tu_path(b.tmp, "backup-b"), *bdata = tu_path(bk, "data.mdb");
+    struct tu_run r = tu_agent(NULL, "backup", bk, "--store", b.store, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    struct stat st;
+    ck_assert_int_eq(stat(bdata, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    char *before = snapshot(&a);
+    char *bkey = tu_path(b.store, "keys/sign.key");
+    refused(&a, tu_agent(NULL, "restore", bk, "--key", bkey, "--store", a.store, NULL), 1,
+            "is of DXB-WH1, not of the store in");
+    char *after = snapshot(&a);
+    ck_assert_str_eq(before, after);
+    /* the signing key kept elsewhere and the data file gone: init refuses */
+    char *key = tu_path(a.store, "keys/sign.key"), *moved = tu_path(a.tmp, "sign.key");
+    char *data = tu_path(a.store, "data.mdb"), *gone = tu_path(a.tmp, "data.mdb");
+    char *curve = tu_path(a.store, "keys/curve.key");
+    ck_assert_int_eq(rename(key, moved), 0);
+    ck_assert_int_eq(rename(data, gone), 0);
+    r = tu_agent(NULL, "init", "--site", "DXB-WH1", "--store", a.store, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, "already holds a store ('keys/sign.pub' is there)"), "%s", r.err);
+    tu_run_free(&r);
+    ck_assert_int_eq(stat(curve, &st), 0);
+    ck_assert_int_eq(rename(moved, key), 0);
+    ck_assert_int_eq(rename(gone, data), 0);
+    /* a data file cut short does not open: exit 3, one line */
+    ck_assert_int_eq(truncate(data, 40000), 0);
+    r = tu_agent(NULL, "verify", "--store", a.store, NULL);
+    ck_assert_int_eq(r.status, 3);
+    ck_assert_int_eq(tu_lines(r.err), 1);
+    ck_assert_ptr_nonnull(strstr(r.err, "verify failed: "));
+    tu_run_free(&r);
+    free(before);
+    free(after);
+    free(bk);
+    free(bdata);
+    free(bkey);
+    free(key);
+    free(moved);
+    free(data);
+    free(gone);
+    free(curve);
+    site_free(&a);
+    site_free(&b);
+}
+END_TEST
+
 START_TEST(bad_input_changes_nothing)
 {
     struct site s = site_new("bad");
@@ -347,6 +405,7 @@ int main(void)
     TCase *t = tcase_create("cli");
     tcase_add_test(t, register_round_trip);
     tcase_add_test(t, backup_and_restore_through_cli);
+    tcase_add_test(t, store_files_are_not_lost_to_the_wrong_command);
     tcase_add_test(t, bad_input_changes_nothing);
     tcase_add_test(t, missing_store_is_clear);
     tcase_add_test(t, wrong_key_refused_by_cli);
