@@ -99,6 +99,23 @@ int cli_backup(int argc, char **argv)
     return CLI_OK;
 }
 
+/* The head head office last acknowledged, from the agent's DIR/sync.state
+ * (0 when there is none: head office's own store, a site never synced). */
+static uint64_t acked_seq(const char *dir)
+{
+    char path[4096], line[256];
+    unsigned long long acked = 0;
+    snprintf(path, sizeof path, "%s/sync.state", dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "acked_seq %llu", &acked) == 1)
+            break;
+    fclose(f);
+    return acked;
+}
+
 int cli_restore(int argc, char **argv)
 {
     struct cli_common c = {0};
@@ -108,7 +125,7 @@ int cli_restore(int argc, char **argv)
                           &src, &c);
     if (rc)
         return rc < 0 ? CLI_OK : rc;
-    struct store_options o = {.key_path = c.key_path};
+    struct store_options o = {.key_path = c.key_path, .restore_reach = acked_seq(c.store_dir)};
     if ((rc = store_restore(c.store_dir, src, &o)))
         return cli_error(rc);
     printf("restored %s from %s after verifying it\n", c.store_dir, src);

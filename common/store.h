@@ -66,6 +66,8 @@ struct store_options {
     const char *server;     /* store_create: head office's endpoint and CURVE key */
     const char *server_key; /* for scsms.ini's [sync], checked first (config.h);
                                NULL = left empty */
+    uint64_t restore_reach; /* store_restore: the backup's own log must reach
+                               this entry (one head office acknowledged) */
 };
 
 /* Create a new store in dir (created if missing; must not hold a store)
@@ -292,7 +294,11 @@ int store_backup(store_t *s, const char *dest_dir) SCSMS_MUST_CHECK;
 
 /* Replace the store in dir by the backup in src_dir, only after the backup
  * verifies in full against this store's key and owner; refused while
- * another process has the store open (SCSMS_EBUSY). opts may be NULL. */
+ * another process has the store open (SCSMS_EBUSY), and when the backup's
+ * own log ends before the store's (entries would be dropped: a store that
+ * does not open is not asked) or before opts->restore_reach (SCSMS_ERULE:
+ * the next record would reuse a number head office holds, a fork). opts
+ * may be NULL. */
 int store_restore(const char *dir, const char *src_dir,
                   const struct store_options *opts) SCSMS_MUST_CHECK;
 

@@ -785,9 +785,26 @@ START_TEST(backup_then_restore)
     dump_ids(s, before, sizeof before);
     ck_assert_msg(store_backup(s, bk) == 0, "%s", scsms_errmsg());
     ck_assert_int_eq(store_backup(s, bk), SCSMS_EEXIST);
-    add_incidents(s, 10, 10); /* written after the backup: gone after restore */
+    add_incidents(s, 10, 10); /* written after the backup */
     store_close(&s);
+    /* the backup ends before the store: refused, nothing dropped unasked */
+    ck_assert_int_eq(store_restore(sd, bk, NULL), SCSMS_ERULE);
+    ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "ends at entry 500, but the store holds entries "
+                                                 "up to 510: restoring it would drop entries 501 "
+                                                 "to 510; nothing was replaced"));
+    /* nor before what head office acknowledged, whatever the store holds */
+    struct store_options o = {.restore_reach = 501};
+    ck_assert_int_eq(store_restore(sd, bk, &o), SCSMS_ERULE);
+    ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "head office has acknowledged entries up to 501"));
+    s = open_ok(sd, 0);
+    verify_ok(s, 510);
+    store_close(&s);
+    /* given up knowingly: the data file moved away, the backup restores */
+    char *data = tu_path(sd, "data.mdb"), *aside = tu_path(sd, "../data.mdb.aside");
+    ck_assert_int_eq(rename(data, aside), 0);
     ck_assert_msg(store_restore(sd, bk, NULL) == 0, "%s", scsms_errmsg());
+    free(data);
+    free(aside);
     s = open_ok(sd, 0);
     dump_ids(s, after, sizeof after);
     ck_assert_str_eq(before, after);
