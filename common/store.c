@@ -991,9 +991,23 @@ int store_stats(store_t *s, struct store_stats *out)
 
 /* ------------------------------------------------------------ identities */
 
+/* id packed with its seal left out: what the seal signs. Caller frees. */
+static uint8_t *identity_unsealed(const Scsms__Identity *id, size_t *len)
+{
+    Scsms__Identity bare = *id;
+    bare.seal.data = NULL;
+    bare.seal.len = 0;
+    *len = scsms__identity__get_packed_size(&bare);
+    uint8_t *buf = malloc(*len ? *len : 1);
+    if (buf)
+        scsms__identity__pack(&bare, buf);
+    return buf;
+}
+
 int store_identity_read(store_t *s, MDB_txn *txn, const char *id, Scsms__Identity **out)
 {
     MDB_val k = {strlen(id), (void *)id}, v;
+    size_t len;
     int mrc = mdb_get(txn, s->identities, &k, &v);
     if (mrc == MDB_NOTFOUND)
         return scsms_fail(SCSMS_ENOTFOUND, "no identity '%.64s'", id);
@@ -1002,6 +1016,18 @@ int store_identity_read(store_t *s, MDB_txn *txn, const char *id, Scsms__Identit
     *out = scsms__identity__unpack(NULL, v.mv_size, v.mv_data);
     if (!*out)
         return scsms_fail(SCSMS_ECORRUPT, "identity '%.64s' is malformed", id);
+    uint8_t *bare = identity_unsealed(*out, &len);
+    int rc = bare ? crypto_verify(s->pub, bare, len, (*out)->seal.data, (*out)->seal.len)
+                  : scsms_fail(SCSMS_ENOMEM, "out of memory");
+    free(bare);
+    if (rc) {
+        scsms__identity__free_unpacked(*out, NULL);
+        *out = NULL;
+        return rc == SCSMS_ENOMEM ? rc
+                                  : scsms_fail(SCSMS_ETAMPER, "identity '%.64s' is not as this "
+                                               "store wrote it (its seal does not verify): "
+                                               "altered outside the store", id);
+    }
     return 0;
 }
 
@@ -1016,15 +1042,26 @@ int store_identity_get(store_t *s, const char *id, Scsms__Identity **out)
     return rc;
 }
 
+/* Write id sealed with this store's key (see Identity.seal). */
 static int identity_body(store_t *s, MDB_txn *txn, void *ctx)
 {
-    const Scsms__Identity *id = ctx;
-    size_t len = scsms__identity__get_packed_size(id);
-    uint8_t *buf = malloc(len ? len : 1);
+    Scsms__Identity sealed = *(const Scsms__Identity *)ctx;
+    uint8_t sig[CRYPTO_SIG_LEN];
+    size_t len;
+    uint8_t *buf = identity_unsealed(&sealed, &len);
     if (!buf)
         return scsms_fail(SCSMS_ENOMEM, "out of memory");
-    scsms__identity__pack(id, buf);
-    MDB_val k = {strlen(id->id), id->id}, v = {len, buf};
+    int rc = crypto_sign(s->key, buf, len, sig);
+    free(buf);
+    if (rc)
+        return rc;
+    sealed.seal.data = sig;
+    sealed.seal.len = sizeof sig;
+    len = scsms__identity__get_packed_size(&sealed);
+    if (!(buf = malloc(len)))
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    scsms__identity__pack(&sealed, buf);
+    MDB_val k = {strlen(sealed.id), sealed.id}, v = {len, buf};
     int mrc = mdb_put(txn, s->identities, &k, &v, 0);
     free(buf);
     return mrc ? store_lmdb_fail(mrc, "write identity") : 0;

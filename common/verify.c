@@ -501,12 +501,17 @@ static int owner_of(store_t *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v
         memcpy(o->pub, s->pub, CRYPTO_PUB_LEN);
     } else {
         Scsms__Identity *ident = NULL;
-        int ok = store_identity_read(s, txn, o->name, &ident) == 0 &&
-                 ident->sign_key.len == CRYPTO_PUB_LEN;
+        int rc = store_identity_read(s, txn, o->name, &ident);
+        int ok = rc == 0 && ident->sign_key.len == CRYPTO_PUB_LEN;
         if (ok)
             memcpy(o->pub, ident->sign_key.data, CRYPTO_PUB_LEN);
         if (ident)
             scsms__identity__free_unpacked(ident, NULL);
+        /* a key named by an identity the store did not write vouches for
+         * nothing: the log it would check may be forged with it */
+        if (rc == SCSMS_ETAMPER)
+            return bad(rep, SCSMS_ETAMPER, o->name, 0, "its enrolment record was altered outside "
+                       "the store: the key it names is not one this store enrolled");
         if (!ok)
             return bad(rep, SCSMS_EKEY, o->name, 0, "no public key known for this owner");
     }

@@ -342,6 +342,27 @@ static int alter_entry(store_t *s, MDB_txn *txn, void *ctx)
     return mrc ? store_lmdb_fail(mrc, "alter an entry") : 0;
 }
 
+/* Name another signing key in owner's identity, in place, as an intruder
+ * with the data file but not head office's key would: the seal kept. */
+static int swap_identity_key(store_t *s, MDB_txn *txn, void *ctx)
+{
+    const char *owner = ctx;
+    MDB_val k = {strlen(owner), (void *)owner}, v;
+    ck_assert_int_eq(mdb_get(txn, s->identities, &k, &v), 0);
+    Scsms__Identity *id = scsms__identity__unpack(NULL, v.mv_size, v.mv_data);
+    ck_assert_ptr_nonnull(id);
+    ck_assert_uint_eq(id->sign_key.len, CRYPTO_PUB_LEN);
+    id->sign_key.data[0] ^= 0x01;
+    size_t len = scsms__identity__get_packed_size(id);
+    uint8_t *buf = malloc(len);
+    scsms__identity__pack(id, buf);
+    MDB_val nv = {len, buf};
+    int mrc = mdb_put(txn, s->identities, &k, &nv, 0);
+    free(buf);
+    scsms__identity__free_unpacked(id, NULL);
+    return mrc ? store_lmdb_fail(mrc, "swap a key") : 0;
+}
+
 /* verify of head office's store names the owner and entry of the first
  * damage, in the owners' order, whether the logs are checked whole or
  * cut into pieces of any size (two threads taking them). */
@@ -379,10 +400,46 @@ START_TEST(head_office_verify_names_the_first_damaged_log)
     verify_names(p.hq, "SITE-B", 3);
     ck_assert_int_eq(store_write_txn(p.hq, alter_entry, &(struct alter){"SITE-A", 5}), 0);
     verify_names(p.hq, "SITE-A", 5);
+    /* the key head office enrolled for a site cannot be swapped for one
+     * that would vouch for a forged log: the identity is sealed */
+    ck_assert_int_eq(store_write_txn(p.hq, swap_identity_key, "SITE-B"), 0);
+    struct verify_report rep;
+    ck_assert_int_eq(verify_store(p.hq, &rep), SCSMS_ETAMPER);
+    ck_assert_str_eq(rep.owner, "SITE-A"); /* still the first damage, in owners' order */
+    struct sync_result r2;
+    struct batch b2 = batch_of(b, 1, 5);
+    ck_assert_int_eq(ingest(&p, "SITE-B", &b2, &r2), SCSMS_ETAMPER);
+    ck_assert_msg(strstr(scsms_errmsg(), "identity 'SITE-B' is not as this store wrote it"),
+                  "%s", scsms_errmsg());
+    batch_free(&b2);
     batch_free(&a1);
     batch_free(&b1);
     store_close(&b);
     free(bdir);
+    store_close(&p.site);
+    store_close(&p.hq);
+    tu_rmdir(p.tmp);
+    free(p.tmp);
+}
+END_TEST
+
+/* An intruder with head office's data file but not its key swaps the
+ * signing key a site's enrolment names (to vouch for a forged log):
+ * verify names the site's enrolment as altered. */
+START_TEST(a_swapped_enrolment_key_is_found)
+{
+    struct pair p = pair_new();
+    struct sync_result res;
+    add_incidents(p.site, 3);
+    struct batch a = batch_of(p.site, 1, 3);
+    ck_assert_int_eq(ingest(&p, "SITE-A", &a, &res), 0);
+    ck_assert_int_eq(store_write_txn(p.hq, swap_identity_key, "SITE-A"), 0);
+    struct verify_report rep;
+    ck_assert_int_eq(verify_store(p.hq, &rep), SCSMS_ETAMPER);
+    ck_assert_str_eq(rep.owner, "SITE-A");
+    ck_assert_msg(strstr(scsms_errmsg(), "SITE-A: its enrolment record was altered outside the "
+                                         "store"), "%s", scsms_errmsg());
+    batch_free(&a);
     store_close(&p.site);
     store_close(&p.hq);
     tu_rmdir(p.tmp);
@@ -1245,6 +1302,7 @@ int main(void)
     tcase_add_test(t, the_log_that_sorts_last_is_appended);
     tcase_add_test(t, a_group_applies_each_upload_whole_or_not);
     tcase_add_test(t, head_office_verify_names_the_first_damaged_log);
+    tcase_add_test(t, a_swapped_enrolment_key_is_found);
     tcase_add_test(t, altered_entry_is_refused);
     tcase_add_test(t, another_sites_records_are_refused);
     tcase_add_test(t, unenrolled_and_revoked_are_refused);
