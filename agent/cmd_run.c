@@ -530,24 +530,6 @@ static int fetch(struct link *l)
     }
 }
 
-/* The head the server last acknowledged, as DIR/sync.state recorded it
- * (0 when never synced): a new process's first Hello reports its backlog
- * from it, not from nothing. */
-static uint64_t state_acked(const char *dir)
-{
-    char path[4096], line[256];
-    unsigned long long acked = 0;
-    snprintf(path, sizeof path, "%s/sync.state", dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "acked_seq %llu", &acked) == 1)
-            break;
-    fclose(f);
-    return acked;
-}
-
 /* Record how the last round went in DIR/sync.state (written beside and
  * renamed, so 'status' never reads half a file). */
 static void write_state(struct link *l, const char *dir, int rc, uint64_t acked)
@@ -707,7 +689,8 @@ int cmd_run(int argc, char **argv)
         store_close(&l.s);
         return cli_error(rc);
     }
-    l.acked = state_acked(c.store_dir);
+    /* a new process's first Hello reports its backlog from this, not 0 */
+    l.acked = cli_acked_seq(c.store_dir);
     if ((rc = identity_curve_load(c.store_dir, l.pub, l.sec))) {
         store_close(&l.s);
         return cli_error(rc);

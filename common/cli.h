@@ -80,6 +80,11 @@ int cli_verify(int argc, char **argv);
 int cli_backup(int argc, char **argv);
 int cli_restore(int argc, char **argv);
 
+/* The head head office last acknowledged, as the agent's DIR/sync.state
+ * records it; 0 when there is none (head office's own store, a site never
+ * synced). */
+uint64_t cli_acked_seq(const char *dir);
+
 /* Print a usage line to stderr and return CLI_USAGE. */
 int cli_usage(const char *usage);
 

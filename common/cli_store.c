@@ -99,9 +99,7 @@ int cli_backup(int argc, char **argv)
     return CLI_OK;
 }
 
-/* The head head office last acknowledged, from the agent's DIR/sync.state
- * (0 when there is none: head office's own store, a site never synced). */
-static uint64_t acked_seq(const char *dir)
+uint64_t cli_acked_seq(const char *dir)
 {
     char path[4096], line[256];
     unsigned long long acked = 0;
@@ -125,7 +123,7 @@ int cli_restore(int argc, char **argv)
                           &src, &c);
     if (rc)
         return rc < 0 ? CLI_OK : rc;
-    struct store_options o = {.key_path = c.key_path, .restore_reach = acked_seq(c.store_dir)};
+    struct store_options o = {.key_path = c.key_path, .restore_reach = cli_acked_seq(c.store_dir)};
     if ((rc = store_restore(c.store_dir, src, &o)))
         return cli_error(rc);
     printf("restored %s from %s after verifying it\n", c.store_dir, src);
