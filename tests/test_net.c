@@ -5,6 +5,9 @@
  * SIGKILL at random moments without losing or duplicating anything. */
 #include "testnet.h"
 
+#include <lmdb.h>
+#include <signal.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -239,6 +242,59 @@ START_TEST(refusals_over_the_wire)
     free(good);
     free(stranger);
     free(other);
+    tn_free(&n);
+}
+END_TEST
+
+/* An intruder with head office's data file puts a site's CURVE key into
+ * another identity's enrolment (and removes the site's own): the handshake
+ * matches the altered enrolment, but it is let in only as head office
+ * wrote it, and its seal no longer verifies: refused, and said so. */
+START_TEST(an_altered_enrolment_opens_no_session)
+{
+    struct tn_net n = tn_new("netseal");
+    char *a = tn_site(&n, "WH-A", 1), *b = tn_site(&n, "WH-B", 1);
+    tn_import_rows(&n, b, "5");
+    char pub[IDENTITY_Z85_LEN + 1], sec[IDENTITY_Z85_LEN + 1];
+    ck_assert_int_eq(identity_curve_load(b, pub, sec), 0);
+    tn_stop_server(&n, SIGTERM);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi ids;
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    ck_assert_int_eq(mdb_env_set_maxdbs(env, 16), 0);
+    ck_assert_int_eq(mdb_env_open(env, n.hq, 0, 0600), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "identities", 0, &ids), 0);
+    MDB_val ka = {4, "WH-A"}, kb = {4, "WH-B"}, v;
+    ck_assert_int_eq(mdb_get(txn, ids, &ka, &v), 0);
+    Scsms__Identity *id = scsms__identity__unpack(NULL, v.mv_size, v.mv_data);
+    ck_assert_ptr_nonnull(id);
+    id->curve_key = pub; /* WH-B's key, under WH-A's seal */
+    size_t len = scsms__identity__get_packed_size(id);
+    uint8_t *buf = malloc(len);
+    scsms__identity__pack(id, buf);
+    id->curve_key = NULL;
+    MDB_val nv = {len, buf};
+    ck_assert_int_eq(mdb_put(txn, ids, &ka, &nv, 0), 0);
+    ck_assert_int_eq(mdb_del(txn, ids, &kb, NULL), 0);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    free(buf);
+    scsms__identity__free_unpacked(id, NULL);
+    tn_start_server(&n, "256");
+    struct tu_run r = tn_sync(&n, b, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, "refused this site's key at the handshake"), "%s", r.err);
+    tu_run_free(&r);
+    ck_assert_uint_eq(tn_hq_head(&n, "WH-A"), 0);
+    size_t n_log;
+    char *log = tu_read_file(n.server_err, &n_log);
+    ck_assert_msg(strstr(log, "connection refused: the enrolment of WH-A was altered outside "
+                              "the store; run verify"), "%s", log);
+    free(log);
+    free(a);
+    free(b);
     tn_free(&n);
 }
 END_TEST
@@ -1101,6 +1157,7 @@ int main(void)
     tcase_set_timeout(t, 600);
     tcase_add_test(t, three_sites_reach_the_union);
     tcase_add_test(t, refusals_over_the_wire);
+    tcase_add_test(t, an_altered_enrolment_opens_no_session);
     tcase_add_test(t, a_site_set_up_with_its_server_needs_no_options);
     tcase_add_test(t, head_office_verifies_backs_up_and_restores);
     tcase_add_test(t, a_pinned_site_talks_to_no_other_head_office);
