@@ -11,14 +11,21 @@
 /* Parse the common options plus exactly one positional argument when pos
  * is given, none otherwise. Returns 0, an exit code, or -1 after printing
  * help. */
+/* drop_newer: where restore's --drop-newer goes; NULL for the others. */
 static int parse_simple(int argc, char **argv, const char *usage, const char **pos,
-                        struct cli_common *c)
+                        struct cli_common *c, int *drop_newer)
 {
-    static const struct option opts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {CLI_COMMON_OPTIONS,
+                                         {"drop-newer", no_argument, NULL, 'D'},
+                                         {NULL, 0, NULL, 0}};
     int opt;
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (cli_common_option(c, opt, optarg))
             continue;
+        if (opt == 'D' && drop_newer) {
+            *drop_newer = 1;
+            continue;
+        }
         if (opt == 'h') {
             printf("usage: %s\n", usage);
             return -1;
@@ -45,7 +52,8 @@ int cli_verify(int argc, char **argv)
     struct verify_report rep;
     struct store_stats st;
     char hex[2 * CRYPTO_HASH_LEN + 1], usage[256];
-    int rc = parse_simple(argc, argv, usage_of(usage, "verify --store DIR [--key FILE]"), NULL, &c);
+    int rc = parse_simple(argc, argv, usage_of(usage, "verify --store DIR [--key FILE]"), NULL, &c,
+                          NULL);
     if (rc)
         return rc < 0 ? CLI_OK : rc;
     /* a data file that does not open as a store (truncated, damaged) or
@@ -85,7 +93,7 @@ int cli_backup(int argc, char **argv)
     struct cli_common c = {0};
     const char *dest;
     char usage[256];
-    int rc = parse_simple(argc, argv, usage_of(usage, "backup DEST --store DIR"), &dest, &c);
+    int rc = parse_simple(argc, argv, usage_of(usage, "backup DEST --store DIR"), &dest, &c, NULL);
     if (rc)
         return rc < 0 ? CLI_OK : rc;
     store_t *s = cli_open(&c);
@@ -119,11 +127,14 @@ int cli_restore(int argc, char **argv)
     struct cli_common c = {0};
     const char *src;
     char usage[256];
-    int rc = parse_simple(argc, argv, usage_of(usage, "restore SRC --store DIR [--key FILE]"),
-                          &src, &c);
+    int drop_newer = 0;
+    int rc = parse_simple(argc, argv,
+                          usage_of(usage, "restore SRC --store DIR [--key FILE] [--drop-newer]"),
+                          &src, &c, &drop_newer);
     if (rc)
         return rc < 0 ? CLI_OK : rc;
-    struct store_options o = {.key_path = c.key_path, .restore_reach = cli_acked_seq(c.store_dir)};
+    struct store_options o = {.key_path = c.key_path, .restore_reach = cli_acked_seq(c.store_dir),
+                              .restore_drop_newer = drop_newer};
     if ((rc = store_restore(c.store_dir, src, &o)))
         return cli_error(rc);
     printf("restored %s from %s after verifying it\n", c.store_dir, src);

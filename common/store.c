@@ -1268,7 +1268,8 @@ static int same_identity(const char *dir, store_t *b, const char *src)
 /* The backup b's own log reaches as far as it must: the live store's own
  * head (when it opens at all: a damaged one is what a restore is for) and
  * what head office acknowledged. */
-static int reaches(const char *dir, store_t *b, const char *src, uint64_t acked)
+static int reaches(const char *dir, store_t *b, const char *src, uint64_t acked,
+                   int drop_newer)
 {
     struct store_stats bs, ls;
     store_t *live = NULL;
@@ -1282,12 +1283,11 @@ static int reaches(const char *dir, store_t *b, const char *src, uint64_t acked)
                           "number head office holds for another, a fork; nothing was replaced",
                           src, (unsigned long long)bs.head_seq, store_owner(b),
                           (unsigned long long)acked);
-    if (store_open(dir, &ro, &live) == 0 && store_stats(live, &ls) == 0 &&
+    if (!drop_newer && store_open(dir, &ro, &live) == 0 && store_stats(live, &ls) == 0 &&
         bs.head_seq < ls.head_seq)
         rc = scsms_fail(SCSMS_ERULE, "backup in '%s' ends at entry %llu, but the store holds "
                         "entries up to %llu: restoring it would drop entries %llu to %llu; "
-                        "nothing was replaced (if the store is damaged and they are to be given "
-                        "up, move its data.mdb away first)", src,
+                        "nothing was replaced (to give them up, restore with --drop-newer)", src,
                         (unsigned long long)bs.head_seq, (unsigned long long)ls.head_seq,
                         (unsigned long long)bs.head_seq + 1, (unsigned long long)ls.head_seq);
     store_close(&live);
@@ -1310,7 +1310,8 @@ static int check_backup(const char *dir, const char *src, const struct store_opt
     else if ((rc = verify_store(b, &rep)))
         rc = scsms_fail_context(rc, "backup in '%s' does not verify; nothing was replaced", src);
     else if ((rc = same_identity(dir, b, src)) == 0)
-        rc = reaches(dir, b, src, opts ? opts->restore_reach : 0);
+        rc = reaches(dir, b, src, opts ? opts->restore_reach : 0,
+                     opts && opts->restore_drop_newer);
     store_close(&b);
     free(def);
     return rc;

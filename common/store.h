@@ -68,6 +68,8 @@ struct store_options {
                                NULL = left empty */
     uint64_t restore_reach; /* store_restore: the backup's own log must reach
                                this entry (one head office acknowledged) */
+    int restore_drop_newer; /* store_restore: the backup may end before the
+                               store; its later entries are given up */
 };
 
 /* Create a new store in dir (created if missing; must not hold a store)
@@ -296,7 +298,7 @@ int store_backup(store_t *s, const char *dest_dir) SCSMS_MUST_CHECK;
  * verifies in full against this store's key and owner; refused while
  * another process has the store open (SCSMS_EBUSY), and when the backup's
  * own log ends before the store's (entries would be dropped: a store that
- * does not open is not asked) or before opts->restore_reach (SCSMS_ERULE:
+ * does not open is not asked; opts->restore_drop_newer allows it) or before opts->restore_reach (SCSMS_ERULE:
  * the next record would reuse a number head office holds, a fork). opts
  * may be NULL. */
 int store_restore(const char *dir, const char *src_dir,
