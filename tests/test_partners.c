@@ -20,7 +20,15 @@
 #include "store.h"
 #include "sync.h"
 
+/* Every test here runs on this day, its child processes too: validity
+ * periods and review dates are facts about the day they are judged on, and
+ * a test judged on the real day starts failing once its dates pass. */
 #define NOW "2026-11-23T12:00:00Z"
+
+static void pin_clock(void)
+{
+    setenv("SCSMS_NOW", NOW, 1);
+}
 
 /* Run and require success; the output, malloc'd. */
 static char *agent_ok(const char *store, const char *a1, const char *a2, const char *a3)
@@ -526,7 +534,6 @@ END_TEST
 
 START_TEST(expired_and_expiring_are_listed)
 {
-    setenv("SCSMS_NOW", NOW, 1); /* the child processes see the same day */
     struct tn_net n = tn_new("ptnexp");
     char *a = tn_identity(&n, "CARRIER-A", "partner", "partner");
     free(tn_identity(&n, "CARRIER-N", "partner", "partner")); /* never submits */
@@ -638,6 +645,7 @@ int main(void)
     Suite *s = suite_create("partners");
     TCase *tc = tcase_create("partners");
     tcase_set_timeout(tc, 240);
+    tcase_add_checked_fixture(tc, pin_clock, NULL);
     tcase_add_test(tc, declaration_travels_is_reviewed_and_seen);
     tcase_add_test(tc, what_a_partner_may_not_write_is_refused);
     tcase_add_test(tc, review_refuses_bad_input);
