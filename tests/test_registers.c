@@ -487,6 +487,62 @@ static void import_ok(const char *store, const char *file, size_t n)
     tu_run_free(&r);
 }
 
+/* A file is read from its mapping (import.c's text_map), which ends where
+ * a page ends when the file's size is a whole number of pages: a file of
+ * exactly 4096 bytes imports whole, and one cut off at 4096 bytes, in the
+ * middle of a record, is refused as a bad row with the store unchanged. */
+static char *page_sized_file(const char *dir, const char *name, int cut, int *rows)
+{
+    char *path = tu_path(dir, name), row[200];
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    size_t len = (size_t)fprintf(f, "[");
+    int n = 0;
+    for (;; n++) {
+        int k = snprintf(row, sizeof row, "%s{\"type\":\"incident\",\"kind\":\"near_miss\","
+                         "\"occurred_at\":\"2026-11-02T10:00:00Z\",\"location\":\"Gate %d\"}",
+                         n ? "," : "", n);
+        if (len + (size_t)k + 2 > 4096)
+            break;
+        len += (size_t)fprintf(f, "%s", row);
+    }
+    if (cut) /* the next row, cut off where the page ends */
+        len += (size_t)fprintf(f, "%.*s", (int)(4096 - len), row);
+    else /* the end of the array, spaces filling the page */
+        len += (size_t)fprintf(f, "]%*s", (int)(4096 - len - 1), "");
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_uint_eq(len, 4096);
+    *rows = n;
+    return path;
+}
+
+START_TEST(page_sized_files_are_read_to_their_end)
+{
+    char *dir = tu_tmpdir("page"), *store = tu_path(dir, "s");
+    int rows;
+    init(store, "site");
+    char *cut = page_sized_file(dir, "cut.json", 1, &rows);
+    char *whole = page_sized_file(dir, "whole.json", 0, &rows);
+    char *before = snapshot(store);
+    struct tu_run r = tu_agent(NULL, "import", cut, "--store", store, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, "cut.json:1: ") && tu_lines(r.err) <= 2, "%s", r.err);
+    tu_run_free(&r);
+    char *after = snapshot(store);
+    ck_assert_str_eq(before, after);
+    import_ok(store, whole, (size_t)rows);
+    ck_assert_int_gt(rows, 10);
+    free(before);
+    free(after);
+    free(whole);
+    free(cut);
+    free(store);
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
+
 /* A JSON file whose halves are read on two threads, where the guessed
  * start of the second half is a nested object: every line break falls
  * between the two items of one inspection, and records follow one another
@@ -662,6 +718,7 @@ int main(void)
     tcase_add_test(io, every_refused_row_is_named);
     tcase_add_test(io, a_restore_is_held_to_the_rules);
     tcase_add_test(io, common_slips_are_read_right_or_refused);
+    tcase_add_test(io, page_sized_files_are_read_to_their_end);
     tcase_add_test(io, json_split_inside_a_record_reads_on);
     tcase_add_test(io, json_second_half_error_is_printed);
     TCase *scan = tcase_create("split scan");
