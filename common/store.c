@@ -294,7 +294,8 @@ static store_t *store_alloc(const char *dir)
         return NULL;
     s->lock_fd = -1;
     s->dir = strdup(dir);
-    if (!s->dir) {
+    if (!s->dir || pthread_mutex_init(&s->seal_mu, NULL) != 0) {
+        free(s->dir);
         free(s);
         return NULL;
     }
@@ -369,6 +370,7 @@ void store_close(store_t **sp)
     if (s->lock_fd >= 0)
         close(s->lock_fd);
     crypto_key_destroy(&s->key);
+    pthread_mutex_destroy(&s->seal_mu);
     free(s->dir);
     free(s);
     *sp = NULL;
@@ -1004,9 +1006,23 @@ static uint8_t *identity_unsealed(const Scsms__Identity *id, size_t *len)
     return buf;
 }
 
+/* Whether an identity stored as bytes hashing to h has verified here
+ * (remember 0), or note that it has (remember 1). */
+static int sealed_ok(store_t *s, const uint8_t h[CRYPTO_HASH_LEN], int remember)
+{
+    uint8_t *slot = s->sealed_ok[h[0] % STORE_SEALED_OK];
+    pthread_mutex_lock(&s->seal_mu);
+    int known = memcmp(slot, h, CRYPTO_HASH_LEN) == 0;
+    if (remember)
+        memcpy(slot, h, CRYPTO_HASH_LEN);
+    pthread_mutex_unlock(&s->seal_mu);
+    return known;
+}
+
 int store_identity_read(store_t *s, MDB_txn *txn, const char *id, Scsms__Identity **out)
 {
     MDB_val k = {strlen(id), (void *)id}, v;
+    uint8_t h[CRYPTO_HASH_LEN];
     size_t len;
     int mrc = mdb_get(txn, s->identities, &k, &v);
     if (mrc == MDB_NOTFOUND)
@@ -1016,10 +1032,15 @@ int store_identity_read(store_t *s, MDB_txn *txn, const char *id, Scsms__Identit
     *out = scsms__identity__unpack(NULL, v.mv_size, v.mv_data);
     if (!*out)
         return scsms_fail(SCSMS_ECORRUPT, "identity '%.64s' is malformed", id);
+    crypto_sha256(v.mv_data, v.mv_size, h);
+    if (sealed_ok(s, h, 0))
+        return 0;
     uint8_t *bare = identity_unsealed(*out, &len);
     int rc = bare ? crypto_verify(s->pub, bare, len, (*out)->seal.data, (*out)->seal.len)
                   : scsms_fail(SCSMS_ENOMEM, "out of memory");
     free(bare);
+    if (rc == 0)
+        sealed_ok(s, h, 1);
     if (rc) {
         scsms__identity__free_unpacked(*out, NULL);
         *out = NULL;
