@@ -270,11 +270,12 @@ START_TEST(an_altered_enrolment_opens_no_session)
     ck_assert_int_eq(mdb_get(txn, ids, &ka, &v), 0);
     Scsms__Identity *id = scsms__identity__unpack(NULL, v.mv_size, v.mv_data);
     ck_assert_ptr_nonnull(id);
-    id->curve_key = pub; /* WH-B's key, under WH-A's seal */
+    char *own_key = id->curve_key; /* given back before the free */
+    id->curve_key = pub;           /* WH-B's key, under WH-A's seal */
     size_t len = scsms__identity__get_packed_size(id);
     uint8_t *buf = malloc(len);
     scsms__identity__pack(id, buf);
-    id->curve_key = NULL;
+    id->curve_key = own_key;
     MDB_val nv = {len, buf};
     ck_assert_int_eq(mdb_put(txn, ids, &ka, &nv, 0), 0);
     ck_assert_int_eq(mdb_del(txn, ids, &kb, NULL), 0);
