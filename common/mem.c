@@ -45,10 +45,10 @@ void mem_bulk_begin(size_t expect)
     void *before = sbrk(0);
     if (before == (void *)-1)
         return;
-    /* the trim threshold is above what the heap grows by: at `expect`,
-     * the grown heap's free top was itself over it, and the first free()
-     * gave it all back (seen on a CSV import, whose file no longer takes
-     * the first part of the heap: 24,000 page faults instead of 1,400) */
+    /* the trim threshold is above what the heap grows by (mem.h): at
+     * `expect`, the grown heap's free top was itself over it, and the
+     * first free() gave it all back (a CSV import: 24,000 page faults
+     * instead of 1,400) */
     size_t keep = expect < INT32_MAX / 2 ? 2 * expect : INT32_MAX;
     if (!mallopt(M_TOP_PAD, (int)(expect < INT32_MAX ? expect : INT32_MAX)) ||
         !mallopt(M_TRIM_THRESHOLD, (int)keep))

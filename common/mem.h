@@ -20,8 +20,9 @@
  * about to be allocated in small pieces: grow the heap by that much at
  * once and ask for huge pages on it. For a process that does one bulk job
  * and exits (scsms-agent import): the settings stay. Freed memory stays in
- * the process (up to `expect` bytes) rather than going back to the kernel a
- * page run at a time: a trim and a regrowth fault the same pages in again,
+ * the process (up to twice `expect` bytes, so that the grown heap's own
+ * free top is never trimmed at the first free()) rather than going back to
+ * the kernel a page run at a time: a trim and a regrowth fault the same pages in again,
  * and freeing LMDB's 14,000 dirty pages after a large import spent a tenth
  * of the import in brk() trimming. With glibc, setting these thresholds
  * also ends its own adjustment of the mmap threshold, and a top pad the
@@ -37,9 +38,8 @@ void mem_bulk_begin(size_t expect);
  * anything, after mem_bulk_begin(). */
 void mem_bulk_thread(size_t expect);
 
-/* p[0, n) is one large buffer about to be filled (a file read whole, a
- * queue of 100,000 records): ask for huge pages on the whole 2 MiB pages
- * inside it. */
+/* p[0, n) is one large region about to be filled (the heaps the two calls
+ * above grow): ask for huge pages on the whole 2 MiB pages inside it. */
 void mem_advise_huge(void *p, size_t n);
 
 /* For a daemon going idle until its next round: give back the pages it is

@@ -1006,17 +1006,21 @@ static uint8_t *identity_unsealed(const Scsms__Identity *id, size_t *len)
     return buf;
 }
 
-/* Whether an identity stored as bytes hashing to h has verified here
- * (remember 0), or note that it has (remember 1). */
-static int sealed_ok(store_t *s, const uint8_t h[CRYPTO_HASH_LEN], int remember)
+/* Whether an identity stored as bytes hashing to h has had its seal
+ * verified here (store.sealed_ok). */
+static int seal_known(store_t *s, const uint8_t h[CRYPTO_HASH_LEN])
 {
-    uint8_t *slot = s->sealed_ok[h[0] % STORE_SEALED_OK];
     pthread_mutex_lock(&s->seal_mu);
-    int known = memcmp(slot, h, CRYPTO_HASH_LEN) == 0;
-    if (remember)
-        memcpy(slot, h, CRYPTO_HASH_LEN);
+    int known = memcmp(s->sealed_ok[h[0] % STORE_SEALED_OK], h, CRYPTO_HASH_LEN) == 0;
     pthread_mutex_unlock(&s->seal_mu);
     return known;
+}
+
+static void seal_remember(store_t *s, const uint8_t h[CRYPTO_HASH_LEN])
+{
+    pthread_mutex_lock(&s->seal_mu);
+    memcpy(s->sealed_ok[h[0] % STORE_SEALED_OK], h, CRYPTO_HASH_LEN);
+    pthread_mutex_unlock(&s->seal_mu);
 }
 
 int store_identity_read(store_t *s, MDB_txn *txn, const char *id, Scsms__Identity **out)
@@ -1033,14 +1037,14 @@ int store_identity_read(store_t *s, MDB_txn *txn, const char *id, Scsms__Identit
     if (!*out)
         return scsms_fail(SCSMS_ECORRUPT, "identity '%.64s' is malformed", id);
     crypto_sha256(v.mv_data, v.mv_size, h);
-    if (sealed_ok(s, h, 0))
+    if (seal_known(s, h))
         return 0;
     uint8_t *bare = identity_unsealed(*out, &len);
     int rc = bare ? crypto_verify(s->pub, bare, len, (*out)->seal.data, (*out)->seal.len)
                   : scsms_fail(SCSMS_ENOMEM, "out of memory");
     free(bare);
     if (rc == 0)
-        sealed_ok(s, h, 1);
+        seal_remember(s, h);
     if (rc) {
         scsms__identity__free_unpacked(*out, NULL);
         *out = NULL;

@@ -525,8 +525,11 @@ START_TEST(page_sized_files_are_read_to_their_end)
     char *whole = page_sized_file(dir, "whole.json", 0, &rows);
     char *before = snapshot(store);
     struct tu_run r = tu_agent(NULL, "import", cut, "--store", store, NULL);
+    char want[4200];
+    snprintf(want, sizeof want, "scsms-agent: %s:1: bad JSON: unexpected end of input; nothing "
+             "was imported\n", cut);
     ck_assert_int_eq(r.status, 1);
-    ck_assert_msg(strstr(r.err, "cut.json:1: ") && tu_lines(r.err) <= 2, "%s", r.err);
+    ck_assert_str_eq(r.err, want);
     tu_run_free(&r);
     char *after = snapshot(store);
     ck_assert_str_eq(before, after);
@@ -541,7 +544,6 @@ START_TEST(page_sized_files_are_read_to_their_end)
     free(dir);
 }
 END_TEST
-
 
 /* A JSON file whose halves are read on two threads, where the guessed
  * start of the second half is a nested object: every line break falls
