@@ -150,19 +150,70 @@ static int put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, const void *
     return mrc ? store_lmdb_fail(mrc, what) : 0;
 }
 
-/* Put a new index key, appending when it sorts after every key already in
- * the table. Bulk imports arrive one type at a time with rising ids, so
- * this is the common case, and an appended key skips the tree search and
- * leaves full pages behind. Otherwise (MDB_APPEND answers MDB_KEYEXIST for
- * any key that does not sort last) it is an ordinary put. */
-static int put_index(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, const void *d,
-                     size_t dl, unsigned flags, const char *what)
+/* Look up the last key of table dbi in txn. */
+static int learn_tail(MDB_txn *txn, MDB_dbi dbi, struct store_tail *t)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int mrc = mdb_cursor_open(txn, dbi, &cur);
+    if (mrc)
+        return store_lmdb_fail(mrc, "read index");
+    mrc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    if (mrc == MDB_NOTFOUND) {
+        t->state = STORE_TAIL_EMPTY;
+        mrc = 0;
+    } else if (mrc == 0 && k.mv_size <= STORE_TAIL_MAX) {
+        memcpy(t->key, k.mv_data, k.mv_size);
+        t->len = k.mv_size;
+        t->state = STORE_TAIL_KNOWN;
+    }
+    mdb_cursor_close(cur);
+    return mrc ? store_lmdb_fail(mrc, "read index") : 0;
+}
+
+/* Whether key k sorts after the tail, in LMDB's default order (bytes,
+ * then the shorter first). */
+static int after_tail(const struct store_tail *t, const uint8_t *k, size_t kl)
+{
+    if (t->state == STORE_TAIL_EMPTY)
+        return 1;
+    if (t->state != STORE_TAIL_KNOWN)
+        return 0;
+    int c = memcmp(k, t->key, kl < t->len ? kl : t->len);
+    return c > 0 || (c == 0 && kl > t->len);
+}
+
+/* Put an index key, appending when it sorts after every key already in
+ * the table: bulk imports arrive one type at a time with rising ids, and
+ * an appended key skips the tree search and leaves full pages behind.
+ * Which keys sort last is told by the table's tail, looked up once a
+ * transaction: with types interleaved, half the keys do not, and trying
+ * to append each of them first (LMDB answers MDB_KEYEXIST) cost a second
+ * search. */
+static int put_index(MDB_txn *txn, MDB_dbi dbi, struct store_tail *tail, const void *k,
+                     size_t kl, const void *d, size_t dl, unsigned flags, const char *what)
 {
     MDB_val key = {kl, (void *)k}, val = {dl, (void *)d};
-    int mrc = mdb_put(txn, dbi, &key, &val, MDB_APPEND);
-    if (mrc == MDB_KEYEXIST)
+    int rc = tail->state == STORE_TAIL_UNKNOWN ? learn_tail(txn, dbi, tail) : 0;
+    if (rc)
+        return rc;
+    if (!after_tail(tail, k, kl))
         return put(txn, dbi, k, kl, d, dl, flags, what);
-    return mrc ? store_lmdb_fail(mrc, what) : 0;
+    int mrc = mdb_put(txn, dbi, &key, &val, MDB_APPEND);
+    if (mrc == MDB_KEYEXIST) { /* not after all: learn the tail again */
+        tail->state = STORE_TAIL_UNKNOWN;
+        return put(txn, dbi, k, kl, d, dl, flags, what);
+    }
+    if (mrc)
+        return store_lmdb_fail(mrc, what);
+    if (kl <= STORE_TAIL_MAX) {
+        memcpy(tail->key, k, kl);
+        tail->len = kl;
+        tail->state = STORE_TAIL_KNOWN;
+    } else {
+        tail->state = STORE_TAIL_UNKNOWN;
+    }
+    return 0;
 }
 
 static int del(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, const char *what)
@@ -710,15 +761,16 @@ int store_put_version(store_t *s, MDB_txn *txn, const Scsms__Record *rec, const 
     memcpy(latest + 4, lk, STORE_LOGKEY_LEN);
     if ((rc = put(txn, s->log, lk, sizeof lk, entry, elen, log_flags, "log entry")))
         return rc;
-    rc = put_index(txn, s->latest, id, strlen(id), latest, sizeof latest,
+    rc = put_index(txn, s->latest, &s->tail_latest, id, strlen(id), latest, sizeof latest,
                    create ? MDB_NOOVERWRITE : 0, "latest index entry");
     if (rc == SCSMS_ECORRUPT && create)
         return scsms_fail(SCSMS_EEXIST, "record '%s' already exists", id);
-    if (rc || (rc = put_index(txn, s->by_status, key, store_status_key(rec, id, key), "", 0, 0,
+    if (rc || (rc = put_index(txn, s->by_status, &s->tail_status, key,
+                              store_status_key(rec, id, key), "", 0, 0,
                               "status index entry")))
         return rc;
     if (record_due_day(rec, &day) &&
-        (rc = put_index(txn, s->by_due, key, store_due_key(day, id, key), "", 0, 0,
+        (rc = put_index(txn, s->by_due, &s->tail_due, key, store_due_key(day, id, key), "", 0, 0,
                         "due index entry")))
         return rc;
     memcpy(st->head, hash, CRYPTO_HASH_LEN);

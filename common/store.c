@@ -78,6 +78,8 @@ int store_error_fatal(int rc)
 
 int store_txn_begin(store_t *s, unsigned flags, MDB_txn **txn)
 {
+    if (!(flags & MDB_RDONLY)) /* a new writer: the tables' tails are looked up again */
+        s->tail_latest.state = s->tail_status.state = s->tail_due.state = STORE_TAIL_UNKNOWN;
     int mrc = mdb_txn_begin(s->env, NULL, flags, txn);
     if (mrc == MDB_MAP_RESIZED) { /* another process grew the map: adopt its size */
         mrc = mdb_env_set_mapsize(s->env, 0);

@@ -13,6 +13,19 @@
 #define STORE_OWNER_LEN 44  /* owner index (4) | head seq (8) | head hash (32) */
 #define STORE_LATEST_LEN 16 /* version (4) | log key (12) */
 #define STORE_SEALED_OK 64  /* identities' seals remembered as verified */
+#define STORE_TAIL_MAX 512  /* LMDB's longest key is 511 bytes */
+
+/* The last key of an index table as the write transaction under way left
+ * it, once looked up (store_put_index): a key after it is appended, any
+ * other put as usual, with no append tried first that LMDB refuses. Reset
+ * when a write transaction begins. After a nested transaction is aborted
+ * it may be later than the table's true last key, never earlier, so a
+ * key it puts after the tail still sorts last. */
+struct store_tail {
+    enum { STORE_TAIL_UNKNOWN, STORE_TAIL_KNOWN, STORE_TAIL_EMPTY } state;
+    size_t len;
+    uint8_t key[STORE_TAIL_MAX];
+};
 
 struct store {
     MDB_env *env;
@@ -35,6 +48,7 @@ struct store {
      * is an empty slot. Guarded by seal_mu: verify reads on two threads. */
     uint8_t sealed_ok[STORE_SEALED_OK][CRYPTO_HASH_LEN];
     pthread_mutex_t seal_mu;
+    struct store_tail tail_latest, tail_status, tail_due; /* in the write transaction */
 };
 
 struct store_owner_state {
