@@ -16,7 +16,7 @@
 #define STORE_TAIL_MAX 512  /* LMDB's longest key is 511 bytes */
 
 /* The last key of an index table as the write transaction under way left
- * it, once looked up (store_put_index): a key after it is appended, any
+ * it, once looked up (put_index in batch.c): a key after it is appended, any
  * other put as usual, with no append tried first that LMDB refuses. Reset
  * when a write transaction begins. After a nested transaction is aborted
  * it may be later than the table's true last key, never earlier, so a
