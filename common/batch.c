@@ -150,7 +150,10 @@ static int put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, const void *
     return mrc ? store_lmdb_fail(mrc, what) : 0;
 }
 
-/* Look up the last key of table dbi in txn. */
+/* Look up the last key of table dbi in txn: one descent a transaction,
+ * then every put knows without trying. (A key over STORE_TAIL_MAX would
+ * leave it unknown and be looked up at each put; LMDB allows 511 bytes and
+ * index keys are at most 2 * RECORD_MAX_ID + 8.) */
 static int learn_tail(MDB_txn *txn, MDB_dbi dbi, struct store_tail *t)
 {
     MDB_cursor *cur;
@@ -884,6 +887,7 @@ static int apply_apart(store_t *s, MDB_txn *txn, store_batch_t *b, struct item *
     else if (rc)
         mdb_txn_abort(child);
     if (rc) {
+        store_tails_forget(s); /* given up: it may have looked them up after a delete */
         *st = before;
         while (b->n_raised > raised)
             free(b->raised[--b->n_raised]);

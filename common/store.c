@@ -76,17 +76,26 @@ int store_error_fatal(int rc)
            rc == SCSMS_ECORRUPT || rc == SCSMS_ECRYPTO;
 }
 
+void store_tails_forget(store_t *s)
+{
+    s->tail_latest.state = STORE_TAIL_UNKNOWN;
+    s->tail_status.state = STORE_TAIL_UNKNOWN;
+    s->tail_due.state = STORE_TAIL_UNKNOWN;
+}
+
 int store_txn_begin(store_t *s, unsigned flags, MDB_txn **txn)
 {
-    if (!(flags & MDB_RDONLY)) /* a new writer: the tables' tails are looked up again */
-        s->tail_latest.state = s->tail_status.state = s->tail_due.state = STORE_TAIL_UNKNOWN;
     int mrc = mdb_txn_begin(s->env, NULL, flags, txn);
     if (mrc == MDB_MAP_RESIZED) { /* another process grew the map: adopt its size */
         mrc = mdb_env_set_mapsize(s->env, 0);
         if (mrc == 0)
             mrc = mdb_txn_begin(s->env, NULL, flags, txn);
     }
-    return mrc ? store_lmdb_fail(mrc, "begin transaction") : 0;
+    if (mrc)
+        return store_lmdb_fail(mrc, "begin transaction");
+    if (!(flags & MDB_RDONLY)) /* this thread now holds the writer's lock and the tails */
+        store_tails_forget(s);
+    return 0;
 }
 
 void store_owner_decode(const MDB_val *v, struct store_owner_state *st)

@@ -17,10 +17,13 @@
 
 /* The last key of an index table as the write transaction under way left
  * it, once looked up (put_index in batch.c): a key after it is appended, any
- * other put as usual, with no append tried first that LMDB refuses. Reset
- * when a write transaction begins. After a nested transaction is aborted
- * it may be later than the table's true last key, never earlier, so a
- * key it puts after the tail still sorts last. */
+ * other put as usual, with no append tried first that LMDB refuses. It
+ * belongs to the thread that holds the store's write transaction, and is
+ * forgotten when one begins and when a nested one is given up (which may
+ * have looked it up after deleting the table's last key). Otherwise keys
+ * only follow it or are deleted before it: it is never earlier than the
+ * table's true last key, so a key after it sorts last (and LMDB refuses an
+ * append that does not, which put_index then puts as usual). */
 struct store_tail {
     enum { STORE_TAIL_UNKNOWN, STORE_TAIL_KNOWN, STORE_TAIL_EMPTY } state;
     size_t len;
@@ -69,6 +72,10 @@ int store_error_fatal(int rc);
 
 /* Begin a transaction, following a map another process has grown. */
 int store_txn_begin(store_t *s, unsigned flags, MDB_txn **txn);
+
+/* Forget the index tables' tails (struct store_tail): after a nested
+ * transaction is aborted. */
+void store_tails_forget(store_t *s);
 
 void store_put_be32(uint8_t *p, uint32_t v);
 void store_put_be64(uint8_t *p, uint64_t v);

@@ -443,6 +443,7 @@ static int group_body(store_t *s, MDB_txn *txn, void *ctx)
             continue;
         }
         mdb_txn_abort(child);
+        store_tails_forget(s); /* it may have looked them up after a delete */
         /* the map or the disk full (the group is retried after the map
          * grows, or each upload alone), or a failure or damage of the
          * store: the group ends. Anything else, a bad record of one site

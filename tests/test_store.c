@@ -596,16 +596,25 @@ START_TEST(interleaved_types_keep_every_index)
         ck_assert_msg(store_put(s, c, NULL) == 0, "%s", scsms_errmsg());
         record_free(c);
     }
-    /* the last record refused at the store (its link names nothing): the
-     * others were put in nested transactions first, then all given up */
+    /* a record in the middle refused at the store (its link names
+     * nothing): every record is then put in a nested transaction of its
+     * own, that one given up, and the whole batch after them; the others
+     * are refused for nothing */
+    enum { BAD = N / 2 + 1 };
     ck_assert_int_eq(store_batch_new(s, &b), 0);
     for (int i = 0; i < N; i++) {
-        r[i] = i == N - 1 ? action_from("source", "SITE-A-INC-999999")
-               : i % 2    ? risk("2027-05-05")
-                          : incident((unsigned)i);
+        r[i] = i == BAD ? action_from("source", "SITE-A-INC-999999")
+               : i % 2  ? risk("2027-05-05")
+                        : incident((unsigned)i);
         ck_assert_int_eq(store_batch_add(b, r[i]), 0);
     }
-    ck_assert_int_ne(store_batch_commit(b), 0);
+    ck_assert_int_eq(store_batch_commit(b), SCSMS_ERULE);
+    size_t n_err = 0;
+    const struct store_batch_error *err = store_batch_errors(b, &n_err);
+    ck_assert_uint_eq(n_err, 1);
+    ck_assert_uint_eq(err[0].index, BAD);
+    ck_assert_msg(strstr(err[0].message, "names 'SITE-A-INC-999999', which is not in this store"),
+                  "%s", err[0].message);
     store_batch_destroy(&b);
     for (int i = 0; i < N; i++)
         record_free(r[i]);
@@ -620,12 +629,39 @@ START_TEST(interleaved_types_keep_every_index)
     ck_assert_int_eq(all.risks, ROUNDS * N / 2);
     ck_assert_int_eq(all.closed, 5);
     ck_assert_int_eq(open.incidents, ROUNDS * N / 2 - 5);
-    ck_assert_int_eq(open.risks, 0);
     int64_t until;
     struct due_seen d = {0};
     ck_assert_int_eq(isotime_parse_date("2027-12-31", &until), 0);
     ck_assert_int_eq(store_due(s, until, due_cb, &d), 0);
     ck_assert_int_eq(d.n, ROUNDS * N / 2);
+    store_close(&s);
+    drop_store(sd);
+}
+END_TEST
+
+/* A restored record whose id is taken is refused, whether its id is the
+ * last in the store's tables or one before it, and nothing is written. */
+START_TEST(restoring_a_taken_id_is_refused)
+{
+    char *sd = new_store("taken", "SITE-A", 0);
+    store_t *s = open_ok(sd, 0);
+    add_incidents(s, 3, 3);
+    const char *ids[] = {"SITE-A-INC-000003", "SITE-A-INC-000001"};
+    for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++) {
+        Scsms__Record *got = NULL;
+        store_batch_t *b = NULL;
+        char want[96];
+        ck_assert_int_eq(store_get(s, ids[k], 0, &got), 0);
+        ck_assert_int_eq(store_batch_new(s, &b), 0);
+        ck_assert_int_eq(store_batch_add_preserved(b, got), 0);
+        ck_assert_int_eq(store_batch_commit(b), SCSMS_EEXIST);
+        snprintf(want, sizeof want, "record '%s' already exists", ids[k]);
+        ck_assert_msg(strstr(scsms_errmsg(), want), "%s", scsms_errmsg());
+        store_batch_destroy(&b);
+        record_free(got);
+    }
+    ck_assert_uint_eq(entries(s), 3);
+    verify_ok(s, 3);
     store_close(&s);
     drop_store(sd);
 }
@@ -964,6 +1000,7 @@ int main(void)
     tcase_add_test(rw, batch_records_link_to_each_other);
     tcase_add_test(rw, large_batch_with_update_and_raise);
     tcase_add_test(rw, interleaved_types_keep_every_index);
+    tcase_add_test(rw, restoring_a_taken_id_is_refused);
     tcase_add_test(rw, site_cannot_issue_policy);
     suite_add_tcase(s, rw);
     TCase *dmg = tcase_create("growth and damage");
