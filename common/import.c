@@ -603,11 +603,19 @@ static void on_commit_progress(void *ctx, size_t done, size_t total)
     progress(ctx, "writing", done, total);
 }
 
+/* What a row takes of the main heap's free top while it is written: its
+ * item in the batch and its share of LMDB's dirty pages (646-648 bytes a
+ * row, measured for 100,000 incidents from JSON and from CSV). */
+#define WRITE_BYTES_PER_ROW 640
+
 /* Commit every record in one transaction (or, when some rows were bad
- * already, only check the others, so every bad row is named). */
+ * already, only check the others, so every bad row is named). The memory
+ * that takes is faulted in meanwhile on a thread of its own: the writer
+ * is busy, the helper preparing records ahead of it is not. */
 static int write_all(struct import *im, store_t *s)
 {
     store_batch_t *b = NULL;
+    struct mem_prefault *pf = mem_prefault_start(im->n * WRITE_BYTES_PER_ROW);
     int rc = store_batch_new(s, &b);
     if (rc == 0)
         rc = store_batch_reserve(b, im->n);
@@ -627,6 +635,7 @@ static int write_all(struct import *im, store_t *s)
     if (rc == 0)
         store_batch_raised(b, &im->res->raised);
     store_batch_destroy(&b);
+    mem_prefault_end(&pf);
     /* refused rows are reported as such; anything else is the error */
     return rc && n ? 0 : rc;
 }

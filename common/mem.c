@@ -2,6 +2,7 @@
 #include "mem.h"
 
 #include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -57,6 +58,61 @@ void mem_bulk_begin(size_t expect)
     mallopt(M_TOP_PAD, DEFAULT_TOP_PAD); /* later growth as usual */
     mem_advise_huge(before, (size_t)((uintptr_t)sbrk(0) - (uintptr_t)before));
 #endif
+}
+
+struct mem_prefault {
+    pthread_t thread;
+    char *from;
+    size_t len;
+};
+
+static void *prefault_main(void *arg)
+{
+    struct mem_prefault *pf = arg;
+    /* a huge page at a time, in the order the allocator hands them out */
+    for (size_t off = 0; off < pf->len; off += HUGE_PAGE) {
+        size_t n = pf->len - off < HUGE_PAGE ? pf->len - off : HUGE_PAGE;
+        if (madvise(pf->from + off, n, MADV_POPULATE_WRITE) != 0)
+            break; /* a kernel without it (EINVAL), or no memory: only a hint */
+    }
+    return NULL;
+}
+
+struct mem_prefault *mem_prefault_start(size_t bytes)
+{
+#if defined(__GLIBC__) && defined(MADV_POPULATE_WRITE)
+    if (bytes < MEM_BULK_MIN)
+        return NULL;
+    /* the main arena's free top, what it allocates from once its free
+     * lists are used up: the last keepcost bytes below the break */
+    struct mallinfo2 mi = mallinfo2();
+    uintptr_t end = (uintptr_t)sbrk(0);
+    uintptr_t from = (end - mi.keepcost + 4095) & ~(uintptr_t)4095;
+    if (end == (uintptr_t)-1 || mi.keepcost == 0 || from >= end)
+        return NULL;
+    struct mem_prefault *pf = malloc(sizeof *pf);
+    if (!pf)
+        return NULL;
+    pf->from = (char *)from;
+    pf->len = end - from < bytes ? end - from : bytes;
+    if (pthread_create(&pf->thread, NULL, prefault_main, pf) != 0) {
+        free(pf);
+        return NULL;
+    }
+    return pf;
+#else
+    (void)bytes;
+    return NULL;
+#endif
+}
+
+void mem_prefault_end(struct mem_prefault **pf)
+{
+    if (!pf || !*pf)
+        return;
+    pthread_join((*pf)->thread, NULL);
+    free(*pf);
+    *pf = NULL;
 }
 
 void mem_advise_huge(void *p, size_t n)

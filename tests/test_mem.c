@@ -37,18 +37,25 @@ static const char *thp_mode(void)
     return mode;
 }
 
-/* Anonymous memory of this process in huge pages, in kB. */
-static long huge_kb(void)
+/* A figure of /proc/self/smaps_rollup, in kB: `format` is its line,
+ * "Field: %ld kB". */
+static long rollup_kb(const char *format)
 {
     char line[256];
     long kb = 0, v;
     FILE *f = fopen("/proc/self/smaps_rollup", "r");
     ck_assert_ptr_nonnull(f);
     while (fgets(line, sizeof line, f))
-        if (sscanf(line, "AnonHugePages: %ld kB", &v) == 1)
+        if (sscanf(line, format, &v) == 1)
             kb = v;
     fclose(f);
     return kb;
+}
+
+/* Anonymous memory of this process in huge pages, in kB. */
+static long huge_kb(void)
+{
+    return rollup_kb("AnonHugePages: %ld kB");
 }
 
 /* Huge-page faults the kernel could not serve (memory too fragmented),
@@ -293,6 +300,63 @@ static long mapped_kb(const char *name, int dirty)
     return q.kb;
 }
 
+#if OWN_MALLOC
+/* This process's anonymous memory in kB. */
+static long anon_kb(void)
+{
+    return rollup_kb("Anonymous: %ld kB");
+}
+
+/* Whether this kernel populates a range on request (Linux 5.14 on). */
+static int kernel_populates(void)
+{
+#if defined(MADV_POPULATE_WRITE)
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    void *p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(p, MAP_FAILED);
+    int ok = madvise(p, page, MADV_POPULATE_WRITE) == 0;
+    munmap(p, page);
+    return ok;
+#else
+    return 0;
+#endif
+}
+
+/* The heap's free top is in memory once the prefaulting ends, and the
+ * allocations that follow land in those pages rather than in new ones. */
+START_TEST(prefault_maps_the_heap_top_ahead)
+{
+    if (!kernel_populates())
+        return;
+    mem_bulk_begin((size_t)96 << 20);
+    long before = anon_kb();
+    struct mem_prefault *pf = mem_prefault_start((size_t)48 << 20);
+    ck_assert_ptr_nonnull(pf);
+    mem_prefault_end(&pf);
+    ck_assert_ptr_null(pf);
+    long populated = anon_kb();
+    ck_assert_msg(populated - before >= 44 * 1024, "%ld kB populated of 48 MiB",
+                  populated - before);
+    size_t n;
+    void **v = small_pieces(&n); /* 48 MiB and their headers, written */
+    ck_assert_msg(anon_kb() - populated < 12 * 1024, "%ld kB more after the allocations",
+                  anon_kb() - populated);
+    free_pieces(v, n);
+}
+END_TEST
+#endif
+
+/* Too little to be worth a thread: nothing starts; ending nothing is
+ * fine. */
+START_TEST(prefault_of_little_starts_nothing)
+{
+    struct mem_prefault *pf = mem_prefault_start(MEM_BULK_MIN - 1);
+    ck_assert_ptr_null(pf);
+    mem_prefault_end(&pf);
+    mem_prefault_end(NULL);
+}
+END_TEST
+
 START_TEST(idle_trim_unmaps_clean_library_pages)
 {
     static const uint8_t abc_sha256[CRYPTO_HASH_LEN] = {
@@ -359,9 +423,11 @@ static Suite *mem_suite(void)
     tcase_add_test(t, without_hint_small_pages);
     tcase_add_test(t, thread_heap_gets_huge_pages);
     tcase_add_test(t, thread_heap_without_hint_small_pages);
+    tcase_add_test(t, prefault_maps_the_heap_top_ahead);
 #endif
     tcase_add_test(t, small_expectation_changes_nothing);
     tcase_add_test(t, one_buffer_gets_huge_pages);
+    tcase_add_test(t, prefault_of_little_starts_nothing);
     suite_add_tcase(s, t);
     t = tcase_create("idle");
     tcase_add_test(t, idle_trim_unmaps_clean_library_pages);
