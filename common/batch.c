@@ -150,10 +150,22 @@ static int put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, const void *
     return mrc ? store_lmdb_fail(mrc, what) : 0;
 }
 
+/* Take k as the table's last key. One too long to keep (index keys are at
+ * most 2 * RECORD_MAX_ID + 8 bytes, so none is) leaves the tail unknown,
+ * looked up again at the next put. */
+static void tail_keep(struct store_tail *t, const void *k, size_t kl)
+{
+    if (kl > STORE_TAIL_MAX) {
+        t->state = STORE_TAIL_UNKNOWN;
+        return;
+    }
+    memcpy(t->key, k, kl);
+    t->len = kl;
+    t->state = STORE_TAIL_KNOWN;
+}
+
 /* Look up the last key of table dbi in txn: one descent a transaction,
- * then every put knows without trying. (A key over STORE_TAIL_MAX would
- * leave it unknown and be looked up at each put; LMDB allows 511 bytes and
- * index keys are at most 2 * RECORD_MAX_ID + 8.) */
+ * then every put knows without trying. */
 static int learn_tail(MDB_txn *txn, MDB_dbi dbi, struct store_tail *t)
 {
     MDB_cursor *cur;
@@ -165,10 +177,8 @@ static int learn_tail(MDB_txn *txn, MDB_dbi dbi, struct store_tail *t)
     if (mrc == MDB_NOTFOUND) {
         t->state = STORE_TAIL_EMPTY;
         mrc = 0;
-    } else if (mrc == 0 && k.mv_size <= STORE_TAIL_MAX) {
-        memcpy(t->key, k.mv_data, k.mv_size);
-        t->len = k.mv_size;
-        t->state = STORE_TAIL_KNOWN;
+    } else if (mrc == 0) {
+        tail_keep(t, k.mv_data, k.mv_size);
     }
     mdb_cursor_close(cur);
     return mrc ? store_lmdb_fail(mrc, "read index") : 0;
@@ -209,13 +219,7 @@ static int put_index(MDB_txn *txn, MDB_dbi dbi, struct store_tail *tail, const v
     }
     if (mrc)
         return store_lmdb_fail(mrc, what);
-    if (kl <= STORE_TAIL_MAX) {
-        memcpy(tail->key, k, kl);
-        tail->len = kl;
-        tail->state = STORE_TAIL_KNOWN;
-    } else {
-        tail->state = STORE_TAIL_UNKNOWN;
-    }
+    tail_keep(tail, k, kl);
     return 0;
 }
 

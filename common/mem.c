@@ -86,9 +86,10 @@ struct mem_prefault *mem_prefault_start(size_t bytes)
     /* the main arena's free top, what it allocates from once its free
      * lists are used up: the last keepcost bytes below the break */
     struct mallinfo2 mi = mallinfo2();
-    uintptr_t end = (uintptr_t)sbrk(0);
-    uintptr_t from = (end - mi.keepcost + 4095) & ~(uintptr_t)4095;
-    if (end == (uintptr_t)-1 || mi.keepcost == 0 || from >= end)
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t end = (uintptr_t)sbrk(0), mask = (uintptr_t)page - 1;
+    uintptr_t from = (end - mi.keepcost + mask) & ~mask;
+    if (page <= 0 || end == (uintptr_t)-1 || mi.keepcost == 0 || from >= end)
         return NULL;
     struct mem_prefault *pf = malloc(sizeof *pf);
     if (!pf)
