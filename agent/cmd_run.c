@@ -699,6 +699,8 @@ int cmd_run(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN); /* a daemon outlives whatever read its output */
+    /* every upload's buffers reuse the last one's pages (mem.h) */
+    mem_keep_freed(SYNC_BATCH_MAX_BYTES);
     l.ctx = zmq_ctx_new();
     rc = l.ctx ? connect_server(&l) : scsms_fail(SCSMS_EIO, "cannot start ZeroMQ");
     while (rc == 0 && !stopping) {

@@ -60,6 +60,22 @@ void mem_bulk_begin(size_t expect)
 #endif
 }
 
+/* glibc's largest mmap threshold on a 64-bit machine */
+#define MMAP_THRESHOLD_MAX ((size_t)32 << 20)
+
+void mem_keep_freed(size_t bytes)
+{
+#if defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
+    if (bytes > MMAP_THRESHOLD_MAX)
+        bytes = MMAP_THRESHOLD_MAX;
+    /* fixed thresholds also end glibc's own adjustment of them */
+    if (mallopt(M_MMAP_THRESHOLD, (int)bytes))
+        mallopt(M_TRIM_THRESHOLD, (int)(2 * bytes));
+#else
+    (void)bytes;
+#endif
+}
+
 struct mem_prefault {
     pthread_t thread;
     char *from;

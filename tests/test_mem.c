@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -35,6 +36,14 @@ static const char *thp_mode(void)
     snprintf(mode, sizeof mode, "%.*s", open && close ? (int)(close - open - 1) : 5,
              open && close ? open + 1 : "never");
     return mode;
+}
+
+/* This process's minor page faults so far. */
+static long minor_faults(void)
+{
+    struct rusage ru;
+    ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru), 0);
+    return ru.ru_minflt;
 }
 
 /* A figure of /proc/self/smaps_rollup, in kB: `format` is its line,
@@ -245,6 +254,46 @@ START_TEST(thread_heap_without_hint_small_pages)
 }
 END_TEST
 
+/* Rounds of a sync upload's buffers: BLOCKS of BLOCK bytes allocated,
+ * written and freed. The page faults of rounds after the first. */
+#define BLOCK ((size_t)350 << 10)
+#define BLOCKS 8
+
+static long faults_of_later_rounds(void)
+{
+    long before = 0;
+    for (int round = 0; round < 5; round++) {
+        if (round == 1)
+            before = minor_faults();
+        char *p[BLOCKS];
+        for (int i = 0; i < BLOCKS; i++) {
+            p[i] = malloc(BLOCK);
+            ck_assert_ptr_nonnull(p[i]);
+            memset(p[i], round + 1, BLOCK);
+        }
+        for (int i = 0; i < BLOCKS; i++)
+            free(p[i]);
+    }
+    return minor_faults() - before;
+}
+
+START_TEST(kept_buffers_are_reused_without_faults)
+{
+    mem_keep_freed((size_t)4 << 20); /* above the 2.8 MB a round holds */
+    /* four rounds: every page already mapped */
+    ck_assert_int_lt(faults_of_later_rounds(), 64);
+}
+END_TEST
+
+/* What the hint is for: glibc's own thresholds give the pages back after
+ * each round and fault them in again (a page a 4 KiB), so the test above
+ * would fail without it. */
+START_TEST(buffers_fault_again_by_default)
+{
+    ck_assert_int_gt(faults_of_later_rounds(), 4 * BLOCKS * (long)(BLOCK / 4096) / 2);
+}
+END_TEST
+
 #endif
 
 START_TEST(small_expectation_changes_nothing)
@@ -424,6 +473,8 @@ static Suite *mem_suite(void)
     tcase_add_test(t, thread_heap_gets_huge_pages);
     tcase_add_test(t, thread_heap_without_hint_small_pages);
     tcase_add_test(t, prefault_maps_the_heap_top_ahead);
+    tcase_add_test(t, kept_buffers_are_reused_without_faults);
+    tcase_add_test(t, buffers_fault_again_by_default);
 #endif
     tcase_add_test(t, small_expectation_changes_nothing);
     tcase_add_test(t, one_buffer_gets_huge_pages);
