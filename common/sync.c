@@ -214,60 +214,185 @@ static int same_as_stored(store_t *s, MDB_txn *txn, uint32_t idx, uint64_t seq,
            memcmp(v.mv_data, b->data, b->len) == 0;
 }
 
-/* Check one new entry and its record, and write them. */
-static int take_entry(store_t *s, MDB_txn *txn, const struct sync_upload *in,
-                      const Scsms__Identity *who, const Scsms__LogEntry *e,
-                      const ProtobufCBinaryData *b, struct store_owner_state *st,
-                      unsigned log_flags, struct arena *ar)
+/* ------------------------------------------------------------ checks ahead
+ *
+ * What an entry's checks need of no store (decoding it and its record,
+ * the record's own rules, the SHA-256 of its bytes) is done for a whole
+ * upload at once, before the transaction that writes it, and may be done
+ * on another thread meanwhile (sync_upload_precheck). The checks that read
+ * the store or the sender's enrolment (the link to the stored head, the
+ * role, a seal, an older version) are made in the transaction, and in the
+ * order take_entry() has always made them: the first check to fail is the
+ * one named, wherever it was made. */
+
+/* Where an entry's first failed check ahead falls among all its checks. */
+enum pre_stage {
+    PRE_PASSED = 0,
+    PRE_ENTRY,       /* the entry does not decode, or is not the sender's */
+    PRE_OWNER,       /* its record does not decode, or is not the sender's */
+    PRE_RECORD,      /* no version, or a rule the record breaks by itself */
+    PRE_CREDIBILITY, /* a verdict on a partner, uploaded to head office */
+};
+
+struct pre_entry {
+    Scsms__LogEntry *e;    /* decoded, unless stage is PRE_ENTRY */
+    Scsms__Record *rec;    /* decoded, when stage is not PRE_ENTRY or PRE_OWNER */
+    uint8_t hash[CRYPTO_HASH_LEN]; /* of the entry's bytes */
+    enum pre_stage stage;
+    int rc;                /* the failure's code and one line */
+    char *message;
+};
+
+/* An upload's entries, decoded and checked ahead; everything in ar. */
+struct sync_pre {
+    struct arena ar;
+    struct pre_entry *v;
+    size_t n;
+};
+
+/* Note p's failure `rc` (scsms_errmsg() says it) at `stage`. */
+static void pre_fail(struct sync_pre *pre, struct pre_entry *p, enum pre_stage stage, int rc)
 {
-    Scsms__Record *rec = NULL;
-    uint8_t hash[CRYPTO_HASH_LEN];
+    const char *m = scsms_errmsg();
+    size_t len = strlen(m) + 1;
+    ProtobufCAllocator *al = arena_allocator(&pre->ar);
+    p->stage = stage;
+    p->rc = rc;
+    p->message = al->alloc(al->allocator_data, len);
+    if (p->message)
+        memcpy(p->message, m, len);
+}
+
+/* The failure noted by pre_fail, raised again on this thread. */
+static int pre_raise(const struct pre_entry *p)
+{
+    return scsms_fail(p->rc, "%s", p->message ? p->message : scsms_strerror(p->rc));
+}
+
+/* The checks ahead of entry i, in the order they fall among all its
+ * checks: 0, or the first failure's code (scsms_errmsg() says it) with
+ * *stage where it falls. */
+static int checks_ahead(const struct sync_upload *in, enum store_role store_role,
+                        ProtobufCAllocator *al, size_t i, struct pre_entry *p,
+                        enum pre_stage *stage)
+{
+    const ProtobufCBinaryData *b = &in->entries[i];
+    *stage = PRE_ENTRY;
+    if (chain_entry_decode_with(al, b->data, b->len, &p->e))
+        return scsms_fail(SCSMS_ETAMPER, "entry %zu of the batch from %s: %s", i + 1, in->owner,
+                          scsms_errmsg());
+    const Scsms__LogEntry *e = p->e;
+    if (strcmp(e->owner, in->owner) != 0)
+        return scsms_fail(SCSMS_EPERM, "entry %llu belongs to %s, not to %s: an identity sends "
+                          "only its own log (rule 8)", (unsigned long long)e->seq, e->owner,
+                          in->owner);
+    *stage = PRE_OWNER;
+    if (record_unpack_with(al, e->record.data, e->record.len, &p->rec))
+        return scsms_fail(SCSMS_ETAMPER, "entry %llu of %s: %s", (unsigned long long)e->seq,
+                          in->owner, scsms_errmsg());
+    const Scsms__Record *rec = p->rec;
+    if (strcmp(rec->owner, in->owner) != 0 || !record_id_is_owners(rec->id, in->owner))
+        return scsms_fail(SCSMS_EPERM, "entry %llu: record '%.128s' of %s sent by %s: an "
+                          "identity sends only its own records (rule 8)",
+                          (unsigned long long)e->seq, rec->id, rec->owner, in->owner);
+    *stage = PRE_RECORD;
+    if (rec->version < 1)
+        return scsms_fail(SCSMS_ETAMPER, "entry %llu: record without a version",
+                          (unsigned long long)e->seq);
+    /* what its writer's store would have refused is refused here too, and
+     * what it would have normalised comes normalised: a modified agent
+     * gains nothing, and the bytes stored are the bytes sent */
+    if (record_check(rec) || rules_check_received(rec))
+        return scsms_fail_context(SCSMS_EINVAL, "entry %llu: record '%.128s'",
+                                  (unsigned long long)e->seq, rec->id);
+    *stage = PRE_CREDIBILITY;
+    /* a verdict on a partner is head office's own act, written on its own
+     * store; none is taken from an upload, whoever sends it */
+    if (store_role == STORE_ROLE_HQ && rec->body_case == SCSMS__RECORD__BODY_CREDIBILITY_REVIEW)
+        return scsms_fail(SCSMS_EPERM, "entry %llu: credibility reviews are written at head "
+                          "office's own store, not uploaded", (unsigned long long)e->seq);
+    *stage = PRE_PASSED;
+    return 0;
+}
+
+static void precheck_entry(const struct sync_upload *in, enum store_role store_role,
+                           struct sync_pre *pre, size_t i)
+{
+    struct pre_entry *p = &pre->v[i];
+    enum pre_stage stage;
+    int rc = checks_ahead(in, store_role, arena_allocator(&pre->ar), i, p, &stage);
+    if (rc)
+        pre_fail(pre, p, stage, rc);
+    else
+        chain_entry_hash(in->entries[i].data, in->entries[i].len, p->hash);
+}
+
+int sync_upload_precheck(struct sync_upload *u, enum store_role store_role)
+{
+    if (u->pre)
+        return 0;
+    struct sync_pre *pre = calloc(1, sizeof *pre);
+    size_t size = (u->n ? u->n : 1) * sizeof *pre->v;
+    ProtobufCAllocator *al = pre ? arena_allocator(&pre->ar) : NULL;
+    if (!pre || !(pre->v = al->alloc(al->allocator_data, size))) {
+        if (pre)
+            arena_free(&pre->ar);
+        free(pre);
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    }
+    pre->n = u->n;
+    memset(pre->v, 0, size);
+    for (size_t i = 0; i < u->n; i++)
+        precheck_entry(u, store_role, pre, i);
+    u->pre = pre;
+    return 0;
+}
+
+static void pre_free(struct sync_pre **pre)
+{
+    if (!*pre)
+        return;
+    arena_free(&(*pre)->ar);
+    free(*pre);
+    *pre = NULL;
+}
+
+/* Check one new entry against the store and the sender's enrolment, in
+ * the order of all its checks (those made ahead included), and write it. */
+static int take_entry(store_t *s, MDB_txn *txn, const struct sync_upload *in,
+                      const Scsms__Identity *who, const struct pre_entry *p,
+                      const ProtobufCBinaryData *b, struct store_owner_state *st,
+                      unsigned log_flags)
+{
+    const Scsms__LogEntry *e = p->e;
     if (memcmp(e->prev_hash.data, st->head, CRYPTO_HASH_LEN) != 0)
         return scsms_fail(SCSMS_ETAMPER, "entry %llu of %s does not link to entry %llu: altered "
                           "in transit, or a fork", (unsigned long long)e->seq, in->owner,
                           (unsigned long long)st->seq);
-    int rc = record_unpack_with(arena_allocator(ar), e->record.data, e->record.len, &rec);
-    if (rc)
-        return scsms_fail(SCSMS_ETAMPER, "entry %llu of %s: %s", (unsigned long long)e->seq,
-                          in->owner, scsms_errmsg());
+    if (p->stage == PRE_OWNER)
+        return pre_raise(p);
+    Scsms__Record *rec = p->rec;
     const struct record_type *t = record_type_of(rec);
-    if (strcmp(rec->owner, in->owner) != 0 || !record_id_is_owners(rec->id, in->owner))
-        rc = scsms_fail(SCSMS_EPERM, "entry %llu: record '%.128s' of %s sent by %s: an identity "
-                        "sends only its own records (rule 8)", (unsigned long long)e->seq,
-                        rec->id, rec->owner, in->owner);
-    else if (!(t->issuers & record_issuer_bit(store_role_of(who->role))))
-        rc = scsms_fail(SCSMS_EPERM, "entry %llu: %s may not issue %s records (rule 8)",
-                        (unsigned long long)e->seq, in->owner, t->name);
-    else if (rec->version < 1)
-        rc = scsms_fail(SCSMS_ETAMPER, "entry %llu: record without a version",
-                        (unsigned long long)e->seq);
-    /* what its writer's store would have refused is refused here too, and
-     * what it would have normalised comes normalised: a modified agent
-     * gains nothing, and the bytes stored are the bytes sent */
-    else if ((rc = record_check(rec)) || (rc = rules_check_received(rec)))
-        rc = scsms_fail_context(SCSMS_EINVAL, "entry %llu: record '%.128s'",
-                                (unsigned long long)e->seq, rec->id);
-    else if ((rc = rules_check_subject(rec, in->owner, store_role_of(who->role))))
-        rc = scsms_fail_context(rc, "entry %llu", (unsigned long long)e->seq);
-    /* a verdict on a partner is head office's own act, written on its own
-     * store; none is taken from an upload, whoever sends it */
-    else if (s->role == STORE_ROLE_HQ && rec->body_case == SCSMS__RECORD__BODY_CREDIBILITY_REVIEW)
-        rc = scsms_fail(SCSMS_EPERM, "entry %llu: credibility reviews are written at head "
-                        "office's own store, not uploaded", (unsigned long long)e->seq);
+    int rc;
+    if (!(t->issuers & record_issuer_bit(store_role_of(who->role))))
+        return scsms_fail(SCSMS_EPERM, "entry %llu: %s may not issue %s records (rule 8)",
+                          (unsigned long long)e->seq, in->owner, t->name);
+    if (p->stage == PRE_RECORD)
+        return pre_raise(p);
+    if ((rc = rules_check_subject(rec, in->owner, store_role_of(who->role))))
+        return scsms_fail_context(rc, "entry %llu", (unsigned long long)e->seq);
+    if (p->stage == PRE_CREDIBILITY)
+        return pre_raise(p);
     /* a sealed record must carry its issuer's signature over its exact
      * bytes: checked here, where they arrive, with the enrolled key */
-    else if (seal_is_sealed(rec) &&
-             (rc = seal_check(rec, e->record.data, e->record.len, who->sign_key.data)))
-        rc = scsms_fail_context(rc == SCSMS_ENOMEM ? rc : SCSMS_ETAMPER, "entry %llu",
-                                (unsigned long long)e->seq);
-    else if (rec->version > 1)
-        rc = store_supersede(s, txn, rec, in->owner);
-    if (rc == 0) {
-        chain_entry_hash(b->data, b->len, hash);
-        rc = store_put_version(s, txn, rec, rec->id, rec->version, rec->version == 1, b->data,
-                               b->len, hash, st, log_flags);
-    }
-    return rc; /* rec goes with the arena's reset */
+    if (seal_is_sealed(rec) &&
+        (rc = seal_check(rec, e->record.data, e->record.len, who->sign_key.data)))
+        return scsms_fail_context(rc == SCSMS_ENOMEM ? rc : SCSMS_ETAMPER, "entry %llu",
+                                  (unsigned long long)e->seq);
+    if (rec->version > 1 && (rc = store_supersede(s, txn, rec, in->owner)))
+        return rc;
+    return store_put_version(s, txn, rec, rec->id, rec->version, rec->version == 1, b->data,
+                             b->len, p->hash, st, log_flags);
 }
 
 /* The checkpoint must be the owner's signature over the new head. */
@@ -326,7 +451,6 @@ static int ingest_body(store_t *s, MDB_txn *txn, void *ctx)
     struct sync_upload *in = ctx;
     struct store_owner_state st = {0}; /* reported as the head even when never loaded */
     Scsms__Identity *who = NULL;
-    struct arena ar = {0}; /* each entry and its record are decoded into it */
     /* read again in the transaction that writes: revoked since the
      * request was admitted means refused */
     int rc = admitted_in(s, txn, in->owner, &who);
@@ -339,23 +463,18 @@ static int ingest_body(store_t *s, MDB_txn *txn, void *ctx)
      * site taken in for the first time most recently (owner indices are
      * given in that order), while it catches up */
     unsigned log_flags = rc == 1 ? MDB_APPEND : MDB_NOOVERWRITE;
-    rc = 0;
+    if ((rc = sync_upload_precheck(in, s->role)))
+        goto out;
     memset(&in->res, 0, sizeof in->res);
     for (size_t i = 0; i < in->n && rc == 0; i++) {
-        const ProtobufCBinaryData *b = &in->entries[i];
-        Scsms__LogEntry *e = NULL;
-        arena_reset(&ar); /* the last entry's decoded copies */
-        if (chain_entry_decode_with(arena_allocator(&ar), b->data, b->len, &e)) {
-            rc = scsms_fail(SCSMS_ETAMPER, "entry %zu of the batch from %s: %s", i + 1,
-                            in->owner, scsms_errmsg());
+        const struct pre_entry *p = &in->pre->v[i];
+        if (p->stage == PRE_ENTRY) {
+            rc = pre_raise(p);
             break;
         }
-        if (strcmp(e->owner, in->owner) != 0)
-            rc = scsms_fail(SCSMS_EPERM, "entry %llu belongs to %s, not to %s: an identity sends "
-                            "only its own log (rule 8)", (unsigned long long)e->seq, e->owner,
-                            in->owner);
-        else if (e->seq <= st.seq) { /* held already: the same bytes, or a fork */
-            if (same_as_stored(s, txn, st.idx, e->seq, b))
+        const Scsms__LogEntry *e = p->e;
+        if (e->seq <= st.seq) { /* held already: the same bytes, or a fork */
+            if (same_as_stored(s, txn, st.idx, e->seq, &in->entries[i]))
                 in->res.duplicates++;
             else
                 rc = scsms_fail(SCSMS_ETAMPER, "entry %llu of %s differs from the one accepted "
@@ -364,10 +483,9 @@ static int ingest_body(store_t *s, MDB_txn *txn, void *ctx)
             rc = scsms_fail(SCSMS_EGAP, "entries %llu to %llu of %s are missing: send from %llu",
                             (unsigned long long)st.seq + 1, (unsigned long long)e->seq - 1,
                             in->owner, (unsigned long long)st.seq + 1);
-        else if ((rc = take_entry(s, txn, in, who, e, b, &st, log_flags, &ar)) == 0)
+        else if ((rc = take_entry(s, txn, in, who, p, &in->entries[i], &st, log_flags)) == 0)
             in->res.applied++;
     }
-    arena_free(&ar);
     if (rc == 0 && in->res.applied)
         rc = take_checkpoint(s, txn, in, who, &st);
     if (rc == 0)
@@ -403,6 +521,8 @@ int sync_ingest(store_t *s, const char *owner, const ProtobufCBinaryData *entrie
 struct group {
     struct sync_upload *ups;
     size_t n;
+    void (*between)(void *); /* called between uploads and before the commit */
+    void *arg;
 };
 
 /* The head as it stands, for an upload that wrote nothing. */
@@ -430,6 +550,8 @@ static int group_body(store_t *s, MDB_txn *txn, void *ctx)
     for (size_t i = 0; i < g->n; i++) {
         struct sync_upload *u = &g->ups[i];
         MDB_txn *child;
+        if (i && g->between)
+            g->between(g->arg);
         u->rc = 0;
         free(u->message);
         u->message = NULL;
@@ -452,16 +574,19 @@ static int group_body(store_t *s, MDB_txn *txn, void *ctx)
             return rc;
         refuse(u, rc);
     }
+    if (g->between)
+        g->between(g->arg);
     return 0;
 }
 
 /* The group failed as a whole: each upload in a transaction of its own,
  * so that those that fit alone still go in. 0 when any did. */
-static int ingest_one_by_one(store_t *s, struct sync_upload *ups, size_t n)
+static int ingest_one_by_one(store_t *s, struct sync_upload *ups, size_t n,
+                             const struct group *all)
 {
     int any = 0, last = 0;
     for (size_t i = 0; i < n; i++) {
-        struct group one = {&ups[i], 1};
+        struct group one = {&ups[i], 1, all->between, all->arg};
         int rc = store_write_txn(s, group_body, &one);
         if (rc == 0 && ups[i].rc == 0)
             any = 1;
@@ -477,7 +602,13 @@ static int ingest_one_by_one(store_t *s, struct sync_upload *ups, size_t n)
 
 int sync_ingest_group(store_t *s, struct sync_upload *ups, size_t n)
 {
-    struct group g = {ups, n};
+    return sync_ingest_group_then(s, ups, n, NULL, NULL);
+}
+
+int sync_ingest_group_then(store_t *s, struct sync_upload *ups, size_t n,
+                           void (*between)(void *), void *arg)
+{
+    struct group g = {ups, n, between, arg};
     for (size_t i = 0; i < n; i++) {
         memset(&ups[i].res, 0, sizeof ups[i].res);
         ups[i].rc = 0;
@@ -485,9 +616,15 @@ int sync_ingest_group(store_t *s, struct sync_upload *ups, size_t n)
     }
     if (n == 0)
         return 0;
+    /* the checks that need no store, before the writer's lock is taken
+     * (those not made already; out of memory, the rest are tried again
+     * in the transaction) */
+    for (size_t i = 0; i < n; i++)
+        if (sync_upload_precheck(&ups[i], s->role) != 0)
+            break;
     int rc = store_write_txn(s, group_body, &g);
     if (rc && n > 1) /* too much together for the disk, say: each on its own */
-        return ingest_one_by_one(s, ups, n);
+        return ingest_one_by_one(s, ups, n, &g);
     char msg[512];
     snprintf(msg, sizeof msg, "%s", rc ? scsms_errmsg() : "");
     for (size_t i = 0; i < n; i++) {
@@ -507,6 +644,7 @@ void sync_upload_clear(struct sync_upload *ups, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(ups[i].message);
         ups[i].message = NULL;
+        pre_free(&ups[i].pre);
     }
 }
 

@@ -114,7 +114,23 @@ struct sync_upload {
     struct sync_result res; /* out: as sync_ingest's */
     int rc;                 /* out: 0, or why it was refused (nothing of it written) */
     char *message;          /* out: the refusal's one line; free with sync_upload_clear() */
+    struct sync_pre *pre;   /* its checks made ahead (sync_upload_precheck), or NULL;
+                               owned: free with sync_upload_clear() */
 };
+
+/* Decode an upload's entries and their records and make every check of
+ * them that needs no store (each record's own rules, the SHA-256 of each
+ * entry), keeping the outcome in u->pre for sync_ingest_group(), which
+ * otherwise does this itself. Refuses nothing: a failure found is kept
+ * and named by sync_ingest_group() in its place among the checks that
+ * need the store (the link to the stored head, the sender's role and
+ * key, an older version), so the refusal is the same either way. It
+ * touches nothing but u (the entries borrowed, read only) and memory of
+ * its own, so another thread may run it while this one writes: head
+ * office checks the next uploads while its last commit waits for the
+ * disk. store_role: that of the store that will take u in. 0, or
+ * SCSMS_ENOMEM. Nothing done when u->pre is set already. */
+int sync_upload_precheck(struct sync_upload *u, enum store_role store_role) SCSMS_MUST_CHECK;
 
 /* Take in n uploads in one transaction and one durable commit (group
  * commit: every upload waiting at once costs one disk flush, not one
@@ -124,6 +140,16 @@ struct sync_upload {
  * whatever each upload's rc; otherwise nothing was written and every
  * upload's rc is the error. */
 int sync_ingest_group(store_t *s, struct sync_upload *ups, size_t n) SCSMS_MUST_CHECK;
+
+/* sync_ingest_group(), calling between(arg) while its write transaction
+ * is open: between one upload and the next, and after the last before the
+ * commit, which waits for the disk. For head office to read the requests
+ * that arrived meanwhile and hand their uploads to a thread that checks
+ * them ahead (precheck.h) during that wait. between must not touch the
+ * store (the transaction is this thread's), and may be called again if
+ * the group is written again (after the map grows, or one by one). */
+int sync_ingest_group_then(store_t *s, struct sync_upload *ups, size_t n,
+                           void (*between)(void *), void *arg) SCSMS_MUST_CHECK;
 
 /* Free what sync_ingest_group() left in each of ups[0, n). */
 void sync_upload_clear(struct sync_upload *ups, size_t n);

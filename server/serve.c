@@ -20,6 +20,8 @@
 #include "crypto.h"
 #include "identity.h"
 #include "isotime.h"
+#include "mem.h"
+#include "precheck.h"
 #include "sync.h"
 
 #define FETCH_MAX 1000
@@ -48,8 +50,15 @@ struct server {
     int seen_dirty[SEEN_MAX];
     size_t n_seen;
     int64_t flushed_at;    /* milliseconds, monotonic */
-    struct arena round;    /* a round's requests are decoded into it: an
-                              upload of 1000 entries was 1000 allocations */
+    /* A round's requests, and those read ahead for the next while its
+     * commit waits for the disk: each decoded into its own arena (an
+     * upload of 1000 entries was 1000 allocations) and swapped at the
+     * round's end. */
+    struct request *q[2];
+    struct arena arena[2];
+    int cur;               /* this round's: q[cur], arena[cur] */
+    size_t n_ahead;        /* requests in q[!cur] */
+    struct precheck *pc;   /* checks uploads ahead; NULL: none, all done here */
     struct sync_batch fetch; /* head office's entries for a Fetch, borrowed */
 };
 
@@ -367,6 +376,7 @@ struct request {
     int partner;                 /* who is enrolled as a partner */
     struct sync_seen *seen;      /* its sender's contact entry (NULL: table full) */
     struct sync_upload *up;      /* an upload's outcome, once taken in */
+    struct precheck_job job;     /* an upload's checks made ahead (job.up.pre) */
 };
 
 /* Read one request if one is waiting. 1 when read, 0 when none. */
@@ -467,16 +477,31 @@ static void shed(struct server *sv, struct request *q)
                 (unsigned long long)sv->shed);
 }
 
-/* Decode q, check its sender may sync, and note the contact, in the
- * order the requests came: the last one an identity sent says its
- * backlog. A refused identity is not noted as seen. */
-static void decode_request(struct server *sv, struct request *q)
+/* Decode q into ar and name its sender, reading no store (a write
+ * transaction may be open); an upload goes to the precheck thread. */
+static void decode_body(struct server *sv, struct request *q, struct arena *ar)
 {
     q->who = zmq_msg_gets(&q->body, "User-Id");
-    q->req = scsms__sync_request__unpack(arena_allocator(&sv->round), zmq_msg_size(&q->body),
+    q->req = scsms__sync_request__unpack(arena_allocator(ar), zmq_msg_size(&q->body),
                                          zmq_msg_data(&q->body));
     q->up = NULL;
     q->seen = NULL;
+    q->admitted = 0;
+    memset(&q->job, 0, sizeof q->job);
+    if (!q->who || !*q->who || !q->req || q->req->msg_case != SCSMS__SYNC_REQUEST__MSG_UPLOAD)
+        return;
+    const Scsms__Upload *up = q->req->upload;
+    q->job.up.owner = q->who;
+    q->job.up.entries = up->entries;
+    q->job.up.n = up->n_entries;
+    precheck_submit(sv->pc, &q->job);
+}
+
+/* Check q's sender may sync, and note the contact, in the order the
+ * requests came: the last one an identity sent says its backlog. A
+ * refused identity is not noted as seen. */
+static void admit_request(struct server *sv, struct request *q)
+{
     if (!q->who || !*q->who || !q->req)
         return;
     admit(sv, q);
@@ -486,6 +511,17 @@ static void decode_request(struct server *sv, struct request *q)
         q->seen = saw(sv, q->who, q->req->hello->backlog);
     else if (q->req->msg_case == SCSMS__SYNC_REQUEST__MSG_UPLOAD)
         q->seen = saw(sv, q->who, q->req->upload->backlog);
+}
+
+/* The requests that arrived while this round writes, read and decoded
+ * for the next (sync_ingest_group_then's `between`): the precheck thread
+ * checks their uploads while the commit waits for the disk. */
+static void read_ahead(void *arg)
+{
+    struct server *sv = arg;
+    struct request *a = sv->q[!sv->cur];
+    while (sv->n_ahead < sv->queue_max && read_request(sv, &a[sv->n_ahead]))
+        decode_body(sv, &a[sv->n_ahead++], &sv->arena[!sv->cur]);
 }
 
 static int is_upload(const struct request *q)
@@ -514,6 +550,10 @@ static struct sync_upload *take_uploads(struct server *sv, struct request *q, si
 {
     struct sync_upload *ups = calloc(n, sizeof *ups);
     size_t k = 0;
+    /* newest first: the precheck thread takes the oldest first, and each
+     * one it has not begun is checked here rather than waited for */
+    for (size_t i = n; i-- > 0;)
+        precheck_finish(sv->pc, &q[i].job, ups && is_upload(&q[i]));
     for (size_t i = 0; ups && i < n; i++) {
         if (!is_upload(&q[i]))
             continue;
@@ -521,7 +561,8 @@ static struct sync_upload *take_uploads(struct server *sv, struct request *q, si
         ups[k] = (struct sync_upload){.owner = q[i].who, .entries = up->entries,
                                       .n = up->n_entries, .checkpoint = up->checkpoint.data,
                                       .cp_len = up->checkpoint.len,
-                                      .seen = q[i].seen};
+                                      .seen = q[i].seen, .pre = q[i].job.up.pre};
+        q[i].job.up.pre = NULL; /* the group's now */
         q[i].up = &ups[k++];
     }
     for (size_t from = 0, to; from < k; from = to) {
@@ -529,7 +570,7 @@ static struct sync_upload *take_uploads(struct server *sv, struct request *q, si
         for (to = from + 1; to < k && bytes + (next = upload_bytes(&ups[to])) <= GROUP_MAX_BYTES;
              to++)
             bytes += next;
-        if (sync_ingest_group(sv->s, ups + from, to - from) != 0)
+        if (sync_ingest_group_then(sv->s, ups + from, to - from, read_ahead, sv) != 0)
             fprintf(stderr, "scsms-server: warning: %zu uploads not taken in: %s\n", to - from,
                     scsms_errmsg());
     }
@@ -587,34 +628,54 @@ static void serve_message(struct server *sv, struct request *q)
     sync_batch_end(&sv->fetch); /* before the next write: the entries are the store's pages */
 }
 
-/* Everything waiting: up to queue_max requests are served in order; any
- * more are shed. The uploads among them are taken in first, together, in
- * one transaction and one flush to disk (group commit): with 200 sites
- * uploading at once that is one flush per round, not one per upload. */
+/* Everything waiting, after what was read ahead: up to queue_max requests
+ * are served in order; any more are shed. The uploads among them are
+ * taken in first, together, in one transaction and one flush to disk
+ * (group commit): with 200 sites uploading at once that is one flush per
+ * round, not one per upload. */
 static void serve_waiting(struct server *sv)
 {
-    struct request *q = calloc(sv->queue_max, sizeof *q), extra;
-    size_t n = 0;
-    while (q && n < sv->queue_max && read_request(sv, &q[n]))
+    struct request *q = sv->q[sv->cur], extra;
+    struct arena *ar = &sv->arena[sv->cur];
+    size_t n = sv->n_ahead, decoded = sv->n_ahead;
+    sv->n_ahead = 0; /* read_ahead fills the other pair now */
+    while (n < sv->queue_max && read_request(sv, &q[n]))
         n++;
-    while (q && n == sv->queue_max && read_request(sv, &extra)) {
+    while (n == sv->queue_max && read_request(sv, &extra)) {
         shed(sv, &extra);
         zmq_msg_close(&extra.id);
         zmq_msg_close(&extra.body);
     }
+    for (size_t i = decoded; i < n; i++)
+        decode_body(sv, &q[i], ar);
     for (size_t i = 0; i < n; i++)
-        decode_request(sv, &q[i]);
+        admit_request(sv, &q[i]);
     size_t n_ups = 0;
     struct sync_upload *ups = n ? take_uploads(sv, q, n, &n_ups) : NULL;
     for (size_t i = 0; i < n; i++) {
         serve_message(sv, &q[i]);
         zmq_msg_close(&q[i].id);
         zmq_msg_close(&q[i].body);
+        sync_upload_clear(&q[i].job.up, 1); /* checked ahead, not taken in */
     }
-    arena_reset(&sv->round); /* every request of the round */
+    arena_reset(ar); /* every request of the round */
     sync_upload_clear(ups, n_ups);
     free(ups);
-    free(q);
+    sv->cur = !sv->cur; /* the next round starts with what was read ahead */
+}
+
+/* At the end: the requests read ahead go unanswered (the clients send
+ * them again), their checks finished first. */
+static void drop_ahead(struct server *sv)
+{
+    struct request *a = sv->q[sv->cur];
+    for (size_t i = 0; a && i < sv->n_ahead; i++) {
+        precheck_finish(sv->pc, &a[i].job, 0);
+        sync_upload_clear(&a[i].job.up, 1);
+        zmq_msg_close(&a[i].id);
+        zmq_msg_close(&a[i].body);
+    }
+    sv->n_ahead = 0;
 }
 
 /* ------------------------------------------------------------ run */
@@ -690,19 +751,36 @@ int srv_run(int argc, char **argv)
         return CLI_FAIL;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    sv.q[0] = calloc(sv.queue_max, sizeof *sv.q[0]);
+    sv.q[1] = calloc(sv.queue_max, sizeof *sv.q[1]);
+    if (!sv.q[0] || !sv.q[1]) {
+        free(sv.q[0]);
+        free(sv.q[1]);
+        store_close(&sv.s);
+        return cli_error(scsms_fail(SCSMS_ENOMEM, "out of memory"));
+    }
+    /* without the thread, every upload is checked on this one, as before */
+    if (precheck_start(store_role(sv.s), &sv.pc) != 0)
+        fprintf(stderr, "scsms-server: warning: %s; checking uploads on one thread\n",
+                scsms_errmsg());
+    /* uploads of the same size come and go: their memory is reused (mem.h) */
+    mem_keep_freed(SYNC_MESSAGE_MAX);
     void *ctx = zmq_ctx_new();
     rc = ctx ? setup(&sv, ctx, bind, sec) : scsms_fail(SCSMS_EIO, "cannot start ZeroMQ");
     memset(sec, 0, sizeof sec);
     while (rc == 0 && !stopping) {
         zmq_pollitem_t items[] = {{sv.zap, 0, ZMQ_POLLIN, 0}, {sv.router, 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 2, SEEN_FLUSH_MS) < 0)
+        /* requests read ahead are served at once */
+        if (zmq_poll(items, 2, sv.n_ahead ? 0 : SEEN_FLUSH_MS) < 0)
             continue; /* EINTR: a signal; the loop condition decides */
         if (items[0].revents & ZMQ_POLLIN)
             serve_zap(&sv);
-        if (items[1].revents & ZMQ_POLLIN)
+        if ((items[1].revents & ZMQ_POLLIN) || sv.n_ahead)
             serve_waiting(&sv);
         flush_seen(&sv, 0);
     }
+    drop_ahead(&sv);
+    precheck_stop(&sv.pc);
     if (sv.s)
         flush_seen(&sv, 1);
     if (sv.router)
@@ -713,7 +791,10 @@ int srv_run(int argc, char **argv)
         zmq_ctx_term(ctx);
     sync_batch_free(&sv.fetch);
     store_close(&sv.s);
-    arena_free(&sv.round);
+    arena_free(&sv.arena[0]);
+    arena_free(&sv.arena[1]);
+    free(sv.q[0]);
+    free(sv.q[1]);
     if (rc)
         return cli_error(rc);
     fprintf(stderr, "scsms-server: info: stopped\n");

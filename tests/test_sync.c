@@ -12,11 +12,73 @@
 #include "chain.h"
 #include "identity.h"
 #include "jsonpb.h"
+#include "precheck.h"
 #include "seal.h"
 #include "store.h"
 #include "sync.h"
 #include "store_internal.h" /* to damage a store on purpose */
 #include "verify.h"
+
+/* Set by the "checked ahead" cases' fixture: every batch taken in below
+ * has its checks made first on a precheck thread, as head office's server
+ * makes them, and each case's exact outcome must not change. */
+static int ahead;
+
+static void check_ahead(void)
+{
+    ahead = 1;
+}
+
+/* sync_ingest_group(), with `ahead` after every upload's checks were made
+ * on a precheck thread (or, when it had not begun one, here), as head
+ * office's server makes them. */
+static int group_in(store_t *to, struct sync_upload *ups, size_t n)
+{
+    if (!ahead)
+        return sync_ingest_group(to, ups, n);
+    struct precheck *pc = NULL;
+    struct precheck_job *jobs = calloc(n, sizeof *jobs);
+    ck_assert_ptr_nonnull(jobs);
+    ck_assert_int_eq(precheck_start(store_role(to), &pc), 0);
+    for (size_t i = 0; i < n; i++) {
+        jobs[i].up = (struct sync_upload){.owner = ups[i].owner, .entries = ups[i].entries,
+                                          .n = ups[i].n};
+        precheck_submit(pc, &jobs[i]);
+    }
+    for (size_t i = n; i-- > 0;) {
+        precheck_finish(pc, &jobs[i], 1);
+        ck_assert_ptr_nonnull(jobs[i].up.pre);
+        ups[i].pre = jobs[i].up.pre;
+    }
+    precheck_stop(&pc);
+    free(jobs);
+    return sync_ingest_group(to, ups, n);
+}
+
+/* sync_ingest(), or with `ahead` the same through a precheck thread and
+ * sync_ingest_group(), reported as sync_ingest() reports. */
+static int take_in(store_t *to, const char *owner, const ProtobufCBinaryData *e, size_t n,
+                   const uint8_t *cp, size_t cp_len, struct sync_result *res)
+{
+    if (!ahead)
+        return sync_ingest(to, owner, e, n, cp, cp_len, NULL, res);
+    struct precheck *pc = NULL;
+    ck_assert_int_eq(precheck_start(store_role(to), &pc), 0);
+    struct precheck_job job = {.up = {.owner = owner, .entries = e, .n = n}};
+    precheck_submit(pc, &job);
+    precheck_finish(pc, &job, 1);
+    ck_assert_int_eq(job.state, PRECHECK_DONE);
+    ck_assert_ptr_nonnull(job.up.pre);
+    precheck_stop(&pc);
+    struct sync_upload u = {.owner = owner, .entries = e, .n = n, .checkpoint = cp,
+                            .cp_len = cp_len, .pre = job.up.pre};
+    int rc = sync_ingest_group(to, &u, 1);
+    if (rc == 0 && u.rc)
+        rc = scsms_fail(u.rc, "%s", u.message);
+    *res = u.res;
+    sync_upload_clear(&u, 1);
+    return rc;
+}
 
 struct pair {
     char *tmp;
@@ -86,34 +148,25 @@ static int collect(const uint8_t *bytes, size_t len, uint64_t seq, void *ctx)
 static struct batch batch_of(store_t *s, uint64_t from, uint64_t to)
 {
     struct batch b = {0};
-    ck_assert_int_eq(sync_read_log(s, store_owner(s), from, (size_t)(to - from + 1), collect, &b), 0);
-    ck_assert_uint_eq(b.n, to - from + 1);
+    tu_log_copy(s, store_owner(s), from, to, &b.e, &b.n);
     ck_assert_msg(sync_checkpoint_at(s, to, &b.cp, &b.cp_len) == 0, "%s", scsms_errmsg());
     return b;
 }
 
 static void batch_free(struct batch *b)
 {
-    for (size_t i = 0; i < b->n; i++)
-        free(b->e[i].data);
-    free(b->e);
+    tu_log_free(b->e, b->n);
     free(b->cp);
 }
 
 static int ingest(struct pair *p, const char *owner, struct batch *b, struct sync_result *res)
 {
-    return sync_ingest(p->hq, owner, b->e, b->n, b->cp, b->cp_len, NULL, res);
+    return take_in(p->hq, owner, b->e, b->n, b->cp, b->cp_len, res);
 }
 
 static void heads_equal(struct pair *p, uint64_t want)
 {
-    uint64_t a, h;
-    uint8_t ha[CRYPTO_HASH_LEN], hh[CRYPTO_HASH_LEN];
-    ck_assert_int_eq(sync_head(p->site, "SITE-A", &a, ha), 0);
-    ck_assert_int_eq(sync_head(p->hq, "SITE-A", &h, hh), 0);
-    ck_assert_uint_eq(h, want);
-    ck_assert_uint_eq(a, h);
-    ck_assert_int_eq(memcmp(ha, hh, CRYPTO_HASH_LEN), 0);
+    tu_heads_equal(p->site, p->hq, "SITE-A", want);
 }
 
 START_TEST(batches_apply_once_and_heads_match)
@@ -196,7 +249,7 @@ START_TEST(the_log_that_sorts_last_is_appended)
     ck_assert_int_eq(ingest(&p, "SITE-A", &a1, &res), 0);
     ck_assert_int_eq(log_is_last(p.hq, "SITE-A"), 1);
     ck_assert_int_eq(log_is_last(p.hq, "SITE-B"), 1); /* empty, with a higher index */
-    ck_assert_int_eq(sync_ingest(p.hq, "SITE-B", b1.e, b1.n, b1.cp, b1.cp_len, NULL, &res), 0);
+    ck_assert_int_eq(take_in(p.hq, "SITE-B", b1.e, b1.n, b1.cp, b1.cp_len, &res), 0);
     ck_assert_int_eq(log_is_last(p.hq, "SITE-A"), 0); /* B's entries sort after A's */
     ck_assert_int_eq(log_is_last(p.hq, "SITE-B"), 1);
     /* A's next entries go in before B's, by search */
@@ -243,7 +296,7 @@ START_TEST(a_group_applies_each_upload_whole_or_not)
     bad.e[1].data[bad.e[1].len - 3] ^= 0x01;
     struct sync_upload ups[4] = {upload_of("SITE-A", &b1), upload_of("SITE-A", &bad),
                                  upload_of("SITE-A", &b2), upload_of("SITE-A", &b1)};
-    ck_assert_msg(sync_ingest_group(p.hq, ups, 4) == 0, "%s", scsms_errmsg());
+    ck_assert_msg(group_in(p.hq, ups, 4) == 0, "%s", scsms_errmsg());
     ck_assert_int_eq(ups[0].rc, 0);
     ck_assert_uint_eq(ups[0].res.applied, 4);
     ck_assert_uint_eq(ups[0].res.head_seq, 4);
@@ -263,7 +316,7 @@ START_TEST(a_group_applies_each_upload_whole_or_not)
     add_incidents(p.site, 1);
     struct batch b3 = batch_of(p.site, 10, 10);
     struct sync_upload two[2] = {upload_of("SITE-X", &b3), upload_of("SITE-A", &b3)};
-    ck_assert_int_eq(sync_ingest_group(p.hq, two, 2), 0);
+    ck_assert_int_eq(group_in(p.hq, two, 2), 0);
     ck_assert_int_eq(two[0].rc, SCSMS_EPERM);
     ck_assert_int_eq(two[1].rc, 0);
     heads_equal(&p, 10);
@@ -274,7 +327,7 @@ START_TEST(a_group_applies_each_upload_whole_or_not)
     add_incidents(p.site, 1);
     struct batch b4 = batch_of(p.site, 11, 11);
     struct sync_upload pair[2] = {upload_of("SITE-X", &b4), upload_of("SITE-A", &b4)};
-    ck_assert_int_eq(sync_ingest_group(p.hq, pair, 2), 0);
+    ck_assert_int_eq(group_in(p.hq, pair, 2), 0);
     ck_assert_int_eq(pair[0].rc, SCSMS_ECORRUPT);
     ck_assert_msg(strstr(pair[0].message, "SITE-X"), "%s", pair[0].message);
     ck_assert_int_eq(pair[1].rc, 0);
@@ -509,7 +562,7 @@ START_TEST(unenrolled_and_revoked_are_refused)
     store_t *x = tu_store_new(xdir, "SITE-X", STORE_ROLE_SITE);
     add_incidents(x, 2);
     struct batch bx = batch_of(x, 1, 2);
-    ck_assert_int_eq(sync_ingest(p.hq, "SITE-X", bx.e, bx.n, bx.cp, bx.cp_len, NULL, &res), SCSMS_EPERM);
+    ck_assert_int_eq(take_in(p.hq, "SITE-X", bx.e, bx.n, bx.cp, bx.cp_len, &res), SCSMS_EPERM);
     ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "'SITE-X' is not enrolled here"));
     /* revoked */
     add_incidents(p.site, 2);
@@ -639,7 +692,7 @@ static struct batch craft(store_t *to, store_t *from, const uint8_t *rec, size_t
 
 static int ingest_at(store_t *to, store_t *from, struct batch *b, struct sync_result *res)
 {
-    return sync_ingest(to, store_owner(from), b->e, b->n, b->cp, b->cp_len, NULL, res);
+    return take_in(to, store_owner(from), b->e, b->n, b->cp, b->cp_len, res);
 }
 
 /* to holds from's log up to seq, with head hash `head` (NULL: from's own
@@ -1054,7 +1107,7 @@ START_TEST(a_batch_is_the_stored_entries_under_a_signed_checkpoint)
     uint8_t h10[CRYPTO_HASH_LEN];
     chain_entry_hash(b.v[9].data, b.v[9].len, h10);
     /* and what it carries is what head office takes in, as sent */
-    ck_assert_msg(sync_ingest(p.hq, "SITE-A", b.v, b.n, b.cp, b.cp_len, NULL, &res) == 0, "%s",
+    ck_assert_msg(take_in(p.hq, "SITE-A", b.v, b.n, b.cp, b.cp_len, &res) == 0, "%s",
                   scsms_errmsg());
     ck_assert_uint_eq(res.applied, 10);
     ck_assert_uint_eq(res.head_seq, 10);
@@ -1068,12 +1121,12 @@ START_TEST(a_batch_is_the_stored_entries_under_a_signed_checkpoint)
     batch_is(p.site, &b, 11, 10, 10, 20);
     ck_assert_msg(sync_batch_read(p.site, 21, 10, &b) == 0, "%s", scsms_errmsg());
     batch_is(p.site, &b, 21, 10, 5, 25);
-    ck_assert_int_eq(sync_ingest(p.hq, "SITE-A", b.v, b.n, b.cp, b.cp_len, NULL, &res),
+    ck_assert_int_eq(take_in(p.hq, "SITE-A", b.v, b.n, b.cp, b.cp_len, &res),
                      SCSMS_EGAP); /* 11..20 were never sent */
     ck_assert_uint_eq(res.head_seq, 10);
     ck_assert_msg(sync_batch_read(p.site, 11, 15, &b) == 0, "%s", scsms_errmsg());
     batch_is(p.site, &b, 11, 15, 15, 25);
-    ck_assert_msg(sync_ingest(p.hq, "SITE-A", b.v, b.n, b.cp, b.cp_len, NULL, &res) == 0, "%s",
+    ck_assert_msg(take_in(p.hq, "SITE-A", b.v, b.n, b.cp, b.cp_len, &res) == 0, "%s",
                   scsms_errmsg());
     ck_assert_uint_eq(res.applied, 15);
     heads_equal(&p, 25);
@@ -1125,12 +1178,12 @@ START_TEST(a_batch_is_limited_in_bytes)
     ck_assert_uint_eq(fit, 79); /* 42 MB in all: more than a batch, less than two */
     ck_assert_msg(sync_batch_read(p.site, 1, 1000, &b) == 0, "%s", scsms_errmsg());
     batch_is(p.site, &b, 1, fit, fit, fit);
-    ck_assert_msg(sync_ingest(p.hq, "SITE-A", b.v, b.n, b.cp, b.cp_len, NULL, &res) == 0, "%s",
+    ck_assert_msg(take_in(p.hq, "SITE-A", b.v, b.n, b.cp, b.cp_len, &res) == 0, "%s",
                   scsms_errmsg());
     ck_assert_uint_eq(res.applied, fit);
     ck_assert_msg(sync_batch_read(p.site, fit + 1, 1000, &b) == 0, "%s", scsms_errmsg());
     batch_is(p.site, &b, fit + 1, 100 - fit, 100 - fit, 100);
-    ck_assert_msg(sync_ingest(p.hq, "SITE-A", b.v, b.n, b.cp, b.cp_len, NULL, &res) == 0, "%s",
+    ck_assert_msg(take_in(p.hq, "SITE-A", b.v, b.n, b.cp, b.cp_len, &res) == 0, "%s",
                   scsms_errmsg());
     ck_assert_uint_eq(res.applied, 100 - fit);
     heads_equal(&p, 100);
@@ -1318,6 +1371,26 @@ int main(void)
     tcase_add_test(pt, a_stored_nan_does_not_stop_sync);
     tcase_add_test(pt, head_office_seals_are_checked_at_a_site);
     suite_add_tcase(s, pt);
+    /* the same cases again, every upload checked ahead on a thread */
+    TCase *at = tcase_create("ingest, checked ahead");
+    tcase_add_checked_fixture(at, check_ahead, NULL);
+    tcase_add_test(at, batches_apply_once_and_heads_match);
+    tcase_add_test(at, gap_says_where_to_resume);
+    tcase_add_test(at, the_log_that_sorts_last_is_appended);
+    tcase_add_test(at, a_group_applies_each_upload_whole_or_not);
+    tcase_add_test(at, altered_entry_is_refused);
+    tcase_add_test(at, another_sites_records_are_refused);
+    tcase_add_test(at, unenrolled_and_revoked_are_refused);
+    tcase_add_test(at, a_site_cannot_send_head_office_types);
+    tcase_add_test(at, a_fork_is_refused);
+    tcase_add_test(at, a_partners_declaration_arrives_as_signed);
+    tcase_add_test(at, a_declaration_altered_after_signing_is_refused);
+    tcase_add_test(at, a_partner_speaks_only_for_itself);
+    tcase_add_test(at, a_partner_cannot_send_site_types);
+    tcase_add_test(at, a_later_version_keeps_its_type_and_none_follows_a_disposal);
+    tcase_add_test(at, a_stored_nan_does_not_stop_sync);
+    tcase_add_test(at, head_office_seals_are_checked_at_a_site);
+    suite_add_tcase(s, at);
     TCase *ot = tcase_create("outbox");
     tcase_add_test(ot, a_batch_is_the_stored_entries_under_a_signed_checkpoint);
     tcase_add_test(ot, a_batch_is_limited_in_bytes);

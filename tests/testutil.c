@@ -312,3 +312,51 @@ void tu_ship(struct store *s, struct store *hq)
     ck_assert_uint_eq(res.applied, head - have);
     sync_batch_free(&b);
 }
+
+struct log_copy {
+    ProtobufCBinaryData **e;
+    size_t *n;
+};
+
+static int copy_entry(const uint8_t *bytes, size_t len, uint64_t seq, void *ctx)
+{
+    struct log_copy *c = ctx;
+    (void)seq;
+    ProtobufCBinaryData *e = realloc(*c->e, (*c->n + 1) * sizeof *e);
+    ck_assert_ptr_nonnull(e);
+    *c->e = e;
+    e[*c->n].data = malloc(len ? len : 1);
+    ck_assert_ptr_nonnull(e[*c->n].data);
+    memcpy(e[*c->n].data, bytes, len);
+    e[*c->n].len = len;
+    (*c->n)++;
+    return 0;
+}
+
+void tu_log_copy(struct store *s, const char *owner, uint64_t from, uint64_t to,
+                 ProtobufCBinaryData **e, size_t *n)
+{
+    struct log_copy c = {e, n};
+    size_t before = *n;
+    ck_assert_msg(sync_read_log(s, owner, from, (size_t)(to - from + 1), copy_entry, &c) == 0,
+                  "%s", scsms_errmsg());
+    ck_assert_uint_eq(*n - before, to - from + 1);
+}
+
+void tu_log_free(ProtobufCBinaryData *e, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(e[i].data);
+    free(e);
+}
+
+void tu_heads_equal(struct store *a, struct store *b, const char *owner, uint64_t want)
+{
+    uint64_t sa, sb;
+    uint8_t ha[CRYPTO_HASH_LEN], hb[CRYPTO_HASH_LEN];
+    ck_assert_int_eq(sync_head(a, owner, &sa, ha), 0);
+    ck_assert_int_eq(sync_head(b, owner, &sb, hb), 0);
+    ck_assert_uint_eq(sa, want);
+    ck_assert_uint_eq(sb, want);
+    ck_assert_int_eq(memcmp(ha, hb, CRYPTO_HASH_LEN), 0);
+}

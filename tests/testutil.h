@@ -5,6 +5,7 @@
 
 #include <check.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* Make a fresh directory under $TMPDIR (or /tmp); returns a malloc'd path.
@@ -80,6 +81,17 @@ void tu_put(struct store *s, const char *json, char *id_out);
 /* Hand hq everything of s's log it does not hold yet, as sync does: the
  * exact entries and s's signed checkpoint over the last. */
 void tu_ship(struct store *s, struct store *hq);
+
+/* Copies of owner's log entries from..to at s, each malloc'd, appended
+ * to (*e)[0, *n) (realloc'd); fails the test unless all are there. Free
+ * with tu_log_free(). */
+struct ProtobufCBinaryData;
+void tu_log_copy(struct store *s, const char *owner, uint64_t from, uint64_t to,
+                 struct ProtobufCBinaryData **e, size_t *n);
+void tu_log_free(struct ProtobufCBinaryData *e, size_t n);
+
+/* owner's head at a and at b: both at sequence want, with the same hash. */
+void tu_heads_equal(struct store *a, struct store *b, const char *owner, uint64_t want);
 
 /* Run a suite with CK_NORMAL output and return the process exit code. */
 int tu_run_suite(Suite *s);
