@@ -275,12 +275,17 @@ static size_t drop_if_clean(const struct mapping *m)
     return 0;
 }
 
-size_t mem_trim_idle(void)
+void mem_trim_heap(void)
 {
-    size_t given = 0;
 #if defined(__GLIBC__)
     malloc_trim(0);
 #endif
+}
+
+size_t mem_trim_idle(void)
+{
+    size_t given = 0;
+    mem_trim_heap();
     FILE *f = fopen("/proc/self/smaps", "r");
     if (!f)
         return 0;

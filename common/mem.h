@@ -75,6 +75,12 @@ void mem_advise_huge(void *p, size_t n);
  * on it, and it does nothing where the C library has no such control. */
 void mem_keep_freed(size_t bytes);
 
+/* Give the free memory of every heap back to the kernel (glibc's
+ * malloc_trim), whatever mem_keep_freed() set: for a server gone quiet
+ * after a burst. Unlike mem_trim_idle() it leaves every mapping alone, so
+ * it is safe while other threads allocate. Does nothing off glibc. */
+void mem_trim_heap(void);
+
 /* For a daemon going idle until its next round: give back the pages it is
  * not using. Resident set size counts every page of a shared library or
  * file this process has mapped in, and the kernel maps in up to 16 cached

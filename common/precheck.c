@@ -1,6 +1,7 @@
 /* precheck.c -- a thread that makes uploads' checks ahead; see precheck.h. */
 #include "precheck.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -125,6 +126,7 @@ void precheck_stop(struct precheck **pp)
     if (!p)
         return;
     pthread_mutex_lock(&p->lock);
+    assert(!p->head && "every job is finished before the stop");
     p->stopping = 1;
     pthread_cond_signal(&p->work);
     pthread_mutex_unlock(&p->lock);

@@ -243,19 +243,33 @@ struct pre_entry {
     char *message;
 };
 
-/* An upload's entries, decoded and checked ahead; everything in ar. */
+/* The first entries of an upload, decoded and checked ahead: v[0, n),
+ * n at most PRECHECK_MAX and ending at the first that failed (the rest
+ * are checked in the transaction, one at a time: a failure ends an
+ * upload unless the entry is one held already, which is rare). Made for
+ * that owner's entries and that store role (ingest checks it was).
+ * Everything in ar. */
 struct sync_pre {
     struct arena ar;
     struct pre_entry *v;
     size_t n;
+    const char *owner;
+    const ProtobufCBinaryData *entries;
+    size_t upload_n;
+    enum store_role role;
 };
 
-/* Note p's failure `rc` (scsms_errmsg() says it) at `stage`. */
-static void pre_fail(struct sync_pre *pre, struct pre_entry *p, enum pre_stage stage, int rc)
+/* Entries of one upload checked ahead, at most: the memory they take
+ * (about 1.5 KiB an entry decoded, against some 350 bytes sent) stays
+ * near the batches agents send (1000), whatever the upload holds. */
+#define PRECHECK_MAX 4096
+
+/* Note p's failure `rc` (scsms_errmsg() says it) at `stage`, in ar. */
+static void pre_fail(struct arena *ar, struct pre_entry *p, enum pre_stage stage, int rc)
 {
     const char *m = scsms_errmsg();
     size_t len = strlen(m) + 1;
-    ProtobufCAllocator *al = arena_allocator(&pre->ar);
+    ProtobufCAllocator *al = arena_allocator(ar);
     p->stage = stage;
     p->rc = rc;
     p->message = al->alloc(al->allocator_data, len);
@@ -315,16 +329,18 @@ static int checks_ahead(const struct sync_upload *in, enum store_role store_role
     return 0;
 }
 
-static void precheck_entry(const struct sync_upload *in, enum store_role store_role,
-                           struct sync_pre *pre, size_t i)
+/* Check entry i of in ahead into p, its memory from ar. 0 when it passed. */
+static int precheck_entry(const struct sync_upload *in, enum store_role store_role,
+                          struct arena *ar, size_t i, struct pre_entry *p)
 {
-    struct pre_entry *p = &pre->v[i];
     enum pre_stage stage;
-    int rc = checks_ahead(in, store_role, arena_allocator(&pre->ar), i, p, &stage);
+    memset(p, 0, sizeof *p);
+    int rc = checks_ahead(in, store_role, arena_allocator(ar), i, p, &stage);
     if (rc)
-        pre_fail(pre, p, stage, rc);
+        pre_fail(ar, p, stage, rc);
     else
         chain_entry_hash(in->entries[i].data, in->entries[i].len, p->hash);
+    return rc;
 }
 
 int sync_upload_precheck(struct sync_upload *u, enum store_role store_role)
@@ -332,7 +348,8 @@ int sync_upload_precheck(struct sync_upload *u, enum store_role store_role)
     if (u->pre)
         return 0;
     struct sync_pre *pre = calloc(1, sizeof *pre);
-    size_t size = (u->n ? u->n : 1) * sizeof *pre->v;
+    size_t ahead = u->n < PRECHECK_MAX ? u->n : PRECHECK_MAX;
+    size_t size = (ahead ? ahead : 1) * sizeof *pre->v;
     ProtobufCAllocator *al = pre ? arena_allocator(&pre->ar) : NULL;
     if (!pre || !(pre->v = al->alloc(al->allocator_data, size))) {
         if (pre)
@@ -340,10 +357,14 @@ int sync_upload_precheck(struct sync_upload *u, enum store_role store_role)
         free(pre);
         return scsms_fail(SCSMS_ENOMEM, "out of memory");
     }
-    pre->n = u->n;
-    memset(pre->v, 0, size);
-    for (size_t i = 0; i < u->n; i++)
-        precheck_entry(u, store_role, pre, i);
+    size_t i = 0;
+    while (i < ahead && precheck_entry(u, store_role, &pre->ar, i, &pre->v[i]) == 0)
+        i++;
+    pre->n = i < ahead ? i + 1 : ahead; /* the failed one included */
+    pre->owner = u->owner;
+    pre->entries = u->entries;
+    pre->upload_n = u->n;
+    pre->role = store_role;
     u->pre = pre;
     return 0;
 }
@@ -355,6 +376,14 @@ static void pre_free(struct sync_pre **pre)
     arena_free(&(*pre)->ar);
     free(*pre);
     *pre = NULL;
+}
+
+/* pre was made for in's entries, sent by in's owner, to a store of role. */
+static int pre_is_for(const struct sync_pre *pre, const struct sync_upload *in,
+                      enum store_role role)
+{
+    return !pre || (pre->entries == in->entries && pre->upload_n == in->n && pre->role == role &&
+                    pre->owner && in->owner && strcmp(pre->owner, in->owner) == 0);
 }
 
 /* Check one new entry against the store and the sender's enrolment, in
@@ -451,6 +480,8 @@ static int ingest_body(store_t *s, MDB_txn *txn, void *ctx)
     struct sync_upload *in = ctx;
     struct store_owner_state st = {0}; /* reported as the head even when never loaded */
     Scsms__Identity *who = NULL;
+    struct pre_entry one;         /* an entry beyond those checked ahead */
+    struct arena one_ar = {0};    /* and its decoded copies */
     /* read again in the transaction that writes: revoked since the
      * request was admitted means refused */
     int rc = admitted_in(s, txn, in->owner, &who);
@@ -463,11 +494,18 @@ static int ingest_body(store_t *s, MDB_txn *txn, void *ctx)
      * site taken in for the first time most recently (owner indices are
      * given in that order), while it catches up */
     unsigned log_flags = rc == 1 ? MDB_APPEND : MDB_NOOVERWRITE;
+    if (!pre_is_for(in->pre, in, s->role))
+        pre_free(&in->pre); /* made for another upload or store: made again */
     if ((rc = sync_upload_precheck(in, s->role)))
         goto out;
     memset(&in->res, 0, sizeof in->res);
     for (size_t i = 0; i < in->n && rc == 0; i++) {
         const struct pre_entry *p = &in->pre->v[i];
+        if (i >= in->pre->n) { /* beyond those checked ahead: here, one at a time */
+            arena_reset(&one_ar);
+            precheck_entry(in, s->role, &one_ar, i, &one);
+            p = &one;
+        }
         if (p->stage == PRE_ENTRY) {
             rc = pre_raise(p);
             break;
@@ -498,6 +536,7 @@ out:
     in->res.head_seq = st.seq;
     memcpy(in->res.head, st.head, CRYPTO_HASH_LEN);
     scsms__identity__free_unpacked(who, NULL);
+    arena_free(&one_ar);
     return rc;
 }
 

@@ -768,15 +768,23 @@ int srv_run(int argc, char **argv)
     void *ctx = zmq_ctx_new();
     rc = ctx ? setup(&sv, ctx, bind, sec) : scsms_fail(SCSMS_EIO, "cannot start ZeroMQ");
     memset(sec, 0, sizeof sec);
+    int worked = 0; /* since memory was last given back */
     while (rc == 0 && !stopping) {
         zmq_pollitem_t items[] = {{sv.zap, 0, ZMQ_POLLIN, 0}, {sv.router, 0, ZMQ_POLLIN, 0}};
         /* requests read ahead are served at once */
-        if (zmq_poll(items, 2, sv.n_ahead ? 0 : SEEN_FLUSH_MS) < 0)
+        int ready = zmq_poll(items, 2, sv.n_ahead ? 0 : SEEN_FLUSH_MS);
+        if (ready < 0)
             continue; /* EINTR: a signal; the loop condition decides */
+        if (ready == 0 && !sv.n_ahead && worked) {
+            mem_trim_heap(); /* quiet for a while: what a burst kept goes back */
+            worked = 0;
+        }
         if (items[0].revents & ZMQ_POLLIN)
             serve_zap(&sv);
-        if ((items[1].revents & ZMQ_POLLIN) || sv.n_ahead)
+        if ((items[1].revents & ZMQ_POLLIN) || sv.n_ahead) {
             serve_waiting(&sv);
+            worked = 1;
+        }
         flush_seen(&sv, 0);
     }
     drop_ahead(&sv);

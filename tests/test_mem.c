@@ -393,6 +393,29 @@ START_TEST(prefault_maps_the_heap_top_ahead)
     free_pieces(v, n);
 }
 END_TEST
+
+/* Memory kept for reuse goes back when asked: 16 MiB of blocks freed stay
+ * with the process, then mem_trim_heap() returns them. */
+START_TEST(kept_memory_goes_back_when_trimmed)
+{
+    enum { N = 64 };
+    size_t block = (size_t)256 << 10;
+    mem_keep_freed((size_t)32 << 20);
+    long before = anon_kb();
+    char *p[N];
+    for (int i = 0; i < N; i++) {
+        p[i] = malloc(block);
+        ck_assert_ptr_nonnull(p[i]);
+        memset(p[i], 1, block);
+    }
+    for (int i = 0; i < N; i++)
+        free(p[i]);
+    long kept = anon_kb();
+    ck_assert_msg(kept - before >= 14 * 1024, "%ld kB kept of 16 MiB freed", kept - before);
+    mem_trim_heap();
+    ck_assert_msg(kept - anon_kb() >= 14 * 1024, "%ld kB given back of 16 MiB", kept - anon_kb());
+}
+END_TEST
 #endif
 
 /* Too little to be worth a thread: nothing starts; ending nothing is
@@ -475,6 +498,7 @@ static Suite *mem_suite(void)
     tcase_add_test(t, prefault_maps_the_heap_top_ahead);
     tcase_add_test(t, kept_buffers_are_reused_without_faults);
     tcase_add_test(t, buffers_fault_again_by_default);
+    tcase_add_test(t, kept_memory_goes_back_when_trimmed);
 #endif
     tcase_add_test(t, small_expectation_changes_nothing);
     tcase_add_test(t, one_buffer_gets_huge_pages);

@@ -29,6 +29,11 @@ static void check_ahead(void)
     ahead = 1;
 }
 
+static void check_inline(void)
+{
+    ahead = 0;
+}
+
 /* sync_ingest_group(), with `ahead` after every upload's checks were made
  * on a precheck thread (or, when it had not begun one, here), as head
  * office's server makes them. */
@@ -337,6 +342,38 @@ START_TEST(a_group_applies_each_upload_whole_or_not)
     batch_free(&b4);
     batch_free(&b1);
     batch_free(&bad);
+    batch_free(&b2);
+    batch_free(&b3);
+    pair_free(&p);
+}
+END_TEST
+
+static void count_call(void *arg)
+{
+    ++*(int *)arg;
+}
+
+/* The hook head office reads the next requests in runs between one
+ * upload and the next and once more before the commit. */
+START_TEST(the_hook_runs_between_uploads_and_before_the_commit)
+{
+    struct pair p = pair_new();
+    add_incidents(p.site, 6);
+    struct batch b1 = batch_of(p.site, 1, 2), b2 = batch_of(p.site, 3, 4),
+                 b3 = batch_of(p.site, 5, 6);
+    struct sync_upload ups[3] = {upload_of("SITE-A", &b1), upload_of("SITE-A", &b2),
+                                 upload_of("SITE-A", &b3)};
+    int calls = 0;
+    ck_assert_msg(sync_ingest_group_then(p.hq, ups, 3, count_call, &calls) == 0, "%s",
+                  scsms_errmsg());
+    ck_assert_int_eq(calls, 3);
+    ck_assert_uint_eq(ups[2].res.applied, 2);
+    heads_equal(&p, 6);
+    sync_upload_clear(ups, 3);
+    calls = 0;
+    ck_assert_int_eq(sync_ingest_group_then(p.hq, ups, 0, count_call, &calls), 0);
+    ck_assert_int_eq(calls, 0); /* nothing to write: no transaction */
+    batch_free(&b1);
     batch_free(&b2);
     batch_free(&b3);
     pair_free(&p);
@@ -870,6 +907,34 @@ static void json_accepted(struct pair *p, const char *json)
     free(b);
 }
 
+/* A record at fault twice is refused for the fault met first in the order
+ * head office has always checked in, whichever were checked ahead of the
+ * write: its owner, then the sender's role, then its own rules. */
+START_TEST(the_first_fault_in_order_is_named)
+{
+    struct pair p = pair_new();
+    /* a site may not issue a policy, whose time is not in UTC besides:
+     * the role (checked in the transaction) before the rule (ahead) */
+    json_refused(&p, "{\"type\":\"policy\",\"id\":\"SITE-A-POL-000001\",\"owner\":\"SITE-A\","
+                 "\"version\":1,\"status\":\"draft\",\"title\":\"t\",\"statement\":\"s\","
+                 "\"created_at\":\"2026-11-01T11:00:00+01:00\"}", SCSMS_EPERM,
+                 "entry 1: SITE-A may not issue policy records (rule 8)");
+    /* nor another site's policy: the owner (ahead) before the role */
+    json_refused(&p, "{\"type\":\"policy\",\"id\":\"SITE-B-POL-000001\",\"owner\":\"SITE-B\","
+                 "\"version\":1,\"status\":\"draft\",\"title\":\"t\",\"statement\":\"s\"}",
+                 SCSMS_EPERM, "entry 1: record 'SITE-B-POL-000001' of SITE-B sent by SITE-A: an "
+                 "identity sends only its own records (rule 8)");
+    /* its own incident with that time: the rule alone */
+    json_refused(&p, "{\"type\":\"incident\",\"id\":\"SITE-A-INC-000001\",\"owner\":\"SITE-A\","
+                 "\"version\":1,\"status\":\"open\",\"kind\":\"breach\","
+                 "\"occurred_at\":\"2026-11-01T10:00:00Z\",\"location\":\"Gate 1\","
+                 "\"created_at\":\"2026-11-01T11:00:00+01:00\"}", SCSMS_EINVAL,
+                 "entry 1: record 'SITE-A-INC-000001': field 'created_at' is "
+                 "'2026-11-01T11:00:00+01:00', not in the form its writer's store gives it");
+    pair_free(&p);
+}
+END_TEST
+
 START_TEST(a_partner_speaks_only_for_itself)
 {
     struct pair p = partner_pair();
@@ -1354,6 +1419,7 @@ int main(void)
     tcase_add_test(t, gap_says_where_to_resume);
     tcase_add_test(t, the_log_that_sorts_last_is_appended);
     tcase_add_test(t, a_group_applies_each_upload_whole_or_not);
+    tcase_add_test(t, the_hook_runs_between_uploads_and_before_the_commit);
     tcase_add_test(t, head_office_verify_names_the_first_damaged_log);
     tcase_add_test(t, a_swapped_enrolment_key_is_found);
     tcase_add_test(t, altered_entry_is_refused);
@@ -1366,6 +1432,7 @@ int main(void)
     tcase_add_test(pt, a_partners_declaration_arrives_as_signed);
     tcase_add_test(pt, a_declaration_altered_after_signing_is_refused);
     tcase_add_test(pt, a_partner_speaks_only_for_itself);
+    tcase_add_test(pt, the_first_fault_in_order_is_named);
     tcase_add_test(pt, a_partner_cannot_send_site_types);
     tcase_add_test(pt, a_later_version_keeps_its_type_and_none_follows_a_disposal);
     tcase_add_test(pt, a_stored_nan_does_not_stop_sync);
@@ -1373,7 +1440,7 @@ int main(void)
     suite_add_tcase(s, pt);
     /* the same cases again, every upload checked ahead on a thread */
     TCase *at = tcase_create("ingest, checked ahead");
-    tcase_add_checked_fixture(at, check_ahead, NULL);
+    tcase_add_checked_fixture(at, check_ahead, check_inline);
     tcase_add_test(at, batches_apply_once_and_heads_match);
     tcase_add_test(at, gap_says_where_to_resume);
     tcase_add_test(at, the_log_that_sorts_last_is_appended);
@@ -1386,6 +1453,7 @@ int main(void)
     tcase_add_test(at, a_partners_declaration_arrives_as_signed);
     tcase_add_test(at, a_declaration_altered_after_signing_is_refused);
     tcase_add_test(at, a_partner_speaks_only_for_itself);
+    tcase_add_test(at, the_first_fault_in_order_is_named);
     tcase_add_test(at, a_partner_cannot_send_site_types);
     tcase_add_test(at, a_later_version_keeps_its_type_and_none_follows_a_disposal);
     tcase_add_test(at, a_stored_nan_does_not_stop_sync);
