@@ -38,14 +38,6 @@ static const char *thp_mode(void)
     return mode;
 }
 
-/* This process's minor page faults so far. */
-static long minor_faults(void)
-{
-    struct rusage ru;
-    ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru), 0);
-    return ru.ru_minflt;
-}
-
 /* A figure of /proc/self/smaps_rollup, in kB: `format` is its line,
  * "Field: %ld kB". */
 static long rollup_kb(const char *format)
@@ -253,6 +245,14 @@ START_TEST(thread_heap_without_hint_small_pages)
         ck_assert_int_le(r.gained_kb, 2048);
 }
 END_TEST
+
+/* This process's minor page faults so far. */
+static long minor_faults(void)
+{
+    struct rusage ru;
+    ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru), 0);
+    return ru.ru_minflt;
+}
 
 /* Rounds of a sync upload's buffers: BLOCKS of BLOCK bytes allocated,
  * written and freed. The page faults of rounds after the first. */
