@@ -138,17 +138,28 @@ for site in $SITES; do
   printf '%-9s ' "$site"; "$A" verify --store "$WORK/$site"
 done
 
-say "head office: the consolidated management review pack, this year, every site"
-"$S" report review --from 2026-01-01 --to 2026-11-23 --format html --out "$WORK/review.html" \
+# the review covers the twelve months to today: the records were written
+# today, and a pack shows what head office held by its end date
+TO=$(date -u +%F)
+FROM=$(date -u -d "$TO 1 year ago" +%F)
+say "head office: the consolidated management review pack, $FROM to $TO, every site"
+"$S" report review --from "$FROM" --to "$TO" --format html --out "$WORK/review.html" \
   --store "$WORK/hq" | tee "$WORK/pack.out"
-"$S" report review --from 2026-01-01 --to 2026-11-23 --format table --store "$WORK/hq"
+"$S" report review --from "$FROM" --to "$TO" --format table --store "$WORK/hq" | tee "$WORK/review.txt"
+# every column of the ALL row summed: a pack with no evidence in it means
+# the sites' records did not reach head office, or the window missed them
+if ! awk '$1 == "ALL" { for (i = 2; i <= NF; i++) n += $i } END { exit !(n > 0) }' \
+    "$WORK/review.txt"; then
+  echo "demo: the consolidated review holds no evidence" >&2
+  exit 1
+fi
 
 say "evidence against ISO 28000 clauses 4.1 to 4.6, and AEO readiness, per site"
-"$S" report gaps --to 2026-11-23 --format table --store "$WORK/hq"
-"$S" report aeo --to 2026-11-23 --format table --store "$WORK/hq"
+"$S" report gaps --to "$TO" --format table --store "$WORK/hq"
+"$S" report aeo --to "$TO" --format table --store "$WORK/hq"
 
 say "head office records the management review on that pack; its actions go to the sites"
-"$S" management-review --pack "$WORK/review.html" --from 2026-01-01 --to 2026-11-23 \
+"$S" management-review --pack "$WORK/review.html" --from "$FROM" --to "$TO" \
   --decision "extend seal-number checks to every gate" --decision "drill at DXB-WH1 before Q1 end" \
   --action "DXB-WH1|2027-01-31|site security lead|Gate seal-check drill with customs liaison" \
   --action "RTM-PORT|2027-02-28|terminal security lead|Close overdue corrective actions" \
