@@ -30,6 +30,9 @@ cleanup() {
 trap cleanup EXIT
 say() { printf '\n== %s\n' "$*"; }
 field() { grep "^$1 " | cut -d' ' -f2; }
+# Dates relative to the day the demo runs: what is overdue, expiring or in
+# the review's window must stay so whenever it is run.
+day() { date -u -d "$1" +%F; }
 
 say "head office: the server's store and keys"
 "$S" init --store "$WORK/hq" | tee "$WORK/hq.keys"
@@ -54,18 +57,18 @@ echo "scsms-server listening on $ENDPOINT"
 export SCSMS_AUTHOR="r.haddad (site security lead)"
 DXB="$WORK/DXB-WH1"
 say "DXB-WH1 records evidence by hand"
-INC=$("$A" add incident --store "$DXB" --json '{"kind":"near_miss","occurred_at":"2026-11-20T10:15:00+04:00",
+INC=$("$A" add incident --store "$DXB" --json '{"kind":"near_miss","occurred_at":"'"$(day '17 days ago')"'T10:15:00+04:00",
   "location":"Gate 3","activity":"inbound trailer inspection","category":"operational_and_human_factors",
   "severity":2,"immediate_action":"trailer held, seal replaced and logged"}')
 echo "incident  $INC"
 "$A" add risk --store "$DXB" --set threat_category=physical_failure_or_malicious_act \
   --set threatened="container seals" --set likelihood=4 --set consequence=4 \
   --set residual_likelihood=2 --set residual_consequence=3 --set treatment=reduce \
-  --set next_review_date=2027-03-01 | sed 's/^/risk      /'
+  --set next_review_date="$(day '3 months')" | sed 's/^/risk      /'
 "$A" update "$INC" --store "$DXB" --set status=investigating --set root_cause="seal number not checked"
 EQ=$("$A" add equipment --store "$DXB" --set equipment_id=CAM-07 --set kind=camera \
-  --set location="Gate 3" --set next_calibration_date=2027-05-01)
-"$A" add calibration --store "$DXB" --json "{\"performed_date\":\"2026-11-20\",\"result\":\"fail\",
+  --set location="Gate 3" --set next_calibration_date="$(day '5 months')" | head -n1)
+"$A" add calibration --store "$DXB" --json "{\"performed_date\":\"$(day '17 days ago')\",\"result\":\"fail\",
   \"reading_before\":\"blurred\",\"reading_after\":\"blurred\",\"links\":[{\"rel\":\"equipment\",\"target\":\"$EQ\"}]}"
 
 say "the rules refuse, in one line, and store nothing"
@@ -82,13 +85,15 @@ say "RTM-PORT and SIN-DC: a generated year of registers each"
 say "head office issues its security policy"
 "$A" add policy --store "$WORK/hq" --json '{"title":"Supply chain security policy","edition":"2026",
   "statement":"We protect goods, people and information across the supply chain.",
-  "approved_by":"CEO","approved_date":"2026-11-01","review_date":"2027-11-01","status":"current"}'
+  "approved_by":"CEO","approved_date":"'"$(day '36 days ago')"'","review_date":"'"$(day '11 months')"'",
+  "status":"current"}'
 
 "$A" add scope --store "$WORK/hq" --json '{"boundaries":"import and export flows through the three hubs",
   "sites":["DXB-WH1","RTM-PORT","SIN-DC"],"activities":["warehousing","port handling","cross-dock"],
   "status":"current"}' | sed 's/^/scope /'
 "$A" add document --store "$WORK/hq" --json '{"doc_id":"SOP-SEAL","doc_version":"3","title":"Container seal procedure",
-  "approver":"Head of security","approved_date":"2026-10-01","review_date":"2027-10-01",
+  "approver":"Head of security","approved_date":"'"$(day '67 days ago')"'",
+  "review_date":"'"$(day '10 months')"'",
   "available_at":["DXB-WH1","RTM-PORT","SIN-DC"],"status":"current"}' | sed 's/^/document /'
 
 say "every site syncs: its records up, head office's down"
@@ -99,7 +104,7 @@ done
 say "the policy at a site, and the site's acknowledgement going back"
 "$A" list --type policy --store "$WORK/SIN-DC"
 "$A" add acknowledgement --store "$WORK/SIN-DC" --set subject_id=HQ-POL-000001 \
-  --set subject_version=1 --set acknowledged_by="site manager" --set acknowledged_date=2026-11-23
+  --set subject_version=1 --set acknowledged_by="site manager" --set acknowledged_date="$(day today)"
 "$A" run --once --server "$ENDPOINT" --server-key "$SERVER_KEY" --store "$WORK/SIN-DC" | sed "s/^/SIN-DC: /"
 
 say "a business partner: a carrier enrols, submits its signed declaration and certificate"
@@ -113,10 +118,11 @@ CAR="$WORK/NL-CARRIER"
 DOS=$("$A" add declaration --store "$CAR" --json '{"partner_id":"NL-CARRIER",
   "coverage":"road haulage Rotterdam - Dubai hubs","flows":["export"],"covered_sites":["RTM-PORT"],
   "modes":["road"],"measures":["sealed trailers, seal numbers logged","vetted drivers","GPS tracking"],
-  "valid_from_date":"2026-01-01","valid_to_date":"2027-06-30"}')
+  "valid_from_date":"'"$(day '11 months ago')"'","valid_to_date":"'"$(day '7 months')"'"}')
 echo "declaration $DOS (signed with the carrier's own key)"
 "$A" add certificate --store "$CAR" --json '{"partner_id":"NL-CARRIER","scheme":"aeo",
-  "issuer":"NL customs","number":"NLAEOF0042","valid_from_date":"2024-01-01","expiry_date":"2026-12-10"}' \
+  "issuer":"NL customs","number":"NLAEOF0042","valid_from_date":"'"$(day '3 years ago')"'",
+  "expiry_date":"'"$(day '3 days')"'"}' \
   | sed 's/^/certificate /'
 "$A" add incident --store "$CAR" --json '{"kind":"breach","occurred_at":"2026-11-20T10:00:00Z","location":"x"}' || true
 "$A" run --once --server "$ENDPOINT" --server-key "$SERVER_KEY" --store "$CAR" | sed "s/^/NL-CARRIER: /"
@@ -161,11 +167,18 @@ say "evidence against ISO 28000 clauses 4.1 to 4.6, and AEO readiness, per site"
 say "head office records the management review on that pack; its actions go to the sites"
 "$S" management-review --pack "$WORK/review.html" --from "$FROM" --to "$TO" \
   --decision "extend seal-number checks to every gate" --decision "drill at DXB-WH1 before Q1 end" \
-  --action "DXB-WH1|2027-01-31|site security lead|Gate seal-check drill with customs liaison" \
-  --action "RTM-PORT|2027-02-28|terminal security lead|Close overdue corrective actions" \
+  --action "DXB-WH1|$(day '55 days')|site security lead|Gate seal-check drill with customs liaison" \
+  --action "RTM-PORT|$(day '83 days')|terminal security lead|Close overdue corrective actions" \
   --store "$WORK/hq"
 "$A" run --once --server "$ENDPOINT" --server-key "$SERVER_KEY" --store "$DXB" | sed "s/^/DXB-WH1: /"
-"$A" due --within 90 --store "$DXB" | grep -E "WHEN|HQ-ACT" || true
+"$A" due --within 90 --store "$DXB" > "$WORK/due.txt"
+grep -E "WHEN|HQ-ACT" "$WORK/due.txt"
+# the review's action for DXB-WH1 reached it, and only that one
+grep -q "HQ-ACT.*Gate seal-check drill" "$WORK/due.txt" ||
+  { echo "demo: the management review's action did not reach DXB-WH1" >&2; exit 1; }
+if grep -q "Close overdue corrective actions" "$WORK/due.txt"; then
+  echo "demo: RTM-PORT's action is listed at DXB-WH1" >&2; exit 1
+fi
 
 say "an intruder edits one byte of DXB-WH1's data file: verify names the entry"
 for off in $(grep -obUa "Gate 3" "$DXB/data.mdb" | cut -d: -f1); do
