@@ -72,11 +72,16 @@ EQ=$("$A" add equipment --store "$DXB" --set equipment_id=CAM-07 --set kind=came
   \"reading_before\":\"blurred\",\"reading_after\":\"blurred\",\"links\":[{\"rel\":\"equipment\",\"target\":\"$EQ\"}]}"
 
 say "the rules refuse, in one line, and store nothing"
-"$A" add risk --store "$DXB" --set threat_category=natural_events --set threatened=yard \
+# each must be refused: the demo stops if one is taken
+refused() { if "$@"; then echo "demo: not refused: $*" >&2; exit 1; fi; }
+BEFORE=$("$A" verify --store "$DXB")
+refused "$A" add risk --store "$DXB" --set threat_category=natural_events --set threatened=yard \
   --set likelihood=5 --set consequence=5 --set residual_likelihood=4 --set residual_consequence=4 \
-  --set treatment=accept || true
-"$A" add incident --store "$DXB" --json '{"kind":"breach","occurred_at":"2026-02-30T10:00:00Z","location":"x"}' || true
-"$A" add policy --store "$DXB" --json '{"title":"my own policy","statement":"..."}' || true
+  --set treatment=accept
+refused "$A" add incident --store "$DXB" --json '{"kind":"breach","occurred_at":"2026-02-30T10:00:00Z","location":"x"}'
+refused "$A" add policy --store "$DXB" --json '{"title":"my own policy","statement":"..."}'
+[ "$("$A" verify --store "$DXB")" = "$BEFORE" ] ||
+  { echo "demo: a refused record changed DXB-WH1's store" >&2; exit 1; }
 
 say "RTM-PORT and SIN-DC: a generated year of registers each"
 "$GEN" --store "$WORK/RTM-PORT"
@@ -124,7 +129,7 @@ echo "declaration $DOS (signed with the carrier's own key)"
   "issuer":"NL customs","number":"NLAEOF0042","valid_from_date":"'"$(day '3 years ago')"'",
   "expiry_date":"'"$(day '3 days')"'"}' \
   | sed 's/^/certificate /'
-"$A" add incident --store "$CAR" --json '{"kind":"breach","occurred_at":"2026-11-20T10:00:00Z","location":"x"}' || true
+refused "$A" add incident --store "$CAR" --json '{"kind":"breach","occurred_at":"'"$(day '17 days ago')"'T10:00:00Z","location":"x"}'
 "$A" run --once --server "$ENDPOINT" --server-key "$SERVER_KEY" --store "$CAR" | sed "s/^/NL-CARRIER: /"
 "$S" partners --store "$WORK/hq"
 say "head office reviews the declaration's credibility; the carrier sees the verdict"
