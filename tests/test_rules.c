@@ -355,6 +355,8 @@ END_TEST
 
 START_TEST(rule3_failed_calibration_takes_equipment_out)
 {
+    /* a clock of its own: the dates below are in its future for good */
+    setenv("SCSMS_NOW", "2026-11-23T08:00:00Z", 1);
     struct fixture f = fx_new("rule3", NULL);
     char raised[1024], json[512];
     char *eq = put_ok(f.s, "equipment",
@@ -395,6 +397,7 @@ START_TEST(rule3_failed_calibration_takes_equipment_out)
     free(eq);
     free(cal);
     fx_free(&f);
+    unsetenv("SCSMS_NOW");
 }
 END_TEST
 
