@@ -886,12 +886,11 @@ static int apply_apart(store_t *s, MDB_txn *txn, store_batch_t *b, struct item *
     if (mrc)
         return store_lmdb_fail(mrc, "begin nested transaction");
     int rc = apply_item(s, child, b, it, st, now, today, log_flags);
-    if (rc == 0 && (mrc = mdb_txn_commit(child)))
-        rc = store_lmdb_fail(mrc, "commit nested transaction");
-    else if (rc)
-        mdb_txn_abort(child);
+    if (rc == 0)
+        rc = store_txn_commit_nested(s, child, "commit nested transaction");
+    else
+        store_txn_abort_nested(s, child);
     if (rc) {
-        store_tails_forget(s); /* given up: it may have looked them up after a delete */
         *st = before;
         while (b->n_raised > raised)
             free(b->raised[--b->n_raised]);

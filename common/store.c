@@ -83,6 +83,21 @@ void store_tails_forget(store_t *s)
     s->tail_due.state = STORE_TAIL_UNKNOWN;
 }
 
+int store_txn_commit_nested(store_t *s, MDB_txn *child, const char *what)
+{
+    int mrc = mdb_txn_commit(child);
+    if (mrc == 0)
+        return 0;
+    store_tails_forget(s); /* LMDB freed child */
+    return store_lmdb_fail(mrc, what);
+}
+
+void store_txn_abort_nested(store_t *s, MDB_txn *child)
+{
+    mdb_txn_abort(child);
+    store_tails_forget(s);
+}
+
 int store_txn_begin(store_t *s, unsigned flags, MDB_txn **txn)
 {
     int mrc = mdb_txn_begin(s->env, NULL, flags, txn);

@@ -73,9 +73,17 @@ int store_error_fatal(int rc);
 /* Begin a transaction, following a map another process has grown. */
 int store_txn_begin(store_t *s, unsigned flags, MDB_txn **txn);
 
-/* Forget the index tables' tails (struct store_tail): after a nested
- * transaction is aborted. */
+/* Forget the index tables' tails (struct store_tail). */
 void store_tails_forget(store_t *s);
+
+/* End child, a transaction nested in this thread's write transaction:
+ * commit it into its parent (0, or the LMDB error translated, `what`
+ * naming the write), or abort it. A nested transaction given up, aborted
+ * or failing its commit, takes the tails with it: it may have looked them
+ * up after deleting a table's last key. Every nested write transaction
+ * ends through one of these two. */
+int store_txn_commit_nested(store_t *s, MDB_txn *child, const char *what) SCSMS_MUST_CHECK;
+void store_txn_abort_nested(store_t *s, MDB_txn *child);
 
 void store_put_be32(uint8_t *p, uint32_t v);
 void store_put_be64(uint8_t *p, uint64_t v);

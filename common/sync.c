@@ -247,7 +247,8 @@ struct pre_entry {
  * n at most PRECHECK_MAX and ending at the first that failed (the rest
  * are checked in the transaction, one at a time: a failure ends an
  * upload unless the entry is one held already, which is rare). Made for
- * that owner's entries and that store role (ingest checks it was).
+ * that owner's entries and that store role (sync_upload_precheck checks
+ * it was before taking it).
  * Everything in ar. */
 struct sync_pre {
     struct arena ar;
@@ -343,17 +344,34 @@ static int precheck_entry(const struct sync_upload *in, enum store_role store_ro
     return rc;
 }
 
+static void pre_free(struct sync_pre **pre)
+{
+    if (!*pre)
+        return;
+    arena_free(&(*pre)->ar);
+    free((*pre)->v);
+    free(*pre);
+    *pre = NULL;
+}
+
+/* pre was made for in's entries, sent by in's owner, to a store of role. */
+static int pre_is_for(const struct sync_pre *pre, const struct sync_upload *in,
+                      enum store_role role)
+{
+    return pre && pre->entries == in->entries && pre->upload_n == in->n && pre->role == role &&
+           pre->owner && in->owner && strcmp(pre->owner, in->owner) == 0;
+}
+
 int sync_upload_precheck(struct sync_upload *u, enum store_role store_role)
 {
-    if (u->pre)
+    if (pre_is_for(u->pre, u, store_role))
         return 0;
-    struct sync_pre *pre = calloc(1, sizeof *pre);
+    pre_free(&u->pre); /* made for another upload or store: made again */
     size_t ahead = u->n < PRECHECK_MAX ? u->n : PRECHECK_MAX;
-    size_t size = (ahead ? ahead : 1) * sizeof *pre->v;
-    ProtobufCAllocator *al = pre ? arena_allocator(&pre->ar) : NULL;
-    if (!pre || !(pre->v = al->alloc(al->allocator_data, size))) {
-        if (pre)
-            arena_free(&pre->ar);
+    struct sync_pre *pre = calloc(1, sizeof *pre);
+    if (pre)
+        pre->v = calloc(ahead ? ahead : 1, sizeof *pre->v);
+    if (!pre || !pre->v) {
         free(pre);
         return scsms_fail(SCSMS_ENOMEM, "out of memory");
     }
@@ -367,23 +385,6 @@ int sync_upload_precheck(struct sync_upload *u, enum store_role store_role)
     pre->role = store_role;
     u->pre = pre;
     return 0;
-}
-
-static void pre_free(struct sync_pre **pre)
-{
-    if (!*pre)
-        return;
-    arena_free(&(*pre)->ar);
-    free(*pre);
-    *pre = NULL;
-}
-
-/* pre was made for in's entries, sent by in's owner, to a store of role. */
-static int pre_is_for(const struct sync_pre *pre, const struct sync_upload *in,
-                      enum store_role role)
-{
-    return !pre || (pre->entries == in->entries && pre->upload_n == in->n && pre->role == role &&
-                    pre->owner && in->owner && strcmp(pre->owner, in->owner) == 0);
 }
 
 /* Check one new entry against the store and the sender's enrolment, in
@@ -480,8 +481,8 @@ static int ingest_body(store_t *s, MDB_txn *txn, void *ctx)
     struct sync_upload *in = ctx;
     struct store_owner_state st = {0}; /* reported as the head even when never loaded */
     Scsms__Identity *who = NULL;
-    struct pre_entry one;         /* an entry beyond those checked ahead */
-    struct arena one_ar = {0};    /* and its decoded copies */
+    struct pre_entry late;        /* an entry beyond those checked ahead */
+    struct arena late_ar = {0};   /* and its decoded copies */
     /* read again in the transaction that writes: revoked since the
      * request was admitted means refused */
     int rc = admitted_in(s, txn, in->owner, &who);
@@ -494,17 +495,16 @@ static int ingest_body(store_t *s, MDB_txn *txn, void *ctx)
      * site taken in for the first time most recently (owner indices are
      * given in that order), while it catches up */
     unsigned log_flags = rc == 1 ? MDB_APPEND : MDB_NOOVERWRITE;
-    if (!pre_is_for(in->pre, in, s->role))
-        pre_free(&in->pre); /* made for another upload or store: made again */
     if ((rc = sync_upload_precheck(in, s->role)))
         goto out;
     memset(&in->res, 0, sizeof in->res);
     for (size_t i = 0; i < in->n && rc == 0; i++) {
-        const struct pre_entry *p = &in->pre->v[i];
-        if (i >= in->pre->n) { /* beyond those checked ahead: here, one at a time */
-            arena_reset(&one_ar);
-            precheck_entry(in, s->role, &one_ar, i, &one);
-            p = &one;
+        const struct pre_entry *p = &late;
+        if (i < in->pre->n) {
+            p = &in->pre->v[i];
+        } else { /* beyond those checked ahead: here, one at a time */
+            arena_reset(&late_ar);
+            precheck_entry(in, s->role, &late_ar, i, &late);
         }
         if (p->stage == PRE_ENTRY) {
             rc = pre_raise(p);
@@ -536,7 +536,7 @@ out:
     in->res.head_seq = st.seq;
     memcpy(in->res.head, st.head, CRYPTO_HASH_LEN);
     scsms__identity__free_unpacked(who, NULL);
-    arena_free(&one_ar);
+    arena_free(&late_ar);
     return rc;
 }
 
@@ -599,12 +599,11 @@ static int group_body(store_t *s, MDB_txn *txn, void *ctx)
             return store_lmdb_fail(mrc, "begin an upload's transaction");
         int rc = ingest_body(s, child, u);
         if (rc == 0) {
-            if ((mrc = mdb_txn_commit(child)))
-                return store_lmdb_fail(mrc, "apply an upload");
+            if ((rc = store_txn_commit_nested(s, child, "apply an upload")))
+                return rc;
             continue;
         }
-        mdb_txn_abort(child);
-        store_tails_forget(s); /* it may have looked them up after a delete */
+        store_txn_abort_nested(s, child);
         /* the map or the disk full (the group is retried after the map
          * grows, or each upload alone), or a failure or damage of the
          * store: the group ends. Anything else, a bad record of one site

@@ -129,7 +129,8 @@ struct sync_upload {
  * its own, so another thread may run it while this one writes: head
  * office checks the next uploads while its last commit waits for the
  * disk. store_role: that of the store that will take u in. 0, or
- * SCSMS_ENOMEM. Nothing done when u->pre is set already. */
+ * SCSMS_ENOMEM. Nothing done when u->pre was made for u already; one made
+ * for other entries, another owner or another store role is made again. */
 int sync_upload_precheck(struct sync_upload *u, enum store_role store_role) SCSMS_MUST_CHECK;
 
 /* Take in n uploads in one transaction and one durable commit (group

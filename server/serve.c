@@ -574,7 +574,7 @@ static struct sync_upload *take_uploads(struct server *sv, struct request *q, si
             fprintf(stderr, "scsms-server: warning: %zu uploads not taken in: %s\n", to - from,
                     scsms_errmsg());
     }
-    /* out of memory: q[i].up stays NULL (decode_request), each is answered retry later */
+    /* out of memory: q[i].up stays NULL (decode_body), each is answered retry later */
     *n_ups = k;
     return ups;
 }

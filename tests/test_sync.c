@@ -138,18 +138,6 @@ struct batch {
     size_t cp_len;
 };
 
-static int collect(const uint8_t *bytes, size_t len, uint64_t seq, void *ctx)
-{
-    struct batch *b = ctx;
-    (void)seq;
-    b->e = realloc(b->e, (b->n + 1) * sizeof *b->e);
-    b->e[b->n].data = malloc(len);
-    memcpy(b->e[b->n].data, bytes, len);
-    b->e[b->n].len = len;
-    b->n++;
-    return 0;
-}
-
 static struct batch batch_of(store_t *s, uint64_t from, uint64_t to)
 {
     struct batch b = {0};
@@ -1124,8 +1112,7 @@ static void batch_is(store_t *s, const struct sync_batch *b, uint64_t from, size
                      size_t want, uint64_t last)
 {
     struct batch e = {0};
-    ck_assert_msg(sync_read_log(s, store_owner(s), from, max, collect, &e) == 0, "%s",
-                  scsms_errmsg());
+    tu_log_read(s, store_owner(s), from, max, &e.e, &e.n);
     ck_assert_uint_eq(e.n, want);
     ck_assert_uint_eq(from + e.n - 1, last);
     ck_assert_uint_eq(b->n, want);
@@ -1235,7 +1222,7 @@ START_TEST(a_batch_is_limited_in_bytes)
     struct sync_result res;
     struct batch all = {0};
     add_large_incidents(p.site, 100);
-    ck_assert_int_eq(sync_read_log(p.site, "SITE-A", 1, 100, collect, &all), 0);
+    tu_log_read(p.site, "SITE-A", 1, 100, &all.e, &all.n);
     size_t fit = 0, bytes = 0;
     while (fit < all.n && bytes + all.e[fit].len <= SYNC_BATCH_MAX_BYTES)
         bytes += all.e[fit++].len;
@@ -1391,7 +1378,7 @@ START_TEST(a_batch_needs_the_stores_key)
     ck_assert_ptr_null(b.txn);
     /* the log is there to be read; only the signing is refused */
     struct batch e = {0};
-    ck_assert_int_eq(sync_read_log(s, "SITE-A", 1, 10, collect, &e), 0);
+    tu_log_read(s, "SITE-A", 1, 10, &e.e, &e.n);
     ck_assert_uint_eq(e.n, 5);
     batch_free(&e);
     sync_batch_free(&b);

@@ -333,14 +333,20 @@ static int copy_entry(const uint8_t *bytes, size_t len, uint64_t seq, void *ctx)
     return 0;
 }
 
-void tu_log_copy(struct store *s, const char *owner, uint64_t from, uint64_t to,
-                 ProtobufCBinaryData **e, size_t *n)
+size_t tu_log_read(struct store *s, const char *owner, uint64_t from, size_t max,
+                   ProtobufCBinaryData **e, size_t *n)
 {
     struct log_copy c = {e, n};
     size_t before = *n;
-    ck_assert_msg(sync_read_log(s, owner, from, (size_t)(to - from + 1), copy_entry, &c) == 0,
-                  "%s", scsms_errmsg());
-    ck_assert_uint_eq(*n - before, to - from + 1);
+    ck_assert_msg(sync_read_log(s, owner, from, max, copy_entry, &c) == 0, "%s",
+                  scsms_errmsg());
+    return *n - before;
+}
+
+void tu_log_copy(struct store *s, const char *owner, uint64_t from, uint64_t to,
+                 ProtobufCBinaryData **e, size_t *n)
+{
+    ck_assert_uint_eq(tu_log_read(s, owner, from, (size_t)(to - from + 1), e, n), to - from + 1);
 }
 
 void tu_log_free(ProtobufCBinaryData *e, size_t n)

@@ -82,10 +82,16 @@ void tu_put(struct store *s, const char *json, char *id_out);
  * exact entries and s's signed checkpoint over the last. */
 void tu_ship(struct store *s, struct store *hq);
 
-/* Copies of owner's log entries from..to at s, each malloc'd, appended
- * to (*e)[0, *n) (realloc'd); fails the test unless all are there. Free
- * with tu_log_free(). */
+/* Copies of at most max of owner's log entries from `from` on at s,
+ * each malloc'd, appended to (*e)[0, *n) (realloc'd); how many were
+ * there. Fails the test when the log cannot be read. Free with
+ * tu_log_free(). */
 struct ProtobufCBinaryData;
+size_t tu_log_read(struct store *s, const char *owner, uint64_t from, size_t max,
+                   struct ProtobufCBinaryData **e, size_t *n);
+
+/* tu_log_read() of entries from..to, failing the test unless all are
+ * there. */
 void tu_log_copy(struct store *s, const char *owner, uint64_t from, uint64_t to,
                  struct ProtobufCBinaryData **e, size_t *n);
 void tu_log_free(struct ProtobufCBinaryData *e, size_t n);
