@@ -7,8 +7,9 @@
  * overlap the wait is what needs no store: sync_upload_precheck(). A
  * precheck runs it on a thread of its own for the uploads handed to it,
  * oldest first, while the caller writes; the caller then finishes each
- * job it needs, newest first, checking one itself rather than waiting
- * when the thread has not begun it, so the two meet in the middle.
+ * job as it needs it, in order (sync_ingest_group_then's step), checking
+ * one itself rather than waiting when the thread has not begun it, so the
+ * thread checks the next upload while the caller writes the last.
  *
  * Used by one thread (the caller) besides its own; a job is the caller's
  * memory, lent from precheck_submit() until precheck_finish() returns.

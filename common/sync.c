@@ -560,7 +560,7 @@ int sync_ingest(store_t *s, const char *owner, const ProtobufCBinaryData *entrie
 struct group {
     struct sync_upload *ups;
     size_t n;
-    void (*between)(void *); /* called between uploads and before the commit */
+    void (*step)(void *, struct sync_upload *); /* before each upload and the commit */
     void *arg;
 };
 
@@ -589,8 +589,8 @@ static int group_body(store_t *s, MDB_txn *txn, void *ctx)
     for (size_t i = 0; i < g->n; i++) {
         struct sync_upload *u = &g->ups[i];
         MDB_txn *child;
-        if (i && g->between)
-            g->between(g->arg);
+        if (g->step)
+            g->step(g->arg, u);
         u->rc = 0;
         free(u->message);
         u->message = NULL;
@@ -612,8 +612,8 @@ static int group_body(store_t *s, MDB_txn *txn, void *ctx)
             return rc;
         refuse(u, rc);
     }
-    if (g->between)
-        g->between(g->arg);
+    if (g->step)
+        g->step(g->arg, NULL);
     return 0;
 }
 
@@ -624,7 +624,7 @@ static int ingest_one_by_one(store_t *s, struct sync_upload *ups, size_t n,
 {
     int any = 0, last = 0;
     for (size_t i = 0; i < n; i++) {
-        struct group one = {&ups[i], 1, all->between, all->arg};
+        struct group one = {&ups[i], 1, all->step, all->arg};
         int rc = store_write_txn(s, group_body, &one);
         if (rc == 0 && ups[i].rc == 0)
             any = 1;
@@ -644,9 +644,9 @@ int sync_ingest_group(store_t *s, struct sync_upload *ups, size_t n)
 }
 
 int sync_ingest_group_then(store_t *s, struct sync_upload *ups, size_t n,
-                           void (*between)(void *), void *arg)
+                           void (*step)(void *arg, struct sync_upload *next), void *arg)
 {
-    struct group g = {ups, n, between, arg};
+    struct group g = {ups, n, step, arg};
     for (size_t i = 0; i < n; i++) {
         memset(&ups[i].res, 0, sizeof ups[i].res);
         ups[i].rc = 0;
@@ -656,8 +656,8 @@ int sync_ingest_group_then(store_t *s, struct sync_upload *ups, size_t n,
         return 0;
     /* the checks that need no store, before the writer's lock is taken
      * (those not made already; out of memory, the rest are tried again
-     * in the transaction) */
-    for (size_t i = 0; i < n; i++)
+     * in the transaction); with a step, the caller gives them in turn */
+    for (size_t i = 0; !step && i < n; i++)
         if (sync_upload_precheck(&ups[i], s->role) != 0)
             break;
     int rc = store_write_txn(s, group_body, &g);

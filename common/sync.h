@@ -116,6 +116,7 @@ struct sync_upload {
     char *message;          /* out: the refusal's one line; free with sync_upload_clear() */
     struct sync_pre *pre;   /* its checks made ahead (sync_upload_precheck), or NULL;
                                owned: free with sync_upload_clear() */
+    void *caller;           /* the caller's own (for a step hook): never touched here */
 };
 
 /* Decode an upload's entries and their records and make every check of
@@ -142,15 +143,22 @@ int sync_upload_precheck(struct sync_upload *u, enum store_role store_role) SCSM
  * upload's rc is the error. */
 int sync_ingest_group(store_t *s, struct sync_upload *ups, size_t n) SCSMS_MUST_CHECK;
 
-/* sync_ingest_group(), calling between(arg) while its write transaction
- * is open: between one upload and the next, and after the last before the
- * commit, which waits for the disk. For head office to read the requests
- * that arrived meanwhile and hand their uploads to a thread that checks
- * them ahead (precheck.h) during that wait. between must not touch the
- * store (the transaction is this thread's), and may be called again if
- * the group is written again (after the map grows, or one by one). */
+/* sync_ingest_group(), calling step(arg, u) while its write transaction
+ * is open: before each upload u is taken in, and with u NULL after the
+ * last, before the commit, which waits for the disk. For head office: to
+ * read the requests that arrived meanwhile and hand their uploads to a
+ * thread that checks them ahead (precheck.h), and to give u the checks
+ * that thread made (u->pre) only when u is next, so that the thread
+ * checks one upload while this one writes the one before. With a step,
+ * an upload it leaves without u->pre is checked in the transaction, when
+ * its turn comes (without one, every upload's checks that need no store
+ * are made before the transaction begins). step must not touch the store
+ * (the transaction is this thread's), and may be called again for the
+ * same upload if the group is written again (after the map grows, or one
+ * by one). */
 int sync_ingest_group_then(store_t *s, struct sync_upload *ups, size_t n,
-                           void (*between)(void *), void *arg) SCSMS_MUST_CHECK;
+                           void (*step)(void *arg, struct sync_upload *next),
+                           void *arg) SCSMS_MUST_CHECK;
 
 /* Free what sync_ingest_group() left in each of ups[0, n). */
 void sync_upload_clear(struct sync_upload *ups, size_t n);

@@ -514,11 +514,10 @@ static void admit_request(struct server *sv, struct request *q)
 }
 
 /* The requests that arrived while this round writes, read and decoded
- * for the next (sync_ingest_group_then's `between`): the precheck thread
- * checks their uploads while the commit waits for the disk. */
-static void read_ahead(void *arg)
+ * for the next: the precheck thread checks their uploads while the commit
+ * waits for the disk. */
+static void read_ahead(struct server *sv)
 {
-    struct server *sv = arg;
     struct request *a = sv->q[!sv->cur];
     while (sv->n_ahead < sv->queue_max && read_request(sv, &a[sv->n_ahead]))
         decode_body(sv, &a[sv->n_ahead++], &sv->arena[!sv->cur]);
@@ -528,6 +527,23 @@ static int is_upload(const struct request *q)
 {
     return q->who && *q->who && q->req && !q->admitted &&
            q->req->msg_case == SCSMS__SYNC_REQUEST__MSG_UPLOAD;
+}
+
+/* sync_ingest_group_then's step, in the write transaction: read ahead,
+ * and give the upload about to be written its checks, waited for if the
+ * precheck thread is making them, made here if it has not begun. Taken
+ * in order as the writer needs them, the thread (which takes the oldest
+ * first) checks the next upload while this thread writes the last. */
+static void step(void *arg, struct sync_upload *next)
+{
+    struct server *sv = arg;
+    read_ahead(sv);
+    if (!next || next->pre)
+        return;
+    struct request *q = next->caller;
+    precheck_finish(sv->pc, &q->job, 1);
+    next->pre = q->job.up.pre;
+    q->job.up.pre = NULL; /* the group's now */
 }
 
 /* One transaction holds at most this much of uploads' entries: a round of
@@ -550,10 +566,10 @@ static struct sync_upload *take_uploads(struct server *sv, struct request *q, si
 {
     struct sync_upload *ups = calloc(n, sizeof *ups);
     size_t k = 0;
-    /* newest first: the precheck thread takes the oldest first, and each
-     * one it has not begun is checked here rather than waited for */
-    for (size_t i = n; i-- > 0;)
-        precheck_finish(sv->pc, &q[i].job, ups && is_upload(&q[i]));
+    /* what is not taken in is not checked; what is, is finished by step */
+    for (size_t i = 0; i < n; i++)
+        if (!ups || !is_upload(&q[i]))
+            precheck_finish(sv->pc, &q[i].job, 0);
     for (size_t i = 0; ups && i < n; i++) {
         if (!is_upload(&q[i]))
             continue;
@@ -561,8 +577,7 @@ static struct sync_upload *take_uploads(struct server *sv, struct request *q, si
         ups[k] = (struct sync_upload){.owner = q[i].who, .entries = up->entries,
                                       .n = up->n_entries, .checkpoint = up->checkpoint.data,
                                       .cp_len = up->checkpoint.len,
-                                      .seen = q[i].seen, .pre = q[i].job.up.pre};
-        q[i].job.up.pre = NULL; /* the group's now */
+                                      .seen = q[i].seen, .caller = &q[i]};
         q[i].up = &ups[k++];
     }
     for (size_t from = 0, to; from < k; from = to) {
@@ -570,10 +585,13 @@ static struct sync_upload *take_uploads(struct server *sv, struct request *q, si
         for (to = from + 1; to < k && bytes + (next = upload_bytes(&ups[to])) <= GROUP_MAX_BYTES;
              to++)
             bytes += next;
-        if (sync_ingest_group_then(sv->s, ups + from, to - from, read_ahead, sv) != 0)
+        if (sync_ingest_group_then(sv->s, ups + from, to - from, step, sv) != 0)
             fprintf(stderr, "scsms-server: warning: %zu uploads not taken in: %s\n", to - from,
                     scsms_errmsg());
     }
+    /* a group that failed before its turn came: the thread lets it go */
+    for (size_t i = 0; i < n; i++)
+        precheck_finish(sv->pc, &q[i].job, 0);
     /* out of memory: q[i].up stays NULL (decode_body), each is answered retry later */
     *n_ups = k;
     return ups;

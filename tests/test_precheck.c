@@ -80,9 +80,9 @@ static void heads_equal(struct fixture *f, uint64_t want)
     tu_heads_equal(f->site, f->hq, "SITE-A", want);
 }
 
-/* Every job handed over and then finished, newest first, as head office
- * finishes a round's: whether the thread or the caller checked each, all
- * go in once, and the heads agree. */
+/* Every job handed over and then finished, newest first (so the caller
+ * meets jobs the thread has not begun): whether the thread or the caller
+ * checked each, all go in once, and the heads agree. */
 START_TEST(every_job_is_checked_whoever_checks_it)
 {
     struct fixture f = fixture_new(BATCHES * PER_BATCH);

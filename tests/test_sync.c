@@ -336,14 +336,33 @@ START_TEST(a_group_applies_each_upload_whole_or_not)
 }
 END_TEST
 
-static void count_call(void *arg)
+/* What a step hook saw: each upload in turn, then NULL before the
+ * commit; and how many came with checks made before their turn. */
+struct steps {
+    const struct sync_upload *seen[8];
+    int n, had_pre;
+};
+
+/* As head office's: the checks of each upload given only when it is
+ * next (there made by the precheck thread; here on the spot). */
+static void record_step(void *arg, struct sync_upload *next)
 {
-    ++*(int *)arg;
+    struct steps *s = arg;
+    if (s->n < 8)
+        s->seen[s->n] = next;
+    s->n++;
+    if (!next)
+        return;
+    if (next->pre)
+        s->had_pre++;
+    ck_assert_int_eq(sync_upload_precheck(next, STORE_ROLE_HQ), 0);
 }
 
-/* The hook head office reads the next requests in runs between one
- * upload and the next and once more before the commit. */
-START_TEST(the_hook_runs_between_uploads_and_before_the_commit)
+/* The hook head office reads the next requests in and hands each upload
+ * its checks with runs before each upload, in order, and once more before
+ * the commit; given a hook, the group makes no upload's checks before
+ * their turn. */
+START_TEST(the_hook_runs_before_each_upload_and_before_the_commit)
 {
     struct pair p = pair_new();
     add_incidents(p.site, 6);
@@ -351,16 +370,24 @@ START_TEST(the_hook_runs_between_uploads_and_before_the_commit)
                  b3 = batch_of(p.site, 5, 6);
     struct sync_upload ups[3] = {upload_of("SITE-A", &b1), upload_of("SITE-A", &b2),
                                  upload_of("SITE-A", &b3)};
-    int calls = 0;
-    ck_assert_msg(sync_ingest_group_then(p.hq, ups, 3, count_call, &calls) == 0, "%s",
+    struct steps st = {0};
+    ck_assert_msg(sync_ingest_group_then(p.hq, ups, 3, record_step, &st) == 0, "%s",
                   scsms_errmsg());
-    ck_assert_int_eq(calls, 3);
+    ck_assert_int_eq(st.n, 4);
+    for (int i = 0; i < 3; i++)
+        ck_assert_ptr_eq(st.seen[i], &ups[i]);
+    ck_assert_ptr_null(st.seen[3]);
+    ck_assert_int_eq(st.had_pre, 0);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(ups[i].rc, 0);
+        ck_assert_ptr_nonnull(ups[i].pre); /* the hook's, taken in */
+    }
     ck_assert_uint_eq(ups[2].res.applied, 2);
     heads_equal(&p, 6);
     sync_upload_clear(ups, 3);
-    calls = 0;
-    ck_assert_int_eq(sync_ingest_group_then(p.hq, ups, 0, count_call, &calls), 0);
-    ck_assert_int_eq(calls, 0); /* nothing to write: no transaction */
+    st = (struct steps){0};
+    ck_assert_int_eq(sync_ingest_group_then(p.hq, ups, 0, record_step, &st), 0);
+    ck_assert_int_eq(st.n, 0); /* nothing to write: no transaction */
     batch_free(&b1);
     batch_free(&b2);
     batch_free(&b3);
@@ -1406,7 +1433,7 @@ int main(void)
     tcase_add_test(t, gap_says_where_to_resume);
     tcase_add_test(t, the_log_that_sorts_last_is_appended);
     tcase_add_test(t, a_group_applies_each_upload_whole_or_not);
-    tcase_add_test(t, the_hook_runs_between_uploads_and_before_the_commit);
+    tcase_add_test(t, the_hook_runs_before_each_upload_and_before_the_commit);
     tcase_add_test(t, head_office_verify_names_the_first_damaged_log);
     tcase_add_test(t, a_swapped_enrolment_key_is_found);
     tcase_add_test(t, altered_entry_is_refused);
