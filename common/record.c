@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,9 +278,102 @@ static int normalise_time(char **field, const char *name, int is_date, int fix)
                             "store gives it ('%s')", name, *field, buf);
 }
 
+/* Eight bytes at once: nonzero when any of them is a control character
+ * (below 0x20) or not ASCII (0x80 and up). Most text is ASCII, so most
+ * fields are checked a word at a time. */
+static uint64_t word_needs_look(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    return ((w - 0x20 * ones) | w) & highs;
+}
+
+/* The length of the well-formed UTF-8 sequence at s (RFC 3629, table 3-7
+ * of the Unicode standard), or 0. */
+static size_t utf8_sequence(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    if (c >= 0xc2 && c <= 0xdf)
+        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+    unsigned char lo = 0x80, hi = 0xbf; /* the second byte's range */
+    size_t n;
+    if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        if (c == 0xe0)
+            lo = 0xa0; /* else overlong */
+        else if (c == 0xed)
+            hi = 0x9f; /* else a surrogate */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        if (c == 0xf0)
+            lo = 0x90; /* else overlong */
+        else if (c == 0xf4)
+            hi = 0x8f; /* else past U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+/* Where text[0, len) stops being acceptable (record.h), or NULL. */
+static const char *text_flaw(const char *text, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)text, *end = p + len;
+    while (p < end) {
+        uint64_t w;
+        if (end - p >= (ptrdiff_t)sizeof w) {
+            memcpy(&w, p, sizeof w);
+            if (!word_needs_look(w)) {
+                p += sizeof w; /* eight printable ASCII bytes */
+                continue;
+            }
+        }
+        if (*p < 0x80) {
+            if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
+                return (const char *)p;
+            p++;
+            continue;
+        }
+        size_t n = end - p >= 4 ? utf8_sequence(p) : 0;
+        if (n == 0 && end - p < 4) { /* near the end: a copy padded with NULs */
+            unsigned char tail[4] = {0};
+            memcpy(tail, p, (size_t)(end - p));
+            n = utf8_sequence(tail);
+            if (n > (size_t)(end - p))
+                n = 0;
+        }
+        if (n == 0)
+            return (const char *)p;
+        p += n;
+    }
+    return NULL;
+}
+
+int record_check_text(const char *text, const char *what)
+{
+    const char *bad = text_flaw(text, strlen(text));
+    if (!bad)
+        return 0;
+    unsigned char c = (unsigned char)*bad;
+    size_t at = (size_t)(bad - text) + 1;
+    return c < 0x80 ? scsms_fail(SCSMS_EINVAL, "%s has a control character (0x%02x) at byte %zu: "
+                                 "remove it", what, c, at)
+                    : scsms_fail(SCSMS_EINVAL, "%s is not valid UTF-8 at byte %zu (0x%02x): save "
+                                 "the text as UTF-8", what, at, c);
+}
+
 static int check_string(const char *s, const char *name)
 {
     size_t len = s ? strlen(s) : 0;
+    if (len && text_flaw(s, len)) {
+        char what[96];
+        snprintf(what, sizeof what, "field '%s'", name);
+        return record_check_text(s, what);
+    }
     if (len > RECORD_MAX_FIELD)
         return scsms_fail(SCSMS_EINVAL, "field '%s' is %zu bytes; the limit is %u", name, len,
                           RECORD_MAX_FIELD);

@@ -94,6 +94,14 @@ int record_validate(Scsms__Record *rec) SCSMS_MUST_CHECK;
  * normalise is refused (SCSMS_EINVAL) instead, so rec is only read. */
 int record_check(const Scsms__Record *rec) SCSMS_MUST_CHECK;
 
+/* text is well-formed UTF-8 (no overlong form, surrogate or code point
+ * past U+10FFFF: what every protobuf decoder requires of a string field)
+ * and holds no control character but tab, line feed and carriage return.
+ * 0, or SCSMS_EINVAL with "WHAT has ..." naming the byte, what being the
+ * field or option. Record text fields are checked so by record_validate
+ * and record_check. */
+int record_check_text(const char *text, const char *what) SCSMS_MUST_CHECK;
+
 /* The record's due day (days since the epoch) from its type's due fields:
  * returns 1 and sets *day_out when it has one and its status is not one
  * in which nothing is due (a closed action, a held drill), 0 when not.

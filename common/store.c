@@ -416,6 +416,11 @@ int store_set_author(store_t *s, const char *author)
 {
     if (!author[0] || strlen(author) > RECORD_MAX_ID)
         return scsms_fail(SCSMS_EINVAL, "author must be 1 to %d characters", RECORD_MAX_ID);
+    if (strpbrk(author, "\t\r\n"))
+        return scsms_fail(SCSMS_EINVAL, "author must be one line of text");
+    int rc = record_check_text(author, "author");
+    if (rc)
+        return rc;
     snprintf(s->author, sizeof s->author, "%s", author);
     return 0;
 }

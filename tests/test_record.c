@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -465,6 +466,59 @@ START_TEST(field_sizes)
 }
 END_TEST
 
+/* text refused by record_check_text, naming byte `at` and saying why. */
+static void text_refused(const char *text, size_t at, const char *why)
+{
+    char where[32];
+    snprintf(where, sizeof where, "at byte %zu", at);
+    ck_assert_int_eq(record_check_text(text, "field 'x'"), SCSMS_EINVAL);
+    ck_assert_msg(strstr(scsms_errmsg(), where) && strstr(scsms_errmsg(), why) &&
+                      strstr(scsms_errmsg(), "field 'x'"),
+                  "'%s': %s", text, scsms_errmsg());
+}
+
+/* Every string field must be UTF-8 (a protobuf string, which other
+ * languages' decoders refuse otherwise) and hold no control character
+ * but tab and line breaks. Positions around the eight-byte words the
+ * check reads at once, and sequences cut at the end, are named too. */
+START_TEST(text_is_utf8_without_controls)
+{
+    static const char *const good[] = {
+        "", "plain", "a\tb\nc\r", "\xc3\xa9t\xc3\xa9",             /* été */
+        "\xe6\x97\xa5\xe6\x9c\xac",                                /* two CJK */
+        "1234567\xc3\xa9", "12345678\xc3\xa9", "123456\xf0\x9f\x98\x80", /* 😀 */
+        "\xed\x9f\xbf", "\xee\x80\x80", "\xf4\x8f\xbf\xbf",        /* U+D7FF, U+E000, U+10FFFF */
+        "\xf0\x90\x80\x80",                                        /* U+10000 */
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        ck_assert_msg(record_check_text(good[i], "x") == 0, "'%s': %s", good[i],
+                      scsms_errmsg());
+    text_refused("\xc0\xaf", 1, "UTF-8");          /* an overlong '/' */
+    text_refused("ab\xe0\x80\xaf", 3, "UTF-8");    /* overlong in three bytes */
+    text_refused("\xed\xa0\x80", 1, "UTF-8");      /* a surrogate */
+    text_refused("\xf4\x90\x80\x80", 1, "UTF-8"); /* past U+10FFFF */
+    text_refused("\xf5\x80\x80\x80", 1, "UTF-8");
+    text_refused("\x80", 1, "UTF-8");               /* a lone continuation byte */
+    text_refused("abc\xe6\x97", 4, "UTF-8");        /* cut at the end */
+    text_refused("1234567\xff", 8, "UTF-8");
+    text_refused("12345678\xc3", 9, "UTF-8");
+    text_refused("123456789012345\xe6\x97x", 16, "UTF-8");
+    text_refused("a\x1b[31m", 2, "control character (0x1b)");
+    text_refused("12345678\x01", 9, "control character (0x01)");
+
+    /* a record's fields, as given and as received */
+    Scsms__Record *rec = valid_risk();
+    set(&rec->risk->scenario, "Seal \xc0\xaf tampering");
+    refused(rec, "'scenario'", "UTF-8", NULL);
+    rec = valid_risk();
+    validates(rec);
+    set(&rec->author, "J. \x07Ode");
+    ck_assert_int_eq(record_check(rec), SCSMS_EINVAL);
+    ck_assert_msg(strstr(scsms_errmsg(), "'author'"), "%s", scsms_errmsg());
+    record_free(rec);
+}
+END_TEST
+
 static Scsms__Link *new_link(const char *rel, const char *target)
 {
     Scsms__Link *l = malloc(sizeof *l);
@@ -834,6 +888,7 @@ static Suite *record_suite(void)
     tcase_add_test(tc, status_values);
     tcase_add_test(tc, dates_and_instants);
     tcase_add_test(tc, field_sizes);
+    tcase_add_test(tc, text_is_utf8_without_controls);
     tcase_add_test(tc, links);
     tcase_add_test(tc, due_day);
     tcase_add_test(tc, unpack);

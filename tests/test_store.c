@@ -215,6 +215,29 @@ START_TEST(wrong_key_refused)
 }
 END_TEST
 
+/* An author is one line of text: a name written into every record. */
+START_TEST(author_is_one_line_of_text)
+{
+    char *sd = new_store("author", "SITE-A", 0);
+    store_t *s = open_ok(sd, 0);
+    ck_assert_int_eq(store_set_author(s, "J. \xc3\x96" "de"), 0);
+    static const char *const bad[] = {"", "a\nb", "a\tb", "a\x1b[2Jb", "a\xc0\xaf" "b"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(store_set_author(s, bad[i]) == SCSMS_EINVAL, "'%s' taken", bad[i]);
+    ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "UTF-8"));
+    /* the last good one stands */
+    Scsms__Record *r = incident(1);
+    char id[RECORD_MAX_ID + 1];
+    ck_assert_int_eq(store_put(s, r, id), 0);
+    record_free(r);
+    ck_assert_int_eq(store_get(s, id, 0, &r), 0);
+    ck_assert_str_eq(r->author, "J. \xc3\x96" "de");
+    record_free(r);
+    store_close(&s);
+    drop_store(sd);
+}
+END_TEST
+
 /* ------------------------------------------------------------ writes/reads */
 
 START_TEST(put_get_update_history)
@@ -990,6 +1013,7 @@ int main(void)
     tcase_add_test(open, enrol_never_replaces_an_identity);
     tcase_add_test(open, missing_store_refused);
     tcase_add_test(open, wrong_key_refused);
+    tcase_add_test(open, author_is_one_line_of_text);
     suite_add_tcase(s, open);
     TCase *rw = tcase_create("records");
     tcase_add_test(rw, put_get_update_history);
