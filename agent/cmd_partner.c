@@ -116,7 +116,7 @@ int cmd_submissions(int argc, char **argv)
     struct submissions s = {0};
     const char *format = "table";
     int opt, rc;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "h", opts)) != -1) {
         if (cli_common_option(&c, opt, optarg))
             continue;
         if (opt == OPT_FORMAT)

@@ -1,6 +1,8 @@
 /* cmd_records.c -- add, update, show, history, list. */
 #include "cmd.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,10 +55,13 @@ static int parse_edit(int argc, char **argv, const char *usage, struct edit_args
     a->sets = calloc((size_t)argc, sizeof *a->sets);
     if (!a->sets)
         return CLI_FAIL;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "h", opts)) != -1) {
         if (cli_common_option(&a->c, opt, optarg))
             continue;
-        if (opt == OPT_JSON)
+        if (opt == OPT_JSON && a->json) {
+            fprintf(stderr, "scsms-agent: --json given twice: give the record in one\n");
+            return CLI_USAGE;
+        } else if (opt == OPT_JSON)
             a->json = optarg;
         else if (opt == OPT_SET)
             a->sets[a->n_sets++] = optarg;
@@ -71,9 +76,29 @@ static int parse_edit(int argc, char **argv, const char *usage, struct edit_args
     a->target = argv[optind];
     if (!a->json && a->n_sets == 0) {
         fprintf(stderr, "scsms-agent: give the record as --json or --set FIELD=VALUE\n");
-        return cli_usage(usage);
+        return CLI_USAGE;
     }
     return cli_common_finish(&a->c, usage);
+}
+
+/* --set i names a field of one value that an earlier --set named: which
+ * to keep would be a guess (a repeated field takes each as one more). */
+static int set_twice(const struct edit_args *a, size_t i, const char *type_name)
+{
+    size_t len = strcspn(a->sets[i], "=");
+    char name[128];
+    if (len >= sizeof name)
+        return 0; /* no such field: jsonpb_set_text says so */
+    memcpy(name, a->sets[i], len);
+    name[len] = '\0';
+    const struct record_type *t = record_type_by_name(type_name);
+    const ProtobufCFieldDescriptor *f = t ? jsonpb_flat_field(t, name) : NULL;
+    if (!f || f->label == PROTOBUF_C_LABEL_REPEATED)
+        return 0;
+    for (size_t j = 0; j < i; j++)
+        if (strncmp(a->sets[j], name, len) == 0 && a->sets[j][len] == '=')
+            return 1;
+    return 0;
 }
 
 /* The JSON object the user gave: --json first, then each --set on top. */
@@ -102,6 +127,11 @@ static int edit_object(const struct edit_args *a, const char *type_name, struct 
         if (!eq || eq == a->sets[i]) {
             json_object_put(obj);
             return scsms_fail(SCSMS_EINVAL, "--set '%s' must be FIELD=VALUE", a->sets[i]);
+        }
+        if (set_twice(a, i, type_name)) {
+            json_object_put(obj);
+            return scsms_fail(SCSMS_EINVAL, "field '%.*s' is given twice with --set: give it once",
+                              (int)(eq - a->sets[i]), a->sets[i]);
         }
         *eq = '\0';
         rc = jsonpb_set_text(obj, type_name, a->sets[i], eq + 1);
@@ -173,7 +203,11 @@ int cmd_update(int argc, char **argv)
     if (!(s = cli_open(&a.c)))
         goto out;
     if ((err = store_get(s, a.target, 0, &rec)) ||
-        (err = edit_object(&a, record_type_of(rec)->name, &obj)) || (err = jsonpb_merge(obj, &rec)) ||
+        (err = edit_object(&a, record_type_of(rec)->name, &obj)) ||
+        (err = json_object_object_length(obj) ? 0
+                                              : scsms_fail(SCSMS_EINVAL, "nothing to change: give "
+                                                           "the fields to change")) ||
+        (err = jsonpb_merge(obj, &rec)) ||
         (err = write_one(s, rec, 1))) {
         rc = cli_error(err);
         goto out;
@@ -261,20 +295,24 @@ static int parse_read(int argc, char **argv, const char *usage, int want_id, str
     int opt;
     char *end;
     a->format = "table";
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "h", opts)) != -1) {
         if (cli_common_option(&a->c, opt, optarg))
             continue;
         switch (opt) {
         case OPT_FORMAT: a->format = optarg; break;
         case OPT_TYPE: a->type = optarg; break;
         case OPT_STATUS: a->status = optarg; break;
-        case OPT_VERSION:
-            a->version = (unsigned)strtoul(optarg, &end, 10);
-            if (*end || a->version == 0) {
-                fprintf(stderr, "scsms-agent: --version must be a number from 1\n");
+        case OPT_VERSION: {
+            errno = 0;
+            unsigned long long v = strtoull(optarg, &end, 10);
+            if (optarg[0] < '0' || optarg[0] > '9' || *end || errno || v == 0 || v > UINT32_MAX) {
+                fprintf(stderr, "scsms-agent: --version must be a number from 1 to %u, got "
+                                "'%.32s'\n", UINT32_MAX, optarg);
                 return CLI_USAGE;
             }
+            a->version = (unsigned)v;
             break;
+        }
         case 'h': printf("usage: %s\n", usage); return -1;
         default: return cli_usage(usage);
         }
@@ -313,10 +351,15 @@ static int run_listing(struct read_args *a, int history)
         return CLI_FAIL;
     int json = strcmp(a->format, "json") == 0, csv = strcmp(a->format, "csv") == 0;
     /* refuse before printing a header, so a refusal prints nothing on stdout */
-    if (a->type && !record_type_by_name(a->type)) {
+    const struct record_type *t = a->type ? record_type_by_name(a->type) : NULL;
+    if (a->type && !t) {
         store_close(&s);
         return cli_error(scsms_fail(SCSMS_EINVAL, "unknown record type '%.64s': use one of %s",
                                     a->type, record_type_names()));
+    }
+    if (a->status && (err = record_status_known(t, a->status))) {
+        store_close(&s);
+        return cli_error(err);
     }
     if (history) {
         Scsms__Record *cur = NULL;

@@ -658,7 +658,7 @@ int cmd_run(int argc, char **argv)
     struct cli_common c = {0};
     struct link l = {.timeout_ms = 10000, .batch = 1000, .progress = isatty(STDERR_FILENO)};
     int opt, once = 0, rc;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "h", opts)) != -1) {
         if (cli_common_option(&c, opt, optarg))
             continue;
         switch (opt) {
@@ -742,7 +742,7 @@ int cmd_status(int argc, char **argv)
     static const struct option opts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
     struct cli_common c = {0};
     int opt, rc;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "h", opts)) != -1) {
         if (cli_common_option(&c, opt, optarg))
             continue;
         if (opt == 'h') {

@@ -26,7 +26,7 @@ int cmd_init(int argc, char **argv)
     struct store_options so = {0};
     const char *site = NULL, *role = "site";
     int opt;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "h", opts)) != -1) {
         if (cli_common_option(&c, opt, optarg))
             continue;
         if (opt == OPT_SITE)
@@ -92,7 +92,7 @@ int cmd_dispose(int argc, char **argv)
     struct cli_common c = {0};
     const char *reason = NULL;
     int opt, rc;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "h", opts)) != -1) {
         if (cli_common_option(&c, opt, optarg))
             continue;
         if (opt == OPT_REASON)

@@ -59,7 +59,7 @@ int cmd_export(int argc, char **argv)
     struct cli_common c = {0};
     const char *format = "json", *type = NULL;
     int opt, rc;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "h", opts)) != -1) {
         if (cli_common_option(&c, opt, optarg))
             continue;
         if (opt == OPT_FORMAT)
@@ -123,7 +123,7 @@ int cmd_import(int argc, char **argv)
     struct cli_common c = {0};
     struct import_options io = {0};
     int opt, rc, progress = isatty(2);
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "h", opts)) != -1) {
         if (cli_common_option(&c, opt, optarg))
             continue;
         if (opt == OPT_TYPE)

@@ -276,6 +276,10 @@ static int check_preserved(const store_t *s, const Scsms__Record *rec)
     if (!record_id_is_owners(rec->id, s->owner))
         return scsms_fail(SCSMS_EPERM, "record id '%s' is not one of %s's (rule 8)", rec->id,
                           s->owner);
+    const struct record_type *t = record_type_of(rec);
+    if (!record_id_fits_type(rec->id, s->owner, t))
+        return scsms_fail(SCSMS_EINVAL, "record id '%s' is not an id of type %s (%s-%s-NNNNNN)",
+                          rec->id, t->name, s->owner, t->code);
     if (rec->version < 1 || !rec->created_at[0] || !rec->updated_at[0] || !rec->author[0])
         return scsms_fail(SCSMS_EINVAL, "a restored record needs its version, created_at, "
                           "updated_at and author");

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 const char *cli_prog = "scsms";
+int cli_hq_only;
 
 #include <errno.h>
 #include <stdlib.h>
@@ -24,15 +25,42 @@ static int usage(FILE *out, const struct cli_command *commands, size_t n, const 
 int cli_dispatch(const struct cli_command *commands, size_t n, int argc, char **argv,
                  const char *footer)
 {
-    if (argc < 2)
-        return usage(stderr, commands, n, footer);
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+                      !strcmp(argv[1], "help")))
         return usage(stdout, commands, n, footer);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; argc >= 2 && i < n; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "%s: unknown command '%s'\n", cli_prog, argv[1]);
-    return usage(stderr, commands, n, footer);
+    /* one line: the list is what --help is for */
+    if (argc < 2)
+        fprintf(stderr, "%s: no command given: '%s --help' lists them\n", cli_prog, cli_prog);
+    else
+        fprintf(stderr, "%s: unknown command '%.64s': '%s --help' lists them\n", cli_prog,
+                argv[1], cli_prog);
+    return CLI_USAGE;
+}
+
+static char problem[160]; /* what cli_getopt found wrong, for cli_usage */
+
+int cli_getopt(int argc, char **argv, const char *shorts, const struct option *opts)
+{
+    opterr = 0;
+    int opt = getopt_long(argc, argv, shorts, opts, NULL);
+    if (opt != '?')
+        return opt;
+    const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+    for (const struct option *o = opts; optopt && o->name; o++)
+        if (o->val == optopt && o->has_arg == required_argument) {
+            snprintf(problem, sizeof problem, "option '--%s' needs a value", o->name);
+            return opt;
+        }
+    if (optopt && optopt < 128 && strchr(shorts, optopt))
+        snprintf(problem, sizeof problem, "option '-%c' needs a value", optopt);
+    else if (optopt && optopt < 128)
+        snprintf(problem, sizeof problem, "unknown option '-%c'", optopt);
+    else
+        snprintf(problem, sizeof problem, "unknown option '%.64s'", arg);
+    return opt;
 }
 
 int cli_common_option(struct cli_common *c, int opt, const char *arg)
@@ -52,8 +80,8 @@ int cli_common_finish(struct cli_common *c, const char *usage)
     if (!c->author)
         c->author = getenv("SCSMS_AUTHOR");
     if (!c->store_dir || !*c->store_dir) {
+        (void)usage;
         fprintf(stderr, "%s: no store given: use --store DIR or set SCSMS_STORE\n", cli_prog);
-        fprintf(stderr, "usage: %s\n", usage);
         return CLI_USAGE;
     }
     return 0;
@@ -69,7 +97,9 @@ int cli_error(int code)
 
 int cli_usage(const char *usage)
 {
-    fprintf(stderr, "usage: %s\n", usage);
+    fprintf(stderr, "%s: %s; usage: %s\n", cli_prog, problem[0] ? problem : "wrong arguments",
+            usage);
+    problem[0] = '\0';
     return CLI_USAGE;
 }
 
@@ -80,6 +110,14 @@ store_t *cli_open(const struct cli_common *c)
     int rc = store_open(c->store_dir, &o, &s);
     if (rc) {
         cli_error(rc);
+        return NULL;
+    }
+    if (cli_hq_only && store_role(s) != STORE_ROLE_HQ) {
+        const char *whose = store_role(s) == STORE_ROLE_SITE ? "site" : "partner";
+        store_close(&s);
+        cli_error(scsms_fail(SCSMS_EINVAL, "'%s' is a %s's store, not head office's: %s works on "
+                             "the store '%s init' made", c->store_dir, whose, cli_prog,
+                             cli_prog));
         return NULL;
     }
     if (c->author && (rc = store_set_author(s, c->author))) {

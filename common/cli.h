@@ -19,6 +19,11 @@ enum cli_exit { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_TAMPER = 3 };
 /* The program's name in messages; main() sets it. */
 extern const char *cli_prog;
 
+/* Set by scsms-server's main(): cli_open() opens head office's store
+ * only, so that no server command enrols into, serves or reports from a
+ * site's or a partner's store given by mistake. */
+extern int cli_hq_only;
+
 /* Options every subcommand accepts. */
 struct cli_common {
     const char *store_dir; /* --store or $SCSMS_STORE */
@@ -46,6 +51,12 @@ enum { CLI_OPT_STORE = 1000, CLI_OPT_KEY, CLI_OPT_AUTHOR, CLI_OPT_FIRST_OWN };
  * with CLI_USAGE otherwise); footer is printed after the command list. */
 int cli_dispatch(const struct cli_command *commands, size_t n, int argc, char **argv,
                  const char *footer);
+
+/* getopt_long(argc, argv, shorts, opts, NULL) for a subcommand, silent
+ * about a bad option ('?'): it notes "unknown option '--x'" or "option
+ * '--x' needs a value" for cli_usage() to say, so that a usage error is
+ * one line. */
+int cli_getopt(int argc, char **argv, const char *shorts, const struct option *opts);
 
 /* Handle a common option c; returns 1 if it was one. */
 int cli_common_option(struct cli_common *c, int opt, const char *arg);
@@ -85,7 +96,8 @@ int cli_restore(int argc, char **argv);
  * synced). */
 uint64_t cli_acked_seq(const char *dir);
 
-/* Print a usage line to stderr and return CLI_USAGE. */
+/* Print one line to stderr, "PROG: PROBLEM; usage: USAGE" (the problem
+ * cli_getopt noted, or "wrong arguments"), and return CLI_USAGE. */
 int cli_usage(const char *usage);
 
 /* Read a JSON argument: literal text, "@FILE" or "-" for standard input.

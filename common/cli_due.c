@@ -88,7 +88,7 @@ int cli_due(int argc, char **argv, const char *usage, int owners)
     struct cli_common c = {0};
     const char *within = NULL, *format = "table";
     int opt;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "h", opts)) != -1) {
         if (cli_common_option(&c, opt, optarg))
             continue;
         if (opt == OPT_WITHIN)

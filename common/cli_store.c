@@ -19,7 +19,7 @@ static int parse_simple(int argc, char **argv, const char *usage, const char **p
                                          {"drop-newer", no_argument, NULL, 'D'},
                                          {NULL, 0, NULL, 0}};
     int opt;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "h", opts)) != -1) {
         if (cli_common_option(c, opt, optarg))
             continue;
         if (opt == 'D' && drop_newer) {

@@ -142,7 +142,12 @@ int crypto_key_load(const char *path, crypto_key_t **out)
     if (fd < 0)
         return scsms_fail(errno == ENOENT ? SCSMS_ENOTFOUND : SCSMS_EIO,
                           "cannot open key file '%s': %s", path, strerror(errno));
-    if (fstat(fd, &st) != 0 || (st.st_mode & 077)) {
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return scsms_fail(SCSMS_EKEY, "key file '%s' is not a file: name the signing key file "
+                          "(DIR/keys/sign.key)", path);
+    }
+    if (st.st_mode & 077) {
         close(fd);
         return scsms_fail(SCSMS_EKEY, "key file '%s' is accessible to others: chmod 600 it",
                           path);

@@ -145,7 +145,8 @@ static int read_json_elements(struct import *im, const char *p, const char *end,
         counted = p;
         json_tokener_reset(tok);
         struct json_object *obj = json_tokener_parse_ex(tok, p, (int)(end - p));
-        if (!obj || json_tokener_get_error(tok) != json_tokener_success) {
+        /* a JSON null parses to NULL without an error */
+        if (json_tokener_get_error(tok) != json_tokener_success) {
             json_object_put(obj);
             rc = scsms_fail(SCSMS_EINVAL, "%s:%zu: bad JSON: %s; nothing was imported", im->path,
                             line + count_lines(p, p + json_tokener_get_parse_end(tok)),
@@ -155,7 +156,10 @@ static int read_json_elements(struct import *im, const char *p, const char *end,
             break;
         }
         p += json_tokener_get_parse_end(tok);
-        rc = take_row(im, obj, line);
+        if (obj)
+            rc = take_row(im, obj, line);
+        else /* a bad row like any value that is not an object */
+            bad_row(im, line, "a record must be a JSON object, got null");
         json_object_put(obj);
         p = skip_ws(p, end);
         if (rc == 0 && p < end && *p == ',') {
@@ -239,8 +243,9 @@ static int read_header(struct import *im, csv_reader_t *r, struct header *h)
     memset(h, 0, sizeof *h);
     h->type_col = (size_t)-1;
     if (got <= 0)
-        return got < 0 ? got : scsms_fail(SCSMS_EINVAL, "%s: empty CSV: the first row names "
-                                                        "the fields", im->path);
+        return got < 0 ? scsms_fail_context(got, "%s", im->path)
+                       : scsms_fail(SCSMS_EINVAL, "%s: empty CSV: the first row names the "
+                                    "fields", im->path);
     if (!(h->names = calloc(n, sizeof *h->names)))
         return scsms_fail(SCSMS_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
@@ -529,8 +534,10 @@ static int read_file(struct import *im)
     b.im.recs = NULL;
     b.im.lines = NULL;
     b.im.n = b.im.cap = b.im.cap_bad = 0;
-    if (csv) {
-        FILE *f = fmemopen((void *)text, len ? len : 1, "r");
+    if (csv && len == 0) { /* fmemopen takes no empty buffer */
+        rc = scsms_fail(SCSMS_EINVAL, "%s: empty CSV: the first row names the fields", im->path);
+    } else if (csv) {
+        FILE *f = fmemopen((void *)text, len, "r");
         csv_reader_t *r = NULL;
         if (!f || (rc = csv_reader_new(f, &r)) || (rc = read_header(im, r, &h)))
             rc = rc ? rc : scsms_fail(SCSMS_ENOMEM, "out of memory");

@@ -527,6 +527,17 @@ const ProtobufCFieldDescriptor *jsonpb_flat_field(const struct record_type *t, c
     return protobuf_c_message_descriptor_get_field_by_name(bf->descriptor, name);
 }
 
+/* text is a number as a person writes one in decimal: an optional minus,
+ * digits and, for a fraction, a point and an exponent; not hexadecimal,
+ * "inf" or padded with blanks, which strtod and strtoll also take. */
+static int plain_number(const char *text, int fraction)
+{
+    const char *p = text + (text[0] == '-');
+    if (!(p[0] >= '0' && p[0] <= '9') && !(fraction && p[0] == '.'))
+        return 0;
+    return p[strspn(p, fraction ? "0123456789.eE+-" : "0123456789")] == '\0';
+}
+
 static int text_to_json(const ProtobufCFieldDescriptor *f, const char *name, const char *text,
                         struct json_object **out)
 {
@@ -544,8 +555,9 @@ static int text_to_json(const ProtobufCFieldDescriptor *f, const char *name, con
         break;
     case PROTOBUF_C_TYPE_DOUBLE: case PROTOBUF_C_TYPE_FLOAT: {
         double d = strtod(text, &end);
-        if (!*text || *end || errno)
-            return scsms_fail(SCSMS_EINVAL, "field '%s' must be a number, got '%.64s'", name, text);
+        if (!plain_number(text, 1) || *end || errno)
+            return scsms_fail(SCSMS_EINVAL, "field '%s' must be a finite number in decimal, got "
+                              "'%.64s'", name, text);
         *out = json_object_new_double(d);
         break;
     }
@@ -557,7 +569,7 @@ static int text_to_json(const ProtobufCFieldDescriptor *f, const char *name, con
     }
     default: {
         long long v = strtoll(text, &end, 10);
-        if (!*text || *end || errno)
+        if (!plain_number(text, 0) || *end || errno)
             return scsms_fail(SCSMS_EINVAL, "field '%s' must be an integer, got '%.64s'", name,
                               text);
         *out = json_object_new_int64(v);

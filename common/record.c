@@ -565,6 +565,27 @@ static int check_ranges(const Scsms__Record *rec)
     return rc;
 }
 
+int record_status_known(const struct record_type *t, const char *status)
+{
+    size_t n = 1;
+    const struct record_type *all = t ? t : record_types(&n);
+    if (strcmp(status, RECORD_DISPOSED) == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        for (const char *const *s = all[i].statuses; *s; s++)
+            if (strcmp(*s, status) == 0)
+                return 0;
+    if (!t)
+        return scsms_fail(SCSMS_EINVAL, "no record type has status '%.64s': name the type with "
+                          "--type to see its statuses", status);
+    char allowed[512];
+    size_t off = 0;
+    for (const char *const *s = t->statuses; *s && off < sizeof allowed; s++)
+        off += (size_t)snprintf(allowed + off, sizeof allowed - off, "%s, ", *s);
+    return scsms_fail(SCSMS_EINVAL, "status '%.64s' is not valid for %s: use one of %s%s", status,
+                      t->name, allowed, RECORD_DISPOSED);
+}
+
 static int check_status(Scsms__Record *rec, const struct record_type *t, int fix)
 {
     char allowed[512];
@@ -761,6 +782,17 @@ int record_id_is_owners(const char *id, const char *owner)
     const char *d = dash + 1;
     size_t nd = strspn(d, "0123456789");
     return known && nd > 0 && (d[nd] == 0 || d[nd] == '-');
+}
+
+int record_id_fits_type(const char *id, const char *owner, const struct record_type *t)
+{
+    if (!record_id_is_owners(id, owner))
+        return 0;
+    const char *code = id + strlen(owner) + 1, *d = code + 4;
+    const char *suffix = d + strspn(d, "0123456789");
+    if (*suffix == '\0')
+        return memcmp(code, t->code, 3) == 0;
+    return t->body_case == SCSMS__RECORD__BODY_NONCONFORMITY && strncmp(suffix, "-NCR", 4) == 0;
 }
 
 void record_review_key(const Scsms__Record *rec, char out[RECORD_REVIEW_KEY_LEN + 1])

@@ -111,6 +111,11 @@ int record_due_day(const Scsms__Record *rec, int64_t *day_out);
 /* The same, also naming the field the date came from (static storage). */
 int record_due(const Scsms__Record *rec, int64_t *day_out, const char **field);
 
+/* status is one a record of type t can have (t NULL: of any type), or
+ * RECORD_DISPOSED: 0, else SCSMS_EINVAL naming those it can have. For a
+ * filter (list --status), which would otherwise silently match nothing. */
+int record_status_known(const struct record_type *t, const char *status) SCSMS_MUST_CHECK;
+
 /* 1 when rec is the tombstone a disposal leaves (status "disposed"). */
 int record_is_tombstone(const Scsms__Record *rec);
 
@@ -119,6 +124,11 @@ int record_is_tombstone(const Scsms__Record *rec);
  * raise: "...-NCR"). A bare prefix test would let "CAR" write ids of
  * "CAR-A"; this form cannot collide across owners. */
 int record_id_is_owners(const char *id, const char *owner);
+
+/* 1 when the owner's id names a record of type t: "OWNER-CODE-DIGITS"
+ * with t's code, or, for a nonconformity a rule raised, another record's
+ * id with a suffix "-NCR..." (record_id_is_owners() holds too). */
+int record_id_fits_type(const char *id, const char *owner, const struct record_type *t);
 
 /* Which of two credibility reviews of the same declaration version is
  * the later: compare these keys as text. The sealed reviewed_date first

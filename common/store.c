@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -1223,6 +1224,21 @@ int store_identity_list(store_t *s, int (*fn)(const Scsms__Identity *id, void *c
 
 /* ------------------------------------------------------------ backup */
 
+/* 1 when dir holds nothing, 0 when it holds something, -1 (errno set)
+ * when it cannot be read. */
+static int dir_is_empty(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    const struct dirent *e;
+    int empty = 1;
+    while (empty && (e = readdir(d)))
+        empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+    closedir(d);
+    return empty;
+}
+
 int store_backup(store_t *s, const char *dest)
 {
     store_t *copy = NULL;
@@ -1231,6 +1247,14 @@ int store_backup(store_t *s, const char *dest)
         return scsms_fail(SCSMS_EIO, "cannot create '%s': %s", dest, strerror(errno));
     if (file_exists(dest, "data.mdb", NULL))
         return scsms_fail(SCSMS_EEXIST, "'%s' already holds a backup; choose an empty directory",
+                          dest);
+    /* a backup is a directory of its own: beside other files, a restore
+     * or a clean-up of it would take them too */
+    int empty = dir_is_empty(dest);
+    if (empty < 0)
+        return scsms_fail(SCSMS_EIO, "cannot use '%s' for a backup: %s", dest, strerror(errno));
+    if (!empty)
+        return scsms_fail(SCSMS_EEXIST, "'%s' is not empty: choose a new or empty directory",
                           dest);
     /* made here, 0600 like the store's own (LMDB's copy would follow the
      * umask): a backup holds every record the store does */

@@ -28,7 +28,7 @@ struct admin_args {
 static int parse(int argc, char **argv, const char *usage, struct admin_args *a)
 {
     int opt;
-    while ((opt = getopt_long(argc, argv, "h", admin_opts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "h", admin_opts)) != -1) {
         if (cli_common_option(&a->c, opt, optarg))
             continue;
         switch (opt) {
@@ -117,6 +117,17 @@ int srv_enrol(int argc, char **argv)
     store_t *s = cli_open(&a.c);
     if (!s)
         return CLI_FAIL;
+    /* head office's own key would let the identity pass for the server */
+    char own[IDENTITY_Z85_LEN + 1], sec[IDENTITY_Z85_LEN + 1];
+    rc = identity_curve_load(a.c.store_dir, own, sec);
+    memset(sec, 0, sizeof sec);
+    if (rc == 0 && strcmp(own, a.curve) == 0)
+        rc = scsms_fail(SCSMS_EEXIST, "CURVE key '%.40s' is head office's own: each identity "
+                        "connects with its own key", a.curve);
+    if (rc) {
+        store_close(&s);
+        return cli_error(rc);
+    }
     isotime_format_instant(isotime_now(), now);
     id.id = (char *)a.id;
     id.curve_key = (char *)a.curve;

@@ -65,7 +65,7 @@ static int parse(int argc, char **argv, struct report_args *a)
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
     int opt;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "h", opts)) != -1) {
         if (cli_common_option(&a->c, opt, optarg))
             continue;
         switch (opt) {

@@ -23,6 +23,7 @@ static const struct cli_command commands[] = {
 int main(int argc, char **argv)
 {
     cli_prog = "scsms-server";
+    cli_hq_only = 1;
     return cli_dispatch(commands, sizeof commands / sizeof commands[0], argc, argv,
                         "Head-office records are written with 'scsms-agent add TYPE ... --store DIR' "
                         "on this store.\n");

@@ -202,7 +202,7 @@ static int parse_args(int argc, char **argv, struct mreview_args *a, struct cli_
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
     int opt;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "h", opts)) != -1) {
         if (cli_common_option(c, opt, optarg))
             continue;
         switch (opt) {

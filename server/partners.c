@@ -377,7 +377,7 @@ int srv_partners(int argc, char **argv)
     const char *format = "table";
     long within = -1;
     int opt, rc;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "h", opts)) != -1) {
         if (cli_common_option(&c, opt, optarg))
             continue;
         if (opt == OPT_WITHIN) {
@@ -518,7 +518,7 @@ int srv_review_declaration(int argc, char **argv)
     struct review_args a = {0};
     char today[ISOTIME_DATE_LEN + 1], *end;
     int opt, rc;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "h", opts)) != -1) {
         if (cli_common_option(&c, opt, optarg))
             continue;
         switch (opt) {
@@ -623,7 +623,7 @@ int srv_exempt(int argc, char **argv)
     struct cli_common c = {0};
     const char *partner = NULL, *reason = NULL, *name = NULL;
     int opt, rc, clear = 0;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "h", opts)) != -1) {
         if (cli_common_option(&c, opt, optarg))
             continue;
         switch (opt) {

@@ -743,7 +743,7 @@ int srv_run(int argc, char **argv)
     sv.queue_max = 256;
     const char *bind = NULL;
     int opt, rc;
-    while ((opt = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "hv", opts)) != -1) {
         if (cli_common_option(&c, opt, optarg))
             continue;
         if (opt == OPT_BIND)

@@ -71,6 +71,7 @@ static void refused(const struct site *s, struct tu_run r, int code, const char 
 {
     ck_assert_msg(r.status == code, "exit %d (want %d): %s", r.status, code, r.err);
     ck_assert_msg(strstr(r.err, want) != NULL, "stderr lacks '%s': %s", want, r.err);
+    ck_assert_msg(tu_lines(r.err) == 1, "not one line: %s", r.err);
     ck_assert_str_eq(r.out, "");
     tu_run_free(&r);
     (void)s;
@@ -159,6 +160,24 @@ START_TEST(backup_and_restore_through_cli)
     ck_assert_str_eq(before, after);
     /* a second backup into the same place is refused */
     refused(&s, tu_agent(NULL, "backup", bk, "--store", s.store, NULL), 1, "already holds");
+    /* and so is one into a directory holding anything else, which stays
+     * as it was */
+    char *other = tu_path(s.tmp, "other"), *keep = tu_path(other, "keep"),
+         *odata = tu_path(other, "data.mdb");
+    ck_assert_int_eq(mkdir(other, 0700), 0);
+    FILE *f = fopen(keep, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("mine\n", f);
+    ck_assert_int_eq(fclose(f), 0);
+    refused(&s, tu_agent(NULL, "backup", other, "--store", s.store, NULL), 1,
+            "is not empty: choose a new or empty directory");
+    ck_assert_int_eq(access(odata, F_OK), -1);
+    char *kept = tu_read_file(keep, NULL);
+    ck_assert_str_eq(kept, "mine\n");
+    free(kept);
+    free(other);
+    free(keep);
+    free(odata);
     free(before);
     free(after);
     free(bk);
@@ -296,7 +315,36 @@ START_TEST(bad_input_changes_nothing)
             "no backup");
     refused(&s, tu_agent(NULL, "init", "--site", "DXB-WH1", "--store", s.store, NULL), 1,
             "already holds a store");
-    refused(&s, tu_agent(NULL, "frobnicate", NULL), 2, "unknown command");
+    refused(&s, tu_agent(NULL, "frobnicate", NULL), 2, "unknown command 'frobnicate'");
+    /* slips that used to pass: a version past 32 bits read as a small one,
+     * a status no record has matched nothing, the second of two values
+     * for one field won, an empty update wrote a version, a directory
+     * given as the key was said to be readable by others */
+    refused(&s, tu_agent(NULL, "show", id, "--version", "4294967297", "--store", s.store, NULL),
+            2, "--version must be a number from 1 to 4294967295, got '4294967297'");
+    refused(&s, tu_agent(NULL, "show", id, "--version", "-1", "--store", s.store, NULL), 2,
+            "--version must be a number from 1");
+    refused(&s, tu_agent(NULL, "list", "--type", "incident", "--status", "flying", "--store",
+                         s.store, NULL),
+            1, "status 'flying' is not valid for incident: use one of open, investigating, "
+               "closed, disposed");
+    refused(&s, tu_agent(NULL, "list", "--status", "flying", "--store", s.store, NULL), 1,
+            "no record type has status 'flying'");
+    refused(&s, tu_agent(NULL, "add", "incident", "--json", INCIDENT, "--json", INCIDENT,
+                         "--store", s.store, NULL),
+            2, "--json given twice");
+    refused(&s, tu_agent(NULL, "add", "incident", "--json", INCIDENT, "--set", "location=A",
+                         "--set", "location=B", "--store", s.store, NULL),
+            1, "field 'location' is given twice with --set: give it once");
+    refused(&s, tu_agent(NULL, "update", id, "--json", "{}", "--store", s.store, NULL), 1,
+            "nothing to change");
+    refused(&s, tu_agent(NULL, "list", "--key", s.tmp, "--store", s.store, NULL), 1,
+            "is not a file");
+    refused(&s, tu_agent(NULL, "add", "incident", "--json",
+                         "{\"kind\":\"breach\",\"occurred_at\":\"2026-11-20T10:15:00+25:00\","
+                         "\"location\":\"x\"}",
+                         "--store", s.store, NULL),
+            1, "time zone offset +25:00 does not exist");
     char *after = snapshot(&s);
     ck_assert_str_eq(before, after);
     free(before);

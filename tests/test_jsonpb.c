@@ -636,6 +636,16 @@ START_TEST(set_text_typed)
     ck_assert(json_object_object_get_ex(obj, "treatment", &v));
     ck_assert(json_object_is_type(v, json_type_string));
     ck_assert_str_eq(json_object_get_string(v), "reduce");
+    /* decimal numbers in the forms people write */
+    static const char *const nums[][2] = {{"-2.5e3", "-2500"}, {".5", "0.5"}, {"1E2", "100"},
+                                          {"-0.25", "-0.25"}, {"12", "12"}};
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        ck_assert_msg(jsonpb_set_text(obj, "objective", "baseline", nums[i][0]) == 0, "%s: %s",
+                      nums[i][0], scsms_errmsg());
+        ck_assert(json_object_object_get_ex(obj, "baseline", &v));
+        ck_assert_double_eq(json_object_get_double(v), strtod(nums[i][1], NULL));
+    }
+    json_object_object_del(obj, "baseline");
     /* a later --set of the same scalar wins */
     ck_assert_int_eq(jsonpb_set_text(obj, "risk", "likelihood", "2"), 0);
     ck_assert(json_object_object_get_ex(obj, "likelihood", &v));
@@ -704,7 +714,16 @@ START_TEST(set_text_refusals)
     refuse_set("risk", "hq_accepted", "yes", "field 'hq_accepted' must be true or false");
     refuse_set("risk", "colour", "red", "unknown field 'colour' for type risk");
     refuse_set("risk", "risk", "{}", "unknown field 'risk' for type risk");
-    refuse_set("objective", "baseline", "lots", "field 'baseline' must be a number");
+    refuse_set("objective", "baseline", "lots", "field 'baseline' must be a finite number");
+    /* numbers in decimal, as written: what strtod and strtoll also read */
+    refuse_set("objective", "baseline", "0x10", "must be a finite number in decimal, got '0x10'");
+    refuse_set("objective", "baseline", "0x1p3", "must be a finite number in decimal");
+    refuse_set("objective", "baseline", "inf", "must be a finite number in decimal");
+    refuse_set("objective", "baseline", " 2", "must be a finite number in decimal");
+    refuse_set("objective", "baseline", "+2", "must be a finite number in decimal");
+    refuse_set("risk", "likelihood", " 2", "field 'likelihood' must be an integer, got ' 2'");
+    refuse_set("risk", "likelihood", "+2", "field 'likelihood' must be an integer");
+    refuse_set("risk", "likelihood", "0x2", "field 'likelihood' must be an integer");
     refuse_set("incident", "links", "{\"rel\":", "field 'links'");
     refuse_set("bogus", "likelihood", "4", "unknown record type 'bogus'");
 }

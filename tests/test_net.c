@@ -395,6 +395,21 @@ START_TEST(a_pinned_site_talks_to_no_other_head_office)
 }
 END_TEST
 
+/* `scsms-server enrol` of id with these keys into the store at dir is
+ * refused: exit 1, err exactly, nothing on stdout. */
+static void enrol_refused(const char *dir, const char *id, const char *curve, const char *sign,
+                          const char *err)
+{
+    char *argv[] = {getenv("SCSMS_SERVER"), "enrol", "--id", (char *)id, "--role", "site",
+                    "--curve-key", (char *)curve, "--sign-key", (char *)sign, "--store",
+                    (char *)dir, NULL};
+    struct tu_run r = tu_exec(argv, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_str_eq(r.err, err);
+    ck_assert_str_eq(r.out, "");
+    tu_run_free(&r);
+}
+
 /* enrol adds identities, never replaces one: an id enrolled already
  * (revoked or not) and a CURVE key enrolled already under another id are
  * refused in one line, exit 1, and head office's table and the logs it
@@ -420,28 +435,23 @@ START_TEST(enrol_refuses_an_enrolled_id_or_key)
                         "and a revoked one stays revoked\n";
     /* the revoked id with other keys (its log would verify no more), and
      * with its own (it would be revoked no more) */
-    r = tn_server(&n, "enrol", "--id", "WH-1", "--role", "site", "--curve-key", c_curve,
-                  "--sign-key", c_sign, NULL);
-    ck_assert_int_eq(r.status, 1);
-    ck_assert_str_eq(r.err, taken);
-    ck_assert_str_eq(r.out, "");
-    tu_run_free(&r);
-    r = tn_server(&n, "enrol", "--id", "WH-1", "--role", "site", "--curve-key", a_curve,
-                  "--sign-key", a_sign, NULL);
-    ck_assert_int_eq(r.status, 1);
-    ck_assert_str_eq(r.err, taken);
-    tu_run_free(&r);
+    enrol_refused(n.hq, "WH-1", c_curve, c_sign, taken);
+    enrol_refused(n.hq, "WH-1", a_curve, a_sign, taken);
     /* a new id with WH-2's CURVE key: it sorts first, and would have been
      * taken for WH-2 at the handshake */
     char want[256];
-    r = tn_server(&n, "enrol", "--id", "AAA", "--role", "site", "--curve-key", b_curve,
-                  "--sign-key", c_sign, NULL);
-    ck_assert_int_eq(r.status, 1);
     snprintf(want, sizeof want, "scsms-server: CURVE key '%s' is enrolled already, as 'WH-2': "
              "each identity connects with its own key\n", b_curve);
-    ck_assert_str_eq(r.err, want);
-    ck_assert_str_eq(r.out, "");
-    tu_run_free(&r);
+    enrol_refused(n.hq, "AAA", b_curve, c_sign, want);
+    /* head office's own key, and a site's store given for head office's */
+    char *hq_curve = pub_key(n.hq, "curve.pub");
+    snprintf(want, sizeof want, "scsms-server: CURVE key '%s' is head office's own: each "
+             "identity connects with its own key\n", hq_curve);
+    enrol_refused(n.hq, "AAB", hq_curve, c_sign, want);
+    free(hq_curve);
+    snprintf(want, sizeof want, "scsms-server: '%s' is a site's store, not head office's: "
+             "scsms-server works on the store 'scsms-server init' made\n", b);
+    enrol_refused(b, "AAC", c_curve, c_sign, want);
     struct tu_run after = tn_server(&n, "sites", NULL);
     ck_assert_int_eq(after.status, 0);
     ck_assert_str_eq(after.out, before.out);

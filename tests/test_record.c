@@ -864,6 +864,18 @@ START_TEST(ids_belong_to_their_owner)
     ck_assert(!record_id_is_owners("CAR-DOS-12a", "CAR"));
     ck_assert(!record_id_is_owners("CAR", "CAR"));
     ck_assert(!record_id_is_owners("", "CAR"));
+    /* and of the record's own type: its code, or a raised nonconformity's
+     * suffix after the id of the record that raised it */
+    const struct record_type *dos = record_type_by_name("declaration"),
+                             *ncr = record_type_by_name("nonconformity");
+    ck_assert(record_id_fits_type("CAR-DOS-000001", "CAR", dos));
+    ck_assert(!record_id_fits_type("CAR-CRT-000001", "CAR", dos));
+    ck_assert(!record_id_fits_type("CAR-DOS-000001", "CAR", ncr));
+    ck_assert(record_id_fits_type("DXB-WH1-CAL-000002-NCR", "DXB-WH1", ncr));
+    ck_assert(record_id_fits_type("DXB-WH1-INS-000003-NCR-2", "DXB-WH1", ncr));
+    ck_assert(!record_id_fits_type("DXB-WH1-CAL-000002-NCR", "DXB-WH1", dos));
+    ck_assert(!record_id_fits_type("DXB-WH1-CAL-000002-XYZ", "DXB-WH1", ncr));
+    ck_assert(!record_id_fits_type("CAR-A-DOS-000001", "CAR", dos));
 }
 END_TEST
 

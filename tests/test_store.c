@@ -683,6 +683,20 @@ START_TEST(restoring_a_taken_id_is_refused)
         store_batch_destroy(&b);
         record_free(got);
     }
+    /* an id must be one of the record's type: an incident restored as
+     * "...-TRN-..." would list as a training record's id */
+    Scsms__Record *got = NULL;
+    store_batch_t *b = NULL;
+    ck_assert_int_eq(store_get(s, "SITE-A-INC-000002", 0, &got), 0);
+    ck_assert_int_eq(record_set_string(&got->id, "SITE-A-TRN-000009"), 0);
+    ck_assert_int_eq(store_batch_new(s, &b), 0);
+    ck_assert_int_eq(store_batch_add_preserved(b, got), 0);
+    ck_assert_int_eq(store_batch_commit(b), SCSMS_EINVAL);
+    ck_assert_msg(strstr(scsms_errmsg(), "record id 'SITE-A-TRN-000009' is not an id of type "
+                                         "incident (SITE-A-INC-NNNNNN)"),
+                  "%s", scsms_errmsg());
+    store_batch_destroy(&b);
+    record_free(got);
     ck_assert_uint_eq(entries(s), 3);
     verify_ok(s, 3);
     store_close(&s);
