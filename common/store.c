@@ -177,6 +177,11 @@ static int valid_owner_name(const char *owner)
     return 1;
 }
 
+int store_valid_identity(const char *name)
+{
+    return valid_owner_name(name);
+}
+
 static char *path_join(const char *dir, const char *name)
 {
     size_t n = strlen(dir) + strlen(name) + 2;

@@ -266,6 +266,10 @@ int store_identity_put(store_t *s, const Scsms__Identity *id) SCSMS_MUST_CHECK;
  * identity's (the server could not tell the two apart). */
 int store_identity_enrol(store_t *s, const Scsms__Identity *id) SCSMS_MUST_CHECK;
 
+/* 1 when name can be an identity (a site, partner or head office): 1 to
+ * 64 letters, digits, '-', '_' or '.'. */
+int store_valid_identity(const char *name);
+
 /* Caller frees *out with scsms__identity__free_unpacked(*out, NULL). */
 int store_identity_get(store_t *s, const char *id, Scsms__Identity **out) SCSMS_MUST_CHECK;
 

@@ -588,14 +588,39 @@ static int find_partner_record(const Scsms__Record *rec, void *ctx)
 
 /* The partner's record as it will be written: the next version of the one
  * held, or a new one. */
-static int exemption_record(store_t *s, const char *partner, const char *name, Scsms__Record **out)
+/* partner may be exempted: a name an identity can have, and not one
+ * enrolled here in another role (a site is no business partner). */
+static int exemptible(store_t *s, const char *partner)
+{
+    Scsms__Identity *id = NULL;
+    if (!store_valid_identity(partner))
+        return scsms_fail(SCSMS_EINVAL, "partner '%.64s' must be 1 to 64 letters, digits, '-', "
+                          "'_' or '.', as its identity is", partner);
+    int rc = store_identity_get(s, partner, &id);
+    if (rc == SCSMS_ENOTFOUND)
+        return 0;
+    if (rc == 0 && id->role != SCSMS__IDENTITY__ROLE__PARTNER)
+        rc = scsms_fail(SCSMS_EINVAL, "'%s' is enrolled as a %s, not a business partner", partner,
+                        id->role == SCSMS__IDENTITY__ROLE__SITE ? "site" : "head-office user");
+    scsms__identity__free_unpacked(id, NULL);
+    return rc;
+}
+
+static int exemption_record(store_t *s, const char *partner, const char *name, int clear,
+                            Scsms__Record **out)
 {
     struct find_partner f = {partner, NULL};
     struct store_filter only = {.type = "partner"};
-    int rc = store_list(s, &only, find_partner_record, &f);
+    int rc = exemptible(s, partner);
+    if (rc == 0)
+        rc = store_list(s, &only, find_partner_record, &f);
     if (rc < 0)
         return rc;
     rc = 0; /* 1: the scan stopped at the partner's record */
+    if (clear && (!f.found || !f.found->partner->exempt)) {
+        record_free(f.found);
+        return scsms_fail(SCSMS_EINVAL, "partner '%s' is not exempt: nothing to clear", partner);
+    }
     if (!f.found) {
         if (!(f.found = record_new(record_type_by_name("partner"))))
             return scsms_fail(SCSMS_ENOMEM, "out of memory");
@@ -648,7 +673,7 @@ int srv_exempt(int argc, char **argv)
         return CLI_FAIL;
     Scsms__Record *rec = NULL;
     char id[RECORD_MAX_ID + 1];
-    if ((rc = exemption_record(s, partner, name, &rec)) == 0) {
+    if ((rc = exemption_record(s, partner, name, clear, &rec)) == 0) {
         rec->partner->exempt = !clear;
         rc = record_set_string(&rec->partner->exemption_reason, clear ? "" : reason);
         if (rc == 0)

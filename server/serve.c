@@ -10,6 +10,7 @@
  */
 #include "server.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,9 @@ static void on_signal(int sig)
 struct server {
     store_t *s;
     void *router, *zap;
+    void *monitor;         /* the router's failed handshakes, for the log */
+    int64_t handshake_logged; /* when one was last logged (ms); */
+    unsigned long handshakes_unlogged; /* failures since, not logged */
     int verbose;
     size_t queue_max;      /* requests read at once; beyond: "retry later" */
     uint64_t shed;
@@ -162,20 +166,27 @@ static void serve_zap(struct server *sv)
             text = "revoked";
         }
     }
+    /* who knocked: the peer's address (RFC 27's fourth frame) */
+    char from[64] = "?";
+    if (n >= 4 && zmq_msg_size(&f[3]) > 0)
+        snprintf(from, sizeof from, "%.*s", (int)zmq_msg_size(&f[3]), (char *)zmq_msg_data(&f[3]));
     if (status[0] == '2')
-        fprintf(stderr, "scsms-server: info: connection from %s\n", user);
+        fprintf(stderr, "scsms-server: info: connection from %s (%s)\n", user, from);
     else if (status[0] == '5')
-        fprintf(stderr, "scsms-server: warning: connection refused: %s: %s\n", text,
+        fprintf(stderr, "scsms-server: warning: connection from %s refused: %s: %s\n", from, text,
                 scsms_errmsg());
     else if (altered)
-        fprintf(stderr, "scsms-server: warning: connection refused: the enrolment of %s was "
-                "altered outside the store; run verify\n", m.id);
+        fprintf(stderr, "scsms-server: warning: connection from %s refused: the enrolment of %s "
+                "was altered outside the store; run verify\n", from, m.id);
     else if (m.also[0])
-        fprintf(stderr, "scsms-server: warning: connection refused: one key is enrolled as both "
-                "%s and %s: revoke the one that is not this key's\n", m.id, m.also);
+        fprintf(stderr, "scsms-server: warning: connection from %s refused: one key is enrolled "
+                "as both %s and %s: revoke the one that is not this key's\n", from, m.id, m.also);
+    else if (m.id[0])
+        fprintf(stderr, "scsms-server: warning: connection from %s refused: %s identity %s\n",
+                from, text, m.id);
     else
-        fprintf(stderr, "scsms-server: warning: connection refused: %s%s\n", text,
-                m.id[0] ? " identity" : " (not enrolled)");
+        fprintf(stderr, "scsms-server: warning: connection from %s refused: unknown key %s (not "
+                "enrolled)\n", from, m.key[0] ? m.key : "(not CURVE)");
     send_str(sv->zap, "1.0", 1);
     if (n >= 2)
         zmq_send(sv->zap, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), ZMQ_SNDMORE);
@@ -698,6 +709,73 @@ static void drop_ahead(struct server *sv)
 
 /* ------------------------------------------------------------ run */
 
+/* A tcp:// endpoint's port is '*' or 0 to 65535: ZeroMQ takes 99999 and
+ * listens on 99999 - 65536 instead. */
+static int check_bind(const char *bind)
+{
+    const char *colon = strncmp(bind, "tcp://", 6) == 0 ? strrchr(bind + 6, ':') : NULL;
+    if (!colon)
+        return 0; /* ZeroMQ says what else is wrong */
+    char *end;
+    errno = 0;
+    long port = strtol(colon + 1, &end, 10);
+    if (strcmp(colon + 1, "*") == 0 ||
+        (colon[1] >= '0' && colon[1] <= '9' && !*end && !errno && port <= 65535))
+        return 0;
+    return scsms_fail(SCSMS_EINVAL, "--bind '%.64s': the port must be 1 to 65535, or 0 or '*' "
+                      "for any free one", bind);
+}
+
+/* Watch the router's handshakes that fail before ZAP is asked: a client
+ * holding another server key (its CURVE hello does not open with ours),
+ * or one not speaking CURVE. Only for the log: without it such a client
+ * retried unseen. A failure to watch is logged, not fatal. */
+static void watch_handshakes(struct server *sv, void *ctx)
+{
+    int linger = 0;
+    const char *ep = "inproc://scsms-server-handshakes";
+    if (zmq_socket_monitor(sv->router, ep, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                              ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0 ||
+        !(sv->monitor = zmq_socket(ctx, ZMQ_PAIR)) ||
+        zmq_setsockopt(sv->monitor, ZMQ_LINGER, &linger, sizeof linger) ||
+        zmq_connect(sv->monitor, ep) != 0) {
+        fprintf(stderr, "scsms-server: warning: failed handshakes will not be logged: %s\n",
+                zmq_strerror(zmq_errno()));
+        if (sv->monitor)
+            zmq_close(sv->monitor);
+        sv->monitor = NULL;
+    }
+}
+
+/* One event of the monitor (zmq_socket_monitor(3): a 16-bit event and a
+ * 32-bit value in native order, then the endpoint), logged in a line: at
+ * most one a minute, with the count of those not logged since, as a
+ * misconfigured agent retries for as long as it runs. */
+static void log_handshake(struct server *sv)
+{
+    zmq_msg_t ev, where;
+    zmq_msg_init(&ev);
+    zmq_msg_init(&where);
+    if (zmq_msg_recv(&ev, sv->monitor, 0) >= 0 && zmq_msg_more(&ev) &&
+        zmq_msg_recv(&where, sv->monitor, 0) >= 0 && zmq_msg_size(&ev) == 6) {
+        uint32_t detail;
+        memcpy(&detail, (uint8_t *)zmq_msg_data(&ev) + 2, sizeof detail);
+        int64_t now = now_ms();
+        if (sv->handshake_logged && now - sv->handshake_logged < 60000) {
+            sv->handshakes_unlogged++;
+        } else {
+            fprintf(stderr, "scsms-server: warning: a handshake on %.*s failed (ZeroMQ protocol "
+                    "error 0x%x): a client holding another server key, or not speaking CURVE "
+                    "(%lu more in the minute before)\n", (int)zmq_msg_size(&where),
+                    (char *)zmq_msg_data(&where), (unsigned)detail, sv->handshakes_unlogged);
+            sv->handshake_logged = now;
+            sv->handshakes_unlogged = 0;
+        }
+    }
+    zmq_msg_close(&ev);
+    zmq_msg_close(&where);
+}
+
 static int setup(struct server *sv, void *ctx, const char *bind, const char *secret)
 {
     int one = 1, hb_ivl = 1000, hb_timeout = 5000, linger = 0;
@@ -715,6 +793,7 @@ static int setup(struct server *sv, void *ctx, const char *bind, const char *sec
         zmq_setsockopt(sv->router, ZMQ_LINGER, &linger, sizeof linger))
         return scsms_fail(SCSMS_EIO, "cannot set up the sync socket: %s",
                           zmq_strerror(zmq_errno()));
+    watch_handshakes(sv, ctx);
     if (zmq_bind(sv->router, bind) != 0)
         return scsms_fail(SCSMS_EIO, "cannot listen on '%s': %s", bind, zmq_strerror(zmq_errno()));
     char ep[256];
@@ -760,6 +839,10 @@ int srv_run(int argc, char **argv)
     }
     if (optind != argc || !bind || sv.queue_max < 1 || sv.queue_max > 100000)
         return cli_usage(RUN_USAGE);
+    if ((rc = check_bind(bind))) {
+        cli_error(rc);
+        return CLI_USAGE;
+    }
     if ((rc = cli_common_finish(&c, RUN_USAGE)))
         return rc;
     char pub[IDENTITY_Z85_LEN + 1], sec[IDENTITY_Z85_LEN + 1];
@@ -788,9 +871,11 @@ int srv_run(int argc, char **argv)
     memset(sec, 0, sizeof sec);
     int worked = 0; /* since memory was last given back */
     while (rc == 0 && !stopping) {
-        zmq_pollitem_t items[] = {{sv.zap, 0, ZMQ_POLLIN, 0}, {sv.router, 0, ZMQ_POLLIN, 0}};
+        zmq_pollitem_t items[] = {{sv.zap, 0, ZMQ_POLLIN, 0},
+                                  {sv.router, 0, ZMQ_POLLIN, 0},
+                                  {sv.monitor, 0, ZMQ_POLLIN, 0}};
         /* requests read ahead are served at once */
-        int ready = zmq_poll(items, 2, sv.n_ahead ? 0 : SEEN_FLUSH_MS);
+        int ready = zmq_poll(items, sv.monitor ? 3 : 2, sv.n_ahead ? 0 : SEEN_FLUSH_MS);
         if (ready < 0)
             continue; /* EINTR: a signal; the loop condition decides */
         if (ready == 0 && !sv.n_ahead && worked) {
@@ -799,6 +884,8 @@ int srv_run(int argc, char **argv)
         }
         if (items[0].revents & ZMQ_POLLIN)
             serve_zap(&sv);
+        if (sv.monitor && (items[2].revents & ZMQ_POLLIN))
+            log_handshake(&sv);
         if ((items[1].revents & ZMQ_POLLIN) || sv.n_ahead) {
             serve_waiting(&sv);
             worked = 1;
@@ -809,6 +896,8 @@ int srv_run(int argc, char **argv)
     precheck_stop(&sv.pc);
     if (sv.s)
         flush_seen(&sv, 1);
+    if (sv.monitor)
+        zmq_close(sv.monitor);
     if (sv.router)
         zmq_close(sv.router);
     if (sv.zap)

@@ -222,6 +222,12 @@ START_TEST(refusals_over_the_wire)
     ck_assert_ptr_nonnull(strstr(r.err, "no answer from"));
     tu_run_free(&r);
     ck_assert_uint_eq(tn_hq_head(&n, "WH-1"), 0);
+    /* and head office's log says a handshake failed, not nothing */
+    char *hs_log = tu_read_file(n.server_err, NULL);
+    ck_assert_msg(strstr(hs_log, "failed (ZeroMQ protocol error") &&
+                      strstr(hs_log, "a client holding another server key"),
+                  "%s", hs_log);
+    free(hs_log);
     /* a key nobody enrolled: told so, not left to guess */
     r = tn_sync(&n, stranger, NULL);
     ck_assert_int_eq(r.status, 1);
@@ -232,7 +238,12 @@ START_TEST(refusals_over_the_wire)
     tu_run_free(&r);
     size_t len;
     char *log = tu_read_file(n.server_err, &len);
-    ck_assert_ptr_nonnull(strstr(log, "connection refused: unknown key (not enrolled)"));
+    /* the log names where it came from and the key, for head office to
+     * tell a site that lost its enrolment from a stranger */
+    ck_assert_int_eq(identity_curve_load(stranger, pub, sec), 0);
+    snprintf(want, sizeof want, "warning: connection from 127.0.0.1 refused: unknown key %s "
+             "(not enrolled)\n", pub);
+    ck_assert_msg(strstr(log, want), "%s", log);
     free(log);
     /* the good site syncs */
     r = tn_sync(&n, good, NULL);
@@ -291,8 +302,8 @@ START_TEST(an_altered_enrolment_opens_no_session)
     ck_assert_uint_eq(tn_hq_head(&n, "WH-A"), 0);
     size_t n_log;
     char *log = tu_read_file(n.server_err, &n_log);
-    ck_assert_msg(strstr(log, "connection refused: the enrolment of WH-A was altered outside "
-                              "the store; run verify"), "%s", log);
+    ck_assert_msg(strstr(log, "connection from 127.0.0.1 refused: the enrolment of WH-A was "
+                              "altered outside the store; run verify"), "%s", log);
     free(log);
     free(a);
     free(b);
@@ -395,6 +406,24 @@ START_TEST(a_pinned_site_talks_to_no_other_head_office)
 }
 END_TEST
 
+/* run refuses an endpoint it cannot serve as given, in one line: a port
+ * past 65535 (ZeroMQ would listen on another), and one in use. */
+START_TEST(run_refuses_an_endpoint_it_cannot_serve)
+{
+    struct tn_net n = tn_new("netbind");
+    struct tu_run r = tn_server(&n, "run", "--bind", "tcp://127.0.0.1:99999", NULL);
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_str_eq(r.err, "scsms-server: --bind 'tcp://127.0.0.1:99999': the port must be 1 "
+                            "to 65535, or 0 or '*' for any free one\n");
+    tu_run_free(&r);
+    r = tn_server(&n, "run", "--bind", n.endpoint, NULL); /* the running server's */
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, "cannot listen on") && tu_lines(r.err) == 1, "%s", r.err);
+    tu_run_free(&r);
+    tn_free(&n);
+}
+END_TEST
+
 /* `scsms-server enrol` of id with these keys into the store at dir is
  * refused: exit 1, err exactly, nothing on stdout. */
 static void enrol_refused(const char *dir, const char *id, const char *curve, const char *sign,
@@ -492,8 +521,9 @@ START_TEST(enrol_refuses_an_enrolled_id_or_key)
     tu_run_free(&r);
     size_t len;
     char *log = tu_read_file(n.server_err, &len);
-    ck_assert_ptr_nonnull(strstr(log, "warning: connection refused: one key is enrolled as both "
-                                      "AAA and WH-2: revoke the one that is not this key's\n"));
+    ck_assert_ptr_nonnull(strstr(log, "warning: connection from 127.0.0.1 refused: one key is "
+                                      "enrolled as both AAA and WH-2: revoke the one that is not "
+                                      "this key's\n"));
     free(log);
     r = tn_server(&n, "revoke", "--id", "AAA", NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
@@ -1173,6 +1203,7 @@ int main(void)
     tcase_add_test(t, head_office_verifies_backs_up_and_restores);
     tcase_add_test(t, a_pinned_site_talks_to_no_other_head_office);
     tcase_add_test(t, enrol_refuses_an_enrolled_id_or_key);
+    tcase_add_test(t, run_refuses_an_endpoint_it_cannot_serve);
     tcase_add_test(t, malformed_message_is_refused);
     tcase_add_test(t, bad_uploads_over_the_wire);
     tcase_add_test(t, revoked_identity_loses_its_live_session);

@@ -562,6 +562,25 @@ START_TEST(expired_and_expiring_are_listed)
     r = tn_server(&n, "exempt", "--partner", "RAIL-2", "--reason", "", NULL);
     ck_assert_int_eq(r.status, 2);
     tu_run_free(&r);
+    /* no exemption for what is no partner, nor a clearing of none: each
+     * refused in one line, head office's log as it was (the listing below
+     * still holds three partners) */
+    uint64_t hq_head = tn_hq_head(&n, "HQ");
+    free(tn_identity(&n, "WH-9", "site", "site"));
+    const char *bad[][3] = {
+        {"a b", "state rail", "partner 'a b' must be 1 to 64 letters, digits"},
+        {"WH-9", "state rail", "'WH-9' is enrolled as a site, not a business partner"},
+        {"NOPE", NULL, "partner 'NOPE' is not exempt: nothing to clear"},
+        {"CARRIER-N", NULL, "partner 'CARRIER-N' is not exempt: nothing to clear"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = bad[i][1] ? tn_server(&n, "exempt", "--partner", bad[i][0], "--reason", bad[i][1], NULL)
+                      : tn_server(&n, "exempt", "--partner", bad[i][0], "--clear", NULL);
+        ck_assert_msg(r.status == 1 && strstr(r.err, bad[i][2]) && tu_lines(r.err) == 1,
+                      "%s: exit %d: %s", bad[i][0], r.status, r.err);
+        tu_run_free(&r);
+    }
+    ck_assert_uint_eq(tn_hq_head(&n, "HQ"), hq_head);
     r = tn_server(&n, "partners", "--within", "-3", NULL);
     ck_assert_int_eq(r.status, 2);
     ck_assert_str_eq(r.err, "scsms-server: --within must be 0 to 3650 days, got '-3'\n");
