@@ -366,10 +366,12 @@ int record_check_text(const char *text, const char *what)
                                  "the text as UTF-8", what, at, c);
 }
 
-static int check_string(const char *s, const char *name)
+/* A string field's size; and, with text set, that it is text as
+ * record_check_text() says. */
+static int check_string(const char *s, const char *name, int text)
 {
     size_t len = s ? strlen(s) : 0;
-    if (len && text_flaw(s, len)) {
+    if (text && len && text_flaw(s, len)) {
         char what[96];
         snprintf(what, sizeof what, "field '%s'", name);
         return record_check_text(s, what);
@@ -446,7 +448,10 @@ static int check_value(const struct plan_field *pf, char *p, size_t k, int fix)
     const ProtobufCFieldDescriptor *f = pf->f;
     if (f->type == PROTOBUF_C_TYPE_STRING) {
         char **s = (char **)p + k;
-        int rc = check_string(*s, f->name);
+        /* text is checked when a record is written, not in one taken in
+         * (as NaN below), and a date or an instant is read strictly by
+         * normalise_time whatever it holds */
+        int rc = check_string(*s, f->name, fix && pf->kind == TEXT_PLAIN);
         return rc == 0 && pf->kind != TEXT_PLAIN
                    ? normalise_time(s, f->name, pf->kind == TEXT_DATE, fix)
                    : rc;

@@ -98,8 +98,10 @@ int record_check(const Scsms__Record *rec) SCSMS_MUST_CHECK;
  * past U+10FFFF: what every protobuf decoder requires of a string field)
  * and holds no control character but tab, line feed and carriage return.
  * 0, or SCSMS_EINVAL with "WHAT has ..." naming the byte, what being the
- * field or option. Record text fields are checked so by record_validate
- * and record_check. */
+ * field or option. record_validate checks every text field of a record
+ * so when it is written; record_check, for one taken in, does not: an
+ * entry written before this check existed stays in its log, and refusing
+ * it would stop that log's sync for good. */
 int record_check_text(const char *text, const char *what) SCSMS_MUST_CHECK;
 
 /* The record's due day (days since the epoch) from its type's due fields:
@@ -127,7 +129,9 @@ int record_id_is_owners(const char *id, const char *owner);
 
 /* 1 when the owner's id names a record of type t: "OWNER-CODE-DIGITS"
  * with t's code, or, for a nonconformity a rule raised, another record's
- * id with a suffix "-NCR..." (record_id_is_owners() holds too). */
+ * id with a suffix "-NCR..." (record_id_is_owners() holds too). Checked
+ * where a store restores records with their ids (import --preserve), not
+ * in entries taken in: one written before the check stays in its log. */
 int record_id_fits_type(const char *id, const char *owner, const struct record_type *t);
 
 /* Which of two credibility reviews of the same declaration version is

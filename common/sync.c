@@ -320,10 +320,6 @@ static int checks_ahead(const struct sync_upload *in, enum store_role store_role
     if (record_check(rec) || rules_check_received(rec))
         return scsms_fail_context(SCSMS_EINVAL, "entry %llu: record '%.128s'",
                                   (unsigned long long)e->seq, rec->id);
-    if (!record_id_fits_type(rec->id, in->owner, record_type_of(rec)))
-        return scsms_fail(SCSMS_ETAMPER, "entry %llu: id '%.128s' is not an id of type %s: a "
-                          "store gives each record an id of its type",
-                          (unsigned long long)e->seq, rec->id, record_type_of(rec)->name);
     *stage = PRE_CREDIBILITY;
     /* a verdict on a partner is head office's own act, written on its own
      * store; none is taken from an upload, whoever sends it */

@@ -506,16 +506,17 @@ START_TEST(text_is_utf8_without_controls)
     text_refused("a\x1b[31m", 2, "control character (0x1b)");
     text_refused("12345678\x01", 9, "control character (0x01)");
 
-    /* a record's fields, as given and as received */
+    /* a record's fields as given are refused; one taken in as its store
+     * wrote it is not (an entry written before the check stays in its
+     * log, and refusing it would stop the log's sync for good) */
     Scsms__Record *rec = valid_risk();
     set(&rec->risk->scenario, "Seal \xc0\xaf tampering");
     refused(rec, "'scenario'", "UTF-8", NULL);
     rec = valid_risk();
     validates(rec);
     set(&rec->author, "J. \x07Ode");
-    ck_assert_int_eq(record_check(rec), SCSMS_EINVAL);
-    ck_assert_msg(strstr(scsms_errmsg(), "'author'"), "%s", scsms_errmsg());
-    record_free(rec);
+    ck_assert_int_eq(record_check(rec), 0);
+    refused(rec, "'author'", "control character (0x07) at byte 4", NULL);
 }
 END_TEST
 

@@ -1040,7 +1040,8 @@ START_TEST(a_later_version_keeps_its_type_and_none_follows_a_disposal)
                  "\"residual_consequence\":1,\"treatment\":\"reduce\",\"status\":\"open\",\"author\":\"lead\","
                  "\"created_at\":\"2026-11-01T10:00:00Z\",\"updated_at\":"
                  "\"2026-11-02T10:00:00Z\"}",
-                 SCSMS_ETAMPER, "id 'SITE-A-INC-000001' is not an id of type risk");
+                 SCSMS_ETAMPER, "'SITE-A-INC-000001' version 2 is of type risk, version 1 of "
+                 "type incident: a record keeps its type");
     json_accepted(&p, "{\"type\":\"incident\",\"id\":\"SITE-A-INC-000001\",\"owner\":"
                       "\"SITE-A\",\"version\":2,\"status\":\"disposed\",\"disposal_reason\":"
                       "\"retention over\",\"author\":\"lead\",\"created_at\":"

@@ -7,7 +7,9 @@
  * validated packs to bytes that decode, validate again and pack the same,
  * since the store keeps exactly those bytes and checks them on read; and a
  * record decoded into an arena that record_check() accepts (as head office
- * takes one in) is one record_validate() accepts and leaves as it was. */
+ * takes one in) is one record_validate() accepts and leaves as it was,
+ * but for the checks made only when a record is written (text, finite
+ * numbers: record.h), which record_validate() may refuse it for. */
 #include "arena.h"
 #include "jsonpb.h"
 #include "record.h"
@@ -64,9 +66,19 @@ static void check_stored(const Scsms__Record *rec)
     free(buf);
 }
 
+/* record_validate() refused rec for a check made only when a record is
+ * written, not when one is taken in (record.h: record_check_text, and
+ * NaN or infinity): by their messages, which test_record asserts. */
+static int written_only(void)
+{
+    const char *m = scsms_errmsg();
+    return strstr(m, "is not valid UTF-8 at byte") || strstr(m, "has a control character") ||
+           strstr(m, "must be a finite number");
+}
+
 /* The bytes as head office receives them: decoded into an arena and
  * checked, never changed. What record_check accepts, record_validate
- * accepts without changing a byte of it. */
+ * accepts without changing a byte of it (but for written_only()). */
 static void check_received(const uint8_t *data, size_t size)
 {
     struct arena ar = {0};
@@ -75,8 +87,14 @@ static void check_received(const uint8_t *data, size_t size)
         size_t len, len2;
         uint8_t *before = pack(rec, &len), *after = NULL;
         Scsms__Record *copy = NULL;
-        if (before && (record_unpack(before, len, &copy) != 0 || record_validate(copy) != 0))
+        if (before && record_unpack(before, len, &copy) != 0)
             abort();
+        if (copy && record_validate(copy) != 0) {
+            if (!written_only())
+                abort();
+            record_free(copy);
+            copy = NULL;
+        }
         if (copy && (after = pack(copy, &len2)) && (len2 != len || memcmp(before, after, len)))
             abort();
         free(after);
