@@ -131,7 +131,7 @@ int cmd_submissions(int argc, char **argv)
         return cli_usage(SUBMISSIONS_USAGE);
     if (cli_check_format(format, "table json"))
         return CLI_USAGE;
-    if ((rc = cli_common_finish(&c, SUBMISSIONS_USAGE)))
+    if ((rc = cli_common_finish(&c)))
         return rc;
     store_t *st = cli_open(&c);
     if (!st)

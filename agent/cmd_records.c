@@ -78,7 +78,7 @@ static int parse_edit(int argc, char **argv, const char *usage, struct edit_args
         fprintf(stderr, "scsms-agent: give the record as --json or --set FIELD=VALUE\n");
         return CLI_USAGE;
     }
-    return cli_common_finish(&a->c, usage);
+    return cli_common_finish(&a->c);
 }
 
 /* --set i names a field of one value that an earlier --set named: which
@@ -323,7 +323,7 @@ static int parse_read(int argc, char **argv, const char *usage, int want_id, str
         a->id = argv[optind];
     if (cli_check_format(a->format, "table json csv"))
         return CLI_USAGE;
-    return cli_common_finish(&a->c, usage);
+    return cli_common_finish(&a->c);
 }
 
 int cmd_show(int argc, char **argv)

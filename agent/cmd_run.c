@@ -677,7 +677,7 @@ int cmd_run(int argc, char **argv)
     if (optind != argc || !l.endpoint != !l.server_key || l.batch < 1 || l.batch > 100000 ||
         l.timeout_ms < 1000)
         return cli_usage(RUN_USAGE);
-    if ((rc = cli_common_finish(&c, RUN_USAGE)))
+    if ((rc = cli_common_finish(&c)))
         return rc;
     if (!(l.s = cli_open(&c)))
         return CLI_FAIL;
@@ -753,7 +753,7 @@ int cmd_status(int argc, char **argv)
     }
     if (optind != argc)
         return cli_usage(STATUS_USAGE);
-    if ((rc = cli_common_finish(&c, STATUS_USAGE)))
+    if ((rc = cli_common_finish(&c)))
         return rc;
     store_t *s = cli_open(&c);
     if (!s)

@@ -45,7 +45,7 @@ int cmd_init(int argc, char **argv)
     }
     if (optind != argc || !site || !so.server != !so.server_key)
         return cli_usage(INIT_USAGE);
-    int rc = cli_common_finish(&c, INIT_USAGE);
+    int rc = cli_common_finish(&c);
     if (rc)
         return rc;
     enum store_role r;
@@ -105,7 +105,7 @@ int cmd_dispose(int argc, char **argv)
     }
     if (optind != argc - 1 || !reason)
         return cli_usage(DISPOSE_USAGE);
-    if ((rc = cli_common_finish(&c, DISPOSE_USAGE)))
+    if ((rc = cli_common_finish(&c)))
         return rc;
     store_t *s = cli_open(&c);
     if (!s)

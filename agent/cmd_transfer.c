@@ -76,7 +76,7 @@ int cmd_export(int argc, char **argv)
         return cli_usage(EXPORT_USAGE);
     if (cli_check_format(format, "json csv"))
         return CLI_USAGE;
-    if ((rc = cli_common_finish(&c, EXPORT_USAGE)))
+    if ((rc = cli_common_finish(&c)))
         return rc;
     struct export_out o = {.csv = !strcmp(format, "csv")};
     if ((rc = jsonpb_columns(type, &o.cols, &o.n_cols)))
@@ -141,7 +141,7 @@ int cmd_import(int argc, char **argv)
     if (optind != argc - 1)
         return cli_usage(IMPORT_USAGE);
     const char *path = argv[optind];
-    if ((rc = cli_common_finish(&c, IMPORT_USAGE)))
+    if ((rc = cli_common_finish(&c)))
         return rc;
     if (io.type && !record_type_by_name(io.type))
         return cli_error(scsms_fail(SCSMS_EINVAL, "unknown record type '%.64s': use one of %s",

@@ -73,14 +73,13 @@ int cli_common_option(struct cli_common *c, int opt, const char *arg)
     }
 }
 
-int cli_common_finish(struct cli_common *c, const char *usage)
+int cli_common_finish(struct cli_common *c)
 {
     if (!c->store_dir)
         c->store_dir = getenv("SCSMS_STORE");
     if (!c->author)
         c->author = getenv("SCSMS_AUTHOR");
     if (!c->store_dir || !*c->store_dir) {
-        (void)usage;
         fprintf(stderr, "%s: no store given: use --store DIR or set SCSMS_STORE\n", cli_prog);
         return CLI_USAGE;
     }

@@ -61,8 +61,9 @@ int cli_getopt(int argc, char **argv, const char *shorts, const struct option *o
 /* Handle a common option c; returns 1 if it was one. */
 int cli_common_option(struct cli_common *c, int opt, const char *arg);
 
-/* Fill defaults from the environment; print usage when no store is known. */
-int cli_common_finish(struct cli_common *c, const char *usage);
+/* Fill defaults from the environment. No store known: one line to stderr
+ * saying how to name it, and CLI_USAGE. */
+int cli_common_finish(struct cli_common *c);
 
 /* Open the store named by c; prints the error and returns NULL on failure. */
 store_t *cli_open(const struct cli_common *c);

@@ -108,7 +108,7 @@ int cli_due(int argc, char **argv, const char *usage, int owners)
     long days = -1;
     if (within && cli_parse_within(within, &days))
         return CLI_USAGE;
-    int rc = cli_common_finish(&c, usage);
+    int rc = cli_common_finish(&c);
     if (rc)
         return rc;
     store_t *s = cli_open(&c);

@@ -36,7 +36,7 @@ static int parse_simple(int argc, char **argv, const char *usage, const char **p
         return cli_usage(usage);
     if (pos)
         *pos = argv[optind];
-    return cli_common_finish(c, usage);
+    return cli_common_finish(c);
 }
 
 /* "PROG WORDS": the usage line of this program's subcommand. */

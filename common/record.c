@@ -338,14 +338,12 @@ static const char *text_flaw(const char *text, size_t len)
             p++;
             continue;
         }
-        size_t n = end - p >= 4 ? utf8_sequence(p) : 0;
-        if (n == 0 && end - p < 4) { /* near the end: a copy padded with NULs */
-            unsigned char tail[4] = {0};
-            memcpy(tail, p, (size_t)(end - p));
-            n = utf8_sequence(tail);
-            if (n > (size_t)(end - p))
-                n = 0;
-        }
+        /* near the end, a copy padded with NULs, which no sequence takes */
+        unsigned char tail[4] = {0};
+        const unsigned char *at = p;
+        if (end - p < 4)
+            at = memcpy(tail, p, (size_t)(end - p));
+        size_t n = utf8_sequence(at);
         if (n == 0)
             return (const char *)p;
         p += n;

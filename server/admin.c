@@ -42,7 +42,7 @@ static int parse(int argc, char **argv, const char *usage, struct admin_args *a)
     }
     if (optind != argc)
         return cli_usage(usage);
-    return cli_common_finish(&a->c, usage);
+    return cli_common_finish(&a->c);
 }
 
 #define INIT_USAGE "scsms-server init [--id HQ] --store DIR"

@@ -80,7 +80,7 @@ static int parse(int argc, char **argv, struct report_args *a)
     }
     if (optind + 1 != argc)
         return cli_usage(REPORT_USAGE);
-    return cli_common_finish(&a->c, REPORT_USAGE);
+    return cli_common_finish(&a->c);
 }
 
 int srv_report(int argc, char **argv)

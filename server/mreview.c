@@ -229,7 +229,7 @@ static int parse_args(int argc, char **argv, struct mreview_args *a, struct cli_
         return cli_usage(MREVIEW_USAGE);
     if (cli_check_choice("--kind", a->kind, "corrective preventive"))
         return CLI_USAGE;
-    return cli_common_finish(c, MREVIEW_USAGE);
+    return cli_common_finish(c);
 }
 
 int srv_management_review(int argc, char **argv)

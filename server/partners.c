@@ -395,7 +395,7 @@ int srv_partners(int argc, char **argv)
         return cli_usage(PARTNERS_USAGE);
     if (cli_check_format(format, "table json csv"))
         return CLI_USAGE;
-    if ((rc = cli_common_finish(&c, PARTNERS_USAGE)))
+    if ((rc = cli_common_finish(&c)))
         return rc;
     store_t *s = cli_open(&c);
     if (!s)
@@ -550,7 +550,7 @@ int srv_review_declaration(int argc, char **argv)
     isotime_format_date(isotime_days(isotime_now()), today);
     if (!a.date)
         a.date = today;
-    if ((rc = cli_common_finish(&c, REVIEW_USAGE)))
+    if ((rc = cli_common_finish(&c)))
         return rc;
     store_t *s = cli_open(&c);
     if (!s)
@@ -666,7 +666,7 @@ int srv_exempt(int argc, char **argv)
         fprintf(stderr, "%s: an exemption needs its reason (ISO 28001 4.4)\n", cli_prog);
         return CLI_USAGE;
     }
-    if ((rc = cli_common_finish(&c, EXEMPT_USAGE)))
+    if ((rc = cli_common_finish(&c)))
         return rc;
     store_t *s = cli_open(&c);
     if (!s)

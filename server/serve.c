@@ -843,7 +843,7 @@ int srv_run(int argc, char **argv)
         cli_error(rc);
         return CLI_USAGE;
     }
-    if ((rc = cli_common_finish(&c, RUN_USAGE)))
+    if ((rc = cli_common_finish(&c)))
         return rc;
     char pub[IDENTITY_Z85_LEN + 1], sec[IDENTITY_Z85_LEN + 1];
     if ((rc = identity_curve_load(c.store_dir, pub, sec)))
