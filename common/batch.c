@@ -295,6 +295,15 @@ static int check_record(const store_t *s, Scsms__Record *rec, int preserve, int 
                                 rec->id)
                    : scsms_fail(SCSMS_EPERM, "status '%s' is set only by 'scsms-agent dispose', "
                                 "after the retention period", RECORD_DISPOSED);
+    /* who may issue the type comes first: a partner told which field its
+     * incident lacks would fill it in only to hear it may not write one */
+    const struct record_type *t = record_type_of(rec);
+    if (t && !(t->issuers & record_issuer_bit(s->role)))
+        return scsms_fail(SCSMS_EPERM, "a %s cannot issue %s records (rule 8): they come from %s",
+                          role_name(s->role), t->name,
+                          t->issuers & RECORD_BY_HQ      ? "head office"
+                          : t->issuers & RECORD_BY_SITE  ? "the sites"
+                                                         : "business partners");
     int rc = record_validate(rec);
     if (rc == 0 && preserve)
         rc = check_preserved(s, rec);
@@ -306,13 +315,6 @@ static int check_record(const store_t *s, Scsms__Record *rec, int preserve, int 
         rc = rules_check_record(rec, s->role, &s->cfg, today);
     if (rc)
         return rc;
-    const struct record_type *t = record_type_of(rec);
-    if (!(t->issuers & record_issuer_bit(s->role)))
-        return scsms_fail(SCSMS_EPERM, "a %s cannot issue %s records (rule 8): they come from %s",
-                          role_name(s->role), t->name,
-                          t->issuers & RECORD_BY_HQ      ? "head office"
-                          : t->issuers & RECORD_BY_SITE  ? "the sites"
-                                                         : "business partners");
     if (strlen(rec->id) > RECORD_MAX_ID)
         return scsms_fail(SCSMS_EINVAL, "id longer than %d characters", RECORD_MAX_ID);
     if ((rc = rules_check_subject(rec, s->owner, s->role)))

@@ -382,6 +382,13 @@ static int check_credibility_review(const Scsms__Record *rec, int64_t today)
     const Scsms__CredibilityReview *r = rec->credibility_review;
     int64_t day;
     int rc = check_review_content(rec);
+    /* a verdict goes to the partner it names: about one of its own
+     * declarations, never another's */
+    if (rc == 0 && !record_id_fits_type(r->declaration_id, r->partner_id,
+                                        record_type_by_name("declaration")))
+        rc = scsms_fail(SCSMS_ERULE, "declaration_id '%.128s' is not a declaration of partner "
+                        "'%.64s' (%.64s-DOS-NNNNNN)", r->declaration_id, r->partner_id,
+                        r->partner_id);
     if (rc == 0 && isotime_parse_date(r->reviewed_date, &day) == 0 && day > today)
         rc = scsms_fail(SCSMS_ERULE, "reviewed_date %s is in the future", r->reviewed_date);
     return rc;
@@ -572,6 +579,37 @@ int rules_check_restored_store(store_t *s, MDB_txn *txn, const Scsms__Record *re
     return rc;
 }
 
+/* A credibility review written at head office, of a declaration it
+ * holds, names that version by the SHA-256 of its exact bytes (its id
+ * is the partner's: check_credibility_review). review-declaration writes
+ * it so; one added or imported by hand that names other bytes would show
+ * head office a verdict the partner then refuses. One of a declaration
+ * head office does not hold cannot be judged here; the partner checks the
+ * bytes it names against its own. */
+static int check_review_store(store_t *s, MDB_txn *txn, const Scsms__CredibilityReview *r)
+{
+    uint8_t *bytes = NULL, hash[CRYPTO_HASH_LEN];
+    size_t len;
+    if (r->declaration_version < 1)
+        return scsms_fail(SCSMS_ERULE, "a credibility review names the declaration version it "
+                          "judged: give declaration_version");
+    int rc = store_version_bytes(s, txn, r->declaration_id, r->declaration_version, &bytes, &len);
+    if (rc == SCSMS_ENOTFOUND) {
+        scsms_errclear();
+        return 0;
+    }
+    if (rc)
+        return rc;
+    crypto_sha256(bytes, len, hash);
+    free(bytes);
+    if (r->declaration_sha256.len != CRYPTO_HASH_LEN ||
+        memcmp(hash, r->declaration_sha256.data, CRYPTO_HASH_LEN) != 0)
+        return scsms_fail(SCSMS_ERULE, "declaration_sha256 is not that of declaration '%.128s' "
+                          "version %u as head office holds it: review it with 'scsms-server "
+                          "review-declaration'", r->declaration_id, r->declaration_version);
+    return 0;
+}
+
 int rules_check_store(store_t *s, MDB_txn *txn, const Scsms__Record *rec)
 {
     const char *type = record_type_of(rec)->name;
@@ -586,6 +624,10 @@ int rules_check_store(store_t *s, MDB_txn *txn, const Scsms__Record *rec)
             return scsms_fail(SCSMS_ERULE, "a calibration must link the equipment it was done on: "
                               "add a link with rel 'equipment'");
         return 0;
+    case SCSMS__RECORD__BODY_CREDIBILITY_REVIEW:
+        return store_role(s) == STORE_ROLE_HQ && !record_is_tombstone(rec)
+                   ? check_review_store(s, txn, rec->credibility_review)
+                   : 0;
     case SCSMS__RECORD__BODY_PROCEDURE:
         if (rec->procedure->management_of_change && !find_link(rec, "risk_review"))
             return scsms_fail(SCSMS_ERULE, "a new or revised arrangement needs the risk review "

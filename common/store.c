@@ -796,20 +796,17 @@ int store_get(store_t *s, const char *id, uint32_t version, Scsms__Record **out)
     return rc;
 }
 
-int store_get_bytes(store_t *s, const char *id, uint32_t version, uint8_t **out, size_t *len)
+int store_version_bytes(store_t *s, MDB_txn *txn, const char *id, uint32_t version,
+                        uint8_t **out, size_t *len)
 {
-    MDB_txn *txn;
     uint8_t ref[STORE_LOGKEY_LEN];
     Scsms__LogEntry *e = NULL;
     *out = NULL;
     *len = 0;
     if (strlen(id) > RECORD_MAX_ID)
         return scsms_fail(SCSMS_ENOTFOUND, "no record '%.128s...'", id);
-    int rc = store_txn_begin(s, MDB_RDONLY, &txn);
-    if (rc)
-        return rc;
-    if ((rc = resolve_version(s, txn, id, version, ref)) == 0 &&
-        (rc = load_entry(s, txn, ref, &e)) == 0) {
+    int rc = resolve_version(s, txn, id, version, ref);
+    if (rc == 0 && (rc = load_entry(s, txn, ref, &e)) == 0) {
         /* the entry's record field holds the exact bytes as written */
         *out = e->record.data;
         *len = e->record.len;
@@ -817,6 +814,16 @@ int store_get_bytes(store_t *s, const char *id, uint32_t version, uint8_t **out,
         e->record.len = 0;
         scsms__log_entry__free_unpacked(e, NULL);
     }
+    return rc;
+}
+
+int store_get_bytes(store_t *s, const char *id, uint32_t version, uint8_t **out, size_t *len)
+{
+    MDB_txn *txn;
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    rc = store_version_bytes(s, txn, id, version, out, len);
     mdb_txn_abort(txn);
     return rc;
 }

@@ -137,6 +137,11 @@ int store_identity_read(store_t *s, MDB_txn *txn, const char *id, Scsms__Identit
 int store_latest_get(store_t *s, MDB_txn *txn, const char *id, uint32_t *version,
                      uint8_t ref[STORE_LOGKEY_LEN]);
 
+/* store_get_bytes() in a transaction the caller holds: the exact bytes of
+ * version `version` (0: the latest) of record id. Caller frees *out. */
+int store_version_bytes(store_t *s, MDB_txn *txn, const char *id, uint32_t version,
+                        uint8_t **out, size_t *len);
+
 /* Decode the record in the log entry at ref. Caller frees with record_free. */
 int store_load_record(store_t *s, MDB_txn *txn, const uint8_t ref[STORE_LOGKEY_LEN],
                       Scsms__Record **out);

@@ -234,8 +234,8 @@ static const char *decl_state(const struct partner *p, int64_t today, long withi
     int64_t from;
     if (p->exempt)
         return "exempt";
-    if (!p->decl_id[0])
-        return "never submitted";
+    if (!p->decl_id[0]) /* none in force: every one it sent withdrawn, or none */
+        return p->n_decl ? "withdrawn" : "never submitted";
     if (isotime_parse_date(p->valid_from, &from) == 0 && from > today)
         return "not yet valid";
     return standing(p->valid_to, today, within);
@@ -424,6 +424,12 @@ int srv_partners(int argc, char **argv)
 
 /* ------------------------------------------------------------ review */
 
+/* Text a person must write (a reason, a reviewer): blanks alone are none. */
+static int blank(const char *text)
+{
+    return text[strspn(text, " \t\r\n")] == '\0';
+}
+
 #define REVIEW_USAGE                                                                         \
     "scsms-server review-declaration ID --decision accepted|rejected --reason TEXT "         \
     "--reviewer NAME [--version N] [--date YYYY-MM-DD] --store DIR"
@@ -528,14 +534,25 @@ int srv_review_declaration(int argc, char **argv)
         case OPT_DATE: a.date = optarg; break;
         case OPT_VERSION:
             a.version = (uint32_t)strtoul(optarg, &end, 10);
-            if (!*optarg || *end || a.version < 1)
-                return cli_usage(REVIEW_USAGE);
+            if (optarg[0] < '0' || optarg[0] > '9' || *end || a.version < 1) {
+                fprintf(stderr, "%s: --version must be a number from 1, got '%.32s'\n", cli_prog,
+                        optarg);
+                return CLI_USAGE;
+            }
             break;
         case 'h': printf("usage: %s\n", REVIEW_USAGE); return CLI_OK;
         default: return cli_usage(REVIEW_USAGE);
         }
     }
-    if (optind + 1 != argc || !a.decision || !a.reason || !a.reviewer)
+    const char *missing = optind + 1 != argc ? NULL : !a.decision ? "--decision accepted|rejected"
+                                                      : !a.reason   ? "--reason TEXT"
+                                                      : !a.reviewer ? "--reviewer NAME"
+                                                                    : NULL;
+    if (missing) {
+        fprintf(stderr, "%s: a credibility review needs %s\n", cli_prog, missing);
+        return CLI_USAGE;
+    }
+    if (optind + 1 != argc)
         return cli_usage(REVIEW_USAGE);
     a.id = argv[optind];
     if (strcmp(a.decision, "accepted") && strcmp(a.decision, "rejected")) {
@@ -543,7 +560,7 @@ int srv_review_declaration(int argc, char **argv)
                 a.decision);
         return CLI_USAGE;
     }
-    if (!a.reason[0] || !a.reviewer[0]) {
+    if (blank(a.reason) || blank(a.reviewer)) {
         fprintf(stderr, "%s: a credibility review needs a reviewer and a reason\n", cli_prog);
         return CLI_USAGE;
     }
@@ -660,9 +677,14 @@ int srv_exempt(int argc, char **argv)
         default: return cli_usage(EXEMPT_USAGE);
         }
     }
+    if (optind == argc && partner && partner[0] && !reason && !clear) {
+        fprintf(stderr, "%s: give the exemption's --reason TEXT, or --clear to end it\n",
+                cli_prog);
+        return CLI_USAGE;
+    }
     if (optind != argc || !partner || !partner[0] || !!reason == clear)
         return cli_usage(EXEMPT_USAGE);
-    if (reason && !reason[0]) {
+    if (reason && blank(reason)) {
         fprintf(stderr, "%s: an exemption needs its reason (ISO 28001 4.4)\n", cli_prog);
         return CLI_USAGE;
     }

@@ -11,10 +11,13 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "arena.h"
@@ -709,6 +712,28 @@ static void drop_ahead(struct server *sv)
 
 /* ------------------------------------------------------------ run */
 
+/* One server a store: a second `run` on it would take in the same sites'
+ * uploads beside the first (LMDB keeps the store whole, but each would
+ * answer with heads the other moved). DIR/serve.lock is held exclusively
+ * while one serves; the lock goes with the process, however it ends.
+ * Returns the descriptor to keep, or -1 with the error set. */
+static int lock_serving(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/serve.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        scsms_fail(SCSMS_EIO, "cannot open '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        scsms_fail(SCSMS_EBUSY, "another scsms-server is serving '%s': stop it first", dir);
+        return -1;
+    }
+    return fd;
+}
+
 /* A tcp:// endpoint's port is '*' or 0 to 65535: ZeroMQ takes 99999 and
  * listens on 99999 - 65536 instead. */
 static int check_bind(const char *bind)
@@ -850,6 +875,11 @@ int srv_run(int argc, char **argv)
         return cli_error(rc);
     if (!(sv.s = cli_open(&c)))
         return CLI_FAIL;
+    int serving = lock_serving(c.store_dir);
+    if (serving < 0) {
+        store_close(&sv.s);
+        return cli_error(SCSMS_EBUSY);
+    }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     sv.q[0] = calloc(sv.queue_max, sizeof *sv.q[0]);
@@ -858,6 +888,7 @@ int srv_run(int argc, char **argv)
         free(sv.q[0]);
         free(sv.q[1]);
         store_close(&sv.s);
+        close(serving);
         return cli_error(scsms_fail(SCSMS_ENOMEM, "out of memory"));
     }
     /* without the thread, every upload is checked on this one, as before */
@@ -910,6 +941,7 @@ int srv_run(int argc, char **argv)
     arena_free(&sv.arena[1]);
     free(sv.q[0]);
     free(sv.q[1]);
+    close(serving);
     if (rc)
         return cli_error(rc);
     fprintf(stderr, "scsms-server: info: stopped\n");

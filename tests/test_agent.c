@@ -338,6 +338,13 @@ START_TEST(bad_input_changes_nothing)
             1, "field 'location' is given twice with --set: give it once");
     refused(&s, tu_agent(NULL, "update", id, "--json", "{}", "--store", s.store, NULL), 1,
             "nothing to change");
+    /* values it holds already, as given or once normalised to UTC */
+    refused(&s, tu_agent(NULL, "update", id, "--set", "location=Gate 3", "--store", s.store,
+                         NULL),
+            1, "nothing changes: 'DXB-WH1-INC-000001' holds these values already");
+    refused(&s, tu_agent(NULL, "update", id, "--set", "occurred_at=2026-11-20T06:15:00Z",
+                         "--store", s.store, NULL),
+            1, "nothing changes");
     refused(&s, tu_agent(NULL, "list", "--key", s.tmp, "--store", s.store, NULL), 1,
             "is not a file");
     refused(&s, tu_agent(NULL, "add", "incident", "--json",

@@ -406,8 +406,8 @@ START_TEST(a_pinned_site_talks_to_no_other_head_office)
 }
 END_TEST
 
-/* run refuses an endpoint it cannot serve as given, in one line: a port
- * past 65535 (ZeroMQ would listen on another), and one in use. */
+/* run refuses, in one line: a port past 65535 (ZeroMQ would listen on
+ * another), a store another server serves, and a port in use. */
 START_TEST(run_refuses_an_endpoint_it_cannot_serve)
 {
     struct tn_net n = tn_new("netbind");
@@ -416,10 +416,25 @@ START_TEST(run_refuses_an_endpoint_it_cannot_serve)
     ck_assert_str_eq(r.err, "scsms-server: --bind 'tcp://127.0.0.1:99999': the port must be 1 "
                             "to 65535, or 0 or '*' for any free one\n");
     tu_run_free(&r);
-    r = tn_server(&n, "run", "--bind", n.endpoint, NULL); /* the running server's */
+    r = tn_server(&n, "run", "--bind", "tcp://127.0.0.1:0", NULL);
+    ck_assert_int_eq(r.status, 1);
+    char want[4200];
+    snprintf(want, sizeof want, "scsms-server: another scsms-server is serving '%s': stop it "
+             "first\n", n.hq);
+    ck_assert_str_eq(r.err, want);
+    tu_run_free(&r);
+    /* another head office's store, on the running server's port */
+    char *other = tu_path(n.tmp, "hq2");
+    char *init[] = {getenv("SCSMS_SERVER"), "init", "--store", other, NULL};
+    r = tu_exec(init, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    char *run[] = {getenv("SCSMS_SERVER"), "run", "--bind", n.endpoint, "--store", other, NULL};
+    r = tu_exec(run, NULL);
     ck_assert_int_eq(r.status, 1);
     ck_assert_msg(strstr(r.err, "cannot listen on") && tu_lines(r.err) == 1, "%s", r.err);
     tu_run_free(&r);
+    free(other);
     tn_free(&n);
 }
 END_TEST

@@ -446,16 +446,23 @@ START_TEST(what_a_partner_may_not_write_is_refused)
     scsms__sync_reply__free_unpacked(rep, NULL);
     /* another head-office identity cannot hand a partner a verdict */
     char *reg = tn_identity(&n, "REG-EU", "hq", "hq");
-    free(add(reg, "credibility_review",
-             "{\"declaration_id\":\"CARRIER-B-DOS-000001\",\"declaration_version\":1,"
-             "\"declaration_sha256\":\"00000000000000000000000000000000"
-             "00000000000000000000000000000000\",\"partner_id\":\"CARRIER-B\",\"reviewer\":\"x\","
-             "\"decision\":\"accepted\",\"reason\":\"x\",\"reviewed_date\":\"2026-11-01\"}"));
+    const char *verdict =
+        "{\"declaration_id\":\"CARRIER-B-DOS-000001\",\"declaration_version\":1,"
+        "\"declaration_sha256\":\"00000000000000000000000000000000"
+        "00000000000000000000000000000000\",\"partner_id\":\"CARRIER-B\",\"reviewer\":\"x\","
+        "\"decision\":\"accepted\",\"reason\":\"x\",\"reviewed_date\":\"2026-11-01\"}";
+    free(add(reg, "credibility_review", verdict));
     r = tn_sync(&n, reg, NULL);
     ck_assert_int_eq(r.status, 1);
     ck_assert_msg(strstr(r.err, "entry 1: credibility reviews are written at head office's own "
                                 "store, not uploaded"), "%s", r.err);
     tu_run_free(&r);
+    /* the same as an entry made by hand */
+    rep = raw_upload_one(&n, reg, "REG-EU", "credibility_review", verdict, NULL);
+    ck_assert_int_eq(rep->code, SCSMS__SYNC_REPLY__CODE__REFUSED);
+    ck_assert_msg(strstr(rep->message, "entry 1: credibility reviews are written at head "
+                                       "office's own store, not uploaded"), "%s", rep->message);
+    scsms__sync_reply__free_unpacked(rep, NULL);
     free(reg);
     /* ids are the owner's own: CARRIER cannot take CARRIER-A's */
     char *car = tn_identity(&n, "CARRIER", "partner", "partner");
@@ -522,6 +529,60 @@ START_TEST(review_refuses_bad_input)
         ck_assert_int_eq(tu_lines(r.err), 1);
         tu_run_free(&r);
     }
+    /* what a review needs, named in one line; blanks are no reason */
+    const char *needs[][2] = {{"--reviewer", "a credibility review needs --reviewer NAME"},
+                              {"--reason", "a credibility review needs --reason TEXT"}};
+    for (size_t i = 0; i < 2; i++) {
+        struct tu_run r = i == 0 ? tn_server(&n, "review-declaration", decl, "--decision",
+                                             "accepted", "--reason", "r", NULL)
+                                 : tn_server(&n, "review-declaration", decl, "--decision",
+                                             "accepted", "--reviewer", "J. Ode", NULL);
+        ck_assert_msg(r.status == 2 && strstr(r.err, needs[i][1]) && tu_lines(r.err) == 1,
+                      "%s: exit %d: %s", needs[i][0], r.status, r.err);
+        tu_run_free(&r);
+    }
+    struct tu_run blank = tn_server(&n, "review-declaration", decl, "--decision", "accepted",
+                                    "--reason", "   ", "--reviewer", "J. Ode", NULL);
+    ck_assert_int_eq(blank.status, 2);
+    ck_assert_ptr_nonnull(strstr(blank.err, "needs a reviewer and a reason"));
+    tu_run_free(&blank);
+    /* a review written by hand at head office (scsms-agent add on its
+     * store) is checked as review-declaration writes one: the version
+     * held, its partner, its bytes' SHA-256 */
+    store_t *hq = NULL;
+    uint8_t *bytes = NULL, hash[CRYPTO_HASH_LEN];
+    size_t len;
+    char sha[2 * CRYPTO_HASH_LEN + 1], json[1024];
+    struct store_options ro = {.read_only = 1};
+    ck_assert_int_eq(store_open(n.hq, &ro, &hq), 0);
+    ck_assert_int_eq(store_get_bytes(hq, decl, 1, &bytes, &len), 0);
+    store_close(&hq);
+    crypto_sha256(bytes, len, hash);
+    free(bytes);
+    crypto_hex(hash, sizeof hash, sha);
+    struct {
+        const char *id, *partner, *sha, *err;
+    } hand[] = {
+        {decl, "CARRIER-B", sha, "declaration_id 'CARRIER-A-DOS-000001' is not a declaration "
+                                 "of partner 'CARRIER-B'"},
+        {decl, "CARRIER-A", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+         "declaration_sha256 is not that of declaration 'CARRIER-A-DOS-000001' version 1"},
+        {"CARRIER-B-DOS-000001", "CARRIER-A", sha,
+         "declaration_id 'CARRIER-B-DOS-000001' is not a declaration of partner 'CARRIER-A'"},
+    };
+    for (size_t i = 0; i < sizeof hand / sizeof hand[0]; i++) {
+        snprintf(json, sizeof json,
+                 "{\"declaration_id\":\"%s\",\"declaration_version\":1,\"declaration_sha256\":"
+                 "\"%s\",\"decision\":\"accepted\",\"status\":\"accepted\",\"reviewer\":"
+                 "\"me\",\"reason\":\"x\",\"partner_id\":\"%s\",\"reviewed_date\":"
+                 "\"2026-11-20\"}",
+                 hand[i].id, hand[i].sha, hand[i].partner);
+        struct tu_run r = tu_agent(NULL, "add", "credibility_review", "--json", json, "--store",
+                                   n.hq, NULL);
+        ck_assert_msg(r.status == 1 && strstr(r.err, hand[i].err) && tu_lines(r.err) == 1,
+                      "hand %zu: exit %d: %s", i, r.status, r.err);
+        tu_run_free(&r);
+    }
     /* nothing was written: head office's own log is empty */
     ck_assert_uint_eq(tn_hq_head(&n, "HQ"), 0);
     free(decl);
@@ -537,6 +598,17 @@ START_TEST(expired_and_expiring_are_listed)
     struct tn_net n = tn_new("ptnexp");
     char *a = tn_identity(&n, "CARRIER-A", "partner", "partner");
     free(tn_identity(&n, "CARRIER-N", "partner", "partner")); /* never submits */
+    /* one that submitted and withdrew: not "never submitted" */
+    char *w = tn_identity(&n, "CARRIER-W", "partner", "partner");
+    char *wd = add(w, "declaration", "{\"partner_id\":\"CARRIER-W\",\"coverage\":\"road\","
+                                     "\"measures\":[\"seals\"],\"valid_from_date\":\"2026-01-01\","
+                                     "\"valid_to_date\":\"2027-01-10\"}");
+    struct tu_run wr = tu_agent(NULL, "update", wd, "--set", "status=withdrawn", "--store", w, NULL);
+    ck_assert_msg(wr.status == 0, "%s", wr.err);
+    tu_run_free(&wr);
+    sync_ok(&n, w, "2 entries sent");
+    free(wd);
+    free(w);
     free(add(a, "declaration", "{\"partner_id\":\"CARRIER-A\",\"coverage\":\"road\",\"measures\":"
                                "[\"seals\"],\"valid_from_date\":\"2026-01-01\",\"valid_to_date\":"
                                "\"2026-12-10\"}"));
@@ -564,7 +636,7 @@ START_TEST(expired_and_expiring_are_listed)
     tu_run_free(&r);
     /* no exemption for what is no partner, nor a clearing of none: each
      * refused in one line, head office's log as it was (the listing below
-     * still holds three partners) */
+     * still holds four partners) */
     uint64_t hq_head = tn_hq_head(&n, "HQ");
     free(tn_identity(&n, "WH-9", "site", "site"));
     const char *bad[][3] = {
@@ -588,7 +660,10 @@ START_TEST(expired_and_expiring_are_listed)
 
     char *list = server_out(&n, "partners", "--within", "30", "--format", "json");
     struct json_object *all = json_of(list);
-    ck_assert_int_eq(json_object_array_length(all), 3);
+    ck_assert_int_eq(json_object_array_length(all), 4);
+    struct json_object *pw = find(all, "partner_id", "CARRIER-W");
+    ck_assert_str_eq(str(pw, "declaration"), "withdrawn");
+    ck_assert_str_eq(str(find(all, "partner_id", "CARRIER-N"), "declaration"), "never submitted");
     struct json_object *pa = find(all, "partner_id", "CARRIER-A"), *certs;
     ck_assert_str_eq(str(pa, "declaration"), "expiring");
     ck_assert_str_eq(str(pa, "valid_to_date"), "2026-12-10");

@@ -930,6 +930,13 @@ START_TEST(head_office_partner_rules)
             "\"declaration_sha256\":\"" SHA "\",\"partner_id\":\"P-42\",\"reviewer\":\"k.li\","
             "\"status\":\"accepted\",\"reason\":\"x\",\"reviewed_date\":\"2026-11-20\"}",
             SCSMS_EINVAL, "credibility_review needs field 'decision'");
+    /* a verdict about one partner's declaration, addressed to another */
+    refused(f.s, "credibility_review",
+            "{\"declaration_id\":\"P-7-DOS-000001\",\"declaration_version\":1,"
+            "\"declaration_sha256\":\"" SHA "\",\"partner_id\":\"P-42\",\"reviewer\":\"k.li\","
+            "\"decision\":\"accepted\",\"status\":\"accepted\",\"reason\":\"x\","
+            "\"reviewed_date\":\"2026-11-20\"}",
+            SCSMS_ERULE, "declaration_id 'P-7-DOS-000001' is not a declaration of partner 'P-42'");
     uint64_t held = records(f.s);
     ck_assert_uint_eq(held, 3); /* two partners, one certificate */
     char *ok = put_ok(f.s, "credibility_review", CRV("rejected", "rejected", SHA, "2026-11-23"),
