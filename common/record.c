@@ -646,13 +646,39 @@ static size_t type_index(const struct record_type *t)
     return (size_t)(t - types);
 }
 
-static int check_required(const Scsms__Record *rec, const struct record_type *t)
+static int blank(const char *s)
+{
+    return !s || s[strspn(s, " \t\r\n")] == '\0';
+}
+
+/* A required text field of blanks alone (or a list of them holding one)
+ * says nothing: refused when a record is written (fix), as any text
+ * check, not in one taken in. */
+static int blank_required(const ProtobufCMessage *body, const ProtobufCFieldDescriptor *f)
+{
+    if (f->type != PROTOBUF_C_TYPE_STRING)
+        return 0;
+    const char *p = (const char *)body + f->offset;
+    if (f->label != PROTOBUF_C_LABEL_REPEATED)
+        return blank(*(char *const *)p);
+    size_t n = *(const size_t *)((const char *)body + f->quantifier_offset);
+    for (size_t i = 0; i < n; i++)
+        if (blank((*(char **const *)p)[i]))
+            return 1;
+    return 0;
+}
+
+static int check_required(const Scsms__Record *rec, const struct record_type *t, int fix)
 {
     const ProtobufCMessage *body = *body_slot((Scsms__Record *)rec);
     const ProtobufCFieldDescriptor *const *f = type_fields[type_index(t)].required;
-    for (size_t i = 0; t->required[i]; i++)
+    for (size_t i = 0; t->required[i]; i++) {
         if (f[i] && !field_is_set(body, f[i]))
             return scsms_fail(SCSMS_EINVAL, "%s needs field '%s'", t->name, t->required[i]);
+        if (f[i] && fix && blank_required(body, f[i]))
+            return scsms_fail(SCSMS_EINVAL, "%s needs field '%s': blanks alone say nothing",
+                              t->name, t->required[i]);
+    }
     return 0;
 }
 
@@ -686,7 +712,8 @@ static int validate(Scsms__Record *rec, int fix)
     if (rec->disposal_reason[0])
         return scsms_fail(SCSMS_EINVAL, "field 'disposal_reason' is only for a disposal: use "
                           "'scsms-agent dispose'");
-    if ((rc = check_required(rec, t)) || (rc = check_ranges(rec)) || (rc = check_links(rec)))
+    if ((rc = check_required(rec, t, fix)) || (rc = check_ranges(rec)) ||
+        (rc = check_links(rec)))
         return rc;
     if (!fix && (rec->sensitivity == SCSMS__SENSITIVITY__SENSITIVITY_UNSET ||
                  rec->retention_days == 0))

@@ -82,8 +82,9 @@ int record_unpack_with(ProtobufCAllocator *with, const uint8_t *data, size_t len
 int record_dup(const Scsms__Record *rec, Scsms__Record **out) SCSMS_MUST_CHECK;
 
 /* Check a record as given by a user before the store assigns identity and
- * time: known type, status valid for the type, required fields present,
- * value ranges, field sizes; and normalise it in place: dates and instants
+ * time: known type, status valid for the type, required fields present
+ * (and not blanks alone), text as record_check_text() says, finite
+ * numbers, value ranges, field sizes; and normalise it in place: dates and instants
  * to canonical UTC text, sensitivity and retention to their defaults,
  * status to the type's initial one when empty. Returns 0, or SCSMS_EINVAL
  * with a one-line message naming the field and what would be right. */
@@ -91,7 +92,10 @@ int record_validate(Scsms__Record *rec) SCSMS_MUST_CHECK;
 
 /* record_validate for a record as its writer's store wrote it (one
  * received): the same checks, and what record_validate would set or
- * normalise is refused (SCSMS_EINVAL) instead, so rec is only read. */
+ * normalise is refused (SCSMS_EINVAL) instead, so rec is only read. The
+ * checks added after entries were written (text, blank required fields,
+ * finite numbers) are not made: such an entry stays in its log, and
+ * refusing it would stop the log's sync for good. */
 int record_check(const Scsms__Record *rec) SCSMS_MUST_CHECK;
 
 /* text is well-formed UTF-8 (no overlong form, surrogate or code point

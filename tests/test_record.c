@@ -335,6 +335,24 @@ START_TEST(required_fields)
     rec = valid_incident();
     set(&rec->incident->occurred_at, "");
     refused(rec, "'occurred_at'", NULL);
+    /* blanks alone say nothing, when written; a record taken in as its
+     * store wrote it keeps them (an entry already in a log stays) */
+    rec = valid_incident();
+    validates(rec);
+    set(&rec->incident->location, " \t ");
+    ck_assert_msg(record_check(rec) == 0, "%s", scsms_errmsg());
+    refused(rec, "incident needs field 'location': blanks alone say nothing", NULL);
+    rec = new_of("declaration");
+    set(&rec->declaration->partner_id, "P-1");
+    set(&rec->declaration->coverage, "road");
+    set(&rec->declaration->valid_from_date, "2026-01-01");
+    set(&rec->declaration->valid_to_date, "2027-01-01");
+    rec->declaration->measures = calloc(2, sizeof *rec->declaration->measures);
+    ck_assert_ptr_nonnull(rec->declaration->measures);
+    rec->declaration->n_measures = 2;
+    set(&rec->declaration->measures[0], "seals");
+    set(&rec->declaration->measures[1], "  ");
+    refused(rec, "declaration needs field 'measures': blanks alone say nothing", NULL);
 
     /* no body at all */
     rec = malloc(sizeof *rec);

@@ -8,8 +8,9 @@
  * since the store keeps exactly those bytes and checks them on read; and a
  * record decoded into an arena that record_check() accepts (as head office
  * takes one in) is one record_validate() accepts and leaves as it was,
- * but for the checks made only when a record is written (text, finite
- * numbers: record.h), which record_validate() may refuse it for. */
+ * but for the checks made only when a record is written (text, blank
+ * required fields, finite numbers: record.h), which record_validate()
+ * may refuse it for. */
 #include "arena.h"
 #include "jsonpb.h"
 #include "record.h"
@@ -67,13 +68,14 @@ static void check_stored(const Scsms__Record *rec)
 }
 
 /* record_validate() refused rec for a check made only when a record is
- * written, not when one is taken in (record.h: record_check_text, and
- * NaN or infinity): by their messages, which test_record asserts. */
+ * written, not when one is taken in (record.h: record_check_text, a
+ * required field of blanks, NaN or infinity): by their messages, which
+ * test_record asserts. */
 static int written_only(void)
 {
     const char *m = scsms_errmsg();
     return strstr(m, "is not valid UTF-8 at byte") || strstr(m, "has a control character") ||
-           strstr(m, "must be a finite number");
+           strstr(m, "blanks alone say nothing") || strstr(m, "must be a finite number");
 }
 
 /* The bytes as head office receives them: decoded into an arena and
