@@ -225,8 +225,9 @@ int cmd_update(int argc, char **argv)
     rc = CLI_FAIL;
     if (!(s = cli_open(&a.c)))
         goto out;
-    if ((err = store_get(s, a.target, 0, &rec)) ||
-        (err = store_get_bytes(s, a.target, 0, &was, &was_len)) ||
+    /* one read: the record decoded from the bytes it is compared with */
+    if ((err = store_get_bytes(s, a.target, 0, &was, &was_len)) ||
+        (err = record_unpack(was, was_len, &rec)) ||
         (err = edit_object(&a, record_type_of(rec)->name, &obj)) ||
         (err = json_object_object_length(obj) ? 0
                                               : scsms_fail(SCSMS_EINVAL, "nothing to change: give "
@@ -318,7 +319,6 @@ static int parse_read(int argc, char **argv, const char *usage, int want_id, str
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
     int opt;
-    char *end;
     a->format = "table";
     while ((opt = cli_getopt(argc, argv, "h", opts)) != -1) {
         if (cli_common_option(&a->c, opt, optarg))
@@ -328,14 +328,10 @@ static int parse_read(int argc, char **argv, const char *usage, int want_id, str
         case OPT_TYPE: a->type = optarg; break;
         case OPT_STATUS: a->status = optarg; break;
         case OPT_VERSION: {
-            errno = 0;
-            unsigned long long v = strtoull(optarg, &end, 10);
-            if (optarg[0] < '0' || optarg[0] > '9' || *end || errno || v == 0 || v > UINT32_MAX) {
-                fprintf(stderr, "scsms-agent: --version must be a number from 1 to %u, got "
-                                "'%.32s'\n", UINT32_MAX, optarg);
+            uint32_t v;
+            if (cli_parse_version(optarg, &v))
                 return CLI_USAGE;
-            }
-            a->version = (unsigned)v;
+            a->version = v;
             break;
         }
         case 'h': printf("usage: %s\n", usage); return -1;

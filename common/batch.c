@@ -304,7 +304,7 @@ static int check_record(const store_t *s, Scsms__Record *rec, int preserve, int 
                           t->issuers & RECORD_BY_HQ      ? "head office"
                           : t->issuers & RECORD_BY_SITE  ? "the sites"
                                                          : "business partners");
-    int rc = record_validate(rec);
+    int rc = preserve ? record_validate_restored(rec) : record_validate(rec);
     if (rc == 0 && preserve)
         rc = check_preserved(s, rec);
     if (rc == 0 && preserve && !record_is_tombstone(rec))

@@ -49,11 +49,26 @@ int cli_getopt(int argc, char **argv, const char *shorts, const struct option *o
     if (opt != '?')
         return opt;
     const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";
-    for (const struct option *o = opts; optopt && o->name; o++)
-        if (o->val == optopt && o->has_arg == required_argument) {
-            snprintf(problem, sizeof problem, "option '--%s' needs a value", o->name);
-            return opt;
-        }
+    if (strncmp(arg, "--", 2) == 0) { /* a long option: named from its text */
+        const char *name = arg + 2;
+        int len = (int)strcspn(name, "="), hits = 0;
+        const struct option *hit = NULL;
+        for (const struct option *o = opts; o->name && !(hit && hits == 0); o++)
+            if (strncmp(o->name, name, (size_t)len) == 0) {
+                hit = o;
+                hits = (int)strlen(o->name) == len ? 0 : hits + 1; /* 0: exact */
+            }
+        if (hits > 1)
+            snprintf(problem, sizeof problem, "ambiguous option '--%.*s'", len, name);
+        else if (hit && name[len] == '=' && hit->has_arg == no_argument)
+            snprintf(problem, sizeof problem, "option '--%s' takes no value", hit->name);
+        else if (hit && hit->has_arg == required_argument)
+            snprintf(problem, sizeof problem, "option '--%s' needs a value", hit->name);
+        else
+            snprintf(problem, sizeof problem, "unknown option '--%.*s'", len > 64 ? 64 : len,
+                     name);
+        return opt;
+    }
     if (optopt && optopt < 128 && strchr(shorts, optopt))
         snprintf(problem, sizeof problem, "option '-%c' needs a value", optopt);
     else if (optopt && optopt < 128)
@@ -92,6 +107,20 @@ int cli_error(int code)
     if (code == SCSMS_ETAMPER)
         return CLI_TAMPER;
     return CLI_FAIL;
+}
+
+int cli_parse_version(const char *text, uint32_t *version)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (text[0] < '0' || text[0] > '9' || *end || errno || v == 0 || v > UINT32_MAX) {
+        fprintf(stderr, "%s: --version must be a number from 1 to %u, got '%.32s'\n", cli_prog,
+                UINT32_MAX, text);
+        return CLI_USAGE;
+    }
+    *version = (uint32_t)v;
+    return 0;
 }
 
 int cli_usage(const char *usage)

@@ -72,6 +72,11 @@ store_t *cli_open(const struct cli_common *c);
  * that fits the error code. */
 int cli_error(int code);
 
+/* --version N: 1 to 4294967295 into *version and 0; else print
+ * "PROG: --version must be a number from 1 to 4294967295, got 'x'" and
+ * return CLI_USAGE. */
+int cli_parse_version(const char *text, uint32_t *version);
+
 /* --within DAYS: 0 to 3650 into *days and 0; else print
  * "PROG: --within must be 0 to 3650 days, got 'x'" and return CLI_USAGE. */
 int cli_parse_within(const char *text, long *days);

@@ -441,6 +441,12 @@ static void plan_init(void)
     plan_add(&scsms__record__descriptor);
 }
 
+/* validate()'s fix: 0 checks a record taken in and changes nothing;
+ * FIX_NEW checks one written now and normalises it; FIX_RESTORED does so
+ * for one restored as exported, without the checks added after entries
+ * were first written (text, blank required fields), which it passed. */
+enum { FIX_NEW = 1, FIX_RESTORED = 2 };
+
 static int check_value(const struct plan_field *pf, char *p, size_t k, int fix)
 {
     const ProtobufCFieldDescriptor *f = pf->f;
@@ -449,7 +455,7 @@ static int check_value(const struct plan_field *pf, char *p, size_t k, int fix)
         /* text is checked when a record is written, not in one taken in
          * (as NaN below), and a date or an instant is read strictly by
          * normalise_time whatever it holds */
-        int rc = check_string(*s, f->name, fix && pf->kind == TEXT_PLAIN);
+        int rc = check_string(*s, f->name, fix == FIX_NEW && pf->kind == TEXT_PLAIN);
         return rc == 0 && pf->kind != TEXT_PLAIN
                    ? normalise_time(s, f->name, pf->kind == TEXT_DATE, fix)
                    : rc;
@@ -646,9 +652,9 @@ static size_t type_index(const struct record_type *t)
     return (size_t)(t - types);
 }
 
-static int blank(const char *s)
+int record_text_blank(const char *text)
 {
-    return !s || s[strspn(s, " \t\r\n")] == '\0';
+    return !text || text[strspn(text, " \t\r\n")] == '\0';
 }
 
 /* A required text field of blanks alone (or a list of them holding one)
@@ -660,10 +666,10 @@ static int blank_required(const ProtobufCMessage *body, const ProtobufCFieldDesc
         return 0;
     const char *p = (const char *)body + f->offset;
     if (f->label != PROTOBUF_C_LABEL_REPEATED)
-        return blank(*(char *const *)p);
+        return record_text_blank(*(char *const *)p);
     size_t n = *(const size_t *)((const char *)body + f->quantifier_offset);
     for (size_t i = 0; i < n; i++)
-        if (blank((*(char **const *)p)[i]))
+        if (record_text_blank((*(char **const *)p)[i]))
             return 1;
     return 0;
 }
@@ -675,7 +681,7 @@ static int check_required(const Scsms__Record *rec, const struct record_type *t,
     for (size_t i = 0; t->required[i]; i++) {
         if (f[i] && !field_is_set(body, f[i]))
             return scsms_fail(SCSMS_EINVAL, "%s needs field '%s'", t->name, t->required[i]);
-        if (f[i] && fix && blank_required(body, f[i]))
+        if (f[i] && fix == FIX_NEW && blank_required(body, f[i]))
             return scsms_fail(SCSMS_EINVAL, "%s needs field '%s': blanks alone say nothing",
                               t->name, t->required[i]);
     }
@@ -728,7 +734,12 @@ static int validate(Scsms__Record *rec, int fix)
 
 int record_validate(Scsms__Record *rec)
 {
-    return validate(rec, 1);
+    return validate(rec, FIX_NEW);
+}
+
+int record_validate_restored(Scsms__Record *rec)
+{
+    return validate(rec, FIX_RESTORED);
 }
 
 int record_check(const Scsms__Record *rec)
@@ -822,7 +833,8 @@ int record_id_fits_type(const char *id, const char *owner, const struct record_t
     const char *suffix = d + strspn(d, "0123456789");
     if (*suffix == '\0')
         return memcmp(code, t->code, 3) == 0;
-    return t->body_case == SCSMS__RECORD__BODY_NONCONFORMITY && strncmp(suffix, "-NCR", 4) == 0;
+    return t->body_case == SCSMS__RECORD__BODY_NONCONFORMITY && strncmp(suffix, "-NCR", 4) == 0 &&
+           (suffix[4] == '\0' || suffix[4] == '-');
 }
 
 void record_review_key(const Scsms__Record *rec, char out[RECORD_REVIEW_KEY_LEN + 1])

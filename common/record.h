@@ -90,6 +90,11 @@ int record_dup(const Scsms__Record *rec, Scsms__Record **out) SCSMS_MUST_CHECK;
  * with a one-line message naming the field and what would be right. */
 int record_validate(Scsms__Record *rec) SCSMS_MUST_CHECK;
 
+/* record_validate for a record restored as it was exported (import
+ * --preserve): the same, but for the checks record_check skips, which
+ * the record's first writing may have come before. */
+int record_validate_restored(Scsms__Record *rec) SCSMS_MUST_CHECK;
+
 /* record_validate for a record as its writer's store wrote it (one
  * received): the same checks, and what record_validate would set or
  * normalise is refused (SCSMS_EINVAL) instead, so rec is only read. The
@@ -107,6 +112,10 @@ int record_check(const Scsms__Record *rec) SCSMS_MUST_CHECK;
  * entry written before this check existed stays in its log, and refusing
  * it would stop that log's sync for good. */
 int record_check_text(const char *text, const char *what) SCSMS_MUST_CHECK;
+
+/* 1 when text (NULL too) is empty or blanks alone (spaces, tabs, line
+ * breaks): what a person wrote says nothing. */
+int record_text_blank(const char *text);
 
 /* The record's due day (days since the epoch) from its type's due fields:
  * returns 1 and sets *day_out when it has one and its status is not one

@@ -377,18 +377,25 @@ static int check_review_content(const Scsms__Record *rec)
     return 0;
 }
 
+/* A verdict goes to the partner it names: about one of its own
+ * declarations, never another's. Checked where head office writes or
+ * restores a review (no upload brings one in). */
+static int review_names_its_partner(const Scsms__CredibilityReview *r)
+{
+    if (record_id_fits_type(r->declaration_id, r->partner_id, record_type_by_name("declaration")))
+        return 0;
+    return scsms_fail(SCSMS_ERULE, "declaration_id '%.128s' is not a declaration of partner "
+                      "'%.64s' (%.64s-DOS-NNNNNN)", r->declaration_id, r->partner_id,
+                      r->partner_id);
+}
+
 static int check_credibility_review(const Scsms__Record *rec, int64_t today)
 {
     const Scsms__CredibilityReview *r = rec->credibility_review;
     int64_t day;
     int rc = check_review_content(rec);
-    /* a verdict goes to the partner it names: about one of its own
-     * declarations, never another's */
-    if (rc == 0 && !record_id_fits_type(r->declaration_id, r->partner_id,
-                                        record_type_by_name("declaration")))
-        rc = scsms_fail(SCSMS_ERULE, "declaration_id '%.128s' is not a declaration of partner "
-                        "'%.64s' (%.64s-DOS-NNNNNN)", r->declaration_id, r->partner_id,
-                        r->partner_id);
+    if (rc == 0)
+        rc = review_names_its_partner(r);
     if (rc == 0 && isotime_parse_date(r->reviewed_date, &day) == 0 && day > today)
         rc = scsms_fail(SCSMS_ERULE, "reviewed_date %s is in the future", r->reviewed_date);
     return rc;
@@ -502,6 +509,11 @@ int rules_check_restored(const Scsms__Record *rec, enum store_role role,
         return check_action_record(rec);
     case SCSMS__RECORD__BODY_AUDIT:
         return check_audit_record(rec->audit);
+    case SCSMS__RECORD__BODY_CREDIBILITY_REVIEW: {
+        int rc = rules_check_received(rec);
+        return rc || record_is_tombstone(rec) ? rc
+                                              : review_names_its_partner(rec->credibility_review);
+    }
     default:
         return rules_check_received(rec); /* the partner rules */
     }
@@ -588,12 +600,13 @@ int rules_check_restored_store(store_t *s, MDB_txn *txn, const Scsms__Record *re
  * bytes it names against its own. */
 static int check_review_store(store_t *s, MDB_txn *txn, const Scsms__CredibilityReview *r)
 {
-    uint8_t *bytes = NULL, hash[CRYPTO_HASH_LEN];
+    uint8_t *bytes = NULL, hash[CRYPTO_HASH_LEN], ref[STORE_LOGKEY_LEN];
     size_t len;
-    if (r->declaration_version < 1)
-        return scsms_fail(SCSMS_ERULE, "a credibility review names the declaration version it "
-                          "judged: give declaration_version");
+    uint32_t latest;
     int rc = store_version_bytes(s, txn, r->declaration_id, r->declaration_version, &bytes, &len);
+    if (rc == SCSMS_ENOTFOUND && store_latest_get(s, txn, r->declaration_id, &latest, ref) == 0)
+        return scsms_fail(SCSMS_ERULE, "declaration '%.128s' has no version %u here (the latest "
+                          "is %u)", r->declaration_id, r->declaration_version, latest);
     if (rc == SCSMS_ENOTFOUND) {
         scsms_errclear();
         return 0;

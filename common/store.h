@@ -9,6 +9,8 @@
  *   scsms.lock           shared by every process using the store, taken
  *                        exclusively by restore
  *   scsms.ini            settings (config.h), written with defaults by create
+ *   serve.lock           head office: held by the one `scsms-server run`
+ *                        serving the store (server/serve.c)
  *
  * Named sub-databases (keys big-endian so cursors scan in order):
  *   meta        "format", "owner", "role", "sign_pub", "next_owner"

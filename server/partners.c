@@ -424,11 +424,6 @@ int srv_partners(int argc, char **argv)
 
 /* ------------------------------------------------------------ review */
 
-/* Text a person must write (a reason, a reviewer): blanks alone are none. */
-static int blank(const char *text)
-{
-    return text[strspn(text, " \t\r\n")] == '\0';
-}
 
 #define REVIEW_USAGE                                                                         \
     "scsms-server review-declaration ID --decision accepted|rejected --reason TEXT "         \
@@ -522,7 +517,7 @@ int srv_review_declaration(int argc, char **argv)
         {NULL, 0, NULL, 0}};
     struct cli_common c = {0};
     struct review_args a = {0};
-    char today[ISOTIME_DATE_LEN + 1], *end;
+    char today[ISOTIME_DATE_LEN + 1];
     int opt, rc;
     while ((opt = cli_getopt(argc, argv, "h", opts)) != -1) {
         if (cli_common_option(&c, opt, optarg))
@@ -533,12 +528,8 @@ int srv_review_declaration(int argc, char **argv)
         case OPT_REVIEWER: a.reviewer = optarg; break;
         case OPT_DATE: a.date = optarg; break;
         case OPT_VERSION:
-            a.version = (uint32_t)strtoul(optarg, &end, 10);
-            if (optarg[0] < '0' || optarg[0] > '9' || *end || a.version < 1) {
-                fprintf(stderr, "%s: --version must be a number from 1, got '%.32s'\n", cli_prog,
-                        optarg);
+            if (cli_parse_version(optarg, &a.version))
                 return CLI_USAGE;
-            }
             break;
         case 'h': printf("usage: %s\n", REVIEW_USAGE); return CLI_OK;
         default: return cli_usage(REVIEW_USAGE);
@@ -560,7 +551,7 @@ int srv_review_declaration(int argc, char **argv)
                 a.decision);
         return CLI_USAGE;
     }
-    if (blank(a.reason) || blank(a.reviewer)) {
+    if (record_text_blank(a.reason) || record_text_blank(a.reviewer)) {
         fprintf(stderr, "%s: a credibility review needs a reviewer and a reason\n", cli_prog);
         return CLI_USAGE;
     }
@@ -603,13 +594,15 @@ static int find_partner_record(const Scsms__Record *rec, void *ctx)
     return rc ? rc : 1;
 }
 
-/* The partner's record as it will be written: the next version of the one
- * held, or a new one. */
-/* partner may be exempted: a name an identity can have, and not one
- * enrolled here in another role (a site is no business partner). */
+/* partner may be exempted: a name an identity can have, not head office
+ * itself, and not one enrolled here in another role (a site is no
+ * business partner). */
 static int exemptible(store_t *s, const char *partner)
 {
     Scsms__Identity *id = NULL;
+    if (strcmp(partner, store_owner(s)) == 0)
+        return scsms_fail(SCSMS_EINVAL, "'%s' is head office itself, not a business partner",
+                          partner);
     if (!store_valid_identity(partner))
         return scsms_fail(SCSMS_EINVAL, "partner '%.64s' must be 1 to 64 letters, digits, '-', "
                           "'_' or '.', as its identity is", partner);
@@ -623,12 +616,16 @@ static int exemptible(store_t *s, const char *partner)
     return rc;
 }
 
+/* The partner's record as it will be written: the next version of the one
+ * held, or a new one (none to clear: refused). */
 static int exemption_record(store_t *s, const char *partner, const char *name, int clear,
                             Scsms__Record **out)
 {
     struct find_partner f = {partner, NULL};
     struct store_filter only = {.type = "partner"};
-    int rc = exemptible(s, partner);
+    /* an exemption held is cleared whatever its id (one written before
+     * exemptible() was), as nothing new is named */
+    int rc = clear ? 0 : exemptible(s, partner);
     if (rc == 0)
         rc = store_list(s, &only, find_partner_record, &f);
     if (rc < 0)
@@ -684,7 +681,7 @@ int srv_exempt(int argc, char **argv)
     }
     if (optind != argc || !partner || !partner[0] || !!reason == clear)
         return cli_usage(EXEMPT_USAGE);
-    if (reason && blank(reason)) {
+    if (reason && record_text_blank(reason)) {
         fprintf(stderr, "%s: an exemption needs its reason (ISO 28001 4.4)\n", cli_prog);
         return CLI_USAGE;
     }

@@ -789,10 +789,14 @@ static void log_handshake(struct server *sv)
         if (sv->handshake_logged && now - sv->handshake_logged < 60000) {
             sv->handshakes_unlogged++;
         } else {
+            char more[64] = "";
+            if (sv->handshakes_unlogged)
+                snprintf(more, sizeof more, " (%lu more since the last such line)",
+                         sv->handshakes_unlogged);
             fprintf(stderr, "scsms-server: warning: a handshake on %.*s failed (ZeroMQ protocol "
-                    "error 0x%x): a client holding another server key, or not speaking CURVE "
-                    "(%lu more in the minute before)\n", (int)zmq_msg_size(&where),
-                    (char *)zmq_msg_data(&where), (unsigned)detail, sv->handshakes_unlogged);
+                    "error 0x%x): a client holding another server key, or not speaking CURVE%s\n",
+                    (int)zmq_msg_size(&where), (char *)zmq_msg_data(&where), (unsigned)detail,
+                    more);
             sv->handshake_logged = now;
             sv->handshakes_unlogged = 0;
         }

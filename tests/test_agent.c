@@ -316,6 +316,14 @@ START_TEST(bad_input_changes_nothing)
     refused(&s, tu_agent(NULL, "init", "--site", "DXB-WH1", "--store", s.store, NULL), 1,
             "already holds a store");
     refused(&s, tu_agent(NULL, "frobnicate", NULL), 2, "unknown command 'frobnicate'");
+    /* usage errors name the option at fault, in the usage's line */
+    refused(&s, tu_agent(NULL, "list", "--bogus", "--store", s.store, NULL), 2,
+            "scsms-agent: unknown option '--bogus'; usage: scsms-agent list ");
+    refused(&s, tu_agent(NULL, "list", "--store", NULL), 2, "option '--store' needs a value");
+    refused(&s, tu_agent(NULL, "list", "--help=x", "--store", s.store, NULL), 2,
+            "option '--help' takes no value");
+    refused(&s, tu_agent(NULL, "list", "--st", "x", "--store", s.store, NULL), 2,
+            "ambiguous option '--st'");
     /* slips that used to pass: a version past 32 bits read as a small one,
      * a status no record has matched nothing, the second of two values
      * for one field won, an empty update wrote a version, a directory

@@ -569,14 +569,16 @@ START_TEST(review_refuses_bad_input)
          "declaration_sha256 is not that of declaration 'CARRIER-A-DOS-000001' version 1"},
         {"CARRIER-B-DOS-000001", "CARRIER-A", sha,
          "declaration_id 'CARRIER-B-DOS-000001' is not a declaration of partner 'CARRIER-A'"},
+        {decl, "CARRIER-A", sha, "declaration 'CARRIER-A-DOS-000001' has no version 9 here (the "
+                                 "latest is 1)"},
     };
     for (size_t i = 0; i < sizeof hand / sizeof hand[0]; i++) {
         snprintf(json, sizeof json,
-                 "{\"declaration_id\":\"%s\",\"declaration_version\":1,\"declaration_sha256\":"
+                 "{\"declaration_id\":\"%s\",\"declaration_version\":%d,\"declaration_sha256\":"
                  "\"%s\",\"decision\":\"accepted\",\"status\":\"accepted\",\"reviewer\":"
                  "\"me\",\"reason\":\"x\",\"partner_id\":\"%s\",\"reviewed_date\":"
                  "\"2026-11-20\"}",
-                 hand[i].id, hand[i].sha, hand[i].partner);
+                 hand[i].id, i == 3 ? 9 : 1, hand[i].sha, hand[i].partner);
         struct tu_run r = tu_agent(NULL, "add", "credibility_review", "--json", json, "--store",
                                    n.hq, NULL);
         ck_assert_msg(r.status == 1 && strstr(r.err, hand[i].err) && tu_lines(r.err) == 1,
@@ -642,6 +644,7 @@ START_TEST(expired_and_expiring_are_listed)
     const char *bad[][3] = {
         {"a b", "state rail", "partner 'a b' must be 1 to 64 letters, digits"},
         {"WH-9", "state rail", "'WH-9' is enrolled as a site, not a business partner"},
+        {"HQ", "state rail", "'HQ' is head office itself, not a business partner"},
         {"NOPE", NULL, "partner 'NOPE' is not exempt: nothing to clear"},
         {"CARRIER-N", NULL, "partner 'CARRIER-N' is not exempt: nothing to clear"},
     };

@@ -522,6 +522,10 @@ START_TEST(text_is_utf8_without_controls)
     text_refused("12345678\xc3", 9, "UTF-8");
     text_refused("123456789012345\xe6\x97x", 16, "UTF-8");
     text_refused("a\x1b[31m", 2, "control character (0x1b)");
+    /* inside a whole word of eight, where the check reads words */
+    text_refused("ab\x01" "defgh12345678", 3, "control character (0x01)");
+    text_refused("abcdefg\x7f" "\x80" "bcdefgh", 9, "UTF-8");
+    ck_assert_int_eq(record_check_text("abcdefgh1234\t678ijklmnop", "x"), 0);
     text_refused("12345678\x01", 9, "control character (0x01)");
 
     /* a record's fields as given are refused; one taken in as its store

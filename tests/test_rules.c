@@ -937,6 +937,25 @@ START_TEST(head_office_partner_rules)
             "\"decision\":\"accepted\",\"status\":\"accepted\",\"reason\":\"x\","
             "\"reviewed_date\":\"2026-11-20\"}",
             SCSMS_ERULE, "declaration_id 'P-7-DOS-000001' is not a declaration of partner 'P-42'");
+    /* nor restored from an export so (import --preserve) */
+    Scsms__Record *back = rec("credibility_review",
+                              "{\"id\":\"HQ-CRV-000009\",\"version\":1,\"created_at\":"
+                              "\"2026-11-20T10:00:00Z\",\"updated_at\":\"2026-11-20T10:00:00Z\","
+                              "\"author\":\"k.li\",\"declaration_id\":\"P-7-DOS-000001\","
+                              "\"declaration_version\":1,\"declaration_sha256\":\"" SHA "\","
+                              "\"partner_id\":\"P-42\",\"reviewer\":\"k.li\",\"decision\":"
+                              "\"accepted\",\"status\":\"accepted\",\"reason\":\"x\","
+                              "\"reviewed_date\":\"2026-11-20\"}");
+    store_batch_t *rb = NULL;
+    uint64_t before = entries(f.s);
+    ck_assert_int_eq(store_batch_new(f.s, &rb), 0);
+    ck_assert_int_eq(store_batch_add_preserved(rb, back), 0);
+    ck_assert_int_eq(store_batch_commit(rb), SCSMS_ERULE);
+    ck_assert_msg(strstr(scsms_errmsg(), "is not a declaration of partner 'P-42'"), "%s",
+                  scsms_errmsg());
+    ck_assert_uint_eq(entries(f.s), before);
+    store_batch_destroy(&rb);
+    record_free(back);
     uint64_t held = records(f.s);
     ck_assert_uint_eq(held, 3); /* two partners, one certificate */
     char *ok = put_ok(f.s, "credibility_review", CRV("rejected", "rejected", SHA, "2026-11-23"),

@@ -704,6 +704,36 @@ START_TEST(restoring_a_taken_id_is_refused)
 }
 END_TEST
 
+/* A restore takes back what an export holds as it was, though it breaks
+ * a rule made since it was first written (text with a control
+ * character): a new record with the same text is refused. */
+START_TEST(restoring_keeps_what_older_rules_let_through)
+{
+    char *sd = new_store("older", "SITE-A", 0);
+    store_t *s = open_ok(sd, 0);
+    add_incidents(s, 1, 1);
+    Scsms__Record *got = NULL;
+    store_batch_t *b = NULL;
+    char id[RECORD_MAX_ID + 1];
+    ck_assert_int_eq(store_get(s, "SITE-A-INC-000001", 0, &got), 0);
+    ck_assert_int_eq(record_set_string(&got->incident->location, "form\ffeed"), 0);
+    ck_assert_int_eq(record_set_string(&got->id, "SITE-A-INC-000007"), 0);
+    ck_assert_int_eq(store_batch_new(s, &b), 0);
+    ck_assert_int_eq(store_batch_add_preserved(b, got), 0);
+    ck_assert_msg(store_batch_commit(b) == 0, "%s", scsms_errmsg());
+    store_batch_destroy(&b);
+    ck_assert_int_eq(record_set_string(&got->id, ""), 0);
+    got->version = 0;
+    ck_assert_int_eq(store_put(s, got, id), SCSMS_EINVAL);
+    ck_assert_msg(strstr(scsms_errmsg(), "has a control character (0x0c)"), "%s", scsms_errmsg());
+    record_free(got);
+    ck_assert_uint_eq(entries(s), 2);
+    verify_ok(s, 2);
+    store_close(&s);
+    drop_store(sd);
+}
+END_TEST
+
 START_TEST(site_cannot_issue_policy)
 {
     char *sd = new_store("rule8", "SITE-A", 0);
@@ -1039,6 +1069,7 @@ int main(void)
     tcase_add_test(rw, large_batch_with_update_and_raise);
     tcase_add_test(rw, interleaved_types_keep_every_index);
     tcase_add_test(rw, restoring_a_taken_id_is_refused);
+    tcase_add_test(rw, restoring_keeps_what_older_rules_let_through);
     tcase_add_test(rw, site_cannot_issue_policy);
     suite_add_tcase(s, rw);
     TCase *dmg = tcase_create("growth and damage");
