@@ -300,6 +300,12 @@ int report_render(struct json_object *rep, enum report_format format, char **out
 int report_write_file(const char *path, const char *data, size_t len, uint8_t sha[CRYPTO_HASH_LEN])
 {
     size_t pl = strlen(path);
+    struct stat st;
+    /* a directory is no file to write: said so, before a temporary file
+     * is made beside (or, for "DIR/", inside) it */
+    if ((pl && path[pl - 1] == '/') || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
+        return scsms_fail(SCSMS_EIO, "cannot write '%s': it is a directory: name a file in it",
+                          path);
     char *tmp = malloc(pl + 16);
     int fd = -1, rc = 0;
     if (!tmp)

@@ -924,9 +924,9 @@ START_TEST(bad_input_refused_and_nothing_written)
 {
     struct fx f = fx_new();
     char *nodir = tu_path(f.tmp, "no/such/dir/pack.html");
-    /* --out naming a directory: the pack is written whole to a temporary
-     * file beside it, and the rename over the directory fails */
-    char *isdir = tu_path(f.tmp, "packdir");
+    /* --out naming a directory, with or without its slash: said so, and
+     * no temporary file made beside or inside it */
+    char *isdir = tu_path(f.tmp, "packdir"), *slashed = tu_path(f.tmp, "packdir/");
     ck_assert_int_eq(mkdir(isdir, 0700), 0);
     struct {
         struct tu_run r;
@@ -941,7 +941,8 @@ START_TEST(bad_input_refused_and_nothing_written)
         {server("review", "--to", "2026-06-30", "--out", f.out, "--store", f.hq, NULL), "needs --from and --to"},
         {server("summary", PERIOD, "--out", f.out, "--store", f.hq, NULL), "unknown report"},
         {server("review", PERIOD, "--out", nodir, "--store", f.hq, NULL), "cannot write"},
-        {server("review", PERIOD, "--out", isdir, "--store", f.hq, NULL), "cannot write"},
+        {server("review", PERIOD, "--out", isdir, "--store", f.hq, NULL), "it is a directory"},
+        {server("review", PERIOD, "--out", slashed, "--store", f.hq, NULL), "it is a directory"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ck_assert_msg(cases[i].r.status != 0, "case %zu succeeded", i);
@@ -958,6 +959,13 @@ START_TEST(bad_input_refused_and_nothing_written)
     for (struct dirent *e; (e = readdir(d));)
         ck_assert_msg(!strstr(e->d_name, "tmp"), "left behind: %s", e->d_name);
     closedir(d);
+    d = opendir(isdir); /* nor inside the directory */
+    ck_assert_ptr_nonnull(d);
+    for (struct dirent *e; (e = readdir(d));)
+        ck_assert_msg(e->d_name[0] == '.' && (!e->d_name[1] || !strcmp(e->d_name, "..")),
+                      "left in the directory: %s", e->d_name);
+    closedir(d);
+    free(slashed);
     free(isdir);
     free(nodir);
     fx_free(&f);
