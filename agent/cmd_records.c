@@ -190,34 +190,11 @@ out:
     return rc < 0 ? CLI_OK : rc;
 }
 
-/* The merged record rec says nothing its stored version `was` (packed)
- * does not: an update that changes nothing would still be a version
- * (and a partner's, a new declaration for head office to review). Both
- * compared as the store would write them, normalised. */
-static int changes_something(Scsms__Record *rec, const uint8_t *was, size_t was_len)
-{
-    int rc = record_validate(rec);
-    if (rc)
-        return rc;
-    size_t len = scsms__record__get_packed_size(rec);
-    uint8_t *now = malloc(len ? len : 1);
-    if (!now)
-        return scsms_fail(SCSMS_ENOMEM, "out of memory");
-    scsms__record__pack(rec, now);
-    int same = len == was_len && memcmp(now, was, len) == 0;
-    free(now);
-    return same ? scsms_fail(SCSMS_EINVAL, "nothing changes: '%s' holds these values already",
-                             rec->id)
-                : 0;
-}
-
 int cmd_update(int argc, char **argv)
 {
     struct edit_args a = {0};
     struct json_object *obj = NULL;
     Scsms__Record *rec = NULL;
-    uint8_t *was = NULL; /* the version updated, as stored */
-    size_t was_len = 0;
     store_t *s = NULL;
     int err, rc = parse_edit(argc, argv, UPDATE_USAGE, &a);
     if (rc)
@@ -225,14 +202,12 @@ int cmd_update(int argc, char **argv)
     rc = CLI_FAIL;
     if (!(s = cli_open(&a.c)))
         goto out;
-    /* one read: the record decoded from the bytes it is compared with */
-    if ((err = store_get_bytes(s, a.target, 0, &was, &was_len)) ||
-        (err = record_unpack(was, was_len, &rec)) ||
+    if ((err = store_get(s, a.target, 0, &rec)) ||
         (err = edit_object(&a, record_type_of(rec)->name, &obj)) ||
         (err = json_object_object_length(obj) ? 0
                                               : scsms_fail(SCSMS_EINVAL, "nothing to change: give "
                                                            "the fields to change")) ||
-        (err = jsonpb_merge(obj, &rec)) || (err = changes_something(rec, was, was_len)) ||
+        (err = jsonpb_merge(obj, &rec)) ||
         (err = write_one(s, rec, 1))) {
         rc = cli_error(err);
         goto out;
@@ -241,7 +216,6 @@ int cmd_update(int argc, char **argv)
 out:
     store_close(&s);
     record_free(rec);
-    free(was);
     json_object_put(obj);
     free(a.sets);
     return rc < 0 ? CLI_OK : rc;

@@ -695,6 +695,29 @@ static int check_disposal(const store_t *s, const Scsms__Record *old)
 
 /* user: a user's update (rules_check_update applies), not one the rules
  * raised. */
+/* rec, as its next version would be written, says what old says: packed
+ * with old's envelope (id, owner, version, times, author), the bytes are
+ * the same. An update that changes nothing would still be a version (and
+ * a partner's, a new declaration for head office to review). */
+static int same_content(const Scsms__Record *old, const Scsms__Record *rec)
+{
+    Scsms__Record next = *rec; /* shallow: only read */
+    next.id = old->id;
+    next.owner = old->owner;
+    next.version = old->version;
+    next.created_at = old->created_at;
+    next.updated_at = old->updated_at;
+    next.author = old->author;
+    size_t len = scsms__record__get_packed_size(&next);
+    if (len != scsms__record__get_packed_size(old))
+        return 0;
+    uint8_t *a = malloc(len ? 2 * len : 1);
+    int same = a && scsms__record__pack(&next, a) == len &&
+               scsms__record__pack(old, a + len) == len && memcmp(a, a + len, len) == 0;
+    free(a);
+    return same;
+}
+
 static int prepare_update(store_t *s, MDB_txn *txn, const Scsms__Record *rec, const char *id,
                           uint32_t *version, char *created, char old_status[32], int dispose,
                           int user)
@@ -723,6 +746,8 @@ static int prepare_update(store_t *s, MDB_txn *txn, const Scsms__Record *rec, co
         ;
     else if (user && !dispose && (rc = rules_check_update(old, rec)))
         ;
+    else if (user && !dispose && same_content(old, rec))
+        rc = scsms_fail(SCSMS_EINVAL, "nothing changes: '%s' holds these values already", id);
     else if ((rc = unindex_old(s, txn, old, id)) == 0)
         rc = put(txn, s->versions, key, store_versions_key(id, v, key), ref, STORE_LOGKEY_LEN,
                  MDB_NOOVERWRITE, "version index entry");

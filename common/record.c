@@ -351,11 +351,9 @@ static const char *text_flaw(const char *text, size_t len)
     return NULL;
 }
 
-int record_check_text(const char *text, const char *what)
+/* The refusal of text for its flaw at bad, what being the field or option. */
+static int text_refused(const char *text, const char *bad, const char *what)
 {
-    const char *bad = text_flaw(text, strlen(text));
-    if (!bad)
-        return 0;
     unsigned char c = (unsigned char)*bad;
     size_t at = (size_t)(bad - text) + 1;
     return c < 0x80 ? scsms_fail(SCSMS_EINVAL, "%s has a control character (0x%02x) at byte %zu: "
@@ -364,15 +362,22 @@ int record_check_text(const char *text, const char *what)
                                  "the text as UTF-8", what, at, c);
 }
 
+int record_check_text(const char *text, const char *what)
+{
+    const char *bad = text_flaw(text, strlen(text));
+    return bad ? text_refused(text, bad, what) : 0;
+}
+
 /* A string field's size; and, with text set, that it is text as
  * record_check_text() says. */
 static int check_string(const char *s, const char *name, int text)
 {
     size_t len = s ? strlen(s) : 0;
-    if (text && len && text_flaw(s, len)) {
+    const char *bad = text && len ? text_flaw(s, len) : NULL;
+    if (bad) {
         char what[96];
         snprintf(what, sizeof what, "field '%s'", name);
-        return record_check_text(s, what);
+        return text_refused(s, bad, what);
     }
     if (len > RECORD_MAX_FIELD)
         return scsms_fail(SCSMS_EINVAL, "field '%s' is %zu bytes; the limit is %u", name, len,
@@ -574,45 +579,48 @@ static int check_ranges(const Scsms__Record *rec)
     return rc;
 }
 
+/* status is one of t's: 0; else SCSMS_EINVAL naming t's statuses, and
+ * `also` after them (a status every type has, or ""). */
+static int status_of_type(const struct record_type *t, const char *status, const char *also)
+{
+    char allowed[512];
+    size_t off = 0;
+    for (const char *const *s = t->statuses; *s; s++) {
+        if (strcmp(*s, status) == 0)
+            return 0;
+        if (off < sizeof allowed)
+            off += (size_t)snprintf(allowed + off, sizeof allowed - off, "%s%s",
+                                    s == t->statuses ? "" : ", ", *s);
+    }
+    return scsms_fail(SCSMS_EINVAL, "status '%.64s' is not valid for %s: use one of %s%s",
+                      status, t->name, allowed, also);
+}
+
 int record_status_known(const struct record_type *t, const char *status)
 {
-    size_t n = 1;
-    const struct record_type *all = t ? t : record_types(&n);
     if (strcmp(status, RECORD_DISPOSED) == 0)
         return 0;
+    if (t)
+        return status_of_type(t, status, ", " RECORD_DISPOSED);
+    size_t n;
+    const struct record_type *all = record_types(&n);
     for (size_t i = 0; i < n; i++)
         for (const char *const *s = all[i].statuses; *s; s++)
             if (strcmp(*s, status) == 0)
                 return 0;
-    if (!t)
-        return scsms_fail(SCSMS_EINVAL, "no record type has status '%.64s': name the type with "
-                          "--type to see its statuses", status);
-    char allowed[512];
-    size_t off = 0;
-    for (const char *const *s = t->statuses; *s && off < sizeof allowed; s++)
-        off += (size_t)snprintf(allowed + off, sizeof allowed - off, "%s, ", *s);
-    return scsms_fail(SCSMS_EINVAL, "status '%.64s' is not valid for %s: use one of %s%s", status,
-                      t->name, allowed, RECORD_DISPOSED);
+    return scsms_fail(SCSMS_EINVAL, "no record type has status '%.64s': name the type with "
+                      "--type to see its statuses", status);
 }
 
 static int check_status(Scsms__Record *rec, const struct record_type *t, int fix)
 {
-    char allowed[512];
-    size_t off = 0;
     if ((!rec->status || !*rec->status) && !fix)
         return scsms_fail(SCSMS_EINVAL, "record has no status");
     if (!rec->status || !*rec->status)
         return record_set_string(&rec->status, t->statuses[0]);
     if (record_is_tombstone(rec))
         return 0;
-    for (const char *const *s = t->statuses; *s; s++) {
-        if (strcmp(*s, rec->status) == 0)
-            return 0;
-        off += (size_t)snprintf(allowed + off, sizeof allowed - off, "%s%s",
-                                s == t->statuses ? "" : ", ", *s);
-    }
-    return scsms_fail(SCSMS_EINVAL, "status '%.64s' is not valid for %s: use one of %s",
-                      rec->status, t->name, allowed);
+    return status_of_type(t, rec->status, "");
 }
 
 /* Each type's required and due-date fields, looked up by name once: a

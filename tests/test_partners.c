@@ -696,6 +696,13 @@ START_TEST(expired_and_expiring_are_listed)
     r = tn_server(&n, "exempt", "--partner", "RAIL-1", "--reason", "state operator, 2027", NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
     tu_run_free(&r);
+    /* the same exemption again writes nothing: the store's update check */
+    uint64_t hq_before = tn_hq_head(&n, "HQ");
+    r = tn_server(&n, "exempt", "--partner", "RAIL-1", "--reason", "state operator, 2027", NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, "nothing changes") && tu_lines(r.err) == 1, "%s", r.err);
+    tu_run_free(&r);
+    ck_assert_uint_eq(tn_hq_head(&n, "HQ"), hq_before);
     list = server_out(&n, "partners", "--within", "30", "--format", "json");
     all = json_of(list);
     rail = find(all, "partner_id", "RAIL-1");

@@ -263,6 +263,11 @@ START_TEST(put_get_update_history)
     ck_assert_str_eq(v2->created_at, got->created_at);
     ck_assert_int_eq(store_get(s, id, 1, &v1), 0);
     ck_assert_str_eq(v1->status, "open");
+    /* an update that changes nothing is no version: refused, whoever
+     * calls (the agent's update, the server's exempt) */
+    ck_assert_int_eq(store_put(s, v2, NULL), SCSMS_EINVAL);
+    ck_assert_str_eq(scsms_errmsg(), "nothing changes: 'SITE-A-INC-000001' holds these values "
+                                     "already");
     Scsms__Record *none = NULL;
     ck_assert_int_eq(store_get(s, id, 3, &none), SCSMS_ENOTFOUND);
     ck_assert_int_eq(store_get(s, "SITE-A-INC-999999", 0, &none), SCSMS_ENOTFOUND);
