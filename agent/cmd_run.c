@@ -20,6 +20,7 @@
 #include "identity.h"
 #include "isotime.h"
 #include "mem.h"
+#include "netmon.h"
 #include "rules.h"
 #include "seal.h"
 #include "sync.h"
@@ -67,15 +68,8 @@ struct link {
 static int watch_handshakes(struct link *l)
 {
     char ep[64];
-    int linger = 0;
     snprintf(ep, sizeof ep, "inproc://scsms-agent-monitor-%u", l->n_monitors++);
-    if (zmq_socket_monitor(l->sock, ep, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
-        !(l->monitor = zmq_socket(l->ctx, ZMQ_PAIR)) ||
-        zmq_setsockopt(l->monitor, ZMQ_LINGER, &linger, sizeof linger) ||
-        zmq_connect(l->monitor, ep) != 0)
-        return scsms_fail(SCSMS_EIO, "cannot watch the sync socket: %s",
-                          zmq_strerror(zmq_errno()));
-    return 0;
+    return netmon_open(l->ctx, l->sock, ep, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, &l->monitor);
 }
 
 static void close_sockets(struct link *l)
@@ -143,21 +137,10 @@ static int send_request(struct link *l, Scsms__SyncRequest *req)
 /* An event of the monitor: a handshake head office refused. */
 static int handshake_refused(struct link *l)
 {
-    zmq_msg_t ev, where;
-    zmq_msg_init(&ev);
-    zmq_msg_init(&where);
-    int got = zmq_msg_recv(&ev, l->monitor, 0) >= 0 && zmq_msg_more(&ev) &&
-              zmq_msg_recv(&where, l->monitor, 0) >= 0 && zmq_msg_size(&ev) == 6;
     uint16_t event = 0;
-    uint32_t status = 0;
-    if (got) { /* zmq_socket_monitor(3): a 16-bit event, a 32-bit value (here the ZAP
-                  status code), in native order */
-        memcpy(&event, zmq_msg_data(&ev), sizeof event);
-        memcpy(&status, (uint8_t *)zmq_msg_data(&ev) + 2, sizeof status);
-    }
-    zmq_msg_close(&ev);
-    zmq_msg_close(&where);
-    if (event != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || status != 400)
+    uint32_t status = 0; /* the ZAP status code */
+    if (netmon_read(l->monitor, &event, &status, NULL, 0) != 0 ||
+        event != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || status != 400)
         return 0; /* 300, 500: head office could not decide now; keep trying */
     return scsms_fail(SCSMS_EPERM, "head office at %s refused this site's key at the handshake: "
                       "it is not enrolled there, or has been revoked", l->endpoint);

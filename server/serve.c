@@ -25,6 +25,7 @@
 #include "identity.h"
 #include "isotime.h"
 #include "mem.h"
+#include "netmon.h"
 #include "precheck.h"
 #include "sync.h"
 
@@ -757,19 +758,11 @@ static int check_bind(const char *bind)
  * retried unseen. A failure to watch is logged, not fatal. */
 static void watch_handshakes(struct server *sv, void *ctx)
 {
-    int linger = 0;
-    const char *ep = "inproc://scsms-server-handshakes";
-    if (zmq_socket_monitor(sv->router, ep, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                                              ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0 ||
-        !(sv->monitor = zmq_socket(ctx, ZMQ_PAIR)) ||
-        zmq_setsockopt(sv->monitor, ZMQ_LINGER, &linger, sizeof linger) ||
-        zmq_connect(sv->monitor, ep) != 0) {
+    if (netmon_open(ctx, sv->router, "inproc://scsms-server-handshakes",
+                    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
+                    &sv->monitor) != 0)
         fprintf(stderr, "scsms-server: warning: failed handshakes will not be logged: %s\n",
-                zmq_strerror(zmq_errno()));
-        if (sv->monitor)
-            zmq_close(sv->monitor);
-        sv->monitor = NULL;
-    }
+                scsms_errmsg());
 }
 
 /* One event of the monitor (zmq_socket_monitor(3): a 16-bit event and a
@@ -778,31 +771,25 @@ static void watch_handshakes(struct server *sv, void *ctx)
  * misconfigured agent retries for as long as it runs. */
 static void log_handshake(struct server *sv)
 {
-    zmq_msg_t ev, where;
-    zmq_msg_init(&ev);
-    zmq_msg_init(&where);
-    if (zmq_msg_recv(&ev, sv->monitor, 0) >= 0 && zmq_msg_more(&ev) &&
-        zmq_msg_recv(&where, sv->monitor, 0) >= 0 && zmq_msg_size(&ev) == 6) {
-        uint32_t detail;
-        memcpy(&detail, (uint8_t *)zmq_msg_data(&ev) + 2, sizeof detail);
-        int64_t now = now_ms();
-        if (sv->handshake_logged && now - sv->handshake_logged < 60000) {
-            sv->handshakes_unlogged++;
-        } else {
-            char more[64] = "";
-            if (sv->handshakes_unlogged)
-                snprintf(more, sizeof more, " (%lu more since the last such line)",
-                         sv->handshakes_unlogged);
-            fprintf(stderr, "scsms-server: warning: a handshake on %.*s failed (ZeroMQ protocol "
-                    "error 0x%x): a client holding another server key, or not speaking CURVE%s\n",
-                    (int)zmq_msg_size(&where), (char *)zmq_msg_data(&where), (unsigned)detail,
-                    more);
-            sv->handshake_logged = now;
-            sv->handshakes_unlogged = 0;
-        }
+    uint16_t event;
+    uint32_t detail;
+    char where[128];
+    if (netmon_read(sv->monitor, &event, &detail, where, sizeof where) != 0)
+        return;
+    int64_t now = now_ms();
+    if (sv->handshake_logged && now - sv->handshake_logged < 60000) {
+        sv->handshakes_unlogged++;
+        return;
     }
-    zmq_msg_close(&ev);
-    zmq_msg_close(&where);
+    char more[64] = "";
+    if (sv->handshakes_unlogged)
+        snprintf(more, sizeof more, " (%lu more since the last such line)",
+                 sv->handshakes_unlogged);
+    fprintf(stderr, "scsms-server: warning: a handshake on %s failed (ZeroMQ protocol error "
+            "0x%x): a client holding another server key, or not speaking CURVE%s\n", where,
+            (unsigned)detail, more);
+    sv->handshake_logged = now;
+    sv->handshakes_unlogged = 0;
 }
 
 static int setup(struct server *sv, void *ctx, const char *bind, const char *secret)
