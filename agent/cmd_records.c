@@ -356,6 +356,11 @@ static int run_listing(struct read_args *a, int history)
         store_close(&s);
         return cli_error(err);
     }
+    if (a->status && !t) {
+        store_close(&s);
+        return cli_error(scsms_fail(SCSMS_EINVAL, "a status filter needs a type: give --type "
+                                    "with --status"));
+    }
     if (history) {
         Scsms__Record *cur = NULL;
         if ((err = store_get(s, a->id, 0, &cur))) {

@@ -641,6 +641,7 @@ int cmd_run(int argc, char **argv)
     struct cli_common c = {0};
     struct link l = {.timeout_ms = 10000, .batch = 1000, .progress = isatty(STDERR_FILENO)};
     int opt, once = 0, rc;
+    unsigned long n;
     while ((opt = cli_getopt(argc, argv, "h", opts)) != -1) {
         if (cli_common_option(&c, opt, optarg))
             continue;
@@ -648,8 +649,16 @@ int cmd_run(int argc, char **argv)
         case OPT_SERVER: l.endpoint = optarg; break;
         case OPT_SERVER_KEY: l.server_key = optarg; break;
         case OPT_ONCE: once = 1; break;
-        case OPT_BATCH: l.batch = strtoul(optarg, NULL, 10); break;
-        case OPT_TIMEOUT: l.timeout_ms = atoi(optarg) * 1000; break;
+        case OPT_BATCH:
+            if ((rc = cli_parse_range("--batch", optarg, 1, 100000, "entries", &n)))
+                return rc;
+            l.batch = n;
+            break;
+        case OPT_TIMEOUT:
+            if ((rc = cli_parse_range("--timeout", optarg, 1, 3600, "seconds", &n)))
+                return rc;
+            l.timeout_ms = (int)n * 1000;
+            break;
         case OPT_PROGRESS: l.progress = 1; break; /* even when not on a terminal */
         case 'h': printf("usage: %s\n", RUN_USAGE); return CLI_OK;
         default: return cli_usage(RUN_USAGE);
@@ -657,9 +666,12 @@ int cmd_run(int argc, char **argv)
     }
     /* the endpoint and the key pinned for it come together, never one from
      * the command line and the other from the settings */
-    if (optind != argc || !l.endpoint != !l.server_key || l.batch < 1 || l.batch > 100000 ||
-        l.timeout_ms < 1000)
-        return cli_usage(RUN_USAGE);
+    if (optind != argc)
+        return cli_usage_because(RUN_USAGE, "unexpected argument '%.64s'", argv[optind]);
+    if (!l.endpoint != !l.server_key)
+        return cli_usage_because(RUN_USAGE, "%s needs %s: give both, or neither to use [sync] "
+                                 "of %s", l.endpoint ? "--server" : "--server-key",
+                                 l.endpoint ? "--server-key" : "--server", CONFIG_FILE);
     if ((rc = cli_common_finish(&c)))
         return rc;
     if (!(l.s = cli_open(&c)))
@@ -745,6 +757,11 @@ int cmd_status(int argc, char **argv)
     uint8_t h[CRYPTO_HASH_LEN];
     rc = sync_head(s, store_owner(s), &head, h);
     printf("site %s: head %llu\n", store_owner(s), (unsigned long long)head);
+    /* where 'run' goes with no --server: sync.state below says where the
+     * last round went, which may differ */
+    const struct scsms_config *cfg = store_config(s);
+    if (rc == 0 && cfg->server[0])
+        printf("head office %s (%s [sync])\n", cfg->server, CONFIG_FILE);
     store_close(&s);
     if (rc)
         return cli_error(rc);

@@ -718,6 +718,21 @@ static int same_content(const Scsms__Record *old, const Scsms__Record *rec)
     return same;
 }
 
+/* The refusal of an update that leaves old as it is. Equipment out of
+ * calibration is one the rules may have brought back: an update setting
+ * it in service while its calibration is overdue is marked out of
+ * calibration again (rule 3) before it is compared, and must not be told
+ * it asked for nothing. */
+static int unchanged(const Scsms__Record *old, const char *id)
+{
+    if (old->body_case == SCSMS__RECORD__BODY_EQUIPMENT &&
+        !strcmp(old->status, "out_of_calibration"))
+        return scsms_fail(SCSMS_ERULE, "nothing changes: equipment %s stays out of calibration "
+                          "(its calibration is overdue or failed): record a passing calibration "
+                          "to put it back in service (rule 3)", id);
+    return scsms_fail(SCSMS_EINVAL, "nothing changes: '%s' holds these values already", id);
+}
+
 static int prepare_update(store_t *s, MDB_txn *txn, const Scsms__Record *rec, const char *id,
                           uint32_t *version, char *created, char old_status[32], int dispose,
                           int user)
@@ -747,7 +762,7 @@ static int prepare_update(store_t *s, MDB_txn *txn, const Scsms__Record *rec, co
     else if (user && !dispose && (rc = rules_check_update(old, rec)))
         ;
     else if (user && !dispose && same_content(old, rec))
-        rc = scsms_fail(SCSMS_EINVAL, "nothing changes: '%s' holds these values already", id);
+        rc = unchanged(old, id);
     else if ((rc = unindex_old(s, txn, old, id)) == 0)
         rc = put(txn, s->versions, key, store_versions_key(id, v, key), ref, STORE_LOGKEY_LEN,
                  MDB_NOOVERWRITE, "version index entry");

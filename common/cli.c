@@ -4,7 +4,14 @@
 const char *cli_prog = "scsms";
 int cli_hq_only;
 
+/* A store's settings could not be used (SCSMS_ECONFIG went through
+ * cli_error): the command ends with CLI_USAGE, whatever it returned, so
+ * that a service manager stops rather than restarts until a person has
+ * mended scsms.ini. */
+static int settings_refused;
+
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,7 +25,7 @@ static int usage(FILE *out, const struct cli_command *commands, size_t n, const 
     for (size_t i = 0; i < n; i++)
         fprintf(out, "  %-*s  %s\n", width, commands[i].name, commands[i].summary);
     fprintf(out, "\n'%s COMMAND --help' describes each one. Exit status: 0 done, 1 refused "
-                 "(nothing changed), 2 usage, 3 integrity failure.\n%s", cli_prog, footer);
+                 "(nothing changed), 2 usage or bad settings, 3 integrity failure.\n%s", cli_prog, footer);
     return out == stdout ? CLI_OK : CLI_USAGE;
 }
 
@@ -29,8 +36,10 @@ int cli_dispatch(const struct cli_command *commands, size_t n, int argc, char **
                       !strcmp(argv[1], "help")))
         return usage(stdout, commands, n, footer);
     for (size_t i = 0; argc >= 2 && i < n; i++)
-        if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].run(argc - 1, argv + 1);
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            int rc = commands[i].run(argc - 1, argv + 1);
+            return rc == CLI_FAIL && settings_refused ? CLI_USAGE : rc;
+        }
     /* one line: the list is what --help is for */
     if (argc < 2)
         fprintf(stderr, "%s: no command given: '%s --help' lists them\n", cli_prog, cli_prog);
@@ -106,6 +115,10 @@ int cli_error(int code)
     fprintf(stderr, "%s: %s\n", cli_prog, scsms_errmsg());
     if (code == SCSMS_ETAMPER)
         return CLI_TAMPER;
+    if (code == SCSMS_ECONFIG) {
+        settings_refused = 1;
+        return CLI_USAGE;
+    }
     return CLI_FAIL;
 }
 
@@ -123,6 +136,15 @@ int cli_parse_version(const char *text, uint32_t *version)
     return 0;
 }
 
+int cli_usage_because(const char *usage, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(problem, sizeof problem, fmt, ap);
+    va_end(ap);
+    return cli_usage(usage);
+}
+
 int cli_usage(const char *usage)
 {
     fprintf(stderr, "%s: %s; usage: %s\n", cli_prog, problem[0] ? problem : "wrong arguments",
@@ -131,7 +153,8 @@ int cli_usage(const char *usage)
     return CLI_USAGE;
 }
 
-store_t *cli_open(const struct cli_common *c)
+/* cli_open, with or without cli_hq_only's check */
+static store_t *open_store(const struct cli_common *c, int hq_only)
 {
     struct store_options o = {.key_path = c->key_path};
     store_t *s = NULL;
@@ -140,7 +163,7 @@ store_t *cli_open(const struct cli_common *c)
         cli_error(rc);
         return NULL;
     }
-    if (cli_hq_only && store_role(s) != STORE_ROLE_HQ) {
+    if (hq_only && store_role(s) != STORE_ROLE_HQ) {
         const char *whose = store_role(s) == STORE_ROLE_SITE ? "site" : "partner";
         store_close(&s);
         cli_error(scsms_fail(SCSMS_EINVAL, "'%s' is a %s's store, not head office's: %s works on "
@@ -154,6 +177,10 @@ store_t *cli_open(const struct cli_common *c)
     }
     return s;
 }
+
+store_t *cli_open(const struct cli_common *c) { return open_store(c, cli_hq_only); }
+
+store_t *cli_open_any(const struct cli_common *c) { return open_store(c, 0); }
 
 static int read_stream(FILE *f, const char *name, char **out, size_t *len)
 {
@@ -263,14 +290,25 @@ int cli_check_choice(const char *option, const char *value, const char *allowed)
     return CLI_USAGE;
 }
 
-int cli_parse_within(const char *text, long *days)
+int cli_parse_range(const char *option, const char *text, unsigned long lo, unsigned long hi,
+                    const char *unit, unsigned long *out)
 {
-    char *end;
-    long v = strtol(text, &end, 10);
-    if (!*text || *end || v < 0 || v > 3650) {
-        fprintf(stderr, "%s: --within must be 0 to 3650 days, got '%.32s'\n", cli_prog, text);
+    size_t digits = strspn(text, "0123456789");
+    unsigned long v = digits && !text[digits] && digits <= 9 ? strtoul(text, NULL, 10) : 0;
+    if (!digits || text[digits] || digits > 9 || v < lo || v > hi) {
+        fprintf(stderr, "%s: %s must be %lu to %lu %s, got '%.32s'\n", cli_prog, option, lo, hi,
+                unit, text);
         return CLI_USAGE;
     }
-    *days = v;
+    *out = v;
     return 0;
+}
+
+int cli_parse_within(const char *text, long *days)
+{
+    unsigned long v;
+    int rc = cli_parse_range("--within", text, 0, 3650, "days", &v);
+    if (rc == 0)
+        *days = (long)v;
+    return rc;
 }

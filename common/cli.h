@@ -65,8 +65,12 @@ int cli_common_option(struct cli_common *c, int opt, const char *arg);
  * saying how to name it, and CLI_USAGE. */
 int cli_common_finish(struct cli_common *c);
 
-/* Open the store named by c; prints the error and returns NULL on failure. */
+/* Open the store named by c; prints the error and returns NULL on failure.
+ * With cli_hq_only set, a store other than head office's is refused;
+ * cli_open_any opens any store (backup, which needs no role). Caller
+ * closes with store_close(). */
 store_t *cli_open(const struct cli_common *c);
+store_t *cli_open_any(const struct cli_common *c);
 
 /* Print "PROG: <current error message>" and return the exit code
  * that fits the error code. */
@@ -76,6 +80,12 @@ int cli_error(int code);
  * "PROG: --version must be a number from 1 to 4294967295, got 'x'" and
  * return CLI_USAGE. */
 int cli_parse_version(const char *text, uint32_t *version);
+
+/* A number option's value, in decimal digits alone, from lo to hi into
+ * *out and 0; else print "PROG: OPTION must be LO to HI UNIT, got 'x'"
+ * and return CLI_USAGE. */
+int cli_parse_range(const char *option, const char *text, unsigned long lo, unsigned long hi,
+                    const char *unit, unsigned long *out);
 
 /* --within DAYS: 0 to 3650 into *days and 0; else print
  * "PROG: --within must be 0 to 3650 days, got 'x'" and return CLI_USAGE. */
@@ -105,6 +115,10 @@ uint64_t cli_acked_seq(const char *dir);
 /* Print one line to stderr, "PROG: PROBLEM; usage: USAGE" (the problem
  * cli_getopt noted, or "wrong arguments"), and return CLI_USAGE. */
 int cli_usage(const char *usage);
+
+/* cli_usage with the problem said (printf-style): "PROG: PROBLEM; usage:
+ * USAGE", CLI_USAGE. */
+int cli_usage_because(const char *usage, const char *fmt, ...) SCSMS_PRINTF(2, 3);
 
 /* Read a JSON argument: literal text, "@FILE" or "-" for standard input.
  * At most RECORD_MAX_BYTES. Caller frees *out. */

@@ -67,6 +67,8 @@ int cli_verify(int argc, char **argv)
     if (rc == 0)
         rc = store_stats(s, &st);
     store_close(&s);
+    if (rc == SCSMS_ECONFIG) /* the settings, not the records: nothing was verified */
+        return cli_error(rc);
     if (rc) {
         fprintf(stderr, "%s: verify failed: %s\n", cli_prog, scsms_errmsg());
         return rc == SCSMS_ETAMPER || rc == SCSMS_EKEY || rc == SCSMS_ECORRUPT ? CLI_TAMPER
@@ -96,7 +98,7 @@ int cli_backup(int argc, char **argv)
     int rc = parse_simple(argc, argv, usage_of(usage, "backup DEST --store DIR"), &dest, &c, NULL);
     if (rc)
         return rc < 0 ? CLI_OK : rc;
-    store_t *s = cli_open(&c);
+    store_t *s = cli_open_any(&c); /* any store: a copy needs no role */
     if (!s)
         return CLI_FAIL;
     rc = store_backup(s, dest);

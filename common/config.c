@@ -1,6 +1,7 @@
 /* config.c -- scsms.ini through libinih; see config.h. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdarg.h>
@@ -8,8 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "identity.h"
+#include "record.h"
 
 void config_defaults(struct scsms_config *cfg)
 {
@@ -18,26 +23,66 @@ void config_defaults(struct scsms_config *cfg)
     cfg->expiring_days = 30;
 }
 
+/* A message quotes at most CLIP bytes of what the file or the command line
+ * gave: cut where a UTF-8 character begins, so the line stays text. */
+#define CLIP 32
+
+struct clip {
+    char text[2 * CLIP + 1];
+};
+
+static const char *clip(const char *s, size_t max, struct clip *c)
+{
+    size_t n = strnlen(s, max);
+    if (n == max && s[n])
+        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+            n--; /* s[n] continues a character: end before it begins */
+    memcpy(c->text, s, n);
+    c->text[n] = '\0';
+    return c->text;
+}
+
+/* The settings scsms.ini may hold, each given at most once. */
+enum setting { SET_THRESHOLD, SET_EXPIRING, SET_DISPOSERS, SET_SERVER, SET_SERVER_KEY, SET_COUNT };
+
+static const struct {
+    const char *section, *name;
+} settings[SET_COUNT] = {
+    [SET_THRESHOLD] = {"risk", "tolerable_threshold"},
+    [SET_EXPIRING] = {"due", "expiring_within_days"},
+    [SET_DISPOSERS] = {"records", "disposal_authorised"},
+    [SET_SERVER] = {"sync", "server"},
+    [SET_SERVER_KEY] = {"sync", "server_key"},
+};
+
+/* libinih reads lines of at most 199 characters with their newline and
+ * reads the rest of a longer one as a line of its own: such a line is
+ * refused here before inih sees it (its tail could hold a setting). */
+#define LINE_MAX_CHARS (CONFIG_LINE_MAX - 1)
+
 struct parse {
     struct scsms_config *cfg;
     FILE *f;
     int line;        /* the line inih is at */
-    int why_line;    /* the line of the first bad value, and why: */
+    int why_line;    /* the line of the first bad line or value, and why: */
     char why[256];
+    int given_at[SET_COUNT]; /* the line each setting was given on, or 0 */
 };
 
+/* A whole number in decimal digits alone (no sign, blank or base prefix,
+ * as on the command line) from lo to hi. */
 static int number(const char *value, unsigned lo, unsigned hi, unsigned *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(value, &end, 10);
-    if (!*value || *end || errno || v < lo || v > hi)
+    if (!*value || strspn(value, "0123456789") != strlen(value) || strlen(value) > 9)
+        return 0;
+    unsigned long v = strtoul(value, NULL, 10);
+    if (v < lo || v > hi)
         return 0;
     *out = (unsigned)v;
     return 1;
 }
 
-/* Keep the first bad value's line and reason: inih reads on past a bad
+/* Keep the first bad line's number and reason: inih reads on past a bad
  * line and reports the first bad line's number, which may be one it could
  * not read as a setting at all. Returns 0 for the handler. */
 static int fail_at(struct parse *p, const char *fmt, ...) SCSMS_PRINTF(2, 3);
@@ -54,98 +99,255 @@ static int fail_at(struct parse *p, const char *fmt, ...)
     return 0;
 }
 
-/* inih calls this per name = value; 0 marks the line as bad. */
+static int set_value(struct parse *p, enum setting k, const char *value)
+{
+    struct scsms_config *cfg = p->cfg;
+    struct clip c;
+    switch (k) {
+    case SET_THRESHOLD:
+        return number(value, 1, 25, &cfg->risk_threshold)
+                   ? 1
+                   : fail_at(p, "tolerable_threshold must be 1 to 25, got '%s'",
+                             clip(value, CLIP, &c));
+    case SET_EXPIRING:
+        return number(value, 0, 3650, &cfg->expiring_days)
+                   ? 1
+                   : fail_at(p, "expiring_within_days must be 0 to 3650, got '%s'",
+                             clip(value, CLIP, &c));
+    case SET_DISPOSERS:
+        snprintf(cfg->disposers, sizeof cfg->disposers, "%s", value);
+        return 1;
+    case SET_SERVER:
+        if (*value && config_check_endpoint(value) != 0)
+            return fail_at(p, "%s", scsms_errmsg());
+        snprintf(cfg->server, sizeof cfg->server, "%s", value);
+        return 1;
+    case SET_SERVER_KEY:
+        if (*value && config_check_server_key(value, "server_key") != 0)
+            return fail_at(p, "%s", scsms_errmsg());
+        snprintf(cfg->server_key, sizeof cfg->server_key, "%s", value);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* inih calls this per name = value; 0 marks the line as bad. A line that
+ * starts with a blank continues the setting before it (inih's multi-line
+ * values) and arrives here as the same name again: refused as given
+ * twice, as a name repeated is, rather than the last one silently won. */
 static int on_value(void *user, const char *section, const char *name, const char *value)
 {
     struct parse *p = user;
-    if (strcasecmp(section, "risk") == 0 && strcasecmp(name, "tolerable_threshold") == 0) {
-        if (number(value, 1, 25, &p->cfg->risk_threshold))
-            return 1;
-        return fail_at(p, "tolerable_threshold must be 1 to 25, got '%.32s'", value);
+    for (int k = 0; k < SET_COUNT; k++) {
+        if (strcasecmp(section, settings[k].section) != 0 || strcasecmp(name, settings[k].name))
+            continue;
+        if (p->given_at[k])
+            return fail_at(p, "%s given twice (first at line %d): give each setting once, on "
+                           "one line", settings[k].name, p->given_at[k]);
+        p->given_at[k] = p->line;
+        return set_value(p, (enum setting)k, value);
     }
-    if (strcasecmp(section, "due") == 0 && strcasecmp(name, "expiring_within_days") == 0) {
-        if (number(value, 0, 3650, &p->cfg->expiring_days))
-            return 1;
-        return fail_at(p, "expiring_within_days must be 0 to 3650, got '%.32s'", value);
-    }
-    if (strcasecmp(section, "records") == 0 && strcasecmp(name, "disposal_authorised") == 0) {
-        snprintf(p->cfg->disposers, sizeof p->cfg->disposers, "%s", value);
-        return 1;
-    }
-    if (strcasecmp(section, "sync") == 0 && strcasecmp(name, "server") == 0) {
-        if (!*value || config_check_endpoint(value) == 0) {
-            snprintf(p->cfg->server, sizeof p->cfg->server, "%s", value);
-            return 1;
-        }
-        return fail_at(p, "%s", scsms_errmsg());
-    }
-    if (strcasecmp(section, "sync") == 0 && strcasecmp(name, "server_key") == 0) {
-        if (!*value || config_check_server_key(value, "server_key") == 0) {
-            snprintf(p->cfg->server_key, sizeof p->cfg->server_key, "%s", value);
-            return 1;
-        }
-        return fail_at(p, "%s", scsms_errmsg());
-    }
-    return fail_at(p, "unknown setting '%.32s' in section [%.32s]", name, section);
+    struct clip n, c;
+    return fail_at(p, "unknown setting '%s' in section [%s]", clip(name, CLIP, &n),
+                   clip(section, CLIP, &c));
 }
 
-/* inih's line reader, counting lines as inih does (a line longer than
- * its buffer counts twice), so a bad value knows its line. */
+static int known_section(const char *name, size_t len)
+{
+    for (int k = 0; k < SET_COUNT; k++)
+        if (strlen(settings[k].section) == len && strncasecmp(name, settings[k].section, len) == 0)
+            return 1;
+    return 0;
+}
+
+/* What inih would pass over in silence in a line it reads: a section no
+ * setting belongs in, and text after a section's name. */
+static void check_section_line(struct parse *p, const char *text)
+{
+    text += strspn(text, " \t");
+    if (*text != '[')
+        return;
+    const char *close = strchr(text, ']');
+    if (!close)
+        return; /* inih refuses it */
+    size_t len = (size_t)(close - text - 1);
+    if (!known_section(text + 1, len)) {
+        struct clip c;
+        fail_at(p, "unknown section [%s]: the sections are [risk], [due], [records] and [sync]",
+                clip(text + 1, len < CLIP ? len : CLIP, &c));
+        return;
+    }
+    const char *after = close + 1 + strspn(close + 1, " \t");
+    if (*after && *after != ';' && *after != '#')
+        fail_at(p, "text after the section name [%.*s]: put each setting on a line of its own",
+                (int)len, text + 1);
+}
+
+/* inih's line reader: one line of the file into buf, counted. A line
+ * that inih would misread is refused here (fail_at, and NULL ends the
+ * parse): longer than inih's buffer, holding a NUL byte, a control
+ * character, a carriage return not ending it, or bytes that are not
+ * UTF-8 text (which an error message would otherwise print raw). */
 static char *read_line(char *buf, int size, void *stream)
 {
     struct parse *p = stream;
-    char *got = fgets(buf, size, p->f);
-    p->line += got != NULL;
-    return got;
+    int n = 0, c = EOF, nul = 0;
+    while (n < size - 1 && (c = getc(p->f)) != EOF) {
+        buf[n++] = (char)c;
+        nul |= c == 0;
+        if (c == '\n')
+            break;
+    }
+    if (n == 0)
+        return NULL;
+    p->line++;
+    buf[n] = '\0';
+    if (c != '\n' && c != EOF && (c = getc(p->f)) != EOF) { /* the buffer is full */
+        ungetc(c, p->f);
+        fail_at(p, "line longer than %d characters", LINE_MAX_CHARS - 1);
+        return NULL;
+    }
+    size_t len = (size_t)n - (buf[n - 1] == '\n');
+    len -= len && buf[len - 1] == '\r';
+    const char *cr = memchr(buf, '\r', len);
+    if (nul || cr) {
+        fail_at(p, nul ? "a NUL byte in the line: scsms.ini is text"
+                       : "a carriage return inside the line: save the file with LF or CRLF "
+                         "line endings");
+        return NULL;
+    }
+    char text[CONFIG_LINE_MAX];
+    memcpy(text, buf, len);
+    text[len] = '\0';
+    if (record_check_text(text, "the line") != 0) {
+        fail_at(p, "%s", scsms_errmsg());
+        return NULL;
+    }
+    check_section_line(p, text);
+    return p->why_line ? NULL : buf;
+}
+
+/* Open dir's settings for reading: NULL with *rc 0 when there are none
+ * (no such file), NULL with *rc set when what is there is not a file
+ * that can be read (a directory, a device or a pipe, which would block,
+ * a link to nothing). */
+static FILE *open_settings(const char *path, int *rc)
+{
+    struct stat st;
+    *rc = 0;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT && lstat(path, &st) != 0)
+            return NULL; /* none: the defaults */
+        *rc = scsms_fail(SCSMS_ECONFIG, "cannot read '%s': %s", path,
+                         errno == ENOENT ? "a link to nothing" : strerror(errno));
+        return NULL;
+    }
+    FILE *f = NULL;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        *rc = scsms_fail(SCSMS_ECONFIG, "cannot read '%s': not a regular file", path);
+    else if (!(f = fdopen(fd, "r")))
+        *rc = scsms_fail(SCSMS_EIO, "cannot read '%s': %s", path, strerror(errno));
+    if (!f)
+        close(fd);
+    return f;
+}
+
+int config_parse(FILE *f, const char *path, struct scsms_config *cfg)
+{
+    struct parse p = {.cfg = cfg, .f = f};
+    config_defaults(cfg);
+    int line = ini_parse_stream(read_line, &p, on_value, &p);
+    if (ferror(f))
+        return scsms_fail(SCSMS_ECONFIG, "cannot read '%s': read error", path);
+    if (p.why_line && (line <= 0 || p.why_line <= line))
+        return scsms_fail(SCSMS_ECONFIG, "%s:%d: %s", path, p.why_line, p.why);
+    if (line != 0)
+        return scsms_fail(SCSMS_ECONFIG, "%s:%d: not an INI line (use name = value)", path, line);
+    return 0;
 }
 
 int config_load(const char *dir, struct scsms_config *cfg)
 {
     char path[4096];
-    struct parse p = {.cfg = cfg};
+    int rc;
     config_defaults(cfg);
     snprintf(path, sizeof path, "%s/%s", dir, CONFIG_FILE);
-    FILE *f = fopen(path, "r");
+    FILE *f = open_settings(path, &rc);
     if (!f)
-        return errno == ENOENT ? 0 : scsms_fail(SCSMS_EIO, "cannot read '%s': %s", path,
-                                                strerror(errno));
-    p.f = f;
-    int line = ini_parse_stream(read_line, &p, on_value, &p);
+        return rc;
+    rc = config_parse(f, path, cfg);
     fclose(f);
-    if (line != 0)
-        return scsms_fail(SCSMS_EINVAL, "%s:%d: %s", path, line,
-                          line == p.why_line
-                              ? p.why
-                              : "not an INI line (use name = value, at most 198 characters)");
-    return 0;
+    return rc;
 }
 
 int config_check_server_key(const char *key, const char *what)
 {
+    struct clip c;
     return identity_curve_valid(key)
                ? 0
-               : scsms_fail(SCSMS_EINVAL, "%s '%.48s' is not a CURVE key: give the curve-key "
-                            "'scsms-server init' printed", what, key);
+               : scsms_fail(SCSMS_EINVAL, "%s '%s' is not a CURVE key: give the curve-key "
+                            "'scsms-server init' printed", what, clip(key, 48, &c));
+}
+
+/* A host name (labels of letters, digits and inner '-', joined by '.') or
+ * an IPv4 address in four decimal parts of 0-255: what the agent's
+ * ZeroMQ socket connects to. The host is [host, host + len). */
+static int valid_host(const char *host, size_t len)
+{
+    if (len == 0 || len > 253)
+        return 0;
+    if (strspn(host, "0123456789.") >= len) { /* digits and dots: an IPv4 address */
+        unsigned part = 0, digits = 0, parts = 1;
+        for (size_t i = 0; i < len; i++) {
+            if (host[i] == '.') {
+                if (!digits)
+                    return 0;
+                parts++;
+                part = digits = 0;
+            } else if ((part = part * 10 + (unsigned)(host[i] - '0')) > 255 || ++digits > 3) {
+                return 0;
+            }
+        }
+        return parts == 4 && digits > 0;
+    }
+    size_t label = 0;
+    for (size_t i = 0; i <= len; i++) {
+        char c = i < len ? host[i] : '.';
+        if (c == '.') {
+            if (label == 0 || host[i - 1] == '-')
+                return 0;
+            label = 0;
+        } else if (isalnum((unsigned char)c) || (c == '-' && label > 0)) {
+            if (++label > 63)
+                return 0;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 int config_check_endpoint(const char *endpoint)
 {
+    struct clip c;
     const char *host = strncmp(endpoint, "tcp://", 6) == 0 ? endpoint + 6 : NULL;
     const char *colon = host ? strrchr(host, ':') : NULL;
-    char *end;
-    errno = 0;
-    long port = colon ? strtol(colon + 1, &end, 10) : 0;
-    if (strlen(endpoint) > CONFIG_ENDPOINT_MAX || !colon || colon == host || !colon[1] || *end ||
-        errno || port < 1 || port > 65535 || strpbrk(host, " \t\r\n;#*[]") ||
-        memchr(host, ':', (size_t)(colon - host)))
-        return scsms_fail(SCSMS_EINVAL, "server '%.64s' is not an endpoint head office can be "
+    const char *port = colon ? colon + 1 : "";
+    unsigned long n = *port && strspn(port, "0123456789") == strlen(port) && strlen(port) <= 5
+                          ? strtoul(port, NULL, 10)
+                          : 0;
+    if (strlen(endpoint) > CONFIG_ENDPOINT_MAX || !colon || n < 1 || n > 65535 ||
+        !valid_host(host, (size_t)(colon - host)))
+        return scsms_fail(SCSMS_EINVAL, "server '%s' is not an endpoint head office can be "
                           "reached at: give tcp://HOST:PORT, a host name or IPv4 address and the "
                           "port 'scsms-server run --bind' serves (at most %d characters)",
-                          endpoint, CONFIG_ENDPOINT_MAX);
+                          clip(endpoint, 2 * CLIP, &c), CONFIG_ENDPOINT_MAX);
     return 0;
 }
 
-int config_write_default(const char *dir, const char *server, const char *server_key,
+int config_write_default(const char *dir, int hq, const char *server, const char *server_key,
                          int *made)
 {
     char path[4096];
@@ -159,8 +361,9 @@ int config_write_default(const char *dir, const char *server, const char *server
         return errno == EEXIST ? 0 : scsms_fail(SCSMS_EIO, "cannot write '%s': %s", path,
                                                 strerror(errno));
     *made = 1;
-    fputs("; scsms settings for this store (read by scsms-agent at every command)\n"
-          "\n"
+    fprintf(f, "; scsms settings for this store (read by %s at every command)\n",
+            hq ? "scsms-server" : "scsms-agent");
+    fputs("\n"
           "[risk]\n"
           "; a risk is tolerable when its residual likelihood x consequence is at most\n"
           "; this (1-25); an intolerable risk may not be treated by 'accept' unless\n"
@@ -168,14 +371,17 @@ int config_write_default(const char *dir, const char *server, const char *server
           "tolerable_threshold = 8\n"
           "\n"
           "[due]\n"
-          "; 'scsms-agent due' lists what expires within this many days\n"
+          "; 'due' (and head office's 'alerts') list what expires within this many days\n"
           "expiring_within_days = 30\n"
           "\n"
           "[records]\n"
           "; authors (--author) allowed to dispose of records after their retention\n"
           "; period, comma-separated; nobody when empty\n"
-          "disposal_authorised =\n"
-          "\n"
+          "disposal_authorised =\n",
+          f);
+    if (hq) /* head office is the server: [sync] is a site's */
+        return fclose(f) == 0 ? 0 : scsms_fail(SCSMS_EIO, "cannot write '%s'", path);
+    fputs("\n"
           "[sync]\n"
           "; head office for 'scsms-agent run': its endpoint (tcp://HOST:PORT) and\n"
           "; the curve-key 'scsms-server init' printed, which the agent pins;\n"

@@ -15,6 +15,8 @@
 #ifndef SCSMS_CONFIG_H
 #define SCSMS_CONFIG_H
 
+#include <stdio.h>
+
 #include "error.h"
 
 #define CONFIG_FILE "scsms.ini"
@@ -23,6 +25,7 @@
  * after "server = " */
 #define CONFIG_ENDPOINT_MAX 160
 #define CONFIG_KEY_LEN 40 /* a CURVE public key in Z85 */
+#define CONFIG_LINE_MAX 200 /* libinih's line buffer, its newline and NUL included */
 
 struct scsms_config {
     unsigned risk_threshold;            /* rule 1; default 8 */
@@ -35,15 +38,25 @@ struct scsms_config {
 /* The defaults. */
 void config_defaults(struct scsms_config *cfg);
 
-/* Read dir/scsms.ini over the defaults. */
+/* Read dir/scsms.ini over the defaults. No file means the defaults;
+ * anything else that cannot be used as written (an unknown section or
+ * setting, one given twice, a bad value, a line too long or not text,
+ * something other than a file) is SCSMS_ECONFIG, naming the file and the
+ * first bad line. */
 int config_load(const char *dir, struct scsms_config *cfg) SCSMS_MUST_CHECK;
 
+/* config_load's reading of the file, from f (read to its end or its
+ * first bad line; not closed), path naming it in messages: the defaults,
+ * then the file's settings over them. */
+int config_parse(FILE *f, const char *path, struct scsms_config *cfg) SCSMS_MUST_CHECK;
+
 /* Write a commented dir/scsms.ini holding the defaults, and head office's
- * endpoint and key in [sync] when given (NULL: left empty). A file already
+ * endpoint and key in [sync] when given (NULL: left empty); hq: head
+ * office's own store, whose file has no [sync] (it is the server). A file already
  * there is kept, and *made says whether this wrote one; but given an
  * endpoint, an existing file is refused (SCSMS_EEXIST): the endpoint would
  * otherwise be dropped unsaid. */
-int config_write_default(const char *dir, const char *server, const char *server_key,
+int config_write_default(const char *dir, int hq, const char *server, const char *server_key,
                          int *made) SCSMS_MUST_CHECK;
 
 /* 0 when endpoint is one a site can reach head office at: tcp://HOST:PORT

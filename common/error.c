@@ -27,6 +27,7 @@ const char *scsms_strerror(int code)
     case SCSMS_EPERM: return "not permitted";
     case SCSMS_EMAPFULL: return "store map full";
     case SCSMS_EGAP: return "entries missing";
+    case SCSMS_ECONFIG: return "bad settings";
     default: return "unknown error";
     }
 }

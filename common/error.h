@@ -32,6 +32,7 @@ enum scsms_err {
     SCSMS_EPERM = -13,   /* identity may not do this */
     SCSMS_EMAPFULL = -14,/* LMDB map full: the store grows it and retries */
     SCSMS_EGAP = -15,    /* log entries missing before these: resend from the head */
+    SCSMS_ECONFIG = -16, /* a store's settings (scsms.ini) cannot be used as written */
 };
 
 /* Short fixed text for a code ("invalid input"). Never NULL. */

@@ -77,8 +77,11 @@ int identity_curve_load(const char *dir, char *pub, char *sec)
 
 int identity_curve_valid(const char *text)
 {
+    static const uint8_t zero[32];
     uint8_t raw[32];
-    return strlen(text) == IDENTITY_Z85_LEN && zmq_z85_decode(raw, text) != NULL;
+    /* all zeros is no Curve25519 public key anyone holds the secret of */
+    return strlen(text) == IDENTITY_Z85_LEN && zmq_z85_decode(raw, text) != NULL &&
+           memcmp(raw, zero, sizeof raw) != 0;
 }
 
 int identity_enrol_store(struct store *at, struct store *who, const char *who_dir, int role)

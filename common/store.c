@@ -523,6 +523,14 @@ int store_create(const char *dir, const char *owner, enum store_role role,
         if (file_exists(dir, parts[i], NULL))
             return scsms_fail(SCSMS_EEXIST, "'%s' already holds a store ('%s' is there); choose "
                               "another directory", dir, parts[i]);
+    /* settings put there beforehand are kept: the store would not open
+     * with ones it cannot use, so they are read before anything is made */
+    struct scsms_config pre;
+    if ((rc = config_load(dir, &pre))) {
+        if (made_dir) /* empty: it had none */
+            rmdir(dir);
+        return rc;
+    }
     keys = path_join(dir, "keys");
     keyfile = path_join(dir, "keys/sign.key");
     s = store_alloc(dir);
@@ -539,7 +547,7 @@ int store_create(const char *dir, const char *owner, enum store_role role,
         goto fail;
     crypto_key_public(s->key, s->pub);
     if ((rc = write_public_key(dir, s->pub)) || (rc = identity_curve_create(dir)) ||
-        (rc = config_write_default(dir, opts ? opts->server : NULL,
+        (rc = config_write_default(dir, role == STORE_ROLE_HQ, opts ? opts->server : NULL,
                                    opts ? opts->server_key : NULL, &made_config)) ||
         (rc = env_open(s, opts ? opts->map_size : 0, 0)) || (rc = init_meta(s, role)))
         goto fail;

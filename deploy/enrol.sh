@@ -8,23 +8,31 @@
 #
 # SCSMS_SERVER names the scsms-server binary (default: the one on PATH).
 set -euo pipefail
+USAGE="usage: enrol.sh --hq HQ_STORE --id ID [--role site|partner|hq] --keys DIR"
+# one line, as the programs' own: what is wrong, then the usage
 usage() {
-  echo "usage: enrol.sh --hq HQ_STORE --id ID [--role site|partner|hq] --keys DIR" >&"${1:-2}"
-  [ "${1:-2}" = 1 ] && exit 0
+  echo "enrol.sh: $1; $USAGE" >&2
   exit 2
 }
 hq="" id="" role=site keys=""
 while [ $# -gt 0 ]; do
   case $1 in
-    --hq) hq=${2:-}; shift 2 || usage ;;
-    --id) id=${2:-}; shift 2 || usage ;;
-    --role) role=${2:-}; shift 2 || usage ;;
-    --keys) keys=${2:-}; shift 2 || usage ;;
-    -h|--help) usage 1 ;;
-    *) usage ;;
+    --hq|--id|--role|--keys)
+      [ $# -ge 2 ] && [ -n "$2" ] || usage "option '$1' needs a value"
+      case $1 in
+        --hq) hq=$2 ;;
+        --id) id=$2 ;;
+        --role) role=$2 ;;
+        --keys) keys=$2 ;;
+      esac
+      shift 2 ;;
+    -h|--help) echo "$USAGE"; exit 0 ;;
+    *) usage "unknown option '$1'" ;;
   esac
 done
-[ -n "$hq" ] && [ -n "$id" ] && [ -n "$keys" ] || usage
+[ -n "$hq" ] || usage "--hq is needed"
+[ -n "$id" ] || usage "--id is needed"
+[ -n "$keys" ] || usage "--keys is needed"
 for f in curve.pub sign.pub; do
   [ -r "$keys/$f" ] || { echo "enrol.sh: $keys/$f is missing: send both public key files" >&2; exit 1; }
 done

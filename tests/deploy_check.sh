@@ -27,6 +27,12 @@ if SCSMS_SERVER=$server "$here/deploy/enrol.sh" --hq "$tmp/hq" --id DEP-1 --keys
   fail "enrolled without key files"
 fi
 grep -q "curve.pub is missing" "$tmp/err" || fail "no clear error: $(cat "$tmp/err")"
+# a wrong option is named, in one line, exit 2
+st=0
+"$here/deploy/enrol.sh" --hq "$tmp/hq" --bogus x 2> "$tmp/err" || st=$?
+[ "$st" = 2 ] || fail "enrol.sh --bogus: exit $st"
+[ "$(wc -l < "$tmp/err")" = 1 ] && grep -q "^enrol.sh: unknown option '--bogus'; usage:" "$tmp/err" ||
+  fail "enrol.sh --bogus: $(cat "$tmp/err")"
 # as mailed from another system: with carriage returns
 for f in curve.pub sign.pub; do sed 's/$/\r/' "$tmp/site/keys/$f" > "$tmp/mail/$f"; done
 SCSMS_SERVER=$server "$here/deploy/enrol.sh" --hq "$tmp/hq" --id DEP-1 --keys "$tmp/mail" > /dev/null

@@ -338,6 +338,9 @@ START_TEST(bad_input_changes_nothing)
                "closed, disposed");
     refused(&s, tu_agent(NULL, "list", "--status", "flying", "--store", s.store, NULL), 1,
             "no record type has status 'flying'");
+    /* refused before a header is printed */
+    refused(&s, tu_agent(NULL, "list", "--status", "open", "--store", s.store, NULL), 1,
+            "a status filter needs a type: give --type with --status");
     refused(&s, tu_agent(NULL, "add", "incident", "--json", INCIDENT, "--json", INCIDENT,
                          "--store", s.store, NULL),
             2, "--json given twice");

@@ -171,9 +171,31 @@ START_TEST(a_site_set_up_with_its_server_needs_no_options)
     ck_assert_msg(strstr(r.err, "scsms-agent: no endpoint for head office: give --server"),
                   "%s", r.err);
     tu_run_free(&r);
-    /* the endpoint and its key come together: one alone is a usage error */
+    /* the endpoint and its key come together: one alone is a usage error
+     * naming the one missing, in one line */
     r = tu_agent(NULL, "run", "--once", "--server", n.endpoint, "--store", dir, NULL);
     ck_assert_int_eq(r.status, 2);
+    ck_assert_msg(strstr(r.err, "scsms-agent: --server needs --server-key: give both, or "
+                         "neither to use [sync] of scsms.ini; usage: "), "%s", r.err);
+    ck_assert_int_eq(tu_lines(r.err), 1);
+    tu_run_free(&r);
+    r = tu_agent(NULL, "run", "--once", "--timeout", "99999999", "--store", dir, NULL);
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_str_eq(r.err, "scsms-agent: --timeout must be 1 to 3600 seconds, got '99999999'\n");
+    tu_run_free(&r);
+    r = tu_agent(NULL, "run", "--once", "--batch", "10x", "--store", dir, NULL);
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_str_eq(r.err, "scsms-agent: --batch must be 1 to 100000 entries, got '10x'\n");
+    tu_run_free(&r);
+    /* status names the head office the settings give */
+    r = tu_agent(NULL, "status", "--store", dir, NULL);
+    ck_assert_int_eq(r.status, 0);
+    snprintf(want, sizeof want, "head office %s (scsms.ini [sync])\n", n.endpoint);
+    ck_assert_msg(strstr(r.out, want), "%s", r.out);
+    tu_run_free(&r);
+    r = tu_agent(NULL, "status", "--store", other, NULL);
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_ptr_null(strstr(r.out, "head office"));
     tu_run_free(&r);
     /* run's own options win over the settings: WH-D synced with them, and
      * WH-C, whose settings name a port nobody serves, likewise */
@@ -496,6 +518,21 @@ START_TEST(enrol_refuses_an_enrolled_id_or_key)
     snprintf(want, sizeof want, "scsms-server: '%s' is a site's store, not head office's: "
              "scsms-server works on the store 'scsms-server init' made\n", b);
     enrol_refused(b, "AAC", c_curve, c_sign, want);
+    /* but a copy needs no role: scsms-server backup takes any store, as
+     * verify and restore do */
+    char *copy = tu_path(n.tmp, "wh2-copy");
+    char *bk[] = {getenv("SCSMS_SERVER"), "backup", copy, "--store", b, NULL};
+    r = tu_exec(bk, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, "written to"));
+    tu_run_free(&r);
+    char *key = tu_path(b, "keys/sign.key");
+    char *vf[] = {getenv("SCSMS_SERVER"), "verify", "--store", copy, "--key", key, NULL};
+    r = tu_exec(vf, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    free(key);
+    free(copy);
     struct tu_run after = tn_server(&n, "sites", NULL);
     ck_assert_int_eq(after.status, 0);
     ck_assert_str_eq(after.out, before.out);

@@ -155,6 +155,134 @@ START_TEST(rule1_threshold_comes_from_settings)
 }
 END_TEST
 
+static int write_bytes(const char *path, const char *text, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t put = fwrite(text, 1, len, f);
+    return fclose(f) == 0 && put == len ? 0 : -1;
+}
+
+/* What libinih reads past in silence, or misreads, is refused at open
+ * naming the line (SCSMS_ECONFIG), and the store is unchanged: a comment
+ * too long for inih's buffer, whose tail it would read as a setting; a
+ * setting given twice, or continued on a line that starts with a blank;
+ * text after a section's name; an unknown section; a NUL byte, a control
+ * character, a lone carriage return, bytes that are not UTF-8; a number
+ * with a sign. What inih reads as meant (CRLF, comments, a byte-order
+ * mark, an inline comment) still opens. */
+START_TEST(settings_inih_would_misread_are_refused)
+{
+    char *dir = tu_tmpdir("inimis");
+    ck_assert_int_eq(store_create(dir, "SITE-M", STORE_ROLE_SITE, NULL), 0);
+    char *p = tu_path(dir, "scsms.ini");
+    char long_comment[400];
+    snprintf(long_comment, sizeof long_comment, "[risk]\ntolerable_threshold = 4\n; %0197d"
+             "tolerable_threshold = 25\n", 0);
+    static const struct { const char *text; size_t len; const char *why; } bad[] = {
+        {NULL, 0, "scsms.ini:3: line longer than 198 characters"},
+        {"[risk]\ntolerable_threshold = 5\ntolerable_threshold = 9\n", 0,
+         "scsms.ini:3: tolerable_threshold given twice (first at line 2)"},
+        {"[records]\ndisposal_authorised = r.haddad,\n  k.li\n", 0,
+         "scsms.ini:3: disposal_authorised given twice (first at line 2)"},
+        {"[risk] tolerable_threshold = 2\n", 0, "scsms.ini:1: text after the section name [risk]"},
+        {"[rsik]\n", 0, "scsms.ini:1: unknown section [rsik]"},
+        {"[risk]\rtolerable_threshold = 30\r", 0, "scsms.ini:1: a carriage return inside the line"},
+        {"[risk]\ntolerable_threshold = 9\0junk\n", 32, "scsms.ini:2: a NUL byte in the line"},
+        {"[risk]\n\x1b]0;x\x07x = 1\n", 0, "scsms.ini:2: the line has a control character (0x1b)"},
+        {"[r\xffisk]\n", 0, "scsms.ini:1: the line is not valid UTF-8 at byte 3"},
+        {"[risk]\ntolerable_threshold = +5\n", 0, "tolerable_threshold must be 1 to 25, got '+5'"},
+        {"[due]\nexpiring_within_days = -0\n", 0, "expiring_within_days must be 0 to 3650"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *text = bad[i].text ? bad[i].text : long_comment;
+        ck_assert_int_eq(write_bytes(p, text, bad[i].len ? bad[i].len : strlen(text)), 0);
+        store_t *s = NULL;
+        ck_assert_int_eq(store_open(dir, NULL, &s), SCSMS_ECONFIG);
+        ck_assert_msg(strstr(scsms_errmsg(), bad[i].why), "case %zu: %s", i, scsms_errmsg());
+        ck_assert_ptr_null(strchr(scsms_errmsg(), '\x1b'));
+    }
+    static const char *const good[] = {
+        "[risk]\r\ntolerable_threshold = 9\r\n; c\r\n# c\r\n",
+        "\xef\xbb\xbf[risk]\ntolerable_threshold = 9 ; inline comment\n",
+        "[risk] ; the matrix\ntolerable_threshold = 9",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        ck_assert_int_eq(write_bytes(p, good[i], strlen(good[i])), 0);
+        store_t *s = NULL;
+        ck_assert_msg(store_open(dir, NULL, &s) == 0, "good %zu: %s", i, scsms_errmsg());
+        ck_assert_uint_eq(store_config(s)->risk_threshold, 9);
+        store_close(&s);
+    }
+    free(p);
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
+/* A scsms.ini that is not a regular file is refused, not read as the
+ * defaults (a directory), nor waited on for ever (a pipe); a link to
+ * nothing likewise. And init reads one already there before it makes
+ * anything: a bad one leaves no half-made store behind. */
+START_TEST(settings_not_a_file_are_refused)
+{
+    char *dir = tu_tmpdir("ininf");
+    ck_assert_int_eq(store_create(dir, "SITE-N", STORE_ROLE_SITE, NULL), 0);
+    char *p = tu_path(dir, "scsms.ini");
+    ck_assert_int_eq(unlink(p), 0);
+    store_t *s = NULL;
+    ck_assert_int_eq(mkdir(p, 0700), 0);
+    ck_assert_int_eq(store_open(dir, NULL, &s), SCSMS_ECONFIG);
+    ck_assert_msg(strstr(scsms_errmsg(), "scsms.ini': not a regular file"), "%s", scsms_errmsg());
+    ck_assert_int_eq(rmdir(p), 0);
+    ck_assert_int_eq(mkfifo(p, 0600), 0);
+    ck_assert_int_eq(store_open(dir, NULL, &s), SCSMS_ECONFIG);
+    ck_assert_msg(strstr(scsms_errmsg(), "scsms.ini': not a regular file"), "%s", scsms_errmsg());
+    ck_assert_int_eq(unlink(p), 0);
+    ck_assert_int_eq(symlink("/nonexistent/scsms.ini", p), 0);
+    ck_assert_int_eq(store_open(dir, NULL, &s), SCSMS_ECONFIG);
+    ck_assert_msg(strstr(scsms_errmsg(), "a link to nothing"), "%s", scsms_errmsg());
+    ck_assert_int_eq(unlink(p), 0);
+    ck_assert_msg(store_open(dir, NULL, &s) == 0, "%s", scsms_errmsg()); /* none: the defaults */
+    ck_assert_uint_eq(store_config(s)->risk_threshold, 8);
+    store_close(&s);
+
+    char *pre = tu_path(dir, "pre");
+    ck_assert_int_eq(mkdir(pre, 0700), 0);
+    char *pre_ini = tu_path(pre, "scsms.ini");
+    const char *bad = "[risk]\ntolerable_threshold = 99\n";
+    ck_assert_int_eq(write_bytes(pre_ini, bad, strlen(bad)), 0);
+    ck_assert_int_eq(store_create(pre, "SITE-P", STORE_ROLE_SITE, NULL), SCSMS_ECONFIG);
+    ck_assert_msg(strstr(scsms_errmsg(), "scsms.ini:2: tolerable_threshold must be 1 to 25"), "%s",
+                  scsms_errmsg());
+    char *keys = tu_path(pre, "keys"), *data = tu_path(pre, "data.mdb");
+    ck_assert_int_eq(access(keys, F_OK), -1);
+    ck_assert_int_eq(access(data, F_OK), -1);
+    size_t len;
+    char *kept = tu_read_file(pre_ini, &len);
+    ck_assert_str_eq(kept, bad);
+    free(kept);
+    /* head office's own file has no [sync]: it is the server */
+    char *hq = tu_path(dir, "hq"), *hq_ini = tu_path(hq, "scsms.ini");
+    ck_assert_int_eq(store_create(hq, "HQ", STORE_ROLE_HQ, NULL), 0);
+    kept = tu_read_file(hq_ini, &len);
+    ck_assert_ptr_nonnull(strstr(kept, "(read by scsms-server at every command)"));
+    ck_assert_ptr_null(strstr(kept, "[sync]"));
+    ck_assert_ptr_nonnull(strstr(kept, "tolerable_threshold = 8"));
+    free(kept);
+    free(hq_ini);
+    free(hq);
+    free(keys);
+    free(data);
+    free(pre_ini);
+    free(pre);
+    free(p);
+    tu_rmdir(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(bad_settings_are_refused_at_open)
 {
     char *dir = tu_tmpdir("badini");
@@ -164,12 +292,12 @@ START_TEST(bad_settings_are_refused_at_open)
     fputs("[risk]\n; comment\ntolerable_threshold = 30\n", fp);
     fclose(fp);
     store_t *s = NULL;
-    ck_assert_int_eq(store_open(dir, NULL, &s), SCSMS_EINVAL);
+    ck_assert_int_eq(store_open(dir, NULL, &s), SCSMS_ECONFIG);
     ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "scsms.ini:3: tolerable_threshold must be 1 to 25"));
     fp = fopen(p, "w");
     fputs("[risk]\ncolour = blue\n", fp);
     fclose(fp);
-    ck_assert_int_eq(store_open(dir, NULL, &s), SCSMS_EINVAL);
+    ck_assert_int_eq(store_open(dir, NULL, &s), SCSMS_ECONFIG);
     ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "unknown setting 'colour'"));
     free(p);
     tu_rmdir(dir);
@@ -209,7 +337,7 @@ START_TEST(sync_settings_round_trip_and_refusals)
         fprintf(fp, "[sync]\n%s", bad[i][0]);
         fclose(fp);
         store_t *s = NULL;
-        ck_assert_int_eq(store_open(dir, NULL, &s), SCSMS_EINVAL);
+        ck_assert_int_eq(store_open(dir, NULL, &s), SCSMS_ECONFIG);
         ck_assert_msg(strstr(scsms_errmsg(), bad[i][1]), "%s", scsms_errmsg());
     }
     /* the first bad line is named with its own reason */
@@ -217,18 +345,25 @@ START_TEST(sync_settings_round_trip_and_refusals)
     fputs("[sync]\nserver = tcp://h:0\nserver_key = abc\n", fp);
     fclose(fp);
     store_t *s = NULL;
-    ck_assert_int_eq(store_open(dir, NULL, &s), SCSMS_EINVAL);
+    ck_assert_int_eq(store_open(dir, NULL, &s), SCSMS_ECONFIG);
     ck_assert_msg(strstr(scsms_errmsg(), "scsms.ini:2: server 'tcp://h:0' is not an endpoint"), "%s",
                   scsms_errmsg());
     fp = fopen(p, "w");
     fputs("[sync]\nnot a setting\nserver_key = abc\n", fp);
     fclose(fp);
-    ck_assert_int_eq(store_open(dir, NULL, &s), SCSMS_EINVAL);
+    ck_assert_int_eq(store_open(dir, NULL, &s), SCSMS_ECONFIG);
     ck_assert_msg(strstr(scsms_errmsg(), "scsms.ini:2: not an INI line"), "%s", scsms_errmsg());
     ck_assert_int_eq(config_check_endpoint("tcp://10.0.0.7:7100"), 0);
     ck_assert_int_eq(config_check_endpoint("tcp://hq-eu.example.com:7100"), 0);
+    ck_assert_int_eq(config_check_endpoint("tcp://localhost:1"), 0);
+    ck_assert_int_eq(config_check_endpoint("tcp://255.255.255.255:65535"), 0);
+    /* what ZeroMQ would refuse only when run connects */
     const char *refused[] = {"tcp://10.0.0.7:7100 ; x", "tcp://*:7100", "tcp://[::1]:7100",
-                             "tcp://:::1", "ipc:///tmp/x", "tcp://host:70000"};
+                             "tcp://:::1", "ipc:///tmp/x", "tcp://host:70000",
+                             "tcp://127.0.0.1:+7100", "tcp://x/y:7100", "tcp://-bad-.:7100",
+                             "tcp://\xc3\xbcn.invalid:7100", "tcp://a%b:7100",
+                             "tcp://999.999.999.999:7100", "tcp://1.2.3:7100", "tcp://a..b:7100",
+                             "tcp://h:065535", "tcp://h: 7100"};
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
         ck_assert_msg(config_check_endpoint(refused[i]) == SCSMS_EINVAL, "%s", refused[i]);
     /* the longest endpoint allowed is read back whole; one more is refused */
@@ -236,6 +371,8 @@ START_TEST(sync_settings_round_trip_and_refusals)
     snprintf(ep, sizeof ep, "tcp://%0*d:7100", CONFIG_ENDPOINT_MAX - 11, 0);
     ck_assert_uint_eq(strlen(ep), CONFIG_ENDPOINT_MAX);
     memset(ep + 6, 'h', CONFIG_ENDPOINT_MAX - 11);
+    for (size_t at = 6 + 60; at < CONFIG_ENDPOINT_MAX - 6; at += 61)
+        ep[at] = '.'; /* labels of at most 63 characters, as DNS has them */
     ck_assert_int_eq(config_check_endpoint(ep), 0);
     char *long_dir = tu_path(dir, "long");
     struct store_options lo = {.server = ep, .server_key = pub};
@@ -401,6 +538,9 @@ START_TEST(rule3_failed_calibration_takes_equipment_out)
 }
 END_TEST
 
+static void update_refused(store_t *s, const char *id, const char *field, const char *value,
+                           int code, const char *want);
+
 START_TEST(rule3_overdue_equipment_is_out_of_use)
 {
     struct fixture f = fx_new("rule3b", NULL);
@@ -429,6 +569,12 @@ START_TEST(rule3_overdue_equipment_is_out_of_use)
     ck_assert_uint_eq(n, 0);
     store_batch_destroy(&b);
     record_free(e);
+    /* set in service while still overdue: the rule marks it out again,
+     * and the refusal says so rather than "nothing changes" as if the
+     * user had asked for what it holds */
+    update_refused(f.s, eq, "status", "in_service", SCSMS_ERULE,
+                   "stays out of calibration (its calibration is overdue or failed): record a "
+                   "passing calibration to put it back in service (rule 3)");
     unsetenv("SCSMS_NOW");
     free(eq);
     fx_free(&f);
@@ -993,6 +1139,8 @@ int main(void)
     tcase_add_test(t, rule1_intolerable_risk_cannot_be_accepted);
     tcase_add_test(t, rule1_threshold_comes_from_settings);
     tcase_add_test(t, bad_settings_are_refused_at_open);
+    tcase_add_test(t, settings_inih_would_misread_are_refused);
+    tcase_add_test(t, settings_not_a_file_are_refused);
     tcase_add_test(t, sync_settings_round_trip_and_refusals);
     tcase_add_test(t, rule2_action_gates);
     tcase_add_test(t, links_are_typed);
