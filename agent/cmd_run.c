@@ -24,6 +24,7 @@
 #include "rules.h"
 #include "seal.h"
 #include "sync.h"
+#include "text.h"
 
 #define RUN_USAGE                                                                            \
     "scsms-agent run [--server tcp://HOST:PORT --server-key Z85] [--once] [--batch N] "        \
@@ -667,7 +668,8 @@ int cmd_run(int argc, char **argv)
     /* the endpoint and the key pinned for it come together, never one from
      * the command line and the other from the settings */
     if (optind != argc)
-        return cli_usage_because(RUN_USAGE, "unexpected argument '%.64s'", argv[optind]);
+        return cli_usage_because(RUN_USAGE, "unexpected argument '%s'",
+                                 text_quote(argv[optind], 32, &(struct text_quote){0}));
     if (!l.endpoint != !l.server_key)
         return cli_usage_because(RUN_USAGE, "%s needs %s: give both, or neither to use [sync] "
                                  "of %s", l.endpoint ? "--server" : "--server-key",

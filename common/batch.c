@@ -721,15 +721,15 @@ static int same_content(const Scsms__Record *old, const Scsms__Record *rec)
 /* The refusal of an update that leaves old as it is. Equipment out of
  * calibration is one the rules may have brought back: an update setting
  * it in service while its calibration is overdue is marked out of
- * calibration again (rule 3) before it is compared, and must not be told
- * it asked for nothing. */
+ * calibration again (rule 3) before it is compared, so the refusal says
+ * that too, true whether or not in_service was asked for. */
 static int unchanged(const Scsms__Record *old, const char *id)
 {
     if (old->body_case == SCSMS__RECORD__BODY_EQUIPMENT &&
         !strcmp(old->status, "out_of_calibration"))
-        return scsms_fail(SCSMS_ERULE, "nothing changes: equipment %s stays out of calibration "
-                          "(its calibration is overdue or failed): record a passing calibration "
-                          "to put it back in service (rule 3)", id);
+        return scsms_fail(SCSMS_EINVAL, "nothing changes: equipment %s holds these values "
+                          "already, and stays out of calibration until a passing calibration is "
+                          "recorded (rule 3)", id);
     return scsms_fail(SCSMS_EINVAL, "nothing changes: '%s' holds these values already", id);
 }
 

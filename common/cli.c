@@ -1,5 +1,6 @@
 /* cli.c -- shared pieces of scsms-agent's subcommands; see cli.h. */
 #include "cli.h"
+#include "text.h"
 
 const char *cli_prog = "scsms";
 int cli_hq_only;
@@ -35,6 +36,7 @@ int cli_dispatch(const struct cli_command *commands, size_t n, int argc, char **
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
                       !strcmp(argv[1], "help")))
         return usage(stdout, commands, n, footer);
+    settings_refused = 0;
     for (size_t i = 0; argc >= 2 && i < n; i++)
         if (strcmp(argv[1], commands[i].name) == 0) {
             int rc = commands[i].run(argc - 1, argv + 1);
@@ -293,14 +295,12 @@ int cli_check_choice(const char *option, const char *value, const char *allowed)
 int cli_parse_range(const char *option, const char *text, unsigned long lo, unsigned long hi,
                     const char *unit, unsigned long *out)
 {
-    size_t digits = strspn(text, "0123456789");
-    unsigned long v = digits && !text[digits] && digits <= 9 ? strtoul(text, NULL, 10) : 0;
-    if (!digits || text[digits] || digits > 9 || v < lo || v > hi) {
-        fprintf(stderr, "%s: %s must be %lu to %lu %s, got '%.32s'\n", cli_prog, option, lo, hi,
-                unit, text);
+    struct text_quote q;
+    if (!text_digits(text, lo, hi, out)) {
+        fprintf(stderr, "%s: %s must be %lu to %lu %s, got '%s'\n", cli_prog, option, lo, hi,
+                unit, text_quote(text, 32, &q));
         return CLI_USAGE;
     }
-    *out = v;
     return 0;
 }
 

@@ -15,6 +15,7 @@
 
 #include "identity.h"
 #include "record.h"
+#include "text.h"
 
 void config_defaults(struct scsms_config *cfg)
 {
@@ -23,24 +24,8 @@ void config_defaults(struct scsms_config *cfg)
     cfg->expiring_days = 30;
 }
 
-/* A message quotes at most CLIP bytes of what the file or the command line
- * gave: cut where a UTF-8 character begins, so the line stays text. */
+/* A message quotes at most this much of what the file gave (text.h). */
 #define CLIP 32
-
-struct clip {
-    char text[2 * CLIP + 1];
-};
-
-static const char *clip(const char *s, size_t max, struct clip *c)
-{
-    size_t n = strnlen(s, max);
-    if (n == max && s[n])
-        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-            n--; /* s[n] continues a character: end before it begins */
-    memcpy(c->text, s, n);
-    c->text[n] = '\0';
-    return c->text;
-}
 
 /* The settings scsms.ini may hold, each given at most once. */
 enum setting { SET_THRESHOLD, SET_EXPIRING, SET_DISPOSERS, SET_SERVER, SET_SERVER_KEY, SET_COUNT };
@@ -67,16 +52,15 @@ struct parse {
     int why_line;    /* the line of the first bad line or value, and why: */
     char why[256];
     int given_at[SET_COUNT]; /* the line each setting was given on, or 0 */
+    int indented;    /* the line read last starts with a blank */
 };
 
 /* A whole number in decimal digits alone (no sign, blank or base prefix,
  * as on the command line) from lo to hi. */
 static int number(const char *value, unsigned lo, unsigned hi, unsigned *out)
 {
-    if (!*value || strspn(value, "0123456789") != strlen(value) || strlen(value) > 9)
-        return 0;
-    unsigned long v = strtoul(value, NULL, 10);
-    if (v < lo || v > hi)
+    unsigned long v;
+    if (!text_digits(value, lo, hi, &v))
         return 0;
     *out = (unsigned)v;
     return 1;
@@ -102,18 +86,18 @@ static int fail_at(struct parse *p, const char *fmt, ...)
 static int set_value(struct parse *p, enum setting k, const char *value)
 {
     struct scsms_config *cfg = p->cfg;
-    struct clip c;
+    struct text_quote c;
     switch (k) {
     case SET_THRESHOLD:
         return number(value, 1, 25, &cfg->risk_threshold)
                    ? 1
                    : fail_at(p, "tolerable_threshold must be 1 to 25, got '%s'",
-                             clip(value, CLIP, &c));
+                             text_quote(value, CLIP, &c));
     case SET_EXPIRING:
         return number(value, 0, 3650, &cfg->expiring_days)
                    ? 1
                    : fail_at(p, "expiring_within_days must be 0 to 3650, got '%s'",
-                             clip(value, CLIP, &c));
+                             text_quote(value, CLIP, &c));
     case SET_DISPOSERS:
         snprintf(cfg->disposers, sizeof cfg->disposers, "%s", value);
         return 1;
@@ -143,14 +127,16 @@ static int on_value(void *user, const char *section, const char *name, const cha
         if (strcasecmp(section, settings[k].section) != 0 || strcasecmp(name, settings[k].name))
             continue;
         if (p->given_at[k])
-            return fail_at(p, "%s given twice (first at line %d): give each setting once, on "
-                           "one line", settings[k].name, p->given_at[k]);
+            return fail_at(p, "%s given twice (first at line %d%s): give each setting once, on "
+                           "one line", settings[k].name, p->given_at[k],
+                           p->indented ? "; a line that starts with a blank continues the one "
+                                         "before it" : "");
         p->given_at[k] = p->line;
         return set_value(p, (enum setting)k, value);
     }
-    struct clip n, c;
-    return fail_at(p, "unknown setting '%s' in section [%s]", clip(name, CLIP, &n),
-                   clip(section, CLIP, &c));
+    struct text_quote n, c;
+    return fail_at(p, "unknown setting '%s' in section [%s]", text_quote(name, CLIP, &n),
+                   text_quote(section, CLIP, &c));
 }
 
 static int known_section(const char *name, size_t len)
@@ -173,9 +159,9 @@ static void check_section_line(struct parse *p, const char *text)
         return; /* inih refuses it */
     size_t len = (size_t)(close - text - 1);
     if (!known_section(text + 1, len)) {
-        struct clip c;
+        struct text_quote c;
         fail_at(p, "unknown section [%s]: the sections are [risk], [due], [records] and [sync]",
-                clip(text + 1, len < CLIP ? len : CLIP, &c));
+                text_quote(text + 1, len < CLIP ? len : CLIP, &c));
         return;
     }
     const char *after = close + 1 + strspn(close + 1, " \t");
@@ -184,15 +170,22 @@ static void check_section_line(struct parse *p, const char *text)
                 (int)len, text + 1);
 }
 
+#define BOM "\xef\xbb\xbf" /* which inih passes over at the start of the file */
+
 /* inih's line reader: one line of the file into buf, counted. A line
  * that inih would misread is refused here (fail_at, and NULL ends the
- * parse): longer than inih's buffer, holding a NUL byte, a control
- * character, a carriage return not ending it, or bytes that are not
- * UTF-8 text (which an error message would otherwise print raw). */
+ * parse): longer than CONFIG_LINE_MAX - 2 characters (inih's buffer, with
+ * its newline and NUL), holding a NUL byte, a control character, a
+ * carriage return not ending it, or bytes that are not UTF-8 text (which
+ * an error message would otherwise print raw). */
 static char *read_line(char *buf, int size, void *stream)
 {
     struct parse *p = stream;
-    int n = 0, c = EOF, nul = 0;
+    /* what the text copy below holds; an inih built with a smaller buffer
+     * refuses longer lines as too long */
+    if (size > CONFIG_LINE_MAX)
+        size = CONFIG_LINE_MAX;
+    int n = 0, c = EOF, nul = 0, limit = size - 2;
     while (n < size - 1 && (c = getc(p->f)) != EOF) {
         buf[n++] = (char)c;
         nul |= c == 0;
@@ -203,15 +196,24 @@ static char *read_line(char *buf, int size, void *stream)
         return NULL;
     p->line++;
     buf[n] = '\0';
-    if (c != '\n' && c != EOF && (c = getc(p->f)) != EOF) { /* the buffer is full */
-        ungetc(c, p->f);
-        fail_at(p, "line longer than %d characters", LINE_MAX_CHARS - 1);
-        return NULL;
+    /* the buffer is full: a CRLF split by it ends the line (its CR is
+     * dropped, as inih would drop it); anything else makes it too long */
+    if (c != '\n' && c != EOF && (c = getc(p->f)) != EOF) {
+        if (c == '\n' && buf[n - 1] == '\r') {
+            buf[n - 1] = '\n';
+        } else {
+            ungetc(c, p->f);
+            fail_at(p, "line longer than %d characters", limit);
+            return NULL;
+        }
     }
     size_t len = (size_t)n - (buf[n - 1] == '\n');
     len -= len && buf[len - 1] == '\r';
-    const char *cr = memchr(buf, '\r', len);
-    if (nul || cr) {
+    if (len > (size_t)limit) { /* a last line with no newline */
+        fail_at(p, "line longer than %d characters", limit);
+        return NULL;
+    }
+    if (nul || memchr(buf, '\r', len)) {
         fail_at(p, nul ? "a NUL byte in the line: scsms.ini is text"
                        : "a carriage return inside the line: save the file with LF or CRLF "
                          "line endings");
@@ -224,7 +226,11 @@ static char *read_line(char *buf, int size, void *stream)
         fail_at(p, "%s", scsms_errmsg());
         return NULL;
     }
-    check_section_line(p, text);
+    const char *from = text;
+    if (p->line == 1 && strncmp(from, BOM, 3) == 0)
+        from += 3;
+    p->indented = *from == ' ' || *from == '\t';
+    check_section_line(p, from);
     return p->why_line ? NULL : buf;
 }
 
@@ -259,13 +265,16 @@ int config_parse(FILE *f, const char *path, struct scsms_config *cfg)
     struct parse p = {.cfg = cfg, .f = f};
     config_defaults(cfg);
     int line = ini_parse_stream(read_line, &p, on_value, &p);
-    if (ferror(f))
-        return scsms_fail(SCSMS_ECONFIG, "cannot read '%s': read error", path);
-    if (p.why_line && (line <= 0 || p.why_line <= line))
-        return scsms_fail(SCSMS_ECONFIG, "%s:%d: %s", path, p.why_line, p.why);
-    if (line != 0)
-        return scsms_fail(SCSMS_ECONFIG, "%s:%d: not an INI line (use name = value)", path, line);
-    return 0;
+    int rc = 0;
+    if (ferror(f)) /* the disk, not the settings */
+        rc = scsms_fail(SCSMS_EIO, "cannot read '%s': read error", path);
+    else if (p.why_line && (line <= 0 || p.why_line <= line))
+        rc = scsms_fail(SCSMS_ECONFIG, "%s:%d: %s", path, p.why_line, p.why);
+    else if (line != 0)
+        rc = scsms_fail(SCSMS_ECONFIG, "%s:%d: not an INI line (use name = value)", path, line);
+    if (rc)
+        config_defaults(cfg); /* nothing of a refused file */
+    return rc;
 }
 
 int config_load(const char *dir, struct scsms_config *cfg)
@@ -284,11 +293,11 @@ int config_load(const char *dir, struct scsms_config *cfg)
 
 int config_check_server_key(const char *key, const char *what)
 {
-    struct clip c;
+    struct text_quote c;
     return identity_curve_valid(key)
                ? 0
                : scsms_fail(SCSMS_EINVAL, "%s '%s' is not a CURVE key: give the curve-key "
-                            "'scsms-server init' printed", what, clip(key, 48, &c));
+                            "'scsms-server init' printed", what, text_quote(key, 48, &c));
 }
 
 /* A host name (labels of letters, digits and inner '-', joined by '.') or
@@ -306,7 +315,8 @@ static int valid_host(const char *host, size_t len)
                     return 0;
                 parts++;
                 part = digits = 0;
-            } else if ((part = part * 10 + (unsigned)(host[i] - '0')) > 255 || ++digits > 3) {
+            } else if ((digits == 1 && part == 0) || /* "010" would be read as octal */
+                       (part = part * 10 + (unsigned)(host[i] - '0')) > 255 || ++digits > 3) {
                 return 0;
             }
         }
@@ -331,19 +341,17 @@ static int valid_host(const char *host, size_t len)
 
 int config_check_endpoint(const char *endpoint)
 {
-    struct clip c;
+    struct text_quote c;
     const char *host = strncmp(endpoint, "tcp://", 6) == 0 ? endpoint + 6 : NULL;
     const char *colon = host ? strrchr(host, ':') : NULL;
-    const char *port = colon ? colon + 1 : "";
-    unsigned long n = *port && strspn(port, "0123456789") == strlen(port) && strlen(port) <= 5
-                          ? strtoul(port, NULL, 10)
-                          : 0;
-    if (strlen(endpoint) > CONFIG_ENDPOINT_MAX || !colon || n < 1 || n > 65535 ||
+    unsigned long port;
+    if (strlen(endpoint) > CONFIG_ENDPOINT_MAX || !colon ||
+        !text_digits(colon + 1, 1, 65535, &port) || colon[1] == '0' ||
         !valid_host(host, (size_t)(colon - host)))
         return scsms_fail(SCSMS_EINVAL, "server '%s' is not an endpoint head office can be "
                           "reached at: give tcp://HOST:PORT, a host name or IPv4 address and the "
                           "port 'scsms-server run --bind' serves (at most %d characters)",
-                          clip(endpoint, 2 * CLIP, &c), CONFIG_ENDPOINT_MAX);
+                          text_quote(endpoint, TEXT_QUOTE_MAX, &c), CONFIG_ENDPOINT_MAX);
     return 0;
 }
 

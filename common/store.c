@@ -507,6 +507,9 @@ int store_create(const char *dir, const char *owner, enum store_role role,
                           "'_' or '.'", owner);
     /* head office's address goes into the settings only as they will read
      * it back: checked before anything is made */
+    if (role == STORE_ROLE_HQ && opts && (opts->server || opts->server_key))
+        return scsms_fail(SCSMS_EINVAL, "head office is the server: --server and --server-key "
+                          "are for a site's or a partner's store");
     if (opts && opts->server && (rc = config_check_endpoint(opts->server)))
         return rc;
     if (opts && opts->server_key && (rc = config_check_server_key(opts->server_key, "--server-key")))

@@ -338,6 +338,24 @@ START_TEST(bad_input_changes_nothing)
                "closed, disposed");
     refused(&s, tu_agent(NULL, "list", "--status", "flying", "--store", s.store, NULL), 1,
             "no record type has status 'flying'");
+    /* settings that cannot be used: exit 2 for every command, one line,
+     * and verify does not call it a failed verification */
+    char *ini = tu_path(s.store, "scsms.ini");
+    size_t ini_len;
+    char *ini_text = tu_read_file(ini, &ini_len);
+    FILE *ini_f = fopen(ini, "a");
+    fputs("[risk]\ntolerable_threshold = 5\n", ini_f); /* given twice now */
+    fclose(ini_f);
+    refused(&s, tu_agent(NULL, "list", "--store", s.store, NULL), 2,
+            "tolerable_threshold given twice (first at line");
+    struct tu_run v = tu_agent(NULL, "verify", "--store", s.store, NULL);
+    ck_assert_ptr_null(strstr(v.err, "verify failed"));
+    refused(&s, v, 2, "scsms.ini:");
+    ini_f = fopen(ini, "w");
+    fwrite(ini_text, 1, ini_len, ini_f);
+    fclose(ini_f);
+    free(ini_text);
+    free(ini);
     /* refused before a header is printed */
     refused(&s, tu_agent(NULL, "list", "--status", "open", "--store", s.store, NULL), 1,
             "a status filter needs a type: give --type with --status");

@@ -10,6 +10,7 @@
 
 #include <zmq.h>
 
+#include "config.h"
 #include "jsonpb.h"
 #include "seal.h"
 #include "store.h"
@@ -185,7 +186,8 @@ START_TEST(settings_inih_would_misread_are_refused)
         {"[risk]\ntolerable_threshold = 5\ntolerable_threshold = 9\n", 0,
          "scsms.ini:3: tolerable_threshold given twice (first at line 2)"},
         {"[records]\ndisposal_authorised = r.haddad,\n  k.li\n", 0,
-         "scsms.ini:3: disposal_authorised given twice (first at line 2)"},
+         "scsms.ini:3: disposal_authorised given twice (first at line 2; a line that starts "
+         "with a blank continues the one before it)"},
         {"[risk] tolerable_threshold = 2\n", 0, "scsms.ini:1: text after the section name [risk]"},
         {"[rsik]\n", 0, "scsms.ini:1: unknown section [rsik]"},
         {"[risk]\rtolerable_threshold = 30\r", 0, "scsms.ini:1: a carriage return inside the line"},
@@ -194,6 +196,15 @@ START_TEST(settings_inih_would_misread_are_refused)
         {"[r\xffisk]\n", 0, "scsms.ini:1: the line is not valid UTF-8 at byte 3"},
         {"[risk]\ntolerable_threshold = +5\n", 0, "tolerable_threshold must be 1 to 25, got '+5'"},
         {"[due]\nexpiring_within_days = -0\n", 0, "expiring_within_days must be 0 to 3650"},
+        /* inih passes over a byte-order mark at the start: the checks too */
+        {"\xef\xbb\xbf[risk] tolerable_threshold = 20\n", 0,
+         "scsms.ini:1: text after the section name [risk]"},
+        {"\xef\xbb\xbf[rsik]\n", 0, "scsms.ini:1: unknown section [rsik]"},
+        {"[sync]\nserver = tcp://h:7100\n  server_key = x\n", 0,
+         "scsms.ini:3: server given twice (first at line 2; a line that starts with a blank "
+         "continues the one before it)"},
+        {"[sync]\nserver = tcp://010.0.0.1:7100\n", 0, "is not an endpoint"},
+        {"[sync]\nserver = tcp://h:07100\n", 0, "is not an endpoint"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *text = bad[i].text ? bad[i].text : long_comment;
@@ -215,6 +226,39 @@ START_TEST(settings_inih_would_misread_are_refused)
         ck_assert_uint_eq(store_config(s)->risk_threshold, 9);
         store_close(&s);
     }
+    /* the longest line is 198 characters before its LF or CRLF, last or
+     * not; one more is refused either way */
+    static const struct { int chars; const char *end; int ok; } edge[] = {
+        {198, "\n", 1}, {198, "\r\n", 1}, {198, "", 1},
+        {199, "\n", 0}, {199, "\r\n", 0}, {199, "", 0},
+    };
+    for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+        char text[400];
+        int head = snprintf(text, sizeof text, "[records]\n");
+        int pre = snprintf(text + head, sizeof text - (size_t)head, "disposal_authorised = ");
+        memset(text + head + pre, 'a', (size_t)(edge[i].chars - pre));
+        snprintf(text + head + edge[i].chars, sizeof text - (size_t)(head + edge[i].chars), "%s",
+                 edge[i].end);
+        ck_assert_int_eq(write_bytes(p, text, strlen(text)), 0);
+        store_t *s = NULL;
+        int rc = store_open(dir, NULL, &s);
+        if (edge[i].ok) {
+            ck_assert_msg(rc == 0, "%d chars%s: %s", edge[i].chars, edge[i].end, scsms_errmsg());
+            ck_assert_uint_eq(strlen(store_config(s)->disposers), (size_t)(edge[i].chars - pre));
+            store_close(&s);
+        } else {
+            ck_assert_int_eq(rc, SCSMS_ECONFIG);
+            ck_assert_msg(strstr(scsms_errmsg(), "scsms.ini:2: line longer than 198 characters"),
+                          "%s", scsms_errmsg());
+        }
+    }
+    /* a refused file leaves nothing of itself in the settings */
+    const char *half = "[risk]\ntolerable_threshold = 9\n[rsik]\n";
+    FILE *mf = fmemopen((void *)half, strlen(half), "r");
+    struct scsms_config cfg;
+    ck_assert_int_eq(config_parse(mf, "mem", &cfg), SCSMS_ECONFIG);
+    fclose(mf);
+    ck_assert_uint_eq(cfg.risk_threshold, 8);
     free(p);
     tu_rmdir(dir);
     free(dir);
@@ -263,7 +307,15 @@ START_TEST(settings_not_a_file_are_refused)
     char *kept = tu_read_file(pre_ini, &len);
     ck_assert_str_eq(kept, bad);
     free(kept);
-    /* head office's own file has no [sync]: it is the server */
+    /* head office's own file has no [sync]: it is the server, and is
+     * given no endpoint */
+    char *hq_bad = tu_path(dir, "hqbad");
+    struct store_options with_server = {.server = "tcp://h:7100"};
+    ck_assert_int_eq(store_create(hq_bad, "HQ", STORE_ROLE_HQ, &with_server), SCSMS_EINVAL);
+    ck_assert_msg(strstr(scsms_errmsg(), "head office is the server: --server and --server-key "
+                         "are for a site's or a partner's store"), "%s", scsms_errmsg());
+    ck_assert_int_eq(access(hq_bad, F_OK), -1);
+    free(hq_bad);
     char *hq = tu_path(dir, "hq"), *hq_ini = tu_path(hq, "scsms.ini");
     ck_assert_int_eq(store_create(hq, "HQ", STORE_ROLE_HQ, NULL), 0);
     kept = tu_read_file(hq_ini, &len);
@@ -570,11 +622,11 @@ START_TEST(rule3_overdue_equipment_is_out_of_use)
     store_batch_destroy(&b);
     record_free(e);
     /* set in service while still overdue: the rule marks it out again,
-     * and the refusal says so rather than "nothing changes" as if the
-     * user had asked for what it holds */
-    update_refused(f.s, eq, "status", "in_service", SCSMS_ERULE,
-                   "stays out of calibration (its calibration is overdue or failed): record a "
-                   "passing calibration to put it back in service (rule 3)");
+     * and the refusal says so, not only "nothing changes" as if the user
+     * had asked for what it holds */
+    update_refused(f.s, eq, "status", "in_service", SCSMS_EINVAL,
+                   "holds these values already, and stays out of calibration until a passing "
+                   "calibration is recorded (rule 3)");
     unsetenv("SCSMS_NOW");
     free(eq);
     fx_free(&f);

@@ -1,0 +1,57 @@
+/* test_text.c -- Check suite for common/text.{h,c}: numbers in decimal
+ * digits alone, and quotations cut where a UTF-8 character begins. */
+#include "testutil.h"
+#include "text.h"
+
+#include <string.h>
+
+START_TEST(digits_alone_within_range)
+{
+    unsigned long v = 77;
+    ck_assert_int_eq(text_digits("0", 0, 10, &v), 1);
+    ck_assert_uint_eq(v, 0);
+    ck_assert_int_eq(text_digits("3650", 0, 3650, &v), 1);
+    ck_assert_uint_eq(v, 3650);
+    ck_assert_int_eq(text_digits("007", 1, 10, &v), 1);
+    ck_assert_uint_eq(v, 7);
+    ck_assert_int_eq(text_digits("999999999", 1, 999999999, &v), 1);
+    ck_assert_uint_eq(v, 999999999);
+    v = 77;
+    static const char *const refused[] = {"", "+5", "-0", " 5", "5 ", "5x", "0x10", "1e3",
+                                          "3651", "1000000000", "99999999999999999999", "٣"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        ck_assert_msg(text_digits(refused[i], 0, 3650, &v) == 0, "'%s'", refused[i]);
+        ck_assert_uint_eq(v, 77); /* untouched */
+    }
+    ck_assert_int_eq(text_digits("0", 1, 10, &v), 0); /* below lo */
+}
+END_TEST
+
+START_TEST(quotes_cut_between_characters)
+{
+    struct text_quote q;
+    ck_assert_str_eq(text_quote("short", 32, &q), "short");
+    ck_assert_str_eq(text_quote("abcdef", 3, &q), "abc");
+    /* "xé" + "é": cut at 2 would split the second character's bytes */
+    ck_assert_str_eq(text_quote("x\xc3\xa9\xc3\xa9", 4, &q), "x\xc3\xa9");
+    ck_assert_str_eq(text_quote("x\xc3\xa9\xc3\xa9", 5, &q), "x\xc3\xa9\xc3\xa9");
+    ck_assert_str_eq(text_quote("\xe2\x82\xac\xe2\x82\xac", 5, &q), "\xe2\x82\xac"); /* two € */
+    ck_assert_str_eq(text_quote("\xf0\x9f\x93\xa6", 3, &q), ""); /* one 4-byte character */
+    /* a cut exactly at a character's start keeps what is before it */
+    ck_assert_str_eq(text_quote("ab\xc3\xa9", 2, &q), "ab");
+    char long_text[200];
+    memset(long_text, 'a', sizeof long_text - 1);
+    long_text[sizeof long_text - 1] = '\0';
+    ck_assert_uint_eq(strlen(text_quote(long_text, 500, &q)), TEXT_QUOTE_MAX);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("text");
+    TCase *tc = tcase_create("text");
+    tcase_add_test(tc, digits_alone_within_range);
+    tcase_add_test(tc, quotes_cut_between_characters);
+    suite_add_tcase(s, tc);
+    return tu_run_suite(s);
+}
