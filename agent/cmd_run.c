@@ -61,6 +61,9 @@ struct link {
     struct sync_batch out; /* the batch being sent, kept for its memory */
     uint8_t *buf;   /* a packed request, kept: a fresh one per upload took */
     size_t cap;     /* a page fault per 4 KiB of it */
+    int once;       /* run --once: give up rather than wait for ever */
+    int64_t retry_since; /* ms: first "retry later" since the last progress; 0: none */
+    int64_t retry_said;  /* ms: when that was last logged */
 };
 
 /* Watch sock for a handshake head office refused (its ZAP handler said
@@ -113,6 +116,51 @@ static int connect_server(struct link *l)
 static void retry_pause(void)
 {
     usleep((useconds_t)(200000 + rand() % 800000));
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+#define ROUND_MS 2000        /* between rounds while the link works */
+#define BACKOFF_MAX_MS 300000 /* and at most this while it fails */
+
+/* The pause after another failed round: doubled up to five minutes, with
+ * a quarter either way at random, so that sites cut off together do not
+ * all come back at the same moment. */
+static int next_pause(int pause_ms)
+{
+    int base = pause_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : pause_ms * 2;
+    return base - base / 4 + rand() % (base / 2 + 1);
+}
+
+#define RETRY_SAY_MS 60000 /* a server that keeps asking is logged this often */
+
+/* Head office answered "retry later" (busy, or it cannot store uploads
+ * now: its disk is full, say). Pause and return 0 to ask again; but say
+ * so, once a minute while it lasts, with head office's reason, and with
+ * --once give up (SCSMS_EIO) once it has lasted the link's timeout: a
+ * script must not wait for ever on a server that cannot take its work. */
+static int retry_later(struct link *l, const Scsms__SyncReply *r)
+{
+    int64_t now = now_ms();
+    const char *why = r->message && r->message[0] ? r->message : "server busy";
+    if (!l->retry_since)
+        l->retry_since = now;
+    if (l->once && now - l->retry_since >= l->timeout_ms)
+        return scsms_fail(SCSMS_EIO, "head office asked to retry later for %lld s: %.300s; "
+                          "nothing is lost, run again later",
+                          (long long)((now - l->retry_since) / 1000), why);
+    if (now - l->retry_since >= 5000 && now - l->retry_said >= RETRY_SAY_MS) {
+        fprintf(stderr, "scsms-agent: warning: head office asks to retry later: %.300s; "
+                "retrying\n", why);
+        l->retry_said = now;
+    }
+    retry_pause();
+    return 0;
 }
 
 /* Send req with the next request id. */
@@ -372,12 +420,13 @@ static int upload(struct link *l, uint64_t next, uint64_t head)
         if (r->code == SCSMS__SYNC_REPLY__CODE__OK) {
             in_flight--;
             l->acked = r->head_seq;
+            l->retry_since = 0;
             if (shown)
                 show_progress(l->acked - start, head - start);
         } else if (r->code == SCSMS__SYNC_REPLY__CODE__GAP ||
                    r->code == SCSMS__SYNC_REPLY__CODE__RETRY_LATER) {
             if (r->code == SCSMS__SYNC_REPLY__CODE__RETRY_LATER)
-                retry_pause();
+                rc = retry_later(l, r);
             next = r->head_seq + 1;
             l->acked = r->head_seq;
             in_flight = 0;
@@ -494,12 +543,13 @@ static int fetch(struct link *l)
         if ((rc = call(l, &req, &r)))
             return rc;
         if (r->code == SCSMS__SYNC_REPLY__CODE__RETRY_LATER) {
+            rc = stopping ? 0 : retry_later(l, r);
             scsms__sync_reply__free_unpacked(r, NULL);
-            if (stopping)
-                return 0;
-            retry_pause();
+            if (stopping || rc)
+                return rc;
             continue;
         }
+        l->retry_since = 0;
         if (r->code != SCSMS__SYNC_REPLY__CODE__OK || r->n_entries == 0) {
             rc = r->code == SCSMS__SYNC_REPLY__CODE__REFUSED ? refused(r) : 0;
             scsms__sync_reply__free_unpacked(r, NULL);
@@ -576,9 +626,12 @@ static int round_steps(struct link *l)
             return rc;
         if (r->code != SCSMS__SYNC_REPLY__CODE__RETRY_LATER || stopping)
             break;
+        rc = retry_later(l, r);
         scsms__sync_reply__free_unpacked(r, NULL);
-        retry_pause();
+        if (rc)
+            return rc;
     }
+    l->retry_since = 0;
     if (r->code == SCSMS__SYNC_REPLY__CODE__REFUSED) { /* revoked, say: its head means nothing */
         rc = refused(r);
         scsms__sync_reply__free_unpacked(r, NULL);
@@ -622,10 +675,14 @@ static int server_of(struct link *l, const char *dir)
                 l->endpoint ? "key" : "endpoint", dir, CONFIG_FILE);
         return CLI_USAGE;
     }
+    /* what the settings give was checked when they were read: this is
+     * what the command line gave, a usage error (exit 2) */
     int rc = config_check_endpoint(l->endpoint);
     if (rc == 0)
         rc = config_check_server_key(l->server_key, "--server-key");
-    return rc ? cli_error(rc) : 0;
+    if (rc)
+        cli_error(rc);
+    return rc ? CLI_USAGE : 0;
 }
 
 int cmd_run(int argc, char **argv)
@@ -649,7 +706,7 @@ int cmd_run(int argc, char **argv)
         switch (opt) {
         case OPT_SERVER: l.endpoint = optarg; break;
         case OPT_SERVER_KEY: l.server_key = optarg; break;
-        case OPT_ONCE: once = 1; break;
+        case OPT_ONCE: once = l.once = 1; break;
         case OPT_BATCH:
             if ((rc = cli_parse_range("--batch", optarg, 1, 100000, "entries", &n)))
                 return rc;
@@ -682,16 +739,21 @@ int cmd_run(int argc, char **argv)
         store_close(&l.s);
         return rc;
     }
-    if ((rc = load_pin(&l))) {
+    /* one sync a store: two would each send the whole backlog */
+    int running = cli_lock_store(c.store_dir, "run.lock", "another scsms-agent run is syncing");
+    if (running < 0) {
         store_close(&l.s);
+        return cli_error(SCSMS_EBUSY);
+    }
+    if ((rc = load_pin(&l)) == 0)
+        rc = identity_curve_load(c.store_dir, l.pub, l.sec);
+    if (rc) {
+        store_close(&l.s);
+        close(running);
         return cli_error(rc);
     }
     /* a new process's first Hello reports its backlog from this, not 0 */
     l.acked = cli_acked_seq(c.store_dir);
-    if ((rc = identity_curve_load(c.store_dir, l.pub, l.sec))) {
-        store_close(&l.s);
-        return cli_error(rc);
-    }
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
@@ -700,9 +762,11 @@ int cmd_run(int argc, char **argv)
     mem_keep_freed(SYNC_BATCH_MAX_BYTES);
     l.ctx = zmq_ctx_new();
     rc = l.ctx ? connect_server(&l) : scsms_fail(SCSMS_EIO, "cannot start ZeroMQ");
+    int pause_ms = ROUND_MS; /* between rounds: longer while the link fails */
     while (rc == 0 && !stopping) {
         rc = round_trip(&l);
-        if (rc && stopping) { /* stopped mid-round: not a failure; the next run resumes */
+        if (stopping) { /* a signal: the round ends where it was; the next run resumes */
+            write_state(&l, c.store_dir, scsms_fail(SCSMS_EIO, "interrupted"), l.acked);
             rc = 0;
             break;
         }
@@ -711,10 +775,16 @@ int cmd_run(int argc, char **argv)
             break;
         mem_trim_idle(); /* idle until the next round */
         if (rc == SCSMS_EIO || rc == SCSMS_ECORRUPT) { /* the link, not the data: try again */
-            fprintf(stderr, "scsms-agent: warning: %s; retrying\n", scsms_errmsg());
+            pause_ms = next_pause(pause_ms);
+            fprintf(stderr, "scsms-agent: warning: %s; retrying in %d s\n", scsms_errmsg(),
+                    (pause_ms + 999) / 1000);
             rc = connect_server(&l);
+        } else if (pause_ms != ROUND_MS) { /* back after a failure: say so, once */
+            fprintf(stderr, "scsms-agent: info: in touch with head office at %s again; %llu "
+                    "entries sent since start\n", l.endpoint, (unsigned long long)l.sent);
+            pause_ms = ROUND_MS;
         }
-        for (int i = 0; i < 20 && !stopping && rc == 0; i++)
+        for (int waited = 0; waited < pause_ms && !stopping && rc == 0; waited += 100)
             usleep(100000);
     }
     memset(l.sec, 0, sizeof l.sec);
@@ -724,9 +794,17 @@ int cmd_run(int argc, char **argv)
         zmq_ctx_term(l.ctx);
     int partner = l.s && store_role(l.s) == STORE_ROLE_PARTNER;
     store_close(&l.s);
+    close(running);
     if (rc)
         return cli_error(rc);
-    printf("synced with %s: %llu entries sent, %llu head-office %s received\n", l.endpoint,
+    if (stopping && once) { /* not synced: a script must not take it for done */
+        fprintf(stderr, "scsms-agent: interrupted after %llu entries sent to %s; the next run "
+                "resumes where head office's head is\n", (unsigned long long)l.sent, l.endpoint);
+        return CLI_FAIL;
+    }
+    /* a daemon stopped (systemctl stop) ends well, saying what it did */
+    printf("%s %s: %llu entries sent, %llu head-office %s received\n",
+           stopping ? "stopped; since start, with" : "synced with", l.endpoint,
            (unsigned long long)l.sent, (unsigned long long)l.received,
            partner ? "reviews" : "entries");
     return CLI_OK;

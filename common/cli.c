@@ -12,6 +12,10 @@ int cli_hq_only;
 static int settings_refused;
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +41,10 @@ int cli_dispatch(const struct cli_command *commands, size_t n, int argc, char **
                       !strcmp(argv[1], "help")))
         return usage(stdout, commands, n, footer);
     settings_refused = 0;
+    /* past a file size limit (ulimit -f) a write fails with EFBIG, which
+     * the store reports as a full disk in one line, rather than the
+     * process being killed with nothing said */
+    signal(SIGXFSZ, SIG_IGN);
     for (size_t i = 0; argc >= 2 && i < n; i++)
         if (strcmp(argv[1], commands[i].name) == 0) {
             int rc = commands[i].run(argc - 1, argv + 1);
@@ -136,6 +144,23 @@ int cli_parse_version(const char *text, uint32_t *version)
     }
     *version = (uint32_t)v;
     return 0;
+}
+
+int cli_lock_store(const char *dir, const char *file, const char *who)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        scsms_fail(SCSMS_EIO, "cannot open '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        scsms_fail(SCSMS_EBUSY, "%s '%s': stop it first", who, dir);
+        return -1;
+    }
+    return fd;
 }
 
 int cli_usage_because(const char *usage, const char *fmt, ...)

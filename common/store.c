@@ -1167,9 +1167,11 @@ int store_identity_put(store_t *s, const Scsms__Identity *id)
     return rc ? rc : store_write_txn(s, identity_body, (void *)id);
 }
 
-/* The identity in txn whose CURVE key is key, into holder; 0 when there
- * is one, SCSMS_ENOTFOUND when none. A scan: enrolment is rare. */
-static int curve_key_holder(store_t *s, MDB_txn *txn, const char *key, char *holder, size_t len)
+/* The identity in txn that holds want's CURVE key or its signing key,
+ * into holder, and which of the two in *what; 0 when one does,
+ * SCSMS_ENOTFOUND when none. A scan: enrolment is rare. */
+static int key_holder(store_t *s, MDB_txn *txn, const Scsms__Identity *want, char *holder,
+                      size_t len, const char **what)
 {
     MDB_cursor *cur;
     MDB_val k, v;
@@ -1183,8 +1185,12 @@ static int curve_key_holder(store_t *s, MDB_txn *txn, const char *key, char *hol
             rc = scsms_fail(SCSMS_ECORRUPT, "an identity is malformed");
             break;
         }
-        if (!strcmp(id->curve_key, key)) {
+        int curve = !strcmp(id->curve_key, want->curve_key);
+        int sign = id->sign_key.len == want->sign_key.len &&
+                   memcmp(id->sign_key.data, want->sign_key.data, id->sign_key.len) == 0;
+        if (curve || sign) {
             snprintf(holder, len, "%s", id->id);
+            *what = curve ? "CURVE key" : "signing key";
             rc = 0;
         }
         scsms__identity__free_unpacked(id, NULL);
@@ -1199,6 +1205,7 @@ static int enrol_body(store_t *s, MDB_txn *txn, void *ctx)
 {
     const Scsms__Identity *id = ctx;
     char holder[RECORD_MAX_ID + 1];
+    const char *what = "";
     MDB_val k = {strlen(id->id), id->id}, v;
     int mrc = mdb_get(txn, s->identities, &k, &v);
     if (mrc == 0)
@@ -1206,10 +1213,15 @@ static int enrol_body(store_t *s, MDB_txn *txn, void *ctx)
                           "once, and a revoked one stays revoked", id->id);
     if (mrc != MDB_NOTFOUND)
         return store_lmdb_fail(mrc, "read identity");
-    int rc = curve_key_holder(s, txn, id->curve_key, holder, sizeof holder);
-    if (rc == 0)
+    /* a key stays its holder's, revoked or not: under a new id, a revoked
+     * (perhaps stolen) key would be trusted again */
+    int rc = key_holder(s, txn, id, holder, sizeof holder, &what);
+    if (rc == 0 && what[0] == 'C')
         return scsms_fail(SCSMS_EEXIST, "CURVE key '%.40s' is enrolled already, as '%.64s': each "
                           "identity connects with its own key", id->curve_key, holder);
+    if (rc == 0)
+        return scsms_fail(SCSMS_EEXIST, "signing key is enrolled already, as '%.64s': each "
+                          "identity signs with its own key", holder);
     return rc == SCSMS_ENOTFOUND ? identity_body(s, txn, ctx) : rc;
 }
 

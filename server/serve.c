@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -68,6 +69,9 @@ struct server {
     size_t n_ahead;        /* requests in q[!cur] */
     struct precheck *pc;   /* checks uploads ahead; NULL: none, all done here */
     struct sync_batch fetch; /* head office's entries for a Fetch, borrowed */
+    char warned[512];      /* the last upload warning logged (warn_once_a_minute) */
+    int64_t warned_at;     /* when, ms */
+    unsigned long warned_again; /* the same since, not logged */
 };
 
 static int64_t now_ms(void)
@@ -75,6 +79,37 @@ static int64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+#define WARN_AGAIN_MS 60000
+
+/* Log a warning about uploads, the same text at most once a minute: a
+ * site whose uploads head office cannot store (its disk full, say) asks
+ * again every second, and a line each time would fill the log of a
+ * machine short of disk already. The repeats are counted into the next
+ * line logged. */
+static void warn_once_a_minute(struct server *sv, const char *fmt, ...) SCSMS_PRINTF(2, 3);
+
+static void warn_once_a_minute(struct server *sv, const char *fmt, ...)
+{
+    char line[sizeof sv->warned];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    int64_t now = now_ms();
+    if (strcmp(line, sv->warned) == 0 && now - sv->warned_at < WARN_AGAIN_MS) {
+        sv->warned_again++;
+        return;
+    }
+    if (sv->warned_again)
+        fprintf(stderr, "scsms-server: warning: %s (and %lu times more in the last minute)\n",
+                line, sv->warned_again);
+    else
+        fprintf(stderr, "scsms-server: warning: %s\n", line);
+    snprintf(sv->warned, sizeof sv->warned, "%s", line);
+    sv->warned_at = now;
+    sv->warned_again = 0;
 }
 
 /* ------------------------------------------------------------ ZAP */
@@ -253,7 +288,7 @@ static void do_upload(struct server *sv, const char *who, const struct sync_uplo
                   /* the same again cannot succeed */
                   ? SCSMS__SYNC_REPLY__CODE__REFUSED
                   : SCSMS__SYNC_REPLY__CODE__RETRY_LATER;
-    fprintf(stderr, "scsms-server: warning: upload from %s refused: %s\n", who, msg);
+    warn_once_a_minute(sv, "upload from %s refused: %s", who, msg);
 }
 
 /* Head office's own entries after the client's copy, as stored, under a
@@ -601,7 +636,7 @@ static struct sync_upload *take_uploads(struct server *sv, struct request *q, si
              to++)
             bytes += next;
         if (sync_ingest_group_then(sv->s, ups + from, to - from, step, sv) != 0)
-            fprintf(stderr, "scsms-server: warning: %zu uploads not taken in: %s\n", to - from,
+            warn_once_a_minute(sv, "%zu uploads not taken in: %s", to - from,
                     scsms_errmsg());
     }
     /* a group that failed before its turn came: the thread lets it go */
@@ -713,30 +748,6 @@ static void drop_ahead(struct server *sv)
 
 /* ------------------------------------------------------------ run */
 
-/* One server a store: a second `run` on it would take in the same sites'
- * uploads beside the first (LMDB keeps the store whole, but each would
- * answer with heads the other moved). DIR/serve.lock is held exclusively
- * while one serves; the lock goes with the process, however it ends.
- * Returns the descriptor to keep, or -1 with the error set. */
-static int lock_serving(const char *dir)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/serve.lock", dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        scsms_fail(SCSMS_EIO, "cannot open '%s': %s", path, strerror(errno));
-        return -1;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        close(fd);
-        scsms_fail(SCSMS_EBUSY, "another scsms-server is serving '%s': stop it first", dir);
-        return -1;
-    }
-    return fd;
-}
-
-/* A tcp:// endpoint's port is '*' or 0 to 65535: ZeroMQ takes 99999 and
- * listens on 99999 - 65536 instead. */
 static int check_bind(const char *bind)
 {
     const char *colon = strncmp(bind, "tcp://", 6) == 0 ? strrchr(bind + 6, ':') : NULL;
@@ -866,7 +877,10 @@ int srv_run(int argc, char **argv)
         return cli_error(rc);
     if (!(sv.s = cli_open(&c)))
         return CLI_FAIL;
-    int serving = lock_serving(c.store_dir);
+    /* one server a store: a second `run` on it would take in the same
+     * sites' uploads beside the first (LMDB keeps the store whole, but
+     * each would answer with heads the other moved) */
+    int serving = cli_lock_store(c.store_dir, "serve.lock", "another scsms-server is serving");
     if (serving < 0) {
         store_close(&sv.s);
         return cli_error(SCSMS_EBUSY);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -338,6 +339,25 @@ START_TEST(bad_input_changes_nothing)
                "closed, disposed");
     refused(&s, tu_agent(NULL, "list", "--status", "flying", "--store", s.store, NULL), 1,
             "no record type has status 'flying'");
+    /* past a file size limit (ulimit -f) the write fails and is said in
+     * one line, rather than the process being killed by SIGXFSZ */
+    char *csv = tu_path(s.tmp, "rows.csv");
+    char *gen[] = {getenv("SCSMS_GEN"), "--out", csv, "--rows", "2000", NULL};
+    struct tu_run g = tu_exec(gen, NULL);
+    ck_assert_int_eq(g.status, 0);
+    tu_run_free(&g);
+    char *data = tu_path(s.store, "data.mdb");
+    struct stat st;
+    ck_assert_int_eq(stat(data, &st), 0);
+    struct rlimit was, cap = {(rlim_t)st.st_size, (rlim_t)st.st_size};
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &was), 0);
+    cap.rlim_max = was.rlim_max;
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &cap), 0); /* inherited by the agent */
+    struct tu_run capped = tu_agent(NULL, "import", csv, "--store", s.store, NULL);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &was), 0);
+    refused(&s, capped, 1, "disk full");
+    free(csv);
+    free(data);
     /* settings that cannot be used: exit 2 for every command, one line,
      * and verify does not call it a failed verification */
     char *ini = tu_path(s.store, "scsms.ini");

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <json-c/json.h>
 #include <zmq.h>
@@ -179,6 +180,12 @@ START_TEST(a_site_set_up_with_its_server_needs_no_options)
                          "neither to use [sync] of scsms.ini; usage: "), "%s", r.err);
     ck_assert_int_eq(tu_lines(r.err), 1);
     tu_run_free(&r);
+    r = tu_agent(NULL, "run", "--once", "--server", "tcp://127.0.0.1:70000", "--server-key",
+                 n.server_key, "--store", dir, NULL);
+    ck_assert_int_eq(r.status, 2); /* a usage error: a unit must not restart on it */
+    ck_assert_msg(strstr(r.err, "server 'tcp://127.0.0.1:70000' is not an endpoint"), "%s", r.err);
+    ck_assert_int_eq(tu_lines(r.err), 1);
+    tu_run_free(&r);
     r = tu_agent(NULL, "run", "--once", "--timeout", "99999999", "--store", dir, NULL);
     ck_assert_int_eq(r.status, 2);
     ck_assert_str_eq(r.err, "scsms-agent: --timeout must be 1 to 3600 seconds, got '99999999'\n");
@@ -225,6 +232,100 @@ START_TEST(a_site_set_up_with_its_server_needs_no_options)
     free(curve);
     free(sign);
     free(dir);
+    tn_free(&n);
+}
+END_TEST
+
+/* A site lead with a bad link. A run --once stopped by a signal says how
+ * far it got and exits 1 (not 0 and "synced"), and status records it. A
+ * head office that cannot store uploads (its file size limit reached)
+ * answers "retry later": --once gives up after its --timeout with head
+ * office's reason, instead of asking for ever, and nothing is lost. A
+ * daemon cut off logs its growing pause, then one line when back. */
+START_TEST(a_bad_link_is_said_and_survived)
+{
+    struct tn_net n = tn_new("netlink");
+    char *site = tn_site(&n, "WH-L", 1);
+    tn_import_rows(&n, site, "3000");
+    /* interrupted while head office does not answer */
+    ck_assert_int_eq(kill(n.server, SIGSTOP), 0);
+    char *err = tu_path(n.tmp, "once.log");
+    char *once[] = {getenv("SCSMS_AGENT"), "run", "--once", "--timeout", "30", "--server",
+                    n.endpoint, "--server-key", n.server_key, "--store", site, NULL};
+    int fd;
+    pid_t agent = tu_spawn(once, &fd, err);
+    usleep(500000);
+    ck_assert_int_eq(kill(agent, SIGTERM), 0);
+    ck_assert_int_eq(tu_wait(agent, 20000), 1);
+    close(fd);
+    ck_assert_int_eq(kill(n.server, SIGCONT), 0);
+    size_t len;
+    char *log = tu_read_file(err, &len);
+    char want[512];
+    snprintf(want, sizeof want, "scsms-agent: interrupted after 0 entries sent to %s; the next "
+             "run resumes where head office's head is\n", n.endpoint);
+    ck_assert_str_eq(log, want);
+    free(log);
+    struct tu_run r = tu_agent(NULL, "status", "--store", site, NULL);
+    ck_assert_msg(strstr(r.out, "result interrupted\n"), "%s", r.out);
+    tu_run_free(&r);
+
+    /* head office's data file may not grow: every upload is "retry later" */
+    char cmd[256], *data = tu_path(n.hq, "data.mdb");
+    struct stat st;
+    ck_assert_int_eq(stat(data, &st), 0);
+    snprintf(cmd, sizeof cmd, "prlimit --pid %d --fsize=%lld:", (int)n.server,
+             (long long)st.st_size);
+    ck_assert_int_eq(system(cmd), 0);
+    r = tu_agent(NULL, "run", "--once", "--timeout", "2", "--server", n.endpoint, "--server-key",
+                 n.server_key, "--store", site, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, "scsms-agent: head office asked to retry later for ") &&
+                      strstr(r.err, "disk full") && strstr(r.err, "nothing is lost, run again "
+                                                                   "later\n"),
+                  "%s", r.err);
+    ck_assert_int_eq(tu_lines(r.err), 1);
+    tu_run_free(&r);
+    ck_assert_uint_eq(tn_hq_head(&n, "WH-L"), 0);
+    /* the limit lifted (a new process: raising a hard limit needs more
+     * privilege than a test has) */
+    tn_stop_server(&n, SIGTERM);
+    tn_start_server(&n, "256");
+    r = tn_sync(&n, site, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    tn_heads_equal(&n, site, "WH-L", 3000);
+
+    /* a daemon cut off, then back in touch */
+    char *dlog = tu_path(n.tmp, "daemon.log");
+    char *daemon[] = {getenv("SCSMS_AGENT"), "run", "--timeout", "1", "--server", n.endpoint,
+                      "--server-key", n.server_key, "--store", site, NULL};
+    agent = tu_spawn(daemon, &fd, dlog);
+    tn_stop_server(&n, SIGTERM);
+    int said = 0;
+    for (int i = 0; i < 200 && !said; i++, usleep(50000)) {
+        log = tu_read_file(dlog, &len);
+        said = strstr(log, "; retrying in ") != NULL;
+        free(log);
+    }
+    ck_assert_msg(said, "no retry line");
+    tn_start_server(&n, "256");
+    tn_import_rows(&n, site, "5");
+    for (int i = 0; i < 600 && tn_hq_head(&n, "WH-L") < 3005; i++)
+        usleep(50000);
+    tn_heads_equal(&n, site, "WH-L", 3005);
+    kill(agent, SIGTERM);
+    ck_assert_int_eq(tu_wait(agent, 20000), 0);
+    close(fd);
+    log = tu_read_file(dlog, &len);
+    snprintf(want, sizeof want, "scsms-agent: info: in touch with head office at %s again; ",
+             n.endpoint);
+    ck_assert_msg(strstr(log, want), "%s", log);
+    free(log);
+    free(dlog);
+    free(data);
+    free(err);
+    free(site);
     tn_free(&n);
 }
 END_TEST
@@ -518,6 +619,18 @@ START_TEST(enrol_refuses_an_enrolled_id_or_key)
     snprintf(want, sizeof want, "scsms-server: '%s' is a site's store, not head office's: "
              "scsms-server works on the store 'scsms-server init' made\n", b);
     enrol_refused(b, "AAC", c_curve, c_sign, want);
+    /* a signing key stays its holder's, revoked or not, and head office's
+     * own is no site's */
+    char fresh[41], fresh_sec[41];
+    ck_assert_int_eq(zmq_curve_keypair(fresh, fresh_sec), 0);
+    enrol_refused(n.hq, "AAD", fresh, a_sign,
+                  "scsms-server: signing key is enrolled already, as 'WH-1': each identity "
+                  "signs with its own key\n");
+    char *hq_sign = pub_key(n.hq, "sign.pub");
+    enrol_refused(n.hq, "AAE", fresh, hq_sign,
+                  "scsms-server: signing key is head office's own: each identity signs with "
+                  "its own key\n");
+    free(hq_sign);
     /* but a copy needs no role: scsms-server backup takes any store, as
      * verify and restore do */
     char *copy = tu_path(n.tmp, "wh2-copy");
@@ -767,7 +880,16 @@ START_TEST(revoked_identity_loses_its_live_session)
     for (int i = 0; i < 500 && tn_hq_head(&n, "WH-1") < 100; i++) /* its first round */
         usleep(20000);
     tn_heads_equal(&n, site, "WH-1", 100);
-    struct tu_run r = tn_server(&n, "revoke", "--id", "WH-1", NULL);
+    /* one sync a store: a second is refused while the daemon runs */
+    struct tu_run r = tu_agent(NULL, "run", "--once", "--server", n.endpoint, "--server-key",
+                               n.server_key, "--store", site, NULL);
+    ck_assert_int_eq(r.status, 1);
+    char want[512];
+    snprintf(want, sizeof want, "scsms-agent: another scsms-agent run is syncing '%s': stop it "
+             "first\n", site);
+    ck_assert_str_eq(r.err, want);
+    tu_run_free(&r);
+    r = tn_server(&n, "revoke", "--id", "WH-1", NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
     tu_run_free(&r);
     tn_import_rows(&n, site, "5"); /* new evidence for the next round */
@@ -1254,6 +1376,7 @@ int main(void)
     tcase_set_timeout(t, 600);
     tcase_add_test(t, three_sites_reach_the_union);
     tcase_add_test(t, refusals_over_the_wire);
+    tcase_add_test(t, a_bad_link_is_said_and_survived);
     tcase_add_test(t, an_altered_enrolment_opens_no_session);
     tcase_add_test(t, a_site_set_up_with_its_server_needs_no_options);
     tcase_add_test(t, head_office_verifies_backs_up_and_restores);
