@@ -733,6 +733,10 @@ int cmd_run(int argc, char **argv)
                                  l.endpoint ? "--server-key" : "--server", CONFIG_FILE);
     if ((rc = cli_common_finish(&c)))
         return rc;
+    /* from here a stop is a flag the round reads: asked before the first
+     * round begins, it is an interrupted run like one asked during it */
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
     if (!(l.s = cli_open(&c)))
         return CLI_FAIL;
     if ((rc = server_of(&l, c.store_dir))) {
@@ -755,8 +759,6 @@ int cmd_run(int argc, char **argv)
     /* a new process's first Hello reports its backlog from this, not 0 */
     l.acked = cli_acked_seq(c.store_dir);
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN); /* a daemon outlives whatever read its output */
     /* every upload's buffers reuse the last one's pages (mem.h) */
     mem_keep_freed(SYNC_BATCH_MAX_BYTES);

@@ -254,7 +254,11 @@ START_TEST(a_bad_link_is_said_and_survived)
                     n.endpoint, "--server-key", n.server_key, "--store", site, NULL};
     int fd;
     pid_t agent = tu_spawn(once, &fd, err);
-    usleep(500000);
+    char *lock = tu_path(site, "run.lock");
+    for (int i = 0; i < 200 && access(lock, F_OK) != 0; i++) /* it is under way */
+        usleep(20000);
+    free(lock);
+    usleep(300000); /* waiting for head office's answer */
     ck_assert_int_eq(kill(agent, SIGTERM), 0);
     ck_assert_int_eq(tu_wait(agent, 20000), 1);
     close(fd);
