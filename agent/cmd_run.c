@@ -63,7 +63,7 @@ struct link {
     size_t cap;     /* a page fault per 4 KiB of it */
     int once;       /* run --once: give up rather than wait for ever */
     int64_t retry_since; /* ms: first "retry later" since the last progress; 0: none */
-    int64_t retry_said;  /* ms: when that was last logged */
+    int64_t retry_said;  /* ms: when that was last logged; 0: not in this spell */
 };
 
 /* Watch sock for a handshake head office refused (its ZAP handler said
@@ -128,13 +128,14 @@ static int64_t now_ms(void)
 #define ROUND_MS 2000        /* between rounds while the link works */
 #define BACKOFF_MAX_MS 300000 /* and at most this while it fails */
 
-/* The pause after another failed round: doubled up to five minutes, with
- * a quarter either way at random, so that sites cut off together do not
- * all come back at the same moment. */
+/* The pause after another failed round: doubled, with a quarter either
+ * way at random so that sites cut off together do not all come back at
+ * the same moment, and at most five minutes. */
 static int next_pause(int pause_ms)
 {
     int base = pause_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : pause_ms * 2;
-    return base - base / 4 + rand() % (base / 2 + 1);
+    int jittered = base - base / 4 + rand() % (base / 2 + 1);
+    return jittered > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : jittered;
 }
 
 #define RETRY_SAY_MS 60000 /* a server that keeps asking is logged this often */
@@ -154,7 +155,7 @@ static int retry_later(struct link *l, const Scsms__SyncReply *r)
         return scsms_fail(SCSMS_EIO, "head office asked to retry later for %lld s: %.300s; "
                           "nothing is lost, run again later",
                           (long long)((now - l->retry_since) / 1000), why);
-    if (now - l->retry_since >= 5000 && now - l->retry_said >= RETRY_SAY_MS) {
+    if (now - l->retry_since >= 5000 && (!l->retry_said || now - l->retry_said >= RETRY_SAY_MS)) {
         fprintf(stderr, "scsms-agent: warning: head office asks to retry later: %.300s; "
                 "retrying\n", why);
         l->retry_said = now;
@@ -621,6 +622,7 @@ static int round_steps(struct link *l)
     req.msg_case = SCSMS__SYNC_REQUEST__MSG_HELLO;
     req.hello = &hello;
     l->heard = 0;
+    l->retry_since = l->retry_said = 0; /* each round's spell of "retry later" apart */
     for (;;) { /* a busy server asks to come back: do, after a pause */
         if ((rc = call(l, &req, &r)))
             return rc;
@@ -744,10 +746,11 @@ int cmd_run(int argc, char **argv)
         return rc;
     }
     /* one sync a store: two would each send the whole backlog */
-    int running = cli_lock_store(c.store_dir, "run.lock", "another scsms-agent run is syncing");
-    if (running < 0) {
+    int running;
+    if ((rc = cli_lock_store(c.store_dir, "run.lock", "another scsms-agent run is syncing",
+                             &running))) {
         store_close(&l.s);
-        return cli_error(SCSMS_EBUSY);
+        return cli_error(rc);
     }
     if ((rc = load_pin(&l)) == 0)
         rc = identity_curve_load(c.store_dir, l.pub, l.sec);
@@ -764,10 +767,13 @@ int cmd_run(int argc, char **argv)
     mem_keep_freed(SYNC_BATCH_MAX_BYTES);
     l.ctx = zmq_ctx_new();
     rc = l.ctx ? connect_server(&l) : scsms_fail(SCSMS_EIO, "cannot start ZeroMQ");
-    int pause_ms = ROUND_MS; /* between rounds: longer while the link fails */
+    int pause_ms = ROUND_MS, rounds = 0; /* between rounds: longer while the link fails */
     while (rc == 0 && !stopping) {
         rc = round_trip(&l);
-        if (stopping) { /* a signal: the round ends where it was; the next run resumes */
+        rounds++;
+        /* a signal ends the round where it was (the next run resumes); an
+         * error other than the link's is kept, not taken for the stop */
+        if (stopping && (rc == 0 || rc == SCSMS_EIO)) {
             write_state(&l, c.store_dir, scsms_fail(SCSMS_EIO, "interrupted"), l.acked);
             rc = 0;
             break;
@@ -781,7 +787,7 @@ int cmd_run(int argc, char **argv)
             fprintf(stderr, "scsms-agent: warning: %s; retrying in %d s\n", scsms_errmsg(),
                     (pause_ms + 999) / 1000);
             rc = connect_server(&l);
-        } else if (pause_ms != ROUND_MS) { /* back after a failure: say so, once */
+        } else if (rc == 0 && pause_ms != ROUND_MS) { /* back after a failure: say so, once */
             fprintf(stderr, "scsms-agent: info: in touch with head office at %s again; %llu "
                     "entries sent since start\n", l.endpoint, (unsigned long long)l.sent);
             pause_ms = ROUND_MS;
@@ -789,6 +795,8 @@ int cmd_run(int argc, char **argv)
         for (int waited = 0; waited < pause_ms && !stopping && rc == 0; waited += 100)
             usleep(100000);
     }
+    if (stopping && rounds == 0) /* stopped before its first round: recorded as one */
+        write_state(&l, c.store_dir, scsms_fail(SCSMS_EIO, "interrupted"), l.acked);
     memset(l.sec, 0, sizeof l.sec);
     link_release(&l);
     close_sockets(&l);

@@ -146,21 +146,19 @@ int cli_parse_version(const char *text, uint32_t *version)
     return 0;
 }
 
-int cli_lock_store(const char *dir, const char *file, const char *who)
+int cli_lock_store(const char *dir, const char *file, const char *who, int *fd)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, file);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        scsms_fail(SCSMS_EIO, "cannot open '%s': %s", path, strerror(errno));
-        return -1;
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (*fd < 0)
+        return scsms_fail(SCSMS_EIO, "cannot open '%s': %s", path, strerror(errno));
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        close(*fd);
+        *fd = -1;
+        return scsms_fail(SCSMS_EBUSY, "%s '%s': stop it first", who, dir);
     }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        close(fd);
-        scsms_fail(SCSMS_EBUSY, "%s '%s': stop it first", who, dir);
-        return -1;
-    }
-    return fd;
+    return 0;
 }
 
 int cli_usage_because(const char *usage, const char *fmt, ...)

@@ -73,11 +73,11 @@ store_t *cli_open(const struct cli_common *c);
 store_t *cli_open_any(const struct cli_common *c);
 
 /* Hold DIR/FILE locked (flock, exclusive) while this process runs a
- * long-lived command that must be the store's only one: the descriptor
- * to keep (the lock goes with the process, however it ends), or -1 with
- * the error set: SCSMS_EBUSY, "WHO '<dir>': stop it first", when another
- * process holds it. */
-int cli_lock_store(const char *dir, const char *file, const char *who);
+ * long-lived command that must be the store's only one: 0 and in *fd the
+ * descriptor to keep (the lock goes with the process, however it ends),
+ * or SCSMS_EBUSY, "WHO '<dir>': stop it first", when another process
+ * holds it, or SCSMS_EIO. */
+int cli_lock_store(const char *dir, const char *file, const char *who, int *fd) SCSMS_MUST_CHECK;
 
 /* Print "PROG: <current error message>" and return the exit code
  * that fits the error code. */

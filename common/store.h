@@ -11,6 +11,8 @@
  *   scsms.ini            settings (config.h), written with defaults by create
  *   serve.lock           head office: held by the one `scsms-server run`
  *                        serving the store (server/serve.c)
+ *   run.lock             a site or partner: held by the one `scsms-agent run`
+ *                        syncing the store (agent/cmd_run.c)
  *
  * Named sub-databases (keys big-endian so cursors scan in order):
  *   meta        "format", "owner", "role", "sign_pub", "next_owner"

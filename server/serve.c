@@ -11,12 +11,10 @@
 #include "server.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -42,6 +40,7 @@ static void on_signal(int sig)
     stopping = 1;
 }
 
+#define WARN_SLOTS 16      /* kinds of warning x senders, each limited apart */
 #define SEEN_MAX 4096      /* identities whose last contact is tracked in memory */
 #define SEEN_FLUSH_MS 200  /* written at most this often, in one transaction:
                               soon after contact, without a write per message */
@@ -69,9 +68,11 @@ struct server {
     size_t n_ahead;        /* requests in q[!cur] */
     struct precheck *pc;   /* checks uploads ahead; NULL: none, all done here */
     struct sync_batch fetch; /* head office's entries for a Fetch, borrowed */
-    char warned[512];      /* the last upload warning logged (warn_once_a_minute) */
-    int64_t warned_at;     /* when, ms */
-    unsigned long warned_again; /* the same since, not logged */
+    struct warned {        /* warnings alike but for their numbers (warn_limited) */
+        char like[200];    /* the text, its digits as '#' */
+        int64_t at;        /* when last logged, ms */
+        unsigned long held; /* since, not logged */
+    } warned[WARN_SLOTS];
 };
 
 static int64_t now_ms(void)
@@ -83,33 +84,52 @@ static int64_t now_ms(void)
 
 #define WARN_AGAIN_MS 60000
 
-/* Log a warning about uploads, the same text at most once a minute: a
- * site whose uploads head office cannot store (its disk full, say) asks
- * again every second, and a line each time would fill the log of a
- * machine short of disk already. The repeats are counted into the next
- * line logged. */
-static void warn_once_a_minute(struct server *sv, const char *fmt, ...) SCSMS_PRINTF(2, 3);
+/* Log a warning at most once a minute among those alike but for their
+ * numbers: a site whose uploads head office cannot store (its disk full,
+ * say) asks again every second, with messages that differ only in their
+ * sequence numbers, and a line each time would fill the log of a machine
+ * short of disk already. A warning that says something else (another
+ * site, another reason) is logged as before. The next line logged of one
+ * held back says how many were. Sixteen are kept; a new one takes the
+ * slot logged longest ago. */
+static void warn_limited(struct server *sv, const char *fmt, ...) SCSMS_PRINTF(2, 3);
 
-static void warn_once_a_minute(struct server *sv, const char *fmt, ...)
+static void warn_limited(struct server *sv, const char *fmt, ...)
 {
-    char line[sizeof sv->warned];
+    char line[600], like[sizeof sv->warned[0].like];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    size_t n = 0;
+    for (; line[n] && n + 1 < sizeof like; n++)
+        like[n] = line[n] >= '0' && line[n] <= '9' ? '#' : line[n];
+    like[n] = '\0';
     int64_t now = now_ms();
-    if (strcmp(line, sv->warned) == 0 && now - sv->warned_at < WARN_AGAIN_MS) {
-        sv->warned_again++;
+    struct warned *w = NULL, *oldest = &sv->warned[0];
+    for (size_t i = 0; i < WARN_SLOTS && !w; i++) {
+        struct warned *t = &sv->warned[i];
+        if (strcmp(t->like, like) == 0)
+            w = t;
+        else if (t->at < oldest->at)
+            oldest = t;
+    }
+    if (w && now - w->at < WARN_AGAIN_MS) {
+        w->held++;
         return;
     }
-    if (sv->warned_again)
-        fprintf(stderr, "scsms-server: warning: %s (and %lu times more in the last minute)\n",
-                line, sv->warned_again);
+    if (!w) {
+        w = oldest;
+        *w = (struct warned){0};
+        memcpy(w->like, like, n + 1);
+    }
+    if (w->held)
+        fprintf(stderr, "scsms-server: warning: %s (%lu more like it in the last minute, not "
+                "logged)\n", line, w->held);
     else
         fprintf(stderr, "scsms-server: warning: %s\n", line);
-    snprintf(sv->warned, sizeof sv->warned, "%s", line);
-    sv->warned_at = now;
-    sv->warned_again = 0;
+    w->at = now;
+    w->held = 0;
 }
 
 /* ------------------------------------------------------------ ZAP */
@@ -288,7 +308,8 @@ static void do_upload(struct server *sv, const char *who, const struct sync_uplo
                   /* the same again cannot succeed */
                   ? SCSMS__SYNC_REPLY__CODE__REFUSED
                   : SCSMS__SYNC_REPLY__CODE__RETRY_LATER;
-    warn_once_a_minute(sv, "upload from %s refused: %s", who, msg);
+    if (rc != SCSMS_EGAP || sv->verbose) /* a gap follows any upload refused in flight */
+        warn_limited(sv, "upload from %s refused: %s", who, msg);
 }
 
 /* Head office's own entries after the client's copy, as stored, under a
@@ -408,12 +429,12 @@ static void flush_seen(struct server *sv, int force)
         sv->seen_dirty[i] = 0;
         if (n == 64 || i + 1 == sv->n_seen) {
             if (sync_seen_put(sv->s, dirty, n) != 0)
-                fprintf(stderr, "scsms-server: warning: %s\n", scsms_errmsg());
+                warn_limited(sv, "last contact not written: %s", scsms_errmsg());
             n = 0;
         }
     }
     if (n && sync_seen_put(sv->s, dirty, n) != 0)
-        fprintf(stderr, "scsms-server: warning: %s\n", scsms_errmsg());
+        warn_limited(sv, "last contact not written: %s", scsms_errmsg());
 }
 
 /* A request read off the ROUTER: [routing id][payload], decoded. */
@@ -636,8 +657,7 @@ static struct sync_upload *take_uploads(struct server *sv, struct request *q, si
              to++)
             bytes += next;
         if (sync_ingest_group_then(sv->s, ups + from, to - from, step, sv) != 0)
-            warn_once_a_minute(sv, "%zu uploads not taken in: %s", to - from,
-                    scsms_errmsg());
+            warn_limited(sv, "%zu uploads not taken in: %s", to - from, scsms_errmsg());
     }
     /* a group that failed before its turn came: the thread lets it go */
     for (size_t i = 0; i < n; i++)
@@ -748,6 +768,8 @@ static void drop_ahead(struct server *sv)
 
 /* ------------------------------------------------------------ run */
 
+/* A tcp:// endpoint's port is '*' or 0 to 65535: ZeroMQ takes 99999 and
+ * listens on 99999 - 65536 instead. */
 static int check_bind(const char *bind)
 {
     const char *colon = strncmp(bind, "tcp://", 6) == 0 ? strrchr(bind + 6, ':') : NULL;
@@ -880,10 +902,11 @@ int srv_run(int argc, char **argv)
     /* one server a store: a second `run` on it would take in the same
      * sites' uploads beside the first (LMDB keeps the store whole, but
      * each would answer with heads the other moved) */
-    int serving = cli_lock_store(c.store_dir, "serve.lock", "another scsms-server is serving");
-    if (serving < 0) {
+    int serving;
+    if ((rc = cli_lock_store(c.store_dir, "serve.lock", "another scsms-server is serving",
+                             &serving))) {
         store_close(&sv.s);
-        return cli_error(SCSMS_EBUSY);
+        return cli_error(rc);
     }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
