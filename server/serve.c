@@ -844,7 +844,12 @@ static int setup(struct server *sv, void *ctx, const char *bind, const char *sec
                           zmq_strerror(zmq_errno()));
     watch_handshakes(sv, ctx);
     if (zmq_bind(sv->router, bind) != 0)
-        return scsms_fail(SCSMS_EIO, "cannot listen on '%s': %s", bind, zmq_strerror(zmq_errno()));
+        /* ZeroMQ takes a host it cannot resolve for a network interface's
+         * name, and says there is no such device */
+        return scsms_fail(SCSMS_EIO, "cannot listen on '%s': %s", bind,
+                          zmq_errno() == ENODEV
+                              ? "no such address or network interface on this machine"
+                              : zmq_strerror(zmq_errno()));
     char ep[256];
     size_t eplen = sizeof ep;
     zmq_getsockopt(sv->router, ZMQ_LAST_ENDPOINT, ep, &eplen);

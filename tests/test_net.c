@@ -573,6 +573,14 @@ START_TEST(run_refuses_an_endpoint_it_cannot_serve)
     ck_assert_int_eq(r.status, 1);
     ck_assert_msg(strstr(r.err, "cannot listen on") && tu_lines(r.err) == 1, "%s", r.err);
     tu_run_free(&r);
+    /* a host this machine has not: said so, not "No such device" */
+    char *nowhere[] = {getenv("SCSMS_SERVER"), "run", "--bind", "tcp://nonexistent.invalid:0",
+                       "--store", other, NULL};
+    r = tu_exec(nowhere, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_str_eq(r.err, "scsms-server: cannot listen on 'tcp://nonexistent.invalid:0': no such "
+                            "address or network interface on this machine\n");
+    tu_run_free(&r);
     free(other);
     tn_free(&n);
 }
