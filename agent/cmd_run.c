@@ -118,13 +118,6 @@ static void retry_pause(void)
     usleep((useconds_t)(200000 + rand() % 800000));
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 #define ROUND_MS 2000        /* between rounds while the link works */
 #define BACKOFF_MAX_MS 300000 /* and at most this while it fails */
 
@@ -147,7 +140,7 @@ static int next_pause(int pause_ms)
  * script must not wait for ever on a server that cannot take its work. */
 static int retry_later(struct link *l, const Scsms__SyncReply *r)
 {
-    int64_t now = now_ms();
+    int64_t now = isotime_monotonic_ms();
     const char *why = r->message && r->message[0] ? r->message : "server busy";
     if (!l->retry_since)
         l->retry_since = now;
@@ -201,11 +194,9 @@ static int handshake_refused(struct link *l)
  * when head office refuses this site's key. Caller frees. */
 static int wait_reply(struct link *l, uint64_t min_id, Scsms__SyncReply **out)
 {
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const int64_t t0 = isotime_monotonic_ms();
     for (;;) {
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        long waited = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        long waited = (long)(isotime_monotonic_ms() - t0);
         if (waited >= l->timeout_ms || stopping)
             /* a refused enrolment and an oversized batch are no longer
              * among the causes: the one is reported, the other not sent */
@@ -700,7 +691,7 @@ int cmd_run(int argc, char **argv)
         {NULL, 0, NULL, 0}};
     struct cli_common c = {0};
     struct link l = {.timeout_ms = 10000, .batch = 1000, .progress = isatty(STDERR_FILENO)};
-    int opt, once = 0, rc;
+    int opt, rc;
     unsigned long n;
     while ((opt = cli_getopt(argc, argv, "h", opts)) != -1) {
         if (cli_common_option(&c, opt, optarg))
@@ -708,7 +699,7 @@ int cmd_run(int argc, char **argv)
         switch (opt) {
         case OPT_SERVER: l.endpoint = optarg; break;
         case OPT_SERVER_KEY: l.server_key = optarg; break;
-        case OPT_ONCE: once = l.once = 1; break;
+        case OPT_ONCE: l.once = 1; break;
         case OPT_BATCH:
             if ((rc = cli_parse_range("--batch", optarg, 1, 100000, "entries", &n)))
                 return rc;
@@ -779,7 +770,7 @@ int cmd_run(int argc, char **argv)
             break;
         }
         write_state(&l, c.store_dir, rc, l.acked);
-        if (once)
+        if (l.once)
             break;
         mem_trim_idle(); /* idle until the next round */
         if (rc == SCSMS_EIO || rc == SCSMS_ECORRUPT) { /* the link, not the data: try again */
@@ -807,7 +798,7 @@ int cmd_run(int argc, char **argv)
     close(running);
     if (rc)
         return cli_error(rc);
-    if (stopping && once) { /* not synced: a script must not take it for done */
+    if (stopping && l.once) { /* not synced: a script must not take it for done */
         fprintf(stderr, "scsms-agent: interrupted after %llu entries sent to %s; the next run "
                 "resumes where head office's head is\n", (unsigned long long)l.sent, l.endpoint);
         return CLI_FAIL;

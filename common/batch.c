@@ -693,8 +693,6 @@ static int check_disposal(const store_t *s, const Scsms__Record *old)
     return 0;
 }
 
-/* user: a user's update (rules_check_update applies), not one the rules
- * raised. */
 /* rec, as its next version would be written, says what old says: packed
  * with old's envelope (id, owner, version, times, author), the bytes are
  * the same. An update that changes nothing would still be a version (and
@@ -733,6 +731,8 @@ static int unchanged(const Scsms__Record *old, const char *id)
     return scsms_fail(SCSMS_EINVAL, "nothing changes: '%s' holds these values already", id);
 }
 
+/* user: a user's update (rules_check_update applies), not one the rules
+ * raised. */
 static int prepare_update(store_t *s, MDB_txn *txn, const Scsms__Record *rec, const char *id,
                           uint32_t *version, char *created, char old_status[32], int dispose,
                           int user)

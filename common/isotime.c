@@ -159,6 +159,13 @@ int64_t isotime_days(int64_t secs)
     return secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
 }
 
+int64_t isotime_monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int64_t isotime_now(void)
 {
     const char *fixed = getenv("SCSMS_NOW");

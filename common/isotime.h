@@ -30,6 +30,10 @@ void isotime_format_instant(int64_t secs, char *buf);
  * tests; it cannot be set from inside a store or over the network. */
 int64_t isotime_now(void);
 
+/* Milliseconds on a clock that only moves forward (CLOCK_MONOTONIC),
+ * for timeouts and rate limits; not a time of day, and not SCSMS_NOW's. */
+int64_t isotime_monotonic_ms(void);
+
 /* Days since the epoch of the instant secs (floor). */
 int64_t isotime_days(int64_t secs);
 

@@ -1213,6 +1213,10 @@ static int enrol_body(store_t *s, MDB_txn *txn, void *ctx)
                           "once, and a revoked one stays revoked", id->id);
     if (mrc != MDB_NOTFOUND)
         return store_lmdb_fail(mrc, "read identity");
+    /* head office's own key would let the identity pass for it */
+    if (id->sign_key.len == CRYPTO_PUB_LEN && memcmp(id->sign_key.data, s->pub, CRYPTO_PUB_LEN) == 0)
+        return scsms_fail(SCSMS_EEXIST, "signing key is head office's own: each identity signs "
+                          "with its own key");
     /* a key stays its holder's, revoked or not: under a new id, a revoked
      * (perhaps stolen) key would be trusted again */
     int rc = key_holder(s, txn, id, holder, sizeof holder, &what);

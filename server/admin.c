@@ -121,14 +121,9 @@ int srv_enrol(int argc, char **argv)
     char own[IDENTITY_Z85_LEN + 1], sec[IDENTITY_Z85_LEN + 1];
     rc = identity_curve_load(a.c.store_dir, own, sec);
     memset(sec, 0, sizeof sec);
-    uint8_t own_sign[CRYPTO_PUB_LEN];
-    store_public_key(s, own_sign);
     if (rc == 0 && strcmp(own, a.curve) == 0)
         rc = scsms_fail(SCSMS_EEXIST, "CURVE key '%.40s' is head office's own: each identity "
                         "connects with its own key", a.curve);
-    else if (rc == 0 && memcmp(own_sign, sign, sizeof own_sign) == 0)
-        rc = scsms_fail(SCSMS_EEXIST, "signing key is head office's own: each identity signs "
-                        "with its own key");
     if (rc) {
         store_close(&s);
         return cli_error(rc);

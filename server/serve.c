@@ -75,13 +75,6 @@ struct server {
     } warned[WARN_SLOTS];
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 #define WARN_AGAIN_MS 60000
 
 /* Log a warning at most once a minute among those alike but for their
@@ -105,7 +98,7 @@ static void warn_limited(struct server *sv, const char *fmt, ...)
     for (; line[n] && n + 1 < sizeof like; n++)
         like[n] = line[n] >= '0' && line[n] <= '9' ? '#' : line[n];
     like[n] = '\0';
-    int64_t now = now_ms();
+    int64_t now = isotime_monotonic_ms();
     struct warned *w = NULL, *oldest = &sv->warned[0];
     for (size_t i = 0; i < WARN_SLOTS && !w; i++) {
         struct warned *t = &sv->warned[i];
@@ -417,7 +410,7 @@ static struct sync_seen *saw(struct server *sv, const char *who, uint64_t backlo
 static void flush_seen(struct server *sv, int force)
 {
     struct sync_seen dirty[64];
-    int64_t now = now_ms();
+    int64_t now = isotime_monotonic_ms();
     if (!force && now - sv->flushed_at < SEEN_FLUSH_MS)
         return;
     sv->flushed_at = now;
@@ -809,7 +802,7 @@ static void log_handshake(struct server *sv)
     char where[128];
     if (netmon_read(sv->monitor, &event, &detail, where, sizeof where) != 0)
         return;
-    int64_t now = now_ms();
+    int64_t now = isotime_monotonic_ms();
     if (sv->handshake_logged && now - sv->handshake_logged < 60000) {
         sv->handshakes_unlogged++;
         return;
@@ -883,15 +876,19 @@ int srv_run(int argc, char **argv)
             bind = optarg;
         else if (opt == OPT_VERBOSE || opt == 'v')
             sv.verbose = 1;
-        else if (opt == OPT_QUEUE)
-            sv.queue_max = strtoul(optarg, NULL, 10);
+        else if (opt == OPT_QUEUE) {
+            unsigned long q;
+            if ((rc = cli_parse_range("--queue", optarg, 1, 100000, "requests", &q)))
+                return rc;
+            sv.queue_max = q;
+        }
         else if (opt == 'h') {
             printf("usage: %s\n", RUN_USAGE);
             return CLI_OK;
         } else
             return cli_usage(RUN_USAGE);
     }
-    if (optind != argc || !bind || sv.queue_max < 1 || sv.queue_max > 100000)
+    if (optind != argc || !bind)
         return cli_usage(RUN_USAGE);
     if ((rc = check_bind(bind))) {
         cli_error(rc);

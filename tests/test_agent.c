@@ -355,7 +355,7 @@ START_TEST(bad_input_changes_nothing)
     ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &cap), 0); /* inherited by the agent */
     struct tu_run capped = tu_agent(NULL, "import", csv, "--store", s.store, NULL);
     ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &was), 0);
-    refused(&s, capped, 1, "disk full");
+    refused(&s, capped, 1, "commit: disk full; nothing of this change was stored");
     free(csv);
     free(data);
     /* settings that cannot be used: exit 2 for every command, one line,
@@ -370,7 +370,7 @@ START_TEST(bad_input_changes_nothing)
             "tolerable_threshold given twice (first at line");
     struct tu_run v = tu_agent(NULL, "verify", "--store", s.store, NULL);
     ck_assert_ptr_null(strstr(v.err, "verify failed"));
-    refused(&s, v, 2, "scsms.ini:");
+    refused(&s, v, 2, "tolerable_threshold given twice (first at line");
     ini_f = fopen(ini, "w");
     fwrite(ini_text, 1, ini_len, ini_f);
     fclose(ini_f);
@@ -393,7 +393,7 @@ START_TEST(bad_input_changes_nothing)
             1, "nothing changes: 'DXB-WH1-INC-000001' holds these values already");
     refused(&s, tu_agent(NULL, "update", id, "--set", "occurred_at=2026-11-20T06:15:00Z",
                          "--store", s.store, NULL),
-            1, "nothing changes");
+            1, "nothing changes: 'DXB-WH1-INC-000001' holds these values already");
     refused(&s, tu_agent(NULL, "list", "--key", s.tmp, "--store", s.store, NULL), 1,
             "is not a file");
     refused(&s, tu_agent(NULL, "add", "incident", "--json",

@@ -250,6 +250,20 @@ START_TEST(now_override)
 }
 END_TEST
 
+/* The monotonic clock moves with time and ignores SCSMS_NOW. */
+START_TEST(monotonic_ms_moves_forward)
+{
+    setenv("SCSMS_NOW", "2001-01-01T00:00:00Z", 1);
+    int64_t a = isotime_monotonic_ms();
+    struct timespec pause = {0, 30 * 1000000};
+    nanosleep(&pause, NULL);
+    int64_t b = isotime_monotonic_ms();
+    unsetenv("SCSMS_NOW");
+    ck_assert_int_ge(b - a, 30);
+    ck_assert_int_lt(b - a, 30000);
+}
+END_TEST
+
 static Suite *isotime_suite(void)
 {
     Suite *s = suite_create("isotime");
@@ -265,6 +279,7 @@ static Suite *isotime_suite(void)
     tcase_add_test(tc, instant_refused);
     tcase_add_test(tc, round_trip);
     tcase_add_test(tc, now_override);
+    tcase_add_test(tc, monotonic_ms_moves_forward);
     suite_add_tcase(s, tc);
     return s;
 }

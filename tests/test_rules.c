@@ -194,8 +194,8 @@ START_TEST(settings_inih_would_misread_are_refused)
         {"[risk]\ntolerable_threshold = 9\0junk\n", 32, "scsms.ini:2: a NUL byte in the line"},
         {"[risk]\n\x1b]0;x\x07x = 1\n", 0, "scsms.ini:2: the line has a control character (0x1b)"},
         {"[r\xffisk]\n", 0, "scsms.ini:1: the line is not valid UTF-8 at byte 3"},
-        {"[risk]\ntolerable_threshold = +5\n", 0, "tolerable_threshold must be 1 to 25, got '+5'"},
-        {"[due]\nexpiring_within_days = -0\n", 0, "expiring_within_days must be 0 to 3650"},
+        {"[risk]\ntolerable_threshold = +5\n", 0, "scsms.ini:2: tolerable_threshold must be 1 to 25, got '+5'"},
+        {"[due]\nexpiring_within_days = -0\n", 0, "scsms.ini:2: expiring_within_days must be 0 to 3650, got '-0'"},
         /* inih passes over a byte-order mark at the start: the checks too */
         {"\xef\xbb\xbf[risk] tolerable_threshold = 20\n", 0,
          "scsms.ini:1: text after the section name [risk]"},
@@ -203,8 +203,9 @@ START_TEST(settings_inih_would_misread_are_refused)
         {"[sync]\nserver = tcp://h:7100\n  server_key = x\n", 0,
          "scsms.ini:3: server given twice (first at line 2; a line that starts with a blank "
          "continues the one before it)"},
-        {"[sync]\nserver = tcp://010.0.0.1:7100\n", 0, "is not an endpoint"},
-        {"[sync]\nserver = tcp://h:07100\n", 0, "is not an endpoint"},
+        {"[sync]\nserver = tcp://010.0.0.1:7100\n", 0,
+         "scsms.ini:2: server 'tcp://010.0.0.1:7100' is not an endpoint"},
+        {"[sync]\nserver = tcp://h:07100\n", 0, "scsms.ini:2: server 'tcp://h:07100' is not an endpoint"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *text = bad[i].text ? bad[i].text : long_comment;
