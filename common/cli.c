@@ -54,8 +54,8 @@ int cli_dispatch(const struct cli_command *commands, size_t n, int argc, char **
     if (argc < 2)
         fprintf(stderr, "%s: no command given: '%s --help' lists them\n", cli_prog, cli_prog);
     else
-        fprintf(stderr, "%s: unknown command '%.64s': '%s --help' lists them\n", cli_prog,
-                argv[1], cli_prog);
+        fprintf(stderr, "%s: unknown command '%.*s': '%s --help' lists them\n", cli_prog,
+                (int)text_cut(argv[1], 64), argv[1], cli_prog);
     return CLI_USAGE;
 }
 
@@ -93,7 +93,7 @@ int cli_getopt(int argc, char **argv, const char *shorts, const struct option *o
     else if (optopt && optopt < 128)
         snprintf(problem, sizeof problem, "unknown option '-%c'", optopt);
     else
-        snprintf(problem, sizeof problem, "unknown option '%.64s'", arg);
+        snprintf(problem, sizeof problem, "unknown option '%.*s'", (int)text_cut(arg, 64), arg);
     return opt;
 }
 
@@ -138,8 +138,8 @@ int cli_parse_version(const char *text, uint32_t *version)
     errno = 0;
     unsigned long long v = strtoull(text, &end, 10);
     if (text[0] < '0' || text[0] > '9' || *end || errno || v == 0 || v > UINT32_MAX) {
-        fprintf(stderr, "%s: --version must be a number from 1 to %u, got '%.32s'\n", cli_prog,
-                UINT32_MAX, text);
+        fprintf(stderr, "%s: --version must be a number from 1 to %u, got '%.*s'\n", cli_prog,
+                UINT32_MAX, (int)text_cut(text, 32), text);
         return CLI_USAGE;
     }
     *version = (uint32_t)v;
@@ -311,7 +311,8 @@ int cli_check_choice(const char *option, const char *value, const char *allowed)
                                 k == 0 ? "" : k + 1 == n ? " or " : ", ", (int)wl, p);
         p += wl + (p[wl] == ' ');
     }
-    fprintf(stderr, "%s: %s must be %s, got '%.32s'\n", cli_prog, option, list, value);
+    fprintf(stderr, "%s: %s must be %s, got '%.*s'\n", cli_prog, option, list,
+            (int)text_cut(value, 32), value);
     return CLI_USAGE;
 }
 

@@ -1,5 +1,6 @@
 /* error.c -- per-thread error messages; see error.h. */
 #include "error.h"
+#include "text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@ int scsms_fail(int code, const char *fmt, ...)
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     memcpy(msg_buf, text, sizeof msg_buf);
+    text_printable(msg_buf); /* quoted input may hold anything, cut anywhere */
     msg_code = code;
     return code;
 }
@@ -64,6 +66,7 @@ int scsms_fail_context(int code, const char *fmt, ...)
     memcpy(msg_buf + cl, ": ", 2);
     memcpy(msg_buf + cl + 2, old, ol);
     msg_buf[cl + 2 + ol] = '\0';
+    text_printable(msg_buf);
     msg_code = code;
     return code;
 }

@@ -15,6 +15,7 @@
 #include "csv.h"
 #include "jsonpb.h"
 #include "mem.h"
+#include "text.h"
 
 /* The most heap an import sets aside at once (mem_bulk_begin()). */
 #define IMPORT_HEAP_MAX ((size_t)1 << 30)
@@ -43,6 +44,8 @@ static void bad_row(struct import *im, size_t line, const char *msg)
     }
     r->bad[r->n_bad].line = line;
     r->bad[r->n_bad].message = strdup(msg);
+    if (r->bad[r->n_bad].message) /* a row's text quoted may be anything */
+        text_printable(r->bad[r->n_bad].message);
     r->n_bad++;
 }
 

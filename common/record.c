@@ -1,5 +1,6 @@
 /* record.c -- record types, lifecycles and validation; see record.h. */
 #include "record.h"
+#include "text.h"
 #include "isotime.h"
 
 #include <math.h>
@@ -279,44 +280,22 @@ static int normalise_time(char **field, const char *name, int is_date, int fix)
 }
 
 /* Eight bytes at once: nonzero when any of them is a control character
- * (below 0x20) or not ASCII (0x80 and up). Most text is ASCII, so most
- * fields are checked a word at a time. */
+ * (below 0x20, or DEL), or not ASCII (0x80 and up). Most text is ASCII,
+ * so most fields are checked a word at a time. A byte of DEL is a zero
+ * byte of w ^ 0x7f..7f, which the usual zero-byte test finds. */
 static uint64_t word_needs_look(uint64_t w)
 {
     const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-    return ((w - 0x20 * ones) | w) & highs;
+    uint64_t del = w ^ (0x7f * ones);
+    return (((w - 0x20 * ones) | w) & highs) | ((del - ones) & ~del & highs);
 }
 
-/* The length of the well-formed UTF-8 sequence at s (RFC 3629, table 3-7
- * of the Unicode standard), or 0. */
-static size_t utf8_sequence(const unsigned char *s)
+/* U+0080-U+009F, the C1 controls (0xc2 0x80-0x9f in UTF-8): well-formed,
+ * yet some terminals take U+009B as the start of an escape sequence, so
+ * they are refused like the C0 controls. */
+static int is_c1_control(const unsigned char *p, const unsigned char *end)
 {
-    unsigned char c = s[0];
-    if (c >= 0xc2 && c <= 0xdf)
-        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-    unsigned char lo = 0x80, hi = 0xbf; /* the second byte's range */
-    size_t n;
-    if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        if (c == 0xe0)
-            lo = 0xa0; /* else overlong */
-        else if (c == 0xed)
-            hi = 0x9f; /* else a surrogate */
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        if (c == 0xf0)
-            lo = 0x90; /* else overlong */
-        else if (c == 0xf4)
-            hi = 0x8f; /* else past U+10FFFF */
-    } else {
-        return 0;
-    }
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    return n;
+    return p[0] == 0xc2 && end - p >= 2 && p[1] >= 0x80 && p[1] <= 0x9f;
 }
 
 /* Where text[0, len) stops being acceptable (record.h), or NULL. */
@@ -333,17 +312,14 @@ static const char *text_flaw(const char *text, size_t len)
             }
         }
         if (*p < 0x80) {
-            if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
+            if ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7f)
                 return (const char *)p;
             p++;
             continue;
         }
-        /* near the end, a copy padded with NULs, which no sequence takes */
-        unsigned char tail[4] = {0};
-        const unsigned char *at = p;
-        if (end - p < 4)
-            at = memcpy(tail, p, (size_t)(end - p));
-        size_t n = utf8_sequence(at);
+        if (is_c1_control(p, end))
+            return (const char *)p;
+        size_t n = text_utf8_len(p, (size_t)(end - p));
         if (n == 0)
             return (const char *)p;
         p += n;
@@ -356,6 +332,10 @@ static int text_refused(const char *text, const char *bad, const char *what)
 {
     unsigned char c = (unsigned char)*bad;
     size_t at = (size_t)(bad - text) + 1;
+    unsigned char next = c ? (unsigned char)bad[1] : 0; /* text ends with a NUL */
+    if (c == 0xc2 && next >= 0x80 && next <= 0x9f)
+        return scsms_fail(SCSMS_EINVAL, "%s has a control character (U+%04X) at byte %zu: "
+                          "remove it", what, next, at);
     return c < 0x80 ? scsms_fail(SCSMS_EINVAL, "%s has a control character (0x%02x) at byte %zu: "
                                  "remove it", what, c, at)
                     : scsms_fail(SCSMS_EINVAL, "%s is not valid UTF-8 at byte %zu (0x%02x): save "

@@ -105,7 +105,8 @@ int record_check(const Scsms__Record *rec) SCSMS_MUST_CHECK;
 
 /* text is well-formed UTF-8 (no overlong form, surrogate or code point
  * past U+10FFFF: what every protobuf decoder requires of a string field)
- * and holds no control character but tab, line feed and carriage return.
+ * and holds no control character but tab, line feed and carriage return
+ * (none of U+0000-U+001F but those three, U+007F or U+0080-U+009F).
  * 0, or SCSMS_EINVAL with "WHAT has ..." naming the byte, what being the
  * field or option. record_validate checks every text field of a record
  * so when it is written; record_check, for one taken in, does not: an

@@ -1,5 +1,6 @@
 /* rules.c -- DOMAIN.md's rules at write time; see rules.h. */
 #include "rules.h"
+#include "text.h"
 #include "store_internal.h"
 
 #include <ctype.h>
@@ -855,16 +856,19 @@ static int inspection_followups(store_t *s, MDB_txn *txn, const Scsms__Record *r
     const Scsms__Inspection *in = rec->inspection;
     for (size_t i = 0; i < in->n_items; i++) {
         const Scsms__InspectionItem *it = in->items[i];
-        char ncid[RECORD_MAX_ID + 16], text[1024];
+        char ncid[RECORD_MAX_ID + 16], text[1280]; /* room for every part cut below */
         Scsms__Record *nc;
         if (it->answer != SCSMS__INSPECTION_ITEM__ANSWER__NONCONFORM)
             continue;
         snprintf(ncid, sizeof ncid, "%.*s-NCR-%zu", RECORD_MAX_ID - 12, id, i + 1);
         if (exists(s, txn, ncid))
             continue;
-        snprintf(text, sizeof text, "Inspection %s of %s by %s: item %zu '%.300s' does not "
-                 "conform%s%.300s", id, in->area, in->inspector, i + 1, it->question,
-                 it->note[0] ? ": " : "", it->note);
+        /* cut where a character begins, so the record raised is text */
+        snprintf(text, sizeof text, "Inspection %s of %.*s by %.*s: item %zu '%.*s' does not "
+                 "conform%s%.*s", id, (int)text_cut(in->area, 160), in->area,
+                 (int)text_cut(in->inspector, 160), in->inspector, i + 1,
+                 (int)text_cut(it->question, 300), it->question, it->note[0] ? ": " : "",
+                 (int)text_cut(it->note, 300), it->note);
         int rc = new_nonconformity(ncid, SCSMS__NONCONFORMITY__SOURCE__INSPECTION, id, NULL, text,
                                    today, &nc);
         if (rc == 0)

@@ -16,14 +16,70 @@ int text_digits(const char *s, unsigned long lo, unsigned long hi, unsigned long
     return 1;
 }
 
-const char *text_quote(const char *s, size_t max, struct text_quote *q)
+size_t text_utf8_len(const unsigned char *s, size_t avail)
 {
-    if (max > TEXT_QUOTE_MAX)
-        max = TEXT_QUOTE_MAX;
+    unsigned char c = s[0];
+    unsigned char lo = 0x80, hi = 0xbf; /* the second byte's range */
+    size_t n;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        if (c == 0xe0)
+            lo = 0xa0; /* else overlong */
+        else if (c == 0xed)
+            hi = 0x9f; /* else a surrogate */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        if (c == 0xf0)
+            lo = 0x90; /* else overlong */
+        else if (c == 0xf4)
+            hi = 0x8f; /* else past U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (avail < n || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+size_t text_cut(const char *s, size_t max)
+{
     size_t n = strnlen(s, max);
     if (n == max && s[n])
         while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
             n--; /* s[n] continues a character: end before it begins */
+    return n;
+}
+
+void text_printable(char *s)
+{
+    unsigned char *in = (unsigned char *)s, *out = in;
+    size_t left = strlen(s);
+    while (left > 0) {
+        size_t n = *in < 0x80 ? 1 : text_utf8_len(in, left);
+        int c1 = n == 2 && in[0] == 0xc2 && in[1] <= 0x9f;
+        if (n == 0 || c1 || *in < 0x20 || *in == 0x7f) {
+            *out++ = '?';
+            n = n ? n : 1;
+        } else {
+            memmove(out, in, n);
+            out += n;
+        }
+        in += n;
+        left -= n;
+    }
+    *out = '\0';
+}
+
+const char *text_quote(const char *s, size_t max, struct text_quote *q)
+{
+    if (max > TEXT_QUOTE_MAX)
+        max = TEXT_QUOTE_MAX;
+    size_t n = text_cut(s, max);
     memcpy(q->text, s, n);
     q->text[n] = '\0';
     return q->text;

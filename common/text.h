@@ -12,6 +12,23 @@
  * 0 otherwise, *out untouched. */
 int text_digits(const char *s, unsigned long lo, unsigned long hi, unsigned long *out);
 
+/* The length of the well-formed UTF-8 sequence of two to four bytes at s,
+ * of which avail are readable (RFC 3629; no overlong form, surrogate or
+ * code point past U+10FFFF), or 0: 0 for ASCII too. */
+size_t text_utf8_len(const unsigned char *s, size_t avail);
+
+/* How many of the first bytes of s, at most max, to keep so that a cut
+ * there does not split a UTF-8 character: max, or less by the bytes of
+ * the character it would split; strlen(s) when that is less. */
+size_t text_cut(const char *s, size_t max);
+
+/* Rewrites the NUL-terminated s in place into one line of text a terminal
+ * shows as it is: every control character (C0 with tab and line breaks,
+ * DEL, C1) and every byte that begins no well-formed UTF-8 sequence
+ * becomes '?'. For messages that quote what they were given, which may be
+ * anything, cut at any byte. */
+void text_printable(char *s);
+
 #define TEXT_QUOTE_MAX 64
 
 /* Room for a quotation: at most TEXT_QUOTE_MAX bytes. */

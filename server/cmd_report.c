@@ -8,6 +8,7 @@
 
 #include "isotime.h"
 #include "report.h"
+#include "text.h"
 
 #define REPORT_USAGE                                                                          \
     "scsms-server report review|gaps|aeo [--from DATE] [--to DATE] [--sites ID,ID...] "      \
@@ -32,7 +33,8 @@ static int parse_day(const char *opt, const char *text, int64_t *day)
 {
     if (isotime_parse_date(text, day) == 0)
         return 0;
-    fprintf(stderr, "%s: %s '%.32s' is not a date: give YYYY-MM-DD\n", cli_prog, opt, text);
+    fprintf(stderr, "%s: %s '%.*s' is not a date: give YYYY-MM-DD\n", cli_prog, opt,
+            (int)text_cut(text, 32), text);
     return CLI_USAGE;
 }
 

@@ -507,6 +507,7 @@ START_TEST(text_is_utf8_without_controls)
         "1234567\xc3\xa9", "12345678\xc3\xa9", "123456\xf0\x9f\x98\x80", /* 😀 */
         "\xed\x9f\xbf", "\xee\x80\x80", "\xf4\x8f\xbf\xbf",        /* U+D7FF, U+E000, U+10FFFF */
         "\xf0\x90\x80\x80",                                        /* U+10000 */
+        "\xc2\xa0no-break", "\xc2\xbf~",                             /* U+00A0, U+00BF, tilde */
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
         ck_assert_msg(record_check_text(good[i], "x") == 0, "'%s': %s", good[i],
@@ -524,9 +525,17 @@ START_TEST(text_is_utf8_without_controls)
     text_refused("a\x1b[31m", 2, "control character (0x1b)");
     /* inside a whole word of eight, where the check reads words */
     text_refused("ab\x01" "defgh12345678", 3, "control character (0x01)");
-    text_refused("abcdefg\x7f" "\x80" "bcdefgh", 9, "UTF-8");
+    text_refused("abcdefg~\x80" "bcdefgh", 9, "UTF-8");
     ck_assert_int_eq(record_check_text("abcdefgh1234\t678ijklmnop", "x"), 0);
     text_refused("12345678\x01", 9, "control character (0x01)");
+    /* DEL, alone and inside a word of eight; the C1 controls (U+009B
+     * starts an escape sequence on some terminals) */
+    text_refused("a\x7f", 2, "control character (0x7f)");
+    text_refused("abcdef\x7fh12345678", 7, "control character (0x7f)");
+    text_refused("ab\xc2\x9b" "31m", 3, "control character (U+009B)");
+    text_refused("12345678\xc2\x80", 9, "control character (U+0080)");
+    text_refused("\xc2\x9f", 1, "control character (U+009F)");
+    text_refused("\xc2" "A", 1, "UTF-8"); /* 0xc2 that begins no sequence */
 
     /* a record's fields as given are refused; one taken in as its store
      * wrote it is not (an entry written before the check stays in its

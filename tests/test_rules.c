@@ -661,6 +661,31 @@ START_TEST(rule4_nonconforming_items_raise_nonconformities)
                 raised, sizeof raised));
     ck_assert_str_eq(raised, "");
     free(ins);
+
+    /* an item's question and note are quoted in the description up to 300
+     * bytes each: cut where a character begins ('é' straddles byte 300),
+     * so the nonconformity raised is text like any other record */
+    char question[400], note[400], json[1200];
+    memset(question, 'q', 299);
+    strcpy(question + 299, "\xc3\xa9 tail");
+    memset(note, 'n', 299);
+    strcpy(note + 299, "\xe2\x82\xac tail"); /* '€' across byte 300 */
+    snprintf(json, sizeof json, "{\"area\":\"Dock 4\",\"inspector\":\"A. Chen\","
+             "\"inspected_date\":\"2026-11-22\",\"items\":[{\"question\":\"%s\","
+             "\"answer\":\"nonconform\",\"note\":\"%s\"}]}", question, note);
+    ins = put_ok(f.s, "inspection", json, raised, sizeof raised);
+    snprintf(id1, sizeof id1, "%s-NCR-1", ins);
+    ck_assert_int_eq(store_get(f.s, id1, 0, &nc), 0);
+    const char *d = nc->nonconformity->description;
+    ck_assert_int_eq(record_check_text(d, "description"), 0);
+    question[299] = '\0';
+    note[299] = '\0';
+    char want[1024];
+    snprintf(want, sizeof want, "'%s' does not conform: %s", question, note);
+    ck_assert_msg(strlen(d) >= strlen(want) && strcmp(d + strlen(d) - strlen(want), want) == 0,
+                  "%s", d);
+    record_free(nc);
+    free(ins);
     fx_free(&f);
 }
 END_TEST

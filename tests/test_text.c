@@ -1,7 +1,9 @@
 /* test_text.c -- Check suite for common/text.{h,c}: numbers in decimal
- * digits alone, and quotations cut where a UTF-8 character begins. */
+ * digits alone, quotations cut where a UTF-8 character begins, and
+ * messages made one printable line. */
 #include "testutil.h"
 #include "text.h"
+#include "error.h"
 
 #include <string.h>
 
@@ -46,12 +48,54 @@ START_TEST(quotes_cut_between_characters)
 }
 END_TEST
 
+START_TEST(utf8_sequences_and_cuts)
+{
+    const unsigned char e_acute[] = {0xc3, 0xa9}, euro[] = {0xe2, 0x82, 0xac},
+                        box[] = {0xf0, 0x9f, 0x93, 0xa6};
+    ck_assert_uint_eq(text_utf8_len(e_acute, 2), 2);
+    ck_assert_uint_eq(text_utf8_len(euro, 3), 3);
+    ck_assert_uint_eq(text_utf8_len(box, 4), 4);
+    ck_assert_uint_eq(text_utf8_len(box, 3), 0); /* cut: fewer bytes than it needs */
+    ck_assert_uint_eq(text_utf8_len((const unsigned char *)"a", 1), 0);
+    ck_assert_uint_eq(text_utf8_len((const unsigned char *)"\xc0\xaf", 2), 0); /* overlong */
+    ck_assert_uint_eq(text_utf8_len((const unsigned char *)"\xed\xa0\x80", 3), 0); /* surrogate */
+    ck_assert_uint_eq(text_cut("x\xc3\xa9\xc3\xa9", 4), 3);
+    ck_assert_uint_eq(text_cut("x\xc3\xa9\xc3\xa9", 400), 5);
+    ck_assert_uint_eq(text_cut("", 10), 0);
+}
+END_TEST
+
+/* Error messages quote what they were given: a field name with an escape
+ * sequence in it, or input cut inside a character by '%.Ns', must still
+ * come out as one line a terminal shows as written. */
+START_TEST(messages_are_one_printable_line)
+{
+    char s[64];
+    strcpy(s, "a\x1b[31mred\nnext\ttab\x7f \xc2\x9b \xc3\xa9t\xc3\xa9 \xe2\x82");
+    text_printable(s);
+    ck_assert_str_eq(s, "a?[31mred?next?tab? ? \xc3\xa9t\xc3\xa9 ??");
+    strcpy(s, "\xff\xfe plain \xf0\x9f\x93\xa6");
+    text_printable(s);
+    ck_assert_str_eq(s, "?? plain \xf0\x9f\x93\xa6");
+
+    /* through scsms_fail: the quoted name cut by %.3s inside 'é' */
+    ck_assert_int_eq(scsms_fail(SCSMS_EINVAL, "unknown field '%.3s' for type x", "ab\xc3\xa9"),
+                     SCSMS_EINVAL);
+    ck_assert_str_eq(scsms_errmsg(), "unknown field 'ab?' for type x");
+    ck_assert_int_eq(scsms_fail(SCSMS_EINVAL, "unknown field '%s'", "x\ny"), SCSMS_EINVAL);
+    ck_assert_int_eq(scsms_fail_context(SCSMS_EINVAL, "line %d\r", 3), SCSMS_EINVAL);
+    ck_assert_str_eq(scsms_errmsg(), "line 3?: unknown field 'x?y'");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("text");
     TCase *tc = tcase_create("text");
     tcase_add_test(tc, digits_alone_within_range);
     tcase_add_test(tc, quotes_cut_between_characters);
+    tcase_add_test(tc, utf8_sequences_and_cuts);
+    tcase_add_test(tc, messages_are_one_printable_line);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }
