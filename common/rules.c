@@ -723,8 +723,9 @@ static int equipment_followups(store_t *s, MDB_txn *txn, const Scsms__Record *re
     snprintf(ncid, sizeof ncid, "%.*s-NCR-%s", RECORD_MAX_ID - 15, id, date);
     if (exists(s, txn, ncid))
         return 0;
-    snprintf(text, sizeof text, "Equipment %s (%s) is out of calibration: its calibration was "
-             "due %s; out of use until calibrated", id, rec->equipment->equipment_id,
+    snprintf(text, sizeof text, "Equipment %s (%.*s) is out of calibration: its calibration was "
+             "due %s; out of use until calibrated", id,
+             (int)text_cut(rec->equipment->equipment_id, 160), rec->equipment->equipment_id,
              rec->equipment->next_calibration_date[0] ? rec->equipment->next_calibration_date
                                                       : "(no date)");
     int rc = new_nonconformity(ncid, SCSMS__NONCONFORMITY__SOURCE__CALIBRATION, id, id, text,
@@ -739,14 +740,15 @@ static int failed_calibration_ncr(store_t *s, MDB_txn *txn, const Scsms__Record 
                                   struct fu_list *l)
 {
     const Scsms__Calibration *c = rec->calibration;
-    char ncid[RECORD_MAX_ID + 8], text[512];
+    char ncid[RECORD_MAX_ID + 8], text[640]; /* room for every part cut below */
     Scsms__Record *nc;
     snprintf(ncid, sizeof ncid, "%.*s-NCR", RECORD_MAX_ID - 4, id);
     if (exists(s, txn, ncid))
         return 0;
-    snprintf(text, sizeof text, "Equipment %s failed calibration %s (readings before '%s', "
-             "after '%s'): out of use until it passes", eqid, id, c->reading_before,
-             c->reading_after);
+    snprintf(text, sizeof text, "Equipment %s failed calibration %s (readings before '%.*s', "
+             "after '%.*s'): out of use until it passes", eqid, id,
+             (int)text_cut(c->reading_before, 100), c->reading_before,
+             (int)text_cut(c->reading_after, 100), c->reading_after);
     int rc = new_nonconformity(ncid, SCSMS__NONCONFORMITY__SOURCE__CALIBRATION, id, eqid, text,
                                today, &nc);
     return rc ? rc : fu_push(l, nc, 1, "rule 3: raised nonconformity %s", ncid);

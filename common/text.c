@@ -55,6 +55,13 @@ size_t text_cut(const char *s, size_t max)
     return n;
 }
 
+void text_copy(char *dst, size_t cap, const char *src)
+{
+    size_t n = text_cut(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 void text_printable(char *s)
 {
     unsigned char *in = (unsigned char *)s, *out = in;

@@ -22,6 +22,11 @@ size_t text_utf8_len(const unsigned char *s, size_t avail);
  * the character it would split; strlen(s) when that is less. */
 size_t text_cut(const char *s, size_t max);
 
+/* Copies as much of src into dst (cap bytes, cap > 0) as fits whole
+ * characters, NUL-terminated: a copy cut short ends before the character
+ * it would split, so a shortened name or reason stays UTF-8. */
+void text_copy(char *dst, size_t cap, const char *src);
+
 /* Rewrites the NUL-terminated s in place into one line of text a terminal
  * shows as it is: every control character (C0 with tab and line breaks,
  * DEL, C1) and every byte that begins no well-formed UTF-8 sequence

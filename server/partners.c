@@ -22,6 +22,7 @@
 #include "csv.h"
 #include "isotime.h"
 #include "seal.h"
+#include "text.h"
 
 /* ------------------------------------------------------------ standing */
 
@@ -146,9 +147,9 @@ static int take_record(const Scsms__Record *rec, void *ctx)
     if (!p)
         return scsms_fail(SCSMS_ENOMEM, "out of memory");
     if (rec->body_case == SCSMS__RECORD__BODY_PARTNER) {
-        snprintf(p->name, sizeof p->name, "%s", rec->partner->name);
+        text_copy(p->name, sizeof p->name, rec->partner->name);
         p->exempt = rec->partner->exempt;
-        snprintf(p->reason, sizeof p->reason, "%s", rec->partner->exemption_reason);
+        text_copy(p->reason, sizeof p->reason, rec->partner->exemption_reason);
     } else if (rec->body_case == SCSMS__RECORD__BODY_DECLARATION) {
         const Scsms__Declaration *d = rec->declaration;
         p->n_decl++;
@@ -171,7 +172,7 @@ static int take_record(const Scsms__Record *rec, void *ctx)
         snprintf(c->scheme, sizeof c->scheme, "%s", sv ? sv->name : "OTHER");
         for (char *q = c->scheme; *q; q++)
             *q = (char)tolower((unsigned char)*q);
-        snprintf(c->number, sizeof c->number, "%s", rec->certificate->number);
+        text_copy(c->number, sizeof c->number, rec->certificate->number);
         snprintf(c->valid_from, sizeof c->valid_from, "%s", rec->certificate->valid_from_date);
         snprintf(c->expiry, sizeof c->expiry, "%s", rec->certificate->expiry_date);
         c->withdrawn = !strcmp(rec->status, "withdrawn");
@@ -197,9 +198,9 @@ static int take_review(const Scsms__Record *rec, void *ctx)
         return 0;
     snprintf(p->review_at, sizeof p->review_at, "%s", at);
     snprintf(p->decision, sizeof p->decision, "%s", rec->status);
-    snprintf(p->reviewer, sizeof p->reviewer, "%s", cr->reviewer);
+    text_copy(p->reviewer, sizeof p->reviewer, cr->reviewer);
     snprintf(p->reviewed, sizeof p->reviewed, "%s", cr->reviewed_date);
-    snprintf(p->review_reason, sizeof p->review_reason, "%s", cr->reason);
+    text_copy(p->review_reason, sizeof p->review_reason, cr->reason);
     return 0;
 }
 

@@ -9,6 +9,7 @@
  * live session is refused from its next message on.
  */
 #include "server.h"
+#include "text.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -293,7 +294,7 @@ static void do_upload(struct server *sv, const char *who, const struct sync_uplo
                     (unsigned long long)u->res.duplicates, (unsigned long long)u->res.head_seq);
         return;
     }
-    snprintf(msg, msg_len, "%s", u->message ? u->message : scsms_strerror(rc));
+    text_copy(msg, msg_len, u->message ? u->message : scsms_strerror(rc)); /* a proto string */
     r->message = msg;
     r->code = rc == SCSMS_EGAP ? SCSMS__SYNC_REPLY__CODE__GAP
               : rc == SCSMS_EPERM || rc == SCSMS_ETAMPER || rc == SCSMS_ECORRUPT ||
@@ -493,7 +494,7 @@ static void admit(struct server *sv, struct request *q)
     q->admitted = sync_admitted(sv->s, q->who, &id);
     q->partner = 0;
     if (q->admitted) {
-        snprintf(q->refusal, sizeof q->refusal, "%s", scsms_errmsg());
+        text_copy(q->refusal, sizeof q->refusal, scsms_errmsg());
         if (q->admitted == SCSMS_EPERM)
             fprintf(stderr, "scsms-server: warning: request from %s refused: %s\n", q->who,
                     q->refusal);

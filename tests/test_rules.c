@@ -846,6 +846,52 @@ START_TEST(rule3_only_a_current_passing_calibration_restores_service)
 }
 END_TEST
 
+/* What rule 3 raises quotes the user's text (the equipment's own id, a
+ * calibration's readings) cut to fit: where a character begins, so that
+ * the nonconformity is valid text and the record that raised it is not
+ * refused for a field its user never wrote. */
+START_TEST(rule3_raised_text_is_cut_between_characters)
+{
+    struct fixture f = fx_new("rule3t", NULL);
+    char raised[2048], json[1024], eqid[200], before[200], after[200];
+    setenv("SCSMS_NOW", "2026-11-23T08:00:00Z", 1);
+    memset(eqid, 'E', 159);
+    strcpy(eqid + 159, "\xe2\x82\xac"); /* '€' across byte 160 */
+    snprintf(json, sizeof json, "{\"equipment_id\":\"%s\",\"kind\":\"camera\","
+             "\"location\":\"Gate 1\",\"next_calibration_date\":\"2026-11-01\"}", eqid);
+    char *eq = put_ok(f.s, "equipment", json, raised, sizeof raised);
+    ck_assert_ptr_nonnull(strstr(raised, "raised nonconformity"));
+    memset(before, 'b', 99);
+    strcpy(before + 99, "\xc3\xa9 more");
+    memset(after, 'a', 99);
+    strcpy(after + 99, "\xc3\xa9 more");
+    snprintf(json, sizeof json, "{\"performed_date\":\"2026-11-20\",\"result\":\"fail\","
+             "\"reading_before\":\"%s\",\"reading_after\":\"%s\",\"links\":[{\"rel\":"
+             "\"equipment\",\"target\":\"%s\"}]}", before, after, eq);
+    char *cal = put_ok(f.s, "calibration", json, raised, sizeof raised);
+    char ncid[256], want[512];
+    Scsms__Record *nc = NULL;
+    snprintf(ncid, sizeof ncid, "%s-NCR-2026-11-23", eq);
+    ck_assert_int_eq(store_get(f.s, ncid, 0, &nc), 0);
+    ck_assert_int_eq(record_check_text(nc->nonconformity->description, "description"), 0);
+    eqid[159] = '\0';
+    snprintf(want, sizeof want, "(%s) is out of calibration", eqid);
+    ck_assert_ptr_nonnull(strstr(nc->nonconformity->description, want));
+    record_free(nc);
+    snprintf(ncid, sizeof ncid, "%s-NCR", cal);
+    ck_assert_int_eq(store_get(f.s, ncid, 0, &nc), 0);
+    ck_assert_int_eq(record_check_text(nc->nonconformity->description, "description"), 0);
+    before[99] = after[99] = '\0';
+    snprintf(want, sizeof want, "(readings before '%s', after '%s')", before, after);
+    ck_assert_ptr_nonnull(strstr(nc->nonconformity->description, want));
+    record_free(nc);
+    unsetenv("SCSMS_NOW");
+    free(cal);
+    free(eq);
+    fx_free(&f);
+}
+END_TEST
+
 /* An inspection whose items raised nonconformities can still be updated:
  * each is raised once, and only an item newly nonconforming raises one. */
 START_TEST(rule4_an_inspection_raises_each_nonconformity_once)
@@ -1226,6 +1272,7 @@ int main(void)
     tcase_add_test(t, rule3_overdue_equipment_is_out_of_use);
     tcase_add_test(t, rule4_nonconforming_items_raise_nonconformities);
     tcase_add_test(t, rule3_only_a_current_passing_calibration_restores_service);
+    tcase_add_test(t, rule3_raised_text_is_cut_between_characters);
     tcase_add_test(t, rule4_an_inspection_raises_each_nonconformity_once);
     tcase_add_test(t, rule6_auditor_independence);
     tcase_add_test(t, rule8_site_writes_only_site_types);
