@@ -64,6 +64,9 @@ struct link {
     int once;       /* run --once: give up rather than wait for ever */
     int64_t retry_since; /* ms: first "retry later" since the last progress; 0: none */
     int64_t retry_said;  /* ms: when that was last logged; 0: not in this spell */
+    int64_t clock_offset; /* this clock minus head office's, s, at the last Hello */
+    int64_t clock_said;   /* ms: when it was last said to be wrong; 0: not */
+    int64_t clock_said_off; /* by how much it was then */
 };
 
 /* Watch sock for a handshake head office refused (its ZAP handler said
@@ -556,11 +559,24 @@ static int fetch(struct link *l)
     }
 }
 
+/* sync.state's line on this clock, as status shows it. */
+static void clock_line(int64_t offset, char *buf, size_t cap)
+{
+    char span[ISOTIME_SPAN_MAX + 1];
+    isotime_format_span(offset, span);
+    if (sync_clock_wrong(offset))
+        snprintf(buf, cap, "clock %s %s head office's when last in touch: set it right (NTP)",
+                 span, offset > 0 ? "ahead of" : "behind");
+    else
+        snprintf(buf, cap, "clock within %d min of head office's when last in touch",
+                 SYNC_CLOCK_TOLERANCE_S / 60);
+}
+
 /* Record how the last round went in DIR/sync.state (written beside and
  * renamed, so 'status' never reads half a file). */
 static void write_state(struct link *l, const char *dir, int rc, uint64_t acked)
 {
-    char path[4096], tmp[4200], now[ISOTIME_INSTANT_LEN + 1], last_ok[64] = "";
+    char path[4096], tmp[4200], now[ISOTIME_INSTANT_LEN + 1], last_ok[64] = "", clock[160] = "";
     unsigned long long old_acked = 0;
     snprintf(path, sizeof path, "%s/sync.state", dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -570,6 +586,8 @@ static void write_state(struct link *l, const char *dir, int rc, uint64_t acked)
         while (fgets(line, sizeof line, old))
             if (!strncmp(line, "last_sync ", 10))
                 snprintf(last_ok, sizeof last_ok, "%.*s", (int)strcspn(line + 10, "\n"), line + 10);
+            else if (!strncmp(line, "clock ", 6))
+                snprintf(clock, sizeof clock, "%.*s", (int)strcspn(line, "\n"), line);
             else
                 sscanf(line, "acked_seq %llu", &old_acked);
         fclose(old);
@@ -581,9 +599,13 @@ static void write_state(struct link *l, const char *dir, int rc, uint64_t acked)
     /* a round that never heard the server learned nothing new */
     if (!l->heard)
         acked = old_acked;
+    else if (l->clock_offset != SYNC_CLOCK_UNKNOWN)
+        clock_line(l->clock_offset, clock, sizeof clock);
     fprintf(f, "server %s\nlast_attempt %s\nlast_sync %s\nacked_seq %llu\nresult %s\n",
             l->endpoint, now, rc == 0 ? now : (last_ok[0] ? last_ok : "never"),
             (unsigned long long)acked, rc == 0 ? "ok" : scsms_errmsg());
+    if (clock[0])
+        fprintf(f, "%s\n", clock);
     if (fclose(f) == 0)
         rename(tmp, path);
 }
@@ -595,6 +617,36 @@ static void link_release(struct link *l)
     free(l->buf);
     l->buf = NULL;
     l->cap = 0;
+}
+
+/* How far this machine's clock is from head office's: the middle of the
+ * Hello's round trip (sent, answered: this clock) against the time head
+ * office put in its answer. Said once when it goes wrong, each hour while
+ * it stays wrong or at once when it is wrong by another tolerance's worth,
+ * and once when it comes right; run --once says it each time, being one
+ * round. */
+#define CLOCK_SAY_MS (3600 * 1000)
+
+static void note_clock(struct link *l, int64_t sent, int64_t answered, int64_t hq_time)
+{
+    if (hq_time == 0)
+        return; /* a head office that does not say */
+    int64_t off = sent + (answered - sent) / 2 - hq_time, now = isotime_monotonic_ms();
+    char span[ISOTIME_SPAN_MAX + 1];
+    isotime_format_span(off, span);
+    l->clock_offset = off;
+    if (sync_clock_wrong(off) && (!l->clock_said || now - l->clock_said >= CLOCK_SAY_MS ||
+                                  sync_clock_wrong(off - l->clock_said_off))) {
+        fprintf(stderr, "scsms-agent: warning: this machine's clock is %s %s head office's: "
+                "records written here are dated by it; set it right (NTP)\n", span,
+                off > 0 ? "ahead of" : "behind");
+        l->clock_said = now;
+        l->clock_said_off = off;
+    } else if (!sync_clock_wrong(off) && l->clock_said) {
+        fprintf(stderr, "scsms-agent: info: this machine's clock agrees with head office's "
+                "again (%s off)\n", span);
+        l->clock_said = 0;
+    }
 }
 
 /* The steps of one round: hello, upload, fetch. */
@@ -614,7 +666,9 @@ static int round_steps(struct link *l)
     req.hello = &hello;
     l->heard = 0;
     l->retry_since = l->retry_said = 0; /* each round's spell of "retry later" apart */
+    int64_t sent;
     for (;;) { /* a busy server asks to come back: do, after a pause */
+        hello.sent_at = sent = isotime_now();
         if ((rc = call(l, &req, &r)))
             return rc;
         if (r->code != SCSMS__SYNC_REPLY__CODE__RETRY_LATER || stopping)
@@ -631,6 +685,7 @@ static int round_steps(struct link *l)
         return rc;
     }
     l->heard = 1;
+    note_clock(l, sent, isotime_now(), r->hq_time);
     if ((rc = pin_hq(l, r)) == 0)
         rc = check_server_head(l, r, head);
     uint64_t next = r->head_seq + 1, start = r->head_seq;
@@ -690,7 +745,8 @@ int cmd_run(int argc, char **argv)
         CLI_COMMON_OPTIONS,
         {NULL, 0, NULL, 0}};
     struct cli_common c = {0};
-    struct link l = {.timeout_ms = 10000, .batch = 1000, .progress = isatty(STDERR_FILENO)};
+    struct link l = {.timeout_ms = 10000, .batch = 1000, .progress = isatty(STDERR_FILENO),
+                     .clock_offset = SYNC_CLOCK_UNKNOWN};
     int opt, rc;
     unsigned long n;
     while ((opt = cli_getopt(argc, argv, "h", opts)) != -1) {

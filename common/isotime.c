@@ -140,6 +140,20 @@ void isotime_format_date(int64_t days, char *buf)
     buf[ISOTIME_DATE_LEN] = '\0';
 }
 
+void isotime_format_span(int64_t secs, char *buf)
+{
+    uint64_t v = secs < 0 ? (uint64_t)0 - (uint64_t)secs : (uint64_t)secs;
+    unsigned long long d = v / 86400, h = v / 3600 % 24, m = v / 60 % 60, s = v % 60;
+    if (d)
+        snprintf(buf, ISOTIME_SPAN_MAX + 1, "%llu day%s %llu h", d, d == 1 ? "" : "s", h);
+    else if (v >= 3600)
+        snprintf(buf, ISOTIME_SPAN_MAX + 1, "%llu h %llu min", h, m);
+    else if (v >= 60)
+        snprintf(buf, ISOTIME_SPAN_MAX + 1, "%llu min %llu s", m, s);
+    else
+        snprintf(buf, ISOTIME_SPAN_MAX + 1, "%llu s", s);
+}
+
 void isotime_format_instant(int64_t secs, char *buf)
 {
     int64_t days = isotime_days(secs);

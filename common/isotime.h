@@ -25,6 +25,12 @@ int isotime_parse_instant(const char *text, int64_t *secs_out);
 void isotime_format_date(int64_t days, char *buf);
 void isotime_format_instant(int64_t secs, char *buf);
 
+/* A length of time for people, its two largest units: "45 s", "12 min 5 s",
+ * "3 h 12 min", "2 days 4 h" (the sign of secs ignored). buf holds at
+ * least ISOTIME_SPAN_MAX + 1 bytes. */
+#define ISOTIME_SPAN_MAX 48
+void isotime_format_span(int64_t secs, char *buf);
+
 /* The current time in seconds since the epoch. The environment variable
  * SCSMS_NOW (an instant) overrides the clock, for reproducible demos and
  * tests; it cannot be set from inside a store or over the network. */

@@ -688,6 +688,12 @@ void sync_upload_clear(struct sync_upload *ups, size_t n)
 
 /* ------------------------------------------------------------ seen */
 
+int sync_clock_wrong(int64_t offset)
+{
+    return offset != SYNC_CLOCK_UNKNOWN &&
+           (offset > SYNC_CLOCK_TOLERANCE_S || offset < -SYNC_CLOCK_TOLERANCE_S);
+}
+
 struct seen_batch {
     const struct sync_seen *v;
     size_t n;
@@ -703,9 +709,10 @@ static int seen_body(store_t *s, MDB_txn *txn, void *ctx)
     const struct seen_batch *b = ctx;
     for (size_t i = 0; i < b->n; i++) {
         char key[RECORD_MAX_ID + 8];
-        uint8_t val[16];
+        uint8_t val[24];
         store_put_be64(val, (uint64_t)b->v[i].last_seen);
         store_put_be64(val + 8, b->v[i].backlog);
+        store_put_be64(val + 16, (uint64_t)b->v[i].clock_offset);
         MDB_val k = {seen_key(b->v[i].id, key, sizeof key), key}, d = {sizeof val, val};
         int mrc = mdb_put(txn, s->meta, &k, &d, 0);
         if (mrc)
@@ -725,15 +732,18 @@ int sync_seen_get(store_t *s, const char *id, struct sync_seen *out)
     MDB_txn *txn;
     char key[RECORD_MAX_ID + 8];
     memset(out, 0, sizeof *out);
+    out->clock_offset = SYNC_CLOCK_UNKNOWN;
     snprintf(out->id, sizeof out->id, "%s", id);
     int rc = store_txn_begin(s, MDB_RDONLY, &txn);
     if (rc)
         return rc;
     MDB_val k = {seen_key(id, key, sizeof key), key}, v;
     int mrc = mdb_get(txn, s->meta, &k, &v);
-    if (mrc == 0 && v.mv_size == 16) {
+    if (mrc == 0 && (v.mv_size == 16 || v.mv_size == 24)) { /* 16: from before the clock */
         out->last_seen = (int64_t)store_get_be64(v.mv_data);
         out->backlog = store_get_be64((uint8_t *)v.mv_data + 8);
+        if (v.mv_size == 24)
+            out->clock_offset = (int64_t)store_get_be64((uint8_t *)v.mv_data + 16);
     } else if (mrc && mrc != MDB_NOTFOUND) {
         rc = store_lmdb_fail(mrc, "read last seen");
     }

@@ -163,18 +163,32 @@ int sync_ingest_group_then(store_t *s, struct sync_upload *ups, size_t n,
 /* Free what sync_ingest_group() left in each of ups[0, n). */
 void sync_upload_clear(struct sync_upload *ups, size_t n);
 
-/* When an identity was last heard from and the backlog it reported: kept
- * by the server, written a few at a time. */
+/* Records are dated by the clock of the machine that writes them: a clock
+ * this far from head office's, either way, is said to be wrong (by the
+ * agent and by head office, both in their logs). Five minutes, as Kerberos
+ * allows: far beyond what NTP keeps, and far below a wrong time zone. */
+#define SYNC_CLOCK_TOLERANCE_S 300
+#define SYNC_CLOCK_UNKNOWN INT64_MIN
+
+/* 1 when offset (seconds, a clock minus head office's) is known and
+ * beyond SYNC_CLOCK_TOLERANCE_S either way. */
+int sync_clock_wrong(int64_t offset);
+
+/* When an identity was last heard from, the backlog it reported, and how
+ * far its clock was from head office's at its last Hello: kept by the
+ * server, written a few at a time. */
 struct sync_seen {
     char id[RECORD_MAX_ID + 1];
     int64_t last_seen; /* seconds since the epoch; 0 = never */
     uint64_t backlog;
+    int64_t clock_offset; /* its clock minus head office's, s; SYNC_CLOCK_UNKNOWN */
 };
 
 /* Write n records of who was seen, in one transaction. */
 int sync_seen_put(store_t *s, const struct sync_seen *v, size_t n) SCSMS_MUST_CHECK;
 
-/* Read one; last_seen 0 when never seen. */
+/* Read one; last_seen 0 when never seen, clock_offset SYNC_CLOCK_UNKNOWN
+ * when never said (or kept by a server from before it was). */
 int sync_seen_get(store_t *s, const char *id, struct sync_seen *out) SCSMS_MUST_CHECK;
 
 #endif

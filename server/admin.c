@@ -177,6 +177,19 @@ struct sites_ctx {
     store_t *s;
 };
 
+/* How far a site's clock was from head office's at its last Hello: "ok"
+ * within SYNC_CLOCK_TOLERANCE_S, "-" when never said. */
+static const char *clock_said(int64_t offset, char buf[ISOTIME_SPAN_MAX + 16])
+{
+    if (offset == SYNC_CLOCK_UNKNOWN)
+        return "-";
+    if (!sync_clock_wrong(offset))
+        return "ok";
+    isotime_format_span(offset, buf);
+    strcat(buf, offset > 0 ? " ahead" : " behind");
+    return buf;
+}
+
 static int print_site(const Scsms__Identity *id, void *ctx)
 {
     struct sites_ctx *c = ctx;
@@ -185,7 +198,7 @@ static int print_site(const Scsms__Identity *id, void *ctx)
     uint8_t head[CRYPTO_HASH_LEN];
     char hex[2 * CRYPTO_HASH_LEN + 1];
     struct sync_seen seen;
-    char when[ISOTIME_INSTANT_LEN + 1] = "never";
+    char when[ISOTIME_INSTANT_LEN + 1] = "never", clock[ISOTIME_SPAN_MAX + 16];
     int rc = sync_head(c->s, id->id, &seq, head);
     if (rc == 0)
         rc = sync_seen_get(c->s, id->id, &seen);
@@ -194,9 +207,10 @@ static int print_site(const Scsms__Identity *id, void *ctx)
     crypto_hex(head, sizeof head, hex);
     if (seen.last_seen)
         isotime_format_instant(seen.last_seen, when);
-    printf("%-20s %-8s %-8s %10llu  %-16.16s  %-20s %8llu\n", id->id,
+    printf("%-20s %-8s %-8s %10llu  %-16.16s  %-20s %8llu  %s\n", id->id,
            roles[id->role <= 3 ? id->role : 0], id->revoked ? "revoked" : "active",
-           (unsigned long long)seq, seq ? hex : "-", when, (unsigned long long)seen.backlog);
+           (unsigned long long)seq, seq ? hex : "-", when, (unsigned long long)seen.backlog,
+           clock_said(seen.clock_offset, clock));
     return 0;
 }
 
@@ -213,9 +227,10 @@ int srv_sites(int argc, char **argv)
         return CLI_FAIL;
     struct sites_ctx c = {s};
     /* the head is the last entry head office verified, under a checkpoint
-     * the identity signed; the backlog is what it reported at last contact */
-    printf("%-20s %-8s %-8s %10s  %-16s  %-20s %8s\n", "IDENTITY", "ROLE", "STATE", "HEAD",
-           "SIGNED HEAD HASH", "LAST SEEN", "BACKLOG");
+     * the identity signed; the backlog is what it reported at last contact,
+     * the clock how far its own was from head office's then */
+    printf("%-20s %-8s %-8s %10s  %-16s  %-20s %8s  %s\n", "IDENTITY", "ROLE", "STATE", "HEAD",
+           "SIGNED HEAD HASH", "LAST SEEN", "BACKLOG", "CLOCK");
     rc = store_identity_list(s, print_site, &c);
     store_close(&s);
     return rc ? cli_error(rc) : CLI_OK;

@@ -57,6 +57,8 @@ struct server {
     uint64_t shed;
     struct sync_seen seen[SEEN_MAX];
     int seen_dirty[SEEN_MAX];
+    int clock_said[SEEN_MAX]; /* its clock said to be wrong since this process began, */
+    int64_t clock_said_off[SEEN_MAX]; /* by this much */
     size_t n_seen;
     int64_t flushed_at;    /* milliseconds, monotonic */
     /* A round's requests, and those read ahead for the next while its
@@ -274,6 +276,7 @@ static void do_hello(struct server *sv, const char *who, Scsms__SyncReply *r, ui
     r->hq_sign_key.len = CRYPTO_PUB_LEN;
     if (sync_head(sv->s, store_owner(sv->s), &r->hq_head_seq, hq_hash) != 0)
         r->hq_head_seq = 0;
+    r->hq_time = isotime_now(); /* for the agent to check its clock by */
 }
 
 /* The answer to an upload, taken in with the others waiting with it. */
@@ -392,18 +395,51 @@ static struct sync_seen *seen_entry(struct server *sv, const char *who)
     return i < sv->n_seen ? &sv->seen[i] : NULL;
 }
 
-/* Note contact from who; its entry in the table, or NULL when full. */
-static struct sync_seen *saw(struct server *sv, const char *who, uint64_t backlog)
+/* Keep how far e's clock is from this one, as its Hello said (sent_at 0:
+ * not said), and log once when it goes wrong (SYNC_CLOCK_TOLERANCE_S), or
+ * wrong by another tolerance's worth, and once when it comes right: a
+ * daemon says hello every few seconds. */
+static void note_clock(struct server *sv, struct sync_seen *e, int64_t sent_at)
+{
+    if (sent_at == 0)
+        return;
+    int64_t off = sent_at - isotime_now();
+    int *said = &sv->clock_said[e - sv->seen];
+    int64_t *said_off = &sv->clock_said_off[e - sv->seen];
+    char span[ISOTIME_SPAN_MAX + 1];
+    isotime_format_span(off, span);
+    if (sync_clock_wrong(off) && (!*said || sync_clock_wrong(off - *said_off)))
+        fprintf(stderr, "scsms-server: warning: %s's clock is %s %s head office's: the records "
+                "it writes are dated by it; have it set right (NTP)\n", e->id, span,
+                off > 0 ? "ahead of" : "behind");
+    else if (!sync_clock_wrong(off) && *said)
+        fprintf(stderr, "scsms-server: info: %s's clock agrees with head office's again (%s "
+                "off)\n", e->id, span);
+    if (sync_clock_wrong(off) != *said || sync_clock_wrong(off - *said_off))
+        *said_off = off;
+    *said = sync_clock_wrong(off);
+    e->clock_offset = off;
+}
+
+/* Note contact from who (sent_at: its clock, when a Hello says it); its
+ * entry in the table, or NULL when full. */
+static struct sync_seen *saw(struct server *sv, const char *who, uint64_t backlog,
+                             int64_t sent_at)
 {
     struct sync_seen *e = seen_entry(sv, who);
     if (!e) {
         if (sv->n_seen == SEEN_MAX)
             return NULL;
         e = &sv->seen[sv->n_seen++];
+        /* its clock as last said, kept until its next Hello */
+        if (sync_seen_get(sv->s, who, e) != 0)
+            e->clock_offset = SYNC_CLOCK_UNKNOWN;
         snprintf(e->id, sizeof e->id, "%s", who);
+        sv->clock_said[e - sv->seen] = 0;
     }
     e->last_seen = isotime_now();
     e->backlog = backlog;
+    note_clock(sv, e, sent_at);
     sv->seen_dirty[e - sv->seen] = 1;
     return e;
 }
@@ -573,9 +609,9 @@ static void admit_request(struct server *sv, struct request *q)
     if (q->admitted)
         return;
     if (q->req->msg_case == SCSMS__SYNC_REQUEST__MSG_HELLO)
-        q->seen = saw(sv, q->who, q->req->hello->backlog);
+        q->seen = saw(sv, q->who, q->req->hello->backlog, q->req->hello->sent_at);
     else if (q->req->msg_case == SCSMS__SYNC_REQUEST__MSG_UPLOAD)
-        q->seen = saw(sv, q->who, q->req->upload->backlog);
+        q->seen = saw(sv, q->who, q->req->upload->backlog, 0);
 }
 
 /* The requests that arrived while this round writes, read and decoded

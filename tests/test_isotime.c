@@ -264,6 +264,25 @@ START_TEST(monotonic_ms_moves_forward)
 }
 END_TEST
 
+/* How far a clock is off, for people: the two largest units, the sign
+ * left to the words around it. */
+START_TEST(spans_in_their_two_largest_units)
+{
+    static const struct {
+        int64_t secs;
+        const char *want;
+    } cases[] = {{0, "0 s"},       {59, "59 s"},           {-59, "59 s"},
+                 {60, "1 min 0 s"}, {754, "12 min 34 s"},  {3600, "1 h 0 min"},
+                 {11550, "3 h 12 min"}, {-11550, "3 h 12 min"}, {86399, "23 h 59 min"},
+                 {86400, "1 day 0 h"}, {-189000, "2 days 4 h"}, {INT64_MIN, "106751991167300 days 15 h"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[ISOTIME_SPAN_MAX + 1];
+        isotime_format_span(cases[i].secs, buf);
+        ck_assert_str_eq(buf, cases[i].want);
+    }
+}
+END_TEST
+
 static Suite *isotime_suite(void)
 {
     Suite *s = suite_create("isotime");
@@ -280,6 +299,7 @@ static Suite *isotime_suite(void)
     tcase_add_test(tc, round_trip);
     tcase_add_test(tc, now_override);
     tcase_add_test(tc, monotonic_ms_moves_forward);
+    tcase_add_test(tc, spans_in_their_two_largest_units);
     suite_add_tcase(s, tc);
     return s;
 }

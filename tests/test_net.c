@@ -24,6 +24,7 @@
 
 #include "crypto.h"
 #include "identity.h"
+#include "isotime.h"
 #include "store.h"
 #include "sync.h"
 #include "verify.h"
@@ -1287,6 +1288,97 @@ START_TEST(alerts_list_every_sites_due_items)
 }
 END_TEST
 
+/* The line of `scsms-server sites` for id, the server stopped (so that it
+ * writes what it saw) and started again. Caller frees. */
+static char *sites_row(struct tn_net *n, const char *id)
+{
+    tn_stop_server(n, SIGTERM);
+    struct tu_run r = tn_server(n, "sites", NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, "BACKLOG  CLOCK\n"));
+    char want[64];
+    snprintf(want, sizeof want, "\n%s ", id);
+    const char *line = strstr(r.out, want);
+    ck_assert_ptr_nonnull(line);
+    char *row = strndup(line + 1, strcspn(line + 1, "\n"));
+    tu_run_free(&r);
+    tn_start_server(n, "256");
+    return row;
+}
+
+/* The agent with its clock at now + offset (SCSMS_NOW), syncing once. */
+static struct tu_run sync_with_clock(struct tn_net *n, const char *site, long offset)
+{
+    char when[ISOTIME_INSTANT_LEN + 1];
+    isotime_format_instant((int64_t)time(NULL) + offset, when);
+    setenv("SCSMS_NOW", when, 1);
+    struct tu_run r = tn_sync(n, site, NULL);
+    unsetenv("SCSMS_NOW");
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    return r;
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), k = strlen(tail);
+    return n >= k && strcmp(s + n - k, tail) == 0;
+}
+
+/* Records are dated by the clock of the machine that writes them: a site
+ * whose clock is wrong by more than 5 minutes is told so, head office
+ * logs it and `sites` shows it, and nothing is refused for it. The
+ * offsets end half a minute past a whole minute, so that a second either
+ * way does not change the words. */
+START_TEST(a_wrong_clock_is_said_on_both_sides)
+{
+    struct tn_net n = tn_new("netclock");
+    char *site = tn_site(&n, "WH-C", 1);
+    tn_import_rows(&n, site, "3");
+    struct tu_run r = sync_with_clock(&n, site, 3 * 3600 + 12 * 60 + 30);
+    ck_assert_msg(strstr(r.err, "scsms-agent: warning: this machine's clock is 3 h 12 min ahead "
+                                "of head office's: records written here are dated by it; set "
+                                "it right (NTP)\n"), "%s", r.err);
+    ck_assert_int_eq(tu_lines(r.err), 1);
+    ck_assert_ptr_nonnull(strstr(r.out, ": 3 entries sent"));
+    tu_run_free(&r);
+    r = tu_agent(NULL, "status", "--store", site, NULL);
+    ck_assert_msg(strstr(r.out, "\nclock 3 h 12 min ahead of head office's when last in touch: "
+                                "set it right (NTP)\n"), "%s", r.out);
+    tu_run_free(&r);
+    char *row = sites_row(&n, "WH-C");
+    ck_assert_msg(ends_with(row, "  3 h 12 min ahead"), "%s", row);
+    free(row);
+    size_t len;
+    char *log = tu_read_file(n.server_err, &len);
+    ck_assert_msg(strstr(log, "scsms-server: warning: WH-C's clock is 3 h 12 min ahead of head "
+                              "office's: the records it writes are dated by it; have it set "
+                              "right (NTP)\n"), "%s", log);
+    free(log);
+    tn_heads_equal(&n, site, "WH-C", 3);
+
+    r = sync_with_clock(&n, site, -(2 * 86400 + 4 * 3600 + 30 * 60));
+    ck_assert_msg(strstr(r.err, "clock is 2 days 4 h behind head office's"), "%s", r.err);
+    tu_run_free(&r);
+    row = sites_row(&n, "WH-C");
+    ck_assert_msg(ends_with(row, "  2 days 4 h behind"), "%s", row);
+    free(row);
+
+    /* set right: no warning, and both sides say so */
+    r = sync_with_clock(&n, site, 0);
+    ck_assert_msg(!strstr(r.err, "clock"), "%s", r.err);
+    tu_run_free(&r);
+    r = tu_agent(NULL, "status", "--store", site, NULL);
+    ck_assert_msg(strstr(r.out, "\nclock within 5 min of head office's when last in touch\n"),
+                  "%s", r.out);
+    tu_run_free(&r);
+    row = sites_row(&n, "WH-C");
+    ck_assert_msg(ends_with(row, "  ok"), "%s", row);
+    free(row);
+    free(site);
+    tn_free(&n);
+}
+END_TEST
+
 START_TEST(offline_site_catches_up)
 {
     struct tn_net n = tn_new("netoff");
@@ -1424,6 +1516,7 @@ int main(void)
     tcase_add_test(t, a_busy_server_answers_the_overflow_first);
     tcase_add_test(t, alerts_list_every_sites_due_items);
     tcase_add_test(t, offline_site_catches_up);
+    tcase_add_test(t, a_wrong_clock_is_said_on_both_sides);
     tcase_add_test(t, survives_twenty_kills);
     suite_add_tcase(s, t);
     return tu_run_suite(s);

@@ -395,6 +395,37 @@ START_TEST(the_hook_runs_before_each_upload_and_before_the_commit)
 }
 END_TEST
 
+/* What head office keeps of each identity's last contact: when, the
+ * backlog it reported and how far its clock was off, read back as
+ * written; an identity never seen, or seen by a server from before the
+ * clock was kept (16 bytes), has its clock unknown. */
+START_TEST(last_contact_keeps_the_clock_offset)
+{
+    struct pair p = pair_new();
+    struct sync_seen v[2] = {{.id = "SITE-A", .last_seen = 1795000000, .backlog = 42,
+                              .clock_offset = -187230},
+                             {.id = "SITE-B", .last_seen = 1795000001, .backlog = 0,
+                              .clock_offset = 4}};
+    ck_assert_int_eq(sync_seen_put(p.hq, v, 2), 0);
+    struct sync_seen got;
+    ck_assert_int_eq(sync_seen_get(p.hq, "SITE-A", &got), 0);
+    ck_assert_int_eq(got.last_seen, 1795000000);
+    ck_assert_uint_eq(got.backlog, 42);
+    ck_assert_int_eq(got.clock_offset, -187230);
+    ck_assert(sync_clock_wrong(got.clock_offset));
+    ck_assert_int_eq(sync_seen_get(p.hq, "SITE-B", &got), 0);
+    ck_assert_int_eq(got.clock_offset, 4);
+    ck_assert(!sync_clock_wrong(got.clock_offset));
+    ck_assert_int_eq(sync_seen_get(p.hq, "NEVER", &got), 0);
+    ck_assert_int_eq(got.last_seen, 0);
+    ck_assert(got.clock_offset == SYNC_CLOCK_UNKNOWN);
+    ck_assert(!sync_clock_wrong(SYNC_CLOCK_UNKNOWN));
+    ck_assert(!sync_clock_wrong(SYNC_CLOCK_TOLERANCE_S) && !sync_clock_wrong(-SYNC_CLOCK_TOLERANCE_S));
+    ck_assert(sync_clock_wrong(SYNC_CLOCK_TOLERANCE_S + 1) && sync_clock_wrong(-SYNC_CLOCK_TOLERANCE_S - 1));
+    pair_free(&p);
+}
+END_TEST
+
 START_TEST(gap_says_where_to_resume)
 {
     struct pair p = pair_new();
@@ -1480,6 +1511,7 @@ int main(void)
     tcase_add_test(ot, a_batch_ended_lets_a_write_proceed);
     tcase_add_test(ot, a_batch_holds_one_reader_until_ended);
     tcase_add_test(ot, a_batch_needs_the_stores_key);
+    tcase_add_test(ot, last_contact_keeps_the_clock_offset);
     suite_add_tcase(s, ot);
     return tu_run_suite(s);
 }
