@@ -629,9 +629,10 @@ static void link_release(struct link *l)
 
 static void note_clock(struct link *l, int64_t sent, int64_t answered, int64_t hq_time)
 {
-    if (hq_time == 0)
+    int64_t off = sync_clock_offset(sent + (answered - sent) / 2, hq_time);
+    int64_t now = isotime_monotonic_ms();
+    if (off == SYNC_CLOCK_UNKNOWN)
         return; /* a head office that does not say */
-    int64_t off = sent + (answered - sent) / 2 - hq_time, now = isotime_monotonic_ms();
     char span[ISOTIME_SPAN_MAX + 1];
     isotime_format_span(off, span);
     l->clock_offset = off;

@@ -688,6 +688,14 @@ void sync_upload_clear(struct sync_upload *ups, size_t n)
 
 /* ------------------------------------------------------------ seen */
 
+int64_t sync_clock_offset(int64_t theirs, int64_t ours)
+{
+    const int64_t lo = -2208988800, hi = 253402300800; /* 1900-01-01, 10000-01-01 */
+    if (theirs == 0 || ours == 0 || theirs < lo || theirs >= hi || ours < lo || ours >= hi)
+        return SYNC_CLOCK_UNKNOWN;
+    return theirs - ours;
+}
+
 int sync_clock_wrong(int64_t offset)
 {
     return offset != SYNC_CLOCK_UNKNOWN &&

@@ -174,6 +174,11 @@ void sync_upload_clear(struct sync_upload *ups, size_t n);
  * beyond SYNC_CLOCK_TOLERANCE_S either way. */
 int sync_clock_wrong(int64_t offset);
 
+/* theirs - ours, two clocks in Unix seconds; SYNC_CLOCK_UNKNOWN when
+ * either is outside the years 1900-9999 (0, not said, among them): a
+ * value from the wire may be anything, INT64_MIN included. */
+int64_t sync_clock_offset(int64_t theirs, int64_t ours);
+
 /* When an identity was last heard from, the backlog it reported, and how
  * far its clock was from head office's at its last Hello: kept by the
  * server, written a few at a time. */

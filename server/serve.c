@@ -401,9 +401,9 @@ static struct sync_seen *seen_entry(struct server *sv, const char *who)
  * daemon says hello every few seconds. */
 static void note_clock(struct server *sv, struct sync_seen *e, int64_t sent_at)
 {
-    if (sent_at == 0)
-        return;
-    int64_t off = sent_at - isotime_now();
+    int64_t off = sync_clock_offset(sent_at, isotime_now());
+    if (off == SYNC_CLOCK_UNKNOWN)
+        return; /* not said, or not a time */
     int *said = &sv->clock_said[e - sv->seen];
     int64_t *said_off = &sv->clock_said_off[e - sv->seen];
     char span[ISOTIME_SPAN_MAX + 1];

@@ -422,6 +422,14 @@ START_TEST(last_contact_keeps_the_clock_offset)
     ck_assert(!sync_clock_wrong(SYNC_CLOCK_UNKNOWN));
     ck_assert(!sync_clock_wrong(SYNC_CLOCK_TOLERANCE_S) && !sync_clock_wrong(-SYNC_CLOCK_TOLERANCE_S));
     ck_assert(sync_clock_wrong(SYNC_CLOCK_TOLERANCE_S + 1) && sync_clock_wrong(-SYNC_CLOCK_TOLERANCE_S - 1));
+    /* from the wire, anything: not a time is not an offset */
+    ck_assert_int_eq(sync_clock_offset(1795000300, 1795000000), 300);
+    ck_assert_int_eq(sync_clock_offset(1795000000, 1795011550), -11550);
+    ck_assert(sync_clock_offset(0, 1795000000) == SYNC_CLOCK_UNKNOWN);
+    ck_assert(sync_clock_offset(INT64_MIN, 1795000000) == SYNC_CLOCK_UNKNOWN);
+    ck_assert(sync_clock_offset(INT64_MAX, 1795000000) == SYNC_CLOCK_UNKNOWN);
+    ck_assert(sync_clock_offset(253402300800, 1795000000) == SYNC_CLOCK_UNKNOWN);
+    ck_assert_int_eq(sync_clock_offset(253402300799, -2208988800), 253402300799 + 2208988800);
     pair_free(&p);
 }
 END_TEST
