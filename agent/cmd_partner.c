@@ -133,9 +133,9 @@ int cmd_submissions(int argc, char **argv)
         return CLI_USAGE;
     if ((rc = cli_common_finish(&c)))
         return rc;
-    store_t *st = cli_open(&c);
-    if (!st)
-        return CLI_FAIL;
+    store_t *st = NULL;
+    if ((rc = cli_open(&c, &st)))
+        return rc;
     s.json = !strcmp(format, "json");
     if (s.json)
         s.out = json_object_new_array();

@@ -175,7 +175,7 @@ int cmd_add(int argc, char **argv)
         rc = cli_error(err);
         goto out;
     }
-    if (!(s = cli_open(&a.c)))
+    if ((rc = cli_open(&a.c, &s)))
         goto out;
     if ((err = write_one(s, rec, 0))) {
         rc = cli_error(err);
@@ -199,8 +199,7 @@ int cmd_update(int argc, char **argv)
     int err, rc = parse_edit(argc, argv, UPDATE_USAGE, &a);
     if (rc)
         goto out;
-    rc = CLI_FAIL;
-    if (!(s = cli_open(&a.c)))
+    if ((rc = cli_open(&a.c, &s)))
         goto out;
     if ((err = store_get(s, a.target, 0, &rec)) ||
         (err = edit_object(&a, record_type_of(rec)->name, &obj)) ||
@@ -328,9 +327,9 @@ int cmd_show(int argc, char **argv)
     int rc = parse_read(argc, argv, SHOW_USAGE, 1, &a);
     if (rc)
         return rc < 0 ? CLI_OK : rc;
-    store_t *s = cli_open(&a.c);
-    if (!s)
-        return CLI_FAIL;
+    store_t *s = NULL;
+    if ((rc = cli_open(&a.c, &s)))
+        return rc;
     int err = store_get(s, a.id, a.version, &rec);
     rc = err ? cli_error(err) : print_json(rec, NULL);
     record_free(rec);
@@ -340,10 +339,10 @@ int cmd_show(int argc, char **argv)
 
 static int run_listing(struct read_args *a, int history)
 {
-    store_t *s = cli_open(&a->c);
-    int first = 1, err;
-    if (!s)
-        return CLI_FAIL;
+    store_t *s = NULL;
+    int first = 1, err = cli_open(&a->c, &s);
+    if (err)
+        return err;
     int json = strcmp(a->format, "json") == 0, csv = strcmp(a->format, "csv") == 0;
     /* refuse before printing a header, so a refusal prints nothing on stdout */
     const struct record_type *t = a->type ? record_type_by_name(a->type) : NULL;

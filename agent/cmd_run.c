@@ -787,8 +787,8 @@ int cmd_run(int argc, char **argv)
      * round begins, it is an interrupted run like one asked during it */
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    if (!(l.s = cli_open(&c)))
-        return CLI_FAIL;
+    if ((rc = cli_open(&c, &l.s)))
+        return rc;
     if ((rc = server_of(&l, c.store_dir))) {
         store_close(&l.s);
         return rc;
@@ -888,9 +888,9 @@ int cmd_status(int argc, char **argv)
         return cli_usage(STATUS_USAGE);
     if ((rc = cli_common_finish(&c)))
         return rc;
-    store_t *s = cli_open(&c);
-    if (!s)
-        return CLI_FAIL;
+    store_t *s = NULL;
+    if ((rc = cli_open(&c, &s)))
+        return rc;
     uint64_t head;
     uint8_t h[CRYPTO_HASH_LEN];
     rc = sync_head(s, store_owner(s), &head, h);

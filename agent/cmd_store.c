@@ -61,9 +61,9 @@ int cmd_init(int argc, char **argv)
     }
     if ((rc = store_create(c.store_dir, site, r, &so)))
         return cli_error(rc);
-    store_t *s = cli_open(&c);
-    if (!s)
-        return CLI_FAIL;
+    store_t *s = NULL;
+    if ((rc = cli_open(&c, &s)))
+        return rc;
     uint8_t pub[CRYPTO_PUB_LEN];
     char hex[2 * CRYPTO_PUB_LEN + 1];
     store_public_key(s, pub);
@@ -107,9 +107,9 @@ int cmd_dispose(int argc, char **argv)
         return cli_usage(DISPOSE_USAGE);
     if ((rc = cli_common_finish(&c)))
         return rc;
-    store_t *s = cli_open(&c);
-    if (!s)
-        return CLI_FAIL;
+    store_t *s = NULL;
+    if ((rc = cli_open(&c, &s)))
+        return rc;
     rc = store_dispose(s, argv[optind], reason);
     store_close(&s);
     if (rc)

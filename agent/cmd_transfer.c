@@ -81,10 +81,10 @@ int cmd_export(int argc, char **argv)
     struct export_out o = {.csv = !strcmp(format, "csv")};
     if ((rc = jsonpb_columns(type, &o.cols, &o.n_cols)))
         return cli_error(rc);
-    store_t *s = cli_open(&c);
-    if (!s) {
+    store_t *s = NULL;
+    if ((rc = cli_open(&c, &s))) {
         free((void *)o.cols);
-        return CLI_FAIL;
+        return rc;
     }
     if (o.csv)
         for (size_t i = 0; i < o.n_cols; i++)
@@ -149,9 +149,9 @@ int cmd_import(int argc, char **argv)
     if (progress)
         io.progress = show_progress;
     io.exiting = 1; /* the command ends with the import */
-    store_t *s = cli_open(&c);
-    if (!s)
-        return CLI_FAIL;
+    store_t *s = NULL;
+    if ((rc = cli_open(&c, &s)))
+        return rc;
     struct import_result res;
     rc = import_file(s, path, &io, &res);
     store_close(&s);

@@ -5,12 +5,6 @@
 const char *cli_prog = "scsms";
 int cli_hq_only;
 
-/* A store's settings could not be used (SCSMS_ECONFIG went through
- * cli_error): the command ends with CLI_USAGE, whatever it returned, so
- * that a service manager stops rather than restarts until a person has
- * mended scsms.ini. */
-static int settings_refused;
-
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -40,15 +34,13 @@ int cli_dispatch(const struct cli_command *commands, size_t n, int argc, char **
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
                       !strcmp(argv[1], "help")))
         return usage(stdout, commands, n, footer);
-    settings_refused = 0;
     /* past a file size limit (ulimit -f) a write fails with EFBIG, which
      * the store reports as a full disk in one line, rather than the
      * process being killed with nothing said */
     signal(SIGXFSZ, SIG_IGN);
     for (size_t i = 0; argc >= 2 && i < n; i++)
         if (strcmp(argv[1], commands[i].name) == 0) {
-            int rc = commands[i].run(argc - 1, argv + 1);
-            return rc == CLI_FAIL && settings_refused ? CLI_USAGE : rc;
+            return commands[i].run(argc - 1, argv + 1);
         }
     /* one line: the list is what --help is for */
     if (argc < 2)
@@ -125,10 +117,8 @@ int cli_error(int code)
     fprintf(stderr, "%s: %s\n", cli_prog, scsms_errmsg());
     if (code == SCSMS_ETAMPER)
         return CLI_TAMPER;
-    if (code == SCSMS_ECONFIG) {
-        settings_refused = 1;
+    if (code == SCSMS_ECONFIG)
         return CLI_USAGE;
-    }
     return CLI_FAIL;
 }
 
@@ -178,34 +168,44 @@ int cli_usage(const char *usage)
     return CLI_USAGE;
 }
 
-/* cli_open, with or without cli_hq_only's check */
-static store_t *open_store(const struct cli_common *c, int hq_only)
+void cli_settings_ignored(const store_t *s, const char *what)
 {
-    struct store_options o = {.key_path = c->key_path};
+    const char *why = store_settings_refused(s);
+    if (why)
+        fprintf(stderr, "%s: warning: %s; its defaults taken for %s, which needs none of it\n",
+                cli_prog, why, what);
+}
+
+/* cli_open, with or without cli_hq_only's check; any: settings optional */
+static int open_store(const struct cli_common *c, int hq_only, int any, store_t **out)
+{
+    struct store_options o = {.key_path = c->key_path, .settings_optional = any};
     store_t *s = NULL;
     int rc = store_open(c->store_dir, &o, &s);
-    if (rc) {
-        cli_error(rc);
-        return NULL;
-    }
+    *out = NULL;
+    if (rc)
+        return cli_error(rc);
     if (hq_only && store_role(s) != STORE_ROLE_HQ) {
         const char *whose = store_role(s) == STORE_ROLE_SITE ? "site" : "partner";
         store_close(&s);
-        cli_error(scsms_fail(SCSMS_EINVAL, "'%s' is a %s's store, not head office's: %s works on "
-                             "the store '%s init' made", c->store_dir, whose, cli_prog,
-                             cli_prog));
-        return NULL;
+        return cli_error(scsms_fail(SCSMS_EINVAL, "'%s' is a %s's store, not head office's: %s "
+                                    "works on the store '%s init' made", c->store_dir, whose,
+                                    cli_prog, cli_prog));
     }
     if (c->author && (rc = store_set_author(s, c->author))) {
-        cli_error(rc);
         store_close(&s);
+        return cli_error(rc);
     }
-    return s;
+    *out = s;
+    return 0;
 }
 
-store_t *cli_open(const struct cli_common *c) { return open_store(c, cli_hq_only); }
+int cli_open(const struct cli_common *c, store_t **out)
+{
+    return open_store(c, cli_hq_only, 0, out);
+}
 
-store_t *cli_open_any(const struct cli_common *c) { return open_store(c, 0); }
+int cli_open_any(const struct cli_common *c, store_t **out) { return open_store(c, 0, 1, out); }
 
 static int read_stream(FILE *f, const char *name, char **out, size_t *len)
 {

@@ -65,12 +65,15 @@ int cli_common_option(struct cli_common *c, int opt, const char *arg);
  * saying how to name it, and CLI_USAGE. */
 int cli_common_finish(struct cli_common *c);
 
-/* Open the store named by c; prints the error and returns NULL on failure.
- * With cli_hq_only set, a store other than head office's is refused;
- * cli_open_any opens any store (backup, which needs no role). Caller
- * closes with store_close(). */
-store_t *cli_open(const struct cli_common *c);
-store_t *cli_open_any(const struct cli_common *c);
+/* Open the store named by c into *out: 0, or the command's exit code
+ * with the error printed in one line and *out NULL (CLI_USAGE for a
+ * scsms.ini that cannot be used, CLI_FAIL otherwise). With cli_hq_only
+ * set, a store other than head office's is refused; cli_open_any opens
+ * any store (backup, which needs no role) and takes a scsms.ini it cannot
+ * use as its defaults, with a warning: a copy or a check of the records
+ * needs none of it. Caller closes *out with store_close(). */
+int cli_open(const struct cli_common *c, store_t **out) SCSMS_MUST_CHECK;
+int cli_open_any(const struct cli_common *c, store_t **out) SCSMS_MUST_CHECK;
 
 /* Hold DIR/FILE locked (flock, exclusive) while this process runs a
  * long-lived command that must be the store's only one: 0 and in *fd the
@@ -80,8 +83,14 @@ store_t *cli_open_any(const struct cli_common *c);
 int cli_lock_store(const char *dir, const char *file, const char *who, int *fd) SCSMS_MUST_CHECK;
 
 /* Print "PROG: <current error message>" and return the exit code
- * that fits the error code. */
+ * that fits the error code: CLI_TAMPER for SCSMS_ETAMPER, CLI_USAGE for
+ * SCSMS_ECONFIG (settings that cannot be used: a service manager stops
+ * rather than restarts until a person mends scsms.ini), else CLI_FAIL. */
 int cli_error(int code);
+
+/* After cli_open_any: the one-line warning, if s's scsms.ini could not be
+ * used and its defaults were taken for what (a command's name). */
+void cli_settings_ignored(const store_t *s, const char *what);
 
 /* --version N: 1 to 4294967295 into *version and 0; else print
  * "PROG: --version must be a number from 1 to 4294967295, got 'x'" and

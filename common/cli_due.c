@@ -111,9 +111,9 @@ int cli_due(int argc, char **argv, const char *usage, int owners)
     int rc = cli_common_finish(&c);
     if (rc)
         return rc;
-    store_t *s = cli_open(&c);
-    if (!s)
-        return CLI_FAIL;
+    store_t *s = NULL;
+    if ((rc = cli_open(&c, &s)))
+        return rc;
     if (days < 0)
         days = (long)store_config(s)->expiring_days;
     struct due_out o = {.today = isotime_days(isotime_now()), .json = !strcmp(format, "json"),

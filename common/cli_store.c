@@ -60,15 +60,15 @@ int cli_verify(int argc, char **argv)
      * does not go with its key is an integrity failure as much as an
      * altered entry: exit 3 for both, which is what scripts test for */
     store_t *s = NULL;
-    struct store_options o = {.key_path = c.key_path};
+    struct store_options o = {.key_path = c.key_path, .settings_optional = 1};
     rc = store_open(c.store_dir, &o, &s);
-    if (rc == 0)
+    if (rc == 0) {
+        cli_settings_ignored(s, "verify"); /* an auditor's copy may come with a bad one */
         rc = verify_store(s, &rep);
+    }
     if (rc == 0)
         rc = store_stats(s, &st);
     store_close(&s);
-    if (rc == SCSMS_ECONFIG) /* the settings, not the records: nothing was verified */
-        return cli_error(rc);
     if (rc) {
         fprintf(stderr, "%s: verify failed: %s\n", cli_prog, scsms_errmsg());
         return rc == SCSMS_ETAMPER || rc == SCSMS_EKEY || rc == SCSMS_ECORRUPT ? CLI_TAMPER
@@ -98,9 +98,10 @@ int cli_backup(int argc, char **argv)
     int rc = parse_simple(argc, argv, usage_of(usage, "backup DEST --store DIR"), &dest, &c, NULL);
     if (rc)
         return rc < 0 ? CLI_OK : rc;
-    store_t *s = cli_open_any(&c); /* any store: a copy needs no role */
-    if (!s)
-        return CLI_FAIL;
+    store_t *s = NULL;
+    if ((rc = cli_open_any(&c, &s))) /* any store: a copy needs no role, nor settings */
+        return rc;
+    cli_settings_ignored(s, "backup");
     rc = store_backup(s, dest);
     store_close(&s);
     if (rc)

@@ -380,7 +380,15 @@ int store_open(const char *dir, const struct store_options *opts, store_t **out)
     if (!s->read_only || opts->key_path || file_exists(dir, "keys/sign.key", NULL))
         if ((rc = load_key(s, opts->key_path)))
             goto fail;
-    if ((rc = config_load(dir, &s->cfg)))
+    if ((rc = config_load(dir, &s->cfg)) == SCSMS_ECONFIG && opts->settings_optional) {
+        if (!(s->cfg_refused = strdup(scsms_errmsg()))) {
+            rc = scsms_fail(SCSMS_ENOMEM, "out of memory");
+            goto fail;
+        }
+        config_defaults(&s->cfg);
+        rc = 0;
+    }
+    if (rc)
         goto fail;
     snprintf(s->author, sizeof s->author, "%s", s->owner);
     *out = s;
@@ -403,6 +411,7 @@ void store_close(store_t **sp)
         close(s->lock_fd);
     crypto_key_destroy(&s->key);
     pthread_mutex_destroy(&s->seal_mu);
+    free(s->cfg_refused);
     free(s->dir);
     free(s);
     *sp = NULL;
@@ -410,6 +419,7 @@ void store_close(store_t **sp)
 
 const char *store_owner(const store_t *s) { return s->owner; }
 const struct scsms_config *store_config(const store_t *s) { return &s->cfg; }
+const char *store_settings_refused(const store_t *s) { return s->cfg_refused; }
 enum store_role store_role(const store_t *s) { return s->role; }
 const char *store_dir(const store_t *s) { return s->dir; }
 
@@ -1316,7 +1326,7 @@ int store_backup(store_t *s, const char *dest)
     }
     free(p);
     /* Check the copy now rather than on the day it is needed. */
-    struct store_options ro = {.read_only = 1};
+    struct store_options ro = {.read_only = 1, .settings_optional = 1};
     int rc = store_open(dest, &ro, &copy);
     if (rc == 0) {
         memcpy(copy->pub, s->pub, CRYPTO_PUB_LEN);
@@ -1392,7 +1402,8 @@ static int reaches(const char *dir, store_t *b, const char *src, uint64_t acked,
 {
     struct store_stats bs, ls;
     store_t *live = NULL;
-    struct store_options ro = {.read_only = 1};
+    /* its records, whatever its settings: a bad scsms.ini must not skip this check */
+    struct store_options ro = {.read_only = 1, .settings_optional = 1};
     int rc = store_stats(b, &bs);
     if (rc)
         return rc;
@@ -1419,7 +1430,8 @@ static int check_backup(const char *dir, const char *src, const struct store_opt
     store_t *b = NULL;
     struct verify_report rep;
     char *def = opts && opts->key_path ? NULL : path_join(dir, "keys/sign.key");
-    struct store_options ro = {.read_only = 1, .key_path = def ? def : opts->key_path};
+    struct store_options ro = {.read_only = 1, .settings_optional = 1,
+                               .key_path = def ? def : opts->key_path};
     int rc = store_open(src, &ro, &b);
     if (rc == SCSMS_EKEY)
         rc = scsms_fail(SCSMS_EKEY, "backup in '%s' was not made by this store's key; nothing "

@@ -74,6 +74,9 @@ struct store_options {
                                this entry (one head office acknowledged) */
     int restore_drop_newer; /* store_restore: the backup may end before the
                                store; its later entries are given up */
+    int settings_optional;  /* store_open: a scsms.ini that cannot be used
+                               gives its defaults instead of SCSMS_ECONFIG,
+                               the reason kept (store_settings_refused) */
 };
 
 /* Create a new store in dir (created if missing; must not hold a store)
@@ -99,6 +102,11 @@ const char *store_dir(const store_t *s);
 
 /* The settings read from DIR/scsms.ini at open (borrowed). */
 const struct scsms_config *store_config(const store_t *s);
+
+/* Why the store's scsms.ini could not be used, when it was opened with
+ * settings_optional and its defaults were taken instead; NULL otherwise.
+ * Borrowed: valid until store_close(). */
+const char *store_settings_refused(const store_t *s);
 
 /* Name recorded as author of the versions this process writes; the owner
  * when never set. Copied. */

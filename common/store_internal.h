@@ -43,6 +43,7 @@ struct store {
     int lock_fd;
     int read_only;
     struct scsms_config cfg; /* from DIR/scsms.ini */
+    char *cfg_refused;       /* why it could not be used (settings_optional); NULL */
     /* Identities whose seal verified here, by the SHA-256 of their stored
      * bytes (slot: the hash's first byte): head office reads the sender's
      * identity at every request, and an Ed25519 check each time (~60 us,

@@ -56,9 +56,9 @@ int srv_init(int argc, char **argv)
     const char *id = a.id ? a.id : "HQ";
     if ((rc = store_create(a.c.store_dir, id, STORE_ROLE_HQ, NULL)))
         return cli_error(rc);
-    store_t *s = cli_open(&a.c);
-    if (!s)
-        return CLI_FAIL;
+    store_t *s = NULL;
+    if ((rc = cli_open(&a.c, &s)))
+        return rc;
     uint8_t pub[CRYPTO_PUB_LEN];
     char hex[2 * CRYPTO_PUB_LEN + 1], curve[IDENTITY_Z85_LEN + 1], sec[IDENTITY_Z85_LEN + 1];
     store_public_key(s, pub);
@@ -114,9 +114,9 @@ int srv_enrol(int argc, char **argv)
     if (crypto_unhex(a.sign, sign, sizeof sign))
         return cli_error(scsms_fail(SCSMS_EINVAL, "--sign-key must be the 64 hex digits "
                                     "'scsms-agent init' printed as sign-key"));
-    store_t *s = cli_open(&a.c);
-    if (!s)
-        return CLI_FAIL;
+    store_t *s = NULL;
+    if ((rc = cli_open(&a.c, &s)))
+        return rc;
     /* head office's own key would let the identity pass for the server */
     char own[IDENTITY_Z85_LEN + 1], sec[IDENTITY_Z85_LEN + 1];
     rc = identity_curve_load(a.c.store_dir, own, sec);
@@ -154,9 +154,9 @@ int srv_revoke(int argc, char **argv)
         return rc < 0 ? CLI_OK : rc;
     if (!a.id)
         return cli_usage(REVOKE_USAGE);
-    store_t *s = cli_open(&a.c);
-    if (!s)
-        return CLI_FAIL;
+    store_t *s = NULL;
+    if ((rc = cli_open(&a.c, &s)))
+        return rc;
     if ((rc = store_identity_get(s, a.id, &id)) == 0) {
         isotime_format_instant(isotime_now(), now);
         char *decoded = id->revoked_at; /* put back before freeing what was decoded */
@@ -222,9 +222,9 @@ int srv_sites(int argc, char **argv)
     int rc = parse(argc, argv, SITES_USAGE, &a);
     if (rc)
         return rc < 0 ? CLI_OK : rc;
-    store_t *s = cli_open(&a.c);
-    if (!s)
-        return CLI_FAIL;
+    store_t *s = NULL;
+    if ((rc = cli_open(&a.c, &s)))
+        return rc;
     struct sites_ctx c = {s};
     /* the head is the last entry head office verified, under a checkpoint
      * the identity signed; the backlog is what it reported at last contact,

@@ -120,10 +120,8 @@ int srv_report(int argc, char **argv)
     o.sites = sites;
     if (isatty(STDERR_FILENO))
         o.progress = show_progress;
-    if (!(s = cli_open(&a.c))) {
-        code = CLI_FAIL;
+    if ((code = cli_open(&a.c, &s)))
         goto out;
-    }
     rc = report_build(s, &o, &rep);
     if (o.progress)
         fputs("\r\033[K", stderr); /* the progress line goes once the scan ends */

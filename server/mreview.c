@@ -246,9 +246,9 @@ int srv_management_review(int argc, char **argv)
     uint8_t hash[CRYPTO_HASH_LEN];
     if ((rc = hash_file(a.pack, hash)))
         return cli_error(rc);
-    store_t *s = cli_open(&c);
-    if (!s)
-        return CLI_FAIL;
+    store_t *s = NULL;
+    if ((rc = cli_open(&c, &s)))
+        return rc;
     Scsms__Record *review = NULL, *actions[MAX_ITEMS] = {0};
     size_t n = 0;
     rc = build_review(&a, hash, today, &review);

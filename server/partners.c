@@ -398,9 +398,9 @@ int srv_partners(int argc, char **argv)
         return CLI_USAGE;
     if ((rc = cli_common_finish(&c)))
         return rc;
-    store_t *s = cli_open(&c);
-    if (!s)
-        return CLI_FAIL;
+    store_t *s = NULL;
+    if ((rc = cli_open(&c, &s)))
+        return rc;
     int64_t today = isotime_days(isotime_now());
     struct roster r = {.today = today, .hq = store_owner(s)};
     if (within < 0)
@@ -561,9 +561,9 @@ int srv_review_declaration(int argc, char **argv)
         a.date = today;
     if ((rc = cli_common_finish(&c)))
         return rc;
-    store_t *s = cli_open(&c);
-    if (!s)
-        return CLI_FAIL;
+    store_t *s = NULL;
+    if ((rc = cli_open(&c, &s)))
+        return rc;
     Scsms__Record *decl = NULL;
     uint8_t hash[CRYPTO_HASH_LEN];
     char id[RECORD_MAX_ID + 1];
@@ -688,9 +688,9 @@ int srv_exempt(int argc, char **argv)
     }
     if ((rc = cli_common_finish(&c)))
         return rc;
-    store_t *s = cli_open(&c);
-    if (!s)
-        return CLI_FAIL;
+    store_t *s = NULL;
+    if ((rc = cli_open(&c, &s)))
+        return rc;
     Scsms__Record *rec = NULL;
     char id[RECORD_MAX_ID + 1];
     if ((rc = exemption_record(s, partner, name, clear, &rec)) == 0) {

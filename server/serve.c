@@ -936,8 +936,8 @@ int srv_run(int argc, char **argv)
     char pub[IDENTITY_Z85_LEN + 1], sec[IDENTITY_Z85_LEN + 1];
     if ((rc = identity_curve_load(c.store_dir, pub, sec)))
         return cli_error(rc);
-    if (!(sv.s = cli_open(&c)))
-        return CLI_FAIL;
+    if ((rc = cli_open(&c, &sv.s)))
+        return rc;
     /* one server a store: a second `run` on it would take in the same
      * sites' uploads beside the first (LMDB keeps the store whole, but
      * each would answer with heads the other moved) */
