@@ -154,6 +154,24 @@ START_TEST(backup_and_restore_through_cli)
     refused(&s, tu_agent(NULL, "restore", bk, "--store", s.store, NULL), 1,
             "ends at entry 1, but the store holds entries up to 2: restoring it would drop "
             "entries 2 to 2; nothing was replaced (to give them up, restore with --drop-newer)");
+    /* whatever the settings: with a scsms.ini it cannot use, the store's
+     * records are still read for this check (it used to pass unseen) */
+    char *ini = tu_path(s.store, "scsms.ini");
+    size_t ini_len;
+    char *ini_text = tu_read_file(ini, &ini_len);
+    FILE *ini_f = fopen(ini, "a");
+    fputs("[risk]\ntolerable_threshold = 5\n", ini_f); /* given twice */
+    ck_assert_int_eq(fclose(ini_f), 0);
+    refused(&s, tu_agent(NULL, "restore", bk, "--store", s.store, NULL), 1,
+            "restoring it would drop entries 2 to 2; nothing was replaced");
+    ini_f = fopen(ini, "w");
+    ck_assert_uint_eq(fwrite(ini_text, 1, ini_len, ini_f), ini_len);
+    ck_assert_int_eq(fclose(ini_f), 0);
+    free(ini_text);
+    free(ini);
+    r = tu_agent(NULL, "verify", "--store", s.store, NULL);
+    ck_assert_msg(r.status == 0 && strstr(r.out, "ok: 2 entries"), "%s%s", r.out, r.err);
+    tu_run_free(&r);
     r = tu_agent(NULL, "restore", bk, "--drop-newer", "--store", s.store, NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
     tu_run_free(&r);
