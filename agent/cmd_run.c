@@ -33,12 +33,19 @@
 enum { OPT_SERVER = CLI_OPT_FIRST_OWN, OPT_SERVER_KEY, OPT_ONCE, OPT_BATCH, OPT_TIMEOUT,
        OPT_PROGRESS };
 
-static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t stopping, reload_asked;
 
 static void on_signal(int sig)
 {
     (void)sig;
     stopping = 1;
+}
+
+/* SIGHUP (systemctl reload): scsms.ini is read again between rounds. */
+static void on_hangup(int sig)
+{
+    (void)sig;
+    reload_asked = 1;
 }
 
 struct link {
@@ -65,6 +72,7 @@ struct link {
     int64_t retry_since; /* ms: first "retry later" since the last progress; 0: none */
     int64_t retry_said;  /* ms: when that was last logged; 0: not in this spell */
     int64_t clock_offset; /* this clock minus head office's, s, at the last Hello */
+    int settings_server; /* endpoint and key are [sync]'s, not --server's */
     int64_t clock_said;   /* ms: when it was last said to be wrong; 0: not */
     int64_t clock_said_off; /* by how much it was then */
 };
@@ -718,6 +726,7 @@ static int server_of(struct link *l, const char *dir)
         l->endpoint = strcpy(l->cfg_endpoint, cfg->server); /* outlives the store */
     if (!l->server_key && cfg->server_key[0])
         l->server_key = strcpy(l->cfg_key, cfg->server_key);
+    l->settings_server = l->endpoint == l->cfg_endpoint;
     if (!l->endpoint || !l->server_key) {
         fprintf(stderr, "%s: no %s for head office: give --server tcp://HOST:PORT and "
                 "--server-key, or set server and server_key in [sync] of %s/%s\n", cli_prog,
@@ -732,6 +741,60 @@ static int server_of(struct link *l, const char *dir)
     if (rc)
         cli_error(rc);
     return rc ? CLI_USAGE : 0;
+}
+
+/* SIGHUP: [sync] of dir/scsms.ini read again, and a new head office
+ * endpoint or key taken for the next round. Settings that cannot be used,
+ * or a key other than head office's pinned one, are refused in one line
+ * and the daemon goes on as it was: a typo must not stop a site's sync.
+ * 0, or what connecting to the new endpoint failed with. */
+static int reload_settings(struct link *l, const char *dir)
+{
+    struct scsms_config cfg;
+    char was_endpoint[sizeof l->cfg_endpoint], was_key[sizeof l->cfg_key];
+    reload_asked = 0;
+    if (!l->settings_server) {
+        fprintf(stderr, "scsms-agent: info: SIGHUP: head office stays %s, as --server gave it\n",
+                l->endpoint);
+        return 0;
+    }
+    if (config_load(dir, &cfg) != 0) {
+        fprintf(stderr, "scsms-agent: warning: settings not read again: %s; still syncing with "
+                "%s\n", scsms_errmsg(), l->endpoint);
+        return 0;
+    }
+    if (!cfg.server[0] || !cfg.server_key[0]) {
+        fprintf(stderr, "scsms-agent: warning: settings not read again: %s/%s names no head "
+                "office in [sync]; still syncing with %s\n", dir, CONFIG_FILE, l->endpoint);
+        return 0;
+    }
+    if (!strcmp(cfg.server, l->endpoint) && !strcmp(cfg.server_key, l->server_key)) {
+        fprintf(stderr, "scsms-agent: info: settings read again: head office unchanged (%s)\n",
+                l->endpoint);
+        return 0;
+    }
+    strcpy(was_endpoint, l->cfg_endpoint);
+    strcpy(was_key, l->cfg_key);
+    strcpy(l->cfg_endpoint, cfg.server);
+    strcpy(l->cfg_key, cfg.server_key);
+    if (load_pin(l) != 0) { /* another head office's key: not this site's to talk to */
+        strcpy(l->cfg_endpoint, was_endpoint);
+        strcpy(l->cfg_key, was_key);
+        fprintf(stderr, "scsms-agent: warning: settings not taken: %s; still syncing with %s\n",
+                scsms_errmsg(), l->endpoint);
+        return 0;
+    }
+    int rc = connect_server(l);
+    if (rc) { /* back to the one that was working */
+        fprintf(stderr, "scsms-agent: warning: settings not taken: %s; still syncing with %s\n",
+                scsms_errmsg(), was_endpoint);
+        strcpy(l->cfg_endpoint, was_endpoint);
+        strcpy(l->cfg_key, was_key);
+        return connect_server(l);
+    }
+    fprintf(stderr, "scsms-agent: info: settings read again: head office is now %s (was %s)\n",
+            l->endpoint, was_endpoint);
+    return 0;
 }
 
 int cmd_run(int argc, char **argv)
@@ -811,6 +874,8 @@ int cmd_run(int argc, char **argv)
     l.acked = cli_acked_seq(c.store_dir);
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     signal(SIGPIPE, SIG_IGN); /* a daemon outlives whatever read its output */
+    if (!l.once)
+        signal(SIGHUP, on_hangup);
     /* every upload's buffers reuse the last one's pages (mem.h) */
     mem_keep_freed(SYNC_BATCH_MAX_BYTES);
     l.ctx = zmq_ctx_new();
@@ -840,8 +905,11 @@ int cmd_run(int argc, char **argv)
                     "entries sent since start\n", l.endpoint, (unsigned long long)l.sent);
             pause_ms = ROUND_MS;
         }
-        for (int waited = 0; waited < pause_ms && !stopping && rc == 0; waited += 100)
+        for (int waited = 0; waited < pause_ms && !stopping && rc == 0 && !reload_asked;
+             waited += 100)
             usleep(100000);
+        if (rc == 0 && reload_asked && !stopping)
+            rc = reload_settings(&l, c.store_dir); /* and the next round at once */
     }
     if (stopping && rounds == 0) /* stopped before its first round: recorded as one */
         write_state(&l, c.store_dir, scsms_fail(SCSMS_EIO, "interrupted"), l.acked);

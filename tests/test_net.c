@@ -237,6 +237,114 @@ START_TEST(a_site_set_up_with_its_server_needs_no_options)
 }
 END_TEST
 
+/* The daemon's log at path once it holds want, polling for at most
+ * 60 s (the sanitizers are slow) while cond (if given) is not yet true of
+ * n. Caller frees. */
+static char *log_holds(const char *path, const char *want, struct tn_net *n, const char *site,
+                       uint64_t head)
+{
+    size_t len;
+    for (int i = 0; i < 1200; i++, usleep(50000)) {
+        char *log = tu_read_file(path, &len);
+        if (log && strstr(log, want) && (!site || tn_hq_head(n, site) == head))
+            return log;
+        free(log);
+    }
+    char *log = tu_read_file(path, &len);
+    ck_abort_msg("no '%s' (head %llu of %llu) in:\n%s", want,
+                 site ? (unsigned long long)tn_hq_head(n, site) : 0ULL, (unsigned long long)head,
+                 log ? log : "");
+    return NULL;
+}
+
+/* Replace the endpoint in dir/scsms.ini's [sync] (and append extra). */
+static void set_server_in_settings(const char *dir, const char *from, const char *to,
+                                   const char *extra)
+{
+    char *ini = tu_path(dir, "scsms.ini");
+    size_t len;
+    char *text = tu_read_file(ini, &len), *at = strstr(text, from);
+    ck_assert_ptr_nonnull(at);
+    FILE *f = fopen(ini, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%.*s%s%s%s", (int)(at - text), text, to, at + strlen(from), extra);
+    ck_assert_int_eq(fclose(f), 0);
+    free(text);
+    free(ini);
+}
+
+/* Head office moves to a new address: the site lead edits [sync] and
+ * reloads the daemon (SIGHUP, systemctl reload), which follows without a
+ * restart. A file it cannot use, or a key that is not head office's
+ * pinned one, is refused in one line and the daemon goes on syncing with
+ * the head office it had. */
+START_TEST(a_daemon_reloads_its_settings_on_sighup)
+{
+    struct tn_net n = tn_new("netreload");
+    char *dir = tu_path(n.tmp, "WH-R");
+    struct tu_run r = tu_agent(NULL, "init", "--site", "WH-R", "--server", n.endpoint,
+                               "--server-key", n.server_key, "--store", dir, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    char *curve = tn_field_of(r.out, "curve-key"), *sign = tn_field_of(r.out, "sign-key");
+    tu_run_free(&r);
+    r = tn_server(&n, "enrol", "--id", "WH-R", "--role", "site", "--curve-key", curve,
+                  "--sign-key", sign, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    tn_import_rows(&n, dir, "10");
+    char *dlog = tu_path(n.tmp, "daemon.log");
+    char *daemon[] = {getenv("SCSMS_AGENT"), "run", "--timeout", "2", "--store", dir, NULL};
+    int fd;
+    pid_t agent = tu_spawn(daemon, &fd, dlog);
+    free(log_holds(dlog, "", &n, "WH-R", 10));
+
+    char was[64], want[256];
+    snprintf(was, sizeof was, "%s", n.endpoint);
+    tn_move_server(&n);
+    set_server_in_settings(dir, was, n.endpoint, "");
+    ck_assert_int_eq(kill(agent, SIGHUP), 0);
+    tn_import_rows(&n, dir, "5");
+    snprintf(want, sizeof want, "scsms-agent: info: settings read again: head office is now %s "
+             "(was %s)\n", n.endpoint, was);
+    free(log_holds(dlog, want, &n, "WH-R", 15));
+
+    /* a typo: refused in one line, and the daemon syncs on as it was
+     * (the records added once the file is mended) */
+    set_server_in_settings(dir, n.endpoint, n.endpoint, "[sync]\nserver = tcp://x:1\n");
+    ck_assert_int_eq(kill(agent, SIGHUP), 0);
+    snprintf(want, sizeof want, "scsms-agent: warning: settings not read again: %s/scsms.ini:",
+             dir);
+    char *log = log_holds(dlog, want, &n, NULL, 0);
+    snprintf(want, sizeof want, ": server given twice (first at line 22): give each setting "
+             "once, on one line; still syncing with %s\n", n.endpoint);
+    ck_assert_msg(strstr(log, want), "%s", log);
+    free(log);
+    set_server_in_settings(dir, "[sync]\nserver = tcp://x:1\n", "", "");
+    tn_import_rows(&n, dir, "5");
+    free(log_holds(dlog, "", &n, "WH-R", 20));
+
+    /* another head office's key (this one pinned at the first sync) */
+    struct tn_net other = tn_new("netreload2");
+    set_server_in_settings(dir, n.server_key, other.server_key, "");
+    ck_assert_int_eq(kill(agent, SIGHUP), 0);
+    tn_import_rows(&n, dir, "5");
+    snprintf(want, sizeof want, "scsms-agent: warning: settings not taken: server key '%.40s' is "
+             "not that of head office HQ, pinned here at the first sync", other.server_key);
+    free(log_holds(dlog, want, &n, "WH-R", 25));
+    tn_free(&other);
+
+    kill(agent, SIGTERM);
+    ck_assert_int_eq(tu_wait(agent, 20000), 0);
+    close(fd);
+    tn_heads_equal(&n, dir, "WH-R", 25);
+    free(dlog);
+    free(curve);
+    free(sign);
+    free(dir);
+    tn_free(&n);
+}
+END_TEST
+
 /* A site lead with a bad link. A run --once stopped by a signal says how
  * far it got and exits 1 (not 0 and "synced"), and status records it. A
  * head office that cannot store uploads (its file size limit reached)
@@ -1517,6 +1625,7 @@ int main(void)
     tcase_add_test(t, alerts_list_every_sites_due_items);
     tcase_add_test(t, offline_site_catches_up);
     tcase_add_test(t, a_wrong_clock_is_said_on_both_sides);
+    tcase_add_test(t, a_daemon_reloads_its_settings_on_sighup);
     tcase_add_test(t, survives_twenty_kills);
     suite_add_tcase(s, t);
     return tu_run_suite(s);

@@ -126,6 +126,13 @@ void tn_take_curve_keys(struct tn_net *n, const struct tn_net *from)
     tn_start_server(n, "256");
 }
 
+void tn_move_server(struct tn_net *n)
+{
+    tn_stop_server(n, SIGTERM);
+    snprintf(n->endpoint, sizeof n->endpoint, "tcp://127.0.0.1:%d", free_port());
+    tn_start_server(n, "256");
+}
+
 void tn_free(struct tn_net *n)
 {
     tn_stop_server(n, SIGTERM);

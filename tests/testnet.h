@@ -38,6 +38,10 @@ void tn_take_curve_keys(struct tn_net *n, const struct tn_net *from);
 void tn_start_server(struct tn_net *n, const char *queue);
 void tn_stop_server(struct tn_net *n, int sig);
 
+/* Head office moves: the server stopped and started on another free port
+ * of 127.0.0.1 (n->endpoint changes), with the same store and keys. */
+void tn_move_server(struct tn_net *n);
+
 /* Run scsms-server with the arguments up to the first NULL (at most 19)
  * and --store of n. */
 struct tu_run tn_server(struct tn_net *n, const char *arg, ...);
