@@ -851,7 +851,12 @@ static int apply_followup(store_t *s, MDB_txn *txn, store_batch_t *b, struct rul
     char created[ISOTIME_INSTANT_LEN + 1], id[RECORD_MAX_ID + 1], old[32];
     uint32_t version = 1;
     uint8_t *entry, hash[CRYPTO_HASH_LEN];
-    int rc = record_validate(fu->rec);
+    /* a rule's next version of a stored record (equipment taken out of
+     * use, a policy made obsolete) changes a status or a date: the rest was
+     * accepted when it was written, perhaps before a check that refuses it
+     * now, and must not stop the rule (record_validate_restored skips
+     * those checks); a new record is checked whole */
+    int rc = fu->create ? record_validate(fu->rec) : record_validate_restored(fu->rec);
     if (rc)
         return scsms_fail_context(rc, "record raised by %s", fu->why);
     snprintf(id, sizeof id, "%s", fu->rec->id);

@@ -699,6 +699,8 @@ static int new_nonconformity(const char *id, Scsms__Nonconformity__Source source
     int rc = record_set_string(&nc->id, id);
     if (rc == 0)
         rc = record_set_string(&nc->nonconformity->description, description);
+    if (rc == 0) /* it quotes records, some written before a character was refused */
+        text_scrub(nc->nonconformity->description);
     if (rc == 0)
         rc = record_set_string(&nc->nonconformity->raised_date, date);
     if (rc == 0 && source_id)

@@ -62,14 +62,16 @@ void text_copy(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
-void text_printable(char *s)
+/* text_printable, keeping line breaks and tabs or not */
+static void make_printable(char *s, int keep_breaks)
 {
     unsigned char *in = (unsigned char *)s, *out = in;
     size_t left = strlen(s);
     while (left > 0) {
         size_t n = *in < 0x80 ? 1 : text_utf8_len(in, left);
         int c1 = n == 2 && in[0] == 0xc2 && in[1] <= 0x9f;
-        if (n == 0 || c1 || *in < 0x20 || *in == 0x7f) {
+        int kept = keep_breaks && (*in == '\t' || *in == '\n' || *in == '\r');
+        if (n == 0 || c1 || (*in < 0x20 && !kept) || *in == 0x7f) {
             *out++ = '?';
             n = n ? n : 1;
         } else {
@@ -81,6 +83,10 @@ void text_printable(char *s)
     }
     *out = '\0';
 }
+
+void text_printable(char *s) { make_printable(s, 0); }
+
+void text_scrub(char *s) { make_printable(s, 1); }
 
 const char *text_quote(const char *s, size_t max, struct text_quote *q)
 {

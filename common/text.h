@@ -34,6 +34,11 @@ void text_copy(char *dst, size_t cap, const char *src);
  * anything, cut at any byte. */
 void text_printable(char *s);
 
+/* The same, but tab, line feed and carriage return are kept: the text of
+ * a record a rule raises, quoting what an earlier record held (written
+ * before a character was refused) that a record written now may not. */
+void text_scrub(char *s);
+
 #define TEXT_QUOTE_MAX 64
 
 /* Room for a quotation: at most TEXT_QUOTE_MAX bytes. */

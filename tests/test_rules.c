@@ -885,6 +885,31 @@ START_TEST(rule3_raised_text_is_cut_between_characters)
     snprintf(want, sizeof want, "(readings before '%s', after '%s')", before, after);
     ck_assert_ptr_nonnull(strstr(nc->nonconformity->description, want));
     record_free(nc);
+
+    /* equipment restored as written before DEL and the C1 controls were
+     * refused (import --preserve) still goes out of use when it fails a
+     * calibration: the rule's next version keeps what it held, and the
+     * nonconformity quoting it shows such a character as '?' */
+    Scsms__Record *old = NULL;
+    char legacy[RECORD_MAX_ID + 1];
+    ck_assert_int_eq(store_get(f.s, eq, 0, &old), 0);
+    snprintf(legacy, sizeof legacy, "%.*s000099", (int)strlen(eq) - 6, eq);
+    ck_assert_int_eq(record_set_string(&old->id, legacy), 0);
+    ck_assert_int_eq(record_set_string(&old->equipment->location, "Gate 3\xc2\x85North"), 0);
+    ck_assert_int_eq(record_set_string(&old->status, "in_service"), 0);
+    ck_assert_int_eq(record_set_string(&old->equipment->next_calibration_date, "2027-01-01"), 0);
+    store_batch_t *b = NULL;
+    ck_assert_int_eq(store_batch_new(f.s, &b), 0);
+    ck_assert_int_eq(store_batch_add_preserved(b, old), 0);
+    ck_assert_msg(store_batch_commit(b) == 0, "%s", scsms_errmsg());
+    store_batch_destroy(&b);
+    record_free(old);
+    free(cal);
+    cal = calibrate(f.s, legacy, "2026-11-22", "fail", NULL, raised, sizeof raised);
+    expect_equipment(f.s, legacy, "out_of_calibration", "2027-01-01", "2026-11-22");
+    ck_assert_int_eq(store_get(f.s, legacy, 0, &old), 0);
+    ck_assert_str_eq(old->equipment->location, "Gate 3\xc2\x85North"); /* kept as it was */
+    record_free(old);
     unsetenv("SCSMS_NOW");
     free(cal);
     free(eq);

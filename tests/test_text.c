@@ -77,6 +77,10 @@ START_TEST(messages_are_one_printable_line)
     strcpy(s, "\xff\xfe plain \xf0\x9f\x93\xa6");
     text_printable(s);
     ck_assert_str_eq(s, "?? plain \xf0\x9f\x93\xa6");
+    /* the text of a raised record keeps its line breaks and tabs */
+    strcpy(s, "a\tb\r\nc\x1b\x7f\xc2\x85" "d\xc3\xa9");
+    text_scrub(s);
+    ck_assert_str_eq(s, "a\tb\r\nc???d\xc3\xa9");
 
     /* through scsms_fail: the quoted name cut by %.3s inside 'é' */
     ck_assert_int_eq(scsms_fail(SCSMS_EINVAL, "unknown field '%.3s' for type x", "ab\xc3\xa9"),
