@@ -152,7 +152,9 @@ static int next_pause(int pause_ms)
 static int retry_later(struct link *l, const Scsms__SyncReply *r)
 {
     int64_t now = isotime_monotonic_ms();
-    const char *why = r->message && r->message[0] ? r->message : "server busy";
+    char why[301]; /* head office's words, shown as one line of text */
+    text_copy(why, sizeof why, r->message && r->message[0] ? r->message : "server busy");
+    text_printable(why);
     if (!l->retry_since)
         l->retry_since = now;
     if (l->once && now - l->retry_since >= l->timeout_ms)
@@ -591,7 +593,7 @@ static void write_state(struct link *l, const char *dir, int rc, uint64_t acked)
     FILE *old = fopen(path, "r");
     if (old) { /* keep the time of the last success across failures */
         char line[256];
-        while (fgets(line, sizeof line, old))
+        while (cli_state_line(old, line, sizeof line))
             if (!strncmp(line, "last_sync ", 10))
                 snprintf(last_ok, sizeof last_ok, "%.*s", (int)strcspn(line + 10, "\n"), line + 10);
             else if (!strncmp(line, "clock ", 6))
@@ -631,8 +633,9 @@ static void link_release(struct link *l)
  * Hello's round trip (sent, answered: this clock) against the time head
  * office put in its answer. Said once when it goes wrong, each hour while
  * it stays wrong or at once when it is wrong by another tolerance's worth,
- * and once when it comes right; run --once says it each time, being one
- * round. */
+ * and once when it is right again (sync_clock_right: a minute inside the
+ * limit, so that a clock at the limit does not flap); run --once says it
+ * each time, being one round. */
 #define CLOCK_SAY_MS (3600 * 1000)
 
 static void note_clock(struct link *l, int64_t sent, int64_t answered, int64_t hq_time)
@@ -651,7 +654,7 @@ static void note_clock(struct link *l, int64_t sent, int64_t answered, int64_t h
                 off > 0 ? "ahead of" : "behind");
         l->clock_said = now;
         l->clock_said_off = off;
-    } else if (!sync_clock_wrong(off) && l->clock_said) {
+    } else if (l->clock_said && sync_clock_right(off)) {
         fprintf(stderr, "scsms-agent: info: this machine's clock agrees with head office's "
                 "again (%s off)\n", span);
         l->clock_said = 0;
@@ -979,10 +982,12 @@ int cmd_status(int argc, char **argv)
         printf("never synced: backlog %llu entries\n", (unsigned long long)head);
         return CLI_OK;
     }
-    while (fgets(line, sizeof line, f)) {
+    while (cli_state_line(f, line, sizeof line)) {
         if (sscanf(line, "acked_seq %llu", &acked) == 1)
             continue;
         fputs(line, stdout);
+        if (line[strlen(line) - 1] != '\n') /* cut short */
+            putchar('\n');
     }
     fclose(f);
     printf("acknowledged %llu, backlog %llu entries\n", acked,

@@ -46,8 +46,8 @@ int cli_dispatch(const struct cli_command *commands, size_t n, int argc, char **
     if (argc < 2)
         fprintf(stderr, "%s: no command given: '%s --help' lists them\n", cli_prog, cli_prog);
     else
-        fprintf(stderr, "%s: unknown command '%.*s': '%s --help' lists them\n", cli_prog,
-                (int)text_cut(argv[1], 64), argv[1], cli_prog);
+        fprintf(stderr, "%s: unknown command '%s': '%s --help' lists them\n", cli_prog,
+                text_quote(argv[1], 64, &(struct text_quote){{0}}), cli_prog);
     return CLI_USAGE;
 }
 
@@ -70,14 +70,15 @@ int cli_getopt(int argc, char **argv, const char *shorts, const struct option *o
                 hits = (int)strlen(o->name) == len ? 0 : hits + 1; /* 0: exact */
             }
         if (hits > 1)
-            snprintf(problem, sizeof problem, "ambiguous option '--%.*s'", len, name);
+            snprintf(problem, sizeof problem, "ambiguous option '--%.*s'",
+                     (int)text_cut(name, (size_t)(len > 64 ? 64 : len)), name);
         else if (hit && name[len] == '=' && hit->has_arg == no_argument)
             snprintf(problem, sizeof problem, "option '--%s' takes no value", hit->name);
         else if (hit && hit->has_arg == required_argument)
             snprintf(problem, sizeof problem, "option '--%s' needs a value", hit->name);
         else
-            snprintf(problem, sizeof problem, "unknown option '--%.*s'", len > 64 ? 64 : len,
-                     name);
+            snprintf(problem, sizeof problem, "unknown option '--%.*s'",
+                     (int)text_cut(name, (size_t)(len > 64 ? 64 : len)), name);
         return opt;
     }
     if (optopt && optopt < 128 && strchr(shorts, optopt))
@@ -128,8 +129,8 @@ int cli_parse_version(const char *text, uint32_t *version)
     errno = 0;
     unsigned long long v = strtoull(text, &end, 10);
     if (text[0] < '0' || text[0] > '9' || *end || errno || v == 0 || v > UINT32_MAX) {
-        fprintf(stderr, "%s: --version must be a number from 1 to %u, got '%.*s'\n", cli_prog,
-                UINT32_MAX, (int)text_cut(text, 32), text);
+        fprintf(stderr, "%s: --version must be a number from 1 to %u, got '%s'\n", cli_prog,
+                UINT32_MAX, text_quote(text, 32, &(struct text_quote){{0}}));
         return CLI_USAGE;
     }
     *version = (uint32_t)v;
@@ -162,6 +163,7 @@ int cli_usage_because(const char *usage, const char *fmt, ...)
 
 int cli_usage(const char *usage)
 {
+    text_printable(problem); /* it may quote an argument: one line, as written */
     fprintf(stderr, "%s: %s; usage: %s\n", cli_prog, problem[0] ? problem : "wrong arguments",
             usage);
     problem[0] = '\0';
@@ -311,8 +313,8 @@ int cli_check_choice(const char *option, const char *value, const char *allowed)
                                 k == 0 ? "" : k + 1 == n ? " or " : ", ", (int)wl, p);
         p += wl + (p[wl] == ' ');
     }
-    fprintf(stderr, "%s: %s must be %s, got '%.*s'\n", cli_prog, option, list,
-            (int)text_cut(value, 32), value);
+    fprintf(stderr, "%s: %s must be %s, got '%s'\n", cli_prog, option, list,
+            text_quote(value, 32, &(struct text_quote){{0}}));
     return CLI_USAGE;
 }
 

@@ -128,6 +128,12 @@ int cli_restore(int argc, char **argv);
  * synced). */
 uint64_t cli_acked_seq(const char *dir);
 
+/* The next line of sync.state from f into buf (cap bytes, its newline
+ * kept if it fits): 1, or 0 at the end. The rest of a line longer than
+ * buf is skipped, never read as a line of its own: a `result` line quotes
+ * what head office said, which may look like a key. */
+int cli_state_line(FILE *f, char *buf, size_t cap);
+
 /* Print one line to stderr, "PROG: PROBLEM; usage: USAGE" (the problem
  * cli_getopt noted, or "wrong arguments"), and return CLI_USAGE. */
 int cli_usage(const char *usage);

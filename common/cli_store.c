@@ -110,6 +110,19 @@ int cli_backup(int argc, char **argv)
     return CLI_OK;
 }
 
+int cli_state_line(FILE *f, char *buf, size_t cap)
+{
+    if (!fgets(buf, (int)cap, f))
+        return 0;
+    size_t n = strlen(buf);
+    if (n > 0 && buf[n - 1] != '\n') { /* cut short: skip to the end of the line */
+        int c;
+        while ((c = getc(f)) != EOF && c != '\n')
+            ;
+    }
+    return 1;
+}
+
 uint64_t cli_acked_seq(const char *dir)
 {
     char path[4096], line[256];
@@ -118,7 +131,7 @@ uint64_t cli_acked_seq(const char *dir)
     FILE *f = fopen(path, "r");
     if (!f)
         return 0;
-    while (fgets(line, sizeof line, f))
+    while (cli_state_line(f, line, sizeof line))
         if (sscanf(line, "acked_seq %llu", &acked) == 1)
             break;
     fclose(f);

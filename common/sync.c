@@ -696,6 +696,12 @@ int64_t sync_clock_offset(int64_t theirs, int64_t ours)
     return theirs - ours;
 }
 
+int sync_clock_right(int64_t offset)
+{
+    const int64_t near = SYNC_CLOCK_TOLERANCE_S - SYNC_CLOCK_MARGIN_S;
+    return offset != SYNC_CLOCK_UNKNOWN && offset <= near && offset >= -near;
+}
+
 int sync_clock_wrong(int64_t offset)
 {
     return offset != SYNC_CLOCK_UNKNOWN &&

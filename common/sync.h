@@ -170,9 +170,18 @@ void sync_upload_clear(struct sync_upload *ups, size_t n);
 #define SYNC_CLOCK_TOLERANCE_S 300
 #define SYNC_CLOCK_UNKNOWN INT64_MIN
 
+/* A clock said to be wrong is said to be right again only once it is a
+ * minute nearer than that: measured to the second, a clock at the limit
+ * would otherwise be said wrong and right at every round. */
+#define SYNC_CLOCK_MARGIN_S 60
+
 /* 1 when offset (seconds, a clock minus head office's) is known and
  * beyond SYNC_CLOCK_TOLERANCE_S either way. */
 int sync_clock_wrong(int64_t offset);
+
+/* 1 when offset is known and within SYNC_CLOCK_TOLERANCE_S less
+ * SYNC_CLOCK_MARGIN_S either way. */
+int sync_clock_right(int64_t offset);
 
 /* theirs - ours, two clocks in Unix seconds; SYNC_CLOCK_UNKNOWN when
  * either is outside the years 1900-9999 (0, not said, among them): a

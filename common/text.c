@@ -95,5 +95,6 @@ const char *text_quote(const char *s, size_t max, struct text_quote *q)
     size_t n = text_cut(s, max);
     memcpy(q->text, s, n);
     q->text[n] = '\0';
+    text_printable(q->text);
     return q->text;
 }

@@ -48,7 +48,8 @@ struct text_quote {
 
 /* The first bytes of s, at most max (capped at TEXT_QUOTE_MAX), for a
  * message to quote: cut before a byte that continues a UTF-8 character,
- * so that text stays text. In q, which the result borrows. */
+ * so that text stays text, and made printable (text_printable). In q,
+ * which the result borrows. */
 const char *text_quote(const char *s, size_t max, struct text_quote *q);
 
 #endif

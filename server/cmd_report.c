@@ -33,8 +33,8 @@ static int parse_day(const char *opt, const char *text, int64_t *day)
 {
     if (isotime_parse_date(text, day) == 0)
         return 0;
-    fprintf(stderr, "%s: %s '%.*s' is not a date: give YYYY-MM-DD\n", cli_prog, opt,
-            (int)text_cut(text, 32), text);
+    fprintf(stderr, "%s: %s '%s' is not a date: give YYYY-MM-DD\n", cli_prog, opt,
+            text_quote(text, 32, &(struct text_quote){{0}}));
     return CLI_USAGE;
 }
 

@@ -397,8 +397,8 @@ static struct sync_seen *seen_entry(struct server *sv, const char *who)
 
 /* Keep how far e's clock is from this one, as its Hello said (sent_at 0:
  * not said), and log once when it goes wrong (SYNC_CLOCK_TOLERANCE_S), or
- * wrong by another tolerance's worth, and once when it comes right: a
- * daemon says hello every few seconds. */
+ * wrong by another tolerance's worth, and once when it is right again
+ * (sync_clock_right): a daemon says hello every few seconds. */
 static void note_clock(struct server *sv, struct sync_seen *e, int64_t sent_at)
 {
     int64_t off = sync_clock_offset(sent_at, isotime_now());
@@ -408,16 +408,17 @@ static void note_clock(struct server *sv, struct sync_seen *e, int64_t sent_at)
     int64_t *said_off = &sv->clock_said_off[e - sv->seen];
     char span[ISOTIME_SPAN_MAX + 1];
     isotime_format_span(off, span);
-    if (sync_clock_wrong(off) && (!*said || sync_clock_wrong(off - *said_off)))
+    if (sync_clock_wrong(off) && (!*said || sync_clock_wrong(off - *said_off))) {
         fprintf(stderr, "scsms-server: warning: %s's clock is %s %s head office's: the records "
                 "it writes are dated by it; have it set right (NTP)\n", e->id, span,
                 off > 0 ? "ahead of" : "behind");
-    else if (!sync_clock_wrong(off) && *said)
+        *said = 1;
+        *said_off = off;
+    } else if (*said && sync_clock_right(off)) {
         fprintf(stderr, "scsms-server: info: %s's clock agrees with head office's again (%s "
                 "off)\n", e->id, span);
-    if (sync_clock_wrong(off) != *said || sync_clock_wrong(off - *said_off))
-        *said_off = off;
-    *said = sync_clock_wrong(off);
+        *said = 0;
+    }
     e->clock_offset = off;
 }
 

@@ -2,6 +2,7 @@
  * end to end, and bad input to every command gets one line on stderr, a
  * non-zero exit, and leaves the store exactly as it was. */
 #include "testutil.h"
+#include "cli.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +137,37 @@ START_TEST(register_round_trip)
     tu_run_free(&r);
     free(inc);
     site_free(&s);
+}
+END_TEST
+
+/* sync.state's lines: one longer than the reader's buffer (a result
+ * quoting head office at length) is cut, and its rest is not taken for a
+ * line of its own, whatever it looks like. */
+START_TEST(sync_state_lines_are_read_whole)
+{
+    char *dir = tu_tmpdir("state"), *path = tu_path(dir, "sync.state");
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "server tcp://127.0.0.1:9\nacked_seq 7\nresult ");
+    for (int i = 0; i < 248; i++)
+        fputc('x', f);
+    fprintf(f, "acked_seq 999 clock 1 h ahead\nlast_sync never\n");
+    ck_assert_int_eq(fclose(f), 0);
+    f = fopen(path, "r");
+    char line[256];
+    const char *starts[] = {"server ", "acked_seq 7\n", "result xxx", "last_sync never\n"};
+    size_t n = 0;
+    while (cli_state_line(f, line, sizeof line)) {
+        ck_assert_uint_lt(n, 4);
+        ck_assert_msg(!strncmp(line, starts[n], strlen(starts[n])), "line %zu: %s", n, line);
+        n++;
+    }
+    ck_assert_uint_eq(n, 4);
+    fclose(f);
+    ck_assert_uint_eq(cli_acked_seq(dir), 7);
+    tu_rmdir(dir);
+    free(path);
+    free(dir);
 }
 END_TEST
 
@@ -554,6 +586,7 @@ int main(void)
     TCase *t = tcase_create("cli");
     tcase_add_test(t, register_round_trip);
     tcase_add_test(t, backup_and_restore_through_cli);
+    tcase_add_test(t, sync_state_lines_are_read_whole);
     tcase_add_test(t, store_files_are_not_lost_to_the_wrong_command);
     tcase_add_test(t, bad_input_changes_nothing);
     tcase_add_test(t, missing_store_is_clear);

@@ -422,6 +422,12 @@ START_TEST(last_contact_keeps_the_clock_offset)
     ck_assert(!sync_clock_wrong(SYNC_CLOCK_UNKNOWN));
     ck_assert(!sync_clock_wrong(SYNC_CLOCK_TOLERANCE_S) && !sync_clock_wrong(-SYNC_CLOCK_TOLERANCE_S));
     ck_assert(sync_clock_wrong(SYNC_CLOCK_TOLERANCE_S + 1) && sync_clock_wrong(-SYNC_CLOCK_TOLERANCE_S - 1));
+    /* right again only a minute inside the limit: at the limit, neither */
+    ck_assert(!sync_clock_right(SYNC_CLOCK_TOLERANCE_S) && !sync_clock_right(-SYNC_CLOCK_TOLERANCE_S));
+    ck_assert(!sync_clock_right(SYNC_CLOCK_TOLERANCE_S - SYNC_CLOCK_MARGIN_S + 1));
+    ck_assert(sync_clock_right(SYNC_CLOCK_TOLERANCE_S - SYNC_CLOCK_MARGIN_S));
+    ck_assert(sync_clock_right(-(SYNC_CLOCK_TOLERANCE_S - SYNC_CLOCK_MARGIN_S)) && sync_clock_right(0));
+    ck_assert(!sync_clock_right(SYNC_CLOCK_UNKNOWN));
     /* from the wire, anything: not a time is not an offset */
     ck_assert_int_eq(sync_clock_offset(1795000300, 1795000000), 300);
     ck_assert_int_eq(sync_clock_offset(1795000000, 1795011550), -11550);
