@@ -127,8 +127,8 @@ int cmd_submissions(int argc, char **argv)
         } else
             return cli_usage(SUBMISSIONS_USAGE);
     }
-    if (optind != argc)
-        return cli_usage(SUBMISSIONS_USAGE);
+    if ((rc = cli_positionals(argc, argv, NULL, SUBMISSIONS_USAGE)))
+        return rc;
     if (cli_check_format(format, "table json"))
         return CLI_USAGE;
     if ((rc = cli_common_finish(&c)))

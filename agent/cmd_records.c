@@ -44,7 +44,9 @@ struct edit_args {
     const char *target; /* TYPE for add, ID for update */
 };
 
-static int parse_edit(int argc, char **argv, const char *usage, struct edit_args *a)
+/* what: the one argument's name (add's TYPE, update's ID) */
+static int parse_edit(int argc, char **argv, const char *usage, const char *what,
+                      struct edit_args *a)
 {
     static const struct option opts[] = {
         {"json", required_argument, NULL, OPT_JSON},
@@ -71,8 +73,9 @@ static int parse_edit(int argc, char **argv, const char *usage, struct edit_args
         } else
             return cli_usage(usage);
     }
-    if (optind != argc - 1)
-        return cli_usage(usage);
+    int rc = cli_positionals(argc, argv, what, usage);
+    if (rc)
+        return rc;
     a->target = argv[optind];
     if (!a->json && a->n_sets == 0) {
         fprintf(stderr, "scsms-agent: give the record as --json or --set FIELD=VALUE\n");
@@ -151,7 +154,7 @@ int cmd_add(int argc, char **argv)
     struct json_object *obj = NULL;
     Scsms__Record *rec = NULL;
     store_t *s = NULL;
-    int rc = parse_edit(argc, argv, ADD_USAGE, &a);
+    int rc = parse_edit(argc, argv, ADD_USAGE, "TYPE", &a);
     if (rc)
         goto out;
     rc = CLI_FAIL;
@@ -196,7 +199,7 @@ int cmd_update(int argc, char **argv)
     struct json_object *obj = NULL;
     Scsms__Record *rec = NULL;
     store_t *s = NULL;
-    int err, rc = parse_edit(argc, argv, UPDATE_USAGE, &a);
+    int err, rc = parse_edit(argc, argv, UPDATE_USAGE, "ID", &a);
     if (rc)
         goto out;
     if ((rc = cli_open(&a.c, &s)))
@@ -311,8 +314,9 @@ static int parse_read(int argc, char **argv, const char *usage, int want_id, str
         default: return cli_usage(usage);
         }
     }
-    if (want_id != (optind == argc - 1) || optind < argc - 1)
-        return cli_usage(usage);
+    int rc = cli_positionals(argc, argv, want_id ? "ID" : NULL, usage);
+    if (rc)
+        return rc;
     if (want_id)
         a->id = argv[optind];
     if (cli_check_format(a->format, "table json csv"))

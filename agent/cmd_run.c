@@ -955,8 +955,8 @@ int cmd_status(int argc, char **argv)
         }
         return cli_usage(STATUS_USAGE);
     }
-    if (optind != argc)
-        return cli_usage(STATUS_USAGE);
+    if ((rc = cli_positionals(argc, argv, NULL, STATUS_USAGE)))
+        return rc;
     if ((rc = cli_common_finish(&c)))
         return rc;
     store_t *s = NULL;

@@ -43,9 +43,16 @@ int cmd_init(int argc, char **argv)
         } else
             return cli_usage(INIT_USAGE);
     }
-    if (optind != argc || !site || !so.server != !so.server_key)
-        return cli_usage(INIT_USAGE);
-    int rc = cli_common_finish(&c);
+    int rc = cli_positionals(argc, argv, NULL, INIT_USAGE);
+    if (rc)
+        return rc;
+    if (!site)
+        return cli_usage_because(INIT_USAGE, "missing --site ID");
+    if (!so.server != !so.server_key)
+        return cli_usage_because(INIT_USAGE, "%s needs %s: give both, or neither",
+                                 so.server ? "--server" : "--server-key",
+                                 so.server ? "--server-key" : "--server");
+    rc = cli_common_finish(&c);
     if (rc)
         return rc;
     enum store_role r;
@@ -103,8 +110,10 @@ int cmd_dispose(int argc, char **argv)
         } else
             return cli_usage(DISPOSE_USAGE);
     }
-    if (optind != argc - 1 || !reason)
-        return cli_usage(DISPOSE_USAGE);
+    if ((rc = cli_positionals(argc, argv, "ID", DISPOSE_USAGE)))
+        return rc;
+    if (!reason)
+        return cli_usage_because(DISPOSE_USAGE, "missing --reason TEXT");
     if ((rc = cli_common_finish(&c)))
         return rc;
     store_t *s = NULL;

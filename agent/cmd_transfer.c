@@ -72,8 +72,8 @@ int cmd_export(int argc, char **argv)
         } else
             return cli_usage(EXPORT_USAGE);
     }
-    if (optind != argc)
-        return cli_usage(EXPORT_USAGE);
+    if ((rc = cli_positionals(argc, argv, NULL, EXPORT_USAGE)))
+        return rc;
     if (cli_check_format(format, "json csv"))
         return CLI_USAGE;
     if ((rc = cli_common_finish(&c)))
@@ -138,8 +138,8 @@ int cmd_import(int argc, char **argv)
         } else
             return cli_usage(IMPORT_USAGE);
     }
-    if (optind != argc - 1)
-        return cli_usage(IMPORT_USAGE);
+    if ((rc = cli_positionals(argc, argv, "FILE", IMPORT_USAGE)))
+        return rc;
     const char *path = argv[optind];
     if ((rc = cli_common_finish(&c)))
         return rc;

@@ -161,6 +161,17 @@ int cli_usage_because(const char *usage, const char *fmt, ...)
     return cli_usage(usage);
 }
 
+int cli_positionals(int argc, char **argv, const char *what, const char *usage)
+{
+    int want = what ? 1 : 0;
+    if (argc - optind == want)
+        return 0;
+    if (argc - optind < want)
+        return cli_usage_because(usage, "missing %s", what);
+    return cli_usage_because(usage, "unexpected argument '%s'",
+                             text_quote(argv[optind + want], 32, &(struct text_quote){{0}}));
+}
+
 int cli_usage(const char *usage)
 {
     text_printable(problem); /* it may quote an argument: one line, as written */

@@ -134,6 +134,12 @@ uint64_t cli_acked_seq(const char *dir);
  * what head office said, which may look like a key. */
 int cli_state_line(FILE *f, char *buf, size_t cap);
 
+/* The arguments after the options: 0 when there is exactly one and what
+ * is non-NULL (it names it: "ID", "FILE"), or none and what is NULL;
+ * otherwise one line, "PROG: missing WHAT; usage: USAGE" or "unexpected
+ * argument 'X'; ...", and CLI_USAGE. */
+int cli_positionals(int argc, char **argv, const char *what, const char *usage);
+
 /* Print one line to stderr, "PROG: PROBLEM; usage: USAGE" (the problem
  * cli_getopt noted, or "wrong arguments"), and return CLI_USAGE. */
 int cli_usage(const char *usage);

@@ -101,15 +101,15 @@ int cli_due(int argc, char **argv, const char *usage, int owners)
         } else
             return cli_usage(usage);
     }
-    if (optind != argc)
-        return cli_usage(usage);
+    int rc = cli_positionals(argc, argv, NULL, usage);
+    if (rc)
+        return rc;
     if (cli_check_format(format, "table json"))
         return CLI_USAGE;
     long days = -1;
     if (within && cli_parse_within(within, &days))
         return CLI_USAGE;
-    int rc = cli_common_finish(&c);
-    if (rc)
+    if ((rc = cli_common_finish(&c)))
         return rc;
     store_t *s = NULL;
     if ((rc = cli_open(&c, &s)))

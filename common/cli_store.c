@@ -12,8 +12,9 @@
  * is given, none otherwise. Returns 0, an exit code, or -1 after printing
  * help. */
 /* drop_newer: where restore's --drop-newer goes; NULL for the others. */
-static int parse_simple(int argc, char **argv, const char *usage, const char **pos,
-                        struct cli_common *c, int *drop_newer)
+/* Options and, when pos is given, the one argument what names. */
+static int parse_simple(int argc, char **argv, const char *usage, const char *what,
+                        const char **pos, struct cli_common *c, int *drop_newer)
 {
     static const struct option opts[] = {CLI_COMMON_OPTIONS,
                                          {"drop-newer", no_argument, NULL, 'D'},
@@ -32,8 +33,9 @@ static int parse_simple(int argc, char **argv, const char *usage, const char **p
         }
         return cli_usage(usage);
     }
-    if ((pos != NULL) != (optind == argc - 1) || optind < argc - 1)
-        return cli_usage(usage);
+    int rc = cli_positionals(argc, argv, pos ? what : NULL, usage);
+    if (rc)
+        return rc;
     if (pos)
         *pos = argv[optind];
     return cli_common_finish(c);
@@ -52,7 +54,8 @@ int cli_verify(int argc, char **argv)
     struct verify_report rep;
     struct store_stats st;
     char hex[2 * CRYPTO_HASH_LEN + 1], usage[256];
-    int rc = parse_simple(argc, argv, usage_of(usage, "verify --store DIR [--key FILE]"), NULL, &c,
+    int rc = parse_simple(argc, argv, usage_of(usage, "verify --store DIR [--key FILE]"), NULL, NULL,
+                          &c,
                           NULL);
     if (rc)
         return rc < 0 ? CLI_OK : rc;
@@ -95,7 +98,8 @@ int cli_backup(int argc, char **argv)
     struct cli_common c = {0};
     const char *dest;
     char usage[256];
-    int rc = parse_simple(argc, argv, usage_of(usage, "backup DEST --store DIR"), &dest, &c, NULL);
+    int rc = parse_simple(argc, argv, usage_of(usage, "backup DEST --store DIR"), "DEST", &dest,
+                          &c, NULL);
     if (rc)
         return rc < 0 ? CLI_OK : rc;
     store_t *s = NULL;
@@ -146,7 +150,7 @@ int cli_restore(int argc, char **argv)
     int drop_newer = 0;
     int rc = parse_simple(argc, argv,
                           usage_of(usage, "restore SRC --store DIR [--key FILE] [--drop-newer]"),
-                          &src, &c, &drop_newer);
+                          "SRC", &src, &c, &drop_newer);
     if (rc)
         return rc < 0 ? CLI_OK : rc;
     struct store_options o = {.key_path = c.key_path, .restore_reach = cli_acked_seq(c.store_dir),

@@ -40,9 +40,8 @@ static int parse(int argc, char **argv, const char *usage, struct admin_args *a)
         default: return cli_usage(usage);
         }
     }
-    if (optind != argc)
-        return cli_usage(usage);
-    return cli_common_finish(&a->c);
+    int rc = cli_positionals(argc, argv, NULL, usage);
+    return rc ? rc : cli_common_finish(&a->c);
 }
 
 #define INIT_USAGE "scsms-server init [--id HQ] --store DIR"

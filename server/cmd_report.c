@@ -80,9 +80,8 @@ static int parse(int argc, char **argv, struct report_args *a)
         default: return cli_usage(REPORT_USAGE);
         }
     }
-    if (optind + 1 != argc)
-        return cli_usage(REPORT_USAGE);
-    return cli_common_finish(&a->c);
+    int rc = cli_positionals(argc, argv, "the report (review, gaps or aeo)", REPORT_USAGE);
+    return rc ? rc : cli_common_finish(&a->c);
 }
 
 int srv_report(int argc, char **argv)

@@ -225,8 +225,13 @@ static int parse_args(int argc, char **argv, struct mreview_args *a, struct cli_
         default: return cli_usage(MREVIEW_USAGE);
         }
     }
-    if (optind != argc || !a->pack || !a->from || !a->to || !a->n_decisions)
-        return cli_usage(MREVIEW_USAGE);
+    int rc = cli_positionals(argc, argv, NULL, MREVIEW_USAGE);
+    if (rc)
+        return rc;
+    const char *missing = !a->pack ? "--pack FILE" : !a->from ? "--from DATE" : !a->to ? "--to DATE"
+                          : !a->n_decisions ? "--decision TEXT" : NULL;
+    if (missing)
+        return cli_usage_because(MREVIEW_USAGE, "missing %s", missing);
     if (cli_check_choice("--kind", a->kind, "corrective preventive"))
         return CLI_USAGE;
     return cli_common_finish(c);

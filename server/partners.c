@@ -392,8 +392,8 @@ int srv_partners(int argc, char **argv)
         } else
             return cli_usage(PARTNERS_USAGE);
     }
-    if (optind != argc)
-        return cli_usage(PARTNERS_USAGE);
+    if ((rc = cli_positionals(argc, argv, NULL, PARTNERS_USAGE)))
+        return rc;
     if (cli_check_format(format, "table json csv"))
         return CLI_USAGE;
     if ((rc = cli_common_finish(&c)))
@@ -544,8 +544,8 @@ int srv_review_declaration(int argc, char **argv)
         fprintf(stderr, "%s: a credibility review needs %s\n", cli_prog, missing);
         return CLI_USAGE;
     }
-    if (optind + 1 != argc)
-        return cli_usage(REVIEW_USAGE);
+    if ((rc = cli_positionals(argc, argv, "DECLARATION-ID", REVIEW_USAGE)))
+        return rc;
     a.id = argv[optind];
     if (strcmp(a.decision, "accepted") && strcmp(a.decision, "rejected")) {
         fprintf(stderr, "%s: --decision must be accepted or rejected, got '%s'\n", cli_prog,

@@ -926,8 +926,10 @@ int srv_run(int argc, char **argv)
         } else
             return cli_usage(RUN_USAGE);
     }
-    if (optind != argc || !bind)
-        return cli_usage(RUN_USAGE);
+    if ((rc = cli_positionals(argc, argv, NULL, RUN_USAGE)))
+        return rc;
+    if (!bind)
+        return cli_usage_because(RUN_USAGE, "missing --bind ENDPOINT");
     if ((rc = check_bind(bind))) {
         cli_error(rc);
         return CLI_USAGE;

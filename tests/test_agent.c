@@ -580,6 +580,40 @@ START_TEST(help_on_every_command)
 }
 END_TEST
 
+/* A missing or extra argument is named, in one line with the usage,
+ * exit 2, before the store is even looked for. */
+START_TEST(usage_errors_name_the_argument)
+{
+    static const struct {
+        const char *argv[6];
+        const char *want;
+    } cases[] = {
+        {{"show", NULL}, "scsms-agent: missing ID; usage: scsms-agent show ID"},
+        {{"history", "A", "B", NULL}, "scsms-agent: unexpected argument 'B'; usage: "},
+        {{"list", "incident", NULL}, "scsms-agent: unexpected argument 'incident'; usage: "},
+        {{"add", NULL}, "scsms-agent: missing TYPE; usage: scsms-agent add TYPE"},
+        {{"update", "--set", "a=b", NULL}, "scsms-agent: missing ID; usage: "},
+        {{"import", NULL}, "scsms-agent: missing FILE; usage: "},
+        {{"export", "x.json", NULL}, "scsms-agent: unexpected argument 'x.json'; usage: "},
+        {{"backup", NULL}, "scsms-agent: missing DEST; usage: "},
+        {{"restore", "a", "b", NULL}, "scsms-agent: unexpected argument 'b'; usage: "},
+        {{"verify", "x", NULL}, "scsms-agent: unexpected argument 'x'; usage: "},
+        {{"init", "--store", "/nonexistent/x", NULL}, "scsms-agent: missing --site ID; usage: "},
+        {{"dispose", "A", NULL}, "scsms-agent: missing --reason TEXT; usage: "},
+        {{"status", "\x1b[31mred", NULL}, "scsms-agent: unexpected argument '?[31mred'; usage: "},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *const *a = cases[i].argv;
+        struct tu_run r = tu_agent(NULL, a[0], a[1], a[2], a[3], a[4], NULL);
+        ck_assert_msg(r.status == 2, "%s: exit %d: %s", a[0], r.status, r.err);
+        ck_assert_msg(strncmp(r.err, cases[i].want, strlen(cases[i].want)) == 0, "%s: %s", a[0],
+                      r.err);
+        ck_assert_int_eq(tu_lines(r.err), 1);
+        tu_run_free(&r);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("agent");
@@ -593,6 +627,7 @@ int main(void)
     tcase_add_test(t, wrong_key_refused_by_cli);
     tcase_add_test(t, tampered_store_fails_verify);
     tcase_add_test(t, help_on_every_command);
+    tcase_add_test(t, usage_errors_name_the_argument);
     suite_add_tcase(s, t);
     return tu_run_suite(s);
 }
