@@ -592,13 +592,14 @@ int rules_check_restored_store(store_t *s, MDB_txn *txn, const Scsms__Record *re
     return rc;
 }
 
-/* A credibility review written at head office, of a declaration it
- * holds, names that version by the SHA-256 of its exact bytes (its id
+/* A credibility review written at head office names a declaration
+ * version head office holds, by the SHA-256 of its exact bytes (its id
  * is the partner's: check_credibility_review). review-declaration writes
- * it so; one added or imported by hand that names other bytes would show
- * head office a verdict the partner then refuses. One of a declaration
- * head office does not hold cannot be judged here; the partner checks the
- * bytes it names against its own. */
+ * it so; one added or imported by hand that names other bytes, or a
+ * declaration not yet here, would show head office a verdict on content
+ * nobody read, which the partner then refuses. (A review restored with
+ * import --preserve is not checked here: it was when first written, and
+ * the declarations it names come back by their partners' sync.) */
 static int check_review_store(store_t *s, MDB_txn *txn, const Scsms__CredibilityReview *r)
 {
     uint8_t *bytes = NULL, hash[CRYPTO_HASH_LEN], ref[STORE_LOGKEY_LEN];
@@ -608,10 +609,10 @@ static int check_review_store(store_t *s, MDB_txn *txn, const Scsms__Credibility
     if (rc == SCSMS_ENOTFOUND && store_latest_get(s, txn, r->declaration_id, &latest, ref) == 0)
         return scsms_fail(SCSMS_ERULE, "declaration '%.128s' has no version %u here (the latest "
                           "is %u)", r->declaration_id, r->declaration_version, latest);
-    if (rc == SCSMS_ENOTFOUND) {
-        scsms_errclear();
-        return 0;
-    }
+    if (rc == SCSMS_ENOTFOUND)
+        return scsms_fail(SCSMS_ERULE, "declaration '%.128s' is not held here: review it once "
+                          "the partner's sync has brought it ('scsms-server partners' lists "
+                          "those held)", r->declaration_id);
     if (rc)
         return rc;
     crypto_sha256(bytes, len, hash);
@@ -622,6 +623,35 @@ static int check_review_store(store_t *s, MDB_txn *txn, const Scsms__Credibility
                           "version %u as head office holds it: review it with 'scsms-server "
                           "review-declaration'", r->declaration_id, r->declaration_version);
     return 0;
+}
+
+struct partner_scan {
+    const Scsms__Record *rec; /* the one being written */
+    char held[RECORD_MAX_ID + 1];
+};
+
+static int scan_partner(const Scsms__Record *other, void *ctx)
+{
+    struct partner_scan *sc = ctx;
+    if (record_is_tombstone(other) || strcmp(other->id, sc->rec->id) == 0 ||
+        strcmp(other->partner->partner_id, sc->rec->partner->partner_id) != 0)
+        return 0;
+    snprintf(sc->held, sizeof sc->held, "%s", other->id);
+    return 1;
+}
+
+/* One record per business partner: with two, 'exempt' would change one
+ * and 'partners' show the other. This reads every partner record (a firm
+ * has hundreds or thousands: cheap beside a write's flush). */
+static int check_partner_store(store_t *s, MDB_txn *txn, const Scsms__Record *rec)
+{
+    struct partner_scan sc = {.rec = rec};
+    uint8_t prefix[1] = {(uint8_t)SCSMS__RECORD__BODY_PARTNER};
+    int rc = store_scan_status(s, txn, prefix, sizeof prefix, scan_partner, &sc);
+    if (rc == 1)
+        return scsms_fail(SCSMS_ERULE, "partner '%.64s' has its record already (%s): update "
+                          "that one", rec->partner->partner_id, sc.held);
+    return rc;
 }
 
 int rules_check_store(store_t *s, MDB_txn *txn, const Scsms__Record *rec)
@@ -642,6 +672,8 @@ int rules_check_store(store_t *s, MDB_txn *txn, const Scsms__Record *rec)
         return store_role(s) == STORE_ROLE_HQ && !record_is_tombstone(rec)
                    ? check_review_store(s, txn, rec->credibility_review)
                    : 0;
+    case SCSMS__RECORD__BODY_PARTNER:
+        return record_is_tombstone(rec) ? 0 : check_partner_store(s, txn, rec);
     case SCSMS__RECORD__BODY_PROCEDURE:
         if (rec->procedure->management_of_change && !find_link(rec, "risk_review"))
             return scsms_fail(SCSMS_ERULE, "a new or revised arrangement needs the risk review "

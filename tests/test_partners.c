@@ -451,13 +451,14 @@ START_TEST(what_a_partner_may_not_write_is_refused)
         "\"declaration_sha256\":\"00000000000000000000000000000000"
         "00000000000000000000000000000000\",\"partner_id\":\"CARRIER-B\",\"reviewer\":\"x\","
         "\"decision\":\"accepted\",\"reason\":\"x\",\"reviewed_date\":\"2026-11-01\"}";
-    free(add(reg, "credibility_review", verdict));
-    r = tn_sync(&n, reg, NULL);
+    /* its own store does not hold the declaration: refused there, before
+     * any verdict on content nobody read could be written */
+    r = tu_agent(NULL, "add", "credibility_review", "--json", verdict, "--store", reg, NULL);
     ck_assert_int_eq(r.status, 1);
-    ck_assert_msg(strstr(r.err, "entry 1: credibility reviews are written at head office's own "
-                                "store, not uploaded"), "%s", r.err);
+    ck_assert_msg(strstr(r.err, "declaration 'CARRIER-B-DOS-000001' is not held here: review it "
+                                "once the partner's sync has brought it"), "%s", r.err);
     tu_run_free(&r);
-    /* the same as an entry made by hand */
+    /* and as an entry made by hand, head office refuses it */
     rep = raw_upload_one(&n, reg, "REG-EU", "credibility_review", verdict, NULL);
     ck_assert_int_eq(rep->code, SCSMS__SYNC_REPLY__CODE__REFUSED);
     ck_assert_msg(strstr(rep->message, "entry 1: credibility reviews are written at head "
@@ -701,6 +702,15 @@ START_TEST(expired_and_expiring_are_listed)
     r = tn_server(&n, "exempt", "--partner", "RAIL-1", "--reason", "state operator, 2027", NULL);
     ck_assert_int_eq(r.status, 1);
     ck_assert_msg(strstr(r.err, "nothing changes") && tu_lines(r.err) == 1, "%s", r.err);
+    tu_run_free(&r);
+    ck_assert_uint_eq(tn_hq_head(&n, "HQ"), hq_before);
+    /* one record per partner: a second would be the one 'partners' shows
+     * while 'exempt' changes the first */
+    r = tu_agent(NULL, "add", "partner", "--json", "{\"partner_id\":\"RAIL-1\",\"name\":\"Rail "
+                 "Co (again)\"}", "--store", n.hq, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, "partner 'RAIL-1' has its record already (HQ-BPT-") &&
+                      strstr(r.err, "): update that one") && tu_lines(r.err) == 1, "%s", r.err);
     tu_run_free(&r);
     ck_assert_uint_eq(tn_hq_head(&n, "HQ"), hq_before);
     list = server_out(&n, "partners", "--within", "30", "--format", "json");
