@@ -1251,10 +1251,20 @@ START_TEST(head_office_partner_rules)
     ck_assert_uint_eq(entries(f.s), before);
     store_batch_destroy(&rb);
     record_free(back);
+    ck_assert_uint_eq(records(f.s), 3); /* two partners, one certificate */
+    /* a review is of a declaration head office holds, named by its bytes */
+    char dos[RECORD_MAX_ID + 1], sha[65], crv[1024];
+    tu_held_declaration(f.s, f.dir, "P-42", dos, sha);
     uint64_t held = records(f.s);
-    ck_assert_uint_eq(held, 3); /* two partners, one certificate */
-    char *ok = put_ok(f.s, "credibility_review", CRV("rejected", "rejected", SHA, "2026-11-23"),
-                      NULL, 0);
+    snprintf(crv, sizeof crv, "{\"declaration_id\":\"%s\",\"declaration_version\":1,"
+             "\"declaration_sha256\":\"%s\",\"partner_id\":\"P-42\",\"reviewer\":\"k.li\","
+             "\"decision\":\"rejected\",\"status\":\"rejected\",\"reason\":\"coverage "
+             "matches the flows\",\"reviewed_date\":\"2026-11-23\"}", dos, sha);
+    /* one naming other bytes of it is refused */
+    refused(f.s, "credibility_review", CRV("rejected", "rejected", SHA, "2026-11-23"), SCSMS_ERULE,
+            "declaration_sha256 is not that of declaration 'P-42-DOS-000001' version 1 as head "
+            "office holds it");
+    char *ok = put_ok(f.s, "credibility_review", crv, NULL, 0);
     sealed_by(f.s, ok);
     char *mr = put_ok(f.s, "management_review",
                       "{\"period_from_date\":\"2026-01-01\",\"period_to_date\":\"2026-06-30\","

@@ -1122,13 +1122,13 @@ START_TEST(head_office_seals_are_checked_at_a_site)
     char *hqdir = tu_path(p.tmp, "hq");
     struct sync_result res;
     tu_enrol(p.site, p.hq, hqdir, SCSMS__IDENTITY__ROLE__HQ);
-    char crv[RECORD_MAX_ID + 1], mrv[RECORD_MAX_ID + 1];
-    const char *review = "{\"type\":\"credibility_review\",\"declaration_id\":\"P-42-DOS-000001\","
-                         "\"declaration_version\":1,\"declaration_sha256\":"
-                         "\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\","
-                         "\"partner_id\":\"P-42\",\"reviewer\":\"k.li\",\"decision\":\"accepted\","
-                         "\"status\":\"accepted\",\"reason\":\"fits\","
-                         "\"reviewed_date\":\"2026-01-20\"}";
+    char crv[RECORD_MAX_ID + 1], mrv[RECORD_MAX_ID + 1], dos[RECORD_MAX_ID + 1], sha[65];
+    char review[1024];
+    tu_held_declaration(p.hq, p.tmp, "P-42", dos, sha); /* a review is of one held */
+    snprintf(review, sizeof review, "{\"type\":\"credibility_review\",\"declaration_id\":\"%s\","
+             "\"declaration_version\":1,\"declaration_sha256\":\"%s\",\"partner_id\":\"P-42\","
+             "\"reviewer\":\"k.li\",\"decision\":\"accepted\",\"status\":\"accepted\","
+             "\"reason\":\"fits\",\"reviewed_date\":\"2026-01-20\"}", dos, sha);
     tu_put(p.hq, review, crv);
     struct batch b = batch_of(p.hq, 1, 1);
     ck_assert_msg(ingest_at(p.site, p.hq, &b, &res) == 0, "%s", scsms_errmsg());

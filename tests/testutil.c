@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "identity.h"
 #include "jsonpb.h"
 #include "store.h"
@@ -311,6 +312,33 @@ void tu_ship(struct store *s, struct store *hq)
                   scsms_errmsg());
     ck_assert_uint_eq(res.applied, head - have);
     sync_batch_free(&b);
+}
+
+void tu_held_declaration(struct store *hq, const char *dir, const char *partner, char *dos,
+                         char *sha)
+{
+    char *pdir = tu_path(dir, partner), json[512];
+    uint8_t *bytes = NULL, hash[CRYPTO_HASH_LEN];
+    size_t len;
+    struct store *p = NULL;
+    Scsms__Identity *known = NULL;
+    if (store_open(pdir, NULL, &p) != 0)
+        p = tu_store_new(pdir, partner, STORE_ROLE_PARTNER);
+    if (store_identity_get(hq, partner, &known) == 0)
+        scsms__identity__free_unpacked(known, NULL);
+    else
+        tu_enrol(hq, p, pdir, SCSMS__IDENTITY__ROLE__PARTNER);
+    snprintf(json, sizeof json, "{\"type\":\"declaration\",\"partner_id\":\"%s\",\"coverage\":"
+             "\"road haulage EU\",\"measures\":[\"sealed trailers\"],\"valid_from_date\":"
+             "\"2026-01-01\",\"valid_to_date\":\"2027-01-01\"}", partner);
+    tu_put(p, json, dos);
+    tu_ship(p, hq);
+    ck_assert_int_eq(store_get_bytes(hq, dos, 1, &bytes, &len), 0);
+    crypto_sha256(bytes, len, hash);
+    crypto_hex(hash, sizeof hash, sha);
+    free(bytes);
+    store_close(&p);
+    free(pdir);
 }
 
 struct log_copy {

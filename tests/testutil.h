@@ -82,6 +82,14 @@ void tu_put(struct store *s, const char *json, char *id_out);
  * exact entries and s's signed checkpoint over the last. */
 void tu_ship(struct store *s, struct store *hq);
 
+/* A declaration of partner held at head office hq, as the partner's sync
+ * would bring it: the partner's store made in dir/<partner> (or opened,
+ * when made before), enrolled at hq, one declaration written and shipped.
+ * Its id into dos (RECORD_MAX_ID + 1 bytes), the SHA-256 of its exact
+ * bytes in hex into sha (65 bytes), what a credibility review names. */
+void tu_held_declaration(struct store *hq, const char *dir, const char *partner, char *dos,
+                         char *sha);
+
 /* Copies of at most max of owner's log entries from `from` on at s,
  * each malloc'd, appended to (*e)[0, *n) (realloc'd); how many were
  * there. Fails the test when the log cannot be read. Free with
