@@ -136,6 +136,14 @@ int cmd_submissions(int argc, char **argv)
     store_t *st = NULL;
     if ((rc = cli_open(&c, &st)))
         return rc;
+    if (store_role(st) != STORE_ROLE_PARTNER) { /* head office's verdicts reach partners only */
+        rc = scsms_fail(SCSMS_EINVAL, "'%s' is a %s's store: submissions lists a partner's own "
+                        "declarations and head office's verdicts (head office: 'scsms-server "
+                        "partners')", c.store_dir,
+                        store_role(st) == STORE_ROLE_SITE ? "site" : "head office");
+        store_close(&st);
+        return cli_error(rc);
+    }
     s.json = !strcmp(format, "json");
     if (s.json)
         s.out = json_object_new_array();

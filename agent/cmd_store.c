@@ -48,6 +48,9 @@ int cmd_init(int argc, char **argv)
         return rc;
     if (!site)
         return cli_usage_because(INIT_USAGE, "missing --site ID");
+    if (c.key_path) /* it would open the new store with another key, and fail */
+        return cli_usage_because(INIT_USAGE, "init makes the store's own keys: --key is for "
+                                 "opening a store made before");
     if (!so.server != !so.server_key)
         return cli_usage_because(INIT_USAGE, "%s needs %s: give both, or neither",
                                  so.server ? "--server" : "--server-key",

@@ -52,6 +52,9 @@ int srv_init(int argc, char **argv)
     int rc = parse(argc, argv, INIT_USAGE, &a);
     if (rc)
         return rc < 0 ? CLI_OK : rc;
+    if (a.c.key_path) /* it would open the new store with another key, and fail */
+        return cli_usage_because(INIT_USAGE, "init makes the store's own keys: --key is for "
+                                 "opening a store made before");
     const char *id = a.id ? a.id : "HQ";
     if ((rc = store_create(a.c.store_dir, id, STORE_ROLE_HQ, NULL)))
         return cli_error(rc);

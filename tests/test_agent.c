@@ -600,6 +600,9 @@ START_TEST(usage_errors_name_the_argument)
         {{"verify", "x", NULL}, "scsms-agent: unexpected argument 'x'; usage: "},
         {{"init", "--store", "/nonexistent/x", NULL}, "scsms-agent: missing --site ID; usage: "},
         {{"dispose", "A", NULL}, "scsms-agent: missing --reason TEXT; usage: "},
+        {{"init", "--site", "X1", "--key", "/nonexistent/k", NULL},
+         "scsms-agent: init makes the store's own keys: --key is for opening a store made "
+         "before; usage: "},
         {{"status", "\x1b[31mred", NULL}, "scsms-agent: unexpected argument '?[31mred'; usage: "},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

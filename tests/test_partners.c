@@ -173,6 +173,13 @@ START_TEST(declaration_travels_is_reviewed_and_seen)
     sync_ok(&n, b, "0 entries sent, 0 head-office reviews received");
     sub = agent_ok(b, "submissions", "--format", "json");
     ck_assert_ptr_null(strstr(sub, "CARRIER-A"));
+    /* head office's store is no partner's: its verdicts are in 'partners' */
+    struct tu_run hr = tu_agent(NULL, "submissions", "--store", n.hq, NULL);
+    ck_assert_int_eq(hr.status, 1);
+    ck_assert_str_eq(hr.out, "");
+    ck_assert_msg(strstr(hr.err, "is a head office's store: submissions lists a partner's own "
+                                 "declarations") && tu_lines(hr.err) == 1, "%s", hr.err);
+    tu_run_free(&hr);
     s = json_of(sub);
     ck_assert_str_eq(str(find(s, "id", "CARRIER-B-DOS-000001"), "review"), "pending");
     json_object_put(s);
