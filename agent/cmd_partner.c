@@ -12,6 +12,7 @@
 
 #include "isotime.h"
 #include "rules.h"
+#include "text.h"
 
 #define SUBMISSIONS_USAGE "scsms-agent submissions [--format table|json] --store DIR"
 
@@ -102,9 +103,11 @@ static int show_submission(const Scsms__Record *rec, void *ctx)
         json_object_array_add(s->out, j);
         return 0;
     }
+    struct text_cell by, why;
     printf("%-26s %-3u %-12s %-10s %-10s %-9s %s%s%s\n", rec->id, rec->version,
            record_type_of(rec)->name, rec->status, until, decl ? review : "-",
-           v ? v->reviewer : "", v ? ": " : "", v ? v->reason : "");
+           v ? text_cell(v->reviewer, 60, &by) : "", v ? ": " : "",
+           v ? text_cell(v->reason, TEXT_CELL_MAX, &why) : "");
     return 0;
 }
 

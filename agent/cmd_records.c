@@ -8,6 +8,7 @@
 
 #include "csv.h"
 #include "jsonpb.h"
+#include "text.h"
 
 /* ------------------------------------------------------------ add/update */
 
@@ -245,8 +246,9 @@ static int print_json(const Scsms__Record *rec, void *ctx)
 static int print_row(const Scsms__Record *rec, void *ctx)
 {
     (void)ctx;
-    printf("%-26s %-16s %-14s %3u  %-20s  %.48s\n", rec->id, record_type_of(rec)->name,
-           rec->status, rec->version, rec->updated_at, cli_summary(rec));
+    struct text_cell c;
+    printf("%-26s %-16s %-14s %3u  %-20s  %s\n", rec->id, record_type_of(rec)->name,
+           rec->status, rec->version, rec->updated_at, text_cell(cli_summary(rec), 48, &c));
     return 0;
 }
 

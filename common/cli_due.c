@@ -8,6 +8,7 @@
 
 #include "isotime.h"
 #include "jsonpb.h"
+#include "text.h"
 
 enum { OPT_WITHIN = CLI_OPT_FIRST_OWN, OPT_FORMAT };
 
@@ -71,8 +72,9 @@ static int print_due(const Scsms__Record *rec, void *ctx)
             snprintf(when, sizeof when, "due in %lld day%s", -late, late == -1 ? "" : "s");
         if (o->owners)
             printf("%-12s ", due_for(rec));
-        printf("%-18s %-10s %-26s %-14s %-22s %.40s\n", when, date, rec->id,
-               record_type_of(rec)->name, field, cli_summary(rec));
+        struct text_cell c;
+        printf("%-18s %-10s %-26s %-14s %-22s %s\n", when, date, rec->id,
+               record_type_of(rec)->name, field, text_cell(cli_summary(rec), 40, &c));
     }
     o->n++;
     return 0;

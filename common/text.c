@@ -88,6 +88,21 @@ void text_printable(char *s) { make_printable(s, 0); }
 
 void text_scrub(char *s) { make_printable(s, 1); }
 
+void text_oneline(char *s)
+{
+    for (char *p = s; *p; p++)
+        if (*p == '\t' || *p == '\n' || *p == '\r')
+            *p = ' ';
+    text_printable(s);
+}
+
+const char *text_cell(const char *s, size_t max, struct text_cell *c)
+{
+    text_copy(c->text, (max > TEXT_CELL_MAX ? TEXT_CELL_MAX : max) + 1, s);
+    text_oneline(c->text);
+    return c->text;
+}
+
 const char *text_quote(const char *s, size_t max, struct text_quote *q)
 {
     if (max > TEXT_QUOTE_MAX)

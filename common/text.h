@@ -39,6 +39,23 @@ void text_printable(char *s);
  * before a character was refused) that a record written now may not. */
 void text_scrub(char *s);
 
+/* s made one line in place for a table's cell: tab and line breaks become
+ * spaces, then as text_printable. */
+void text_oneline(char *s);
+
+#define TEXT_CELL_MAX 160
+
+/* Room for a table's cell: at most TEXT_CELL_MAX bytes. */
+struct text_cell {
+    char text[TEXT_CELL_MAX + 1];
+};
+
+/* The first bytes of s, at most max (capped at TEXT_CELL_MAX), cut where
+ * a character begins and made one line (text_oneline): a row of a table
+ * stays one row, whatever a record's text holds. In c, which the result
+ * borrows. */
+const char *text_cell(const char *s, size_t max, struct text_cell *c);
+
 #define TEXT_QUOTE_MAX 64
 
 /* Room for a quotation: at most TEXT_QUOTE_MAX bytes. */

@@ -280,7 +280,8 @@ static void print_table(const struct roster *r, int64_t today, long within)
            "REVIEW", "CERTIFICATES");
     for (size_t i = 0; i < r->n; i++) {
         const struct partner *p = &r->v[i];
-        printf("%-16s %-20.20s %-16s %-10s %-9s ", p->id, p->name[0] ? p->name : "-",
+        struct text_cell name, reason;
+        printf("%-16s %-20s %-16s %-10s %-9s ", p->id, text_cell(p->name[0] ? p->name : "-", 20, &name),
                decl_state(p, today, within), p->valid_to[0] ? p->valid_to : "-",
                p->decl_id[0] ? (p->decision[0] ? p->decision : "pending") : "-");
         if (!p->n_certs)
@@ -288,10 +289,11 @@ static void print_table(const struct roster *r, int64_t today, long within)
         for (size_t k = 0; k < p->n_certs; k++) {
             char text[512];
             cert_text(text, sizeof text, &p->certs[k], today, within);
+            text_oneline(text); /* a certificate number is the partner's text */
             printf("%s%s", k ? "; " : "", text);
         }
         if (p->exempt)
-            printf(" (exempt: %s)", p->reason);
+            printf(" (exempt: %s)", text_cell(p->reason, TEXT_CELL_MAX, &reason));
         if (p->revoked)
             printf(" (revoked)");
         printf("\n");

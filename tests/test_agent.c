@@ -3,6 +3,7 @@
  * non-zero exit, and leaves the store exactly as it was. */
 #include "testutil.h"
 #include "cli.h"
+#include "record.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +169,33 @@ START_TEST(sync_state_lines_are_read_whole)
     tu_rmdir(dir);
     free(path);
     free(dir);
+}
+END_TEST
+
+/* A table row stays one row of text whatever the record holds: a line
+ * break in a location, and a character where the summary is cut. */
+START_TEST(table_rows_stay_one_line)
+{
+    struct site s = site_new("rows");
+    char json[512], loc[200];
+    memset(loc, 'g', 45);
+    strcpy(loc + 45, "\xf0\x9f\x9a\x9a tail"); /* the truck straddles byte 48 */
+    snprintf(json, sizeof json, "{\"kind\":\"near_miss\",\"occurred_at\":\"2026-11-20T10:00:00Z\","
+             "\"location\":\"%s\"}", loc);
+    free(add_ok(&s, "incident", json));
+    snprintf(json, sizeof json, "{\"kind\":\"near_miss\",\"occurred_at\":\"2026-11-21T10:00:00Z\","
+             "\"location\":\"Gate 3\\nNorth\"}");
+    free(add_ok(&s, "incident", json));
+    struct tu_run r = tu_agent(NULL, "list", "--store", s.store, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    ck_assert_int_eq(tu_lines(r.out), 3); /* the header and two rows */
+    ck_assert_msg(record_check_text(r.out, "list") == 0, "%s", scsms_errmsg());
+    ck_assert_ptr_nonnull(strstr(r.out, "Gate 3 North\n"));
+    loc[45] = '\0';
+    strcat(loc, "\n");
+    ck_assert_ptr_nonnull(strstr(r.out, loc)); /* cut before the truck */
+    tu_run_free(&r);
+    site_free(&s);
 }
 END_TEST
 
@@ -624,6 +652,7 @@ int main(void)
     tcase_add_test(t, register_round_trip);
     tcase_add_test(t, backup_and_restore_through_cli);
     tcase_add_test(t, sync_state_lines_are_read_whole);
+    tcase_add_test(t, table_rows_stay_one_line);
     tcase_add_test(t, store_files_are_not_lost_to_the_wrong_command);
     tcase_add_test(t, bad_input_changes_nothing);
     tcase_add_test(t, missing_store_is_clear);

@@ -81,6 +81,14 @@ START_TEST(messages_are_one_printable_line)
     strcpy(s, "a\tb\r\nc\x1b\x7f\xc2\x85" "d\xc3\xa9");
     text_scrub(s);
     ck_assert_str_eq(s, "a\tb\r\nc???d\xc3\xa9");
+    /* a table's cell: one line, cut where a character begins */
+    struct text_cell c;
+    ck_assert_str_eq(text_cell("Gate 3\r\nNorth\tside\x1b", 64, &c), "Gate 3  North side?");
+    ck_assert_str_eq(text_cell("ab\xf0\x9f\x9a\x9a", 4, &c), "ab");
+    char wide[300];
+    memset(wide, 'w', sizeof wide - 1);
+    wide[sizeof wide - 1] = '\0';
+    ck_assert_uint_eq(strlen(text_cell(wide, 500, &c)), TEXT_CELL_MAX);
 
     /* through scsms_fail: the quoted name cut by %.3s inside 'é' */
     ck_assert_int_eq(scsms_fail(SCSMS_EINVAL, "unknown field '%.3s' for type x", "ab\xc3\xa9"),
