@@ -113,9 +113,10 @@ int isotime_parse_instant(const char *text, int64_t *secs_out)
         sign = 0;
     } else if ((*t == '+' || *t == '-') && strlen(t) == 6 && !digits(t + 1, 2, &oh) &&
                t[3] == ':' && !digits(t + 4, 2, &om)) {
-        if (oh > 23 || om > 59)
-            return scsms_fail(SCSMS_EINVAL, "'%.40s': time zone offset %s does not exist (hours "
-                              "00-23, minutes 00-59)", text, t);
+        /* the world's offsets run from -12:00 to +14:00 (Kiribati) */
+        if (om > 59 || oh * 60 + om > (*t == '+' ? 14 * 60 : 12 * 60))
+            return scsms_fail(SCSMS_EINVAL, "'%.40s': time zone offset %s does not exist (from "
+                              "-12:00 to +14:00)", text, t);
         sign = *t == '+' ? 1 : -1;
     } else {
         return scsms_fail(SCSMS_EINVAL,

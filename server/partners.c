@@ -551,7 +551,7 @@ int srv_review_declaration(int argc, char **argv)
     a.id = argv[optind];
     if (strcmp(a.decision, "accepted") && strcmp(a.decision, "rejected")) {
         fprintf(stderr, "%s: --decision must be accepted or rejected, got '%s'\n", cli_prog,
-                a.decision);
+                text_quote(a.decision, 32, &(struct text_quote){{0}}));
         return CLI_USAGE;
     }
     if (record_text_blank(a.reason) || record_text_blank(a.reviewer)) {

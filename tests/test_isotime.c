@@ -152,6 +152,15 @@ START_TEST(instant_offsets)
     isotime_format_instant(instant_of("2025-12-31T23:30:00-01:00"), buf);
     ck_assert_str_eq(buf, "2026-01-01T00:30:00Z");
     refuse_instant("2026-11-20T10:15:00+24:00", "time zone");
+    /* the world's offsets: -12:00 (Baker Island) to +14:00 (Kiribati) */
+    isotime_format_instant(instant_of("2026-11-20T20:15:00+14:00"), buf);
+    ck_assert_str_eq(buf, "2026-11-20T06:15:00Z");
+    isotime_format_instant(instant_of("2026-11-19T18:15:00-12:00"), buf);
+    ck_assert_str_eq(buf, "2026-11-20T06:15:00Z");
+    refuse_instant("2026-11-20T10:15:00+14:01", "offset +14:01 does not exist (from -12:00 to +14:00)");
+    refuse_instant("2026-11-20T10:15:00+15:00", "time zone");
+    refuse_instant("2026-11-20T10:15:00+23:00", "time zone");
+    refuse_instant("2026-11-20T10:15:00-12:30", "time zone");
     refuse_instant("2026-11-20T10:15:00+04:60", "time zone");
     refuse_instant("2026-11-20T10:15:00+0400", "time zone");
     refuse_instant("2026-11-20T10:15:00+04", "time zone");
