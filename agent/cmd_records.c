@@ -61,10 +61,7 @@ static int parse_edit(int argc, char **argv, const char *usage, const char *what
     while ((opt = cli_getopt(argc, argv, "h", opts)) != -1) {
         if (cli_common_option(&a->c, opt, optarg))
             continue;
-        if (opt == OPT_JSON && a->json) {
-            fprintf(stderr, "scsms-agent: --json given twice: give the record in one\n");
-            return CLI_USAGE;
-        } else if (opt == OPT_JSON)
+        if (opt == OPT_JSON) /* given twice, refused by cli_getopt */
             a->json = optarg;
         else if (opt == OPT_SET)
             a->sets[a->n_sets++] = optarg;

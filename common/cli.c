@@ -53,10 +53,41 @@ int cli_dispatch(const struct cli_command *commands, size_t n, int argc, char **
 
 static char problem[160]; /* what cli_getopt found wrong, for cli_usage */
 
+/* Options a command takes more than once, each time one more value:
+ * update's --set, management-review's --decision and --action. */
+static int repeatable(const struct option *o, const struct option *opts)
+{
+    static const char *const names[] = {"set", "action", NULL};
+    for (size_t i = 0; names[i]; i++)
+        if (!strcmp(o->name, names[i]))
+            return 1;
+    /* management-review's --decision is a list; review-declaration's is one */
+    if (!strcmp(o->name, "decision"))
+        for (const struct option *p = opts; p->name; p++)
+            if (!strcmp(p->name, "action"))
+                return 1;
+    return 0;
+}
+
 int cli_getopt(int argc, char **argv, const char *shorts, const struct option *opts)
 {
+    static const struct option *seen_in; /* the options table seen is of */
+    static unsigned char seen[64];
+    int at = -1;
     opterr = 0;
-    int opt = getopt_long(argc, argv, shorts, opts, NULL);
+    int opt = getopt_long(argc, argv, shorts, opts, &at);
+    if (seen_in != opts) {
+        memset(seen, 0, sizeof seen);
+        seen_in = opts;
+    }
+    /* the same option twice: the last would win unsaid (a decision, a
+     * date); given once, or one that takes a list, it is what was meant */
+    if (opt != '?' && at >= 0 && at < (int)sizeof seen && !repeatable(&opts[at], opts)) {
+        if (seen[at]++) {
+            snprintf(problem, sizeof problem, "--%s given twice: give it once", opts[at].name);
+            return '?';
+        }
+    }
     if (opt != '?')
         return opt;
     const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";

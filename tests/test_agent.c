@@ -628,6 +628,8 @@ START_TEST(usage_errors_name_the_argument)
         {{"verify", "x", NULL}, "scsms-agent: unexpected argument 'x'; usage: "},
         {{"init", "--store", "/nonexistent/x", NULL}, "scsms-agent: missing --site ID; usage: "},
         {{"dispose", "A", NULL}, "scsms-agent: missing --reason TEXT; usage: "},
+        {{"list", "--type", "incident", "--type", "risk", NULL},
+         "scsms-agent: --type given twice: give it once; usage: "},
         {{"init", "--site", "X1", "--key", "/nonexistent/k", NULL},
          "scsms-agent: init makes the store's own keys: --key is for opening a store made "
          "before; usage: "},

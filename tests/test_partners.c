@@ -150,8 +150,16 @@ START_TEST(declaration_travels_is_reviewed_and_seen)
     json_object_put(all);
     free(list);
 
-    /* head office reviews; the verdict is sealed and reaches the partner */
+    /* a verdict given twice is a usage error, not the last one taken */
     struct tu_run r = tn_server(&n, "review-declaration", decl, "--decision", "accepted",
+                                "--decision", "rejected", "--reason", "x", "--reviewer", "J. Ode",
+                                NULL);
+    ck_assert_int_eq(r.status, 2);
+    ck_assert_msg(strstr(r.err, "scsms-server: --decision given twice: give it once; usage: ") &&
+                      tu_lines(r.err) == 1, "%s", r.err);
+    tu_run_free(&r);
+    /* head office reviews; the verdict is sealed and reaches the partner */
+    r = tn_server(&n, "review-declaration", decl, "--decision", "accepted",
                                 "--reason", "measures seen at the 2026-10 visit", "--reviewer",
                                 "J. Ode", NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
