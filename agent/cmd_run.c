@@ -703,6 +703,10 @@ static int round_steps(struct link *l)
     uint64_t next = r->head_seq + 1, start = r->head_seq;
     l->acked = r->head_seq;
     scsms__sync_reply__free_unpacked(r, NULL);
+    /* what is sent goes under this site's signature, given now: only
+     * entries it signed when it wrote them */
+    if (rc == 0)
+        rc = sync_outbox_check(l->s, start, head);
     if (rc == 0)
         rc = upload(l, next, head);
     if (l->acked > start) /* what the server confirmed this round */

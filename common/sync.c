@@ -191,6 +191,72 @@ int sync_checkpoint_at(store_t *s, uint64_t seq, uint8_t **out, size_t *len)
     return sign_now(s, seq, h.hash, out, len);
 }
 
+struct outbox_walk {
+    uint8_t hash[CRYPTO_HASH_LEN]; /* of the entry before */
+    int have;                      /* hash holds one */
+    struct arena arena;
+};
+
+static int outbox_entry(const uint8_t *bytes, size_t len, uint64_t seq, void *ctx)
+{
+    struct outbox_walk *w = ctx;
+    if (w->have) {
+        Scsms__LogEntry *e = NULL;
+        int ok = chain_entry_decode_with(arena_allocator(&w->arena), bytes, len, &e) == 0 &&
+                 e->prev_hash.len == CRYPTO_HASH_LEN &&
+                 memcmp(e->prev_hash.data, w->hash, CRYPTO_HASH_LEN) == 0;
+        arena_reset(&w->arena);
+        if (!ok)
+            return scsms_fail(SCSMS_ETAMPER, "entry %llu or the one before it was altered on "
+                              "disk (it does not link to it): nothing sent; run verify",
+                              (unsigned long long)seq);
+    }
+    chain_entry_hash(bytes, len, w->hash);
+    w->have = 1;
+    return 0;
+}
+
+int sync_outbox_check(store_t *s, uint64_t after, uint64_t to)
+{
+    struct outbox_walk w = {0};
+    uint8_t key[STORE_LOGKEY_LEN];
+    struct store_owner_state st;
+    MDB_txn *txn;
+    if (to <= after)
+        return 0;
+    int rc = store_txn_begin(s, MDB_RDONLY, &txn);
+    if (rc)
+        return rc;
+    /* from the entry head office holds (none: the first links to nothing
+     * this walk checks), every entry once */
+    rc = read_log_in(s, txn, s->owner, after ? after : 1, (size_t)(to - (after ? after : 1) + 1),
+                     outbox_entry, &w);
+    if (rc == 0 && (rc = store_owner_load(s, txn, s->owner, &st)) == 0) {
+        store_log_key(st.idx, to, key);
+        MDB_val k = {sizeof key, key}, v;
+        Scsms__Checkpoint *cp = NULL;
+        int mrc = mdb_get(txn, s->checkpoints, &k, &v);
+        if (mrc)
+            rc = mrc == MDB_NOTFOUND
+                     ? scsms_fail(SCSMS_ETAMPER, "entry %llu of %s, the head, has no checkpoint "
+                                  "its owner signed: nothing sent; run verify",
+                                  (unsigned long long)to, s->owner)
+                     : store_lmdb_fail(mrc, "read checkpoint");
+        else if (chain_checkpoint_check(s->pub, v.mv_data, v.mv_size, &cp) != 0 ||
+                 cp->seq != to || strcmp(cp->owner, s->owner) != 0 ||
+                 cp->head_hash.len != CRYPTO_HASH_LEN ||
+                 memcmp(cp->head_hash.data, w.hash, CRYPTO_HASH_LEN) != 0)
+            rc = scsms_fail(SCSMS_ETAMPER, "entry %llu of %s does not match the chain head its "
+                            "owner signed: nothing sent; run verify", (unsigned long long)to,
+                            s->owner);
+        if (cp)
+            scsms__checkpoint__free_unpacked(cp, NULL);
+    }
+    mdb_txn_abort(txn);
+    arena_free(&w.arena);
+    return rc;
+}
+
 /* ------------------------------------------------------------ ingest */
 
 

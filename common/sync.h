@@ -80,6 +80,16 @@ void sync_batch_free(struct sync_batch *b);
  * frees *out. */
 int sync_checkpoint_at(store_t *s, uint64_t seq, uint8_t **out, size_t *len) SCSMS_MUST_CHECK;
 
+/* Before this store's own entries after..to are sent under checkpoints
+ * signed now (sync_checkpoint_at), check that they are the ones it signed
+ * when it wrote them: each links to the one before it (from entry `after`,
+ * which head office holds, on), and entry `to` is the head the stored
+ * checkpoint at `to` signed. Otherwise signing now would put this site's
+ * signature on bytes altered on disk. SCSMS_ETAMPER naming the entry, as
+ * verify would; 0 when to <= after. Reads every entry once (a SHA-256 and a
+ * decode each) and checks one signature. */
+int sync_outbox_check(store_t *s, uint64_t after, uint64_t to) SCSMS_MUST_CHECK;
+
 struct sync_result {
     uint64_t applied;    /* entries written */
     uint64_t duplicates; /* entries held already, skipped */

@@ -345,6 +345,33 @@ START_TEST(a_daemon_reloads_its_settings_on_sighup)
 }
 END_TEST
 
+/* An entry altered on disk after it was written is not sent: the agent
+ * would otherwise sign a fresh checkpoint over the altered bytes and head
+ * office, checking that signature, take it in as the site's word. */
+START_TEST(an_entry_altered_on_disk_is_not_sent)
+{
+    struct tn_net n = tn_new("nettamper");
+    char *site = tn_site(&n, "WH-T", 1);
+    add_breach(site, "2026-10-01", "LOSS-9000-USD");
+    struct tu_run r = tn_sync(&n, site, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    add_breach(site, "2026-10-02", "LOSS-7000-USD");
+    ck_assert_int_ge(tu_edit_data_file(site, "LOSS-7000-USD", 5, '0'), 1); /* LOSS-0000 */
+    r = tn_sync(&n, site, NULL);
+    ck_assert_int_eq(r.status, 3);
+    ck_assert_msg(strstr(r.err, "entry 2 of WH-T does not match the chain head its owner signed: "
+                                "nothing sent; run verify") && tu_lines(r.err) == 1, "%s", r.err);
+    tu_run_free(&r);
+    ck_assert_uint_eq(tn_hq_head(&n, "WH-T"), 1);
+    r = tn_server(&n, "verify", NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    free(site);
+    tn_free(&n);
+}
+END_TEST
+
 /* A site lead with a bad link. A run --once stopped by a signal says how
  * far it got and exits 1 (not 0 and "synced"), and status records it. A
  * head office that cannot store uploads (its file size limit reached)
@@ -1626,6 +1653,7 @@ int main(void)
     tcase_add_test(t, offline_site_catches_up);
     tcase_add_test(t, a_wrong_clock_is_said_on_both_sides);
     tcase_add_test(t, a_daemon_reloads_its_settings_on_sighup);
+    tcase_add_test(t, an_entry_altered_on_disk_is_not_sent);
     tcase_add_test(t, survives_twenty_kills);
     suite_add_tcase(s, t);
     return tu_run_suite(s);
