@@ -258,6 +258,7 @@ int main(int argc, char **argv)
     double best = 1e9, worst = 0;
     long peak_kb = 0;
     for (size_t i = 0; i < rounds; i++) {
+        unlink(out); /* a report never replaces a file: each round writes it anew */
         double t0 = now_s();
         pid_t pid = fork();
         if (pid == 0) {

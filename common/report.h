@@ -82,10 +82,12 @@ int report_render(struct json_object *rep, enum report_format format, char **out
 int report_pack_period(const char *head, size_t len, char from[ISOTIME_DATE_LEN + 1],
                        char to[ISOTIME_DATE_LEN + 1]) SCSMS_MUST_CHECK;
 
-/* Write len bytes to path atomically: a temporary file beside it,
- * flushed, then renamed over it; on failure path is untouched and no
- * temporary file is left. sha (may be NULL) receives the SHA-256 of the
- * bytes written. */
+/* Write len bytes to path, a new file, atomically: a temporary file
+ * beside it, flushed, then linked in its place, which fails if anything
+ * is there (SCSMS_EEXIST: a pack a management review recorded by its hash,
+ * or the store's own data file or key given by mistake, is never
+ * replaced); on failure path is untouched and no temporary file is left.
+ * sha (may be NULL) receives the SHA-256 of the bytes written. */
 int report_write_file(const char *path, const char *data, size_t len,
                       uint8_t sha[CRYPTO_HASH_LEN]) SCSMS_MUST_CHECK;
 

@@ -297,6 +297,12 @@ int report_render(struct json_object *rep, enum report_format format, char **out
     return 0;
 }
 
+static int exists_already(const char *path)
+{
+    return scsms_fail(SCSMS_EEXIST, "'%s' exists: name a new file, or remove it first (a pack a "
+                      "management review recorded must stay as it was)", path);
+}
+
 int report_write_file(const char *path, const char *data, size_t len, uint8_t sha[CRYPTO_HASH_LEN])
 {
     size_t pl = strlen(path);
@@ -306,6 +312,8 @@ int report_write_file(const char *path, const char *data, size_t len, uint8_t sh
     if ((pl && path[pl - 1] == '/') || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
         return scsms_fail(SCSMS_EIO, "cannot write '%s': it is a directory: name a file in it",
                           path);
+    if (lstat(path, &st) == 0)
+        return exists_already(path);
     char *tmp = malloc(pl + 16);
     int fd = -1, rc = 0;
     if (!tmp)
@@ -335,11 +343,12 @@ int report_write_file(const char *path, const char *data, size_t len, uint8_t sh
         rc = scsms_fail(SCSMS_EIO, "cannot flush '%s': %s", path, strerror(errno));
     if (close(fd) != 0 && rc == 0)
         rc = scsms_fail(SCSMS_EIO, "cannot write '%s': %s", path, strerror(errno));
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = scsms_fail(SCSMS_EIO, "cannot write '%s': %s", path, strerror(errno));
-    if (rc)
-        unlink(tmp);
-    else if (sha)
+    /* link, not rename: it fails rather than replace what appeared there */
+    if (rc == 0 && link(tmp, path) != 0)
+        rc = errno == EEXIST ? exists_already(path)
+                             : scsms_fail(SCSMS_EIO, "cannot write '%s': %s", path, strerror(errno));
+    unlink(tmp);
+    if (rc == 0 && sha)
         crypto_sha256(data, len, sha);
     free(tmp);
     return rc;

@@ -328,12 +328,19 @@ static struct tu_run server(const char *a1, ...)
     return tu_exec(argv, NULL);
 }
 
+/* f->out removed, for a report to write it anew (one is never replaced). */
+static const char *fresh_out(struct fx *f)
+{
+    unlink(f->out);
+    return f->out;
+}
+
 /* Run a report into f->out and parse it; checks the line it prints. */
 static struct json_object *report_json(struct fx *f, const char *kind, const char *sites)
 {
     struct tu_run r = sites ? server(kind, PERIOD, "--sites", sites, "--format", "json", "--out",
-                                     f->out, "--store", f->hq, NULL)
-                            : server(kind, PERIOD, "--format", "json", "--out", f->out,
+                                     fresh_out(f), "--store", f->hq, NULL)
+                            : server(kind, PERIOD, "--format", "json", "--out", fresh_out(f),
                                      "--store", f->hq, NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
     size_t len;
@@ -489,7 +496,7 @@ START_TEST(review_figures_in_json_and_csv)
     json_object_put(j);
 
     /* the CSV carries the same figures, one row each */
-    struct tu_run r = server("review", PERIOD, "--format", "csv", "--out", f.out, "--store", f.hq, NULL);
+    struct tu_run r = server("review", PERIOD, "--format", "csv", "--out", fresh_out(&f), "--store", f.hq, NULL);
     ck_assert_int_eq(r.status, 0);
     char *csv = tu_read_file(f.out, NULL);
     static const char *const rows[] = {
@@ -503,7 +510,7 @@ START_TEST(review_figures_in_json_and_csv)
     tu_run_free(&r);
 
     /* the HTML is one file that fetches nothing, with its charts */
-    r = server("review", PERIOD, "--out", f.out, "--store", f.hq, NULL);
+    r = server("review", PERIOD, "--out", fresh_out(&f), "--store", f.hq, NULL);
     ck_assert_int_eq(r.status, 0);
     char *html = tu_read_file(f.out, NULL);
     static const char *const fetches[] = {"http://", "https://", "src=", "<link", "<script"};
@@ -726,7 +733,7 @@ START_TEST(followup_lists_open_actions_of_every_earlier_review)
         json_object_put(j);
     }
     /* and on the page, one row each */
-    struct tu_run r = server("review", PERIOD, "--out", f.out, "--store", f.hq, NULL);
+    struct tu_run r = server("review", PERIOD, "--out", fresh_out(&f), "--store", f.hq, NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
     char *html = tu_read_file(f.out, NULL);
     ck_assert_ptr_nonnull(strstr(html, "<tr><td>HQ-ACT-000022</td><td>HQ-MRV-000021</td><td>SITE-B"
@@ -830,7 +837,7 @@ START_TEST(gaps_and_aeo_follow_training_evidence)
                  {"aeo", "<td>SITE-B</td><td>G</td><td class=\"gap\">declaration</td>"}};
     for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
         struct tu_run r = server(pages[i].kind, "--to", "2026-06-30", "--format", "html", "--out",
-                                 f.out, "--store", f.hq, NULL);
+                                 fresh_out(&f), "--store", f.hq, NULL);
         ck_assert_msg(r.status == 0, "%s", r.err);
         char *html = tu_read_file(f.out, NULL);
         ck_assert_msg(strstr(html, pages[i].has), "%s page lacks %s", pages[i].kind, pages[i].has);
@@ -953,6 +960,38 @@ START_TEST(bad_input_refused_and_nothing_written)
     }
     struct stat st;
     ck_assert_int_ne(stat(f.out, &st), 0);
+    /* what is there already is never replaced: a pack a management review
+     * recorded by its hash, or the store's own data file given by mistake,
+     * directly or through a link */
+    struct tu_run r = server("review", PERIOD, "--out", f.out, "--store", f.hq, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    char *first = tu_read_file(f.out, NULL), *data = tu_path(f.hq, "data.mdb");
+    char *link_to = tu_path(f.tmp, "to-data.html");
+    ck_assert_int_eq(symlink(data, link_to), 0);
+    size_t data_len, data_len2;
+    char *data_before = tu_read_file(data, &data_len);
+    const char *targets[] = {f.out, data, link_to};
+    for (size_t i = 0; i < 3; i++) {
+        r = server("gaps", "--to", "2026-06-30", "--format", "json", "--out", targets[i],
+                   "--store", f.hq, NULL);
+        ck_assert_int_eq(r.status, 1);
+        ck_assert_msg(strstr(r.err, "' exists: name a new file, or remove it first") &&
+                          tu_lines(r.err) == 1, "%s", r.err);
+        ck_assert_str_eq(r.out, "");
+        tu_run_free(&r);
+    }
+    char *again = tu_read_file(f.out, NULL), *data_after = tu_read_file(data, &data_len2);
+    ck_assert_str_eq(first, again);
+    ck_assert(data_len == data_len2 && memcmp(data_before, data_after, data_len) == 0);
+    ck_assert_int_eq(lstat(link_to, &st), 0);
+    ck_assert(S_ISLNK(st.st_mode));
+    free(first);
+    free(again);
+    free(data_before);
+    free(data_after);
+    free(data);
+    free(link_to);
     /* no temporary file left, the one the last case wrote included */
     DIR *d = opendir(f.tmp);
     ck_assert_ptr_nonnull(d);
