@@ -1397,6 +1397,51 @@ static int same_identity(const char *dir, store_t *b, const char *src)
 /* The backup b's own log reaches as far as it must: the live store's own
  * head (when it opens at all: a damaged one is what a restore is for) and
  * what head office acknowledged. */
+/* Head office's copies of its sites' (and partners') logs are in the
+ * backup as far as the live store holds them: otherwise the restore would
+ * drop entries head office acknowledged to their owners, who will not send
+ * them again. (A site's copy of head office's log is fetched again.) */
+static int others_kept(store_t *live, store_t *b, const char *src)
+{
+    MDB_txn *lt = NULL, *bt = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int rc = store_txn_begin(live, MDB_RDONLY, &lt);
+    if (rc == 0)
+        rc = store_txn_begin(b, MDB_RDONLY, &bt);
+    int mrc = rc ? 0 : mdb_cursor_open(lt, live->owners, &cur);
+    if (mrc)
+        rc = store_lmdb_fail(mrc, "read logs");
+    for (mrc = rc ? MDB_NOTFOUND : mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && rc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        char owner[RECORD_MAX_ID + 1];
+        struct store_owner_state ls, bs = {0};
+        if (k.mv_size > RECORD_MAX_ID || v.mv_size != STORE_OWNER_LEN)
+            continue; /* verify names a malformed one */
+        memcpy(owner, k.mv_data, k.mv_size);
+        owner[k.mv_size] = '\0';
+        store_owner_decode(&v, &ls);
+        MDB_val bk = {k.mv_size, k.mv_data}, bv;
+        if (strcmp(owner, live->owner) == 0)
+            continue; /* its own: reaches() */
+        if (mdb_get(bt, b->owners, &bk, &bv) == 0 && bv.mv_size == STORE_OWNER_LEN)
+            store_owner_decode(&bv, &bs);
+        if (bs.seq < ls.seq)
+            rc = scsms_fail(SCSMS_ERULE, "backup in '%s' holds the log of %s up to entry %llu, "
+                            "but the store holds it up to %llu, acknowledged to %s: restoring it "
+                            "would drop them; nothing was replaced (to give them up, restore with "
+                            "--drop-newer)", src, owner, (unsigned long long)bs.seq,
+                            (unsigned long long)ls.seq, owner);
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    if (bt)
+        mdb_txn_abort(bt);
+    if (lt)
+        mdb_txn_abort(lt);
+    return rc;
+}
+
 static int reaches(const char *dir, store_t *b, const char *src, uint64_t acked,
                    int drop_newer)
 {
@@ -1420,6 +1465,8 @@ static int reaches(const char *dir, store_t *b, const char *src, uint64_t acked,
                         "nothing was replaced (to give them up, restore with --drop-newer)", src,
                         (unsigned long long)bs.head_seq, (unsigned long long)ls.head_seq,
                         (unsigned long long)bs.head_seq + 1, (unsigned long long)ls.head_seq);
+    if (rc == 0 && !drop_newer && live && store_role(live) == STORE_ROLE_HQ)
+        rc = others_kept(live, b, src);
     store_close(&live);
     return rc;
 }

@@ -136,6 +136,28 @@ START_TEST(head_office_verifies_backs_up_and_restores)
     tn_verify_dir(n.hq, 401);
     tn_start_server(&n, "64");
     tn_heads_equal(&n, b, "WH-B", 201);
+    /* a restore that would drop what head office acknowledged to a site
+     * (which will not send it again) is refused unless given up knowingly */
+    add_breach(a, "2026-10-02", "Gate 9");
+    r = tn_sync(&n, a, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    tn_stop_server(&n, SIGTERM);
+    r = tn_server(&n, "restore", bak, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, "holds the log of WH-A up to entry 200, but the store holds it up "
+                                "to 201, acknowledged to WH-A: restoring it would drop them; "
+                                "nothing was replaced") && tu_lines(r.err) == 1, "%s", r.err);
+    tu_run_free(&r);
+    tn_verify_dir(n.hq, 402);
+    r = tn_server(&n, "restore", bak, "--drop-newer", NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    tn_start_server(&n, "64");
+    r = tn_sync(&n, a, NULL); /* the site sends it again from head office's head */
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    tn_heads_equal(&n, a, "WH-A", 201);
     free(bak);
     free(a);
     free(b);
