@@ -661,6 +661,26 @@ static void note_clock(struct link *l, int64_t sent, int64_t answered, int64_t h
     }
 }
 
+/* Head office's own log never shrinks: if this site holds more of it
+ * than head office says it has, head office was restored from an older
+ * backup (and will number its next records as ones this site holds), or
+ * is not the one this site knows. Said now, before anything is sent,
+ * rather than as a broken link at the next fetch. */
+static int check_hq_not_behind(struct link *l, const Scsms__SyncReply *r)
+{
+    uint64_t have;
+    uint8_t h[CRYPTO_HASH_LEN];
+    if (!l->hq[0] || store_role(l->s) == STORE_ROLE_PARTNER) /* a partner holds no copy */
+        return 0;
+    int rc = sync_head(l->s, l->hq, &have, h);
+    if (rc || have <= r->hq_head_seq)
+        return rc;
+    return scsms_fail(SCSMS_ETAMPER, "head office's own log ends at entry %llu, but this site "
+                      "holds it up to %llu: head office was restored from an older backup, or is "
+                      "another; nothing sent: tell head office", (unsigned long long)r->hq_head_seq,
+                      (unsigned long long)have);
+}
+
 /* The steps of one round: hello, upload, fetch. */
 static int round_steps(struct link *l)
 {
@@ -700,6 +720,8 @@ static int round_steps(struct link *l)
     note_clock(l, sent, isotime_now(), r->hq_time);
     if ((rc = pin_hq(l, r)) == 0)
         rc = check_server_head(l, r, head);
+    if (rc == 0)
+        rc = check_hq_not_behind(l, r);
     uint64_t next = r->head_seq + 1, start = r->head_seq;
     l->acked = r->head_seq;
     scsms__sync_reply__free_unpacked(r, NULL);

@@ -367,6 +367,46 @@ START_TEST(a_daemon_reloads_its_settings_on_sighup)
 }
 END_TEST
 
+/* Head office restored from a backup older than what a site holds of its
+ * log is said at the site's next sync, before anything is sent, instead
+ * of a silent fork found only at a later fetch. */
+START_TEST(head_office_behind_a_site_is_said)
+{
+    struct tn_net n = tn_new("netbehind");
+    char *site = tn_site(&n, "WH-H", 1), *bak = tu_path(n.tmp, "hq-old");
+    const char *objective = "{\"title\":\"Seal checks\",\"indicator\":\"checks\"}";
+    struct tu_run r = tu_agent(NULL, "add", "objective", "--json", objective, "--store", n.hq, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    r = tn_server(&n, "backup", bak, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    r = tu_agent(NULL, "add", "objective", "--json", objective, "--store", n.hq, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    r = tn_sync(&n, site, NULL);
+    ck_assert_msg(r.status == 0 && strstr(r.out, "2 head-office entries received"), "%s%s", r.out,
+                  r.err);
+    tu_run_free(&r);
+    tn_stop_server(&n, SIGTERM);
+    r = tn_server(&n, "restore", bak, "--drop-newer", NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    tn_start_server(&n, "64");
+    add_breach(site, "2026-10-03", "Gate 2");
+    r = tn_sync(&n, site, NULL);
+    ck_assert_int_eq(r.status, 3);
+    ck_assert_msg(strstr(r.err, "head office's own log ends at entry 1, but this site holds it up "
+                                "to 2: head office was restored from an older backup, or is "
+                                "another; nothing sent") && tu_lines(r.err) == 1, "%s", r.err);
+    tu_run_free(&r);
+    ck_assert_uint_eq(tn_hq_head(&n, "WH-H"), 0);
+    free(bak);
+    free(site);
+    tn_free(&n);
+}
+END_TEST
+
 /* An entry altered on disk after it was written is not sent: the agent
  * would otherwise sign a fresh checkpoint over the altered bytes and head
  * office, checking that signature, take it in as the site's word. */
@@ -1676,6 +1716,7 @@ int main(void)
     tcase_add_test(t, a_wrong_clock_is_said_on_both_sides);
     tcase_add_test(t, a_daemon_reloads_its_settings_on_sighup);
     tcase_add_test(t, an_entry_altered_on_disk_is_not_sent);
+    tcase_add_test(t, head_office_behind_a_site_is_said);
     tcase_add_test(t, survives_twenty_kills);
     suite_add_tcase(s, t);
     return tu_run_suite(s);
