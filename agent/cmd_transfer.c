@@ -152,6 +152,17 @@ int cmd_import(int argc, char **argv)
     store_t *s = NULL;
     if ((rc = cli_open(&c, &s)))
         return rc;
+    struct store_stats st;
+    /* a restore fills a new store: into one in use, records dated and
+     * numbered as exported would be new entries claiming to be old ones */
+    if (io.preserve && (rc = store_stats(s, &st)) == 0 && st.head_seq > 0)
+        rc = scsms_fail(SCSMS_EINVAL, "import --preserve restores an export into a new store, but "
+                        "this one has %llu entries of its own: restore into a store just made "
+                        "with 'scsms-agent init'", (unsigned long long)st.head_seq);
+    if (rc) {
+        store_close(&s);
+        return cli_error(rc);
+    }
     struct import_result res;
     rc = import_file(s, path, &io, &res);
     store_close(&s);

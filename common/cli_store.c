@@ -71,6 +71,15 @@ int cli_verify(int argc, char **argv)
     }
     if (rc == 0)
         rc = store_stats(s, &st);
+    /* entries head office acknowledged are this store's own, whatever the
+     * data file says: fewer is a store rolled back (an old copy put in
+     * place, or LMDB's previous commit taken after damage to its last) */
+    uint64_t acked = cli_acked_seq(c.store_dir);
+    if (rc == 0 && st.head_seq < acked)
+        rc = scsms_fail(SCSMS_ETAMPER, "the log ends at entry %llu, but head office acknowledged "
+                        "entries up to %llu (sync.state): the store was rolled back or replaced "
+                        "by an older copy", (unsigned long long)st.head_seq,
+                        (unsigned long long)acked);
     store_close(&s);
     if (rc) {
         fprintf(stderr, "%s: verify failed: %s\n", cli_prog, scsms_errmsg());

@@ -199,6 +199,69 @@ START_TEST(table_rows_stay_one_line)
 }
 END_TEST
 
+/* A store whose log ends before what head office acknowledged (an older
+ * copy put in place, LMDB's previous commit taken) fails verify, though
+ * every entry it holds is sound. */
+START_TEST(verify_knows_what_head_office_acknowledged)
+{
+    struct site s = site_new("rolled");
+    free(add_ok(&s, "incident", INCIDENT));
+    free(add_ok(&s, "incident", INCIDENT));
+    char *state = tu_path(s.store, "sync.state");
+    for (int acked = 2; acked <= 3; acked++) {
+        FILE *f = fopen(state, "w");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f, "server tcp://127.0.0.1:9\nacked_seq %d\nresult ok\n", acked);
+        ck_assert_int_eq(fclose(f), 0);
+        struct tu_run r = tu_agent(NULL, "verify", "--store", s.store, NULL);
+        if (acked == 2) {
+            ck_assert_msg(r.status == 0, "%s", r.err);
+            tu_run_free(&r);
+            continue;
+        }
+        ck_assert_int_eq(r.status, 3);
+        ck_assert_msg(strstr(r.err, "verify failed: the log ends at entry 2, but head office "
+                                    "acknowledged entries up to 3 (sync.state): the store was "
+                                    "rolled back") && tu_lines(r.err) == 1, "%s", r.err);
+        tu_run_free(&r);
+    }
+    free(state);
+    site_free(&s);
+}
+END_TEST
+
+/* import --preserve restores an export into a new store only: into one in
+ * use it would add records dated and numbered as if written long ago. */
+START_TEST(preserve_only_into_a_new_store)
+{
+    struct site s = site_new("preserve");
+    free(add_ok(&s, "incident", INCIDENT));
+    struct tu_run r = tu_agent(NULL, "export", "--format", "json", "--store", s.store, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    char *file = tu_path(s.tmp, "export.json"), *fresh = tu_path(s.tmp, "fresh");
+    FILE *f = fopen(file, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(r.out, f);
+    ck_assert_int_eq(fclose(f), 0);
+    tu_run_free(&r);
+    r = tu_agent(NULL, "import", file, "--preserve", "--store", s.store, NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_msg(strstr(r.err, "import --preserve restores an export into a new store, but this "
+                                "one has 1 entries of its own") && tu_lines(r.err) == 1, "%s",
+                  r.err);
+    tu_run_free(&r);
+    r = tu_agent(NULL, "init", "--site", "DXB-WH1", "--store", fresh, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    r = tu_agent(NULL, "import", file, "--preserve", "--store", fresh, NULL);
+    ck_assert_msg(r.status == 0 && strstr(r.out, "imported 1 records"), "%s", r.err);
+    tu_run_free(&r);
+    free(file);
+    free(fresh);
+    site_free(&s);
+}
+END_TEST
+
 START_TEST(backup_and_restore_through_cli)
 {
     struct site s = site_new("cli-backup");
@@ -655,6 +718,8 @@ int main(void)
     tcase_add_test(t, backup_and_restore_through_cli);
     tcase_add_test(t, sync_state_lines_are_read_whole);
     tcase_add_test(t, table_rows_stay_one_line);
+    tcase_add_test(t, verify_knows_what_head_office_acknowledged);
+    tcase_add_test(t, preserve_only_into_a_new_store);
     tcase_add_test(t, store_files_are_not_lost_to_the_wrong_command);
     tcase_add_test(t, bad_input_changes_nothing);
     tcase_add_test(t, missing_store_is_clear);
