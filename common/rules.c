@@ -420,6 +420,16 @@ int rules_check_received(const Scsms__Record *rec)
 
 int rules_check_subject(const Scsms__Record *rec, const char *owner, enum store_role role)
 {
+    /* what only head office sets, whoever's agent (a store's role is a byte
+     * of its own data file, unsigned) says otherwise */
+    if (role != STORE_ROLE_HQ && rec->body_case == SCSMS__RECORD__BODY_RISK &&
+        rec->risk->hq_accepted)
+        return scsms_fail(SCSMS_EPERM, "only head office accepts an intolerable risk: %s sent "
+                          "one with hq_accepted set (rule 1)", owner);
+    if (role != STORE_ROLE_HQ && rec->body_case == SCSMS__RECORD__BODY_ACTION &&
+        rec->action->site[0])
+        return scsms_fail(SCSMS_EPERM, "only head office addresses an action to a site: %s sent "
+                          "one for '%.64s'", owner, rec->action->site);
     if (role != STORE_ROLE_PARTNER) /* every record written or synced in passes here */
         return 0;
     const struct record_type *t = record_type_of(rec);

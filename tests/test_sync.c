@@ -694,8 +694,36 @@ START_TEST(a_site_cannot_send_head_office_types)
     ck_assert_int_eq(ingest(&p, "SITE-F", &b, &res), SCSMS_EPERM);
     ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "SITE-F may not issue policy records (rule 8)"));
     batch_free(&b);
+    /* nor what only head office sets in a site's own types: a risk it
+     * accepted (rule 1), an action addressed to another site */
+    static const struct {
+        const char *json, *says;
+    } hq_only[] = {
+        {"{\"type\":\"risk\",\"threat_category\":\"natural_events\",\"threatened\":\"yard\","
+         "\"likelihood\":5,\"consequence\":5,\"residual_likelihood\":5,"
+         "\"residual_consequence\":5,\"treatment\":\"accept\",\"hq_accepted\":true,"
+         "\"accepted_by\":\"CEO\",\"next_review_date\":\"2027-12-15\"}",
+         "only head office accepts an intolerable risk: SITE-F0 sent one with hq_accepted set"},
+        {"{\"type\":\"action\",\"description\":\"forged\",\"due_date\":\"2026-11-01\","
+         "\"kind\":\"corrective\",\"responsible\":\"a\",\"site\":\"SITE-A\"}",
+         "only head office addresses an action to a site: SITE-F1 sent one for 'SITE-A'"},
+    };
     store_close(&f);
     free(fdir);
+    for (size_t i = 0; i < 2; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "SITE-F%zu", i);
+        fdir = tu_path(p.tmp, name);
+        f = tu_store_new(fdir, name, STORE_ROLE_HQ);
+        tu_enrol(p.hq, f, fdir, SCSMS__IDENTITY__ROLE__SITE);
+        tu_put(f, hq_only[i].json, NULL);
+        b = batch_of(f, 1, 1);
+        ck_assert_int_eq(ingest(&p, name, &b, &res), SCSMS_EPERM);
+        ck_assert_msg(strstr(scsms_errmsg(), hq_only[i].says), "%s", scsms_errmsg());
+        batch_free(&b);
+        store_close(&f);
+        free(fdir);
+    }
     pair_free(&p);
 }
 END_TEST
