@@ -286,6 +286,20 @@ static int check_preserved(const store_t *s, const Scsms__Record *rec)
     return 0;
 }
 
+/* Who issues a type, in words: every issuer it has. */
+static const char *issuers_named(unsigned issuers)
+{
+    int hq = issuers & RECORD_BY_HQ, site = issuers & RECORD_BY_SITE,
+        partner = issuers & RECORD_BY_PARTNER;
+    return hq && site && partner ? "head office, the sites and business partners"
+           : hq && site          ? "head office and the sites"
+           : hq && partner       ? "head office and business partners"
+           : site && partner     ? "the sites and business partners"
+           : hq                  ? "head office"
+           : site                ? "the sites"
+                                 : "business partners";
+}
+
 static int check_record(const store_t *s, Scsms__Record *rec, int preserve, int dispose,
                         int64_t today)
 {
@@ -300,10 +314,7 @@ static int check_record(const store_t *s, Scsms__Record *rec, int preserve, int 
     const struct record_type *t = record_type_of(rec);
     if (t && !(t->issuers & record_issuer_bit(s->role)))
         return scsms_fail(SCSMS_EPERM, "a %s cannot issue %s records (rule 8): they come from %s",
-                          role_name(s->role), t->name,
-                          t->issuers & RECORD_BY_HQ      ? "head office"
-                          : t->issuers & RECORD_BY_SITE  ? "the sites"
-                                                         : "business partners");
+                          role_name(s->role), t->name, issuers_named(t->issuers));
     int rc = preserve ? record_validate_restored(rec) : record_validate(rec);
     if (rc == 0 && preserve)
         rc = check_preserved(s, rec);

@@ -384,6 +384,14 @@ START_TEST(what_a_partner_may_not_write_is_refused)
     ck_assert_str_eq(r.err, "scsms-agent: a partner cannot issue incident records (rule 8): they "
                             "come from the sites\n");
     tu_run_free(&r);
+    /* a type both head office and the sites issue names both */
+    r = tu_agent(NULL, "add", "action", "--json", "{\"description\":\"x\",\"due_date\":"
+                 "\"2026-12-01\",\"kind\":\"corrective\",\"responsible\":\"a\"}", "--store", a,
+                 NULL);
+    ck_assert_int_eq(r.status, 1);
+    ck_assert_str_eq(r.err, "scsms-agent: a partner cannot issue action records (rule 8): they "
+                            "come from head office and the sites\n");
+    tu_run_free(&r);
     /* nor anything else but declarations and certificates (rule 8) */
     r = tu_agent(NULL, "add", "acknowledgement", "--json",
                  "{\"subject_id\":\"HQ-POL-000001\",\"acknowledged_by\":\"ops\"}", "--store", a,
