@@ -370,7 +370,10 @@ static int send_batch(struct link *l, uint64_t next, uint64_t head, uint64_t *la
     Scsms__Upload up = SCSMS__UPLOAD__INIT;
     Scsms__SyncRequest req = SCSMS__SYNC_REQUEST__INIT;
     struct sync_batch *b = &l->out;
-    int rc = sync_batch_read(l->s, next, l->batch, b);
+    /* no further than the head sync_outbox_check walked to: what was
+     * written since goes next round, once checked */
+    size_t max = head - next + 1 < l->batch ? (size_t)(head - next + 1) : l->batch;
+    int rc = sync_batch_read(l->s, next, max, b);
     if (rc == 0 && b->n == 0)
         rc = scsms_fail(SCSMS_ECORRUPT, "the log has no entry %llu below its head; run verify",
                         (unsigned long long)next);
@@ -879,6 +882,8 @@ int cmd_run(int argc, char **argv)
      * round begins, it is an interrupted run like one asked during it */
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    if (!l.once) /* a reload while it starts is read at its first pause */
+        signal(SIGHUP, on_hangup);
     if ((rc = cli_open(&c, &l.s)))
         return rc;
     if ((rc = server_of(&l, c.store_dir))) {
@@ -903,8 +908,6 @@ int cmd_run(int argc, char **argv)
     l.acked = cli_acked_seq(c.store_dir);
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     signal(SIGPIPE, SIG_IGN); /* a daemon outlives whatever read its output */
-    if (!l.once)
-        signal(SIGHUP, on_hangup);
     /* every upload's buffers reuse the last one's pages (mem.h) */
     mem_keep_freed(SYNC_BATCH_MAX_BYTES);
     l.ctx = zmq_ctx_new();

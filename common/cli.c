@@ -71,18 +71,21 @@ static int repeatable(const struct option *o, const struct option *opts)
 
 int cli_getopt(int argc, char **argv, const char *shorts, const struct option *opts)
 {
-    static const struct option *seen_in; /* the options table seen is of */
+    static const struct option *seen_in; /* the options table and */
+    static char **seen_of;               /* the arguments seen is of */
     static unsigned char seen[64];
     int at = -1;
     opterr = 0;
     int opt = getopt_long(argc, argv, shorts, opts, &at);
-    if (seen_in != opts) {
+    if (seen_in != opts || seen_of != argv) { /* another command's parse */
         memset(seen, 0, sizeof seen);
         seen_in = opts;
+        seen_of = argv;
     }
-    /* the same option twice: the last would win unsaid (a decision, a
-     * date); given once, or one that takes a list, it is what was meant */
-    if (opt != '?' && at >= 0 && at < (int)sizeof seen && !repeatable(&opts[at], opts)) {
+    /* the same option twice: the last value would win unsaid (a decision,
+     * a date); a switch twice says nothing more, and a list takes many */
+    if (opt != '?' && at >= 0 && at < (int)sizeof seen && opts[at].has_arg != no_argument &&
+        !repeatable(&opts[at], opts)) {
         if (seen[at]++) {
             snprintf(problem, sizeof problem, "--%s given twice: give it once", opts[at].name);
             return '?';

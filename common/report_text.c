@@ -303,6 +303,21 @@ static int exists_already(const char *path)
                       "management review recorded must stay as it was)", path);
 }
 
+/* link() failed other than for a name taken: a file system without hard
+ * links (vfat, exFAT, many SMB mounts) takes a rename once nothing is
+ * there, which leaves only the moment between the look and the rename. */
+static int place_without_link(const char *tmp, const char *path)
+{
+    struct stat st;
+    if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOTSUP && errno != EXDEV)
+        return scsms_fail(SCSMS_EIO, "cannot write '%s': %s", path, strerror(errno));
+    if (lstat(path, &st) == 0)
+        return exists_already(path);
+    if (rename(tmp, path) != 0)
+        return scsms_fail(SCSMS_EIO, "cannot write '%s': %s", path, strerror(errno));
+    return 0;
+}
+
 int report_write_file(const char *path, const char *data, size_t len, uint8_t sha[CRYPTO_HASH_LEN])
 {
     size_t pl = strlen(path);
@@ -345,8 +360,7 @@ int report_write_file(const char *path, const char *data, size_t len, uint8_t sh
         rc = scsms_fail(SCSMS_EIO, "cannot write '%s': %s", path, strerror(errno));
     /* link, not rename: it fails rather than replace what appeared there */
     if (rc == 0 && link(tmp, path) != 0)
-        rc = errno == EEXIST ? exists_already(path)
-                             : scsms_fail(SCSMS_EIO, "cannot write '%s': %s", path, strerror(errno));
+        rc = errno == EEXIST ? exists_already(path) : place_without_link(tmp, path);
     unlink(tmp);
     if (rc == 0 && sha)
         crypto_sha256(data, len, sha);

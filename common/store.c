@@ -1394,13 +1394,25 @@ static int same_identity(const char *dir, store_t *b, const char *src)
                             dir);
 }
 
-/* The backup b's own log reaches as far as it must: the live store's own
- * head (when it opens at all: a damaged one is what a restore is for) and
- * what head office acknowledged. */
-/* Head office's copies of its sites' (and partners') logs are in the
- * backup as far as the live store holds them: otherwise the restore would
- * drop entries head office acknowledged to their owners, who will not send
- * them again. (A site's copy of head office's log is fetched again.) */
+/* owner is enrolled at head office's store s and not revoked: it sends
+ * again what a restore drops, from head office's head on. */
+static int still_sends(store_t *s, const char *owner)
+{
+    Scsms__Identity *id = NULL;
+    if (store_identity_get(s, owner, &id) != 0) {
+        scsms_errclear();
+        return 0;
+    }
+    int active = !id->revoked;
+    scsms__identity__free_unpacked(id, NULL);
+    return active;
+}
+
+/* Head office's copies of the logs of revoked identities are in the backup
+ * as far as the live store holds them: otherwise the restore would drop
+ * entries head office acknowledged to owners that will not send them again
+ * (an active site resends from head office's head at its next sync; a
+ * site's copy of head office's log is fetched again). */
 static int others_kept(store_t *live, store_t *b, const char *src)
 {
     MDB_txn *lt = NULL, *bt = NULL;
@@ -1422,17 +1434,22 @@ static int others_kept(store_t *live, store_t *b, const char *src)
         owner[k.mv_size] = '\0';
         store_owner_decode(&v, &ls);
         MDB_val bk = {k.mv_size, k.mv_data}, bv;
-        if (strcmp(owner, live->owner) == 0)
-            continue; /* its own: reaches() */
-        if (mdb_get(bt, b->owners, &bk, &bv) == 0 && bv.mv_size == STORE_OWNER_LEN)
+        if (strcmp(owner, live->owner) == 0 || still_sends(live, owner))
+            continue; /* its own: reaches(); an active one's come again */
+        int brc = mdb_get(bt, b->owners, &bk, &bv);
+        if (brc == 0 && bv.mv_size == STORE_OWNER_LEN)
             store_owner_decode(&bv, &bs);
-        if (bs.seq < ls.seq)
+        else if (brc != MDB_NOTFOUND)
+            rc = store_lmdb_fail(brc, "read the backup's logs");
+        if (rc == 0 && bs.seq < ls.seq)
             rc = scsms_fail(SCSMS_ERULE, "backup in '%s' holds the log of %s up to entry %llu, "
-                            "but the store holds it up to %llu, acknowledged to %s: restoring it "
-                            "would drop them; nothing was replaced (to give them up, restore with "
-                            "--drop-newer)", src, owner, (unsigned long long)bs.seq,
+                            "but the store holds it up to %llu, and %s, revoked or no longer "
+                            "enrolled, will not send them again: nothing was replaced (to give "
+                            "them up, restore with --drop-newer)", src, owner, (unsigned long long)bs.seq,
                             (unsigned long long)ls.seq, owner);
     }
+    if (rc == 0 && mrc && mrc != MDB_NOTFOUND)
+        rc = store_lmdb_fail(mrc, "read logs");
     if (cur)
         mdb_cursor_close(cur);
     if (bt)
@@ -1442,6 +1459,9 @@ static int others_kept(store_t *live, store_t *b, const char *src)
     return rc;
 }
 
+/* The backup b's own log reaches as far as it must: the live store's own
+ * head (when it opens at all: a damaged one is what a restore is for) and
+ * what head office acknowledged. */
 static int reaches(const char *dir, store_t *b, const char *src, uint64_t acked,
                    int drop_newer)
 {

@@ -205,7 +205,10 @@ static int outbox_entry(const uint8_t *bytes, size_t len, uint64_t seq, void *ct
         int ok = chain_entry_decode_with(arena_allocator(&w->arena), bytes, len, &e) == 0 &&
                  e->prev_hash.len == CRYPTO_HASH_LEN &&
                  memcmp(e->prev_hash.data, w->hash, CRYPTO_HASH_LEN) == 0;
+        int no_memory = w->arena.failed; /* not the entry's fault */
         arena_reset(&w->arena);
+        if (no_memory)
+            return scsms_fail(SCSMS_ENOMEM, "out of memory");
         if (!ok)
             return scsms_fail(SCSMS_ETAMPER, "entry %llu or the one before it was altered on "
                               "disk (it does not link to it): nothing sent; run verify",

@@ -257,25 +257,34 @@ static void serve_zap(struct server *sv)
 
 /* ------------------------------------------------------------ requests */
 
-static void set_head(struct server *sv, const char *who, Scsms__SyncReply *r, uint8_t *hash)
+/* 0, or what reading who's head failed with (the reply then says 0). */
+static int set_head(struct server *sv, const char *who, Scsms__SyncReply *r, uint8_t *hash)
 {
-    if (sync_head(sv->s, who, &r->head_seq, hash) == 0) {
+    int rc = sync_head(sv->s, who, &r->head_seq, hash);
+    if (rc == 0) {
         r->head_hash.data = hash;
         r->head_hash.len = CRYPTO_HASH_LEN;
     }
+    return rc;
 }
 
 static void do_hello(struct server *sv, const char *who, Scsms__SyncReply *r, uint8_t *hash,
                      uint8_t *hq_pub)
 {
     uint8_t hq_hash[CRYPTO_HASH_LEN];
-    set_head(sv, who, r, hash);
+    /* heads that could not be read (the store busy, its readers full) are
+     * not heads of 0: a site would resend all, or take head office for one
+     * restored from an older backup */
+    if (set_head(sv, who, r, hash) != 0 ||
+        sync_head(sv->s, store_owner(sv->s), &r->hq_head_seq, hq_hash) != 0) {
+        r->code = SCSMS__SYNC_REPLY__CODE__RETRY_LATER;
+        r->message = "head office cannot read its store now: retry later";
+        return;
+    }
     store_public_key(sv->s, hq_pub);
     r->hq_id = (char *)store_owner(sv->s);
     r->hq_sign_key.data = hq_pub;
     r->hq_sign_key.len = CRYPTO_PUB_LEN;
-    if (sync_head(sv->s, store_owner(sv->s), &r->hq_head_seq, hq_hash) != 0)
-        r->hq_head_seq = 0;
     r->hq_time = isotime_now(); /* for the agent to check its clock by */
 }
 

@@ -136,28 +136,50 @@ START_TEST(head_office_verifies_backs_up_and_restores)
     tn_verify_dir(n.hq, 401);
     tn_start_server(&n, "64");
     tn_heads_equal(&n, b, "WH-B", 201);
-    /* a restore that would drop what head office acknowledged to a site
-     * (which will not send it again) is refused unless given up knowingly */
+    /* a restore that drops what an active site sent is taken: the site
+     * sends it again from head office's head */
     add_breach(a, "2026-10-02", "Gate 9");
-    r = tn_sync(&n, a, NULL);
+    add_breach(b, "2026-10-02", "Gate 8");
+    for (int i = 0; i < 2; i++) {
+        r = tn_sync(&n, i ? b : a, NULL);
+        ck_assert_msg(r.status == 0, "%s", r.err);
+        tu_run_free(&r);
+    }
+    tn_stop_server(&n, SIGTERM);
+    char *bak2 = tu_path(n.tmp, "hq-backup-2");
+    r = tn_server(&n, "backup", bak2, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    r = tn_server(&n, "restore", bak, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    tn_start_server(&n, "64");
+    for (int i = 0; i < 2; i++) {
+        r = tn_sync(&n, i ? b : a, NULL);
+        ck_assert_msg(r.status == 0 && strstr(r.out, ": 1 entries sent"), "%s%s", r.out, r.err);
+        tu_run_free(&r);
+    }
+    tn_heads_equal(&n, a, "WH-A", 201);
+    tn_heads_equal(&n, b, "WH-B", 202);
+    /* but what a revoked site sent, it will not send again: refused unless
+     * given up knowingly */
+    r = tn_server(&n, "revoke", "--id", "WH-B", NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
     tu_run_free(&r);
     tn_stop_server(&n, SIGTERM);
     r = tn_server(&n, "restore", bak, NULL);
     ck_assert_int_eq(r.status, 1);
-    ck_assert_msg(strstr(r.err, "holds the log of WH-A up to entry 200, but the store holds it up "
-                                "to 201, acknowledged to WH-A: restoring it would drop them; "
-                                "nothing was replaced") && tu_lines(r.err) == 1, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "holds the log of WH-B up to entry 201, but the store holds it up "
+                                "to 202, and WH-B, revoked or no longer enrolled, will not send "
+                                "them again: nothing was replaced") && tu_lines(r.err) == 1,
+                  "%s", r.err);
     tu_run_free(&r);
-    tn_verify_dir(n.hq, 402);
+    tn_verify_dir(n.hq, 403);
     r = tn_server(&n, "restore", bak, "--drop-newer", NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
     tu_run_free(&r);
     tn_start_server(&n, "64");
-    r = tn_sync(&n, a, NULL); /* the site sends it again from head office's head */
-    ck_assert_msg(r.status == 0, "%s", r.err);
-    tu_run_free(&r);
-    tn_heads_equal(&n, a, "WH-A", 201);
+    free(bak2);
     free(bak);
     free(a);
     free(b);
