@@ -290,14 +290,6 @@ static uint64_t word_needs_look(uint64_t w)
     return (((w - 0x20 * ones) | w) & highs) | ((del - ones) & ~del & highs);
 }
 
-/* U+0080-U+009F, the C1 controls (0xc2 0x80-0x9f in UTF-8): well-formed,
- * yet some terminals take U+009B as the start of an escape sequence, so
- * they are refused like the C0 controls. */
-static int is_c1_control(const unsigned char *p, const unsigned char *end)
-{
-    return p[0] == 0xc2 && end - p >= 2 && p[1] >= 0x80 && p[1] <= 0x9f;
-}
-
 /* Where text[0, len) stops being acceptable (record.h), or NULL. */
 static const char *text_flaw(const char *text, size_t len)
 {
@@ -311,14 +303,13 @@ static const char *text_flaw(const char *text, size_t len)
                 continue;
             }
         }
+        int line_break = *p == '\t' || *p == '\n' || *p == '\r';
+        if (!line_break && text_is_control(p, (size_t)(end - p)))
+            return (const char *)p;
         if (*p < 0x80) {
-            if ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7f)
-                return (const char *)p;
             p++;
             continue;
         }
-        if (is_c1_control(p, end))
-            return (const char *)p;
         size_t n = text_utf8_len(p, (size_t)(end - p));
         if (n == 0)
             return (const char *)p;
@@ -332,10 +323,10 @@ static int text_refused(const char *text, const char *bad, const char *what)
 {
     unsigned char c = (unsigned char)*bad;
     size_t at = (size_t)(bad - text) + 1;
-    unsigned char next = c ? (unsigned char)bad[1] : 0; /* text ends with a NUL */
-    if (c == 0xc2 && next >= 0x80 && next <= 0x9f)
+    /* text ends with a NUL, so a second byte is there to look at */
+    if (c >= 0x80 && text_is_control((const unsigned char *)bad, 2))
         return scsms_fail(SCSMS_EINVAL, "%s has a control character (U+%04X) at byte %zu: "
-                          "remove it", what, next, at);
+                          "remove it", what, (unsigned char)bad[1], at);
     return c < 0x80 ? scsms_fail(SCSMS_EINVAL, "%s has a control character (0x%02x) at byte %zu: "
                                  "remove it", what, c, at)
                     : scsms_fail(SCSMS_EINVAL, "%s is not valid UTF-8 at byte %zu (0x%02x): save "

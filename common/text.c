@@ -46,6 +46,12 @@ size_t text_utf8_len(const unsigned char *s, size_t avail)
     return n;
 }
 
+int text_is_control(const unsigned char *s, size_t avail)
+{
+    return s[0] < 0x20 || s[0] == 0x7f ||
+           (s[0] == 0xc2 && avail >= 2 && s[1] >= 0x80 && s[1] <= 0x9f);
+}
+
 size_t text_cut(const char *s, size_t max)
 {
     size_t n = strnlen(s, max);
@@ -69,9 +75,8 @@ static void make_printable(char *s, int keep_breaks)
     size_t left = strlen(s);
     while (left > 0) {
         size_t n = *in < 0x80 ? 1 : text_utf8_len(in, left);
-        int c1 = n == 2 && in[0] == 0xc2 && in[1] <= 0x9f;
         int kept = keep_breaks && (*in == '\t' || *in == '\n' || *in == '\r');
-        if (n == 0 || c1 || (*in < 0x20 && !kept) || *in == 0x7f) {
+        if (n == 0 || (!kept && text_is_control(in, left))) {
             *out++ = '?';
             n = n ? n : 1;
         } else {

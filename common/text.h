@@ -17,6 +17,12 @@ int text_digits(const char *s, unsigned long lo, unsigned long hi, unsigned long
  * code point past U+10FFFF), or 0: 0 for ASCII too. */
 size_t text_utf8_len(const unsigned char *s, size_t avail);
 
+/* 1 when the character at s (avail bytes readable, at least 1) is a
+ * control character: C0 (tab and line breaks included: callers that take
+ * them say so), DEL, or C1 (U+0080-U+009F, 0xc2 0x80-0x9f in UTF-8,
+ * well-formed, yet U+009B starts an escape sequence on some terminals). */
+int text_is_control(const unsigned char *s, size_t avail);
+
 /* How many of the first bytes of s, at most max, to keep so that a cut
  * there does not split a UTF-8 character: max, or less by the bytes of
  * the character it would split; strlen(s) when that is less. */

@@ -92,6 +92,61 @@ static void add_breach(const char *dir, const char *day, const char *where)
     tu_run_free(&r);
 }
 
+/* The daemon's log at path once it holds want, polling for at most
+ * 90 s (the sanitizers are slow) while cond (if given) is not yet true of
+ * n. Caller frees. */
+static char *log_holds(const char *path, const char *want, struct tn_net *n, const char *site,
+                       uint64_t head)
+{
+    size_t len;
+    for (int i = 0; i < 1800; i++, usleep(50000)) {
+        char *log = tu_read_file(path, &len);
+        if (log && strstr(log, want) && (!site || tn_hq_head(n, site) == head))
+            return log;
+        free(log);
+    }
+    char *log = tu_read_file(path, &len);
+    ck_abort_msg("no '%s' (head %llu of %llu) in:\n%s", want,
+                 site ? (unsigned long long)tn_hq_head(n, site) : 0ULL, (unsigned long long)head,
+                 log ? log : "");
+    return NULL;
+}
+
+/* Replace the endpoint in dir/scsms.ini's [sync] (and append extra). */
+static void set_server_in_settings(const char *dir, const char *from, const char *to,
+                                   const char *extra)
+{
+    char *ini = tu_path(dir, "scsms.ini");
+    size_t len;
+    char *text = tu_read_file(ini, &len), *at = strstr(text, from);
+    ck_assert_ptr_nonnull(at);
+    FILE *f = fopen(ini, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%.*s%s%s%s", (int)(at - text), text, to, at + strlen(from), extra);
+    ck_assert_int_eq(fclose(f), 0);
+    free(text);
+    free(ini);
+}
+
+/* A site store dir/ID made with head office's endpoint and key in its
+ * scsms.ini (init --server --server-key) and enrolled. Caller frees. */
+static char *site_with_server(struct tn_net *n, const char *id)
+{
+    char *dir = tu_path(n->tmp, id);
+    struct tu_run r = tu_agent(NULL, "init", "--site", id, "--server", n->endpoint,
+                               "--server-key", n->server_key, "--store", dir, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    char *curve = tn_field_of(r.out, "curve-key"), *sign = tn_field_of(r.out, "sign-key");
+    tu_run_free(&r);
+    r = tn_server(n, "enrol", "--id", id, "--role", "site", "--curve-key", curve, "--sign-key",
+                  sign, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    free(curve);
+    free(sign);
+    return dir;
+}
+
 /* Head office's store, which holds every site's verified copy, is checked,
  * backed up and restored with scsms-server's own commands: verify and
  * backup while the server runs; restore refused while it runs and done
@@ -193,18 +248,9 @@ END_TEST
 START_TEST(a_site_set_up_with_its_server_needs_no_options)
 {
     struct tn_net n = tn_new("cfgsrv");
-    char *dir = tu_path(n.tmp, "WH-C");
-    struct tu_run r = tu_agent(NULL, "init", "--site", "WH-C", "--server", n.endpoint,
-                               "--server-key", n.server_key, "--store", dir, NULL);
-    ck_assert_msg(r.status == 0, "%s", r.err);
-    char *curve = tn_field_of(r.out, "curve-key"), *sign = tn_field_of(r.out, "sign-key");
-    tu_run_free(&r);
-    r = tn_server(&n, "enrol", "--id", "WH-C", "--role", "site", "--curve-key", curve,
-                  "--sign-key", sign, NULL);
-    ck_assert_msg(r.status == 0, "%s", r.err);
-    tu_run_free(&r);
+    char *dir = site_with_server(&n, "WH-C");
     add_breach(dir, "2026-10-01", "Gate 4");
-    r = tu_agent(NULL, "run", "--once", "--timeout", "3", "--store", dir, NULL);
+    struct tu_run r = tu_agent(NULL, "run", "--once", "--timeout", "3", "--store", dir, NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
     char want[128];
     snprintf(want, sizeof want, "synced with %s: 1 entries sent", n.endpoint);
@@ -254,14 +300,7 @@ START_TEST(a_site_set_up_with_its_server_needs_no_options)
     r = tn_sync(&n, other, NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
     tu_run_free(&r);
-    char *ini = tu_path(dir, "scsms.ini");
-    size_t len;
-    char *text = tu_read_file(ini, &len);
-    char *at = strstr(text, n.endpoint);
-    ck_assert_ptr_nonnull(at);
-    FILE *f = fopen(ini, "w");
-    fprintf(f, "%.*stcp://127.0.0.1:9%s", (int)(at - text), text, at + strlen(n.endpoint));
-    fclose(f);
+    set_server_in_settings(dir, n.endpoint, "tcp://127.0.0.1:9", "");
     add_breach(dir, "2026-10-02", "Gate 5");
     r = tu_agent(NULL, "run", "--once", "--timeout", "2", "--store", dir, NULL);
     ck_assert_int_eq(r.status, 1); /* the settings' endpoint: nobody answers */
@@ -271,51 +310,11 @@ START_TEST(a_site_set_up_with_its_server_needs_no_options)
     ck_assert_msg(r.status == 0, "%s", r.err);
     tu_run_free(&r);
     tn_heads_equal(&n, dir, "WH-C", 2);
-    free(text);
-    free(ini);
     free(other);
-    free(curve);
-    free(sign);
     free(dir);
     tn_free(&n);
 }
 END_TEST
-
-/* The daemon's log at path once it holds want, polling for at most
- * 60 s (the sanitizers are slow) while cond (if given) is not yet true of
- * n. Caller frees. */
-static char *log_holds(const char *path, const char *want, struct tn_net *n, const char *site,
-                       uint64_t head)
-{
-    size_t len;
-    for (int i = 0; i < 1200; i++, usleep(50000)) {
-        char *log = tu_read_file(path, &len);
-        if (log && strstr(log, want) && (!site || tn_hq_head(n, site) == head))
-            return log;
-        free(log);
-    }
-    char *log = tu_read_file(path, &len);
-    ck_abort_msg("no '%s' (head %llu of %llu) in:\n%s", want,
-                 site ? (unsigned long long)tn_hq_head(n, site) : 0ULL, (unsigned long long)head,
-                 log ? log : "");
-    return NULL;
-}
-
-/* Replace the endpoint in dir/scsms.ini's [sync] (and append extra). */
-static void set_server_in_settings(const char *dir, const char *from, const char *to,
-                                   const char *extra)
-{
-    char *ini = tu_path(dir, "scsms.ini");
-    size_t len;
-    char *text = tu_read_file(ini, &len), *at = strstr(text, from);
-    ck_assert_ptr_nonnull(at);
-    FILE *f = fopen(ini, "w");
-    ck_assert_ptr_nonnull(f);
-    fprintf(f, "%.*s%s%s%s", (int)(at - text), text, to, at + strlen(from), extra);
-    ck_assert_int_eq(fclose(f), 0);
-    free(text);
-    free(ini);
-}
 
 /* Head office moves to a new address: the site lead edits [sync] and
  * reloads the daemon (SIGHUP, systemctl reload), which follows without a
@@ -325,16 +324,7 @@ static void set_server_in_settings(const char *dir, const char *from, const char
 START_TEST(a_daemon_reloads_its_settings_on_sighup)
 {
     struct tn_net n = tn_new("netreload");
-    char *dir = tu_path(n.tmp, "WH-R");
-    struct tu_run r = tu_agent(NULL, "init", "--site", "WH-R", "--server", n.endpoint,
-                               "--server-key", n.server_key, "--store", dir, NULL);
-    ck_assert_msg(r.status == 0, "%s", r.err);
-    char *curve = tn_field_of(r.out, "curve-key"), *sign = tn_field_of(r.out, "sign-key");
-    tu_run_free(&r);
-    r = tn_server(&n, "enrol", "--id", "WH-R", "--role", "site", "--curve-key", curve,
-                  "--sign-key", sign, NULL);
-    ck_assert_msg(r.status == 0, "%s", r.err);
-    tu_run_free(&r);
+    char *dir = site_with_server(&n, "WH-R");
     tn_import_rows(&n, dir, "10");
     char *dlog = tu_path(n.tmp, "daemon.log");
     char *daemon[] = {getenv("SCSMS_AGENT"), "run", "--timeout", "2", "--store", dir, NULL};
@@ -382,8 +372,6 @@ START_TEST(a_daemon_reloads_its_settings_on_sighup)
     close(fd);
     tn_heads_equal(&n, dir, "WH-R", 25);
     free(dlog);
-    free(curve);
-    free(sign);
     free(dir);
     tn_free(&n);
 }
@@ -543,25 +531,13 @@ START_TEST(a_bad_link_is_said_and_survived)
                       "--server-key", n.server_key, "--store", site, NULL};
     agent = tu_spawn(daemon, &fd, dlog);
     tn_stop_server(&n, SIGTERM);
-    int said = 0;
-    for (int i = 0; i < 400 && !said; i++, usleep(50000)) {
-        log = tu_read_file(dlog, &len); /* NULL until the agent has made it */
-        said = log && strstr(log, "; retrying in ") != NULL;
-        free(log);
-    }
-    ck_assert_msg(said, "no retry line");
+    free(log_holds(dlog, "; retrying in ", &n, NULL, 0));
     tn_start_server(&n, "256");
     tn_import_rows(&n, site, "5");
     char want_back[256];
     snprintf(want_back, sizeof want_back, "scsms-agent: info: in touch with head office at %s "
              "again; ", n.endpoint);
-    int back = 0;
-    for (int i = 0; i < 1800 && !back; i++, usleep(50000)) { /* 90 s: the sanitizers are slow */
-        log = tu_read_file(dlog, &len);
-        back = log && strstr(log, want_back) != NULL && tn_hq_head(&n, "WH-L") == 3005;
-        free(log);
-    }
-    ck_assert_msg(back, "not back in touch");
+    free(log_holds(dlog, want_back, &n, "WH-L", 3005));
     tn_heads_equal(&n, site, "WH-L", 3005);
     kill(agent, SIGTERM);
     ck_assert_int_eq(tu_wait(agent, 20000), 0);
@@ -1359,22 +1335,33 @@ END_TEST
 
 /* Head office's line for id in 'sites': its head and the backlog it last
  * reported (the server stopped first: it writes what it saw). */
-static void sites_line(struct tn_net *n, const char *id, unsigned long long *head,
-                       unsigned long long *backlog)
+/* The line of `scsms-server sites` for id, the server stopped (so that it
+ * writes what it saw) and started again. Caller frees. */
+static char *sites_row(struct tn_net *n, const char *id)
 {
     tn_stop_server(n, SIGTERM);
     struct tu_run r = tn_server(n, "sites", NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
+    ck_assert_ptr_nonnull(strstr(r.out, "BACKLOG  CLOCK\n"));
     char want[64];
     snprintf(want, sizeof want, "\n%s ", id);
     const char *line = strstr(r.out, want);
     ck_assert_ptr_nonnull(line);
-    char role[16], state[16], hash[32], seen[32];
-    ck_assert_int_eq(sscanf(line + strlen(want), "%15s %15s %llu %31s %31s %llu", role, state,
-                            head, hash, seen, backlog), 6);
-    ck_assert_str_ne(seen, "never");
+    char *row = strndup(line + 1, strcspn(line + 1, "\n"));
     tu_run_free(&r);
     tn_start_server(n, "256");
+    return row;
+}
+
+static void sites_line(struct tn_net *n, const char *id, unsigned long long *head,
+                       unsigned long long *backlog)
+{
+    char *row = sites_row(n, id);
+    char role[16], state[16], hash[32], seen[32];
+    ck_assert_int_eq(sscanf(row + strlen(id), "%15s %15s %llu %31s %31s %llu", role, state, head,
+                            hash, seen, backlog), 6);
+    ck_assert_str_ne(seen, "never");
+    free(row);
 }
 
 /* The backlog head office shows is the site's real one: a round with
@@ -1506,24 +1493,6 @@ START_TEST(alerts_list_every_sites_due_items)
     unsetenv("SCSMS_NOW");
 }
 END_TEST
-
-/* The line of `scsms-server sites` for id, the server stopped (so that it
- * writes what it saw) and started again. Caller frees. */
-static char *sites_row(struct tn_net *n, const char *id)
-{
-    tn_stop_server(n, SIGTERM);
-    struct tu_run r = tn_server(n, "sites", NULL);
-    ck_assert_msg(r.status == 0, "%s", r.err);
-    ck_assert_ptr_nonnull(strstr(r.out, "BACKLOG  CLOCK\n"));
-    char want[64];
-    snprintf(want, sizeof want, "\n%s ", id);
-    const char *line = strstr(r.out, want);
-    ck_assert_ptr_nonnull(line);
-    char *row = strndup(line + 1, strcspn(line + 1, "\n"));
-    tu_run_free(&r);
-    tn_start_server(n, "256");
-    return row;
-}
 
 /* The agent with its clock at now + offset (SCSMS_NOW), syncing once. */
 static struct tu_run sync_with_clock(struct tn_net *n, const char *site, long offset)
