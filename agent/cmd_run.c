@@ -66,6 +66,7 @@ struct link {
     int heard;      /* the server told this site's head in this round */
     int progress;   /* show how an upload goes (standard error is a terminal) */
     struct sync_batch out; /* the batch being sent, kept for its memory */
+    struct sync_outbox outbox; /* how far this round's entries are checked */
     uint8_t *buf;   /* a packed request, kept: a fresh one per upload took */
     size_t cap;     /* a page fault per 4 KiB of it */
     int once;       /* run --once: give up rather than wait for ever */
@@ -370,10 +371,15 @@ static int send_batch(struct link *l, uint64_t next, uint64_t head, uint64_t *la
     Scsms__Upload up = SCSMS__UPLOAD__INIT;
     Scsms__SyncRequest req = SCSMS__SYNC_REQUEST__INIT;
     struct sync_batch *b = &l->out;
-    /* no further than the head sync_outbox_check walked to: what was
-     * written since goes next round, once checked */
+    /* no further than the round's head: what was written since goes next
+     * round, once checked; and only what this store signed when it wrote
+     * it (an entry before the check's start: head office went back) */
     size_t max = head - next + 1 < l->batch ? (size_t)(head - next + 1) : l->batch;
-    int rc = sync_batch_read(l->s, next, max, b);
+    if (next - 1 < l->outbox.after)
+        sync_outbox_begin(&l->outbox, l->s, next - 1);
+    int rc = sync_outbox_check_to(&l->outbox, next + max - 1);
+    if (rc == 0)
+        rc = sync_batch_read(l->s, next, max, b);
     if (rc == 0 && b->n == 0)
         rc = scsms_fail(SCSMS_ECORRUPT, "the log has no entry %llu below its head; run verify",
                         (unsigned long long)next);
@@ -413,17 +419,28 @@ static int upload(struct link *l, uint64_t next, uint64_t head)
     const uint64_t start = next - 1;
     const int shown = l->progress && head - start >= PROGRESS_MIN;
     size_t in_flight = 0;
-    int rc = 0;
-    while (rc == 0 && (next <= head || in_flight) && !stopping) {
-        while (rc == 0 && next <= head && in_flight < (l->credit ? l->credit : 1)) {
+    int rc = 0, refused_next = 0;
+    char why[512];
+    while (rc == 0 && ((!refused_next && next <= head) || in_flight) && !stopping) {
+        while (rc == 0 && !refused_next && next <= head &&
+               in_flight < (l->credit ? l->credit : 1)) {
             uint64_t last = next;
             if ((rc = send_batch(l, next, head, &last)) == 0) {
                 next = last + 1;
                 in_flight++;
+            } else if (rc == SCSMS_ETAMPER && in_flight) {
+                /* the check stopped the next upload: what went before it
+                 * is this site's own, and is taken in before the refusal
+                 * is said, so that head office's head is where it stops */
+                refused_next = rc;
+                snprintf(why, sizeof why, "%s", scsms_errmsg());
+                rc = 0;
             }
         }
+        if (rc || (refused_next && !in_flight))
+            break;
         Scsms__SyncReply *r = NULL;
-        if (rc || (rc = wait_reply(l, min_id, &r)))
+        if ((rc = wait_reply(l, min_id, &r)))
             break;
         if (r->code == SCSMS__SYNC_REPLY__CODE__OK) {
             in_flight--;
@@ -433,7 +450,7 @@ static int upload(struct link *l, uint64_t next, uint64_t head)
                 show_progress(l->acked - start, head - start);
         } else if (r->code == SCSMS__SYNC_REPLY__CODE__GAP ||
                    r->code == SCSMS__SYNC_REPLY__CODE__RETRY_LATER) {
-            if (r->code == SCSMS__SYNC_REPLY__CODE__RETRY_LATER)
+            if (r->code == SCSMS__SYNC_REPLY__CODE__RETRY_LATER && !refused_next)
                 rc = retry_later(l, r);
             next = r->head_seq + 1;
             l->acked = r->head_seq;
@@ -444,6 +461,8 @@ static int upload(struct link *l, uint64_t next, uint64_t head)
         }
         scsms__sync_reply__free_unpacked(r, NULL);
     }
+    if (rc == 0 && refused_next)
+        rc = scsms_fail(refused_next, "%s", why);
     if (shown) /* the line goes once the upload ends */
         fputs(isatty(STDERR_FILENO) ? "\r\033[K" : "\n", stderr);
     return rc;
@@ -729,9 +748,8 @@ static int round_steps(struct link *l)
     l->acked = r->head_seq;
     scsms__sync_reply__free_unpacked(r, NULL);
     /* what is sent goes under this site's signature, given now: only
-     * entries it signed when it wrote them */
-    if (rc == 0)
-        rc = sync_outbox_check(l->s, start, head);
+     * entries it signed when it wrote them, checked as the upload goes */
+    sync_outbox_begin(&l->outbox, l->s, start);
     if (rc == 0)
         rc = upload(l, next, head);
     if (l->acked > start) /* what the server confirmed this round */

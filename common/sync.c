@@ -192,71 +192,108 @@ int sync_checkpoint_at(store_t *s, uint64_t seq, uint8_t **out, size_t *len)
 }
 
 struct outbox_walk {
-    uint8_t hash[CRYPTO_HASH_LEN]; /* of the entry before */
-    int have;                      /* hash holds one */
+    struct sync_outbox *o;
+    uint64_t first;  /* the first entry this walk checks */
+    uint64_t last;   /* the last entry it read */
     struct arena arena;
 };
 
 static int outbox_entry(const uint8_t *bytes, size_t len, uint64_t seq, void *ctx)
 {
     struct outbox_walk *w = ctx;
-    if (w->have) {
+    struct sync_outbox *o = w->o;
+    if (o->have) {
         Scsms__LogEntry *e = NULL;
         int ok = chain_entry_decode_with(arena_allocator(&w->arena), bytes, len, &e) == 0 &&
                  e->prev_hash.len == CRYPTO_HASH_LEN &&
-                 memcmp(e->prev_hash.data, w->hash, CRYPTO_HASH_LEN) == 0;
+                 memcmp(e->prev_hash.data, o->hash, CRYPTO_HASH_LEN) == 0;
         int no_memory = w->arena.failed; /* not the entry's fault */
         arena_reset(&w->arena);
         if (no_memory)
             return scsms_fail(SCSMS_ENOMEM, "out of memory");
         if (!ok)
             return scsms_fail(SCSMS_ETAMPER, "entry %llu or the one before it was altered on "
-                              "disk (it does not link to it): nothing sent; run verify",
-                              (unsigned long long)seq);
+                              "disk (it does not link to it): nothing from entry %llu on was "
+                              "sent; run verify", (unsigned long long)seq,
+                              (unsigned long long)w->first);
     }
-    chain_entry_hash(bytes, len, w->hash);
-    w->have = 1;
+    chain_entry_hash(bytes, len, o->hash);
+    o->have = 1;
+    w->last = seq;
     return 0;
 }
 
-int sync_outbox_check(store_t *s, uint64_t after, uint64_t to)
+void sync_outbox_begin(struct sync_outbox *o, store_t *s, uint64_t after)
 {
-    struct outbox_walk w = {0};
+    memset(o, 0, sizeof *o);
+    o->s = s;
+    o->after = after;
+    o->checked = after;
+}
+
+/* The sequence of the first checkpoint of this store's own log stored at
+ * or after entry `to`: a commit's last entry has one. */
+static int checkpoint_from(store_t *s, MDB_txn *txn, uint32_t idx, uint64_t to, uint64_t *seq,
+                           MDB_val *cp)
+{
+    MDB_cursor *cur;
     uint8_t key[STORE_LOGKEY_LEN];
+    store_log_key(idx, to, key);
+    MDB_val k = {sizeof key, key};
+    int mrc = mdb_cursor_open(txn, s->checkpoints, &cur);
+    if (mrc)
+        return store_lmdb_fail(mrc, "read checkpoint");
+    mrc = mdb_cursor_get(cur, &k, cp, MDB_SET_RANGE);
+    int found = mrc == 0 && k.mv_size == STORE_LOGKEY_LEN && store_get_be32(k.mv_data) == idx;
+    if (found)
+        *seq = store_get_be64((uint8_t *)k.mv_data + 4);
+    mdb_cursor_close(cur);
+    if (mrc && mrc != MDB_NOTFOUND)
+        return store_lmdb_fail(mrc, "read checkpoint");
+    return found ? 0 : SCSMS_ENOTFOUND;
+}
+
+int sync_outbox_check_to(struct sync_outbox *o, uint64_t to)
+{
+    store_t *s = o->s;
+    struct outbox_walk w = {.o = o, .first = o->checked + 1};
     struct store_owner_state st;
+    uint64_t end = 0;
+    MDB_val v;
     MDB_txn *txn;
-    if (to <= after)
+    if (to <= o->checked)
         return 0;
     int rc = store_txn_begin(s, MDB_RDONLY, &txn);
     if (rc)
         return rc;
+    if ((rc = store_owner_load(s, txn, s->owner, &st)) == 0 &&
+        (rc = checkpoint_from(s, txn, st.idx, to, &end, &v)) == SCSMS_ENOTFOUND)
+        rc = scsms_fail(SCSMS_ETAMPER, "%s's log has no checkpoint its owner signed at or after "
+                        "entry %llu: nothing from entry %llu on was sent; run verify", s->owner,
+                        (unsigned long long)to, (unsigned long long)w.first);
     /* from the entry head office holds (none: the first links to nothing
-     * this walk checks), every entry once */
-    rc = read_log_in(s, txn, s->owner, after ? after : 1, (size_t)(to - (after ? after : 1) + 1),
-                     outbox_entry, &w);
-    if (rc == 0 && (rc = store_owner_load(s, txn, s->owner, &st)) == 0) {
-        store_log_key(st.idx, to, key);
-        MDB_val k = {sizeof key, key}, v;
+     * this walk checks), or the last one checked, every entry once */
+    uint64_t from = o->have ? o->checked + 1 : o->checked ? o->checked : 1;
+    if (rc == 0)
+        rc = read_log_in(s, txn, s->owner, from, (size_t)(end - from + 1), outbox_entry, &w);
+    if (rc == 0) {
         Scsms__Checkpoint *cp = NULL;
-        int mrc = mdb_get(txn, s->checkpoints, &k, &v);
-        if (mrc)
-            rc = mrc == MDB_NOTFOUND
-                     ? scsms_fail(SCSMS_ETAMPER, "entry %llu of %s, the head, has no checkpoint "
-                                  "its owner signed: nothing sent; run verify",
-                                  (unsigned long long)to, s->owner)
-                     : store_lmdb_fail(mrc, "read checkpoint");
-        else if (chain_checkpoint_check(s->pub, v.mv_data, v.mv_size, &cp) != 0 ||
-                 cp->seq != to || strcmp(cp->owner, s->owner) != 0 ||
-                 cp->head_hash.len != CRYPTO_HASH_LEN ||
-                 memcmp(cp->head_hash.data, w.hash, CRYPTO_HASH_LEN) != 0)
+        if (w.last != end || chain_checkpoint_check(s->pub, v.mv_data, v.mv_size, &cp) != 0 ||
+            cp->seq != end ||
+            strcmp(cp->owner, s->owner) != 0 || cp->head_hash.len != CRYPTO_HASH_LEN ||
+            memcmp(cp->head_hash.data, o->hash, CRYPTO_HASH_LEN) != 0)
             rc = scsms_fail(SCSMS_ETAMPER, "entry %llu of %s does not match the chain head its "
-                            "owner signed: nothing sent; run verify", (unsigned long long)to,
-                            s->owner);
+                            "owner signed: nothing from entry %llu on was sent; run verify",
+                            (unsigned long long)end, s->owner, (unsigned long long)w.first);
         if (cp)
             scsms__checkpoint__free_unpacked(cp, NULL);
     }
     mdb_txn_abort(txn);
     arena_free(&w.arena);
+    if (rc == 0)
+        o->checked = end;
+    else
+        o->have = 0; /* o->hash may be a later entry's: check again from o->checked */
     return rc;
 }
 

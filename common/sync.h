@@ -80,15 +80,32 @@ void sync_batch_free(struct sync_batch *b);
  * frees *out. */
 int sync_checkpoint_at(store_t *s, uint64_t seq, uint8_t **out, size_t *len) SCSMS_MUST_CHECK;
 
-/* Before this store's own entries after..to are sent under checkpoints
- * signed now (sync_checkpoint_at), check that they are the ones it signed
- * when it wrote them: each links to the one before it (from entry `after`,
- * which head office holds, on), and entry `to` is the head the stored
- * checkpoint at `to` signed. Otherwise signing now would put this site's
- * signature on bytes altered on disk. SCSMS_ETAMPER naming the entry, as
- * verify would; 0 when to <= after. Reads every entry once (a SHA-256 and a
- * decode each) and checks one signature. */
-int sync_outbox_check(store_t *s, uint64_t after, uint64_t to) SCSMS_MUST_CHECK;
+/* The check of a round's uploads. Its entries go under checkpoints
+ * signed now (sync_batch_read); it makes sure they are the ones this store
+ * signed when it wrote them, else signing now would put this site's
+ * signature on bytes altered on disk. */
+struct sync_outbox {
+    store_t *s;                    /* borrowed, for the life of the round */
+    uint64_t after;                /* the walk began after this entry */
+    uint64_t checked;              /* entries after..checked are checked */
+    uint8_t hash[CRYPTO_HASH_LEN]; /* of entry `checked`, when have */
+    int have;
+};
+
+/* Begin the check after entry `after` (0: none), which head office holds
+ * and whose hash it gave back (so it is not checked again). */
+void sync_outbox_begin(struct sync_outbox *o, store_t *s, uint64_t after);
+
+/* Check, before entries up to `to` are sent, what is not checked yet: each
+ * entry links to the one before it, as far as the first checkpoint stored
+ * at or after `to` (a commit's last entry has one), and that checkpoint,
+ * this store's signature from when it was written, signed the head
+ * reached. So a round checks one commit's stretch at a time, between its
+ * uploads, rather than all of its backlog before its first (a backlog's
+ * check costs a SHA-256 and a decode an entry). 0 when `to` is checked
+ * already; SCSMS_ETAMPER naming the entry, as verify would, and the first
+ * entry not sent, o->checked unchanged. */
+int sync_outbox_check_to(struct sync_outbox *o, uint64_t to) SCSMS_MUST_CHECK;
 
 struct sync_result {
     uint64_t applied;    /* entries written */

@@ -2,6 +2,7 @@
 #include "testnet.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -77,6 +78,43 @@ void tn_stop_server(struct tn_net *n, int sig)
             ck_assert_int_ge(code, 0);
         n->server = 0;
     }
+}
+
+/* Whether every thread of pid is stopped ('T' in /proc/PID/task/TID/stat,
+ * the state after the command name's closing parenthesis). */
+static int all_threads_stopped(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    ck_assert_ptr_nonnull(d);
+    int stopped = 1, seen = 0;
+    struct dirent *e;
+    while (stopped && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char stat[400], buf[512];
+        snprintf(stat, sizeof stat, "%s/%s/stat", path, e->d_name);
+        FILE *f = fopen(stat, "r");
+        size_t len = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        if (f)
+            fclose(f);
+        buf[len] = '\0';
+        const char *paren = strrchr(buf, ')');
+        stopped = paren && paren[1] == ' ' && paren[2] == 'T';
+        seen++;
+    }
+    closedir(d);
+    return stopped && seen > 0;
+}
+
+void tn_freeze_server(struct tn_net *n)
+{
+    ck_assert_int_eq(kill(n->server, SIGSTOP), 0);
+    int i = 0;
+    while (!all_threads_stopped(n->server) && i++ < 1000)
+        usleep(5000);
+    ck_assert_msg(all_threads_stopped(n->server), "server %d did not stop", (int)n->server);
 }
 
 struct tn_net tn_new(const char *tag)

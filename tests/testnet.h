@@ -38,6 +38,11 @@ void tn_take_curve_keys(struct tn_net *n, const struct tn_net *from);
 void tn_start_server(struct tn_net *n, const char *queue);
 void tn_stop_server(struct tn_net *n, int sig);
 
+/* Freeze the server with SIGSTOP, returning once every one of its threads
+ * (ZeroMQ's I/O thread too) is stopped: kill() only queues the signal, and
+ * a thread still running could take in what the test sends next. */
+void tn_freeze_server(struct tn_net *n);
+
 /* Head office moves: the server stopped and started on another free port
  * of 127.0.0.1 (n->endpoint changes), with the same store and keys. */
 void tn_move_server(struct tn_net *n);
