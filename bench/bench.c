@@ -58,7 +58,7 @@ static Scsms__Record *sample(unsigned i)
     Scsms__Record *r = record_new(record_type_by_name("incident"));
     Scsms__Incident *in = r->incident;
     in->kind = SCSMS__INCIDENT__KIND__NEAR_MISS;
-    snprintf(buf, sizeof buf, "2026-%02u-%02uT%02u:%02u:00Z", 1 + i % 12, 1 + i % 28, i % 24,
+    snprintf(buf, sizeof buf, "2025-%02u-%02uT%02u:%02u:00Z", 1 + i % 12, 1 + i % 28, i % 24,
              i % 60);
     if (record_set_string(&in->occurred_at, buf) ||
         record_set_string(&in->location, "Container yard, gate 3") ||

@@ -273,7 +273,8 @@ static void gen_year(void)
             "with minor observations\",\"compliant\":true,\"next_date\":\"%s\"}",
             i % 2 ? "legal_compliance" : "procedures", day(-90 * i), day(later()));
 
-    /* incidents and the nonconformities they lead to */
+    /* incidents (at least three days ago: reported two days ago, when so) and
+     * the nonconformities they lead to */
     static const char *const ikinds[] = {"near_miss", "security_incident", "false_alarm",
                                          "breach", "near_miss", "emergency"};
     for (int i = 0; i < 40; i++) {
@@ -282,7 +283,7 @@ static void gen_year(void)
                  "\"activity\":\"inbound inspection\",\"category\":\"%s\",\"severity\":%u,"
                  "\"immediate_action\":\"area secured\",\"reported_to_authority\":%s%s%s%s,"
                  "\"status\":\"%s\"}",
-                 ikinds[i % 6], instant(-(int64_t)rnd(360), (int)rnd(24)), PICK(areas),
+                 ikinds[i % 6], instant(-3 - (int64_t)rnd(357), (int)rnd(24)), PICK(areas),
                  categories[rnd(8)], 1 + rnd(5), reported ? "true" : "false",
                  reported ? ",\"reported_at\":\"" : "", reported ? instant(-2, 12) : "",
                  reported ? "\",\"authority_reference\":\"POL-2026-11\"" : "",
@@ -361,7 +362,7 @@ static void gen_rows(const char *path, size_t rows)
     else
         fputs("[\n", f);
     for (size_t i = 0; i < rows; i++) {
-        const char *when = instant(-(int64_t)rnd(360), (int)rnd(24));
+        const char *when = instant(-1 - (int64_t)rnd(359), (int)rnd(24)); /* none ahead */
         if (csv)
             fprintf(f, "incident,near_miss,%s,%s,inbound trailer inspection,%s,%u,"
                     "\"Trailer held, seal replaced and logged\",Seal %zu on the CMR differs\n",

@@ -127,7 +127,7 @@ static store_t *make_site(const char *dir, const char *id, size_t n, char *curve
             struct json_object *j = NULL;
             snprintf(json, sizeof json,
                      "{\"type\":\"incident\",\"kind\":\"near_miss\",\"occurred_at\":"
-                     "\"2026-%02zu-%02zuT10:00:00Z\",\"location\":\"Container yard, gate 3\","
+                     "\"2025-%02zu-%02zuT10:00:00Z\",\"location\":\"Container yard, gate 3\","
                      "\"activity\":\"Inbound trailer inspection\",\"severity\":2,"
                      "\"immediate_action\":\"Trailer held, seal replaced and logged\","
                      "\"investigation\":\"Seal %zu on the CMR differs from the seal found\"}",

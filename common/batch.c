@@ -111,6 +111,7 @@ struct packer {
     uint64_t first_seq;          /* log sequence of item 0, if nothing shifts */
     const char *now;
     int64_t today;
+    int64_t clock;               /* the time, seconds, as the batch began */
     /* each on its own cache line: the writer stores `applied` once an
      * item, and the preparers must not lose `next` to it every time */
     alignas(64) atomic_size_t next; /* the next item nobody has claimed */
@@ -301,7 +302,7 @@ static const char *issuers_named(unsigned issuers)
 }
 
 static int check_record(const store_t *s, Scsms__Record *rec, int preserve, int dispose,
-                        int64_t today)
+                        int64_t clock)
 {
     if (record_is_tombstone(rec) && !dispose && !preserve)
         return rec->id[0] && rec->disposal_reason[0]
@@ -323,7 +324,7 @@ static int check_record(const store_t *s, Scsms__Record *rec, int preserve, int 
     /* a restored record is written as it was exported: the rules held
      * when it was first written, and what they raised is in the export */
     if (rc == 0 && !preserve && !dispose)
-        rc = rules_check_record(rec, s->role, &s->cfg, today);
+        rc = rules_check_record(rec, s->role, &s->cfg, clock);
     if (rc)
         return rc;
     if (strlen(rec->id) > RECORD_MAX_ID)
@@ -543,7 +544,7 @@ static void prepare_item(struct packer *pk, struct preparer *pr, size_t i)
     free(it->err);
     it->entry = NULL;
     it->err = NULL;
-    it->rc = check_record(b->s, it->rec, it->preserve, it->dispose, pk->today);
+    it->rc = check_record(b->s, it->rec, it->preserve, it->dispose, pk->clock);
     /* "@N" links name ids given in order: the writer resolves them */
     if (it->rc == 0 && (!it->rec->id[0] || it->preserve) && !it->dispose &&
         !has_batch_links(it->rec))
@@ -1059,10 +1060,10 @@ static int batch_body(store_t *s, MDB_txn *txn, void *ctx)
         return rc;
     /* appending fills pages fully and skips the search */
     unsigned log_flags = rc == 1 ? MDB_APPEND : MDB_NOOVERWRITE;
-    isotime_format_instant(isotime_now(), now);
-
-    int64_t today = isotime_days(isotime_now());
-    struct packer pk = {.b = b, .first_seq = st.seq + 1, .now = now, .today = today};
+    int64_t clock = isotime_now(), today = isotime_days(clock);
+    isotime_format_instant(clock, now);
+    struct packer pk = {.b = b, .first_seq = st.seq + 1, .now = now, .today = today,
+                        .clock = clock};
     clear_results(b);      /* a retry after growing the map starts afresh */
     for (size_t i = 0; i < b->n; i++)
         b->items[i].refused = 0;

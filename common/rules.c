@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -440,11 +441,108 @@ int rules_check_subject(const Scsms__Record *rec, const char *owner, enum store_
                       "(rule 8)", owner, t->name, about);
 }
 
+/* ------------------------------------------------------------ what has happened */
+
+/* The fields that say when something happened: an incident, a course
+ * completed, an audit or drill held, an approval. None can be later than
+ * the record's writing. A held_date ahead would also silence rule 7's
+ * alert for a drill or audit not held; an incident dated ahead is one a
+ * review counts in the wrong period. (Equipment, calibrations and reviews
+ * have checks of their own.) Plans and validity periods (planned_date,
+ * effective_date, valid_from_date) may lie ahead. */
+static const struct happened {
+    Scsms__Record__BodyCase body;
+    const char *field; /* "_date": a date; otherwise an instant */
+    size_t offset;     /* of the field's char * in the body */
+} happened[] = {
+#define HAPPENED(CASE, TYPE, FIELD) {SCSMS__RECORD__BODY_##CASE, #FIELD, offsetof(TYPE, FIELD)}
+    HAPPENED(INCIDENT, Scsms__Incident, occurred_at),
+    HAPPENED(INCIDENT, Scsms__Incident, reported_at),
+    HAPPENED(TRAINING, Scsms__Training, completed_date),
+    HAPPENED(COMMUNICATION, Scsms__Communication, held_date),
+    HAPPENED(DRILL, Scsms__Drill, held_date),
+    HAPPENED(INSPECTION, Scsms__Inspection, inspected_date),
+    HAPPENED(EVALUATION, Scsms__Evaluation, evaluated_date),
+    HAPPENED(NONCONFORMITY, Scsms__Nonconformity, raised_date),
+    HAPPENED(ACTION, Scsms__Action, effectiveness_date),
+    HAPPENED(AUDIT, Scsms__Audit, held_date),
+    HAPPENED(MANAGEMENT_REVIEW, Scsms__ManagementReview, held_date),
+    HAPPENED(ACKNOWLEDGEMENT, Scsms__Acknowledgement, acknowledged_date),
+    HAPPENED(POLICY, Scsms__Policy, approved_date),
+    HAPPENED(DOCUMENT, Scsms__Document, approved_date),
+#undef HAPPENED
+};
+
+/* An instant may be a quarter of an hour ahead of the clock (a time
+ * rounded up, a watch a little fast); a date one day, as after_today()
+ * allows for a site east of Greenwich. */
+#define HAPPENED_GRACE_SECS (15 * 60)
+
+static int is_date_field(const char *field)
+{
+    size_t n = strlen(field);
+    return n > 5 && strcmp(field + n - 5, "_date") == 0;
+}
+
+/* rec's dates of what has happened, none after `now` (seconds; the grace
+ * above allowed). `written` says what now is in the refusal: NULL for the
+ * clock, else the record's created_at. */
+static int check_happened(const Scsms__Record *rec, int64_t now, const char *written)
+{
+    for (size_t i = 0; i < sizeof happened / sizeof happened[0]; i++) {
+        if (happened[i].body != rec->body_case)
+            continue;
+        /* the offset, not record_text(): a lookup by name was 2% of bulk adds */
+        const char *body = (const char *)record_body((Scsms__Record *)rec);
+        const char *v = body ? *(char *const *)(body + happened[i].offset) : NULL;
+        int64_t t;
+        if (!v || !v[0])
+            continue;
+        int date = is_date_field(happened[i].field);
+        if (date ? isotime_parse_date(v, &t) != 0 || t <= isotime_days(now) + 1
+                 : isotime_parse_instant(v, &t) != 0 || t <= now + HAPPENED_GRACE_SECS)
+            continue; /* not a date: the record's own check says so */
+        char at[ISOTIME_INSTANT_LEN + 1];
+        if (date)
+            isotime_format_date(isotime_days(now), at);
+        else
+            isotime_format_instant(now, at);
+        const char *type = record_type_of(rec)->name;
+        if (written)
+            return scsms_fail(SCSMS_ERULE, "%s %.40s of %s is later than the record's writing "
+                              "(%s): a record says what had happened by then",
+                              happened[i].field, v, rec->id, written);
+        return scsms_fail(SCSMS_ERULE, "%s %.40s is after %s, %s: record the %s once it has "
+                          "happened, with %s", happened[i].field, v, date ? "today" : "now", at,
+                          type, date ? "the date it did" : "its time and UTC offset");
+    }
+    return 0;
+}
+
+/* An incident is reported to the authorities once it has happened. */
+static int check_incident_order(const Scsms__Record *rec)
+{
+    const Scsms__Incident *in = rec->incident;
+    int64_t occurred, reported;
+    if (rec->body_case != SCSMS__RECORD__BODY_INCIDENT || !in->reported_at[0] ||
+        isotime_parse_instant(in->occurred_at, &occurred) != 0 ||
+        isotime_parse_instant(in->reported_at, &reported) != 0 || reported >= occurred)
+        return 0;
+    return scsms_fail(SCSMS_ERULE, "reported_at %.40s is before occurred_at %.40s: an incident "
+                      "is reported once it has happened", in->reported_at, in->occurred_at);
+}
+
 /* ------------------------------------------------------------ entry points */
 
 int rules_check_record(Scsms__Record *rec, enum store_role role, const struct scsms_config *cfg,
-                       int64_t today)
+                       int64_t now)
 {
+    int64_t today = isotime_days(now);
+    int rc = check_happened(rec, now, NULL);
+    if (rc == 0)
+        rc = check_incident_order(rec);
+    if (rc)
+        return rc;
     switch (rec->body_case) {
     case SCSMS__RECORD__BODY_RISK:
         return check_risk(rec->risk, role, cfg);
@@ -508,6 +606,14 @@ int rules_check_restored(const Scsms__Record *rec, enum store_role role,
                          const struct scsms_config *cfg)
 {
     struct scsms_config then = *cfg;
+    int64_t written;
+    int rc = isotime_parse_instant(rec->created_at, &written) == 0
+                 ? check_happened(rec, written, rec->created_at)
+                 : 0;
+    if (rc == 0)
+        rc = check_incident_order(rec);
+    if (rc)
+        return rc;
     switch (rec->body_case) {
     case SCSMS__RECORD__BODY_RISK:
         /* who may accept holds always; the threshold is the one of the day

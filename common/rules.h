@@ -37,11 +37,13 @@
 typedef struct MDB_txn MDB_txn;
 
 /* The checks that need only the record: rules 1, 2 and 6 (the audit's own
- * fields). For equipment in service whose calibration
- * date has passed (rule 3) it sets the status to out_of_calibration; the
- * nonconformity follows from rules_followups(). today: days since epoch. */
+ * fields), and that no date of what has happened (an incident's time, an
+ * audit or drill held, a course completed...) is after now. For equipment
+ * in service whose calibration date has passed (rule 3) it sets the status
+ * to out_of_calibration; the nonconformity follows from rules_followups().
+ * now: seconds since the epoch (isotime_now()). */
 int rules_check_record(Scsms__Record *rec, enum store_role role, const struct scsms_config *cfg,
-                       int64_t today) SCSMS_MUST_CHECK;
+                       int64_t now) SCSMS_MUST_CHECK;
 
 /* The checks of a user's update of old into rec that need both versions:
  * equipment out of calibration goes back in service, and its calibration
@@ -70,7 +72,8 @@ int rules_raises(const Scsms__Record *rec);
 /* The checks of rules_check_record() a record restored from an export
  * must pass as it stands (rule 1's who may accept, 2, 6 and the partner
  * rules): those that hold whatever the day and the settings, and change
- * nothing, since a restore writes the exported bytes exactly. */
+ * nothing, since a restore writes the exported bytes exactly; its dates of
+ * what has happened are checked against its own created_at. */
 int rules_check_restored(const Scsms__Record *rec, enum store_role role,
                          const struct scsms_config *cfg) SCSMS_MUST_CHECK;
 

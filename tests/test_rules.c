@@ -509,12 +509,82 @@ START_TEST(rule2_action_gates)
     free(put_ok(f.s, "action", json, NULL, 0));
     snprintf(json, sizeof json,
              "{%s,\"status\":\"closed\",\"immediate\":true,\"effectiveness_check\":\"no repeat "
-             "in 30 days\",\"effectiveness_date\":\"2026-12-20\"}",
+             "in 30 days\",\"effectiveness_date\":\"2026-11-20\"}",
              base);
     free(put_ok(f.s, "action", json, NULL, 0));
     free(risk);
     free(inc);
     fx_free(&f);
+}
+END_TEST
+
+/* A record says what has happened: an incident's time, an audit held, a
+ * course completed... is not after now (a quarter of an hour's grace for a
+ * time, a day's for a date: a site east of Greenwich), nor an incident
+ * reported before it happened; a record restored is held to its own
+ * created_at. Each refusal leaves the store as it was. */
+START_TEST(what_has_happened_is_not_dated_ahead)
+{
+    setenv("SCSMS_NOW", "2026-11-23T08:00:00Z", 1);
+    struct fixture f = fx_new("happened", NULL);
+    refused(f.s, "incident",
+            "{\"kind\":\"breach\",\"occurred_at\":\"2026-11-23T08:20:00Z\",\"location\":\"gate\"}",
+            SCSMS_ERULE, "occurred_at 2026-11-23T08:20:00Z is after now, 2026-11-23T08:00:00Z: "
+            "record the incident once it has happened, with its time and UTC offset");
+    /* a partner's typing slip of a year */
+    refused(f.s, "incident",
+            "{\"kind\":\"breach\",\"occurred_at\":\"2027-11-20T08:00:00Z\",\"location\":\"gate\"}",
+            SCSMS_ERULE, "occurred_at 2027-11-20T08:00:00Z is after now");
+    /* local time with its offset is earlier than it reads; within the grace */
+    free(put_ok(f.s, "incident",
+                "{\"kind\":\"breach\",\"occurred_at\":\"2026-11-23T09:05:00+01:00\","
+                "\"location\":\"gate\"}", NULL, 0));
+    free(put_ok(f.s, "incident",
+                "{\"kind\":\"breach\",\"occurred_at\":\"2026-11-23T08:10:00Z\",\"location\":\"gate\"}",
+                NULL, 0));
+    refused(f.s, "incident",
+            "{\"kind\":\"breach\",\"occurred_at\":\"2026-11-20T08:00:00Z\",\"location\":\"gate\","
+            "\"reported_to_authority\":true,\"reported_at\":\"2026-11-19T08:00:00Z\"}",
+            SCSMS_ERULE, "reported_at 2026-11-19T08:00:00Z is before occurred_at "
+            "2026-11-20T08:00:00Z: an incident is reported once it has happened");
+    refused(f.s, "audit",
+            "{\"planned_date\":\"2026-11-10\",\"audit_scope\":\"gate\",\"auditor\":\"a.b\","
+            "\"status\":\"held\",\"held_date\":\"2026-11-25\"}",
+            SCSMS_ERULE, "held_date 2026-11-25 is after today, 2026-11-23: record the audit once "
+            "it has happened, with the date it did");
+    refused(f.s, "training",
+            "{\"person\":\"j.doe\",\"course\":\"seals\",\"completed_date\":\"2026-12-01\"}",
+            SCSMS_ERULE, "completed_date 2026-12-01 is after today, 2026-11-23");
+    refused(f.s, "drill",
+            "{\"scenario\":\"fire\",\"planned_date\":\"2026-11-30\",\"status\":\"held\","
+            "\"held_date\":\"2026-11-30\"}",
+            SCSMS_ERULE, "held_date 2026-11-30 is after today, 2026-11-23: record the drill");
+    /* tomorrow is today east of Greenwich; a plan may lie ahead */
+    free(put_ok(f.s, "training",
+                "{\"person\":\"j.doe\",\"course\":\"seals\",\"completed_date\":\"2026-11-24\"}",
+                NULL, 0));
+    free(put_ok(f.s, "drill", "{\"scenario\":\"fire\",\"planned_date\":\"2026-12-30\"}", NULL,
+                0));
+    ck_assert_uint_eq(records(f.s), 4);
+    /* restored from an export: held to the day it was written */
+    Scsms__Record *back = rec("training",
+                              "{\"id\":\"SITE-R-TRN-000042\",\"version\":1,\"created_at\":"
+                              "\"2026-03-02T10:00:00Z\",\"updated_at\":\"2026-03-02T10:00:00Z\","
+                              "\"author\":\"k.li\",\"person\":\"j.doe\",\"course\":\"seals\","
+                              "\"completed_date\":\"2026-06-01\"}");
+    store_batch_t *rb = NULL;
+    uint64_t before = entries(f.s);
+    ck_assert_int_eq(store_batch_new(f.s, &rb), 0);
+    ck_assert_int_eq(store_batch_add_preserved(rb, back), 0);
+    ck_assert_int_eq(store_batch_commit(rb), SCSMS_ERULE);
+    ck_assert_str_eq(scsms_errmsg(), "completed_date 2026-06-01 of SITE-R-TRN-000042 is later "
+                     "than the record's writing (2026-03-02T10:00:00Z): a record says what had "
+                     "happened by then");
+    ck_assert_uint_eq(entries(f.s), before);
+    store_batch_destroy(&rb);
+    record_free(back);
+    fx_free(&f);
+    unsetenv("SCSMS_NOW");
 }
 END_TEST
 
@@ -1316,6 +1386,7 @@ int main(void)
     tcase_add_test(t, partner_declarations_and_certificates);
     tcase_add_test(t, head_office_partner_rules);
     tcase_add_test(t, a_site_cannot_review_declarations);
+    tcase_add_test(t, what_has_happened_is_not_dated_ahead);
     suite_add_tcase(s, t);
     return tu_run_suite(s);
 }
