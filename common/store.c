@@ -221,9 +221,26 @@ static int open_dbis(store_t *s, MDB_txn *txn, unsigned flags)
     return 0;
 }
 
+static void (*on_damage)(const char *what);
+
+void store_on_damage(void (*fn)(const char *what))
+{
+    on_damage = fn;
+}
+
+/* LMDB's assertion hook; LMDB aborts when it returns. */
+static void lmdb_assert(MDB_env *env, const char *what)
+{
+    (void)env;
+    if (on_damage)
+        on_damage(what);
+}
+
 static int env_open(store_t *s, size_t map_size, unsigned flags)
 {
     int mrc = mdb_env_create(&s->env);
+    if (mrc == 0)
+        mrc = mdb_env_set_assert(s->env, lmdb_assert);
     if (mrc == 0)
         mrc = mdb_env_set_maxdbs(s->env, MAX_DBS);
     if (mrc == 0)
@@ -361,7 +378,11 @@ int store_open(const char *dir, const struct store_options *opts, store_t **out)
     if (!opts)
         opts = &none;
     if (!file_exists(dir, "data.mdb", &size))
-        return scsms_fail(SCSMS_ENOTFOUND, "no store in '%s': run init first", dir);
+        /* its keys there and its records gone is damage, not a new place */
+        return file_exists(dir, "keys/sign.pub", NULL)
+                   ? scsms_fail(SCSMS_ECORRUPT, "store '%s' has lost its data file (data.mdb; "
+                                "its keys are there): restore it from a backup", dir)
+                   : scsms_fail(SCSMS_ENOTFOUND, "no store in '%s': run init first", dir);
     if (size == 0)
         return scsms_fail(SCSMS_ECORRUPT, "store data file '%s/data.mdb' is empty; restore it "
                           "from a backup", dir);

@@ -94,6 +94,13 @@ int store_open(const char *dir, const struct store_options *opts,
 /* Close and set *s to NULL. Accepts NULL. */
 void store_close(store_t **s);
 
+/* LMDB checks some invariants of the pages it reads with assertions, and
+ * ends the process with abort() when one fails: on a damaged data file.
+ * fn (process-wide; NULL: none) is called first with LMDB's one-line
+ * description, so that a program can say so in its own words and exit
+ * with its own code; if fn returns, abort() follows. */
+void store_on_damage(void (*fn)(const char *what));
+
 /* The store's identity (borrowed, lives as long as s), role and key. */
 const char *store_owner(const store_t *s);
 enum store_role store_role(const store_t *s);
