@@ -162,7 +162,7 @@ int cli_restore(int argc, char **argv)
                           "SRC", &src, &c, &drop_newer);
     if (rc)
         return rc < 0 ? CLI_OK : rc;
-    struct store_options o = {.key_path = c.key_path, .restore_reach = cli_acked_seq(c.store_dir),
+    struct store_options o = {.key_path = c.key_path, .restore_reach = cli_acked_seq,
                               .restore_drop_newer = drop_newer};
     if ((rc = store_restore(c.store_dir, src, &o)))
         return cli_error(rc);

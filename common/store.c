@@ -1529,7 +1529,7 @@ static int check_backup(const char *dir, const char *src, const struct store_opt
     else if ((rc = verify_store(b, &rep)))
         rc = scsms_fail_context(rc, "backup in '%s' does not verify; nothing was replaced", src);
     else if ((rc = same_identity(dir, b, src)) == 0)
-        rc = reaches(dir, b, src, opts ? opts->restore_reach : 0,
+        rc = reaches(dir, b, src, opts && opts->restore_reach ? opts->restore_reach(dir) : 0,
                      opts && opts->restore_drop_newer);
     store_close(&b);
     free(def);
@@ -1550,7 +1550,9 @@ int store_restore(const char *dir, const char *src, const struct store_options *
         rc = scsms_fail(SCSMS_ENOTFOUND, "no backup in '%s'", src);
         goto out;
     }
-    if ((rc = check_backup(dir, src, opts)) || (rc = take_lock(lk, LOCK_EX)))
+    /* locked first: a sync that landed between the checks and the copy
+     * would leave sync.state ahead of the store restored */
+    if ((rc = take_lock(lk, LOCK_EX)) || (rc = check_backup(dir, src, opts)))
         goto out;
     /* copy beside, then rename: the old store stays whole until the new
      * one is complete on disk */

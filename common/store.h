@@ -70,8 +70,10 @@ struct store_options {
     const char *server;     /* store_create: head office's endpoint and CURVE key */
     const char *server_key; /* for scsms.ini's [sync], checked first (config.h);
                                NULL = left empty */
-    uint64_t restore_reach; /* store_restore: the backup's own log must reach
-                               this entry (one head office acknowledged) */
+    uint64_t (*restore_reach)(const char *dir); /* store_restore: the entry
+                               the backup's own log must reach (one head office
+                               acknowledged), asked once the store is locked,
+                               so that no sync lands between; NULL: none */
     int restore_drop_newer; /* store_restore: the backup may end before the
                                store; its later entries are given up */
     int settings_optional;  /* store_open: a scsms.ini that cannot be used
@@ -321,7 +323,8 @@ int store_backup(store_t *s, const char *dest_dir) SCSMS_MUST_CHECK;
  * verifies in full against this store's key and owner; refused while
  * another process has the store open (SCSMS_EBUSY), and when the backup's
  * own log ends before the store's (entries would be dropped: a store that
- * does not open is not asked; opts->restore_drop_newer allows it) or before opts->restore_reach (SCSMS_ERULE:
+ * does not open is not asked; opts->restore_drop_newer allows it) or before
+ * what opts->restore_reach answers (SCSMS_ERULE:
  * the next record would reuse a number head office holds, a fork). opts
  * may be NULL. */
 int store_restore(const char *dir, const char *src_dir,

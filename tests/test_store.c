@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -970,6 +971,33 @@ static void dump_ids(store_t *s, char *out, size_t cap)
     ck_assert_int_eq(store_list(s, NULL, append_id, out), 0);
 }
 
+/* The store in dir is locked against every other process (restore asks
+ * what head office acknowledged only then: a sync landing between could
+ * leave sync.state ahead of the store restored). */
+static void assert_locked(const char *dir)
+{
+    char *p = tu_path(dir, "scsms.lock");
+    int fd = open(p, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(flock(fd, LOCK_SH | LOCK_NB), -1);
+    ck_assert_int_eq(errno, EWOULDBLOCK);
+    close(fd);
+    free(p);
+}
+
+/* What head office acknowledged, as sync.state would say (restore_reach). */
+static uint64_t acked_501(const char *dir)
+{
+    assert_locked(dir);
+    return 501;
+}
+
+static uint64_t acked_500(const char *dir)
+{
+    assert_locked(dir);
+    return 500;
+}
+
 START_TEST(backup_then_restore)
 {
     static char before[65536], after[65536];
@@ -988,7 +1016,7 @@ START_TEST(backup_then_restore)
                                                  "up to 510: restoring it would drop entries 501 "
                                                  "to 510; nothing was replaced"));
     /* nor before what head office acknowledged, whatever the store holds */
-    struct store_options o = {.restore_reach = 501};
+    struct store_options o = {.restore_reach = acked_501};
     ck_assert_int_eq(store_restore(sd, bk, &o), SCSMS_ERULE);
     ck_assert_ptr_nonnull(strstr(scsms_errmsg(), "head office has acknowledged entries up to 501"));
     s = open_ok(sd, 0);
@@ -997,7 +1025,7 @@ START_TEST(backup_then_restore)
     /* given up knowingly, the backup restores; never past the acknowledged */
     o.restore_drop_newer = 1;
     ck_assert_int_eq(store_restore(sd, bk, &o), SCSMS_ERULE);
-    o.restore_reach = 500;
+    o.restore_reach = acked_500;
     ck_assert_msg(store_restore(sd, bk, &o) == 0, "%s", scsms_errmsg());
     s = open_ok(sd, 0);
     dump_ids(s, after, sizeof after);
