@@ -378,6 +378,12 @@ static int send_batch(struct link *l, uint64_t next, uint64_t head, uint64_t *la
     if (next - 1 < l->outbox.after)
         sync_outbox_begin(&l->outbox, l->s, next - 1);
     int rc = sync_outbox_check_to(&l->outbox, next + max - 1);
+    if (rc == SCSMS_ETAMPER && l->outbox.checked >= next) {
+        /* an earlier walk reached a checkpoint past this upload's start:
+         * that much goes, and the refusal comes with the next upload */
+        max = (size_t)(l->outbox.checked - next + 1);
+        rc = 0;
+    }
     if (rc == 0)
         rc = sync_batch_read(l->s, next, max, b);
     if (rc == 0 && b->n == 0)
@@ -461,7 +467,7 @@ static int upload(struct link *l, uint64_t next, uint64_t head)
         }
         scsms__sync_reply__free_unpacked(r, NULL);
     }
-    if (rc == 0 && refused_next)
+    if (refused_next) /* whatever else the wait for the last replies met */
         rc = scsms_fail(refused_next, "%s", why);
     if (shown) /* the line goes once the upload ends */
         fputs(isatty(STDERR_FILENO) ? "\r\033[K" : "\n", stderr);

@@ -1,5 +1,6 @@
 /* cli.c -- shared pieces of scsms-agent's subcommands; see cli.h. */
 #include "cli.h"
+#include "guard.h"
 #include "text.h"
 
 const char *cli_prog = "scsms";
@@ -28,64 +29,6 @@ static int usage(FILE *out, const struct cli_command *commands, size_t n, const 
     return out == stdout ? CLI_OK : CLI_USAGE;
 }
 
-/* ------------------------------------------------------------ a damaged store
- *
- * A data file damaged where its pages point (a node's offset, a page
- * number) can make LMDB read through a bad pointer (SIGSEGV, or SIGBUS
- * past the file's end) or fail one of its assertions (abort). A command
- * says so in one line and exits 3, as for any damage verify names, rather
- * than dying with nothing said or with LMDB's source line. The lines are
- * made before the command runs: a signal handler may only write(). */
-
-static char crash_line[2][400]; /* [0] SIGSEGV, [1] SIGBUS */
-static size_t crash_len[2];
-static const char *guarded; /* the command, for the assertion's line */
-
-static void on_crash(int sig)
-{
-    int i = sig == SIGBUS;
-    ssize_t w = write(STDERR_FILENO, crash_line[i], crash_len[i]);
-    (void)w;
-    _exit(CLI_TAMPER);
-}
-
-/* What comes after the command's name: verify's own verdict, or what to
- * do next for any other command. */
-static const char *damage_advice(const char *cmd)
-{
-    return strcmp(cmd, "verify") == 0 ? "restore it from a backup"
-                                      : "run verify, and restore from a backup if it fails";
-}
-
-static void on_damage(const char *what)
-{
-    fprintf(stderr, "%s: %s failed: LMDB found the store's data file damaged (%s): %s\n",
-            cli_prog, guarded, text_quote(what, 200, &(struct text_quote){{0}}),
-            damage_advice(guarded));
-    _exit(CLI_TAMPER);
-}
-
-static void guard_crashes(const char *cmd)
-{
-    static const char *const names[2] = {"SIGSEGV", "SIGBUS"};
-    for (int i = 0; i < 2; i++) {
-        int n = snprintf(crash_line[i], sizeof crash_line[i], "%s: %s failed: reading the store "
-                         "crashed (%s), as LMDB does on a damaged data file: %s\n", cli_prog,
-                         cmd, names[i], damage_advice(cmd));
-        crash_len[i] = n > 0 && (size_t)n < sizeof crash_line[i] ? (size_t)n
-                                                                  : strlen(crash_line[i]);
-    }
-    guarded = cmd;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_crash;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESETHAND; /* a fault in the handler itself ends the process */
-    sigaction(SIGSEGV, &sa, NULL);
-    sigaction(SIGBUS, &sa, NULL);
-    store_on_damage(on_damage);
-}
-
 int cli_dispatch(const struct cli_command *commands, size_t n, int argc, char **argv,
                  const char *footer)
 {
@@ -98,7 +41,7 @@ int cli_dispatch(const struct cli_command *commands, size_t n, int argc, char **
     signal(SIGXFSZ, SIG_IGN);
     for (size_t i = 0; argc >= 2 && i < n; i++)
         if (strcmp(argv[1], commands[i].name) == 0) {
-            guard_crashes(commands[i].name);
+            guard_install(cli_prog, commands[i].name); /* a damaged store said */
             return commands[i].run(argc - 1, argv + 1);
         }
     /* one line: the list is what --help is for */

@@ -485,9 +485,8 @@ static int is_date_field(const char *field)
 }
 
 /* rec's dates of what has happened, none after `now` (seconds; the grace
- * above allowed). `written` says what now is in the refusal: NULL for the
- * clock, else the record's created_at. */
-static int check_happened(const Scsms__Record *rec, int64_t now, const char *written)
+ * above allowed). */
+static int check_happened(const Scsms__Record *rec, int64_t now)
 {
     for (size_t i = 0; i < sizeof happened / sizeof happened[0]; i++) {
         if (happened[i].body != rec->body_case)
@@ -508,10 +507,6 @@ static int check_happened(const Scsms__Record *rec, int64_t now, const char *wri
         else
             isotime_format_instant(now, at);
         const char *type = record_type_of(rec)->name;
-        if (written)
-            return scsms_fail(SCSMS_ERULE, "%s %.40s of %s is later than the record's writing "
-                              "(%s): a record says what had happened by then",
-                              happened[i].field, v, rec->id, written);
         return scsms_fail(SCSMS_ERULE, "%s %.40s is after %s, %s: record the %s once it has "
                           "happened, with %s", happened[i].field, v, date ? "today" : "now", at,
                           type, date ? "the date it did" : "its time and UTC offset");
@@ -538,7 +533,7 @@ int rules_check_record(Scsms__Record *rec, enum store_role role, const struct sc
                        int64_t now)
 {
     int64_t today = isotime_days(now);
-    int rc = check_happened(rec, now, NULL);
+    int rc = check_happened(rec, now);
     if (rc == 0)
         rc = check_incident_order(rec);
     if (rc)
@@ -606,14 +601,8 @@ int rules_check_restored(const Scsms__Record *rec, enum store_role role,
                          const struct scsms_config *cfg)
 {
     struct scsms_config then = *cfg;
-    int64_t written;
-    int rc = isotime_parse_instant(rec->created_at, &written) == 0
-                 ? check_happened(rec, written, rec->created_at)
-                 : 0;
-    if (rc == 0)
-        rc = check_incident_order(rec);
-    if (rc)
-        return rc;
+    /* not the dates of what has happened: an export is the site's own
+     * records, and one written before that check must restore as it is */
     switch (rec->body_case) {
     case SCSMS__RECORD__BODY_RISK:
         /* who may accept holds always; the threshold is the one of the day

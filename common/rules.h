@@ -72,8 +72,9 @@ int rules_raises(const Scsms__Record *rec);
 /* The checks of rules_check_record() a record restored from an export
  * must pass as it stands (rule 1's who may accept, 2, 6 and the partner
  * rules): those that hold whatever the day and the settings, and change
- * nothing, since a restore writes the exported bytes exactly; its dates of
- * what has happened are checked against its own created_at. */
+ * nothing, since a restore writes the exported bytes exactly (not the
+ * dates of what has happened: an export written before that check restores
+ * as it is). */
 int rules_check_restored(const Scsms__Record *rec, enum store_role role,
                          const struct scsms_config *cfg) SCSMS_MUST_CHECK;
 

@@ -4,6 +4,7 @@
  * live session revoked, a malformed message, and both sides killed with
  * SIGKILL at random moments without losing or duplicating anything. */
 #include "testnet.h"
+#include "cli.h"
 
 #include <lmdb.h>
 #include <signal.h>
@@ -447,9 +448,10 @@ START_TEST(an_entry_altered_on_disk_is_not_sent)
 END_TEST
 
 /* The check goes as the upload goes: the uploads before the one it stops
- * are taken in (head office's head is where it stopped), and nothing of
- * that one or after it. One entry an upload, two written before the one
- * altered: 5 and 6 are not sent. */
+ * are taken in and their replies awaited (head office's head, and the
+ * site's record of what it acknowledged, are where it stopped), and
+ * nothing of that one or after it. One entry an upload, four written
+ * before the one altered: 5 and 6 are not sent. */
 START_TEST(what_was_written_before_an_altered_entry_is_sent)
 {
     struct tn_net n = tn_new("nettamper2");
@@ -471,7 +473,27 @@ START_TEST(what_was_written_before_an_altered_entry_is_sent)
                   "%s", r.err);
     tu_run_free(&r);
     ck_assert_uint_eq(tn_hq_head(&n, "WH-T"), 4);
+    ck_assert_uint_eq(cli_acked_seq(site), 4); /* their replies waited for */
     tn_verify_dir(n.hq, 4);
+    /* three entries an upload, the first four in one commit (its
+     * checkpoint at 4): the walk for 1-3 reaches 4, which goes alone
+     * before the upload of 5-6 is refused */
+    char *site2 = tn_site(&n, "WH-U", 1);
+    tn_import_rows(&n, site2, "4");
+    add_breach(site2, "2026-10-05", "LOSS-5000-USD");
+    add_breach(site2, "2026-10-06", "LOSS-7000-USD");
+    ck_assert_int_ge(tu_edit_data_file(site2, "LOSS-7000-USD", 5, '0'), 1);
+    r = tu_agent(NULL, "run", "--once", "--batch", "3", "--server", n.endpoint, "--server-key",
+                 n.server_key, "--timeout", "3", "--store", site2, NULL);
+    ck_assert_int_eq(r.status, 3);
+    ck_assert_msg(strstr(r.err, "entry 6 of WH-U does not match the chain head its owner signed: "
+                                "nothing from entry 5 on was sent; run verify") &&
+                      tu_lines(r.err) == 1,
+                  "%s", r.err);
+    tu_run_free(&r);
+    ck_assert_uint_eq(tn_hq_head(&n, "WH-U"), 4);
+    ck_assert_uint_eq(cli_acked_seq(site2), 4);
+    free(site2);
     free(site);
     tn_free(&n);
 }
