@@ -53,8 +53,10 @@ static int hash_file(const char *path, uint8_t out[CRYPTO_HASH_LEN])
 }
 
 /* One --action: SITE|DUE_DATE|RESPONSIBLE|DESCRIPTION, the site enrolled
- * as a site. The action record (caller frees) is ready but for its link. */
-static int parse_action(store_t *s, const char *spec, const char *kind, Scsms__Record **out)
+ * as a site, due no earlier than the review was held (held, a date). The
+ * action record (caller frees) is ready but for its link. */
+static int parse_action(store_t *s, const char *spec, const char *kind, const char *held,
+                        Scsms__Record **out)
 {
     char buf[2048], *part[4];
     Scsms__Identity *who = NULL;
@@ -90,6 +92,14 @@ static int parse_action(store_t *s, const char *spec, const char *kind, Scsms__R
         (rc = record_set_string(&a->description, part[3])) || (rc = record_validate(rec))) {
         record_free(rec);
         return scsms_fail_context(rc, "--action '%.64s'", spec);
+    }
+    /* a typing slip of a year would make it overdue at every site at once */
+    int64_t due, on;
+    if (isotime_parse_date(a->due_date, &due) == 0 && isotime_parse_date(held, &on) == 0 &&
+        due < on) {
+        record_free(rec);
+        return scsms_fail(SCSMS_EINVAL, "--action '%.64s': due %s, before the review was held "
+                          "(%s): an action it decides falls due after it", spec, part[1], held);
     }
     *out = rec;
     return 0;
@@ -260,7 +270,7 @@ int srv_management_review(int argc, char **argv)
     if (rc == 0)
         rc = check_pack_period(a.pack, review->management_review);
     for (; rc == 0 && n < a.n_actions; n++)
-        if ((rc = parse_action(s, a.actions[n], a.kind, &actions[n])))
+        if ((rc = parse_action(s, a.actions[n], a.kind, a.held, &actions[n])))
             break;
     if (rc == 0)
         rc = write_all(s, review, actions, n);

@@ -79,6 +79,9 @@ START_TEST(review_is_sealed_and_its_actions_reach_their_sites)
         {pack, "2026-01-01", NULL, "WH-9|2027-01-31|lead|drill", "'WH-9' is not an enrolled site"},
         {pack, "2026-01-01", NULL, "WH-1|2027-02-30|lead|drill", "field 'due_date'"},
         {pack, "2026-01-01", NULL, "WH-1|2027-01-31|lead", "give SITE|DUE_DATE|RESPONSIBLE|DESCRIPTION"},
+        {pack, "2026-01-01", NULL, "WH-1|2025-07-31|lead|drill",
+         "--action 'WH-1|2025-07-31|lead|drill': due 2025-07-31, before the review was held "
+         "(2026-07-15): an action it decides falls due after it"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         r = tn_server(&n, "management-review", "--pack", bad[i].pack, "--from", bad[i].from, "--to",
