@@ -727,7 +727,16 @@ static int check_review_store(store_t *s, MDB_txn *txn, const Scsms__Credibility
         return scsms_fail(SCSMS_ERULE, "declaration_sha256 is not that of declaration '%.128s' "
                           "version %u as head office holds it: review it with 'scsms-server "
                           "review-declaration'", r->declaration_id, r->declaration_version);
-    return 0;
+    /* withdrawn by its partner (its latest version says so): no version of
+     * it is reviewed, since an acceptance would stand for a commitment the
+     * partner no longer makes */
+    Scsms__Record *now = NULL;
+    if ((rc = store_latest_get(s, txn, r->declaration_id, &latest, ref)) == 0 &&
+        (rc = store_load_record(s, txn, ref, &now)) == 0 && !strcmp(now->status, "withdrawn"))
+        rc = scsms_fail(SCSMS_ERULE, "declaration '%.128s' was withdrawn by %s (version %u): "
+                        "nothing to review", r->declaration_id, now->owner, now->version);
+    record_free(now);
+    return rc;
 }
 
 struct partner_scan {

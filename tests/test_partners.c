@@ -609,6 +609,34 @@ START_TEST(review_refuses_bad_input)
                       "hand %zu: exit %d: %s", i, r.status, r.err);
         tu_run_free(&r);
     }
+    /* withdrawn by its partner: no version of it is reviewed, by
+     * review-declaration or by hand */
+    struct tu_run wr = tu_agent(NULL, "update", decl, "--set", "status=withdrawn", "--store", a,
+                                NULL);
+    ck_assert_msg(wr.status == 0, "%s", wr.err);
+    tu_run_free(&wr);
+    sync_ok(&n, a, "1 entries sent");
+    for (int v = 0; v < 2; v++) {
+        struct tu_run r = tn_server(&n, "review-declaration", decl, "--decision", "accepted",
+                                    "--reason", "r", "--reviewer", "J. Ode",
+                                    v ? "--version" : NULL, "1", NULL);
+        char want[256];
+        snprintf(want, sizeof want, "scsms-server: declaration '%s' was withdrawn by CARRIER-A "
+                 "(version 2): nothing to review\n", decl);
+        ck_assert_int_eq(r.status, 1);
+        ck_assert_str_eq(r.err, want);
+        tu_run_free(&r);
+    }
+    snprintf(json, sizeof json,
+             "{\"declaration_id\":\"%s\",\"declaration_version\":1,\"declaration_sha256\":"
+             "\"%s\",\"decision\":\"accepted\",\"status\":\"accepted\",\"reviewer\":"
+             "\"me\",\"reason\":\"x\",\"partner_id\":\"CARRIER-A\",\"reviewed_date\":"
+             "\"2026-11-20\"}", decl, sha);
+    wr = tu_agent(NULL, "add", "credibility_review", "--json", json, "--store", n.hq, NULL);
+    ck_assert_int_eq(wr.status, 1);
+    ck_assert_msg(strstr(wr.err, "was withdrawn by CARRIER-A (version 2): nothing to review"),
+                  "%s", wr.err);
+    tu_run_free(&wr);
     /* nothing was written: head office's own log is empty */
     ck_assert_uint_eq(tn_hq_head(&n, "HQ"), 0);
     free(decl);
