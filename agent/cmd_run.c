@@ -389,6 +389,8 @@ static int send_batch(struct link *l, uint64_t next, uint64_t head, uint64_t *la
     if (rc == 0 && b->n == 0)
         rc = scsms_fail(SCSMS_ECORRUPT, "the log has no entry %llu below its head; run verify",
                         (unsigned long long)next);
+    if (rc == 0) /* what is signed now is what was checked */
+        rc = sync_outbox_sent(&l->outbox, next, b->last, b->last_hash);
     if (rc == 0) {
         up.entries = b->v;
         up.n_entries = b->n;
@@ -652,6 +654,7 @@ static void write_state(struct link *l, const char *dir, int rc, uint64_t acked)
 static void link_release(struct link *l)
 {
     sync_batch_free(&l->out);
+    sync_outbox_end(&l->outbox);
     free(l->buf);
     l->buf = NULL;
     l->cap = 0;

@@ -139,6 +139,7 @@ int sync_batch_read(store_t *s, uint64_t from, size_t max, struct sync_batch *b)
         rc = 0;
     if (rc == 0 && b->n) {
         chain_entry_hash(b->v[b->n - 1].data, b->v[b->n - 1].len, hash);
+        memcpy(b->last_hash, hash, CRYPTO_HASH_LEN);
         rc = sign_now(s, b->last, hash, &b->cp, &b->cp_len);
     }
     if (rc)
@@ -198,6 +199,33 @@ struct outbox_walk {
     struct arena arena;
 };
 
+/* Keep entry seq's hash (after < seq; room made by the walk's caller). */
+static void outbox_keep(struct sync_outbox *o, uint64_t seq, const uint8_t h[CRYPTO_HASH_LEN])
+{
+    memcpy(o->hashes[seq - o->after - 1], h, CRYPTO_HASH_LEN);
+}
+
+/* Drop the hashes of entries already sent (the walk's start moves up to
+ * the last of them) and make room for entries up to `end`. Entries kept
+ * are at most the stretch of one commit and one upload: 32 bytes each. */
+static int outbox_room(struct sync_outbox *o, uint64_t end)
+{
+    if (o->sent > o->after && o->sent <= o->checked) {
+        size_t drop = (size_t)(o->sent - o->after), keep = (size_t)(o->checked - o->sent);
+        memmove(o->hashes, o->hashes + drop, keep * sizeof *o->hashes);
+        o->after = o->sent;
+    }
+    size_t need = (size_t)(end - o->after);
+    if (need <= o->cap)
+        return 0;
+    void *h = realloc(o->hashes, need * sizeof *o->hashes);
+    if (!h)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    o->hashes = h;
+    o->cap = need;
+    return 0;
+}
+
 static int outbox_entry(const uint8_t *bytes, size_t len, uint64_t seq, void *ctx)
 {
     struct outbox_walk *w = ctx;
@@ -220,15 +248,40 @@ static int outbox_entry(const uint8_t *bytes, size_t len, uint64_t seq, void *ct
     chain_entry_hash(bytes, len, o->hash);
     o->have = 1;
     w->last = seq;
+    if (seq >= w->first)
+        outbox_keep(o, seq, o->hash);
     return 0;
+}
+
+void sync_outbox_end(struct sync_outbox *o)
+{
+    free(o->hashes);
+    memset(o, 0, sizeof *o);
 }
 
 void sync_outbox_begin(struct sync_outbox *o, store_t *s, uint64_t after)
 {
-    memset(o, 0, sizeof *o);
+    sync_outbox_end(o);
     o->s = s;
     o->after = after;
     o->checked = after;
+    o->sent = after;
+}
+
+int sync_outbox_sent(struct sync_outbox *o, uint64_t first, uint64_t last,
+                     const uint8_t hash[CRYPTO_HASH_LEN])
+{
+    if (last <= o->after || last > o->checked)
+        return scsms_fail(SCSMS_ETAMPER, "entry %llu of %s was not checked before it was sent: "
+                          "nothing from entry %llu on was sent", (unsigned long long)last,
+                          store_owner(o->s), (unsigned long long)first);
+    if (memcmp(o->hashes[last - o->after - 1], hash, CRYPTO_HASH_LEN) != 0)
+        return scsms_fail(SCSMS_ETAMPER, "entry %llu of %s changed on disk while it was being "
+                          "sent: nothing from entry %llu on was sent; run verify",
+                          (unsigned long long)last, store_owner(o->s),
+                          (unsigned long long)first);
+    o->sent = last;
+    return 0;
 }
 
 /* The sequence of the first checkpoint of this store's own log stored at
@@ -267,7 +320,9 @@ int sync_outbox_check_to(struct sync_outbox *o, uint64_t to)
     if (rc)
         return rc;
     if ((rc = store_owner_load(s, txn, s->owner, &st)) == 0 &&
-        (rc = checkpoint_from(s, txn, st.idx, to, &end, &v)) == SCSMS_ENOTFOUND)
+        (rc = checkpoint_from(s, txn, st.idx, to, &end, &v)) == 0)
+        rc = outbox_room(o, end);
+    else if (rc == SCSMS_ENOTFOUND)
         rc = scsms_fail(SCSMS_ETAMPER, "%s's log has no checkpoint its owner signed at or after "
                         "entry %llu: nothing from entry %llu on was sent; run verify", s->owner,
                         (unsigned long long)to, (unsigned long long)w.first);

@@ -58,6 +58,7 @@ struct sync_batch {
     ProtobufCBinaryData *v;
     size_t n, cap;
     uint64_t last;
+    uint8_t last_hash[CRYPTO_HASH_LEN]; /* of entry `last`, as cp signs it */
     uint8_t *cp;
     size_t cp_len;
     void *txn;                   /* the read transaction v lives in */
@@ -87,14 +88,32 @@ int sync_checkpoint_at(store_t *s, uint64_t seq, uint8_t **out, size_t *len) SCS
 struct sync_outbox {
     store_t *s;                    /* borrowed, for the life of the round */
     uint64_t after;                /* the walk began after this entry */
-    uint64_t checked;              /* entries after..checked are checked */
+    uint64_t checked;              /* entries after+1..checked are checked */
+    uint64_t sent;                 /* the last entry sync_outbox_sent() passed */
     uint8_t hash[CRYPTO_HASH_LEN]; /* of entry `checked`, when have */
     int have;
+    uint8_t (*hashes)[CRYPTO_HASH_LEN]; /* of entries after+1..checked, in order */
+    size_t cap;                    /* entries hashes holds room for */
 };
 
 /* Begin the check after entry `after` (0: none), which head office holds
- * and whose hash it gave back (so it is not checked again). */
+ * and whose hash it gave back (so it is not checked again). Ends what o
+ * held before; a zeroed o holds nothing. */
 void sync_outbox_begin(struct sync_outbox *o, store_t *s, uint64_t after);
+
+/* Free what o holds; it is then as zeroed. */
+void sync_outbox_end(struct sync_outbox *o);
+
+/* Before an upload ending at entry `last` goes: the entry read for it (b's
+ * last_hash, which its checkpoint signs) hashes as the check found it. The
+ * check and the read are two reads of the data file: bytes rewritten in
+ * between, a chain altered from some entry to the upload's end, would go
+ * under this site's signature otherwise. (An entry altered inside the
+ * upload without its end breaks the chain, which head office refuses.)
+ * SCSMS_ETAMPER naming the entry, and `first`, the upload's first entry,
+ * as the first not sent. */
+int sync_outbox_sent(struct sync_outbox *o, uint64_t first, uint64_t last,
+                     const uint8_t hash[CRYPTO_HASH_LEN]) SCSMS_MUST_CHECK;
 
 /* Check, before entries up to `to` are sent, what is not checked yet: each
  * entry links to the one before it, as far as the first checkpoint stored

@@ -1245,6 +1245,45 @@ static void batch_is(store_t *s, const struct sync_batch *b, uint64_t from, size
     batch_free(&e);
 }
 
+/* sync_outbox: what the agent checks before each upload, and that what
+ * it signs then (the entry ending the upload, as read for it) is what it
+ * checked; bytes rewritten on disk in between are not signed. */
+START_TEST(the_outbox_signs_only_what_it_checked)
+{
+    struct pair p = pair_new();
+    struct sync_outbox o = {0};
+    struct sync_batch b = {0};
+    uint8_t h[CRYPTO_HASH_LEN] = {0};
+    add_incidents(p.site, 6); /* Gate 0 .. Gate 5, each its own commit */
+    sync_outbox_begin(&o, p.site, 0);
+    ck_assert_msg(sync_outbox_check_to(&o, 3) == 0, "%s", scsms_errmsg());
+    ck_assert_uint_eq(o.checked, 3); /* as far as the checkpoint at 3 */
+    ck_assert_int_eq(sync_batch_read(p.site, 1, 3, &b), 0);
+    ck_assert_msg(sync_outbox_sent(&o, 1, b.last, b.last_hash) == 0, "%s", scsms_errmsg());
+    ck_assert_msg(sync_outbox_check_to(&o, 6) == 0, "%s", scsms_errmsg());
+    ck_assert_uint_eq(o.after, 3); /* what was sent is no longer kept */
+    ck_assert_uint_eq(o.checked, 6);
+    /* entry 6 rewritten after the check, before the read that signs it */
+    ck_assert_int_ge(tu_edit_data_file(store_dir(p.site), "Gate 5", 5, '9'), 1);
+    ck_assert_int_eq(sync_batch_read(p.site, 4, 3, &b), 0);
+    ck_assert_uint_eq(b.last, 6);
+    ck_assert_int_eq(sync_outbox_sent(&o, 4, b.last, b.last_hash), SCSMS_ETAMPER);
+    ck_assert_str_eq(scsms_errmsg(), "entry 6 of SITE-A changed on disk while it was being sent: "
+                                     "nothing from entry 4 on was sent; run verify");
+    /* an upload ending before it goes; one past what was checked does not */
+    ck_assert_int_eq(sync_batch_read(p.site, 4, 2, &b), 0);
+    ck_assert_msg(sync_outbox_sent(&o, 4, b.last, b.last_hash) == 0, "%s", scsms_errmsg());
+    ck_assert_int_eq(sync_outbox_sent(&o, 7, 7, h), SCSMS_ETAMPER);
+    ck_assert_str_eq(scsms_errmsg(), "entry 7 of SITE-A was not checked before it was sent: "
+                                     "nothing from entry 7 on was sent");
+    ck_assert_int_eq(sync_outbox_sent(&o, 3, 3, h), SCSMS_ETAMPER); /* before the walk's start */
+    sync_batch_free(&b);
+    sync_outbox_end(&o);
+    ck_assert_ptr_null(o.hashes);
+    pair_free(&p);
+}
+END_TEST
+
 START_TEST(a_batch_is_the_stored_entries_under_a_signed_checkpoint)
 {
     struct pair p = pair_new();
@@ -1553,6 +1592,7 @@ int main(void)
     tcase_add_test(ot, a_batch_ended_lets_a_write_proceed);
     tcase_add_test(ot, a_batch_holds_one_reader_until_ended);
     tcase_add_test(ot, a_batch_needs_the_stores_key);
+    tcase_add_test(ot, the_outbox_signs_only_what_it_checked);
     tcase_add_test(ot, last_contact_keeps_the_clock_offset);
     suite_add_tcase(s, ot);
     return tu_run_suite(s);
