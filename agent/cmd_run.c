@@ -384,13 +384,11 @@ static int send_batch(struct link *l, uint64_t next, uint64_t head, uint64_t *la
         max = (size_t)(l->outbox.checked - next + 1);
         rc = 0;
     }
-    if (rc == 0)
-        rc = sync_batch_read(l->s, next, max, b);
+    if (rc == 0) /* and signed only if what it signs is what was checked */
+        rc = sync_batch_read_checked(l->s, next, max, b, &l->outbox);
     if (rc == 0 && b->n == 0)
         rc = scsms_fail(SCSMS_ECORRUPT, "the log has no entry %llu below its head; run verify",
                         (unsigned long long)next);
-    if (rc == 0) /* what is signed now is what was checked */
-        rc = sync_outbox_sent(&l->outbox, next, b->last, b->last_hash);
     if (rc == 0) {
         up.entries = b->v;
         up.n_entries = b->n;
@@ -450,7 +448,13 @@ static int upload(struct link *l, uint64_t next, uint64_t head)
         Scsms__SyncReply *r = NULL;
         if ((rc = wait_reply(l, min_id, &r)))
             break;
-        if (r->code == SCSMS__SYNC_REPLY__CODE__OK) {
+        if (r->code != SCSMS__SYNC_REPLY__CODE__REFUSED && r->head_seq > head) {
+            /* not a head this round could have made: never taken as
+             * acknowledged (sync.state), nor as where to go on from */
+            rc = scsms_fail(SCSMS_ETAMPER, "the server says it holds entries up to %llu of this "
+                            "site's log, which ends at %llu: nothing more sent",
+                            (unsigned long long)r->head_seq, (unsigned long long)head);
+        } else if (r->code == SCSMS__SYNC_REPLY__CODE__OK) {
             in_flight--;
             l->acked = r->head_seq;
             l->retry_since = 0;

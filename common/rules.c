@@ -705,12 +705,37 @@ int rules_check_restored_store(store_t *s, MDB_txn *txn, const Scsms__Record *re
  * nobody read, which the partner then refuses. (A review restored with
  * import --preserve is not checked here: it was when first written, and
  * the declarations it names come back by their partners' sync.) */
-static int check_review_store(store_t *s, MDB_txn *txn, const Scsms__CredibilityReview *r)
+/* A new review of a declaration its partner has withdrawn (its latest
+ * version says so) is refused, whichever version it names: an acceptance
+ * would stand for a commitment the partner no longer makes. A review
+ * written before may still change (turned to a rejection, say). */
+static int check_not_withdrawn(store_t *s, MDB_txn *txn, const char *decl_id)
 {
+    uint8_t ref[STORE_LOGKEY_LEN];
+    uint32_t latest;
+    Scsms__Record *now = NULL;
+    int rc = store_latest_get(s, txn, decl_id, &latest, ref);
+    if (rc == SCSMS_ENOTFOUND) /* not held: check_review_store says so */
+        return 0;
+    if (rc == 0 && (rc = store_load_record(s, txn, ref, &now)) == 0 &&
+        !strcmp(now->status, "withdrawn"))
+        rc = scsms_fail(SCSMS_ERULE, "declaration '%.128s' was withdrawn by %s (version %u): "
+                        "nothing to review", decl_id, now->owner, now->version);
+    record_free(now);
+    return rc;
+}
+
+static int check_review_store(store_t *s, MDB_txn *txn, const Scsms__Record *rec)
+{
+    const Scsms__CredibilityReview *r = rec->credibility_review;
     uint8_t *bytes = NULL, hash[CRYPTO_HASH_LEN], ref[STORE_LOGKEY_LEN];
     size_t len;
     uint32_t latest;
-    int rc = store_version_bytes(s, txn, r->declaration_id, r->declaration_version, &bytes, &len);
+    /* a new one: its id is given as it is written */
+    int rc = rec->id[0] ? 0 : check_not_withdrawn(s, txn, r->declaration_id);
+    if (rc)
+        return rc;
+    rc = store_version_bytes(s, txn, r->declaration_id, r->declaration_version, &bytes, &len);
     if (rc == SCSMS_ENOTFOUND && store_latest_get(s, txn, r->declaration_id, &latest, ref) == 0)
         return scsms_fail(SCSMS_ERULE, "declaration '%.128s' has no version %u here (the latest "
                           "is %u)", r->declaration_id, r->declaration_version, latest);
@@ -727,16 +752,7 @@ static int check_review_store(store_t *s, MDB_txn *txn, const Scsms__Credibility
         return scsms_fail(SCSMS_ERULE, "declaration_sha256 is not that of declaration '%.128s' "
                           "version %u as head office holds it: review it with 'scsms-server "
                           "review-declaration'", r->declaration_id, r->declaration_version);
-    /* withdrawn by its partner (its latest version says so): no version of
-     * it is reviewed, since an acceptance would stand for a commitment the
-     * partner no longer makes */
-    Scsms__Record *now = NULL;
-    if ((rc = store_latest_get(s, txn, r->declaration_id, &latest, ref)) == 0 &&
-        (rc = store_load_record(s, txn, ref, &now)) == 0 && !strcmp(now->status, "withdrawn"))
-        rc = scsms_fail(SCSMS_ERULE, "declaration '%.128s' was withdrawn by %s (version %u): "
-                        "nothing to review", r->declaration_id, now->owner, now->version);
-    record_free(now);
-    return rc;
+    return 0;
 }
 
 struct partner_scan {
@@ -784,7 +800,7 @@ int rules_check_store(store_t *s, MDB_txn *txn, const Scsms__Record *rec)
         return 0;
     case SCSMS__RECORD__BODY_CREDIBILITY_REVIEW:
         return store_role(s) == STORE_ROLE_HQ && !record_is_tombstone(rec)
-                   ? check_review_store(s, txn, rec->credibility_review)
+                   ? check_review_store(s, txn, rec)
                    : 0;
     case SCSMS__RECORD__BODY_PARTNER:
         return record_is_tombstone(rec) ? 0 : check_partner_store(s, txn, rec);

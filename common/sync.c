@@ -114,7 +114,10 @@ static int view_entry(const uint8_t *bytes, size_t len, uint64_t seq, void *ctx)
     return 0;
 }
 
-int sync_batch_read(store_t *s, uint64_t from, size_t max, struct sync_batch *b)
+/* o: the round's outbox check, which must pass the last entry before it
+ * is signed; NULL: none. */
+static int batch_read(store_t *s, uint64_t from, size_t max, struct sync_batch *b,
+                      struct sync_outbox *o)
 {
     MDB_txn *txn;
     uint8_t hash[CRYPTO_HASH_LEN];
@@ -140,11 +143,25 @@ int sync_batch_read(store_t *s, uint64_t from, size_t max, struct sync_batch *b)
     if (rc == 0 && b->n) {
         chain_entry_hash(b->v[b->n - 1].data, b->v[b->n - 1].len, hash);
         memcpy(b->last_hash, hash, CRYPTO_HASH_LEN);
-        rc = sign_now(s, b->last, hash, &b->cp, &b->cp_len);
+        if (o)
+            rc = sync_outbox_sent(o, from, b->last, hash);
+        if (rc == 0)
+            rc = sign_now(s, b->last, hash, &b->cp, &b->cp_len);
     }
     if (rc)
         sync_batch_end(b);
     return rc;
+}
+
+int sync_batch_read(store_t *s, uint64_t from, size_t max, struct sync_batch *b)
+{
+    return batch_read(s, from, max, b, NULL);
+}
+
+int sync_batch_read_checked(store_t *s, uint64_t from, size_t max, struct sync_batch *b,
+                            struct sync_outbox *o)
+{
+    return batch_read(s, from, max, b, o);
 }
 
 void sync_batch_end(struct sync_batch *b)
@@ -194,8 +211,9 @@ int sync_checkpoint_at(store_t *s, uint64_t seq, uint8_t **out, size_t *len)
 
 struct outbox_walk {
     struct sync_outbox *o;
-    uint64_t first;  /* the first entry this walk checks */
-    uint64_t last;   /* the last entry it read */
+    uint64_t first;   /* the first entry this walk checks */
+    uint64_t last;    /* the last entry it read */
+    uint64_t keep_to; /* the last whose hash it keeps */
     struct arena arena;
 };
 
@@ -206,16 +224,20 @@ static void outbox_keep(struct sync_outbox *o, uint64_t seq, const uint8_t h[CRY
 }
 
 /* Drop the hashes of entries already sent (the walk's start moves up to
- * the last of them) and make room for entries up to `end`. Entries kept
- * are at most the stretch of one commit and one upload: 32 bytes each. */
-static int outbox_room(struct sync_outbox *o, uint64_t end)
+ * the last of them) and make room for entries up to `end`, or as many as
+ * SYNC_OUTBOX_KEEP_MAX: the stretch of one commit and one upload, 32 bytes
+ * each. *keep_to: the last entry whose hash there is room for. */
+static int outbox_room(struct sync_outbox *o, uint64_t end, uint64_t *keep_to)
 {
-    if (o->sent > o->after && o->sent <= o->checked) {
-        size_t drop = (size_t)(o->sent - o->after), keep = (size_t)(o->checked - o->sent);
+    if (o->sent > o->after && o->sent <= o->kept) {
+        size_t drop = (size_t)(o->sent - o->after), keep = (size_t)(o->kept - o->sent);
         memmove(o->hashes, o->hashes + drop, keep * sizeof *o->hashes);
         o->after = o->sent;
     }
-    size_t need = (size_t)(end - o->after);
+    uint64_t span = end - o->after;
+    size_t most = o->keep_max ? o->keep_max : SYNC_OUTBOX_KEEP_MAX;
+    size_t need = span < most ? (size_t)span : most;
+    *keep_to = o->after + need;
     if (need <= o->cap)
         return 0;
     void *h = realloc(o->hashes, need * sizeof *o->hashes);
@@ -248,15 +270,17 @@ static int outbox_entry(const uint8_t *bytes, size_t len, uint64_t seq, void *ct
     chain_entry_hash(bytes, len, o->hash);
     o->have = 1;
     w->last = seq;
-    if (seq >= w->first)
+    if (seq >= w->first && seq <= w->keep_to)
         outbox_keep(o, seq, o->hash);
     return 0;
 }
 
 void sync_outbox_end(struct sync_outbox *o)
 {
+    size_t keep_max = o->keep_max;
     free(o->hashes);
     memset(o, 0, sizeof *o);
+    o->keep_max = keep_max;
 }
 
 void sync_outbox_begin(struct sync_outbox *o, store_t *s, uint64_t after)
@@ -266,6 +290,7 @@ void sync_outbox_begin(struct sync_outbox *o, store_t *s, uint64_t after)
     o->after = after;
     o->checked = after;
     o->sent = after;
+    o->kept = after;
 }
 
 int sync_outbox_sent(struct sync_outbox *o, uint64_t first, uint64_t last,
@@ -275,6 +300,13 @@ int sync_outbox_sent(struct sync_outbox *o, uint64_t first, uint64_t last,
         return scsms_fail(SCSMS_ETAMPER, "entry %llu of %s was not checked before it was sent: "
                           "nothing from entry %llu on was sent", (unsigned long long)last,
                           store_owner(o->s), (unsigned long long)first);
+    if (last > o->kept) { /* past the hashes kept: walk from the last sent again */
+        o->checked = o->kept = o->sent;
+        o->have = 0;
+        int rc = sync_outbox_check_to(o, last);
+        if (rc)
+            return rc;
+    }
     if (memcmp(o->hashes[last - o->after - 1], hash, CRYPTO_HASH_LEN) != 0)
         return scsms_fail(SCSMS_ETAMPER, "entry %llu of %s changed on disk while it was being "
                           "sent: nothing from entry %llu on was sent; run verify",
@@ -321,7 +353,7 @@ int sync_outbox_check_to(struct sync_outbox *o, uint64_t to)
         return rc;
     if ((rc = store_owner_load(s, txn, s->owner, &st)) == 0 &&
         (rc = checkpoint_from(s, txn, st.idx, to, &end, &v)) == 0)
-        rc = outbox_room(o, end);
+        rc = outbox_room(o, end, &w.keep_to);
     else if (rc == SCSMS_ENOTFOUND)
         rc = scsms_fail(SCSMS_ETAMPER, "%s's log has no checkpoint its owner signed at or after "
                         "entry %llu: nothing from entry %llu on was sent; run verify", s->owner,
@@ -345,10 +377,12 @@ int sync_outbox_check_to(struct sync_outbox *o, uint64_t to)
     }
     mdb_txn_abort(txn);
     arena_free(&w.arena);
-    if (rc == 0)
+    if (rc == 0) {
         o->checked = end;
-    else
+        o->kept = w.keep_to < end ? w.keep_to : end;
+    } else {
         o->have = 0; /* o->hash may be a later entry's: check again from o->checked */
+    }
     return rc;
 }
 

@@ -92,9 +92,16 @@ struct sync_outbox {
     uint64_t sent;                 /* the last entry sync_outbox_sent() passed */
     uint8_t hash[CRYPTO_HASH_LEN]; /* of entry `checked`, when have */
     int have;
-    uint8_t (*hashes)[CRYPTO_HASH_LEN]; /* of entries after+1..checked, in order */
+    uint8_t (*hashes)[CRYPTO_HASH_LEN]; /* of entries after+1..kept, in order */
+    uint64_t kept;                 /* hashes are kept up to here (<= checked) */
     size_t cap;                    /* entries hashes holds room for */
+    size_t keep_max;               /* hashes kept at most; 0: SYNC_OUTBOX_KEEP_MAX
+                                      (kept across begin and end) */
 };
+
+/* Hashes an outbox keeps at most (32 MiB): an upload past them, in a commit
+ * longer than that (one import of millions of rows), walks it again. */
+#define SYNC_OUTBOX_KEEP_MAX ((size_t)1 << 20)
 
 /* Begin the check after entry `after` (0: none), which head office holds
  * and whose hash it gave back (so it is not checked again). Ends what o
@@ -104,16 +111,23 @@ void sync_outbox_begin(struct sync_outbox *o, store_t *s, uint64_t after);
 /* Free what o holds; it is then as zeroed. */
 void sync_outbox_end(struct sync_outbox *o);
 
-/* Before an upload ending at entry `last` goes: the entry read for it (b's
- * last_hash, which its checkpoint signs) hashes as the check found it. The
- * check and the read are two reads of the data file: bytes rewritten in
- * between, a chain altered from some entry to the upload's end, would go
- * under this site's signature otherwise. (An entry altered inside the
- * upload without its end breaks the chain, which head office refuses.)
- * SCSMS_ETAMPER naming the entry, and `first`, the upload's first entry,
- * as the first not sent. */
+/* Before an upload ending at entry `last` is signed: that entry, as read
+ * for it (hash), hashes as the check found it. The check and the read are
+ * two reads of the data file: bytes rewritten in between, a chain altered
+ * from some entry to the upload's end, would go under this site's
+ * signature otherwise. (An entry altered inside the upload without its end
+ * breaks the chain, which head office refuses.) Past the hashes kept
+ * (SYNC_OUTBOX_KEEP_MAX), the stretch is walked again first. SCSMS_ETAMPER
+ * naming the entry, and `first`, the upload's first entry, as the first
+ * not sent. */
 int sync_outbox_sent(struct sync_outbox *o, uint64_t first, uint64_t last,
                      const uint8_t hash[CRYPTO_HASH_LEN]) SCSMS_MUST_CHECK;
+
+/* sync_batch_read() for an upload of the round o checks: the checkpoint is
+ * signed only once sync_outbox_sent(o, from, ...) passes the entry it
+ * signs. */
+int sync_batch_read_checked(store_t *s, uint64_t from, size_t max, struct sync_batch *b,
+                            struct sync_outbox *o) SCSMS_MUST_CHECK;
 
 /* Check, before entries up to `to` are sent, what is not checked yet: each
  * entry links to the one before it, as far as the first checkpoint stored

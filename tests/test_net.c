@@ -447,6 +447,85 @@ START_TEST(an_entry_altered_on_disk_is_not_sent)
 }
 END_TEST
 
+/* A server with head office's transport key that answers an upload with
+ * a head beyond what the site holds (a hostile or broken one): run stops
+ * there in one line, exit 3, and records nothing of it as acknowledged.
+ * The stand-in runs in a child: it answers Hello as head office would for
+ * a site not yet pinned, every upload "OK, head 1000000", anything else
+ * OK, for at most 20 s. */
+static void serve_a_head_beyond(const struct tn_net *n)
+{
+    char pub[IDENTITY_Z85_LEN + 1], sec[IDENTITY_Z85_LEN + 1];
+    uint8_t key[CRYPTO_PUB_LEN] = {1};
+    if (identity_curve_load(n->hq, pub, sec) != 0)
+        _exit(2);
+    void *ctx = zmq_ctx_new(), *sock = zmq_socket(ctx, ZMQ_ROUTER);
+    int on = 1, linger = 0;
+    zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &on, sizeof on);
+    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sec, 40);
+    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_bind(sock, n->endpoint) != 0)
+        _exit(2);
+    for (int64_t until = isotime_monotonic_ms() + 20000; isotime_monotonic_ms() < until;) {
+        zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, 200) != 1)
+            continue;
+        zmq_msg_t who, msg;
+        zmq_msg_init(&who);
+        zmq_msg_init(&msg);
+        zmq_msg_recv(&who, sock, 0);
+        zmq_msg_recv(&msg, sock, 0);
+        Scsms__SyncRequest *q =
+            scsms__sync_request__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
+        Scsms__SyncReply r = SCSMS__SYNC_REPLY__INIT;
+        r.request_id = q ? q->request_id : 0;
+        r.credit = 4;
+        r.hq_id = "HQ";
+        r.hq_sign_key.data = key;
+        r.hq_sign_key.len = sizeof key;
+        r.hq_time = isotime_now();
+        if (q && q->msg_case == SCSMS__SYNC_REQUEST__MSG_UPLOAD)
+            r.head_seq = 1000000;
+        uint8_t buf[256];
+        size_t len = scsms__sync_reply__pack(&r, buf);
+        zmq_msg_send(&who, sock, ZMQ_SNDMORE);
+        zmq_send(sock, buf, len, 0);
+        zmq_msg_close(&msg);
+        if (q)
+            scsms__sync_request__free_unpacked(q, NULL);
+    }
+    _exit(0);
+}
+
+START_TEST(a_head_beyond_the_sites_is_not_taken)
+{
+    struct tn_net n = tn_new("nethead");
+    char *site = tn_site(&n, "WH-H", 1);
+    add_breach(site, "2026-10-01", "Gate 1");
+    add_breach(site, "2026-10-02", "Gate 2");
+    tn_stop_server(&n, SIGTERM);
+    pid_t fake = fork();
+    ck_assert_int_ge(fake, 0);
+    if (fake == 0)
+        serve_a_head_beyond(&n);
+    struct tu_run r = tn_sync(&n, site, NULL);
+    ck_assert_int_eq(kill(fake, SIGKILL), 0);
+    ck_assert_int_ge(tu_wait(fake, 20000), 0);
+    ck_assert_int_eq(r.status, 3);
+    ck_assert_msg(strstr(r.err, "the server says it holds entries up to 1000000 of this site's "
+                                "log, which ends at 2: nothing more sent") &&
+                      tu_lines(r.err) == 1,
+                  "%s", r.err);
+    tu_run_free(&r);
+    ck_assert_uint_eq(cli_acked_seq(site), 0);
+    r = tu_agent(NULL, "verify", "--store", site, NULL); /* sync.state not ahead of the log */
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    free(site);
+    tn_free(&n);
+}
+END_TEST
+
 /* The check goes as the upload goes: the uploads before the one it stops
  * are taken in and their replies awaited (head office's head, and the
  * site's record of what it acknowledged, are where it stopped), and
@@ -1765,6 +1844,7 @@ int main(void)
     tcase_add_test(t, a_daemon_reloads_its_settings_on_sighup);
     tcase_add_test(t, an_entry_altered_on_disk_is_not_sent);
     tcase_add_test(t, what_was_written_before_an_altered_entry_is_sent);
+    tcase_add_test(t, a_head_beyond_the_sites_is_not_taken);
     tcase_add_test(t, head_office_behind_a_site_is_said);
     tcase_add_test(t, survives_twenty_kills);
     suite_add_tcase(s, t);

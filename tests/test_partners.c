@@ -609,10 +609,16 @@ START_TEST(review_refuses_bad_input)
                       "hand %zu: exit %d: %s", i, r.status, r.err);
         tu_run_free(&r);
     }
-    /* withdrawn by its partner: no version of it is reviewed, by
-     * review-declaration or by hand */
-    struct tu_run wr = tu_agent(NULL, "update", decl, "--set", "status=withdrawn", "--store", a,
-                                NULL);
+    /* nothing was written: head office's own log is empty */
+    ck_assert_uint_eq(tn_hq_head(&n, "HQ"), 0);
+    /* withdrawn by its partner: no new review of any version of it, by
+     * review-declaration or by hand; one written before is kept */
+    struct tu_run wr = tn_server(&n, "review-declaration", decl, "--decision", "accepted",
+                                 "--reason", "coverage matches", "--reviewer", "J. Ode", NULL);
+    ck_assert_msg(wr.status == 0, "%s", wr.err);
+    char *early = strndup(wr.out, strcspn(wr.out, "\n"));
+    tu_run_free(&wr);
+    wr = tu_agent(NULL, "update", decl, "--set", "status=withdrawn", "--store", a, NULL);
     ck_assert_msg(wr.status == 0, "%s", wr.err);
     tu_run_free(&wr);
     sync_ok(&n, a, "1 entries sent");
@@ -637,8 +643,14 @@ START_TEST(review_refuses_bad_input)
     ck_assert_msg(strstr(wr.err, "was withdrawn by CARRIER-A (version 2): nothing to review"),
                   "%s", wr.err);
     tu_run_free(&wr);
-    /* nothing was written: head office's own log is empty */
-    ck_assert_uint_eq(tn_hq_head(&n, "HQ"), 0);
+    /* a review written before the withdrawal may still change: to a
+     * rejection, say */
+    wr = tu_agent(NULL, "update", early, "--set", "decision=rejected", "--set", "status=rejected",
+                  "--set", "reason=withdrawn by the partner", "--store", n.hq, NULL);
+    ck_assert_msg(wr.status == 0, "%s", wr.err);
+    tu_run_free(&wr);
+    ck_assert_uint_eq(tn_hq_head(&n, "HQ"), 2); /* the early review and its change */
+    free(early);
     free(decl);
     free(inc);
     free(a);

@@ -1263,13 +1263,17 @@ START_TEST(the_outbox_signs_only_what_it_checked)
     ck_assert_msg(sync_outbox_check_to(&o, 6) == 0, "%s", scsms_errmsg());
     ck_assert_uint_eq(o.after, 3); /* what was sent is no longer kept */
     ck_assert_uint_eq(o.checked, 6);
-    /* entry 6 rewritten after the check, before the read that signs it */
+    /* entry 6 rewritten after the check, before the read that signs it:
+     * refused before anything is signed */
     ck_assert_int_ge(tu_edit_data_file(store_dir(p.site), "Gate 5", 5, '9'), 1);
-    ck_assert_int_eq(sync_batch_read(p.site, 4, 3, &b), 0);
-    ck_assert_uint_eq(b.last, 6);
-    ck_assert_int_eq(sync_outbox_sent(&o, 4, b.last, b.last_hash), SCSMS_ETAMPER);
+    ck_assert_int_eq(sync_batch_read_checked(p.site, 4, 3, &b, &o), SCSMS_ETAMPER);
     ck_assert_str_eq(scsms_errmsg(), "entry 6 of SITE-A changed on disk while it was being sent: "
                                      "nothing from entry 4 on was sent; run verify");
+    ck_assert_ptr_null(b.cp);
+    ck_assert_uint_eq(b.n, 6 - 4 + 1); /* read, then given up unsigned */
+    ck_assert_int_eq(sync_batch_read(p.site, 4, 3, &b), 0); /* as a plain read would sign */
+    ck_assert_uint_eq(b.last, 6);
+    ck_assert_int_eq(sync_outbox_sent(&o, 4, b.last, b.last_hash), SCSMS_ETAMPER);
     /* an upload ending before it goes; one past what was checked does not */
     ck_assert_int_eq(sync_batch_read(p.site, 4, 2, &b), 0);
     ck_assert_msg(sync_outbox_sent(&o, 4, b.last, b.last_hash) == 0, "%s", scsms_errmsg());
@@ -1280,6 +1284,49 @@ START_TEST(the_outbox_signs_only_what_it_checked)
     sync_batch_free(&b);
     sync_outbox_end(&o);
     ck_assert_ptr_null(o.hashes);
+    pair_free(&p);
+}
+END_TEST
+
+/* A commit longer than the hashes an outbox keeps (here 2): its uploads
+ * past them walk the commit again from the last sent, and still find an
+ * entry altered since the first walk. */
+START_TEST(the_outbox_walks_a_long_commit_again)
+{
+    struct pair p = pair_new();
+    struct sync_outbox o = {.keep_max = 2};
+    struct sync_batch b = {0};
+    store_batch_t *sb = NULL;
+    Scsms__Record *r[6];
+    ck_assert_int_eq(store_batch_new(p.site, &sb), 0);
+    for (int i = 0; i < 6; i++) { /* the batch borrows them until its commit */
+        char json[256];
+        snprintf(json, sizeof json, "{\"type\":\"incident\",\"kind\":\"breach\",\"occurred_at\":"
+                 "\"2026-11-0%dT10:00:00Z\",\"location\":\"Dock %d\"}", 1 + i, i);
+        r[i] = tu_record(json);
+        ck_assert_int_eq(store_batch_add(sb, r[i]), 0);
+    }
+    ck_assert_msg(store_batch_commit(sb) == 0, "%s", scsms_errmsg()); /* one checkpoint, at 6 */
+    store_batch_destroy(&sb);
+    for (int i = 0; i < 6; i++)
+        record_free(r[i]);
+    sync_outbox_begin(&o, p.site, 0);
+    ck_assert_int_eq(o.keep_max, 2);
+    ck_assert_msg(sync_outbox_check_to(&o, 2) == 0, "%s", scsms_errmsg());
+    ck_assert_uint_eq(o.checked, 6);
+    ck_assert_uint_eq(o.kept, 2);
+    ck_assert_msg(sync_batch_read_checked(p.site, 1, 2, &b, &o) == 0, "%s", scsms_errmsg());
+    ck_assert_msg(sync_batch_read_checked(p.site, 3, 2, &b, &o) == 0, "%s", scsms_errmsg());
+    ck_assert_uint_eq(o.kept, 4); /* walked again from 2 */
+    ck_assert_uint_eq(o.after, 2);
+    ck_assert_int_ge(tu_edit_data_file(store_dir(p.site), "Dock 5", 5, '9'), 1);
+    ck_assert_int_eq(sync_batch_read_checked(p.site, 5, 2, &b, &o), SCSMS_ETAMPER);
+    ck_assert_str_eq(scsms_errmsg(), "entry 6 of SITE-A does not match the chain head its owner "
+                                     "signed: nothing from entry 5 on was sent; run verify");
+    ck_assert_ptr_null(b.cp);
+    sync_batch_free(&b);
+    sync_outbox_end(&o);
+    ck_assert_int_eq(o.keep_max, 2);
     pair_free(&p);
 }
 END_TEST
@@ -1593,6 +1640,7 @@ int main(void)
     tcase_add_test(ot, a_batch_holds_one_reader_until_ended);
     tcase_add_test(ot, a_batch_needs_the_stores_key);
     tcase_add_test(ot, the_outbox_signs_only_what_it_checked);
+    tcase_add_test(ot, the_outbox_walks_a_long_commit_again);
     tcase_add_test(ot, last_contact_keeps_the_clock_offset);
     suite_add_tcase(s, ot);
     return tu_run_suite(s);
