@@ -784,6 +784,27 @@ static int check_partner_store(store_t *s, MDB_txn *txn, const Scsms__Record *re
     return rc;
 }
 
+static int scan_partner_id(const Scsms__Record *other, void *ctx)
+{
+    return !record_is_tombstone(other) && strcmp(other->partner->partner_id, ctx) == 0;
+}
+
+/* A certificate head office records names a partner it keeps a record of:
+ * one with a partner_id mistyped would count for no partner's coverage
+ * (AEO area G) and be listed under nobody. (Partners' own certificates
+ * reach head office by sync, checked there.) Reads every partner record,
+ * as check_partner_store does. */
+static int check_certificate_store(store_t *s, MDB_txn *txn, const Scsms__Record *rec)
+{
+    const char *id = rec->certificate->partner_id;
+    uint8_t prefix[1] = {(uint8_t)SCSMS__RECORD__BODY_PARTNER};
+    int rc = store_scan_status(s, txn, prefix, sizeof prefix, scan_partner_id, (void *)id);
+    if (rc == 0)
+        return scsms_fail(SCSMS_ERULE, "no business partner '%.64s' here: add its partner record "
+                          "first ('scsms-server partners' lists those held)", id);
+    return rc == 1 ? 0 : rc;
+}
+
 int rules_check_store(store_t *s, MDB_txn *txn, const Scsms__Record *rec)
 {
     const char *type = record_type_of(rec)->name;
@@ -798,6 +819,10 @@ int rules_check_store(store_t *s, MDB_txn *txn, const Scsms__Record *rec)
             return scsms_fail(SCSMS_ERULE, "a calibration must link the equipment it was done on: "
                               "add a link with rel 'equipment'");
         return 0;
+    case SCSMS__RECORD__BODY_CERTIFICATE:
+        return store_role(s) == STORE_ROLE_HQ && !record_is_tombstone(rec)
+                   ? check_certificate_store(s, txn, rec)
+                   : 0;
     case SCSMS__RECORD__BODY_CREDIBILITY_REVIEW:
         return store_role(s) == STORE_ROLE_HQ && !record_is_tombstone(rec)
                    ? check_review_store(s, txn, rec)

@@ -1271,10 +1271,13 @@ START_TEST(head_office_partner_rules)
                 "\"exemption_reason\":\"AEO holder\"}",
                 NULL, 0));
     free(put_ok(f.s, "partner", "{\"partner_id\":\"P-43\",\"name\":\"Bolt\"}", NULL, 0));
-    /* head office records certificates of any partner, dates in order */
+    /* head office records certificates of its partners, dates in order */
     refused(f.s, "certificate", CRT("P-43", "2025-06-01", "2025-05-31"), SCSMS_ERULE,
             "expiry_date 2025-05-31 is before valid_from_date 2025-06-01");
     free(put_ok(f.s, "certificate", CRT("P-43", "2025-06-01", "2028-05-31"), NULL, 0));
+    /* ... of which it keeps a record: a partner_id mistyped counts for nobody */
+    refused(f.s, "certificate", CRT("P-34", "2025-06-01", "2028-05-31"), SCSMS_ERULE,
+            "no business partner 'P-34' here: add its partner record first");
     /* declarations come from partners only */
     refused(f.s, "declaration", DOS("P-42", "2026-01-01", "2026-12-31"), SCSMS_EPERM,
             "a head office cannot issue declaration records (rule 8)");
