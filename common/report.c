@@ -1596,11 +1596,15 @@ static void partners_section(const struct part *p, const struct site_agg *sites,
 {
     const struct ctx *c = p->c;
     uint32_t active = 0, exempt = 0, inactive = 0, cert = 0, decl = 0, both = 0, neither = 0,
-             expiring = 0, awaiting = 0, rejected = 0;
+             expiring = 0, awaiting = 0, rejected = 0, unlisted = 0;
     for (size_t i = 0; i < p->cap_partners; i++) {
         const struct partner_agg *x = &p->partners[i];
-        if (!x->id || !x->listed)
-            continue; /* certificates of partners head office has not listed */
+        if (!x->id)
+            continue;
+        if (!x->listed) { /* evidence from a partner head office keeps no record of */
+            unlisted++;
+            continue;
+        }
         if (!x->active) {
             inactive++;
             continue;
@@ -1629,6 +1633,7 @@ static void partners_section(const struct part *p, const struct site_agg *sites,
     put_int(t, "certificates_expiring", expiring);
     put_int(t, "declarations_awaiting_review", awaiting);
     put_int(t, "declarations_rejected", rejected);
+    put_int(t, "unlisted", unlisted);
     struct json_object *by = child(o, "by_site");
     for (size_t i = 0; i < c->n_sites; i++)
         put_int(child(by, c->sites[i]), "declarations_in_force", sites[i].decl_in_force);

@@ -540,7 +540,7 @@ static void html_review(struct json_object *rep, FILE *f)
     static const char *const partners[] = {"active", "exempt", "with_certificate",
                                            "with_declaration", "with_both", "with_neither",
                                            "certificates_expiring", "declarations_awaiting_review",
-                                           "declarations_rejected", NULL};
+                                           "declarations_rejected", "unlisted", NULL};
     static const char *const other[] = {"evaluations", "evaluations_compliant",
                                         "nonconformities_raised", "new_legal_requirements", NULL};
     page_start(f, "Management review pack (ISO 28000 4.6)", rep);

@@ -228,7 +228,9 @@ static void write_file(const char *path, const char *text)
  *   CARRIER-3  covers SITE-C; accepted, then withdrawn by the partner;
  *   CARRIER-4  covers SITE-B; version 1 accepted, then a version 2 that
  *              awaits its review (a review is of one version);
- *   CARRIER-5  covers every site; accepted, then rejected on a re-review. */
+ *   CARRIER-5  covers every site; accepted, then rejected on a re-review;
+ *   CARRIER-6  covers SITE-A, unreviewed, and head office keeps no partner
+ *              record of it: counted apart, as unlisted. */
 static void build_fixture(const char *dir)
 {
     static const struct {
@@ -240,8 +242,9 @@ static void build_fixture(const char *dir)
                {"CARRIER-1", STORE_ROLE_PARTNER, SCSMS__IDENTITY__ROLE__PARTNER},
                {"CARRIER-3", STORE_ROLE_PARTNER, SCSMS__IDENTITY__ROLE__PARTNER},
                {"CARRIER-4", STORE_ROLE_PARTNER, SCSMS__IDENTITY__ROLE__PARTNER},
-               {"CARRIER-5", STORE_ROLE_PARTNER, SCSMS__IDENTITY__ROLE__PARTNER}};
-    enum { N = sizeof who / sizeof who[0], C1 = 3, C3, C4, C5 };
+               {"CARRIER-5", STORE_ROLE_PARTNER, SCSMS__IDENTITY__ROLE__PARTNER},
+               {"CARRIER-6", STORE_ROLE_PARTNER, SCSMS__IDENTITY__ROLE__PARTNER}};
+    enum { N = sizeof who / sizeof who[0], C1 = 3, C3, C4, C5, C6 };
     store_t *st[N];
     char decl[N][RECORD_MAX_ID + 1];
     setenv("SCSMS_NOW", "2026-06-30T12:00:00Z", 1);
@@ -266,6 +269,7 @@ static void build_fixture(const char *dir)
     declare(st[C3], "[\"SITE-C\"]", decl[C3]);
     declare(st[C4], "[\"SITE-B\"]", decl[C4]);
     declare(st[C5], NULL, decl[C5]);
+    declare(st[C6], "[\"SITE-A\"]", decl[C6]); /* no partner record at head office */
     for (int i = 0; i < N; i++)
         tu_ship(st[i], hq);
     review_declaration(hq, decl[C1], 1, "rejected");
@@ -464,6 +468,7 @@ static const struct {
     {"partners/total/with_neither", 3},     /* CARRIER-3, -4 and -5 */
     {"partners/total/declarations_awaiting_review", 1}, /* CARRIER-4's version 2 */
     {"partners/total/declarations_rejected", 1},        /* CARRIER-5's, on its re-review */
+    {"partners/total/unlisted", 1},                     /* CARRIER-6 */
     {"partners/by_site/SITE-A/declarations_in_force", 1},
     {"partners/by_site/SITE-B/declarations_in_force", 0}, /* only version 1 was accepted */
     {"partners/by_site/SITE-C/declarations_in_force", 0}, /* withdrawn; CARRIER-5's rejected */
