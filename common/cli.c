@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "guard.h"
 #include "text.h"
+#include "isotime.h"
 
 const char *cli_prog = "scsms";
 int cli_hq_only;
@@ -384,4 +385,14 @@ int cli_parse_within(const char *text, long *days)
     if (rc == 0)
         *days = (long)v;
     return rc;
+}
+
+int cli_check_date(const char *opt, const char *text)
+{
+    int64_t day;
+    if (isotime_parse_date(text, &day) == 0)
+        return 0;
+    fprintf(stderr, "%s: %s '%s' is not a date: give YYYY-MM-DD\n", cli_prog, opt,
+            text_quote(text, 32, &(struct text_quote){{0}}));
+    return CLI_USAGE;
 }

@@ -31,11 +31,8 @@ static void show_progress(void *ctx, uint64_t done, uint64_t total)
 
 static int parse_day(const char *opt, const char *text, int64_t *day)
 {
-    if (isotime_parse_date(text, day) == 0)
-        return 0;
-    fprintf(stderr, "%s: %s '%s' is not a date: give YYYY-MM-DD\n", cli_prog, opt,
-            text_quote(text, 32, &(struct text_quote){{0}}));
-    return CLI_USAGE;
+    int rc = cli_check_date(opt, text);
+    return rc ? rc : isotime_parse_date(text, day);
 }
 
 /* "A,B,C" into a malloc'd array of pointers into the malloc'd copy *buf. */

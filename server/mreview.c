@@ -242,7 +242,9 @@ static int parse_args(int argc, char **argv, struct mreview_args *a, struct cli_
                           : !a->n_decisions ? "--decision TEXT" : NULL;
     if (missing)
         return cli_usage_because(MREVIEW_USAGE, "missing %s", missing);
-    if (cli_check_choice("--kind", a->kind, "corrective preventive"))
+    if (cli_check_choice("--kind", a->kind, "corrective preventive") ||
+        cli_check_date("--from", a->from) || cli_check_date("--to", a->to) ||
+        (a->held && cli_check_date("--held", a->held)))
         return CLI_USAGE;
     return cli_common_finish(c);
 }

@@ -558,6 +558,8 @@ int srv_review_declaration(int argc, char **argv)
         fprintf(stderr, "%s: a credibility review needs a reviewer and a reason\n", cli_prog);
         return CLI_USAGE;
     }
+    if (a.date && cli_check_date("--date", a.date))
+        return CLI_USAGE;
     isotime_format_date(isotime_days(isotime_now()), today);
     if (!a.date)
         a.date = today;

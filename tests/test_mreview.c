@@ -92,6 +92,21 @@ START_TEST(review_is_sealed_and_its_actions_reach_their_sites)
         ck_assert_int_eq(tu_lines(r.err), 1);
         tu_run_free(&r);
     }
+    /* a date that does not exist is a usage error naming its option */
+    static const struct {
+        const char *opt, *to, *held, *bad;
+    } dates[] = {{"--to", "2026-13-40", "2026-07-15", "2026-13-40"},
+                 {"--held", "2026-06-30", "2026-02-30", "2026-02-30"}};
+    for (size_t i = 0; i < 2; i++) {
+        r = tn_server(&n, "management-review", "--pack", pack, "--from", "2026-01-01", "--to",
+                      dates[i].to, "--held", dates[i].held, "--decision", "d", NULL);
+        char want[128];
+        snprintf(want, sizeof want, "scsms-server: %s '%s' is not a date: give YYYY-MM-DD\n",
+                 dates[i].opt, dates[i].bad);
+        ck_assert_int_eq(r.status, 2);
+        ck_assert_str_eq(r.err, want);
+        tu_run_free(&r);
+    }
     /* a review held tomorrow, or on a pack of another period or of no
      * period at all: refused in so many words */
     char want_err[3][512];

@@ -540,7 +540,7 @@ START_TEST(review_refuses_bad_input)
         {"CARRIER-A-DOS-000009", "accepted", NULL, 1, "no record 'CARRIER-A-DOS-000009'"},
         {decl, "maybe", NULL, 2, "--decision must be accepted or rejected, got 'maybe'"},
         {decl, "accepted", "2099-01-01", 1, "reviewed_date 2099-01-01 is in the future"},
-        {decl, "accepted", "2026-13-40", 1, "reviewed_date"},
+        {decl, "accepted", "2026-13-40", 2, "--date '2026-13-40' is not a date: give YYYY-MM-DD"},
         {decl, "accepted", "2000-01-01", 1, "is before the declaration was submitted"},
         {inc, "accepted", NULL, 1, "is a incident, not a declaration of security"},
     };
