@@ -373,19 +373,11 @@ static int send_batch(struct link *l, uint64_t next, uint64_t head, uint64_t *la
     struct sync_batch *b = &l->out;
     /* no further than the round's head: what was written since goes next
      * round, once checked; and only what this store signed when it wrote
-     * it (an entry before the check's start: head office went back) */
-    size_t max = head - next + 1 < l->batch ? (size_t)(head - next + 1) : l->batch;
-    if (next - 1 < l->outbox.after)
-        sync_outbox_begin(&l->outbox, l->s, next - 1);
-    int rc = sync_outbox_check_to(&l->outbox, next + max - 1);
-    if (rc == SCSMS_ETAMPER && l->outbox.checked >= next) {
-        /* an earlier walk reached a checkpoint past this upload's start:
-         * that much goes, and the refusal comes with the next upload */
-        max = (size_t)(l->outbox.checked - next + 1);
-        rc = 0;
-    }
+     * it (a refusal of the rest comes with the next upload) */
+    uint64_t end = head - next + 1 < l->batch ? head : next + l->batch - 1;
+    int rc = sync_outbox_ready(&l->outbox, next, &end);
     if (rc == 0) /* and signed only if what it signs is what was checked */
-        rc = sync_batch_read_checked(l->s, next, max, b, &l->outbox);
+        rc = sync_batch_read_checked(l->s, next, (size_t)(end - next + 1), b, &l->outbox);
     if (rc == 0 && b->n == 0)
         rc = scsms_fail(SCSMS_ECORRUPT, "the log has no entry %llu below its head; run verify",
                         (unsigned long long)next);

@@ -110,7 +110,6 @@ struct packer {
     store_batch_t *b;
     uint64_t first_seq;          /* log sequence of item 0, if nothing shifts */
     const char *now;
-    int64_t today;
     int64_t clock;               /* the time, seconds, as the batch began */
     /* each on its own cache line: the writer stores `applied` once an
      * item, and the preparers must not lose `next` to it every time */
@@ -1062,8 +1061,7 @@ static int batch_body(store_t *s, MDB_txn *txn, void *ctx)
     unsigned log_flags = rc == 1 ? MDB_APPEND : MDB_NOOVERWRITE;
     int64_t clock = isotime_now(), today = isotime_days(clock);
     isotime_format_instant(clock, now);
-    struct packer pk = {.b = b, .first_seq = st.seq + 1, .now = now, .today = today,
-                        .clock = clock};
+    struct packer pk = {.b = b, .first_seq = st.seq + 1, .now = now, .clock = clock};
     clear_results(b);      /* a retry after growing the map starts afresh */
     for (size_t i = 0; i < b->n; i++)
         b->items[i].refused = 0;

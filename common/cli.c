@@ -387,10 +387,10 @@ int cli_parse_within(const char *text, long *days)
     return rc;
 }
 
-int cli_check_date(const char *opt, const char *text)
+int cli_check_date(const char *opt, const char *text, int64_t *day)
 {
-    int64_t day;
-    if (isotime_parse_date(text, &day) == 0)
+    int64_t d;
+    if (isotime_parse_date(text, day ? day : &d) == 0)
         return 0;
     fprintf(stderr, "%s: %s '%s' is not a date: give YYYY-MM-DD\n", cli_prog, opt,
             text_quote(text, 32, &(struct text_quote){{0}}));

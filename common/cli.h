@@ -123,14 +123,15 @@ int cli_verify(int argc, char **argv);
 int cli_backup(int argc, char **argv);
 int cli_restore(int argc, char **argv);
 
+/* text, given with option opt ("--to"), is a calendar date that exists
+ * (YYYY-MM-DD): 0 and its day in *day (may be NULL), or CLI_USAGE once it
+ * is said in one line that names the option, as the user typed it, not
+ * the record field it fills. */
+int cli_check_date(const char *opt, const char *text, int64_t *day);
+
 /* The head head office last acknowledged, as the agent's DIR/sync.state
  * records it; 0 when there is none (head office's own store, a site never
  * synced). */
-/* text, given with option opt ("--to"), is a calendar date that exists
- * (YYYY-MM-DD): 0, or CLI_USAGE once it is said in one line that names
- * the option, as the user typed it, not the record field it fills. */
-int cli_check_date(const char *opt, const char *text);
-
 uint64_t cli_acked_seq(const char *dir);
 
 /* The next line of sync.state from f into buf (cap bytes, its newline

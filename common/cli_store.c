@@ -8,11 +8,10 @@
 
 #include "verify.h"
 
-/* Parse the common options plus exactly one positional argument when pos
- * is given, none otherwise. Returns 0, an exit code, or -1 after printing
- * help. */
-/* drop_newer: where restore's --drop-newer goes; NULL for the others. */
-/* Options and, when pos is given, the one argument what names. */
+/* Parse the common options plus exactly one positional argument, which
+ * what names, into *pos when pos is given, none otherwise; drop_newer:
+ * where restore's --drop-newer goes, NULL for the others. Returns 0, an
+ * exit code, or -1 after printing help. */
 static int parse_simple(int argc, char **argv, const char *usage, const char *what,
                         const char **pos, struct cli_common *c, int *drop_newer)
 {

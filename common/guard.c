@@ -13,10 +13,9 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "store.h"
 #include "text.h"
-
-#define DAMAGE_EXIT 3 /* cli.h's CLI_TAMPER: an integrity failure */
 
 static const char *guard_prog, *guard_cmd;
 static char crash_line[2][400]; /* [0] SIGSEGV, [1] SIGBUS */
@@ -46,7 +45,7 @@ static void on_crash(int sig, siginfo_t *info, void *ctx)
     if (pc && pc >= lmdb_lo && pc < lmdb_hi) {
         ssize_t w = write(STDERR_FILENO, crash_line[i], crash_len[i]);
         (void)w;
-        _exit(DAMAGE_EXIT);
+        _exit(CLI_TAMPER);
     }
     /* not LMDB's: put back what was there and return; the instruction
      * faults again, into that handler */
@@ -65,7 +64,7 @@ static void on_damage(const char *what)
 {
     fprintf(stderr, "%s: %s failed: LMDB found the store's data file damaged (%s): %s\n",
             guard_prog, guard_cmd, text_quote(what, 200, &(struct text_quote){{0}}), advice());
-    _exit(DAMAGE_EXIT);
+    _exit(CLI_TAMPER);
 }
 
 struct find_code {

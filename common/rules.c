@@ -452,24 +452,26 @@ int rules_check_subject(const Scsms__Record *rec, const char *owner, enum store_
  * effective_date, valid_from_date) may lie ahead. */
 static const struct happened {
     Scsms__Record__BodyCase body;
-    const char *field; /* "_date": a date; otherwise an instant */
-    size_t offset;     /* of the field's char * in the body */
+    const char *field;
+    size_t offset; /* of the field's char * in the body */
+    int date;      /* a date (YYYY-MM-DD); otherwise an instant */
 } happened[] = {
-#define HAPPENED(CASE, TYPE, FIELD) {SCSMS__RECORD__BODY_##CASE, #FIELD, offsetof(TYPE, FIELD)}
-    HAPPENED(INCIDENT, Scsms__Incident, occurred_at),
-    HAPPENED(INCIDENT, Scsms__Incident, reported_at),
-    HAPPENED(TRAINING, Scsms__Training, completed_date),
-    HAPPENED(COMMUNICATION, Scsms__Communication, held_date),
-    HAPPENED(DRILL, Scsms__Drill, held_date),
-    HAPPENED(INSPECTION, Scsms__Inspection, inspected_date),
-    HAPPENED(EVALUATION, Scsms__Evaluation, evaluated_date),
-    HAPPENED(NONCONFORMITY, Scsms__Nonconformity, raised_date),
-    HAPPENED(ACTION, Scsms__Action, effectiveness_date),
-    HAPPENED(AUDIT, Scsms__Audit, held_date),
-    HAPPENED(MANAGEMENT_REVIEW, Scsms__ManagementReview, held_date),
-    HAPPENED(ACKNOWLEDGEMENT, Scsms__Acknowledgement, acknowledged_date),
-    HAPPENED(POLICY, Scsms__Policy, approved_date),
-    HAPPENED(DOCUMENT, Scsms__Document, approved_date),
+#define HAPPENED(CASE, TYPE, FIELD, DATE)                                                        \
+    {SCSMS__RECORD__BODY_##CASE, #FIELD, offsetof(TYPE, FIELD), DATE}
+    HAPPENED(INCIDENT, Scsms__Incident, occurred_at, 0),
+    HAPPENED(INCIDENT, Scsms__Incident, reported_at, 0),
+    HAPPENED(TRAINING, Scsms__Training, completed_date, 1),
+    HAPPENED(COMMUNICATION, Scsms__Communication, held_date, 1),
+    HAPPENED(DRILL, Scsms__Drill, held_date, 1),
+    HAPPENED(INSPECTION, Scsms__Inspection, inspected_date, 1),
+    HAPPENED(EVALUATION, Scsms__Evaluation, evaluated_date, 1),
+    HAPPENED(NONCONFORMITY, Scsms__Nonconformity, raised_date, 1),
+    HAPPENED(ACTION, Scsms__Action, effectiveness_date, 1),
+    HAPPENED(AUDIT, Scsms__Audit, held_date, 1),
+    HAPPENED(MANAGEMENT_REVIEW, Scsms__ManagementReview, held_date, 1),
+    HAPPENED(ACKNOWLEDGEMENT, Scsms__Acknowledgement, acknowledged_date, 1),
+    HAPPENED(POLICY, Scsms__Policy, approved_date, 1),
+    HAPPENED(DOCUMENT, Scsms__Document, approved_date, 1),
 #undef HAPPENED
 };
 
@@ -477,12 +479,6 @@ static const struct happened {
  * rounded up, a watch a little fast); a date one day, as after_today()
  * allows for a site east of Greenwich. */
 #define HAPPENED_GRACE_SECS (15 * 60)
-
-static int is_date_field(const char *field)
-{
-    size_t n = strlen(field);
-    return n > 5 && strcmp(field + n - 5, "_date") == 0;
-}
 
 /* rec's dates of what has happened, none after `now` (seconds; the grace
  * above allowed). */
@@ -495,12 +491,11 @@ static int check_happened(const Scsms__Record *rec, int64_t now)
         const char *body = (const char *)record_body((Scsms__Record *)rec);
         const char *v = body ? *(char *const *)(body + happened[i].offset) : NULL;
         int64_t t;
-        if (!v || !v[0])
+        int date = happened[i].date;
+        /* not a date at all: the record's own check says so */
+        if (!v || !(date ? after_today(v, isotime_days(now))
+                         : isotime_parse_instant(v, &t) == 0 && t > now + HAPPENED_GRACE_SECS))
             continue;
-        int date = is_date_field(happened[i].field);
-        if (date ? isotime_parse_date(v, &t) != 0 || t <= isotime_days(now) + 1
-                 : isotime_parse_instant(v, &t) != 0 || t <= now + HAPPENED_GRACE_SECS)
-            continue; /* not a date: the record's own check says so */
         char at[ISOTIME_INSTANT_LEN + 1];
         if (date)
             isotime_format_date(isotime_days(now), at);
@@ -697,14 +692,6 @@ int rules_check_restored_store(store_t *s, MDB_txn *txn, const Scsms__Record *re
     return rc;
 }
 
-/* A credibility review written at head office names a declaration
- * version head office holds, by the SHA-256 of its exact bytes (its id
- * is the partner's: check_credibility_review). review-declaration writes
- * it so; one added or imported by hand that names other bytes, or a
- * declaration not yet here, would show head office a verdict on content
- * nobody read, which the partner then refuses. (A review restored with
- * import --preserve is not checked here: it was when first written, and
- * the declarations it names come back by their partners' sync.) */
 /* A new review of a declaration its partner has withdrawn (its latest
  * version says so) is refused, whichever version it names: an acceptance
  * would stand for a commitment the partner no longer makes. A review
@@ -725,6 +712,14 @@ static int check_not_withdrawn(store_t *s, MDB_txn *txn, const char *decl_id)
     return rc;
 }
 
+/* A credibility review written at head office names a declaration
+ * version head office holds, by the SHA-256 of its exact bytes (its id
+ * is the partner's: check_credibility_review). review-declaration writes
+ * it so; one added or imported by hand that names other bytes, or a
+ * declaration not yet here, would show head office a verdict on content
+ * nobody read, which the partner then refuses. (A review restored with
+ * import --preserve is not checked here: it was when first written, and
+ * the declarations it names come back by their partners' sync.) */
 static int check_review_store(store_t *s, MDB_txn *txn, const Scsms__Record *rec)
 {
     const Scsms__CredibilityReview *r = rec->credibility_review;

@@ -293,6 +293,18 @@ void sync_outbox_begin(struct sync_outbox *o, store_t *s, uint64_t after)
     o->kept = after;
 }
 
+int sync_outbox_ready(struct sync_outbox *o, uint64_t first, uint64_t *last)
+{
+    if (first - 1 < o->after)
+        sync_outbox_begin(o, o->s, first - 1);
+    int rc = sync_outbox_check_to(o, *last);
+    if (rc == SCSMS_ETAMPER && o->checked >= first) {
+        *last = o->checked; /* an earlier walk reached a checkpoint past first */
+        rc = 0;
+    }
+    return rc;
+}
+
 int sync_outbox_sent(struct sync_outbox *o, uint64_t first, uint64_t last,
                      const uint8_t hash[CRYPTO_HASH_LEN])
 {

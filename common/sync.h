@@ -108,6 +108,14 @@ struct sync_outbox {
  * held before; a zeroed o holds nothing. */
 void sync_outbox_begin(struct sync_outbox *o, store_t *s, uint64_t after);
 
+/* Make entries first..*last ready to send: checked (sync_outbox_check_to),
+ * the walk begun again after first - 1 when first is before its start
+ * (head office went back). When the check of the rest fails, *last is
+ * lowered to the end of what is checked and 0 returned, so that what was
+ * checked goes; the failure is returned only when nothing from first on
+ * can go (it then names first as the first entry not sent). */
+int sync_outbox_ready(struct sync_outbox *o, uint64_t first, uint64_t *last) SCSMS_MUST_CHECK;
+
 /* Free what o holds; it is then as zeroed. */
 void sync_outbox_end(struct sync_outbox *o);
 

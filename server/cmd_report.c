@@ -29,12 +29,6 @@ static void show_progress(void *ctx, uint64_t done, uint64_t total)
             (unsigned long long)total, (unsigned long long)(total ? 100 * done / total : 100));
 }
 
-static int parse_day(const char *opt, const char *text, int64_t *day)
-{
-    int rc = cli_check_date(opt, text);
-    return rc ? rc : isotime_parse_date(text, day);
-}
-
 /* "A,B,C" into a malloc'd array of pointers into the malloc'd copy *buf. */
 static int split_sites(const char *list, char **buf, const char ***out, size_t *n)
 {
@@ -104,8 +98,8 @@ int srv_report(int argc, char **argv)
         return CLI_USAGE;
     }
     o.to = isotime_days(isotime_now());
-    if ((a.to && (rc = parse_day("--to", a.to, &o.to))) ||
-        (rc = parse_day("--from", a.from ? a.from : a.to ? a.to : "1970-01-01", &o.from)))
+    if ((a.to && (rc = cli_check_date("--to", a.to, &o.to))) ||
+        (rc = cli_check_date("--from", a.from ? a.from : a.to ? a.to : "1970-01-01", &o.from)))
         return rc;
     if (!a.from && !a.to)
         o.from = o.to; /* gaps and aeo as of today */

@@ -34,6 +34,7 @@ enum { OPT_PACK = CLI_OPT_FIRST_OWN, OPT_FROM, OPT_TO, OPT_HELD, OPT_DECISION, O
 
 struct mreview_args {
     const char *pack, *from, *to, *held, *kind;
+    int64_t held_day; /* held's */
     const char *decisions[MAX_ITEMS];
     size_t n_decisions;
     const char *actions[MAX_ITEMS];
@@ -53,9 +54,9 @@ static int hash_file(const char *path, uint8_t out[CRYPTO_HASH_LEN])
 }
 
 /* One --action: SITE|DUE_DATE|RESPONSIBLE|DESCRIPTION, the site enrolled
- * as a site, due no earlier than the review was held (held, a date). The
- * action record (caller frees) is ready but for its link. */
-static int parse_action(store_t *s, const char *spec, const char *kind, const char *held,
+ * as a site, due no earlier than the review was held (a->held). The action
+ * record (caller frees) is ready but for its link. */
+static int parse_action(store_t *s, const char *spec, const struct mreview_args *a,
                         Scsms__Record **out)
 {
     char buf[2048], *part[4];
@@ -83,23 +84,23 @@ static int parse_action(store_t *s, const char *spec, const char *kind, const ch
     Scsms__Record *rec = record_new(record_type_by_name("action"));
     if (!rec)
         return scsms_fail(SCSMS_ENOMEM, "out of memory");
-    Scsms__Action *a = rec->action;
-    a->kind = !strcmp(kind, "preventive") ? SCSMS__ACTION__KIND__PREVENTIVE
-                                          : SCSMS__ACTION__KIND__CORRECTIVE;
-    if ((rc = record_set_string(&a->site, part[0])) ||
-        (rc = record_set_string(&a->due_date, part[1])) ||
-        (rc = record_set_string(&a->responsible, part[2])) ||
-        (rc = record_set_string(&a->description, part[3])) || (rc = record_validate(rec))) {
+    Scsms__Action *act = rec->action;
+    act->kind = !strcmp(a->kind, "preventive") ? SCSMS__ACTION__KIND__PREVENTIVE
+                                               : SCSMS__ACTION__KIND__CORRECTIVE;
+    if ((rc = record_set_string(&act->site, part[0])) ||
+        (rc = record_set_string(&act->due_date, part[1])) ||
+        (rc = record_set_string(&act->responsible, part[2])) ||
+        (rc = record_set_string(&act->description, part[3])) || (rc = record_validate(rec))) {
         record_free(rec);
         return scsms_fail_context(rc, "--action '%.64s'", spec);
     }
     /* a typing slip of a year would make it overdue at every site at once */
-    int64_t due, on;
-    if (isotime_parse_date(a->due_date, &due) == 0 && isotime_parse_date(held, &on) == 0 &&
-        due < on) {
+    int64_t due;
+    if (isotime_parse_date(act->due_date, &due) == 0 && due < a->held_day) {
         record_free(rec);
         return scsms_fail(SCSMS_EINVAL, "--action '%.64s': due %s, before the review was held "
-                          "(%s): an action it decides falls due after it", spec, part[1], held);
+                          "(%s): an action it decides falls due after it", spec, part[1],
+                          a->held);
     }
     *out = rec;
     return 0;
@@ -243,8 +244,8 @@ static int parse_args(int argc, char **argv, struct mreview_args *a, struct cli_
     if (missing)
         return cli_usage_because(MREVIEW_USAGE, "missing %s", missing);
     if (cli_check_choice("--kind", a->kind, "corrective preventive") ||
-        cli_check_date("--from", a->from) || cli_check_date("--to", a->to) ||
-        (a->held && cli_check_date("--held", a->held)))
+        cli_check_date("--from", a->from, NULL) || cli_check_date("--to", a->to, NULL) ||
+        (a->held && cli_check_date("--held", a->held, &a->held_day)))
         return CLI_USAGE;
     return cli_common_finish(c);
 }
@@ -257,9 +258,12 @@ int srv_management_review(int argc, char **argv)
     int rc = parse_args(argc, argv, &a, &c);
     if (rc)
         return rc < 0 ? CLI_OK : rc;
-    isotime_format_date(isotime_days(isotime_now()), today);
-    if (!a.held)
+    int64_t day = isotime_days(isotime_now());
+    isotime_format_date(day, today);
+    if (!a.held) {
         a.held = today;
+        a.held_day = day;
+    }
     uint8_t hash[CRYPTO_HASH_LEN];
     if ((rc = hash_file(a.pack, hash)))
         return cli_error(rc);
@@ -272,7 +276,7 @@ int srv_management_review(int argc, char **argv)
     if (rc == 0)
         rc = check_pack_period(a.pack, review->management_review);
     for (; rc == 0 && n < a.n_actions; n++)
-        if ((rc = parse_action(s, a.actions[n], a.kind, a.held, &actions[n])))
+        if ((rc = parse_action(s, a.actions[n], &a, &actions[n])))
             break;
     if (rc == 0)
         rc = write_all(s, review, actions, n);

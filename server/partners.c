@@ -549,16 +549,13 @@ int srv_review_declaration(int argc, char **argv)
     if ((rc = cli_positionals(argc, argv, "DECLARATION-ID", REVIEW_USAGE)))
         return rc;
     a.id = argv[optind];
-    if (strcmp(a.decision, "accepted") && strcmp(a.decision, "rejected")) {
-        fprintf(stderr, "%s: --decision must be accepted or rejected, got '%s'\n", cli_prog,
-                text_quote(a.decision, 32, &(struct text_quote){{0}}));
+    if (cli_check_choice("--decision", a.decision, "accepted rejected"))
         return CLI_USAGE;
-    }
     if (record_text_blank(a.reason) || record_text_blank(a.reviewer)) {
         fprintf(stderr, "%s: a credibility review needs a reviewer and a reason\n", cli_prog);
         return CLI_USAGE;
     }
-    if (a.date && cli_check_date("--date", a.date))
+    if (a.date && cli_check_date("--date", a.date, NULL))
         return CLI_USAGE;
     isotime_format_date(isotime_days(isotime_now()), today);
     if (!a.date)

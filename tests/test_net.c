@@ -93,9 +93,9 @@ static void add_breach(const char *dir, const char *day, const char *where)
     tu_run_free(&r);
 }
 
-/* The daemon's log at path once it holds want, polling for at most
- * 90 s (the sanitizers are slow) while cond (if given) is not yet true of
- * n. Caller frees. */
+/* The daemon's log at path once it holds want and (site given) head
+ * office holds site's log up to head, polling for at most 90 s (the
+ * sanitizers are slow). Caller frees. */
 static char *log_holds(const char *path, const char *want, struct tn_net *n, const char *site,
                        uint64_t head)
 {
@@ -202,10 +202,6 @@ START_TEST(head_office_verifies_backs_up_and_restores)
         tu_run_free(&r);
     }
     tn_stop_server(&n, SIGTERM);
-    char *bak2 = tu_path(n.tmp, "hq-backup-2");
-    r = tn_server(&n, "backup", bak2, NULL);
-    ck_assert_msg(r.status == 0, "%s", r.err);
-    tu_run_free(&r);
     r = tn_server(&n, "restore", bak, NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
     tu_run_free(&r);
@@ -234,8 +230,9 @@ START_TEST(head_office_verifies_backs_up_and_restores)
     r = tn_server(&n, "restore", bak, "--drop-newer", NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
     tu_run_free(&r);
+    tn_verify_dir(n.hq, 401); /* the backup's: WH-B's entry 202 given up */
+    ck_assert_uint_eq(tn_hq_head(&n, "WH-B"), 201);
     tn_start_server(&n, "64");
-    free(bak2);
     free(bak);
     free(a);
     free(b);
@@ -418,6 +415,26 @@ START_TEST(head_office_behind_a_site_is_said)
 }
 END_TEST
 
+/* run --once of site, uploads of `batch` entries, meets entry `entry`
+ * altered on disk: exit 3 and one line naming it and `first`, the first
+ * entry not sent; head office holds id's log, and the site's sync.state
+ * says it acknowledged, up to `held`. */
+static void stops_at_altered(struct tn_net *n, const char *site, const char *id,
+                             const char *batch, unsigned entry, unsigned first, uint64_t held)
+{
+    struct tu_run r = tu_agent(NULL, "run", "--once", "--batch", batch, "--server", n->endpoint,
+                               "--server-key", n->server_key, "--timeout", "3", "--store", site,
+                               NULL);
+    char want[256];
+    snprintf(want, sizeof want, "entry %u of %s does not match the chain head its owner signed: "
+             "nothing from entry %u on was sent; run verify", entry, id, first);
+    ck_assert_int_eq(r.status, 3);
+    ck_assert_msg(strstr(r.err, want) && tu_lines(r.err) == 1, "%s", r.err);
+    tu_run_free(&r);
+    ck_assert_uint_eq(tn_hq_head(n, id), held);
+    ck_assert_uint_eq(cli_acked_seq(site), held);
+}
+
 /* An entry altered on disk after it was written is not sent: the agent
  * would otherwise sign a fresh checkpoint over the altered bytes and head
  * office, checking that signature, take it in as the site's word. */
@@ -431,14 +448,7 @@ START_TEST(an_entry_altered_on_disk_is_not_sent)
     tu_run_free(&r);
     add_breach(site, "2026-10-02", "LOSS-7000-USD");
     ck_assert_int_ge(tu_edit_data_file(site, "LOSS-7000-USD", 5, '0'), 1); /* LOSS-0000 */
-    r = tn_sync(&n, site, NULL);
-    ck_assert_int_eq(r.status, 3);
-    ck_assert_msg(strstr(r.err, "entry 2 of WH-T does not match the chain head its owner signed: "
-                                "nothing from entry 2 on was sent; run verify") &&
-                      tu_lines(r.err) == 1,
-                  "%s", r.err);
-    tu_run_free(&r);
-    ck_assert_uint_eq(tn_hq_head(&n, "WH-T"), 1);
+    stops_at_altered(&n, site, "WH-T", "1000", 2, 2, 1);
     r = tn_server(&n, "verify", NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
     tu_run_free(&r);
@@ -542,17 +552,7 @@ START_TEST(what_was_written_before_an_altered_entry_is_sent)
     add_breach(site, "2026-10-05", "LOSS-7000-USD");
     add_breach(site, "2026-10-06", "LOSS-6000-USD");
     ck_assert_int_ge(tu_edit_data_file(site, "LOSS-7000-USD", 5, '0'), 1);
-    struct tu_run r = tu_agent(NULL, "run", "--once", "--batch", "1", "--server", n.endpoint,
-                               "--server-key", n.server_key, "--timeout", "3", "--store", site,
-                               NULL);
-    ck_assert_int_eq(r.status, 3);
-    ck_assert_msg(strstr(r.err, "entry 5 of WH-T does not match the chain head its owner signed: "
-                                "nothing from entry 5 on was sent; run verify") &&
-                      tu_lines(r.err) == 1,
-                  "%s", r.err);
-    tu_run_free(&r);
-    ck_assert_uint_eq(tn_hq_head(&n, "WH-T"), 4);
-    ck_assert_uint_eq(cli_acked_seq(site), 4); /* their replies waited for */
+    stops_at_altered(&n, site, "WH-T", "1", 5, 5, 4); /* their replies waited for */
     tn_verify_dir(n.hq, 4);
     /* three entries an upload, the first four in one commit (its
      * checkpoint at 4): the walk for 1-3 reaches 4, which goes alone
@@ -562,16 +562,7 @@ START_TEST(what_was_written_before_an_altered_entry_is_sent)
     add_breach(site2, "2026-10-05", "LOSS-5000-USD");
     add_breach(site2, "2026-10-06", "LOSS-7000-USD");
     ck_assert_int_ge(tu_edit_data_file(site2, "LOSS-7000-USD", 5, '0'), 1);
-    r = tu_agent(NULL, "run", "--once", "--batch", "3", "--server", n.endpoint, "--server-key",
-                 n.server_key, "--timeout", "3", "--store", site2, NULL);
-    ck_assert_int_eq(r.status, 3);
-    ck_assert_msg(strstr(r.err, "entry 6 of WH-U does not match the chain head its owner signed: "
-                                "nothing from entry 5 on was sent; run verify") &&
-                      tu_lines(r.err) == 1,
-                  "%s", r.err);
-    tu_run_free(&r);
-    ck_assert_uint_eq(tn_hq_head(&n, "WH-U"), 4);
-    ck_assert_uint_eq(cli_acked_seq(site2), 4);
+    stops_at_altered(&n, site2, "WH-U", "3", 6, 5, 4);
     free(site2);
     free(site);
     tn_free(&n);
@@ -1469,8 +1460,6 @@ START_TEST(a_busy_server_answers_the_overflow_first)
 }
 END_TEST
 
-/* Head office's line for id in 'sites': its head and the backlog it last
- * reported (the server stopped first: it writes what it saw). */
 /* The line of `scsms-server sites` for id, the server stopped (so that it
  * writes what it saw) and started again. Caller frees. */
 static char *sites_row(struct tn_net *n, const char *id)
@@ -1489,6 +1478,8 @@ static char *sites_row(struct tn_net *n, const char *id)
     return row;
 }
 
+/* Head office's line for id in 'sites': its head and the backlog it last
+ * reported. */
 static void sites_line(struct tn_net *n, const char *id, unsigned long long *head,
                        unsigned long long *backlog)
 {

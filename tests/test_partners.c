@@ -479,7 +479,9 @@ START_TEST(what_a_partner_may_not_write_is_refused)
     r = tu_agent(NULL, "add", "credibility_review", "--json", verdict, "--store", reg, NULL);
     ck_assert_int_eq(r.status, 1);
     ck_assert_msg(strstr(r.err, "declaration 'CARRIER-B-DOS-000001' is not held here: review it "
-                                "once the partner's sync has brought it"), "%s", r.err);
+                                "once the partner's sync has brought it") &&
+                      tu_lines(r.err) == 1,
+                  "%s", r.err);
     tu_run_free(&r);
     /* and as an entry made by hand, head office refuses it */
     rep = raw_upload_one(&n, reg, "REG-EU", "credibility_review", verdict, NULL);

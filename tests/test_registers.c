@@ -239,21 +239,11 @@ START_TEST(every_type_round_trips_csv)
 }
 END_TEST
 
-static char *gen_file(const char *dir, const char *name, const char *rows)
-{
-    char *path = tu_path(dir, name);
-    char *argv[] = {getenv("SCSMS_GEN"), "--out", path, "--rows", (char *)rows, NULL};
-    struct tu_run r = tu_exec(argv, NULL);
-    ck_assert_msg(r.status == 0, "scsms-gen: %s", r.err);
-    tu_run_free(&r);
-    return path;
-}
-
 START_TEST(large_csv_imports_with_progress)
 {
     char *dir = tu_tmpdir("big"), *store = tu_path(dir, "s");
     init(store, "site");
-    char *csv = gen_file(dir, "rows.csv", "100000");
+    char *csv = tu_gen_rows(dir, "rows.csv", "100000");
     struct tu_run r = tu_agent(NULL, "import", csv, "--progress", "--store", store, NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
     char want[4200];
@@ -311,7 +301,7 @@ START_TEST(one_bad_row_refuses_the_file)
     init(store, "site");
     free(agent_ok(store, "add", "incident", "--json", samples[20].json, NULL));
     char *before = snapshot(store);
-    char *csv = gen_file(dir, "rows.csv", "20000");
+    char *csv = tu_gen_rows(dir, "rows.csv", "20000");
     replace_line(csv, 12345, "incident,near_miss,2026-11-02T10:00:00Z,Gate 1,x,"
                              "natural_events,9,held,none");
     struct tu_run r = tu_agent(NULL, "import", csv, "--store", store, NULL);
@@ -322,7 +312,7 @@ START_TEST(one_bad_row_refuses_the_file)
     ck_assert_ptr_nonnull(strstr(r.err, "nothing was imported"));
     ck_assert_int_eq(tu_lines(r.err), 2);
     tu_run_free(&r);
-    char *json = gen_file(dir, "rows.json", "5000");
+    char *json = tu_gen_rows(dir, "rows.json", "5000");
     replace_line(json, 101, "{\"type\":\"incident\",\"kind\":\"near_miss\",\"occurred_at\":"
                             "\"2026-13-02T10:00:00Z\",\"location\":\"x\",\"colour\":\"red\"},");
     replace_line(json, 4001, "{\"type\":\"incident\",\"kind\":\"near_miss\",\"occurred_at\":"
@@ -630,7 +620,7 @@ START_TEST(json_second_half_error_is_printed)
 {
     char *dir = tu_tmpdir("half2"), *store = tu_path(dir, "s");
     init(store, "site");
-    char *json = gen_file(dir, "rows.json", "10000");
+    char *json = tu_gen_rows(dir, "rows.json", "10000");
     size_t len;
     char *text = tu_read_file(json, &len);
     ck_assert_ptr_nonnull(text);

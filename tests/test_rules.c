@@ -114,6 +114,23 @@ static void refused(store_t *s, const char *type, const char *json, int code, co
     record_free(r);
 }
 
+/* r written as restored from an export (import --preserve), in a batch of
+ * its own: the commit's code, its message kept; one entry more on
+ * success, none otherwise. */
+static int commit_preserved(store_t *s, Scsms__Record *r)
+{
+    store_batch_t *b = NULL;
+    uint64_t before = entries(s);
+    char msg[512];
+    ck_assert_int_eq(store_batch_new(s, &b), 0);
+    ck_assert_int_eq(store_batch_add_preserved(b, r), 0);
+    int rc = store_batch_commit(b);
+    snprintf(msg, sizeof msg, "%s", rc ? scsms_errmsg() : "");
+    store_batch_destroy(&b);
+    ck_assert_uint_eq(entries(s), rc ? before : before + 1);
+    return rc ? scsms_fail(rc, "%s", msg) : 0;
+}
+
 static char *status_of(store_t *s, const char *id)
 {
     Scsms__Record *r = NULL;
@@ -573,13 +590,7 @@ START_TEST(what_has_happened_is_not_dated_ahead)
                               "\"2026-03-02T10:00:00Z\",\"updated_at\":\"2026-03-21T10:00:00Z\","
                               "\"author\":\"k.li\",\"person\":\"j.doe\",\"course\":\"seals\","
                               "\"completed_date\":\"2026-12-01\"}");
-    store_batch_t *rb = NULL;
-    uint64_t before = entries(f.s);
-    ck_assert_int_eq(store_batch_new(f.s, &rb), 0);
-    ck_assert_int_eq(store_batch_add_preserved(rb, back), 0);
-    ck_assert_msg(store_batch_commit(rb) == 0, "%s", scsms_errmsg());
-    ck_assert_uint_eq(entries(f.s), before + 1);
-    store_batch_destroy(&rb);
+    ck_assert_msg(commit_preserved(f.s, back) == 0, "%s", scsms_errmsg());
     record_free(back);
     fx_free(&f);
     unsetenv("SCSMS_NOW");
@@ -966,11 +977,7 @@ START_TEST(rule3_raised_text_is_cut_between_characters)
     ck_assert_int_eq(record_set_string(&old->equipment->location, "Gate 3\xc2\x85North"), 0);
     ck_assert_int_eq(record_set_string(&old->status, "in_service"), 0);
     ck_assert_int_eq(record_set_string(&old->equipment->next_calibration_date, "2027-01-01"), 0);
-    store_batch_t *b = NULL;
-    ck_assert_int_eq(store_batch_new(f.s, &b), 0);
-    ck_assert_int_eq(store_batch_add_preserved(b, old), 0);
-    ck_assert_msg(store_batch_commit(b) == 0, "%s", scsms_errmsg());
-    store_batch_destroy(&b);
+    ck_assert_msg(commit_preserved(f.s, old) == 0, "%s", scsms_errmsg());
     record_free(old);
     free(cal);
     cal = calibrate(f.s, legacy, "2026-11-22", "fail", NULL, raised, sizeof raised);
@@ -1312,15 +1319,9 @@ START_TEST(head_office_partner_rules)
                               "\"partner_id\":\"P-42\",\"reviewer\":\"k.li\",\"decision\":"
                               "\"accepted\",\"status\":\"accepted\",\"reason\":\"x\","
                               "\"reviewed_date\":\"2026-11-20\"}");
-    store_batch_t *rb = NULL;
-    uint64_t before = entries(f.s);
-    ck_assert_int_eq(store_batch_new(f.s, &rb), 0);
-    ck_assert_int_eq(store_batch_add_preserved(rb, back), 0);
-    ck_assert_int_eq(store_batch_commit(rb), SCSMS_ERULE);
+    ck_assert_int_eq(commit_preserved(f.s, back), SCSMS_ERULE);
     ck_assert_msg(strstr(scsms_errmsg(), "is not a declaration of partner 'P-42'"), "%s",
                   scsms_errmsg());
-    ck_assert_uint_eq(entries(f.s), before);
-    store_batch_destroy(&rb);
     record_free(back);
     ck_assert_uint_eq(records(f.s), 3); /* two partners, one certificate */
     /* a review is of a declaration head office holds, named by its bytes */

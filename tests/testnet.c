@@ -206,12 +206,8 @@ char *tn_identity(struct tn_net *n, const char *id, const char *role, const char
 
 void tn_import_rows(struct tn_net *n, const char *site, const char *rows)
 {
-    char *csv = tu_path(n->tmp, "rows.csv");
-    char *argv[] = {getenv("SCSMS_GEN"), "--out", csv, "--rows", (char *)rows, NULL};
-    struct tu_run r = tu_exec(argv, NULL);
-    ck_assert_int_eq(r.status, 0);
-    tu_run_free(&r);
-    r = tu_agent(NULL, "import", csv, "--store", site, NULL);
+    char *csv = tu_gen_rows(n->tmp, "rows.csv", rows);
+    struct tu_run r = tu_agent(NULL, "import", csv, "--store", site, NULL);
     ck_assert_msg(r.status == 0, "%s", r.err);
     tu_run_free(&r);
     free(csv);

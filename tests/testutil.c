@@ -146,6 +146,16 @@ struct tu_run tu_agent(const char *in_text, const char *arg, ...)
     return tu_exec(argv, in_text);
 }
 
+char *tu_gen_rows(const char *dir, const char *name, const char *rows)
+{
+    char *path = tu_path(dir, name);
+    char *argv[] = {getenv("SCSMS_GEN"), "--out", path, "--rows", (char *)rows, NULL};
+    struct tu_run r = tu_exec(argv, NULL);
+    ck_assert_msg(r.status == 0, "scsms-gen: %s", r.err);
+    tu_run_free(&r);
+    return path;
+}
+
 void tu_run_free(struct tu_run *r)
 {
     free(r->out);

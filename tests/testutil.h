@@ -33,6 +33,10 @@ struct tu_run tu_agent(const char *in_text, const char *arg, ...);
 /* Same for any argv. */
 struct tu_run tu_exec(char *const argv[], const char *in_text);
 
+/* dir/name written by scsms-gen ($SCSMS_GEN) with `rows` generated
+ * incidents, JSON or CSV by name's suffix. Returns the path; caller frees. */
+char *tu_gen_rows(const char *dir, const char *name, const char *rows);
+
 void tu_run_free(struct tu_run *r);
 
 /* Number of lines in s (a last line without newline counts). */
