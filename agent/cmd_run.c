@@ -749,6 +749,13 @@ static int round_steps(struct link *l)
         rc = check_server_head(l, r, head);
     if (rc == 0)
         rc = check_hq_not_behind(l, r);
+    /* sending it again mends head office's copy, but somebody there must
+     * know it was lost: said, not silent */
+    if (rc == 0 && r->head_seq < l->acked)
+        fprintf(stderr, "scsms-agent: warning: head office holds this site's log up to entry "
+                "%llu only, though it acknowledged entry %llu before: it lost entries (restored "
+                "from an older backup?); sending them again\n", (unsigned long long)r->head_seq,
+                (unsigned long long)l->acked);
     uint64_t next = r->head_seq + 1, start = r->head_seq;
     l->acked = r->head_seq;
     scsms__sync_reply__free_unpacked(r, NULL);

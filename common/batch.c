@@ -1051,7 +1051,6 @@ static int batch_body(store_t *s, MDB_txn *txn, void *ctx)
     store_batch_t *b = ctx;
     struct store_owner_state st;
     char now[ISOTIME_INSTANT_LEN + 1];
-    uint8_t own[STORE_OWNER_LEN];
     int rc = store_owner_load(s, txn, s->owner, &st);
     if (rc || (rc = meta_u64(s, txn, "id_offset", &b->id_offset)))
         return rc;
@@ -1144,8 +1143,7 @@ static int batch_body(store_t *s, MDB_txn *txn, void *ctx)
         b->progress(b->progress_ctx, b->n, b->n);
     if ((rc = raise_id_offset(s, txn, b, st.seq)))
         return rc;
-    store_owner_encode(&st, own);
-    if ((rc = put(txn, s->owners, s->owner, strlen(s->owner), own, sizeof own, 0, "log head")))
+    if ((rc = store_owner_save(s, txn, s->owner, &st)))
         return rc;
     return put_checkpoint(s, txn, &st, now);
 }

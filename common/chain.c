@@ -11,14 +11,28 @@ void chain_entry_hash(const uint8_t *bytes, size_t len, uint8_t out[CRYPTO_HASH_
     crypto_sha256(bytes, len, out);
 }
 
+/* A note signed over one 32-byte hash: "scsms-KIND/v1\n" owner "\n" n
+ * "\n" hex(hash) "\n". Its length, or 0 if it does not fit. */
+static size_t signed_note(const char *kind, const char *owner, uint64_t n,
+                          const uint8_t hash[CRYPTO_HASH_LEN], char buf[CHAIN_NOTE_MAX])
+{
+    char hex[2 * CRYPTO_HASH_LEN + 1];
+    crypto_hex(hash, CRYPTO_HASH_LEN, hex);
+    int len = snprintf(buf, CHAIN_NOTE_MAX, "scsms-%s/v1\n%s\n%llu\n%s\n", kind, owner,
+                       (unsigned long long)n, hex);
+    return len > 0 && len < CHAIN_NOTE_MAX ? (size_t)len : 0;
+}
+
 size_t chain_note(const char *owner, uint64_t seq, const uint8_t head[CRYPTO_HASH_LEN],
                   char buf[CHAIN_NOTE_MAX])
 {
-    char hex[2 * CRYPTO_HASH_LEN + 1];
-    crypto_hex(head, CRYPTO_HASH_LEN, hex);
-    int n = snprintf(buf, CHAIN_NOTE_MAX, "scsms-checkpoint/v1\n%s\n%llu\n%s\n", owner,
-                     (unsigned long long)seq, hex);
-    return n > 0 && n < CHAIN_NOTE_MAX ? (size_t)n : 0;
+    return signed_note("checkpoint", owner, seq, head, buf);
+}
+
+size_t chain_heads_note(const char *owner, uint64_t logs, const uint8_t digest[CRYPTO_HASH_LEN],
+                        char buf[CHAIN_NOTE_MAX])
+{
+    return signed_note("store-head", owner, logs, digest, buf);
 }
 
 int chain_entry_decode(const uint8_t *bytes, size_t len, Scsms__LogEntry **out)

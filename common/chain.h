@@ -31,6 +31,13 @@ void chain_entry_hash(const uint8_t *bytes, size_t len, uint8_t out[CRYPTO_HASH_
 size_t chain_note(const char *owner, uint64_t seq, const uint8_t head[CRYPTO_HASH_LEN],
                   char buf[CHAIN_NOTE_MAX]);
 
+/* Build the note the owner of a store signs over the list of every log
+ * it holds (its "store head", see store_internal.h):
+ *     "scsms-store-head/v1\n" owner "\n" logs "\n" hex(digest) "\n"
+ * Returns its length, or 0 if owner is too long. */
+size_t chain_heads_note(const char *owner, uint64_t logs, const uint8_t digest[CRYPTO_HASH_LEN],
+                        char buf[CHAIN_NOTE_MAX]);
+
 /* Decode a LogEntry and check its shape: owner set, seq >= 1, prev_hash 32
  * bytes, record within limits. Caller frees *out with
  * scsms__log_entry__free_unpacked(*out, NULL). SCSMS_ECORRUPT otherwise. */

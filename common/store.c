@@ -20,7 +20,7 @@
 #include "isotime.h"
 #include "verify.h"
 
-#define FORMAT_VERSION "1"
+#define FORMAT_VERSION "2" /* 2: the store head (meta "heads") */
 #define DEFAULT_MAP_SIZE ((size_t)64 << 20)
 #define MAX_GROW_STEP ((size_t)1 << 30)
 #define MAX_DBS 16
@@ -432,6 +432,7 @@ void store_close(store_t **sp)
         close(s->lock_fd);
     crypto_key_destroy(&s->key);
     pthread_mutex_destroy(&s->seal_mu);
+    free(s->heads_buf.p);
     free(s->cfg_refused);
     free(s->dir);
     free(s);
@@ -478,6 +479,146 @@ static int write_public_key(const char *dir, const uint8_t pub[CRYPTO_PUB_LEN])
     return ok ? 0 : scsms_fail(SCSMS_EIO, "cannot write public key in '%s/keys'", dir);
 }
 
+/* ---------------------------------------------------------- store head */
+
+/* Room in b for n more bytes after used. */
+static int buf_room(struct store_buf *b, size_t used, size_t n)
+{
+    if (b->cap - used >= n)
+        return 0;
+    size_t cap = b->cap ? 2 * b->cap : 4096;
+    while (cap - used < n)
+        cap *= 2;
+    uint8_t *p = realloc(b->p, cap);
+    if (!p)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+/* The SHA-256 of every log's head in txn, in the owners table's order:
+ * per log its name's length (1 byte), name, head sequence (8, big-endian)
+ * and head hash (32), listed in buf; and how many logs. */
+static int heads_digest(store_t *s, MDB_txn *txn, struct store_buf *buf,
+                        uint8_t digest[CRYPTO_HASH_LEN], uint64_t *logs)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    size_t used = 0;
+    int rc = 0, mrc = mdb_cursor_open(txn, s->owners, &cur);
+    if (mrc)
+        return store_lmdb_fail(mrc, "read log heads");
+    *logs = 0;
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && rc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        struct store_owner_state st;
+        if (k.mv_size == 0 || k.mv_size > RECORD_MAX_ID || v.mv_size != STORE_OWNER_LEN) {
+            rc = scsms_fail(SCSMS_ECORRUPT, "the table of log heads holds a malformed entry");
+            break;
+        }
+        if ((rc = buf_room(buf, used, 1 + k.mv_size + 8 + CRYPTO_HASH_LEN)))
+            break;
+        store_owner_decode(&v, &st);
+        uint8_t *p = buf->p + used;
+        *p++ = (uint8_t)k.mv_size;
+        memcpy(p, k.mv_data, k.mv_size);
+        p += k.mv_size;
+        store_put_be64(p, st.seq);
+        memcpy(p + 8, st.head, CRYPTO_HASH_LEN);
+        used += 1 + k.mv_size + 8 + CRYPTO_HASH_LEN;
+        (*logs)++;
+    }
+    mdb_cursor_close(cur);
+    if (rc == 0 && mrc != MDB_NOTFOUND)
+        rc = store_lmdb_fail(mrc, "read log heads");
+    if (rc == 0)
+        crypto_sha256(buf->p, used, digest);
+    return rc;
+}
+
+/* Remember head as signed by this store's owner. */
+static void heads_known_good(store_t *s, const uint8_t head[STORE_HEADS_LEN])
+{
+    pthread_mutex_lock(&s->seal_mu);
+    memcpy(s->heads_ok, head, STORE_HEADS_LEN);
+    pthread_mutex_unlock(&s->seal_mu);
+}
+
+/* Whether head is the one last signed or seen to verify here. */
+static int heads_seen_good(store_t *s, const uint8_t head[STORE_HEADS_LEN])
+{
+    pthread_mutex_lock(&s->seal_mu);
+    int same = memcmp(s->heads_ok, head, STORE_HEADS_LEN) == 0;
+    pthread_mutex_unlock(&s->seal_mu);
+    return same;
+}
+
+/* Sign the store head of txn as it stands (store_internal.h). */
+static int heads_sign(store_t *s, MDB_txn *txn)
+{
+    uint8_t val[STORE_HEADS_LEN];
+    uint64_t logs;
+    char note[CHAIN_NOTE_MAX];
+    int rc = heads_digest(s, txn, &s->heads_buf, val + 8, &logs);
+    if (rc)
+        return rc;
+    size_t len = chain_heads_note(s->owner, logs, val + 8, note);
+    if (len == 0)
+        return scsms_fail(SCSMS_EINVAL, "owner name too long for a store head");
+    store_put_be64(val, logs);
+    if ((rc = crypto_sign(s->key, note, len, val + 8 + CRYPTO_HASH_LEN)) ||
+        (rc = meta_put(s, txn, "heads", val, sizeof val)))
+        return rc;
+    heads_known_good(s, val); /* whether or not this commits: it is the owner's */
+    return 0;
+}
+
+/* store_heads_check(), listing the heads in buf. */
+static int heads_check(store_t *s, MDB_txn *txn, struct store_buf *buf)
+{
+    MDB_val k = {5, "heads"}, v;
+    uint8_t signed_head[STORE_HEADS_LEN], digest[CRYPTO_HASH_LEN];
+    char note[CHAIN_NOTE_MAX];
+    uint64_t logs;
+    int mrc = mdb_get(txn, s->meta, &k, &v);
+    if (mrc == MDB_NOTFOUND || (mrc == 0 && v.mv_size != STORE_HEADS_LEN))
+        return scsms_fail(SCSMS_ETAMPER, "the signed list of the logs this store holds is %s: "
+                          "it was altered outside the store", mrc ? "missing" : "malformed");
+    if (mrc)
+        return store_lmdb_fail(mrc, "read the store head");
+    memcpy(signed_head, v.mv_data, sizeof signed_head); /* v lives as long as txn: kept apart */
+    uint64_t signed_logs = store_get_be64(signed_head);
+    if (!heads_seen_good(s, signed_head)) {
+        size_t len = chain_heads_note(s->owner, signed_logs, signed_head + 8, note);
+        if (len == 0 || crypto_verify(s->pub, note, len, signed_head + 8 + CRYPTO_HASH_LEN,
+                                      CRYPTO_SIG_LEN))
+            return scsms_fail(SCSMS_ETAMPER, "the signature over the list of the logs this "
+                              "store holds does not verify: it was altered outside the store");
+        heads_known_good(s, signed_head);
+    }
+    int rc = heads_digest(s, txn, buf, digest, &logs);
+    if (rc)
+        return rc;
+    if (logs < signed_logs)
+        return scsms_fail(SCSMS_ETAMPER, "holds %llu logs where its owner last signed for %llu: "
+                          "a whole log was removed outside the store; restore it from a backup",
+                          (unsigned long long)logs, (unsigned long long)signed_logs);
+    if (logs > signed_logs || memcmp(digest, signed_head + 8, CRYPTO_HASH_LEN) != 0)
+        return scsms_fail(SCSMS_ETAMPER, "its logs and their heads are not the ones its owner "
+                          "last signed for: a log was cut back to an earlier checkpoint, or "
+                          "removed or added, outside the store; restore it from a backup");
+    return 0;
+}
+
+int store_heads_check(store_t *s, MDB_txn *txn)
+{
+    struct store_buf own = {0}; /* a reader's: the writer's may be in use */
+    int rc = heads_check(s, txn, &own);
+    free(own.p);
+    return rc;
+}
+
 static int init_meta(store_t *s, enum store_role role)
 {
     MDB_txn *txn;
@@ -497,7 +638,7 @@ static int init_meta(store_t *s, enum store_role role)
         (rc = meta_put(s, txn, "role", &r, 1)) ||
         (rc = meta_put(s, txn, "sign_pub", s->pub, CRYPTO_PUB_LEN)) ||
         (rc = meta_put(s, txn, "next_owner", next, sizeof next)) ||
-        (mrc = mdb_put(txn, s->owners, &k, &v, 0))) {
+        (mrc = mdb_put(txn, s->owners, &k, &v, 0)) || (rc = heads_sign(s, txn))) {
         mdb_txn_abort(txn);
         return mrc ? store_lmdb_fail(mrc, "create store") : rc;
     }
@@ -656,7 +797,10 @@ int store_write_txn(store_t *s, store_txn_body_fn body, void *ctx)
         int rc = store_txn_begin(s, 0, &txn);
         if (rc)
             return rc;
+        s->heads_moved = 0;
         rc = body(s, txn, ctx);
+        if (rc == 0 && s->heads_moved) /* last, over the heads as committed */
+            rc = heads_sign(s, txn);
         if (rc == 0) {
             int mrc = mdb_txn_commit(txn); /* frees txn whatever happens */
             rc = mrc ? commit_failed(s, mrc) : 0;
@@ -692,8 +836,17 @@ int store_owner_save(store_t *s, MDB_txn *txn, const char *owner,
     uint8_t own[STORE_OWNER_LEN];
     store_owner_encode(st, own);
     MDB_val k = {strlen(owner), (void *)owner}, v = {sizeof own, own};
+    /* the first head this transaction moves: what it builds on must be
+     * what was signed, or the signature at its end would cover a log taken
+     * away meanwhile outside the store */
+    int rc = s->heads_moved ? 0 : heads_check(s, txn, &s->heads_buf);
+    if (rc)
+        return scsms_fail(rc, "%s; nothing was written: run verify", scsms_errmsg());
     int mrc = mdb_put(txn, s->owners, &k, &v, 0);
-    return mrc ? store_lmdb_fail(mrc, "write log head") : 0;
+    if (mrc)
+        return store_lmdb_fail(mrc, "write log head");
+    s->heads_moved = 1;
+    return 0;
 }
 
 int store_log_is_last(store_t *s, MDB_txn *txn, const struct store_owner_state *st)

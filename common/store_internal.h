@@ -12,6 +12,7 @@
 #define STORE_LOGKEY_LEN 12 /* owner index (4) | seq (8) */
 #define STORE_OWNER_LEN 44  /* owner index (4) | head seq (8) | head hash (32) */
 #define STORE_LATEST_LEN 16 /* version (4) | log key (12) */
+#define STORE_HEADS_LEN (8 + CRYPTO_HASH_LEN + CRYPTO_SIG_LEN) /* the store head, below */
 #define STORE_SEALED_OK 64  /* identities' seals remembered as verified */
 #define STORE_TAIL_MAX 512  /* LMDB's longest key is 511 bytes */
 
@@ -28,6 +29,11 @@ struct store_tail {
     enum { STORE_TAIL_UNKNOWN, STORE_TAIL_KNOWN, STORE_TAIL_EMPTY } state;
     size_t len;
     uint8_t key[STORE_TAIL_MAX];
+};
+
+struct store_buf {
+    uint8_t *p;
+    size_t cap;
 };
 
 struct store {
@@ -53,6 +59,11 @@ struct store {
     uint8_t sealed_ok[STORE_SEALED_OK][CRYPTO_HASH_LEN];
     pthread_mutex_t seal_mu;
     struct store_tail tail_latest, tail_status, tail_due; /* in the write transaction */
+    int heads_moved;     /* the write transaction under way moved a log's head */
+    struct store_buf heads_buf; /* the writer's list of heads, as hashed */
+    /* the last store head this process signed or saw verify: the same
+     * bytes need no Ed25519 check (~60 us) again. Guarded by seal_mu. */
+    uint8_t heads_ok[STORE_HEADS_LEN];
 };
 
 struct store_owner_state {
@@ -112,7 +123,28 @@ int store_owner_ensure(store_t *s, MDB_txn *txn, const char *owner,
  * last, so it guards the chain as MDB_NOOVERWRITE does. */
 int store_log_is_last(store_t *s, MDB_txn *txn, const struct store_owner_state *st);
 
-/* Write owner's head. */
+/* The store head. Each owner signs its own log's head (chain.h), which
+ * shows what was altered inside a log but not a log removed whole, nor
+ * one cut back to an earlier checkpoint with what came after it: what is
+ * left is a log its owner signed. So the store's own owner also signs the
+ * list of every log the store holds, each with its head (sequence and
+ * hash), at the end of every write transaction that moves a head, and
+ * keeps only the last such signature (meta "heads": logs (8,
+ * big-endian) | SHA-256 of the list (32) | Ed25519 signature (64) over
+ * chain_heads_note()). Taking logs away, or cutting one back, needs a
+ * list the owner signed when the store held just that: only an old copy
+ * of the whole store has one, and restoring such a copy is what a restore
+ * does. The list is hashed whole each time: O(logs), a few hundred
+ * microseconds for head office's thousands of sites, at a commit that
+ * already waits for the disk. */
+
+/* 0 when the store head in txn is signed by the store's owner and names
+ * exactly the logs txn holds, with their heads; SCSMS_ETAMPER (message
+ * set) when not, or missing; SCSMS_ECORRUPT on a malformed owners table. */
+int store_heads_check(store_t *s, MDB_txn *txn) SCSMS_MUST_CHECK;
+
+/* Write owner's head (and mark the transaction's store head to be
+ * signed again). */
 int store_owner_save(store_t *s, MDB_txn *txn, const char *owner,
                      const struct store_owner_state *st);
 

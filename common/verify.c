@@ -647,6 +647,9 @@ int verify_store_pieces(store_t *s, uint64_t piece, struct verify_report *rep)
     }
     if (rc == 0)
         rc = check_counts(s, txn, rep);
+    /* last: each log sound, is every one there, as far as it was signed? */
+    if (rc == 0 && (rc = store_heads_check(s, txn)))
+        rc = bad(rep, rc, s->owner, 0, "%s", scsms_errmsg());
     mdb_txn_abort(txn);
     for (size_t i = 0; i < j.n_pieces; i++)
         free(j.pieces[i].fail);

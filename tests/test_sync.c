@@ -110,14 +110,21 @@ static struct pair pair_new(void)
     return pair_of("SITE-A", STORE_ROLE_SITE, SCSMS__IDENTITY__ROLE__SITE);
 }
 
-static void pair_free(struct pair *p)
+/* Close and remove both stores, as they are. */
+static void pair_close(struct pair *p)
 {
-    struct verify_report rep;
-    ck_assert_msg(verify_store(p->hq, &rep) == 0, "hq: %s", scsms_errmsg());
     store_close(&p->site);
     store_close(&p->hq);
     tu_rmdir(p->tmp);
     free(p->tmp);
+}
+
+/* The same once head office is found sound. */
+static void pair_free(struct pair *p)
+{
+    struct verify_report rep;
+    ck_assert_msg(verify_store(p->hq, &rep) == 0, "hq: %s", scsms_errmsg());
+    pair_close(p);
 }
 
 static void add_incidents(store_t *s, int n)
@@ -566,10 +573,132 @@ START_TEST(head_office_verify_names_the_first_damaged_log)
     batch_free(&b1);
     store_close(&b);
     free(bdir);
-    store_close(&p.site);
-    store_close(&p.hq);
-    tu_rmdir(p.tmp);
-    free(p.tmp);
+    pair_close(&p);
+}
+END_TEST
+
+/* The store head (store_internal.h) in s, copied out; or, with put set,
+ * written over from `heads` as an intruder with the data file but not the
+ * key could. */
+struct heads {
+    uint8_t v[STORE_HEADS_LEN];
+    int put, drop;
+};
+
+static int heads_io(store_t *s, MDB_txn *txn, void *ctx)
+{
+    struct heads *h = ctx;
+    MDB_val k = {5, "heads"}, v = {sizeof h->v, h->v};
+    if (h->drop)
+        return mdb_del(txn, s->meta, &k, NULL) ? SCSMS_EIO : 0;
+    if (h->put)
+        return mdb_put(txn, s->meta, &k, &v, 0) ? SCSMS_EIO : 0;
+    ck_assert_int_eq(mdb_get(txn, s->meta, &k, &v), 0);
+    ck_assert_uint_eq(v.mv_size, sizeof h->v);
+    memcpy(h->v, v.mv_data, sizeof h->v);
+    return 0;
+}
+
+/* dir copied whole to a new directory beside it (same keys), reopened;
+ * *s is closed for the copy and opened again. */
+static store_t *copy_of(store_t **s, const char *dir, const char *name, char **copy_dir)
+{
+    *copy_dir = tu_path(dir, name);
+    char *from = strdup(store_dir(*s));
+    store_close(s);
+    char *argv[] = {"/bin/cp", "-a", from, *copy_dir, NULL};
+    struct tu_run r = tu_exec(argv, NULL);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    tu_run_free(&r);
+    struct store_options o = {0};
+    store_t *c = NULL;
+    ck_assert_msg(store_open(from, &o, s) == 0 && store_open(*copy_dir, &o, &c) == 0, "%s",
+                  scsms_errmsg());
+    free(from);
+    return c;
+}
+
+static void verify_refuses(store_t *s, const char *says)
+{
+    struct verify_report rep;
+    ck_assert_int_eq(verify_store(s, &rep), SCSMS_ETAMPER);
+    ck_assert_str_eq(rep.owner, "HQ");
+    ck_assert_uint_eq(rep.seq, 0);
+    ck_assert_msg(strstr(scsms_errmsg(), says), "%s", scsms_errmsg());
+}
+
+/* Every log at head office is signed by its site, so what is left after a
+ * site's log is deleted whole, or cut back to an earlier checkpoint with
+ * every index entry of what went, verifies log by log. Head office's own
+ * signature over the list of its logs and their heads shows it. A copy of
+ * head office taken earlier is that state exactly (it took in less), and
+ * given the store head head office signed since, it is what an intruder
+ * with the data file but not the key would leave. */
+START_TEST(a_log_removed_or_cut_back_at_head_office_is_found)
+{
+    struct pair p = pair_new();
+    struct sync_result res;
+    char *bdir, *only_a_dir, *cut_dir;
+    store_t *b = site_b(&p, &bdir);
+    add_incidents(p.site, 6);
+    add_incidents(b, 5);
+    struct batch a1 = batch_of(p.site, 1, 3), a2 = batch_of(p.site, 4, 6), b1 = batch_of(b, 1, 5);
+    ck_assert_int_eq(ingest(&p, "SITE-A", &a1, &res), 0);
+    store_t *only_a = copy_of(&p.hq, p.tmp, "hq-only-a", &only_a_dir);
+    ck_assert_int_eq(ingest(&p, "SITE-B", &b1, &res), 0);
+    store_t *cut = copy_of(&p.hq, p.tmp, "hq-cut", &cut_dir);
+    ck_assert_int_eq(ingest(&p, "SITE-A", &a2, &res), 0);
+    struct verify_report rep;
+    ck_assert_msg(verify_store(p.hq, &rep) == 0, "%s", scsms_errmsg());
+    ck_assert_uint_eq(rep.owners, 3);
+    ck_assert_uint_eq(rep.entries, 11);
+    /* each copy verifies as it is: its logs are sound */
+    ck_assert_msg(verify_store(only_a, &rep) == 0, "%s", scsms_errmsg());
+    ck_assert_uint_eq(rep.entries, 3);
+    ck_assert_msg(verify_store(cut, &rep) == 0, "%s", scsms_errmsg());
+    ck_assert_uint_eq(rep.entries, 8);
+    struct heads now = {0};
+    ck_assert_int_eq(store_write_txn(p.hq, heads_io, &now), 0);
+    now.put = 1;
+    /* SITE-B's log gone whole, SITE-A's cut back to entry 3 */
+    ck_assert_int_eq(store_write_txn(only_a, heads_io, &now), 0);
+    verify_refuses(only_a, "holds 2 logs where its owner last signed for 3: a whole log was "
+                   "removed outside the store");
+    /* SITE-A's cut back to entry 3 alone */
+    ck_assert_int_eq(store_write_txn(cut, heads_io, &now), 0);
+    verify_refuses(cut, "its logs and their heads are not the ones its owner last signed for");
+    /* the store head altered, or taken away */
+    now.v[STORE_HEADS_LEN - 1] ^= 1;
+    ck_assert_int_eq(store_write_txn(p.hq, heads_io, &now), 0);
+    verify_refuses(p.hq, "the signature over the list of the logs this store holds does not "
+                   "verify");
+    now.drop = 1;
+    ck_assert_int_eq(store_write_txn(p.hq, heads_io, &now), 0);
+    verify_refuses(p.hq, "the signed list of the logs this store holds is missing");
+    /* nor does head office build on logs it cannot show are the ones it
+     * signed for: its next signature would cover what was taken away */
+    add_incidents(p.site, 2);
+    struct batch a3 = batch_of(p.site, 7, 8);
+    ck_assert_int_eq(ingest(&p, "SITE-A", &a3, &res), SCSMS_ETAMPER);
+    ck_assert_msg(strstr(scsms_errmsg(), "the signed list of the logs this store holds is "
+                         "missing: it was altered outside the store; nothing was written: run "
+                         "verify"), "%s", scsms_errmsg());
+    verify_refuses(p.hq, "is missing");
+    uint64_t seq;
+    uint8_t h[CRYPTO_HASH_LEN];
+    ck_assert_int_eq(sync_head(p.hq, "SITE-A", &seq, h), 0);
+    ck_assert_uint_eq(seq, 6);
+    batch_free(&a3);
+    batch_free(&a1);
+    batch_free(&a2);
+    batch_free(&b1);
+    store_close(&only_a);
+    store_close(&cut);
+    store_close(&b);
+    free(only_a_dir);
+    free(cut_dir);
+    free(bdir);
+    pair_close(&p);
 }
 END_TEST
 
@@ -590,10 +719,7 @@ START_TEST(a_swapped_enrolment_key_is_found)
     ck_assert_msg(strstr(scsms_errmsg(), "SITE-A: its enrolment record was altered outside the "
                                          "store"), "%s", scsms_errmsg());
     batch_free(&a);
-    store_close(&p.site);
-    store_close(&p.hq);
-    tu_rmdir(p.tmp);
-    free(p.tmp);
+    pair_close(&p);
 }
 END_TEST
 
@@ -1595,6 +1721,7 @@ int main(void)
     tcase_add_test(t, the_hook_runs_before_each_upload_and_before_the_commit);
     tcase_add_test(t, head_office_verify_names_the_first_damaged_log);
     tcase_add_test(t, a_swapped_enrolment_key_is_found);
+    tcase_add_test(t, a_log_removed_or_cut_back_at_head_office_is_found);
     tcase_add_test(t, altered_entry_is_refused);
     tcase_add_test(t, another_sites_records_are_refused);
     tcase_add_test(t, unenrolled_and_revoked_are_refused);

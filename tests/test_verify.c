@@ -29,6 +29,24 @@ static Scsms__Record *incident(unsigned i)
     return tu_record(json);
 }
 
+/* Incidents from+1 .. from+per into s in one batch: a signed checkpoint. */
+static int add_batch(store_t *s, unsigned from, unsigned per)
+{
+    store_batch_t *b = NULL;
+    Scsms__Record *r[64];
+    ck_assert_uint_le(per, 64);
+    ck_assert_int_eq(store_batch_new(s, &b), 0);
+    for (unsigned i = 0; i < per; i++) {
+        r[i] = incident(from + i + 1);
+        ck_assert_int_eq(store_batch_add(b, r[i]), 0);
+    }
+    int rc = store_batch_commit(b);
+    store_batch_destroy(&b);
+    for (unsigned i = 0; i < per; i++)
+        record_free(r[i]);
+    return rc;
+}
+
 /* A store of n incidents written in batches of per: a signed checkpoint
  * after each batch. */
 static char *build(const char *tag, unsigned n, unsigned per)
@@ -37,19 +55,8 @@ static char *build(const char *tag, unsigned n, unsigned per)
     store_t *s = NULL;
     ck_assert_msg(store_create(dir, "SITE-V", STORE_ROLE_SITE, NULL) == 0, "%s", scsms_errmsg());
     ck_assert_int_eq(store_open(dir, NULL, &s), 0);
-    for (unsigned done = 0; done < n; done += per) {
-        store_batch_t *b = NULL;
-        Scsms__Record *r[64];
-        ck_assert_int_eq(store_batch_new(s, &b), 0);
-        for (unsigned i = 0; i < per; i++) {
-            r[i] = incident(done + i + 1);
-            ck_assert_int_eq(store_batch_add(b, r[i]), 0);
-        }
-        ck_assert_msg(store_batch_commit(b) == 0, "%s", scsms_errmsg());
-        store_batch_destroy(&b);
-        for (unsigned i = 0; i < per; i++)
-            record_free(r[i]);
-    }
+    for (unsigned done = 0; done < n; done += per)
+        ck_assert_msg(add_batch(s, done, per) == 0, "%s", scsms_errmsg());
     store_close(&s);
     return dir;
 }
@@ -308,6 +315,68 @@ START_TEST(removed_head_checkpoint_is_found)
 }
 END_TEST
 
+/* The store head (meta "heads") of dir copied into head, or with put
+ * set written from it, or with drop set deleted. */
+static void store_head_io(const char *dir, uint8_t head[104], int put, int drop)
+{
+    struct raw r;
+    MDB_dbi meta = raw_open(&r, dir, "meta");
+    MDB_val k = {5, "heads"}, v = {104, head};
+    if (drop)
+        ck_assert_int_eq(mdb_del(r.txn, meta, &k, NULL), 0);
+    else if (put)
+        ck_assert_int_eq(mdb_put(r.txn, meta, &k, &v, 0), 0);
+    else {
+        ck_assert_int_eq(mdb_get(r.txn, meta, &k, &v), 0);
+        ck_assert_uint_eq(v.mv_size, 104);
+        memcpy(head, v.mv_data, 104);
+    }
+    raw_close(&r);
+}
+
+/* An intruder cuts the log back to an earlier checkpoint, with the
+ * checkpoints and index entries of what went: what is left is a log its
+ * owner signed, but not the log the owner signed for last (the store
+ * head). A copy of the store taken at that checkpoint is that state
+ * exactly; given the store head signed since, it is what the intruder
+ * leaves. */
+START_TEST(log_cut_back_to_an_earlier_checkpoint_is_found)
+{
+    char *dir = build("cut", N - PER_BATCH, PER_BATCH), *later = tu_tmpdir("cut-later");
+    char from[4200];
+    snprintf(from, sizeof from, "%s/.", dir);
+    char *argv[] = {"/bin/cp", "-a", from, later, NULL};
+    struct tu_run run = tu_exec(argv, NULL);
+    ck_assert_msg(run.status == 0, "%s", run.err);
+    tu_run_free(&run);
+    store_t *s = NULL;
+    ck_assert_int_eq(store_open(later, NULL, &s), 0);
+    ck_assert_msg(add_batch(s, N - PER_BATCH, PER_BATCH) == 0, "%s", scsms_errmsg());
+    store_close(&s);
+    struct verify_report rep;
+    ck_assert_msg(run_verify(later, &rep) == 0, "%s", rep.message);
+    ck_assert_uint_eq(rep.entries, N);
+    ck_assert_msg(run_verify(dir, &rep) == 0, "%s", rep.message);
+    ck_assert_uint_eq(rep.entries, N - PER_BATCH);
+    uint8_t head[104];
+    store_head_io(later, head, 0, 0);
+    store_head_io(dir, head, 1, 0);
+    expect_found(dir, 0, "its logs and their heads are not the ones its owner last signed for: "
+                 "a log was cut back to an earlier checkpoint");
+    /* without a store head, verify says so and nothing more is written */
+    store_head_io(later, head, 0, 1);
+    ck_assert_msg(store_open(later, NULL, &s) == 0, "%s", scsms_errmsg());
+    ck_assert_int_eq(add_batch(s, N, 1), SCSMS_ETAMPER);
+    ck_assert_msg(strstr(scsms_errmsg(), "the signed list of the logs this store holds is missing"),
+                  "%s", scsms_errmsg());
+    struct store_stats st;
+    ck_assert_int_eq(store_stats(s, &st), 0);
+    ck_assert_uint_eq(st.head_seq, N);
+    store_close(&s);
+    expect_found(later, 0, "is missing: it was altered outside the store");
+}
+END_TEST
+
 START_TEST(index_without_its_entry_is_found)
 {
     char *dir = build("idx", N, PER_BATCH);
@@ -541,6 +610,7 @@ int main(void)
     tcase_add_test(t, swapped_entries_are_named);
     tcase_add_test(t, replaced_checkpoint_signature_is_named);
     tcase_add_test(t, removed_head_checkpoint_is_found);
+    tcase_add_test(t, log_cut_back_to_an_earlier_checkpoint_is_found);
     tcase_add_test(t, index_without_its_entry_is_found);
     tcase_add_test(t, extra_index_entry_is_found);
     tcase_add_test(t, byte_edited_in_data_file_is_named);
