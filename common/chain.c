@@ -96,6 +96,15 @@ int chain_checkpoint_make(const crypto_key_t *key, const char *owner, uint64_t s
     return 0;
 }
 
+int chain_checkpoint_names(const Scsms__Checkpoint *cp, const char *owner, uint64_t seq,
+                           const uint8_t head[CRYPTO_HASH_LEN])
+{
+    /* the decoder let no other length through: checked again, as cheap */
+    return cp->seq == seq && strcmp(cp->owner, owner) == 0 &&
+           cp->head_hash.len == CRYPTO_HASH_LEN &&
+           memcmp(cp->head_hash.data, head, CRYPTO_HASH_LEN) == 0;
+}
+
 int chain_checkpoint_check(const uint8_t pub[CRYPTO_PUB_LEN], const uint8_t *bytes,
                            size_t len, Scsms__Checkpoint **out)
 {

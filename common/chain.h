@@ -54,6 +54,11 @@ int chain_checkpoint_make(const crypto_key_t *key, const char *owner, uint64_t s
                           const uint8_t head[CRYPTO_HASH_LEN], const char *signed_at,
                           uint8_t **out, size_t *out_len) SCSMS_MUST_CHECK;
 
+/* 1 when cp, as chain_checkpoint_check() gave it, names entry seq of
+ * owner's log with head hash head; else 0. */
+int chain_checkpoint_names(const Scsms__Checkpoint *cp, const char *owner, uint64_t seq,
+                           const uint8_t head[CRYPTO_HASH_LEN]);
+
 /* Decode a Checkpoint and verify its signature against pub. SCSMS_ECORRUPT
  * when the bytes are not a checkpoint, SCSMS_ETAMPER when the signature
  * does not verify. Caller frees *out with

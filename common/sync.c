@@ -378,9 +378,7 @@ int sync_outbox_check_to(struct sync_outbox *o, uint64_t to)
     if (rc == 0) {
         Scsms__Checkpoint *cp = NULL;
         if (w.last != end || chain_checkpoint_check(s->pub, v.mv_data, v.mv_size, &cp) != 0 ||
-            cp->seq != end ||
-            strcmp(cp->owner, s->owner) != 0 || cp->head_hash.len != CRYPTO_HASH_LEN ||
-            memcmp(cp->head_hash.data, o->hash, CRYPTO_HASH_LEN) != 0)
+            !chain_checkpoint_names(cp, s->owner, end, o->hash))
             rc = scsms_fail(SCSMS_ETAMPER, "entry %llu of %s does not match the chain head its "
                             "owner signed: nothing from entry %llu on was sent; run verify",
                             (unsigned long long)end, s->owner, (unsigned long long)w.first);
@@ -643,8 +641,7 @@ static int take_checkpoint(store_t *s, MDB_txn *txn, const struct sync_upload *i
     int rc = chain_checkpoint_check(who->sign_key.data, in->checkpoint, in->cp_len, &cp);
     if (rc)
         return scsms_fail(SCSMS_ETAMPER, "checkpoint from %s: %s", in->owner, scsms_errmsg());
-    if (strcmp(cp->owner, in->owner) != 0 || cp->seq != st->seq ||
-        memcmp(cp->head_hash.data, st->head, CRYPTO_HASH_LEN) != 0)
+    if (!chain_checkpoint_names(cp, in->owner, st->seq, st->head))
         rc = scsms_fail(SCSMS_ETAMPER, "checkpoint from %s names %s at %llu, not the head %llu "
                         "the entries make", in->owner, cp->owner, (unsigned long long)cp->seq,
                         (unsigned long long)st->seq);

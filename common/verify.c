@@ -82,8 +82,7 @@ static int check_checkpoints(struct walk *w, uint64_t seq)
         if (rc)
             return bad(w->rep, SCSMS_ETAMPER, w->owner, cs, "checkpoint signature is not valid (%s)",
                        scsms_errmsg());
-        int ok = cp->seq == cs && strcmp(cp->owner, w->owner) == 0 &&
-                 memcmp(cp->head_hash.data, w->hash, CRYPTO_HASH_LEN) == 0;
+        int ok = chain_checkpoint_names(cp, w->owner, cs, w->hash);
         scsms__checkpoint__free_unpacked(cp, NULL);
         if (!ok)
             return bad(w->rep, SCSMS_ETAMPER, w->owner, cs,

@@ -107,6 +107,15 @@ START_TEST(note_format)
     owner[fits] = 'o';
     owner[fits + 1] = '\0';
     ck_assert_uint_eq(chain_note(owner, UINT64_MAX, head, buf), 0);
+
+    /* the store head's note: the same shape, its own first line */
+    static const char want_heads[] = "scsms-store-head/v1\nHQ\n1001\n"
+                                     "ffffffffffffffffffffffffffffffff"
+                                     "ffffffffffffffffffffffffffffffff\n";
+    n = chain_heads_note("HQ", 1001, head, buf);
+    ck_assert_uint_eq(n, sizeof want_heads - 1);
+    ck_assert_str_eq(buf, want_heads);
+    ck_assert_uint_eq(chain_heads_note(owner, UINT64_MAX, head, buf), 0); /* too long, as above */
 }
 END_TEST
 
@@ -143,6 +152,14 @@ START_TEST(checkpoint_round_trip)
     ck_assert_mem_eq(cp->head_hash.data, head, CRYPTO_HASH_LEN);
     ck_assert_str_eq(cp->signed_at, SIGNED_AT);
     ck_assert_uint_eq(cp->signature.len, CRYPTO_SIG_LEN);
+
+    /* it names that entry of that log with that head, and no other */
+    ck_assert_int_eq(chain_checkpoint_names(cp, "site-a", 7, head), 1);
+    ck_assert_int_eq(chain_checkpoint_names(cp, "site-b", 7, head), 0);
+    ck_assert_int_eq(chain_checkpoint_names(cp, "site-a", 8, head), 0);
+    head[CRYPTO_HASH_LEN - 1] ^= 1;
+    ck_assert_int_eq(chain_checkpoint_names(cp, "site-a", 7, head), 0);
+    head[CRYPTO_HASH_LEN - 1] ^= 1;
 
     /* the signature is over the documented note, checkable without chain.c */
     char note[CHAIN_NOTE_MAX];
