@@ -542,6 +542,7 @@ static void heads_known_good(store_t *s, const uint8_t head[STORE_HEADS_LEN])
 {
     pthread_mutex_lock(&s->seal_mu);
     memcpy(s->heads_ok, head, STORE_HEADS_LEN);
+    s->heads_ok_set = 1;
     pthread_mutex_unlock(&s->seal_mu);
 }
 
@@ -549,7 +550,7 @@ static void heads_known_good(store_t *s, const uint8_t head[STORE_HEADS_LEN])
 static int heads_seen_good(store_t *s, const uint8_t head[STORE_HEADS_LEN])
 {
     pthread_mutex_lock(&s->seal_mu);
-    int same = memcmp(s->heads_ok, head, STORE_HEADS_LEN) == 0;
+    int same = s->heads_ok_set && memcmp(s->heads_ok, head, STORE_HEADS_LEN) == 0;
     pthread_mutex_unlock(&s->seal_mu);
     return same;
 }
@@ -840,8 +841,11 @@ int store_owner_save(store_t *s, MDB_txn *txn, const char *owner,
      * what was signed, or the signature at its end would cover a log taken
      * away meanwhile outside the store */
     int rc = s->heads_moved ? 0 : heads_check(s, txn, &s->heads_buf);
+    if (rc == SCSMS_ETAMPER || rc == SCSMS_ECORRUPT) /* said so whoever asked (a site, say) */
+        return scsms_fail(rc, "store of %s: %s; nothing was written: run verify", s->owner,
+                          scsms_errmsg());
     if (rc)
-        return scsms_fail(rc, "%s; nothing was written: run verify", scsms_errmsg());
+        return rc;
     int mrc = mdb_put(txn, s->owners, &k, &v, 0);
     if (mrc)
         return store_lmdb_fail(mrc, "write log head");

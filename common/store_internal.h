@@ -64,6 +64,7 @@ struct store {
     /* the last store head this process signed or saw verify: the same
      * bytes need no Ed25519 check (~60 us) again. Guarded by seal_mu. */
     uint8_t heads_ok[STORE_HEADS_LEN];
+    int heads_ok_set;    /* heads_ok holds one: none at first */
 };
 
 struct store_owner_state {

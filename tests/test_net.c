@@ -199,6 +199,7 @@ START_TEST(head_office_verifies_backs_up_and_restores)
     for (int i = 0; i < 2; i++) {
         r = tn_sync(&n, i ? b : a, NULL);
         ck_assert_msg(r.status == 0, "%s", r.err);
+        ck_assert_msg(!strstr(r.err, "lost entries"), "%s", r.err); /* nothing was lost */
         tu_run_free(&r);
     }
     tn_stop_server(&n, SIGTERM);

@@ -583,12 +583,13 @@ END_TEST
 struct heads {
     uint8_t v[STORE_HEADS_LEN];
     int put, drop;
+    size_t len; /* what is put: 0 for all of v */
 };
 
 static int heads_io(store_t *s, MDB_txn *txn, void *ctx)
 {
     struct heads *h = ctx;
-    MDB_val k = {5, "heads"}, v = {sizeof h->v, h->v};
+    MDB_val k = {5, "heads"}, v = {h->len ? h->len : sizeof h->v, h->v};
     if (h->drop)
         return mdb_del(txn, s->meta, &k, NULL) ? SCSMS_EIO : 0;
     if (h->put)
@@ -664,6 +665,17 @@ START_TEST(a_log_removed_or_cut_back_at_head_office_is_found)
     ck_assert_int_eq(store_write_txn(only_a, heads_io, &now), 0);
     verify_refuses(only_a, "holds 2 logs where its owner last signed for 3: a whole log was "
                    "removed outside the store");
+    /* nor does head office build on such logs: its next signature, over
+     * what is left, would make the removal good */
+    ck_assert_int_eq(take_in(only_a, "SITE-A", a2.e, a2.n, a2.cp, a2.cp_len, &res),
+                     SCSMS_ETAMPER);
+    ck_assert_msg(strstr(scsms_errmsg(), "store of HQ: holds 2 logs where its owner last signed "
+                         "for 3: a whole log was removed outside the store; restore it from a "
+                         "backup; nothing was written: run verify"), "%s", scsms_errmsg());
+    uint64_t seq;
+    uint8_t h[CRYPTO_HASH_LEN];
+    ck_assert_int_eq(sync_head(only_a, "SITE-A", &seq, h), 0);
+    ck_assert_uint_eq(seq, 3);
     /* SITE-A's cut back to entry 3 alone */
     ck_assert_int_eq(store_write_txn(cut, heads_io, &now), 0);
     verify_refuses(cut, "its logs and their heads are not the ones its owner last signed for");
@@ -672,6 +684,9 @@ START_TEST(a_log_removed_or_cut_back_at_head_office_is_found)
     ck_assert_int_eq(store_write_txn(p.hq, heads_io, &now), 0);
     verify_refuses(p.hq, "the signature over the list of the logs this store holds does not "
                    "verify");
+    now.len = STORE_HEADS_LEN - 1;
+    ck_assert_int_eq(store_write_txn(p.hq, heads_io, &now), 0);
+    verify_refuses(p.hq, "the signed list of the logs this store holds is malformed");
     now.drop = 1;
     ck_assert_int_eq(store_write_txn(p.hq, heads_io, &now), 0);
     verify_refuses(p.hq, "the signed list of the logs this store holds is missing");
@@ -680,12 +695,10 @@ START_TEST(a_log_removed_or_cut_back_at_head_office_is_found)
     add_incidents(p.site, 2);
     struct batch a3 = batch_of(p.site, 7, 8);
     ck_assert_int_eq(ingest(&p, "SITE-A", &a3, &res), SCSMS_ETAMPER);
-    ck_assert_msg(strstr(scsms_errmsg(), "the signed list of the logs this store holds is "
-                         "missing: it was altered outside the store; nothing was written: run "
-                         "verify"), "%s", scsms_errmsg());
+    ck_assert_msg(strstr(scsms_errmsg(), "store of HQ: the signed list of the logs this store "
+                         "holds is missing: it was altered outside the store; nothing was "
+                         "written: run verify"), "%s", scsms_errmsg());
     verify_refuses(p.hq, "is missing");
-    uint64_t seq;
-    uint8_t h[CRYPTO_HASH_LEN];
     ck_assert_int_eq(sync_head(p.hq, "SITE-A", &seq, h), 0);
     ck_assert_uint_eq(seq, 6);
     batch_free(&a3);

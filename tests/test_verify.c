@@ -367,7 +367,8 @@ START_TEST(log_cut_back_to_an_earlier_checkpoint_is_found)
     store_head_io(later, head, 0, 1);
     ck_assert_msg(store_open(later, NULL, &s) == 0, "%s", scsms_errmsg());
     ck_assert_int_eq(add_batch(s, N, 1), SCSMS_ETAMPER);
-    ck_assert_msg(strstr(scsms_errmsg(), "the signed list of the logs this store holds is missing"),
+    ck_assert_msg(strstr(scsms_errmsg(), "store of SITE-V: the signed list of the logs this "
+                         "store holds is missing"),
                   "%s", scsms_errmsg());
     struct store_stats st;
     ck_assert_int_eq(store_stats(s, &st), 0);
