@@ -839,6 +839,8 @@ int store_put_version(store_t *s, MDB_txn *txn, const Scsms__Record *rec, const 
         return rc;
     memcpy(st->head, hash, CRYPTO_HASH_LEN);
     st->seq++;
+    if (s->memo) /* kept true of the transaction */
+        s->memo_ops->written(s->memo, rec, id);
     return 0;
 }
 

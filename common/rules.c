@@ -750,54 +750,149 @@ static int check_review_store(store_t *s, MDB_txn *txn, const Scsms__Record *rec
     return 0;
 }
 
-struct partner_scan {
-    const Scsms__Record *rec; /* the one being written */
-    char held[RECORD_MAX_ID + 1];
+/* Head office's business partners by partner_id, for the partner and
+ * certificate checks: read once a write transaction (store_txn_memo) and
+ * kept true of it as versions are written. Each check used to read every
+ * partner record, in the writer's transaction: an import of 2,000
+ * certificates against 2,000 partners took 2.4 s, and 2,000 partners 1.3
+ * s. Sorted by partner_id; a store written before the one-record rule may
+ * hold two records for one partner, so a partner_id may appear twice. */
+struct partner_held {
+    char *pid;
+    char id[RECORD_MAX_ID + 1]; /* the partner record holding it */
 };
 
-static int scan_partner(const Scsms__Record *other, void *ctx)
+struct partners {
+    struct partner_held *v;
+    size_t n, cap;
+    int failed; /* out of memory while kept: no longer true of the store */
+};
+
+static void partners_free(void *memo)
 {
-    struct partner_scan *sc = ctx;
-    if (record_is_tombstone(other) || strcmp(other->id, sc->rec->id) == 0 ||
-        strcmp(other->partner->partner_id, sc->rec->partner->partner_id) != 0)
+    struct partners *p = memo;
+    for (size_t i = 0; i < p->n; i++)
+        free(p->v[i].pid);
+    free(p->v);
+    free(p);
+}
+
+/* The first entry for pid or after it. */
+static size_t partners_lower(const struct partners *p, const char *pid)
+{
+    size_t lo = 0, hi = p->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(p->v[mid].pid, pid) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int partners_add(struct partners *p, const char *pid, const char *id)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 64;
+        struct partner_held *v = realloc(p->v, cap * sizeof *v);
+        if (!v)
+            return scsms_fail(SCSMS_ENOMEM, "out of memory");
+        p->v = v;
+        p->cap = cap;
+    }
+    char *copy = strdup(pid);
+    if (!copy)
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    size_t at = partners_lower(p, pid);
+    memmove(&p->v[at + 1], &p->v[at], (p->n - at) * sizeof *p->v);
+    p->v[at].pid = copy;
+    snprintf(p->v[at].id, sizeof p->v[at].id, "%s", id);
+    p->n++;
+    return 0;
+}
+
+/* A version of record id was written: whatever partner_id it held before
+ * is its no longer; a partner record not disposed of holds its own. */
+static void partners_written(void *memo, const Scsms__Record *rec, const char *id)
+{
+    struct partners *p = memo;
+    if (rec->body_case != SCSMS__RECORD__BODY_PARTNER || p->failed)
+        return;
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->v[i].id, id) == 0) {
+            free(p->v[i].pid);
+            memmove(&p->v[i], &p->v[i + 1], (p->n - i - 1) * sizeof *p->v);
+            p->n--;
+            break;
+        }
+    if (!record_is_tombstone(rec) && partners_add(p, rec->partner->partner_id, id))
+        p->failed = 1; /* partners_of() reads them again */
+}
+
+static const struct store_memo_ops partners_ops = {partners_written, partners_free};
+
+static int collect_partner(const Scsms__Record *rec, void *ctx)
+{
+    if (record_is_tombstone(rec))
         return 0;
-    snprintf(sc->held, sizeof sc->held, "%s", other->id);
-    return 1;
+    return partners_add(ctx, rec->partner->partner_id, rec->id);
+}
+
+/* The partners as txn holds them: kept from an earlier check of the same
+ * transaction, or read now (every partner record) and kept. */
+static int partners_of(store_t *s, MDB_txn *txn, struct partners **out)
+{
+    struct partners *p = store_txn_memo(s, &partners_ops);
+    if (p && !p->failed) {
+        *out = p;
+        return 0;
+    }
+    if (!(p = calloc(1, sizeof *p)))
+        return scsms_fail(SCSMS_ENOMEM, "out of memory");
+    uint8_t prefix[1] = {(uint8_t)SCSMS__RECORD__BODY_PARTNER};
+    int rc = store_scan_status(s, txn, prefix, sizeof prefix, collect_partner, p);
+    if (rc) {
+        partners_free(p);
+        return rc < 0 ? rc : scsms_fail(SCSMS_ENOMEM, "out of memory");
+    }
+    store_txn_memo_keep(s, p, &partners_ops);
+    *out = p;
+    return 0;
 }
 
 /* One record per business partner: with two, 'exempt' would change one
- * and 'partners' show the other. This reads every partner record (a firm
- * has hundreds or thousands: cheap beside a write's flush). */
+ * and 'partners' show the other. */
 static int check_partner_store(store_t *s, MDB_txn *txn, const Scsms__Record *rec)
 {
-    struct partner_scan sc = {.rec = rec};
-    uint8_t prefix[1] = {(uint8_t)SCSMS__RECORD__BODY_PARTNER};
-    int rc = store_scan_status(s, txn, prefix, sizeof prefix, scan_partner, &sc);
-    if (rc == 1)
-        return scsms_fail(SCSMS_ERULE, "partner '%.64s' has its record already (%s): update "
-                          "that one", rec->partner->partner_id, sc.held);
-    return rc;
-}
-
-static int scan_partner_id(const Scsms__Record *other, void *ctx)
-{
-    return !record_is_tombstone(other) && strcmp(other->partner->partner_id, ctx) == 0;
+    struct partners *p;
+    int rc = partners_of(s, txn, &p);
+    if (rc)
+        return rc;
+    const char *pid = rec->partner->partner_id;
+    for (size_t i = partners_lower(p, pid); i < p->n && !strcmp(p->v[i].pid, pid); i++)
+        if (strcmp(p->v[i].id, rec->id) != 0)
+            return scsms_fail(SCSMS_ERULE, "partner '%.64s' has its record already (%s): update "
+                              "that one", pid, p->v[i].id);
+    return 0;
 }
 
 /* A certificate head office records names a partner it keeps a record of:
  * one with a partner_id mistyped would count for no partner's coverage
  * (AEO area G) and be listed under nobody. (Partners' own certificates
- * reach head office by sync, checked there.) Reads every partner record,
- * as check_partner_store does. */
+ * reach head office by sync, checked there.) */
 static int check_certificate_store(store_t *s, MDB_txn *txn, const Scsms__Record *rec)
 {
+    struct partners *p;
     const char *id = rec->certificate->partner_id;
-    uint8_t prefix[1] = {(uint8_t)SCSMS__RECORD__BODY_PARTNER};
-    int rc = store_scan_status(s, txn, prefix, sizeof prefix, scan_partner_id, (void *)id);
-    if (rc == 0)
-        return scsms_fail(SCSMS_ERULE, "no business partner '%.64s' here: add its partner record "
-                          "first ('scsms-server partners' lists those held)", id);
-    return rc == 1 ? 0 : rc;
+    int rc = partners_of(s, txn, &p);
+    if (rc)
+        return rc;
+    size_t at = partners_lower(p, id);
+    if (at < p->n && strcmp(p->v[at].pid, id) == 0)
+        return 0;
+    return scsms_fail(SCSMS_ERULE, "no business partner '%.64s' here: add its partner record "
+                      "first ('scsms-server partners' lists those held)", id);
 }
 
 int rules_check_store(store_t *s, MDB_txn *txn, const Scsms__Record *rec)

@@ -77,11 +77,28 @@ int store_error_fatal(int rc)
            rc == SCSMS_ECORRUPT || rc == SCSMS_ECRYPTO;
 }
 
-void store_tails_forget(store_t *s)
+void store_txn_forget(store_t *s)
 {
     s->tail_latest.state = STORE_TAIL_UNKNOWN;
     s->tail_status.state = STORE_TAIL_UNKNOWN;
     s->tail_due.state = STORE_TAIL_UNKNOWN;
+    if (s->memo)
+        s->memo_ops->free(s->memo);
+    s->memo = NULL;
+    s->memo_ops = NULL;
+}
+
+void *store_txn_memo(store_t *s, const struct store_memo_ops *ops)
+{
+    return s->memo_ops == ops ? s->memo : NULL;
+}
+
+void store_txn_memo_keep(store_t *s, void *memo, const struct store_memo_ops *ops)
+{
+    if (s->memo)
+        s->memo_ops->free(s->memo);
+    s->memo = memo;
+    s->memo_ops = ops;
 }
 
 int store_txn_commit_nested(store_t *s, MDB_txn *child, const char *what)
@@ -89,14 +106,14 @@ int store_txn_commit_nested(store_t *s, MDB_txn *child, const char *what)
     int mrc = mdb_txn_commit(child);
     if (mrc == 0)
         return 0;
-    store_tails_forget(s); /* LMDB freed child */
+    store_txn_forget(s); /* LMDB freed child */
     return store_lmdb_fail(mrc, what);
 }
 
 void store_txn_abort_nested(store_t *s, MDB_txn *child)
 {
     mdb_txn_abort(child);
-    store_tails_forget(s);
+    store_txn_forget(s);
 }
 
 int store_txn_begin(store_t *s, unsigned flags, MDB_txn **txn)
@@ -110,7 +127,7 @@ int store_txn_begin(store_t *s, unsigned flags, MDB_txn **txn)
     if (mrc)
         return store_lmdb_fail(mrc, "begin transaction");
     if (!(flags & MDB_RDONLY)) /* this thread now holds the writer's lock and the tails */
-        store_tails_forget(s);
+        store_txn_forget(s);
     return 0;
 }
 
@@ -430,6 +447,7 @@ void store_close(store_t **sp)
         mdb_env_close(s->env);
     if (s->lock_fd >= 0)
         close(s->lock_fd);
+    store_txn_forget(s); /* a memo a transaction left, if any */
     crypto_key_destroy(&s->key);
     pthread_mutex_destroy(&s->seal_mu);
     free(s->heads_buf.p);
@@ -808,6 +826,7 @@ int store_write_txn(store_t *s, store_txn_body_fn body, void *ctx)
         } else {
             mdb_txn_abort(txn);
         }
+        store_txn_forget(s);
         if (rc != SCSMS_EMAPFULL)
             return rc;
         if ((rc = grow_map(s)))

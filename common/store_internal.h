@@ -65,6 +65,8 @@ struct store {
      * bytes need no Ed25519 check (~60 us) again. Guarded by seal_mu. */
     uint8_t heads_ok[STORE_HEADS_LEN];
     int heads_ok_set;    /* heads_ok holds one: none at first */
+    void *memo;          /* the write transaction's (store_txn_memo) */
+    const struct store_memo_ops *memo_ops;
 };
 
 struct store_owner_state {
@@ -86,8 +88,22 @@ int store_error_fatal(int rc);
 /* Begin a transaction, following a map another process has grown. */
 int store_txn_begin(store_t *s, unsigned flags, MDB_txn **txn);
 
-/* Forget the index tables' tails (struct store_tail). */
-void store_tails_forget(store_t *s);
+/* Forget what the write transaction under way remembered: the index
+ * tables' tails (struct store_tail) and the memo (below). At a write
+ * transaction's start and end, and when a nested one is given up. */
+void store_txn_forget(store_t *s);
+
+/* A memo the write transaction under way keeps for one caller (rules.c:
+ * the business partners, read once a transaction rather than once a
+ * record): ops->written is told of every record version the store writes
+ * while it is kept, so that it stays true of the transaction; it is freed
+ * with ops->free by store_txn_forget(). NULL when none is kept. */
+struct store_memo_ops {
+    void (*written)(void *memo, const Scsms__Record *rec, const char *id);
+    void (*free)(void *memo);
+};
+void *store_txn_memo(store_t *s, const struct store_memo_ops *ops);
+void store_txn_memo_keep(store_t *s, void *memo, const struct store_memo_ops *ops);
 
 /* End child, a transaction nested in this thread's write transaction:
  * commit it into its parent (0, or the LMDB error translated, `what`

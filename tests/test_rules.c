@@ -1263,6 +1263,92 @@ END_TEST
     date "\"}"
 #define SHA "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
+/* Commit one batch of (type, json) pairs, ids[k] the id of an update or
+ * NULL: the commit's code; on refusal, the one record refused is at
+ * index `bad` and its message holds `want`; ids given in *first_id. */
+struct item_json {
+    const char *type, *json, *id;
+};
+
+static int batch_of_items(store_t *s, const struct item_json *v, size_t n, size_t bad,
+                          const char *want, char *first_id)
+{
+    Scsms__Record *r[8];
+    store_batch_t *b = NULL;
+    uint64_t before = entries(s);
+    ck_assert_uint_le(n, 8);
+    ck_assert_int_eq(store_batch_new(s, &b), 0);
+    for (size_t k = 0; k < n; k++) {
+        r[k] = rec(v[k].type, v[k].json);
+        if (v[k].id)
+            ck_assert_int_eq(record_set_string(&r[k]->id, v[k].id), 0);
+        ck_assert_int_eq(store_batch_add(b, r[k]), 0);
+    }
+    int rc = store_batch_commit(b);
+    size_t ne;
+    const struct store_batch_error *e = store_batch_errors(b, &ne);
+    if (rc) {
+        ck_assert_uint_eq(ne, 1);
+        ck_assert_uint_eq(e[0].index, bad);
+        ck_assert_msg(strstr(e[0].message, want), "%s", e[0].message);
+        ck_assert_uint_eq(entries(s), before);
+    } else if (first_id) {
+        snprintf(first_id, RECORD_MAX_ID + 1, "%s", store_batch_id(b, 0));
+    }
+    store_batch_destroy(&b);
+    for (size_t k = 0; k < n; k++)
+        record_free(r[k]);
+    return rc;
+}
+
+/* The partner and certificate checks read head office's partners once a
+ * transaction and keep them as records are written: within one batch they
+ * see the partners written before, and only those, whether the records
+ * are applied together or, after a refusal, each in a nested transaction
+ * (some of them given up). */
+START_TEST(partners_seen_within_one_batch)
+{
+    struct fixture f = fx_store("hqbatch", "HQ", STORE_ROLE_HQ, NULL);
+    setenv("SCSMS_NOW", "2026-11-23T08:00:00Z", 1);
+    const char *p1 = "{\"partner_id\":\"P-1\",\"name\":\"Acme\"}";
+    const char *c1 = CRT("P-1", "2025-06-01", "2028-05-31");
+    const struct item_json twice[] = {{"partner", p1, NULL}, {"certificate", c1, NULL},
+                                      {"partner", p1, NULL}};
+    ck_assert_int_eq(batch_of_items(f.s, twice, 3, 2,
+                                    "partner 'P-1' has its record already (HQ-BPT-", NULL),
+                     SCSMS_ERULE);
+    /* a record given up between: the partner before it still counts */
+    const struct item_json between[] = {
+        {"partner", p1, NULL},
+        {"certificate", CRT("P-9", "2025-06-01", "2028-05-31"), NULL},
+        {"certificate", c1, NULL}};
+    ck_assert_int_eq(batch_of_items(f.s, between, 3, 1, "no business partner 'P-9' here", NULL),
+                     SCSMS_ERULE);
+    ck_assert_uint_eq(records(f.s), 0);
+    char pid[RECORD_MAX_ID + 1];
+    const struct item_json both[] = {{"partner", p1, NULL}, {"certificate", c1, NULL}};
+    ck_assert_int_eq(batch_of_items(f.s, both, 2, 0, NULL, pid), 0);
+    ck_assert_uint_eq(records(f.s), 2);
+    /* the partner renamed P-2 in the batch: P-1 is no partner's after it */
+    const struct item_json renamed[] = {
+        {"partner", "{\"partner_id\":\"P-2\",\"name\":\"Acme\"}", pid}, {"certificate", c1, NULL}};
+    ck_assert_int_eq(batch_of_items(f.s, renamed, 2, 1, "no business partner 'P-1' here", NULL),
+                     SCSMS_ERULE);
+    const struct item_json renamed_ok[] = {
+        {"partner", "{\"partner_id\":\"P-2\",\"name\":\"Acme\"}", pid},
+        {"certificate", CRT("P-2", "2025-06-01", "2028-05-31"), NULL},
+        {"partner", p1, NULL}};
+    ck_assert_int_eq(batch_of_items(f.s, renamed_ok, 3, 0, NULL, NULL), 0);
+    ck_assert_uint_eq(records(f.s), 4);
+    /* and in a later transaction, read from the store */
+    refused(f.s, "partner", "{\"partner_id\":\"P-2\",\"name\":\"Other\"}", SCSMS_ERULE,
+            "partner 'P-2' has its record already");
+    free(put_ok(f.s, "certificate", c1, NULL, 0));
+    fx_free(&f);
+    unsetenv("SCSMS_NOW");
+}
+END_TEST
+
 START_TEST(head_office_partner_rules)
 {
     struct fixture f = fx_store("hqpartner", "HQ", STORE_ROLE_HQ, NULL);
@@ -1387,6 +1473,7 @@ int main(void)
     tcase_add_test(t, rule5_new_current_policy_obsoletes_the_old);
     tcase_add_test(t, partner_declarations_and_certificates);
     tcase_add_test(t, head_office_partner_rules);
+    tcase_add_test(t, partners_seen_within_one_batch);
     tcase_add_test(t, a_site_cannot_review_declarations);
     tcase_add_test(t, what_has_happened_is_not_dated_ahead);
     suite_add_tcase(s, t);
