@@ -97,7 +97,10 @@ void store_txn_forget(store_t *s);
  * the business partners, read once a transaction rather than once a
  * record): ops->written is told of every record version the store writes
  * while it is kept, so that it stays true of the transaction; it is freed
- * with ops->free by store_txn_forget(). NULL when none is kept. */
+ * with ops->free by store_txn_forget(). NULL when none is kept. Like the
+ * tails, it belongs to the one thread that writes through this store_t
+ * (store_write_txn forgets it after the commit, the writer's lock given
+ * back). */
 struct store_memo_ops {
     void (*written)(void *memo, const Scsms__Record *rec, const char *id);
     void (*free)(void *memo);

@@ -1305,7 +1305,9 @@ static int batch_of_items(store_t *s, const struct item_json *v, size_t n, size_
  * transaction and keep them as records are written: within one batch they
  * see the partners written before, and only those, whether the records
  * are applied together or, after a refusal, each in a nested transaction
- * (some of them given up). */
+ * (the refused ones given up). A nested transaction given up after it
+ * wrote a partner is not made here: a partner raises no follow-ups, so its
+ * write is given up only if LMDB fails to commit it. */
 START_TEST(partners_seen_within_one_batch)
 {
     struct fixture f = fx_store("hqbatch", "HQ", STORE_ROLE_HQ, NULL);
