@@ -124,21 +124,6 @@ struct packer {
     pthread_t thread;
 };
 
-static int reserve(uint8_t **buf, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : need < 4096 ? need : 4096;
-    while (n < need)
-        n *= 2;
-    uint8_t *p = realloc(*buf, n);
-    if (!p)
-        return scsms_fail(SCSMS_ENOMEM, "out of memory");
-    *buf = p;
-    *cap = n;
-    return 0;
-}
-
 static int put(MDB_txn *txn, MDB_dbi dbi, const void *k, size_t kl, const void *d, size_t dl,
                unsigned flags, const char *what)
 {
@@ -361,7 +346,7 @@ static size_t pack_envelope(const store_t *s, const Scsms__Record *rec, const ch
         scsms_fail(SCSMS_EINVAL, "record is %zu bytes; the limit is %u", len, RECORD_MAX_BYTES);
         return 0;
     }
-    if (reserve(buf, cap, len))
+    if (store_reserve(buf, cap, len))
         return 0;
     scsms__record__pack(&env, *buf);
     return len;
@@ -439,7 +424,7 @@ static uint8_t *alloc_arena(void *ctx, size_t n)
 static uint8_t *alloc_scratch(void *batch, size_t n)
 {
     store_batch_t *b = batch;
-    return reserve(&b->ebuf, &b->ecap, n) ? NULL : b->ebuf;
+    return store_reserve(&b->ebuf, &b->ecap, n) ? NULL : b->ebuf;
 }
 
 /* Links of item i whose target is "@N" name the record queued at position

@@ -852,9 +852,9 @@ static int partners_of(store_t *s, MDB_txn *txn, struct partners **out)
         return scsms_fail(SCSMS_ENOMEM, "out of memory");
     uint8_t prefix[1] = {(uint8_t)SCSMS__RECORD__BODY_PARTNER};
     int rc = store_scan_status(s, txn, prefix, sizeof prefix, collect_partner, p);
-    if (rc) {
+    if (rc) { /* collect_partner's ENOMEM, or the scan's error */
         partners_free(p);
-        return rc < 0 ? rc : scsms_fail(SCSMS_ENOMEM, "out of memory");
+        return rc;
     }
     store_txn_memo_keep(s, p, &partners_ops);
     *out = p;

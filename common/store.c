@@ -450,7 +450,7 @@ void store_close(store_t **sp)
     store_txn_forget(s); /* a memo a transaction left, if any */
     crypto_key_destroy(&s->key);
     pthread_mutex_destroy(&s->seal_mu);
-    free(s->heads_buf.p);
+    free(s->heads_buf);
     free(s->cfg_refused);
     free(s->dir);
     free(s);
@@ -499,26 +499,25 @@ static int write_public_key(const char *dir, const uint8_t pub[CRYPTO_PUB_LEN])
 
 /* ---------------------------------------------------------- store head */
 
-/* Room in b for n more bytes after used. */
-static int buf_room(struct store_buf *b, size_t used, size_t n)
+int store_reserve(uint8_t **buf, size_t *cap, size_t need)
 {
-    if (b->cap - used >= n)
+    if (need <= *cap)
         return 0;
-    size_t cap = b->cap ? 2 * b->cap : 4096;
-    while (cap - used < n)
-        cap *= 2;
-    uint8_t *p = realloc(b->p, cap);
+    size_t n = *cap ? *cap : need < 4096 ? need : 4096;
+    while (n < need)
+        n *= 2;
+    uint8_t *p = realloc(*buf, n);
     if (!p)
         return scsms_fail(SCSMS_ENOMEM, "out of memory");
-    b->p = p;
-    b->cap = cap;
+    *buf = p;
+    *cap = n;
     return 0;
 }
 
 /* The SHA-256 of every log's head in txn, in the owners table's order:
  * per log its name's length (1 byte), name, head sequence (8, big-endian)
- * and head hash (32), listed in buf; and how many logs. */
-static int heads_digest(store_t *s, MDB_txn *txn, struct store_buf *buf,
+ * and head hash (32), listed in *buf (*cap bytes); and how many logs. */
+static int heads_digest(store_t *s, MDB_txn *txn, uint8_t **buf, size_t *cap,
                         uint8_t digest[CRYPTO_HASH_LEN], uint64_t *logs)
 {
     MDB_cursor *cur;
@@ -535,10 +534,10 @@ static int heads_digest(store_t *s, MDB_txn *txn, struct store_buf *buf,
             rc = scsms_fail(SCSMS_ECORRUPT, "the table of log heads holds a malformed entry");
             break;
         }
-        if ((rc = buf_room(buf, used, 1 + k.mv_size + 8 + CRYPTO_HASH_LEN)))
+        if ((rc = store_reserve(buf, cap, used + 1 + k.mv_size + 8 + CRYPTO_HASH_LEN)))
             break;
         store_owner_decode(&v, &st);
-        uint8_t *p = buf->p + used;
+        uint8_t *p = *buf + used;
         *p++ = (uint8_t)k.mv_size;
         memcpy(p, k.mv_data, k.mv_size);
         p += k.mv_size;
@@ -551,7 +550,7 @@ static int heads_digest(store_t *s, MDB_txn *txn, struct store_buf *buf,
     if (rc == 0 && mrc != MDB_NOTFOUND)
         rc = store_lmdb_fail(mrc, "read log heads");
     if (rc == 0)
-        crypto_sha256(buf->p, used, digest);
+        crypto_sha256(*buf, used, digest);
     return rc;
 }
 
@@ -579,7 +578,7 @@ static int heads_sign(store_t *s, MDB_txn *txn)
     uint8_t val[STORE_HEADS_LEN];
     uint64_t logs;
     char note[CHAIN_NOTE_MAX];
-    int rc = heads_digest(s, txn, &s->heads_buf, val + 8, &logs);
+    int rc = heads_digest(s, txn, &s->heads_buf, &s->heads_cap, val + 8, &logs);
     if (rc)
         return rc;
     size_t len = chain_heads_note(s->owner, logs, val + 8, note);
@@ -594,7 +593,7 @@ static int heads_sign(store_t *s, MDB_txn *txn)
 }
 
 /* store_heads_check(), listing the heads in buf. */
-static int heads_check(store_t *s, MDB_txn *txn, struct store_buf *buf)
+static int heads_check(store_t *s, MDB_txn *txn, uint8_t **buf, size_t *cap)
 {
     MDB_val k = {5, "heads"}, v;
     uint8_t signed_head[STORE_HEADS_LEN], digest[CRYPTO_HASH_LEN];
@@ -616,7 +615,7 @@ static int heads_check(store_t *s, MDB_txn *txn, struct store_buf *buf)
                               "store holds does not verify: it was altered outside the store");
         heads_known_good(s, signed_head);
     }
-    int rc = heads_digest(s, txn, buf, digest, &logs);
+    int rc = heads_digest(s, txn, buf, cap, digest, &logs);
     if (rc)
         return rc;
     if (logs < signed_logs)
@@ -632,9 +631,10 @@ static int heads_check(store_t *s, MDB_txn *txn, struct store_buf *buf)
 
 int store_heads_check(store_t *s, MDB_txn *txn)
 {
-    struct store_buf own = {0}; /* a reader's: the writer's may be in use */
-    int rc = heads_check(s, txn, &own);
-    free(own.p);
+    uint8_t *own = NULL; /* a reader's: the writer's may be in use */
+    size_t cap = 0;
+    int rc = heads_check(s, txn, &own, &cap);
+    free(own);
     return rc;
 }
 
@@ -859,7 +859,7 @@ int store_owner_save(store_t *s, MDB_txn *txn, const char *owner,
     /* the first head this transaction moves: what it builds on must be
      * what was signed, or the signature at its end would cover a log taken
      * away meanwhile outside the store */
-    int rc = s->heads_moved ? 0 : heads_check(s, txn, &s->heads_buf);
+    int rc = s->heads_moved ? 0 : heads_check(s, txn, &s->heads_buf, &s->heads_cap);
     if (rc == SCSMS_ETAMPER || rc == SCSMS_ECORRUPT) /* said so whoever asked (a site, say) */
         return scsms_fail(rc, "store of %s: %s; nothing was written: run verify", s->owner,
                           scsms_errmsg());

@@ -142,7 +142,6 @@ static int batch_read(store_t *s, uint64_t from, size_t max, struct sync_batch *
         rc = 0;
     if (rc == 0 && b->n) {
         chain_entry_hash(b->v[b->n - 1].data, b->v[b->n - 1].len, hash);
-        memcpy(b->last_hash, hash, CRYPTO_HASH_LEN);
         if (o)
             rc = sync_outbox_sent(o, from, b->last, hash);
         if (rc == 0)

@@ -58,7 +58,6 @@ struct sync_batch {
     ProtobufCBinaryData *v;
     size_t n, cap;
     uint64_t last;
-    uint8_t last_hash[CRYPTO_HASH_LEN]; /* of entry `last`, as cp signs it */
     uint8_t *cp;
     size_t cp_len;
     void *txn;                   /* the read transaction v lives in */

@@ -1397,8 +1397,9 @@ START_TEST(the_outbox_signs_only_what_it_checked)
     sync_outbox_begin(&o, p.site, 0);
     ck_assert_msg(sync_outbox_check_to(&o, 3) == 0, "%s", scsms_errmsg());
     ck_assert_uint_eq(o.checked, 3); /* as far as the checkpoint at 3 */
-    ck_assert_int_eq(sync_batch_read(p.site, 1, 3, &b), 0);
-    ck_assert_msg(sync_outbox_sent(&o, 1, b.last, b.last_hash) == 0, "%s", scsms_errmsg());
+    ck_assert_msg(sync_batch_read_checked(p.site, 1, 3, &b, &o) == 0, "%s", scsms_errmsg());
+    ck_assert_ptr_nonnull(b.cp);
+    ck_assert_uint_eq(o.sent, 3);
     ck_assert_msg(sync_outbox_check_to(&o, 6) == 0, "%s", scsms_errmsg());
     ck_assert_uint_eq(o.after, 3); /* what was sent is no longer kept */
     ck_assert_uint_eq(o.checked, 6);
@@ -1412,10 +1413,13 @@ START_TEST(the_outbox_signs_only_what_it_checked)
     ck_assert_uint_eq(b.n, 6 - 4 + 1); /* read, then given up unsigned */
     ck_assert_int_eq(sync_batch_read(p.site, 4, 3, &b), 0); /* as a plain read would sign */
     ck_assert_uint_eq(b.last, 6);
-    ck_assert_int_eq(sync_outbox_sent(&o, 4, b.last, b.last_hash), SCSMS_ETAMPER);
+    chain_entry_hash(b.v[b.n - 1].data, b.v[b.n - 1].len, h);
+    ck_assert_int_eq(sync_outbox_sent(&o, 4, b.last, h), SCSMS_ETAMPER);
     /* an upload ending before it goes; one past what was checked does not */
-    ck_assert_int_eq(sync_batch_read(p.site, 4, 2, &b), 0);
-    ck_assert_msg(sync_outbox_sent(&o, 4, b.last, b.last_hash) == 0, "%s", scsms_errmsg());
+    ck_assert_msg(sync_batch_read_checked(p.site, 4, 2, &b, &o) == 0, "%s", scsms_errmsg());
+    ck_assert_uint_eq(b.last, 5);
+    ck_assert_uint_eq(o.sent, 5);
+    memset(h, 0, sizeof h);
     ck_assert_int_eq(sync_outbox_sent(&o, 7, 7, h), SCSMS_ETAMPER);
     ck_assert_str_eq(scsms_errmsg(), "entry 7 of SITE-A was not checked before it was sent: "
                                      "nothing from entry 7 on was sent");
